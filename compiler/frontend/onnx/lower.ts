@@ -1,0 +1,117 @@
+// Lowers a decoded ONNX model to the Network IR through one op table (one file per op family).
+// Every unsupported op is reported together, each with its node name and op type; nothing is half-built:
+// the result is a Network only when there is no diagnostic.
+
+import { diag, fail, ok, type Diagnostic, type Result } from "../../diagnostics.js";
+import type { Network } from "../../ir/network.js";
+import { LowerContext, type OpLowering } from "./context.js";
+import { defaultOpset, topoNodes } from "./graph.js";
+import { onnx, readModelFile, decodeModel, tensorFromProto, toNumber, type ModelProto } from "./load.js";
+import { convOps } from "./ops/conv.js";
+import { elementwiseOps } from "./ops/elementwise.js";
+import { indexingOps } from "./ops/indexing.js";
+import { linearOps } from "./ops/linear.js";
+import { poolOps } from "./ops/pool.js";
+import { shapeOps } from "./ops/shape.js";
+
+export const OP_TABLE: Readonly<Record<string, OpLowering>> = {
+  ...linearOps, ...convOps, ...poolOps, ...elementwiseOps, ...shapeOps, ...indexingOps,
+};
+
+export const SUPPORTED_OPS: readonly string[] = Object.keys(OP_TABLE).sort();
+
+/** Opsets whose semantics the op table implements (attribute-vs-input forms included). */
+export const OPSET_RANGE = { min: 7, max: 21 } as const;
+
+export interface LoadedModel {
+  readonly network: Network;
+  /** Non-fatal notes (e.g. an opset outside the tested range). */
+  readonly warnings: readonly string[];
+}
+
+export function loadNetwork(path: string): Result<LoadedModel> {
+  const m = readModelFile(path);
+  return m.ok ? lowerModel(m.value, path) : m;
+}
+
+export function loadNetworkFromBytes(bytes: Uint8Array, file = "<bytes>"): Result<LoadedModel> {
+  const m = decodeModel(bytes, file);
+  return m.ok ? lowerModel(m.value, file) : m;
+}
+
+export function lowerModel(model: ModelProto, file: string): Result<LoadedModel> {
+  const g = model.graph!;
+  const opset = defaultOpset(model);
+  const warnings: string[] = [];
+  if (opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
+    return fail(diag("onnx/opset", `${file}: opset ${opset} is outside the supported range ${OPSET_RANGE.min}..${OPSET_RANGE.max}`));
+  }
+  const ctx = new LowerContext(opset, file);
+
+  const initNames = new Set<string>();
+  for (const t of g.initializer ?? []) {
+    const r = tensorFromProto(t, `${file}: initializer`);
+    if (!r.ok) { ctx.diagnostics.push(...r.diagnostics); continue; }
+    ctx.setConst(t.name ?? "", r.value);
+    initNames.add(t.name ?? "");
+  }
+  const inputs = (g.input ?? []).filter((i) => !initNames.has(i.name ?? ""));
+  if (inputs.length !== 1) {
+    return fail(diag("onnx/inputs", `${file}: the graph has ${inputs.length} non-constant inputs (${inputs.map((i) => i.name).join(", ")}); robustc needs exactly one`));
+  }
+  const input = inputs[0];
+  const tt = input.type?.tensorType;
+  const elem = tt?.elemType ?? 0;
+  if (!tt || (elem !== onnx.TensorProto.DataType.FLOAT && elem !== onnx.TensorProto.DataType.DOUBLE)) {
+    return fail(diag("onnx/input-type", `${file}: input '${input.name}' is not a float tensor (elem_type ${onnx.TensorProto.DataType[elem] ?? elem})`));
+  }
+  const dims = tt.shape?.dim ?? [];
+  if (!tt.shape || dims.length === 0) return fail(diag("onnx/input-shape", `${file}: input '${input.name}' has no static shape`));
+  const inputShape: number[] = [];
+  let dynamicBatch = false;
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i];
+    const v = d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
+    if (v > 0) { inputShape.push(v); continue; }
+    if (i === 0) { inputShape.push(1); dynamicBatch = true; continue; }
+    return fail(diag("onnx/input-shape", `${file}: input '${input.name}' dimension ${i} ('${d.dimParam ?? "?"}') is dynamic and cannot be fixed (only the first, batch, dimension may be)`));
+  }
+  ctx.addLayer(input.name ?? "input", { kind: "input", onnxOp: "Input", shape: inputShape });
+
+  const produced = new Set<string>();
+  for (const n of g.node ?? []) for (const o of n.output ?? []) produced.add(o);
+  for (const node of topoNodes(model)) {
+    if (node.domain !== "" && node.domain !== "ai.onnx") { ctx.unsupported(node); continue; }
+    const lower = OP_TABLE[node.op];
+    if (!lower) { ctx.unsupported(node); continue; }
+    const missing = node.inputs.filter((n) => n !== "" && !ctx.isBound(n));
+    const undefinedInputs = missing.filter((n) => !produced.has(n));
+    if (undefinedInputs.length > 0) { ctx.error(node, `input '${undefinedInputs[0]}' is not defined in the graph`); continue; }
+    if (missing.length > 0) continue; // depends on a node already reported
+    const before = ctx.diagnostics.length;
+    lower(node, ctx);
+    if (ctx.diagnostics.length === before && node.outputs[0] && !ctx.isBound(node.outputs[0])) {
+      throw new Error(`internal: lowering of ${node.label} bound no output`);
+    }
+  }
+  if (ctx.diagnostics.length > 0) return fail(...dedupe(ctx.diagnostics));
+
+  const outName = g.output?.[0]?.name ?? "";
+  const out = ctx.get(outName);
+  if (!out) return fail(diag("onnx/output", `${file}: graph output '${outName}' is not computed by any node`));
+  if (out.kind === "const") return fail(diag("onnx/output", `${file}: graph output '${outName}' does not depend on the input`));
+  if ((g.output ?? []).length > 1) warnings.push(`the graph has ${(g.output ?? []).length} outputs; robustc uses the first, '${outName}'`);
+
+  return ok({
+    warnings,
+    network: {
+      inputName: input.name ?? "input", inputShape, dynamicBatch, outputName: outName,
+      layers: ctx.layers, output: out.layer, opset, producer: `${model.producerName ?? ""} ${model.producerVersion ?? ""}`.trim(),
+    },
+  });
+}
+
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => (seen.has(d.message) ? false : (seen.add(d.message), true)));
+}

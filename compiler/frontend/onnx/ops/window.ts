@@ -1,0 +1,49 @@
+// Window geometry shared by Conv, MaxPool and AveragePool: kernel, strides, dilations, explicit pads or
+// auto_pad, ceil_mode, and the output size ONNX defines for them (2-D, NCHW with N = 1).
+
+import type { ConvGeometry } from "../../../ir/network.js";
+import type { Node } from "../graph.js";
+
+/** Computes the geometry of a 2-D windowed op over input [1, C, H, W]; a string is the error. */
+export function windowGeometry(node: Node, inShape: readonly number[], kernel: readonly number[], outC: number,
+  allowCeil: boolean): ConvGeometry | string {
+  if (inShape.length !== 4 || inShape[0] !== 1) return `input [${inShape}] is not 4-D NCHW (only 2-D windows are supported)`;
+  if (kernel.length !== 2) return `kernel_shape [${kernel}] is not 2-D`;
+  const [, C, H, W] = inShape;
+  const strides = node.ints("strides") ?? [1, 1];
+  const dil = node.ints("dilations") ?? [1, 1];
+  if (strides.length !== 2 || dil.length !== 2 || strides.some((s) => s < 1) || dil.some((d) => d < 1)) return `strides [${strides}] / dilations [${dil}] invalid`;
+  const ceil = allowCeil && node.int("ceil_mode", 0) === 1;
+  const autoPad = node.string("auto_pad", "NOTSET");
+  const dk = [0, 1].map((i) => (kernel[i] - 1) * dil[i] + 1);
+  const size = [H, W];
+  let pads: number[];
+  let out: number[];
+  if (autoPad === "NOTSET") {
+    pads = node.ints("pads") ?? [0, 0, 0, 0];
+    if (pads.length !== 4 || pads.some((p) => p < 0)) return `pads [${pads}] invalid`;
+    out = [0, 1].map((i) => {
+      const span = size[i] + pads[i] + pads[i + 2] - dk[i];
+      if (span < 0) return 0;
+      let o = (ceil ? Math.ceil(span / strides[i]) : Math.floor(span / strides[i])) + 1;
+      // With ceil_mode, a last window that would start past the input and the begin pad is dropped
+      // (PyTorch's rule, which onnxruntime follows).
+      if (ceil && (o - 1) * strides[i] >= size[i] + pads[i]) o--;
+      return o;
+    });
+  } else if (autoPad === "VALID") {
+    pads = [0, 0, 0, 0];
+    out = [0, 1].map((i) => Math.max(0, Math.floor((size[i] - dk[i]) / strides[i]) + 1));
+  } else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    out = [0, 1].map((i) => Math.ceil(size[i] / strides[i]));
+    const total = [0, 1].map((i) => Math.max(0, (out[i] - 1) * strides[i] + dk[i] - size[i]));
+    const begin = total.map((t) => (autoPad === "SAME_UPPER" ? Math.floor(t / 2) : Math.ceil(t / 2)));
+    pads = [begin[0], begin[1], total[0] - begin[0], total[1] - begin[1]];
+  } else return `auto_pad '${autoPad}' unknown`;
+  if (out.some((o) => o <= 0)) return `window [${kernel}] does not fit input [${inShape}]`;
+  return {
+    inC: C, inH: H, inW: W, outC, outH: out[0], outW: out[1],
+    kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]],
+    pads: [pads[0], pads[1], pads[2], pads[3]], dilations: [dil[0], dil[1]],
+  };
+}

@@ -1,0 +1,218 @@
+// Applies the Network IR's affine maps to Float64 vectors and expands them to CSR matrices.
+// Invariant: apply(op, x) equals csr(op)·x + bias(op) exactly in the order of summation that matters
+// only up to rounding (both sum in row-major kernel order).
+
+import { match } from "ts-pattern";
+import type { AffineOp, ConvGeometry } from "./network.js";
+
+export interface Csr {
+  readonly rows: number;
+  readonly cols: number;
+  readonly indptr: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+}
+
+export function affineInSize(op: AffineOp): number {
+  return match(op)
+    .with({ kind: "matrix" }, (m) => m.cols)
+    .with({ kind: "conv" }, { kind: "avgpool" }, (c) => c.geometry.inC * c.geometry.inH * c.geometry.inW)
+    .with({ kind: "scale-shift" }, (s) => s.scale.length)
+    .exhaustive();
+}
+
+export function affineOutSize(op: AffineOp): number {
+  return match(op)
+    .with({ kind: "matrix" }, (m) => m.rows)
+    .with({ kind: "conv" }, { kind: "avgpool" }, (c) => c.geometry.outC * c.geometry.outH * c.geometry.outW)
+    .with({ kind: "scale-shift" }, (s) => s.scale.length)
+    .exhaustive();
+}
+
+/**
+ * Visits the receptive field of output (oc, oy, ox) of a windowed op: calls f(inputIndex, ky, kx) for every
+ * kernel tap that lands inside the input (taps in the padding are skipped), for input channel c.
+ */
+function forWindow(g: ConvGeometry, c: number, oy: number, ox: number,
+  f: (inIndex: number, ky: number, kx: number) => void): void {
+  const [kh, kw] = g.kernel;
+  const y0 = oy * g.strides[0] - g.pads[0];
+  const x0 = ox * g.strides[1] - g.pads[1];
+  for (let ky = 0; ky < kh; ky++) {
+    const y = y0 + ky * g.dilations[0];
+    if (y < 0 || y >= g.inH) continue;
+    for (let kx = 0; kx < kw; kx++) {
+      const x = x0 + kx * g.dilations[1];
+      if (x < 0 || x >= g.inW) continue;
+      f((c * g.inH + y) * g.inW + x, ky, kx);
+    }
+  }
+}
+
+/**
+ * Divisor of an average-pool window. ONNX: without count_include_pad only the input taps count; with it,
+ * the taps inside the padded input count (taps past the explicit pads, which ceil_mode can create, do not).
+ */
+export function avgPoolDivisor(g: ConvGeometry, oy: number, ox: number, countIncludePad: boolean): number {
+  const span = (o: number, axis: 0 | 1, size: number): number => {
+    const k = g.kernel[axis], s = g.strides[axis], d = g.dilations[axis];
+    const lo = countIncludePad ? -g.pads[axis] : 0;
+    const hi = countIncludePad ? size + g.pads[axis + 2] : size;
+    let n = 0;
+    for (let t = 0; t < k; t++) {
+      const p = o * s - g.pads[axis] + t * d;
+      if (p >= lo && p < hi) n++;
+    }
+    return n;
+  };
+  return span(oy, 0, g.inH) * span(ox, 1, g.inW);
+}
+
+/** Expands any affine op to CSR (rows in output order, columns in row-major input order). */
+export function affineToCsr(op: AffineOp): Csr {
+  return match(op)
+    .with({ kind: "matrix" }, (m) => ({ rows: m.rows, cols: m.cols, indptr: m.indptr, indices: m.indices, values: m.values }))
+    .with({ kind: "scale-shift" }, (s) => {
+      const n = s.scale.length;
+      const indptr = new Int32Array(n + 1);
+      const indices = new Int32Array(n);
+      for (let i = 0; i < n; i++) { indptr[i + 1] = i + 1; indices[i] = i; }
+      return { rows: n, cols: n, indptr, indices, values: Float64Array.from(s.scale) };
+    })
+    .with({ kind: "conv" }, { kind: "avgpool" }, (c) => windowedToCsr(c))
+    .exhaustive();
+}
+
+function windowedToCsr(op: Extract<AffineOp, { kind: "conv" | "avgpool" }>): Csr {
+  const g = op.geometry;
+  const rows = g.outC * g.outH * g.outW;
+  const cols = g.inC * g.inH * g.inW;
+  const idx: number[] = [];
+  const val: number[] = [];
+  const indptr = new Int32Array(rows + 1);
+  let r = 0;
+  for (let oc = 0; oc < g.outC; oc++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        if (op.kind === "conv") {
+          const cpg = g.inC / op.group;
+          const c0 = Math.floor(oc / (g.outC / op.group)) * cpg;
+          for (let ci = 0; ci < cpg; ci++) {
+            forWindow(g, c0 + ci, oy, ox, (i, ky, kx) => {
+              const w = op.weight[((oc * cpg + ci) * g.kernel[0] + ky) * g.kernel[1] + kx];
+              if (w !== 0) { idx.push(i); val.push(w); }
+            });
+          }
+        } else {
+          const div = avgPoolDivisor(g, oy, ox, op.countIncludePad);
+          forWindow(g, oc, oy, ox, (i) => { idx.push(i); val.push(1 / div); });
+        }
+        indptr[++r] = idx.length;
+      }
+    }
+  }
+  return { rows, cols, indptr, indices: Int32Array.from(idx), values: Float64Array.from(val) };
+}
+
+/** The constant term of an affine op, one entry per output. */
+export function affineBias(op: AffineOp): Float64Array {
+  return match(op)
+    .with({ kind: "matrix" }, (m) => m.bias)
+    .with({ kind: "scale-shift" }, (s) => s.shift)
+    .with({ kind: "avgpool" }, (a) => new Float64Array(affineOutSize(a)))
+    .with({ kind: "conv" }, (c) => {
+      const g = c.geometry;
+      const hw = g.outH * g.outW;
+      const b = new Float64Array(g.outC * hw);
+      for (let oc = 0; oc < g.outC; oc++) b.fill(c.bias[oc], oc * hw, (oc + 1) * hw);
+      return b;
+    })
+    .exhaustive();
+}
+
+/** y = op(x), in Float64. */
+export function applyAffine(op: AffineOp, x: Float64Array): Float64Array {
+  return match(op)
+    .with({ kind: "matrix" }, (m) => {
+      const y = new Float64Array(m.rows);
+      for (let r = 0; r < m.rows; r++) {
+        let s = m.bias[r];
+        for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) s += m.values[k] * x[m.indices[k]];
+        y[r] = s;
+      }
+      return y;
+    })
+    .with({ kind: "scale-shift" }, (s) => {
+      const y = new Float64Array(x.length);
+      for (let i = 0; i < x.length; i++) y[i] = s.scale[i] * x[i] + s.shift[i];
+      return y;
+    })
+    .with({ kind: "conv" }, (c) => applyConv(c, x))
+    .with({ kind: "avgpool" }, (a) => {
+      const g = a.geometry;
+      const y = new Float64Array(g.outC * g.outH * g.outW);
+      let o = 0;
+      for (let c = 0; c < g.outC; c++)
+        for (let oy = 0; oy < g.outH; oy++)
+          for (let ox = 0; ox < g.outW; ox++) {
+            let s = 0;
+            forWindow(g, c, oy, ox, (i) => { s += x[i]; });
+            y[o++] = s / avgPoolDivisor(g, oy, ox, a.countIncludePad);
+          }
+      return y;
+    })
+    .exhaustive();
+}
+
+function applyConv(c: Extract<AffineOp, { kind: "conv" }>, x: Float64Array): Float64Array {
+  const g = c.geometry;
+  const [kh, kw] = g.kernel;
+  const cpg = g.inC / c.group;
+  const mpg = g.outC / c.group;
+  const y = new Float64Array(g.outC * g.outH * g.outW);
+  for (let oc = 0; oc < g.outC; oc++) {
+    const c0 = Math.floor(oc / mpg) * cpg;
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y0 = oy * g.strides[0] - g.pads[0];
+      for (let ox = 0; ox < g.outW; ox++) {
+        const x0 = ox * g.strides[1] - g.pads[1];
+        let s = c.bias[oc];
+        for (let ci = 0; ci < cpg; ci++) {
+          const wBase = (oc * cpg + ci) * kh;
+          const xBase = (c0 + ci) * g.inH;
+          for (let ky = 0; ky < kh; ky++) {
+            const yy = y0 + ky * g.dilations[0];
+            if (yy < 0 || yy >= g.inH) continue;
+            const wRow = (wBase + ky) * kw;
+            const xRow = (xBase + yy) * g.inW;
+            for (let kx = 0; kx < kw; kx++) {
+              const xx = x0 + kx * g.dilations[1];
+              if (xx < 0 || xx >= g.inW) continue;
+              s += c.weight[wRow + kx] * x[xRow + xx];
+            }
+          }
+        }
+        y[(oc * g.outH + oy) * g.outW + ox] = s;
+      }
+    }
+  }
+  return y;
+}
+
+/** Index of the input element that wins a max-pool window: the first maximal one in row-major order. */
+export function maxPoolArgmax(g: ConvGeometry, x: Float64Array, c: number, oy: number, ox: number): number {
+  let best = -1;
+  let bestV = -Infinity;
+  forWindow(g, c, oy, ox, (i) => {
+    // Strict '>' keeps the first maximum (numpy argmax, ONNX MaxPool Indices); NaN never wins.
+    if (best < 0 || x[i] > bestV) { best = i; bestV = x[i]; }
+  });
+  return best;
+}
+
+/** The input indices of one max-pool window (taps in the padding excluded), in row-major order. */
+export function poolWindow(g: ConvGeometry, c: number, oy: number, ox: number): number[] {
+  const out: number[] = [];
+  forWindow(g, c, oy, ox, (i) => out.push(i));
+  return out;
+}
