@@ -65,6 +65,8 @@ export interface Network {
   readonly output: number;
   readonly opset: number;
   readonly producer: string;
+  /** Number of float values in the model's initializers and Constant nodes (its trained parameters). */
+  readonly parameters: number;
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

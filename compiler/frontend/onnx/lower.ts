@@ -49,9 +49,11 @@ export function lowerModel(model: ModelProto, file: string): Result<LoadedModel>
   const ctx = new LowerContext(opset, file);
 
   const initNames = new Set<string>();
+  let parameters = 0;
   for (const t of g.initializer ?? []) {
     const r = tensorFromProto(t, `${file}: initializer`);
     if (!r.ok) { ctx.diagnostics.push(...r.diagnostics); continue; }
+    if (r.value.dtype === "float") parameters += r.value.data.length;
     ctx.setConst(t.name ?? "", r.value);
     initNames.add(t.name ?? "");
   }
@@ -106,7 +108,7 @@ export function lowerModel(model: ModelProto, file: string): Result<LoadedModel>
     warnings,
     network: {
       inputName: input.name ?? "input", inputShape, dynamicBatch, outputName: outName,
-      layers: ctx.layers, output: out.layer, opset, producer: `${model.producerName ?? ""} ${model.producerVersion ?? ""}`.trim(),
+      layers: ctx.layers, output: out.layer, opset, parameters, producer: `${model.producerName ?? ""} ${model.producerVersion ?? ""}`.trim(),
     },
   });
 }

@@ -115,8 +115,11 @@ const batchNorm: OpLowering = (node, ctx) => {
   const scale = new Float64Array(n), shift = new Float64Array(n);
   for (let c = 0; c < C; c++) {
     const s = gamma[c] / Math.sqrt(variance[c] + Math.fround(eps));
-    scale.fill(s, c * inner, (c + 1) * inner);
-    shift.fill(beta[c] - s * mean[c], c * inner, (c + 1) * inner);
+    // A static batch dimension (N > 1) repeats the channel pattern every C·inner elements.
+    for (let o = c * inner; o < n; o += C * inner) {
+      scale.fill(s, o, o + inner);
+      shift.fill(beta[c] - s * mean[c], o, o + inner);
+    }
   }
   ctx.addLayer(node, { kind: "affine", onnxOp: node.op, shape: x.shape, input: x.layer, op: { kind: "scale-shift", scale, shift } });
 };

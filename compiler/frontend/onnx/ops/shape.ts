@@ -54,6 +54,14 @@ export function moving(compute: (node: Node, ctx: LowerContext, shape: readonly 
 const identity: OpLowering = (node, ctx) => {
   const v = ctx.get(node.inputs[0]);
   if (!v) return;
+  if (node.op === "Dropout" && node.inputs[2]) {
+    // Opset 12+: a training_mode input that is true (or computed) makes Dropout random, except that
+    // ratio 0 keeps every element and scales by 1/(1 − 0) = 1. The ratio input defaults to 0.5.
+    const t = ctx.get(node.inputs[2]), r = node.inputs[1] ? ctx.get(node.inputs[1]) : undefined;
+    const training = !t || t.kind !== "const" || t.tensor.data.some((b) => b !== 0);
+    const ratio = !node.inputs[1] ? 0.5 : r && r.kind === "const" ? r.tensor.data[0] : NaN;
+    if (training && ratio !== 0) { ctx.unsupported(node, "training-mode Dropout (random; export the model in eval mode)"); return; }
+  }
   if (node.op === "Dropout" && node.outputs[1] && node.outputs[1] !== "") {
     // The mask output is all ones in inference; bind it as a constant so nothing downstream breaks.
     const shape = [...shapeOfValue(v)];
@@ -63,8 +71,10 @@ const identity: OpLowering = (node, ctx) => {
 };
 
 const flatten = moving((node, _ctx, shape) => {
-  const axis = normAxis(node.int("axis", 1), shape.length + 1);
-  if (axis === null) return `axis ${node.int("axis", 1)} out of range for rank ${shape.length}`;
+  // axis is in [-r, r] and a negative one counts from r (not from r + 1, as normAxis over r + 1 would).
+  const raw = node.int("axis", 1), r = shape.length;
+  const axis = raw < 0 ? raw + r : raw;
+  if (axis < 0 || axis > r) return `axis ${raw} out of range for rank ${r}`;
   return plain([sizeOf(shape.slice(0, axis)), sizeOf(shape.slice(axis))]);
 });
 

@@ -1,0 +1,94 @@
+// The command-line edge: parses arguments (commander), runs a command, and turns diagnostics into one
+// line each on stderr with exit code 2. Internal errors exit 1 (stack trace only with ROBUSTC_DEBUG=1).
+
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { UserError, unwrap } from "../compiler/diagnostics.js";
+import { formatInspect, inspectNetwork } from "./commands/inspect.js";
+import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
+import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
+import { openModel, openSession, selectIndices } from "./session.js";
+
+const int = (name: string) => (v: string): number => {
+  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+  return Number(v);
+};
+const num = (name: string) => (v: string): number => {
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number, got '${v}'`);
+  return x;
+};
+
+function dataOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--data <spec>", "mnist:test, mnist:train, a .npy file, MNIST IDX images, or CIFAR-10 .bin")
+    .option("--labels <file>", "labels for data that carry none (.npy or IDX idx1-ubyte)")
+    .option("--pixel-scale <s>", "model input = pixel / scale", num("--pixel-scale"), 255);
+}
+
+export function buildProgram(out: (s: string) => void): Command {
+  const program = new Command("robustc")
+    .description("the robustness constraint compiler: measure neural-net robustness with linear programs")
+    .version("0.1.0")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  program.command("inspect")
+    .description("layers, shapes, parameter and ReLU counts of an ONNX model (every unsupported op is listed)")
+    .argument("<model>", "ONNX model file")
+    .option("--json", "print the summary as one JSON object")
+    .action((model: string, o: { json?: boolean }) => {
+      const m = unwrap(openModel(model));
+      for (const w of m.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
+      const s = inspectNetwork(model, m.network);
+      out(o.json ? JSON.stringify(s) : formatInspect(s));
+    });
+
+  dataOptions(program.command("predict")
+    .description("logits, predicted label and accuracy for data points")
+    .argument("<model>", "ONNX model file"))
+    .option("--index <i>", "one data point", int("--index"))
+    .option("--limit <n>", "the first n data points", int("--limit"))
+    .addOption(new Option("--evaluator <name>", "forward-pass evaluator").choices(EVALUATORS as string[]).default("onnxruntime"))
+    .option("--json", "one JSON object per point on stdout, nothing else")
+    .option("--summary", "print only the accuracy line")
+    .action(async (model: string, o: { data: string; labels?: string; pixelScale: number; index?: number; limit?: number; evaluator: EvaluatorName; json?: boolean; summary?: boolean }) => {
+      const s = unwrap(openSession(model, { data: o.data, labels: o.labels, pixelScale: o.pixelScale }));
+      const indices = unwrap(selectIndices(s.dataset.count, o.index, o.limit, o.data));
+      const r = await predict(s, indices, o.evaluator);
+      if (o.json) {
+        for (const p of r.predictions) out(JSON.stringify(p));
+        return;
+      }
+      if (!o.summary) {
+        out(`${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  logits`);
+        for (const p of r.predictions) out(formatPrediction(p));
+      }
+      out(formatAccuracy(r, o.data));
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram((s) => process.stdout.write(s + "\n"));
+  try {
+    await program.parseAsync(argv as string[], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; usage errors were already printed by commander as one line.
+      return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
+    }
+    if (e instanceof UserError) {
+      for (const d of e.diagnostics) process.stderr.write(`robustc: ${d.message}\n`);
+      return 2;
+    }
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    process.stderr.write(`robustc: internal error: ${msg}\n`);
+    if (process.env.ROBUSTC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
+
+
