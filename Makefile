@@ -1,0 +1,47 @@
+# robustc: two commands set everything up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+# onnxruntime-node's install step downloads CUDA libraries; CPU inference needs none of them.
+export ONNXRUNTIME_NODE_INSTALL := skip
+export ONNXRUNTIME_NODE_INSTALL_CUDA := skip
+
+SOURCES := $(shell find compiler runtime grammar -name '*.ts' 2>/dev/null)
+MODEL ?= examples/models/mnist_lenet.onnx
+DATA ?= mnist:test
+
+.PHONY: all install build test demo bench clean models typecheck
+
+all: build
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NODE_MODULES)
+
+dist/.stamp: $(NODE_MODULES) $(SOURCES) tsconfig.json tsconfig.build.json
+	npx tsc -p tsconfig.build.json
+	@touch $@
+
+build: dist/.stamp
+
+typecheck: $(NODE_MODULES)
+	npx tsc -p tsconfig.json --noEmit
+
+test: build typecheck
+	npx mocha 'test/**/*.test.ts'
+
+demo: build
+	node bin/robustc.js inspect $(MODEL)
+	@echo
+	node bin/robustc.js predict $(MODEL) --data $(DATA) --summary
+
+bench: build
+	@for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
+
+# Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
+models:
+	bash examples/train/train_all.sh
+
+clean:
+	rm -rf dist

@@ -1,0 +1,92 @@
+// The CLI as a user meets it: real child processes of bin/robustc.js (built by `make build`).
+// Bad input gives one line naming the problem and exit code 2, with no stack trace.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
+import { encodeNpy } from "../../runtime/data/npy.js";
+
+const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+};
+
+const lines = (s: string) => s.split("\n").filter((l) => l !== "");
+
+describe("runtime/cli", function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-cli-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("inspect prints layers, parameters and ReLU counts of mnist_lenet", async () => {
+    const r = await run("inspect", "examples/models/mnist_lenet.onnx");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /parameters {2}431,080/);
+    assert.match(r.stdout, /ReLUs {7}15,220 {4}max-pool outputs {2}3,680/);
+    assert.match(r.stdout, /\/conv1\/Conv +affine +Conv +\[1,20,24,24\]/);
+    const j = JSON.parse((await run("inspect", "examples/models/mnist_lenet.onnx", "--json")).stdout);
+    assert.equal(j.layers.length, 11);
+  });
+
+  it("predict --json prints one JSON object per point and nothing else", async () => {
+    const r = await run("predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "5", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const objs = lines(r.stdout).map((l) => JSON.parse(l));
+    assert.deepEqual(objs.map((o) => o.index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(objs.map((o) => o.label), [0, 1, 2, 3, 4]);
+    for (const o of objs) assert.equal(o.logits.length, 10);
+  });
+
+  it("predict gives the same predictions with both evaluators and prints the accuracy", async () => {
+    const a = await run("predict", "examples/models/mnist_cnn_bn.onnx", "--data", "mnist:test", "--limit", "30", "--evaluator", "reference");
+    const b = await run("predict", "examples/models/mnist_cnn_bn.onnx", "--data", "mnist:test", "--limit", "30");
+    assert.equal(a.code, 0, a.stderr);
+    const acc = (s: string) => lines(s).at(-1)!.replace(/ with .*/, "");
+    assert.match(acc(a.stdout), /^accuracy \d+\.\d\d% \(\d+\/30\) on mnist:test$/);
+    assert.equal(acc(a.stdout), acc(b.stdout));
+  });
+
+  const bad: [string, () => string[], RegExp][] = [
+    ["a missing model file", () => ["inspect", join(dir, "nope.onnx")], /nope\.onnx: cannot read the model file \(ENOENT\)/],
+    ["a non-ONNX file", () => { const p = join(dir, "x.onnx"); writeFileSync(p, "hello, I am text\n"); return ["inspect", p]; }, /x\.onnx: not an ONNX model/],
+    ["a truncated ONNX file", () => {
+      const p = join(dir, "cut.onnx");
+      const b = new OnnxBuilder(13).input("x", [1, 2]);
+      b.initializer({ name: "w", dims: [2, 2], data: [1, 2, 3, 4] });
+      writeFileSync(p, b.node("MatMul", ["x", "w"], ["y"]).output("y", [1, 2]).toBytes().subarray(0, 40));
+      return ["inspect", p];
+    }, /cut\.onnx: not an ONNX model or corrupt\/truncated/],
+    ["an unsupported op", () => {
+      const p = join(dir, "sig.onnx");
+      writeFileSync(p, new OnnxBuilder(13).input("x", [1, 2]).node("Sigmoid", ["x"], ["y"], {}, "squash").output("y", [1, 2]).toBytes());
+      return ["inspect", p];
+    }, /sig\.onnx: unsupported op Sigmoid at node 'squash'/],
+    ["data that does not fit the model", () => {
+      const p = join(dir, "small.npy");
+      writeFileSync(p, encodeNpy([3, 10, 10], "uint8", new Uint8Array(300)));
+      return ["predict", "examples/models/mnist_mlp.onnx", "--data", p];
+    }, /small\.npy: items of shape \[1,10,10\] \(100 values\) do not fit the input 'input' of examples\/models\/mnist_mlp\.onnx, shape \[1,1,28,28\] \(784 values\)/],
+    ["an index out of range", () => ["predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "99999"], /--index 99999 is out of range for mnist:test \(0\.\.1995\)/],
+    ["an unknown data split", () => ["predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:valid"], /valid/],
+    ["an unknown option", () => ["predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--frobnicate"], /unknown option '--frobnicate'/],
+  ];
+  for (const [what, args, re] of bad) {
+    it(`rejects ${what} with one line and exit code 2`, async () => {
+      const r = await run(...args());
+      assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    });
+  }
+});
