@@ -72,9 +72,10 @@ export function lowerModel(model: ModelProto, file: string): Result<LoadedModel>
   const inputShape: number[] = [];
   let dynamicBatch = false;
   for (let i = 0; i < dims.length; i++) {
-    const d = dims[i];
-    const v = d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
+    const d = dims[i] as (typeof dims)[number] & { value?: "dimValue" | "dimParam" };
+    const v = d.value === "dimValue" ? toNumber(d.dimValue) : -1;
     if (v > 0) { inputShape.push(v); continue; }
+    if (v === 0) return fail(diag("onnx/input-shape", `${file}: input '${input.name}' dimension ${i} is 0 (an empty tensor)`));
     if (i === 0) { inputShape.push(1); dynamicBatch = true; continue; }
     return fail(diag("onnx/input-shape", `${file}: input '${input.name}' dimension ${i} ('${d.dimParam ?? "?"}') is dynamic and cannot be fixed (only the first, batch, dimension may be)`));
   }

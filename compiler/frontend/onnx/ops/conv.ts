@@ -2,7 +2,7 @@
 // lowered to a `conv` affine map that the IR can apply directly or expand to CSR.
 
 import type { OpLowering } from "../context.js";
-import { windowGeometry } from "./window.js";
+import { unsupportedWindow, windowGeometry } from "./window.js";
 
 const conv: OpLowering = (node, ctx) => {
   const x = ctx.get(node.inputs[0]), w = ctx.get(node.inputs[1]);
@@ -12,6 +12,8 @@ const conv: OpLowering = (node, ctx) => {
   if (w.kind !== "const" || (b && b.kind !== "const")) { ctx.unsupported(node, "weights computed at run time"); return; }
   const ws = w.tensor.shape;
   if (ws.length !== 4) { ctx.unsupported(node, `${ws.length - 2}-D convolution (only 2-D)`); return; }
+  const why = unsupportedWindow(x.shape);
+  if (why) { ctx.unsupported(node, why); return; }
   const group = node.int("group", 1);
   const [M, Cg, kH, kW] = ws;
   const C = x.shape[1];

@@ -106,8 +106,9 @@ const batchNorm: OpLowering = (node, ctx) => {
   if (x.kind !== "var" || params.some((p) => p!.kind !== "const")) { ctx.unsupported(node, "statistics computed at run time"); return; }
   const [gamma, beta, mean, variance] = params.map((p) => (p as Extract<Value, { kind: "const" }>).tensor.data);
   const eps = node.float("epsilon", 1e-5);
+  if (x.shape.length < 2) { ctx.error(node, `input [${x.shape}] has no channel dimension (rank < 2)`); return; }
   const C = x.shape[1];
-  if (x.shape.length < 2 || [gamma, beta, mean, variance].some((p) => p.length !== C)) {
+  if ([gamma, beta, mean, variance].some((p) => p.length !== C)) {
     ctx.error(node, `parameters do not match the ${C} channels of input [${x.shape}]`); return;
   }
   const inner = sizeOf(x.shape.slice(2));

@@ -5,13 +5,13 @@
 import { sizeOf } from "../../../ir/network.js";
 import { normAxis, type LowerContext, type OpLowering, type Value } from "../context.js";
 import type { Node } from "../graph.js";
-import { intsOperand, moving, strides } from "./shape.js";
+import { intsOperand, moving, strides, unsupported } from "./shape.js";
 
 const shapeOfValue = (v: Value): readonly number[] => (v.kind === "const" ? v.tensor.shape : v.shape);
 
 const gather = moving((node, ctx, shape) => {
   const iv = ctx.get(node.inputs[1]);
-  if (!iv || iv.kind !== "const") return "indices computed at run time";
+  if (!iv || iv.kind !== "const") return unsupported("indices computed at run time");
   const axis = normAxis(node.int("axis", 0), shape.length);
   if (axis === null) return `axis ${node.int("axis", 0)} out of range for rank ${shape.length}`;
   const ind = Array.from(iv.tensor.data, (i) => (i < 0 ? i + shape[axis] : i));
@@ -39,7 +39,8 @@ const slice = moving((node, ctx, shape) => {
   } else {
     starts = node.ints("starts"); ends = node.ints("ends"); axes = node.ints("axes");
   }
-  if (starts === "dynamic" || ends === "dynamic" || axes === "dynamic" || steps === "dynamic" || !starts || !ends) return "starts/ends/axes/steps computed at run time";
+  if (starts === "dynamic" || ends === "dynamic" || axes === "dynamic" || steps === "dynamic") return unsupported("starts/ends/axes/steps computed at run time");
+  if (!starts || !ends) return "starts or ends missing";
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => normAxis(a, r));
   if (ax.some((a) => a === null)) return `axes out of range for rank ${r}`;
   const begin = shape.map(() => 0), step = shape.map(() => 1), count = [...shape];

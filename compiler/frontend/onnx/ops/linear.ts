@@ -2,7 +2,7 @@
 // computed operand (row-major), whichever side it is on. Two constants fold; two computed tensors are not linear.
 
 import { sizeOf } from "../../../ir/network.js";
-import { broadcastTo, type OpLowering, type Value } from "../context.js";
+import { broadcastShape, broadcastTo, type OpLowering, type Value } from "../context.js";
 import type { ConstTensor } from "../load.js";
 
 /**
@@ -87,7 +87,7 @@ const gemm: OpLowering = (node, ctx) => {
   ctx.addLayer(node, { kind: "affine", onnxOp: node.op, shape: [M, N], input: v.layer, op: p });
 };
 
-/** MatMul with numpy semantics; the constant operand may not carry batch dimensions of its own. */
+/** MatMul with numpy semantics: 1-D operands and broadcast batch dimensions on either side. */
 const matmul: OpLowering = (node, ctx) => {
   const a = ctx.get(node.inputs[0]), b = ctx.get(node.inputs[1]);
   if (!a || !b) return;
@@ -99,15 +99,25 @@ const matmul: OpLowering = (node, ctx) => {
   const M = as[as.length - 2], K = as[as.length - 1], K2 = bs[bs.length - 2], N = bs[bs.length - 1];
   if (K !== K2) { ctx.error(node, `inner dimensions differ: [${shapeOf(a)}] and [${shapeOf(b)}]`); return; }
   const aBatch = as.slice(0, -2), bBatch = bs.slice(0, -2);
-  if (aBatch.length > 0 && bBatch.length > 0 && (aBatch.length !== bBatch.length || aBatch.some((d, i) => d !== bBatch[i]))) {
-    ctx.unsupported(node, `broadcasting batch dimensions [${aBatch}] against [${bBatch}]`); return;
-  }
-  const batchDims = aBatch.length ? aBatch : bBatch;
+  const batchDims = broadcastShape(aBatch, bBatch);
+  if (!batchDims) { ctx.error(node, `batch dimensions [${aBatch}] and [${bBatch}] do not broadcast`); return; }
   const batch = sizeOf(batchDims);
-  const aStride = aBatch.length ? M * K : 0, bStride = bBatch.length ? K * N : 0;
+  // Numpy broadcasting of the batch dimensions: the offset of each output batch in either operand.
+  const offsets = (opBatch: readonly number[], size: number): Int32Array => {
+    const r = batchDims.length, src = [...new Array<number>(r - opBatch.length).fill(1), ...opBatch];
+    const off = new Int32Array(batch), idx = new Array<number>(r).fill(0);
+    for (let bb = 0; bb < batch; bb++) {
+      let o = 0;
+      for (let i = 0; i < r; i++) o = o * src[i] + (src[i] === 1 ? 0 : idx[i]);
+      off[bb] = o * size;
+      for (let i = r - 1; i >= 0; i--) { if (++idx[i] < batchDims[i]) break; idx[i] = 0; }
+    }
+    return off;
+  };
+  const aOff = offsets(aBatch, M * K), bOff = offsets(bBatch, K * N);
   const outShape = [...batchDims, ...(aVec ? [] : [M]), ...(bVec ? [] : [N])];
-  const lIdx = (bb: number, m: number, k: number) => bb * aStride + m * K + k;
-  const rIdx = (bb: number, k: number, n: number) => bb * bStride + k * N + n;
+  const lIdx = (bb: number, m: number, k: number) => aOff[bb] + m * K + k;
+  const rIdx = (bb: number, k: number, n: number) => bOff[bb] + k * N + n;
   if (a.kind === "const" && b.kind === "const") {
     const y = new Float64Array(batch * M * N);
     for (let bb = 0; bb < batch; bb++)

@@ -8,6 +8,10 @@ import { sizeOf } from "../../../ir/network.js";
 /** out[i] = in[source[i]], or the fill value where source[i] = -1; source null = identity order. */
 export interface Movement { readonly shape: number[]; readonly source: Int32Array | null; readonly fill: number }
 
+/** Valid ONNX that the IR cannot express (an operand computed at run time, ...): reported as unsupported, not as an error. */
+export interface Unsupported { readonly unsupported: string }
+export const unsupported = (why: string): Unsupported => ({ unsupported: why });
+
 const plain = (shape: number[]): Movement => ({ shape, source: null, fill: 0 });
 
 /** Binds node.outputs[0] to `m` applied to `v`. */
@@ -41,12 +45,14 @@ export function intsOperand(node: Node, ctx: LowerContext, inputIndex: number, a
   return node.ints(attr);
 }
 
-export function moving(compute: (node: Node, ctx: LowerContext, shape: readonly number[]) => Movement | string): OpLowering {
+/** Lowers an index movement; `compute` returns the movement, an Unsupported, or an error message. */
+export function moving(compute: (node: Node, ctx: LowerContext, shape: readonly number[]) => Movement | Unsupported | string): OpLowering {
   return (node, ctx) => {
     const v = ctx.get(node.inputs[0]);
     if (!v) return;
     const m = compute(node, ctx, shapeOfValue(v));
     if (typeof m === "string") { ctx.error(node, m); return; }
+    if ("unsupported" in m) { ctx.unsupported(node, m.unsupported); return; }
     bindMovement(node, ctx, v, m);
   };
 }
@@ -80,7 +86,7 @@ const flatten = moving((node, _ctx, shape) => {
 
 const reshape = moving((node, ctx, shape) => {
   const target = node.inputs.length > 1 ? intsOperand(node, ctx, 1, "shape") : node.ints("shape");
-  if (target === "dynamic") return "the target shape is computed at run time (only constant or foldable shapes are supported)";
+  if (target === "dynamic") return unsupported("the target shape is computed at run time (only constant or foldable shapes are supported)");
   if (!target) return "no target shape";
   const allowZero = node.int("allowzero", 0) === 1;
   const out = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
@@ -98,7 +104,7 @@ const reshape = moving((node, ctx, shape) => {
 
 const squeeze = moving((node, ctx, shape) => {
   const axes = intsOperand(node, ctx, 1, "axes");
-  if (axes === "dynamic") return "axes computed at run time";
+  if (axes === "dynamic") return unsupported("axes computed at run time");
   const norm = (axes ?? shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => normAxis(a, shape.length));
   if (norm.some((a) => a === null)) return `axes [${axes}] out of range for rank ${shape.length}`;
   if (norm.some((a) => shape[a as number] !== 1)) return `cannot squeeze axes [${axes}] of shape [${shape.join(",")}]`;
@@ -107,7 +113,8 @@ const squeeze = moving((node, ctx, shape) => {
 
 const unsqueeze = moving((node, ctx, shape) => {
   const axes = intsOperand(node, ctx, 1, "axes");
-  if (axes === "dynamic" || !axes) return "axes missing or computed at run time";
+  if (axes === "dynamic") return unsupported("axes computed at run time");
+  if (!axes) return "axes missing";
   const rank = shape.length + axes.length;
   const norm = axes.map((a) => normAxis(a, rank));
   if (norm.some((a) => a === null) || new Set(norm).size !== norm.length) return `axes [${axes}] invalid for output rank ${rank}`;
@@ -138,22 +145,23 @@ const transpose = moving((node, _ctx, shape) => {
 const pad = moving((node, ctx, shape) => {
   const r = shape.length;
   const mode = node.string("mode", "constant");
-  if (mode !== "constant") return `mode '${mode}' is not supported (only constant zero pads)`;
+  if (mode !== "constant") return unsupported(`mode '${mode}' (only constant zero pads)`);
   let pads: number[] | null | "dynamic";
   let fill = 0;
   if (ctx.opset >= 11) {
     pads = intsOperand(node, ctx, 1, "pads");
     const cv = node.inputs[2] ? ctx.get(node.inputs[2]) : undefined;
-    if (node.inputs[2] && (!cv || cv.kind !== "const")) return "constant_value computed at run time";
+    if (node.inputs[2] && (!cv || cv.kind !== "const")) return unsupported("constant_value computed at run time");
     if (cv && cv.kind === "const") fill = cv.tensor.data[0] ?? 0;
   } else {
     pads = node.ints("pads");
     fill = node.float("value", 0);
   }
-  if (pads === "dynamic" || !pads) return "pads missing or computed at run time";
+  if (pads === "dynamic") return unsupported("pads computed at run time");
+  if (!pads) return "pads missing";
   let axes = Array.from({ length: r }, (_, i) => i);
   const ax = node.inputs[3] ? intsOperand(node, ctx, 3, "") : null;
-  if (ax === "dynamic") return "axes computed at run time";
+  if (ax === "dynamic") return unsupported("axes computed at run time");
   if (ax) axes = ax.map((a) => normAxis(a, r) ?? -1);
   if (pads.length !== 2 * axes.length || axes.some((a) => a < 0)) return `pads [${pads}] do not match rank ${r}`;
   const begin = new Array<number>(r).fill(0), end = new Array<number>(r).fill(0);

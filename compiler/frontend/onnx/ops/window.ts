@@ -4,6 +4,16 @@
 import type { ConvGeometry } from "../../../ir/network.js";
 import type { Node } from "../graph.js";
 
+/**
+ * Why a windowed op over input `inShape` is outside what the IR represents (1-D or 3-D windows, a static
+ * batch N > 1), or null. These are valid ONNX, so callers report them as unsupported, not as errors.
+ */
+export function unsupportedWindow(inShape: readonly number[]): string | null {
+  if (inShape.length !== 4) return `${inShape.length - 2}-D windows over input [${inShape}] (only 2-D, NCHW)`;
+  if (inShape[0] !== 1) return `a batch of ${inShape[0]} in input [${inShape}] (only batch 1)`;
+  return null;
+}
+
 /** Computes the geometry of a 2-D windowed op over input [1, C, H, W]; a string is the error. */
 export function windowGeometry(node: Node, inShape: readonly number[], kernel: readonly number[], outC: number,
   allowCeil: boolean): ConvGeometry | string {
@@ -46,4 +56,27 @@ export function windowGeometry(node: Node, inShape: readonly number[], kernel: r
     kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]],
     pads: [pads[0], pads[1], pads[2], pads[3]], dilations: [dil[0], dil[1]],
   };
+}
+
+/**
+ * Why some window of a pool covers no input element, or null. Pads as wide as the kernel, or dilated taps
+ * that step over a small input, leave windows made only of padding: MaxPool would output -inf and an
+ * AveragePool without count_include_pad 0/0, which nothing downstream can represent (onnxruntime refuses
+ * pads >= kernel outright).
+ */
+export function emptyWindow(g: ConvGeometry): string | null {
+  const axis = (i: 0 | 1, size: number, out: number): number => {
+    for (let o = 0; o < out; o++) {
+      let taps = 0;
+      for (let t = 0; t < g.kernel[i]; t++) {
+        const p = o * g.strides[i] - g.pads[i] + t * g.dilations[i];
+        if (p >= 0 && p < size) taps++;
+      }
+      if (taps === 0) return o;
+    }
+    return -1;
+  };
+  const oy = axis(0, g.inH, g.outH), ox = axis(1, g.inW, g.outW);
+  if (oy < 0 && ox < 0) return null;
+  return `window ${oy >= 0 ? `row ${oy}` : `column ${ox}`} lies entirely in the padding (pads [${g.pads}], kernel [${g.kernel}], dilations [${g.dilations}])`;
 }
