@@ -34,8 +34,8 @@ def _load_class(c):
     return np.asarray(pixels, dtype=np.int32).reshape(-1, 784)
 
 
-def load_split(split):
-    """Return (x, y): x float32 [N,1,28,28] in [0,1], y int64 [N]."""
+def load_split_pixels(split):
+    """Return (pixels, y): pixels uint8 [N,784] in 0..255, y int64 [N]."""
     assert split in ("train", "test")
     per_class = []
     for c in range(10):
@@ -54,13 +54,23 @@ def load_split(split):
         if not any_left:
             break
         k += 1
+    return np.stack(xs).astype(np.uint8), np.asarray(ys, dtype=np.int64)
+
+
+def load_split(split):
+    """Return (x, y): x float32 [N,1,28,28] = pixel / 255, y int64 [N]."""
+    pixels, y = load_split_pixels(split)
     # divide in float64 then round to float32, as JS does (pixel / 255 -> Float32Array)
-    x = (np.stack(xs).astype(np.float64) / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
-    y = np.asarray(ys, dtype=np.int64)
+    x = (pixels.astype(np.float64) / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
     return x, y
 
 
 if __name__ == "__main__":
-    for s in ("train", "test"):
-        x, y = load_split(s)
-        print(s, x.shape, np.bincount(y).tolist(), "first labels", y[:12].tolist())
+    # Prints split sizes, per-class counts and the sha1 of the uint8 pixels in
+    # split order; test/runtime/data/mnist.test.ts pins the TypeScript loader
+    # to the same checksums.
+    import hashlib
+    for s in ("test", "train"):
+        pixels, y = load_split_pixels(s)
+        print("mnist:%s n=%d per-class=%s sha1=%s" % (
+            s, len(y), np.bincount(y).tolist(), hashlib.sha1(pixels.tobytes()).hexdigest()))
