@@ -3,6 +3,7 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { UserError, unwrap } from "../compiler/diagnostics.js";
+import { compileSeed, renderCompile, validateCompile, writeOutputs } from "./commands/compile.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
@@ -65,6 +66,27 @@ export function buildProgram(out: (s: string) => void): Command {
         for (const p of r.predictions) out(formatPrediction(p));
       }
       out(formatAccuracy(r, o.data));
+    });
+
+  dataOptions(program.command("compile")
+    .description("compile a model and a seed point into the restricted LP (CPLEX-LP or free MPS by extension), or print the constraint IR")
+    .argument("<model>", "ONNX model file"))
+    .requiredOption("--index <i>", "the seed point x* (index into --data)", int("--index"))
+    .option("--form <form>", "layered (a variable per neuron) or reduced (rows in the input only)", "reduced")
+    .option("--target <t>", "second (most probable after l*), all, or a label", "second")
+    .option("--margin <alpha>", "confidence margin: y_l >= y_l' + alpha", num("--margin"), 0)
+    .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
+    .option("--emit <what>", "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions)")
+    .action((model: string, o: { data: string; labels?: string; pixelScale: number; index: number; form: string; target: string; margin: number; out?: string; emit?: string }) => {
+      const s = unwrap(openSession(model, { data: o.data, labels: o.labels, pixelScale: o.pixelScale }));
+      unwrap(selectIndices(s.dataset.count, o.index, undefined, o.data));
+      const options = unwrap(validateCompile(s, o));
+      const c = compileSeed(s, o.index, options);
+      const files = unwrap(renderCompile(s, o, options, c));
+      unwrap(writeOutputs(files, out));
+      for (const f of files) {
+        if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${o.index}, predicted ${c.predicted}, target ${f.label})\n`);
+      }
     });
 
   return program;

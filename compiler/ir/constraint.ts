@@ -87,7 +87,8 @@ export class RowBuilder {
   }
   get rows(): number { return this.constant.length; }
   build(): LinearBlock {
-    const lanes = this.lane.some((l) => l >= 0) ? Int32Array.from(this.lane) : null;
+    // Rows given no lane keep the default "row r is in lane r" even when others name theirs.
+    const lanes = this.lane.some((l) => l >= 0) ? Int32Array.from(this.lane, (l, r) => (l >= 0 ? l : r)) : null;
     return {
       kind: "linear", name: this.name, rows: this.constant.length, indptr: Int32Array.from(this.indptr),
       cols: Int32Array.from(this.cols), vals: Float64Array.from(this.vals), constant: Float64Array.from(this.constant),

@@ -1,0 +1,99 @@
+// `robustc compile`: one seed point of a dataset → the restricted LP per target label, written as CPLEX-LP
+// or free MPS (format from the extension), or the constraint IR as text (--emit). Everything is validated
+// before anything is written; files are written atomically.
+
+import { extname } from "node:path";
+import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { writeCplexLp } from "../../compiler/backend/cplex-lp.js";
+import { writeMps } from "../../compiler/backend/mps.js";
+import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { encode, outputConstraint } from "../../compiler/passes/encode.js";
+import { compileOptions, type CompileOptions, type Target } from "../../compiler/passes/options.js";
+import { compilePoint, type CompiledPoint } from "../../compiler/passes/pipeline.js";
+import { and } from "../../compiler/ir/constraint.js";
+import { outputSize } from "../../compiler/ir/network.js";
+import { printProblem } from "../../grammar/constraint/print.js";
+import { modelInput, type Session } from "../session.js";
+
+export interface CompileRequest {
+  readonly index: number;
+  readonly form: string;
+  readonly target: string;
+  readonly margin: number;
+  readonly out?: string;
+  readonly emit?: string;
+}
+
+export function parseTarget(t: string): Target | null {
+  if (t === "second" || t === "all") return t;
+  return /^\d+$/.test(t) ? Number(t) : null;
+}
+
+export type OutputFormat = "lp" | "mps";
+
+export function formatOf(path: string): OutputFormat | null {
+  const e = extname(path).toLowerCase();
+  return e === ".lp" ? "lp" : e === ".mps" ? "mps" : null;
+}
+
+/** The path of target `label`'s file: the given path, or `<stem>.l<label><ext>` when there are several. */
+export function targetPath(path: string, label: number, several: boolean): string {
+  if (!several) return path;
+  const e = extname(path);
+  return `${path.slice(0, path.length - e.length)}.l${label}${e}`;
+}
+
+export function validateCompile(s: Session, r: CompileRequest): Result<CompileOptions> {
+  const target = parseTarget(r.target);
+  if (target === null) return fail(diag("cli/target", `--target must be second, all or a label number, got '${r.target}'`));
+  const labels = outputSize(s.network);
+  if (typeof target === "number" && target >= labels) return fail(diag("cli/target", `--target ${target} is not a label of the model (0..${labels - 1})`));
+  if (r.emit !== undefined && r.emit !== "ir" && r.emit !== "cf") return fail(diag("cli/emit", `--emit must be ir or cf, got '${r.emit}'`));
+  if (r.emit === undefined && r.out === undefined) return fail(diag("cli/output", "give -o FILE.lp or -o FILE.mps (or --emit ir)"));
+  if (r.out !== undefined && r.emit === undefined && formatOf(r.out) === null) {
+    return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
+  }
+  return compileOptions({ form: r.form, target, margin: r.margin, pixelScale: s.pixelScale });
+}
+
+export function headerFor(s: Session, index: number) {
+  return (label: number, predicted: number): string[] => {
+    const truth = s.dataset.labels ? s.dataset.labels[index] : null;
+    return [
+      `model ${s.modelPath}; seed point x* = ${s.dataset.source} index ${index}; true label ${truth ?? "unknown"}; predicted l* = ${predicted}; target l = ${label}`,
+      `variables: x_i = model input i (pixel / ${s.pixelScale}); minimise t subject to C_f(x, l) restricted to Z(x*) and |x - x*| <= t`,
+    ];
+  };
+}
+
+export function compileSeed(s: Session, index: number, options: CompileOptions): CompiledPoint {
+  return compilePoint(s.network, modelInput(s, index), options, { name: `robustc_${index}`, header: headerFor(s, index) });
+}
+
+/** Renders the requested text for every target: LP/MPS files, or IR. */
+export function renderCompile(s: Session, r: CompileRequest, options: CompileOptions, c: CompiledPoint): Result<{ path: string | null; text: string; label: number }[]> {
+  const several = c.targets.length > 1;
+  if (r.emit === "cf") {
+    // C_f(x, l) itself, with its disjunctions: what the passes start from.
+    const enc = encode(s.network, { inputLower: options.pixelMin / options.pixelScale, inputUpper: options.pixelMax / options.pixelScale });
+    return ok(c.targets.map((t) => ({
+      path: r.out ? targetPath(r.out, t.label, several) : null, label: t.label,
+      text: printProblem({ ...enc.problem, constraint: and(enc.problem.constraint, outputConstraint(enc, t.label, options.margin)) },
+        [`C_f(x, ${t.label}) of ${s.modelPath} (Bastani et al. 2016, section 3): disjunctions kept`]),
+    })));
+  }
+  if (r.emit === "ir") {
+    return ok(c.targets.map((t) => ({ path: r.out ? targetPath(r.out, t.label, several) : null, label: t.label, text: printProblem(t.problem, t.lp.comments) })));
+  }
+  const fmt = formatOf(r.out!)!;
+  return ok(c.targets.map((t) => ({ path: targetPath(r.out!, t.label, several), label: t.label, text: fmt === "lp" ? writeCplexLp(t.lp) : writeMps(t.lp) })));
+}
+
+export function writeOutputs(files: { path: string | null; text: string }[], stdout: (s: string) => void): Result<void> {
+  for (const f of files) {
+    if (f.path === null) { stdout(f.text.trimEnd()); continue; }
+    const w = writeFileAtomic(f.path, f.text);
+    if (!w.ok) return w;
+  }
+  return ok(undefined);
+}
