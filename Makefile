@@ -9,7 +9,7 @@ SOURCES := $(shell find compiler runtime grammar -name '*.ts' 2>/dev/null)
 MODEL ?= examples/models/mnist_lenet.onnx
 DATA ?= mnist:test
 
-.PHONY: all install build test demo bench clean models typecheck
+.PHONY: all install build test demo bench clean models typecheck baseline-accept
 
 all: build
 
@@ -42,6 +42,11 @@ bench: build
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:
 	bash examples/train/train_all.sh
+
+# Promote changed golden files (test/golden/) after reviewing their diff.
+baseline-accept: $(NODE_MODULES)
+	UPDATE_BASELINES=1 npx mocha test/compiler/backend/golden.test.ts
+	git diff --stat test/golden
 
 clean:
 	rm -rf dist

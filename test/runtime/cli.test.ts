@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -89,4 +89,67 @@ describe("runtime/cli", function () {
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     });
   }
+});
+
+describe("runtime/cli: compile", function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-compile-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes an LP whose header names the seed point, labels and pixel scale", async () => {
+    const out = join(dir, "p3.lp");
+    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "3", "-o", out);
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(out, "utf8");
+    assert.match(text, /^\\ robustc_3: written by robustc \(CPLEX LP format\)\n\\ model examples\/models\/mnist_mlp\.onnx; seed point x\* = mnist:test index 3; true label 3; predicted l\* = 3; target l = \d/);
+    assert.match(text, /rho_hat in pixels = t \* 255/);
+    assert.match(text, /\nEnd\n$/);
+  });
+
+  it("writes one file per target with --target all, and MPS from the extension", async () => {
+    const out = join(dir, "all.mps");
+    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--target", "all", "--form", "layered", "-o", out);
+    assert.equal(r.code, 0, r.stderr);
+    const files = readdirSync(dir).filter((f) => f.startsWith("all.l")).sort();
+    assert.deepEqual(files, ["all.l1.mps", "all.l2.mps", "all.l3.mps", "all.l4.mps", "all.l5.mps", "all.l6.mps", "all.l7.mps", "all.l8.mps", "all.l9.mps"]);
+    assert.match(readFileSync(join(dir, "all.l5.mps"), "utf8"), /^NAME robustc_0 FREE\n/);
+  });
+
+  it("--emit cf prints C_f(x, l) with its disjunctions", async () => {
+    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--emit", "cf");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\s*or relu_net_net_2_Relu \[100\] \{$/m);
+    assert.match(r.stdout, /^var x\[784\] in \[0, 1\]$/m);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ["a missing --index", [], /required option '--index <i>' not specified/],
+    ["an index out of range", ["--index", "5000"], /--index 5000 is out of range for mnist:test \(0\.\.1995\)/],
+    ["an unknown --target", ["--index", "0", "--target", "third"], /--target must be second, all or a label number, got 'third'/],
+    ["a target that is no label", ["--index", "0", "--target", "10"], /--target 10 is not a label of the model \(0\.\.9\)/],
+    ["an unknown --form", ["--index", "0", "--form", "flat"], /--form must be layered or reduced, got 'flat'/],
+    ["an output extension that names no format", ["--index", "0", "-o", "OUT.txt"], /OUT\.txt: the output format comes from the extension/],
+  ];
+  for (const [what, args, re] of bad) {
+    it(`rejects ${what}: one line, exit 2, no file written`, async () => {
+      const out = join(dir, `bad-${what.replace(/\W+/g, "_")}.lp`);
+      const outArgs = args.includes("-o") ? args.map((a) => (a === "OUT.txt" ? join(dir, "OUT.txt") : a)) : [...args, "-o", out];
+      const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", ...outArgs);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, re);
+      assert.equal(existsSync(out) || existsSync(join(dir, "OUT.txt")), false);
+    });
+  }
+
+  it("rejects data whose shape does not fit the model, writing nothing", async () => {
+    const data = join(dir, "tiny.npy");
+    writeFileSync(data, encodeNpy([2, 5, 5], "uint8", new Uint8Array(50)));
+    const out = join(dir, "tiny.lp");
+    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", data, "--index", "0", "-o", out);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /do not fit the input 'input'/);
+    assert.equal(existsSync(out), false);
+  });
 });
