@@ -38,7 +38,7 @@ export function writeMps(m: LpModel): string {
   let inInt = false;
   for (let j = 0; j < nc; j++) {
     if (!!m.colInteger[j] !== inInt) {
-      out.push(inInt ? " MARKER MARKER INTEND" : " MARKER MARKER INTORG");
+      out.push(inInt ? " MARKER 'MARKER' 'INTEND'" : " MARKER 'MARKER' 'INTORG'");
       inInt = !inInt;
     }
     const name = m.colNames[j];
@@ -52,7 +52,7 @@ export function writeMps(m: LpModel): string {
     // A column in no row and not in the objective must still be declared.
     if (!wrote) out.push(` ${name} obj 0`);
   }
-  if (inInt) out.push(" MARKER MARKER INTEND");
+  if (inInt) out.push(" MARKER 'MARKER' 'INTEND'");
   out.push("RHS");
   if (m.objectiveConstant !== 0) out.push(` RHS obj ${formatNumber(-m.objectiveConstant)}`);
   for (let r = 0; r < nr; r++) {

@@ -1,0 +1,146 @@
+// The linear region Z(x*) of a seed point as an operator: the network with every ReLU phase and max-pool
+// winner fixed at x* is an affine map of x. It evaluates that map at a candidate (a masked forward pass)
+// and produces any row of the restricted LP's `reduced` form on demand (a sparse backward pass), so the
+// lazy loop never builds the full matrix. Invariant: rowFor(...) equals the row `eliminate` would produce.
+
+import { match } from "ts-pattern";
+import { affineBias, affineToCsr, poolWindow, type Csr } from "../compiler/ir/affine.js";
+import { sizeOf, type Network } from "../compiler/ir/network.js";
+import type { Trace } from "./evaluator/reference.js";
+
+/** Per-network data shared by every point: each affine layer as CSR and its bias, each max-pool's windows. */
+export interface NetworkMatrices {
+  readonly csr: readonly (Csr | null)[];
+  readonly bias: readonly (Float64Array | null)[];
+  /** Max-pool windows as CSR: output j's input indices are indices[indptr[j] .. indptr[j+1]). */
+  readonly windows: readonly ({ readonly indptr: Int32Array; readonly indices: Int32Array } | null)[];
+}
+
+export function networkMatrices(net: Network): NetworkMatrices {
+  return {
+    csr: net.layers.map((l) => (l.kind === "affine" ? affineToCsr(l.op) : null)),
+    bias: net.layers.map((l) => (l.kind === "affine" ? affineBias(l.op) : null)),
+    windows: net.layers.map((l) => {
+      if (l.kind !== "maxpool") return null;
+      const g = l.geometry;
+      const indptr: number[] = [0], indices: number[] = [];
+      for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) {
+        indices.push(...poolWindow(g, c, oy, ox));
+        indptr.push(indices.length);
+      }
+      return { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices) };
+    }),
+  };
+}
+
+/** A sparse affine function a·x + c of the input. */
+export interface InputRow { readonly idx: Int32Array; readonly val: Float64Array; readonly c: number }
+
+export class Region {
+  private readonly grad: Float64Array[];
+  private readonly touched: Int32Array[];
+  private readonly nTouched: Int32Array;
+  private readonly mark: Uint8Array[];
+
+  constructor(readonly net: Network, readonly m: NetworkMatrices, readonly star: Trace) {
+    this.grad = net.layers.map((l) => new Float64Array(sizeOf(l.shape)));
+    this.touched = net.layers.map((l) => new Int32Array(sizeOf(l.shape)));
+    this.mark = net.layers.map((l) => new Uint8Array(sizeOf(l.shape)));
+    this.nTouched = new Int32Array(net.layers.length);
+  }
+
+  /** Values of every layer at x with x*'s phases and winners (the region's affine map). */
+  forward(x: Float64Array): Float64Array[] {
+    const vals: Float64Array[] = [];
+    for (const l of this.net.layers) {
+      vals.push(match(l)
+        .with({ kind: "input" }, () => x)
+        .with({ kind: "affine" }, (a) => {
+          const A = this.m.csr[a.id]!, b = this.m.bias[a.id]!, u = vals[a.input];
+          const y = new Float64Array(A.rows);
+          for (let r = 0; r < A.rows; r++) {
+            let s = b[r];
+            for (let k = A.indptr[r]; k < A.indptr[r + 1]; k++) s += A.values[k] * u[A.indices[k]];
+            y[r] = s;
+          }
+          return y;
+        })
+        .with({ kind: "relu" }, (r) => {
+          const u = vals[r.input], ph = this.star.phases.get(r.id)!;
+          return u.map((v, j) => (ph[j] ? v : 0));
+        })
+        .with({ kind: "maxpool" }, (p) => {
+          const u = vals[p.input], w = this.star.argmax.get(p.id)!;
+          return Float64Array.from(w, (i) => u[i]);
+        })
+        .with({ kind: "add" }, (a) => {
+          const p = vals[a.inputs[0]], q = vals[a.inputs[1]];
+          return p.map((v, i) => v + q[i]);
+        })
+        .with({ kind: "reshape" }, (r) => {
+          const u = vals[r.input];
+          return r.source ? Float64Array.from(r.source, (s) => (s < 0 ? 0 : u[s])) : u;
+        })
+        .exhaustive());
+    }
+    return vals;
+  }
+
+  private add(layer: number, i: number, v: number): void {
+    if (!this.mark[layer][i]) { this.mark[layer][i] = 1; this.touched[layer][this.nTouched[layer]++] = i; }
+    this.grad[layer][i] += v;
+  }
+
+  /**
+   * The affine function Σ_j w_j · value_j(x) of layer `layer`'s values, as a row over the input: a sparse
+   * backward pass through the fixed region (only the receptive field is visited).
+   */
+  rowFor(layer: number, js: ArrayLike<number>, ws: ArrayLike<number>): InputRow {
+    let c = 0;
+    for (let k = 0; k < js.length; k++) this.add(layer, js[k], ws[k]);
+    for (let id = layer; id > 0; id--) {
+      const n = this.nTouched[id];
+      if (n === 0) continue;
+      const g = this.grad[id], t = this.touched[id];
+      const l = this.net.layers[id];
+      match(l)
+        .with({ kind: "input" }, () => undefined)
+        .with({ kind: "affine" }, (a) => {
+          const A = this.m.csr[id]!, b = this.m.bias[id]!;
+          for (let q = 0; q < n; q++) {
+            const r = t[q], gr = g[r];
+            if (gr === 0) continue;
+            c += gr * b[r];
+            for (let k = A.indptr[r]; k < A.indptr[r + 1]; k++) this.add(a.input, A.indices[k], gr * A.values[k]);
+          }
+        })
+        .with({ kind: "relu" }, (r) => {
+          const ph = this.star.phases.get(id)!;
+          for (let q = 0; q < n; q++) if (ph[t[q]] && g[t[q]] !== 0) this.add(r.input, t[q], g[t[q]]);
+        })
+        .with({ kind: "maxpool" }, (p) => {
+          const w = this.star.argmax.get(id)!;
+          for (let q = 0; q < n; q++) if (g[t[q]] !== 0) this.add(p.input, w[t[q]], g[t[q]]);
+        })
+        .with({ kind: "add" }, (a) => {
+          for (let q = 0; q < n; q++) { this.add(a.inputs[0], t[q], g[t[q]]); this.add(a.inputs[1], t[q], g[t[q]]); }
+        })
+        .with({ kind: "reshape" }, (r) => {
+          for (let q = 0; q < n; q++) {
+            const s = r.source ? r.source[t[q]] : t[q];
+            if (s >= 0) this.add(r.input, s, g[t[q]]);
+          }
+        })
+        .exhaustive();
+      for (let q = 0; q < n; q++) { g[t[q]] = 0; this.mark[id][t[q]] = 0; }
+      this.nTouched[id] = 0;
+    }
+    // Layer 0 is the input: its gradient is the row.
+    const n0 = this.nTouched[0], t0 = this.touched[0], g0 = this.grad[0];
+    const order = Array.from(t0.subarray(0, n0)).sort((a, b) => a - b);
+    const idx: number[] = [], val: number[] = [];
+    for (const i of order) { if (g0[i] !== 0) { idx.push(i); val.push(g0[i]); } g0[i] = 0; this.mark[0][i] = 0; }
+    this.nTouched[0] = 0;
+    return { idx: Int32Array.from(idx), val: Float64Array.from(val), c };
+  }
+}
