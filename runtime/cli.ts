@@ -3,7 +3,8 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { UserError, unwrap } from "../compiler/diagnostics.js";
-import { compileSeed, renderCompile, validateCompile, writeOutputs } from "./commands/compile.js";
+import { compileSeed, renderCompile, solveWritten, validateCompile, writeOutputs } from "./commands/compile.js";
+import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
@@ -77,7 +78,8 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--margin <alpha>", "confidence margin: y_l >= y_l' + alpha", num("--margin"), 0)
     .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
     .option("--emit <what>", "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions)")
-    .action((model: string, o: { data: string; labels?: string; pixelScale: number; index: number; form: string; target: string; margin: number; out?: string; emit?: string }) => {
+    .addOption(new Option("--solve <solver>", "solve the written file(s) and check the optimiser with onnxruntime").choices(SOLVER_NAMES as unknown as string[]))
+    .action(async (model: string, o: { data: string; labels?: string; pixelScale: number; index: number; form: string; target: string; margin: number; out?: string; emit?: string; solve?: SolverName }) => {
       const s = unwrap(openSession(model, { data: o.data, labels: o.labels, pixelScale: o.pixelScale }));
       unwrap(selectIndices(s.dataset.count, o.index, undefined, o.data));
       const options = unwrap(validateCompile(s, o));
@@ -87,6 +89,7 @@ export function buildProgram(out: (s: string) => void): Command {
       for (const f of files) {
         if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${o.index}, predicted ${c.predicted}, target ${f.label})\n`);
       }
+      if (o.solve) await solveWritten(s, files, o.solve, out);
     });
 
   return program;

@@ -14,6 +14,11 @@ import { and } from "../../compiler/ir/constraint.js";
 import { outputSize } from "../../compiler/ir/network.js";
 import { printProblem } from "../../grammar/constraint/print.js";
 import { modelInput, type Session } from "../session.js";
+import { formatNumber } from "../../compiler/backend/numbers.js";
+import { inputSize } from "../../compiler/ir/network.js";
+import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
+import { argmax } from "../evaluator/types.js";
+import { solveFile, type SolverName } from "../solvers/registry.js";
 
 export interface CompileRequest {
   readonly index: number;
@@ -96,4 +101,26 @@ export function writeOutputs(files: { path: string | null; text: string }[], std
     if (!w.ok) return w;
   }
   return ok(undefined);
+}
+
+/** `--solve S`: solves each written file with solver S and checks the optimiser with onnxruntime. */
+export async function solveWritten(s: Session, files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void): Promise<void> {
+  const n = inputSize(s.network);
+  const ort = await OnnxRuntimeEvaluator.create(s.modelPath, s.network);
+  try {
+    for (const f of files) {
+      if (!f.path) continue;
+      const r = await solveFile(f.path, solver);
+      const head = `${f.path}: ${solver}: target ${f.label}:`;
+      if (r.status === "infeasible") { stdout(`${head} infeasible: no adversarial example in the linear region of x* (rho_hat = inf)`); continue; }
+      if (r.status !== "optimal" || r.values === null || r.objective === null) { stdout(`${head} ${r.status}${r.message ? ` (${r.message})` : ""}`); continue; }
+      const x = Float64Array.from({ length: n }, (_, i) => Math.fround(r.values!.get(`x_${i}`) ?? 0));
+      const [y] = await ort.logits([x]);
+      const got = argmax(y);
+      const verdict = got === f.label ? "has the target label" : `has label ${got}, not the target (a float32 boundary example: see robustc rho)`;
+      stdout(`${head} optimal, rho_hat = ${formatNumber(r.objective * s.pixelScale)} pixels (t = ${formatNumber(r.objective)}); the optimiser, checked by onnxruntime (float32), ${verdict}`);
+    }
+  } finally {
+    await ort.dispose();
+  }
 }

@@ -116,6 +116,16 @@ describe("runtime/cli: compile", function () {
     assert.match(readFileSync(join(dir, "all.l5.mps"), "utf8"), /^NAME robustc_0 FREE\n/);
   });
 
+  it("--solve runs an external solver on the written file and checks the optimiser with onnxruntime", async () => {
+    const out = join(dir, "p2.mps");
+    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "2", "-o", out, "--solve", "clp");
+    assert.equal(r.code, 0, r.stderr);
+    const line = lines(r.stdout)[0];
+    const m = /: clp: target (\d): optimal, rho_hat = ([\d.]+) pixels \(t = ([\d.e-]+)\); the optimiser, checked by onnxruntime \(float32\), has the target label$/.exec(line);
+    assert.ok(m, line);
+    assert.ok(Math.abs(Number(m[2]) - 255 * Number(m[3])) < 1e-9 * Number(m[2]));
+  });
+
   it("--emit cf prints C_f(x, l) with its disjunctions", async () => {
     const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--emit", "cf");
     assert.equal(r.code, 0, r.stderr);
