@@ -6,6 +6,9 @@ import { UserError, unwrap } from "../compiler/diagnostics.js";
 import { compileSeed, renderCompile, solveWritten, validateCompile, writeOutputs } from "./commands/compile.js";
 import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
+import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, writeReports, type RunRequest } from "./commands/measure.js";
+import { estimate, pointRecord, progressBar, runPoints } from "./measure.js";
+import { buildReport, formatTable } from "./report/json.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
 import { openModel, openSession, selectIndices } from "./session.js";
@@ -90,6 +93,56 @@ export function buildProgram(out: (s: string) => void): Command {
         if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${o.index}, predicted ${c.predicted}, target ${f.label})\n`);
       }
       if (o.solve) await solveWritten(s, files, o.solve, out);
+    });
+
+  const runOptions = (cmd: Command) => dataOptions(cmd)
+    .option("--limit <n>", "the first n data points", int("--limit"))
+    .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), 1)
+    .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
+    .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
+    .addOption(new Option("--algorithm <a>", "how rho_hat is estimated").choices(["lp"]).default("lp"));
+
+  runOptions(program.command("rho")
+    .description("rho_hat per point: the restricted LP by iterative constraint solving, the example checked by onnxruntime")
+    .argument("<model>", "ONNX model file"))
+    .option("--index <i>", "one data point", int("--index"))
+    .option("--json", "one JSON object per point on stdout, nothing else")
+    .action(async (model: string, o: RunRequest & { json?: boolean }) => {
+      const { indices, cfg } = await openRun(model, o);
+      const runner = await makeRunner(cfg, Math.min(o.jobs, indices.length));
+      try {
+        if (!o.json) out(POINT_HEADER);
+        await runPoints(runner, indices, Math.min(o.jobs, indices.length), null,
+          { tick: (p) => out(o.json ? JSON.stringify(pointRecord(p)) : formatPoint(p)), stop: () => undefined });
+      } finally {
+        await runner.close();
+      }
+    });
+
+  runOptions(program.command("measure")
+    .description("adversarial frequency and severity at eps over a dataset; report.json, points.jsonl/csv, examples, cdf.svg in --out")
+    .argument("<model>", "ONNX model file"))
+    .option("--eps <e>", "eps in pixels (0-255 scale)", num("--eps"), 20)
+    .requiredOption("--out <dir>", "directory for the reports")
+    .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
+      if (!(o.eps > 0)) unwrap({ ok: false, diagnostics: [{ code: "cli/eps", message: `--eps must be positive, got ${o.eps}` }] });
+      const { session, indices, cfg } = await openRun(model, o);
+      unwrap(prepareOut(o.out));
+      const t0 = performance.now();
+      const jobs = Math.min(o.jobs, indices.length);
+      const runner = await makeRunner(cfg, jobs);
+      let points;
+      try {
+        points = await runPoints(runner, indices, jobs, `${o.out}/points.jsonl`, await progressBar(indices.length, process.stderr.isTTY === true));
+      } finally {
+        await runner.close();
+      }
+      const est = estimate(points, o.eps);
+      const report = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm ?? "lp", jobs,
+        totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance } }, est, points);
+      unwrap(await writeReports(o.out, session, est, points, report));
+      out(formatTable(est, report));
+      out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
     });
 
   return program;

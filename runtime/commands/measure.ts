@@ -1,0 +1,94 @@
+// `robustc rho` and `robustc measure`: rho_hat per point, and the frequency/severity report with its files
+// (report.json, points.jsonl, points.csv, adversarial*.npy, cdf.svg) in --out.
+
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { inputSize } from "../../compiler/ir/network.js";
+import { join } from "node:path";
+import { diag, fail, ok, unwrap, type Result } from "../../compiler/diagnostics.js";
+import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { encodeNpy } from "../data/npy.js";
+import { DEFAULT_LAZY, type LazyOptions } from "../lazy-loop.js";
+import { estimate, pointRecord, progressBar, runPoints, type Estimates } from "../measure.js";
+import { localRunner, poolRunner, type PointRunner, type RunConfig } from "../point-runner.js";
+import { cdfSvg } from "../report/plot.js";
+import { POINT_COLUMNS, toCsv } from "../report/csv.js";
+import { buildReport, formatTable } from "../report/json.js";
+import type { PointResult } from "../rho.js";
+import { openSession, selectIndices, type Session } from "../session.js";
+
+export interface RunRequest {
+  readonly data: string;
+  readonly labels?: string;
+  readonly pixelScale: number;
+  readonly index?: number;
+  readonly limit?: number;
+  readonly jobs: number;
+  readonly timeLimit: number;
+  readonly add: string;
+  readonly algorithm?: string;
+}
+
+export function lazyOptions(r: RunRequest): Result<LazyOptions> {
+  if (!(r.timeLimit > 0)) return fail(diag("cli/time-limit", `--time-limit must be positive, got ${r.timeLimit}`));
+  const add = r.add === "all" ? "all" : /^\d+$/.test(r.add) && Number(r.add) > 0 ? Number(r.add) : null;
+  if (add === null) return fail(diag("cli/add", `--add must be all or a positive integer, got '${r.add}'`));
+  if (!Number.isInteger(r.jobs) || r.jobs < 1) return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
+  return ok({ ...DEFAULT_LAZY, add, timeLimit: r.timeLimit });
+}
+
+export async function openRun(model: string, r: RunRequest): Promise<{ session: Session; indices: number[]; cfg: RunConfig }> {
+  const session = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
+  const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
+  const lazy = unwrap(lazyOptions(r));
+  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy } };
+}
+
+export async function makeRunner(cfg: RunConfig, jobs: number): Promise<PointRunner> {
+  return jobs > 1 ? poolRunner(cfg, jobs) : localRunner(cfg);
+}
+
+export function formatPoint(p: PointResult): string {
+  const rho = p.rho === null ? "-" : Number.isFinite(p.rho) ? p.rho.toFixed(4) : "inf";
+  return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${String(p.target ?? "-").padStart(6)}  ${p.status.padEnd(24)}  ${rho.padStart(9)}  ${String(p.iterations).padStart(5)}  ${String(p.rows).padStart(6)}  ${p.seconds.toFixed(3).padStart(8)}${p.message ? `  ${p.message}` : ""}`;
+}
+
+export const POINT_HEADER = `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"target".padStart(6)}  ${"status".padEnd(24)}  ${"rho (px)".padStart(9)}  ${"iters".padStart(5)}  ${"rows".padStart(6)}  ${"seconds".padStart(8)}`;
+
+/** Checks --out: a directory we can create and write, not holding an earlier measurement. */
+export function prepareOut(dir: string): Result<void> {
+  try {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) return fail(diag("cli/out", `--out ${dir} exists and is not a directory`));
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    return fail(diag("cli/out", `--out ${dir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+  }
+  if (existsSync(join(dir, "points.jsonl"))) return fail(diag("cli/out", `--out ${dir} already holds a measurement (points.jsonl); choose another directory or remove it`));
+  const probe = writeFileAtomic(join(dir, ".write-test"), "");
+  if (!probe.ok) return probe;
+  rmSync(join(dir, ".write-test"), { force: true });
+  return ok(undefined);
+}
+
+export async function writeReports(dir: string, s: Session, est: Estimates, points: PointResult[], report: Record<string, unknown>): Promise<Result<void>> {
+  const records = points.map(pointRecord);
+  const adv = points.filter((p) => p.status === "adversarial" && p.example);
+  const n = inputSize(s.network);
+  const px = new Float32Array(adv.length * n);
+  adv.forEach((p, k) => { for (let i = 0; i < n; i++) px[k * n + i] = p.example![i] * s.pixelScale; });
+  const svg = await cdfSvg([{ name: String(report.algorithm), rhos: points.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity)) }],
+    { title: `${s.modelPath} on ${s.dataset.source}: cumulative rho_hat (n = ${est.correct} correctly classified)`, xMax: Math.max(est.eps * 2, 40), eps: est.eps });
+  const files: [string, string | Uint8Array][] = [
+    ["report.json", JSON.stringify(report, null, 2) + "\n"],
+    ["points.csv", toCsv(records, POINT_COLUMNS)],
+    ["adversarial.npy", encodeNpy([adv.length, ...s.network.inputShape.slice(1)], "float32", px)],
+    ["adversarial_index.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.index))],
+    ["adversarial_target.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.target ?? -1))],
+    ["cdf.svg", svg],
+  ];
+  for (const [name, data] of files) {
+    const w = writeFileAtomic(join(dir, name), data);
+    if (!w.ok) return w;
+  }
+  return ok(undefined);
+}
+

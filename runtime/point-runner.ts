@@ -1,0 +1,65 @@
+// Runs rho_hat for points of one model and dataset, in this thread or on K worker threads (tinypool:
+// the WebAssembly solver is single-threaded, so parallelism means one HiGHS per worker).
+
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { availableParallelism } from "node:os";
+import { unwrap } from "../compiler/diagnostics.js";
+import { OnnxRuntimeEvaluator } from "./evaluator/onnxruntime.js";
+import type { LazyOptions } from "./lazy-loop.js";
+import { networkMatrices } from "./region.js";
+import { rhoForPoint, type PointResult, type RhoContext } from "./rho.js";
+import { modelInput, openSession, type Session } from "./session.js";
+
+/** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
+export interface RunConfig {
+  readonly modelPath: string;
+  readonly data: string;
+  readonly labels?: string;
+  readonly pixelScale: number;
+  readonly lazy: LazyOptions;
+}
+
+export interface PointRunner {
+  run(index: number): Promise<PointResult>;
+  close(): Promise<void>;
+}
+
+export async function localContext(cfg: RunConfig): Promise<{ session: Session; ctx: RhoContext }> {
+  const session = unwrap(openSession(cfg.modelPath, { data: cfg.data, labels: cfg.labels, pixelScale: cfg.pixelScale }));
+  const ort = await OnnxRuntimeEvaluator.create(cfg.modelPath, session.network);
+  const ctx: RhoContext = {
+    net: session.network, matrices: networkMatrices(session.network), ort,
+    pixelScale: cfg.pixelScale, pixelMin: 0, pixelMax: 255, lazy: cfg.lazy,
+  };
+  return { session, ctx };
+}
+
+export async function localRunner(cfg: RunConfig): Promise<PointRunner> {
+  const { session, ctx } = await localContext(cfg);
+  return {
+    run: (i) => rhoForPoint(ctx, i, modelInput(session, i), session.dataset.labels ? session.dataset.labels[i] : null),
+    close: () => ctx.ort.dispose(),
+  };
+}
+
+/** The worker module: dist/runtime/worker.js when built, else the TypeScript source through tsx. */
+function workerModule(): { filename: string; execArgv: string[] } {
+  const js = fileURLToPath(new URL("./worker.js", import.meta.url));
+  if (existsSync(js)) return { filename: js, execArgv: [] };
+  return { filename: fileURLToPath(new URL("./worker.ts", import.meta.url)), execArgv: ["--import", "tsx"] };
+}
+
+export async function poolRunner(cfg: RunConfig, jobs: number): Promise<PointRunner> {
+  const { Tinypool } = await import("tinypool");
+  const { filename, execArgv } = workerModule();
+  const pool = new Tinypool({ filename, minThreads: jobs, maxThreads: jobs, execArgv, isolateWorkers: false });
+  return {
+    run: (index) => pool.run({ cfg, index }) as Promise<PointResult>,
+    close: () => pool.destroy(),
+  };
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, availableParallelism());
+}

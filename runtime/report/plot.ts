@@ -1,0 +1,47 @@
+// The paper's Figure 3: the cumulative curve "number of points with rho_hat ≤ eps", one line per series,
+// rendered to SVG in Node by vega-lite + vega (no browser, no canvas).
+
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+
+export interface CdfSeries { readonly name: string; readonly rhos: readonly number[] }
+
+/** Step points of a cumulative count: (0, 0), then (rho_k, k) for the sorted finite rhos ≤ xMax, then (xMax, K). */
+export function cdfPoints(rhos: readonly number[], xMax: number): { eps: number; count: number }[] {
+  const finite = rhos.filter((r) => Number.isFinite(r) && r <= xMax).sort((a, b) => a - b);
+  const pts = [{ eps: 0, count: 0 }];
+  finite.forEach((r, k) => pts.push({ eps: r, count: k + 1 }));
+  pts.push({ eps: xMax, count: finite.length });
+  return pts;
+}
+
+export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number }): Promise<string> {
+  const values = series.flatMap((s) => cdfPoints(s.rhos, opts.xMax).map((p) => ({ ...p, algorithm: s.name })));
+  const spec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: opts.title,
+    width: 480, height: 300,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
+        encoding: {
+          x: { field: "eps", type: "quantitative", title: "eps (L∞ distance, pixels 0–255)", scale: { domain: [0, opts.xMax] } },
+          y: { field: "count", type: "quantitative", title: "number of points with rho_hat ≤ eps" },
+          color: { field: "algorithm", type: "nominal", title: "algorithm", legend: { orient: "bottom-right" } },
+        },
+      },
+      ...(opts.eps !== undefined ? [{
+        data: { values: [{ eps: opts.eps }] },
+        mark: { type: "rule", strokeDash: [4, 4], color: "gray" },
+        encoding: { x: { field: "eps", type: "quantitative" } },
+      }] : []),
+    ],
+  } as unknown as TopLevelSpec;
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
