@@ -31,10 +31,19 @@ typecheck: $(NODE_MODULES)
 test: build typecheck
 	npx mocha 'test/**/*.test.ts'
 
+DEMO_OUT ?= out/demo
+DEMO_POINTS ?= 100
+JOBS ?= 2
+
+# The main job: robustness of mnist_lenet on the first 100 mnist:test digits at eps = 20 (the paper's
+# measure): the table on the terminal; report.json, points.jsonl/csv, adversarial.npy, cdf.svg in out/demo.
 demo: build
 	node bin/robustc.js inspect $(MODEL)
 	@echo
 	node bin/robustc.js predict $(MODEL) --data $(DATA) --summary
+	@echo
+	rm -rf $(DEMO_OUT)
+	node bin/robustc.js measure $(MODEL) --data $(DATA) --limit $(DEMO_POINTS) --eps 20 --jobs $(JOBS) --out $(DEMO_OUT)
 
 bench: build
 	@for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done

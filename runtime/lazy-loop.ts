@@ -12,13 +12,19 @@ import type { SolveStatus } from "./solvers/types.js";
 export interface LazyOptions {
   /** Add every violated row ("all") or only the k most violated per iteration. */
   readonly add: "all" | number;
+  /**
+   * Which violated rows are candidates: every layer's, or only the earliest layer's that has any. Early
+   * layers' rows are sparse (a conv neuron reads 25 pixels) and often prove infeasibility alone; measured on
+   * mnist_lenet it cut the median time per point by about a third (bench/rho.ts).
+   */
+  readonly scope: "all-layers" | "earliest-layer";
   /** A pool row counts as violated when it is off by more than this (model units). */
   readonly tolerance: number;
   readonly timeLimit: number;
   readonly maxIterations: number;
 }
 
-export const DEFAULT_LAZY: LazyOptions = { add: "all", tolerance: 1e-8, timeLimit: 60, maxIterations: 10_000 };
+export const DEFAULT_LAZY: LazyOptions = { add: "all", scope: "earliest-layer", tolerance: 1e-8, timeLimit: 60, maxIterations: 10_000 };
 
 export interface LazyProblem {
   readonly region: Region;
@@ -146,7 +152,9 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
         poolViolation = maxPoolViolation(region, vals);
         return done("optimal", { t: sol.colValue[n], x, poolViolation });
       }
-      const chosen = opts.add === "all" ? viol : viol.sort((a, b) => b.amount - a.amount).slice(0, opts.add);
+      let pool = viol;
+      if (opts.scope === "earliest-layer") { const first = Math.min(...viol.map((v) => v.layer)); pool = viol.filter((v) => v.layer === first); }
+      const chosen = opts.add === "all" ? pool : pool.sort((a, b) => b.amount - a.amount).slice(0, opts.add);
       addRows(h, model, chosen.map((c) => ({ row: region.rowFor(c.layer, c.js, c.ws), lower: c.lower, upper: c.upper })), n + 1);
       rowsAdded += chosen.length;
       rows += chosen.length;
