@@ -140,6 +140,9 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
       model.options.set("time_limit", remaining);
       const s0 = performance.now();
       model.run();
+      // HiGHS can end a warm re-solve in status "unknown" (numerical trouble); one cold re-solve of the same
+      // LP usually settles it (seen on mnist_lenet with --add 200).
+      if (model.getModelStatus() === 15) { model.clearSolver(); model.run(); }
       solverSeconds += (performance.now() - s0) / 1000;
       iterations++;
       const st = mapHighsStatus(model.getModelStatus());
