@@ -27,7 +27,7 @@ export interface PointRunner {
 
 export async function localContext(cfg: RunConfig): Promise<{ session: Session; ctx: RhoContext }> {
   const session = unwrap(openSession(cfg.modelPath, { data: cfg.data, labels: cfg.labels, pixelScale: cfg.pixelScale }));
-  const ort = await OnnxRuntimeEvaluator.create(cfg.modelPath, session.network);
+  const ort = await OnnxRuntimeEvaluator.create(cfg.modelPath, session.network, { threads: 1 });
   const ctx: RhoContext = {
     net: session.network, matrices: networkMatrices(session.network), ort,
     pixelScale: cfg.pixelScale, pixelMin: 0, pixelMax: 255, lazy: cfg.lazy,

@@ -14,6 +14,11 @@ export interface OrtOptions {
   readonly batchSize?: number;
   /** "auto": CUDA if it loads, else CPU. */
   readonly provider?: "auto" | "cpu";
+  /**
+   * onnxruntime's intra-op threads (default: its own choice, all cores). Per-point work sets 1: the default
+   * pool spin-waits between runs and steals the cores the solver threads need.
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -30,12 +35,15 @@ function cudaInstalled(): boolean {
   }
 }
 
-async function createSession(model: string | Uint8Array, provider: "auto" | "cpu"): Promise<{ session: ort.InferenceSession; provider: string }> {
+async function createSession(model: string | Uint8Array, provider: "auto" | "cpu", threads?: number): Promise<{ session: ort.InferenceSession; provider: string }> {
   // Graph optimisations are off: onnxruntime's basic-level PadFusion folds Pad(0) into a following MaxPool's
   // pads, which MaxPool fills with -inf, changing the result wherever a window's real values are all negative
   // (found by test/properties/evaluators-agree; onnxruntime PR #18136 added the fusion). The check that every
   // adversarial example goes through must evaluate the model as written.
-  const base: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3, graphOptimizationLevel: "disabled" };
+  const base: ort.InferenceSession.SessionOptions = {
+    logSeverityLevel: 3, graphOptimizationLevel: "disabled",
+    ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+  };
   if (provider === "auto" && cudaInstalled()) {
     try {
       const s = typeof model === "string"
@@ -56,7 +64,7 @@ export class OnnxRuntimeEvaluator implements Evaluator {
     readonly provider: string, private readonly batchSize: number) {}
 
   static async create(model: string | Uint8Array, net: Network, options: OrtOptions = {}): Promise<OnnxRuntimeEvaluator> {
-    const { session, provider } = await createSession(model, options.provider ?? "auto");
+    const { session, provider } = await createSession(model, options.provider ?? "auto", options.threads);
     return new OnnxRuntimeEvaluator(session, net, provider, net.dynamicBatch ? options.batchSize ?? 512 : 1);
   }
 
