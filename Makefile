@@ -45,8 +45,12 @@ demo: build
 	rm -rf $(DEMO_OUT)
 	node bin/robustc.js measure $(MODEL) --data $(DATA) --limit $(DEMO_POINTS) --eps 20 --jobs $(JOBS) --out $(DEMO_OUT)
 
+# Figures, never assertions. Sizes are chosen to finish in about 15 minutes on 2 cores; each script takes
+# larger settings through its environment (see its header).
 bench: build
-	@for b in bench/*.ts; do echo "== $$b"; npx tsx $$b || exit 1; done
+	npx tsx bench/evaluators.ts
+	POINTS=50 FULL_POINTS=3 npx tsx bench/rho.ts mnist_mlp mnist_lenet
+	CROSS_SOLVER_SKIP=glpk npx tsx bench/cross-solver.ts mnist_mlp 20
 
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:
