@@ -8,6 +8,7 @@ import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
 import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, writeReports, type RunRequest } from "./commands/measure.js";
 import { estimate, pointRecord, progressBar, runPoints } from "./measure.js";
+import { formatCompare, runCompare, summarise, writeCompare } from "./commands/compare.js";
 import { buildReport, formatTable } from "./report/json.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
@@ -100,7 +101,8 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), 1)
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
-    .addOption(new Option("--algorithm <a>", "how rho_hat is estimated").choices(["lp"]).default("lp"));
+    .addOption(new Option("--algorithm <a>", "lp (the restricted LP), lbfgsb (Szegedy et al.) or fgsm (signed gradient)").choices(["lp", "lbfgsb", "fgsm"]).default("lp"))
+    .option("--eps <e>", "eps in pixels (0-255 scale): the estimators' threshold, and FGSM's step", num("--eps"), 20);
 
   runOptions(program.command("rho")
     .description("rho_hat per point: the restricted LP by iterative constraint solving, the example checked by onnxruntime")
@@ -122,7 +124,6 @@ export function buildProgram(out: (s: string) => void): Command {
   runOptions(program.command("measure")
     .description("adversarial frequency and severity at eps over a dataset; report.json, points.jsonl/csv, examples, cdf.svg in --out")
     .argument("<model>", "ONNX model file"))
-    .option("--eps <e>", "eps in pixels (0-255 scale)", num("--eps"), 20)
     .requiredOption("--out <dir>", "directory for the reports")
     .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
       if (!(o.eps > 0)) unwrap({ ok: false, diagnostics: [{ code: "cli/eps", message: `--eps must be positive, got ${o.eps}` }] });
@@ -138,11 +139,29 @@ export function buildProgram(out: (s: string) => void): Command {
         await runner.close();
       }
       const est = estimate(points, o.eps);
-      const report = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm ?? "lp", jobs,
+      const report = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm, jobs,
         totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance } }, est, points);
       unwrap(await writeReports(o.out, session, est, points, report));
       out(formatTable(est, report));
       out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
+    });
+
+  runOptions(program.command("compare")
+    .description("the LP, L-BFGS-B and FGSM on the same points: table, compare.json, compare.svg, disagreements.csv in --out")
+    .argument("<model>", "ONNX model file"))
+    .requiredOption("--out <dir>", "directory for the reports")
+    .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
+      if (!(o.eps > 0)) unwrap({ ok: false, diagnostics: [{ code: "cli/eps", message: `--eps must be positive, got ${o.eps}` }] });
+      const { indices, cfg } = await openRun(model, o);
+      unwrap(prepareOut(o.out));
+      const jobs = Math.min(o.jobs, indices.length);
+      const tty = process.stderr.isTTY === true;
+      const all = await runCompare(cfg, indices, jobs, (a, done) => { if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `); });
+      if (tty) process.stderr.write("\n");
+      const rows = summarise(all, o.eps);
+      unwrap(await writeCompare(o.out, model, o.data, o.eps, all, rows));
+      out(formatCompare(rows, o.eps));
+      out(`reports in ${o.out}: compare.json, compare.svg, disagreements.csv, lp.jsonl, lbfgsb.jsonl, fgsm.jsonl`);
     });
 
   return program;

@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import type { PointResult, PointStatus } from "./rho.js";
 import type { PointRunner } from "./point-runner.js";
 
-export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "misclassified", "timeout", "error"];
+export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "not-found", "misclassified", "timeout", "error"];
 
 export interface Estimates {
   readonly eps: number;

@@ -9,6 +9,7 @@ import { OnnxRuntimeEvaluator } from "./evaluator/onnxruntime.js";
 import type { LazyOptions } from "./lazy-loop.js";
 import { networkMatrices } from "./region.js";
 import { rhoForPoint, type PointResult, type RhoContext } from "./rho.js";
+import { attackPoint, type Algorithm } from "./attacks/point.js";
 import { modelInput, openSession, type Session } from "./session.js";
 
 /** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
@@ -18,6 +19,9 @@ export interface RunConfig {
   readonly labels?: string;
   readonly pixelScale: number;
   readonly lazy: LazyOptions;
+  readonly algorithm: Algorithm;
+  /** eps in pixels: only FGSM uses it (its step). */
+  readonly eps: number;
 }
 
 export interface PointRunner {
@@ -35,12 +39,15 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
   return { session, ctx };
 }
 
+/** One point with the configured algorithm. */
+export function runPoint(cfg: RunConfig, session: Session, ctx: RhoContext, i: number): Promise<PointResult> {
+  const x = modelInput(session, i), label = session.dataset.labels ? session.dataset.labels[i] : null;
+  return cfg.algorithm === "lp" ? rhoForPoint(ctx, i, x, label) : attackPoint(ctx, cfg.algorithm, cfg.eps, i, x, label);
+}
+
 export async function localRunner(cfg: RunConfig): Promise<PointRunner> {
   const { session, ctx } = await localContext(cfg);
-  return {
-    run: (i) => rhoForPoint(ctx, i, modelInput(session, i), session.dataset.labels ? session.dataset.labels[i] : null),
-    close: () => ctx.ort.dispose(),
-  };
+  return { run: (i) => runPoint(cfg, session, ctx, i), close: () => ctx.ort.dispose() };
 }
 
 /** The worker module: dist/runtime/worker.js when built, else the TypeScript source through tsx. */

@@ -14,7 +14,8 @@ import { DEFAULT_LAZY, solveLazy, type LazyOptions } from "./lazy-loop.js";
 import { Region, type NetworkMatrices } from "./region.js";
 import type { Network } from "../compiler/ir/network.js";
 
-export type PointStatus = "adversarial" | "no-adversarial-in-region" | "misclassified" | "timeout" | "error";
+/** `not-found`: a baseline attack found no checked example (the LP's answer is `no-adversarial-in-region`). */
+export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-found" | "misclassified" | "timeout" | "error";
 
 export interface PointResult {
   readonly index: number;

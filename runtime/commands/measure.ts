@@ -14,6 +14,7 @@ import { cdfSvg } from "../report/plot.js";
 import { POINT_COLUMNS, toCsv } from "../report/csv.js";
 import { buildReport, formatTable } from "../report/json.js";
 import type { PointResult } from "../rho.js";
+import type { Algorithm } from "../attacks/point.js";
 import { openSession, selectIndices, type Session } from "../session.js";
 
 export interface RunRequest {
@@ -25,7 +26,8 @@ export interface RunRequest {
   readonly jobs: number;
   readonly timeLimit: number;
   readonly add: string;
-  readonly algorithm?: string;
+  readonly algorithm: Algorithm;
+  readonly eps?: number;
 }
 
 export function lazyOptions(r: RunRequest): Result<LazyOptions> {
@@ -40,7 +42,7 @@ export async function openRun(model: string, r: RunRequest): Promise<{ session: 
   const session = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
   const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
   const lazy = unwrap(lazyOptions(r));
-  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy } };
+  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy, algorithm: r.algorithm, eps: r.eps ?? 20 } };
 }
 
 export async function makeRunner(cfg: RunConfig, jobs: number): Promise<PointRunner> {

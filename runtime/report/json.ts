@@ -25,13 +25,16 @@ export function buildReport(inp: ReportInput, est: Estimates, points: readonly P
   const secs = points.map((p) => p.seconds).sort((a, b) => a - b);
   return {
     model: inp.model, data: inp.data, n: est.n, eps: est.eps, algorithm: inp.algorithm,
-    frequency: est.frequency, severity: est.severity,
+    // FGSM's example is at distance <= eps by construction: it estimates the frequency only.
+    frequency: est.frequency, severity: inp.algorithm === "fgsm" ? null : est.severity,
     counts: est.counts, correct: est.correct, accuracy: est.n > 0 ? est.correct / est.n : null,
     adversarial_within_eps: est.within,
     median_seconds: quantile(secs, 0.5), p90_seconds: quantile(secs, 0.9), total_seconds: inp.totalSeconds,
-    solver: `HiGHS ${version("highs")} (npm highs, WebAssembly), iterative lazy constraint solving`,
+    solver: inp.algorithm === "lp" ? `HiGHS ${version("highs")} (npm highs, WebAssembly), iterative lazy constraint solving`
+      : inp.algorithm === "lbfgsb" ? "L-BFGS-B (hand-written, runtime/attacks/lbfgsb-optimizer.ts) on c·‖r‖₂² + cross-entropy, search over c"
+      : "fast gradient sign method (one step of eps)",
     versions: { robustc: "0.1.0", node: process.version, highs: version("highs"), "onnxruntime-node": version("onnxruntime-node") },
-    settings: { pixel_scale: inp.pixelScale, target: "second", jobs: inp.jobs, ...inp.settings },
+    settings: { pixel_scale: inp.pixelScale, target: inp.algorithm === "fgsm" ? "any label but l*" : "second", jobs: inp.jobs, ...inp.settings },
     notes: [
       "rho and eps are in pixels (0-255 scale): rho_hat = L-inf distance of the onnxruntime-checked adversarial example from x*.",
       "misclassified points are excluded from the estimators, as in the paper (frequency = within / correct).",

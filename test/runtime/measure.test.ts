@@ -28,7 +28,7 @@ describe("runtime/measure: estimators", () => {
     assert.equal(e.within, 3);
     assert.equal(e.frequency, 3 / 7);
     assert.equal(e.severity, (3 + 19.5 + 20) / 3);
-    assert.deepEqual(e.counts, { adversarial: 4, "no-adversarial-in-region": 1, misclassified: 1, timeout: 1, error: 1 });
+    assert.deepEqual(e.counts, { adversarial: 4, "no-adversarial-in-region": 1, "not-found": 0, misclassified: 1, timeout: 1, error: 1 });
     const none = estimate([pt("no-adversarial-in-region", Infinity)], 20);
     assert.equal(none.frequency, 0);
     assert.equal(none.severity, null);

@@ -1,0 +1,87 @@
+// `robustc compare`: the LP, L-BFGS-B and FGSM on the same points (the paper's comparison): a terminal
+// table, compare.json, one plot with the lp and lbfgsb cumulative curves (Figure 3 (a) against (b)), the
+// per-algorithm points, and a CSV of the points where lp and lbfgsb disagree at eps.
+
+import { join } from "node:path";
+import { ok, type Result } from "../../compiler/diagnostics.js";
+import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
+import { estimate, pointRecord, quantile, runPoints, type Estimates } from "../measure.js";
+import { toCsv } from "../report/csv.js";
+import { cdfSvg } from "../report/plot.js";
+import type { PointResult } from "../rho.js";
+import type { RunConfig } from "../point-runner.js";
+import { makeRunner } from "./measure.js";
+
+export interface AlgorithmSummary {
+  readonly algorithm: Algorithm;
+  readonly n: number;
+  readonly accuracy: number | null;
+  readonly frequency: number | null;
+  readonly severity: number | null;
+  readonly median_seconds: number | null;
+  readonly counts: Estimates["counts"];
+}
+
+export async function runCompare(cfg: RunConfig, indices: readonly number[], jobs: number,
+  onProgress: (algorithm: Algorithm, done: number) => void): Promise<Map<Algorithm, PointResult[]>> {
+  const all = new Map<Algorithm, PointResult[]>();
+  for (const algorithm of ALGORITHMS) {
+    const runner = await makeRunner({ ...cfg, algorithm }, jobs);
+    let done = 0;
+    try {
+      all.set(algorithm, await runPoints(runner, indices, jobs, null, { tick: () => onProgress(algorithm, ++done), stop: () => undefined }));
+    } finally {
+      await runner.close();
+    }
+  }
+  return all;
+}
+
+export function summarise(all: Map<Algorithm, PointResult[]>, eps: number): AlgorithmSummary[] {
+  return [...all].map(([algorithm, pts]) => {
+    const e = estimate(pts, eps);
+    const secs = pts.map((p) => p.seconds).sort((a, b) => a - b);
+    return {
+      algorithm, n: e.n, accuracy: e.n > 0 ? e.correct / e.n : null, frequency: e.frequency,
+      // FGSM's examples sit at distance <= eps by construction: no severity.
+      severity: algorithm === "fgsm" ? null : e.severity, median_seconds: quantile(secs, 0.5), counts: e.counts,
+    };
+  });
+}
+
+export function formatCompare(rows: readonly AlgorithmSummary[], eps: number): string {
+  const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
+  const head = ["algorithm", "points", "accuracy", `frequency phi_hat(${eps})`, `severity mu_hat(${eps})`, "median s/point"];
+  const body = rows.map((r) => [r.algorithm, String(r.n), pct(r.accuracy), pct(r.frequency),
+    r.severity === null ? "n/a" : `${r.severity.toFixed(3)} px`, r.median_seconds === null ? "n/a" : r.median_seconds.toFixed(3)]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()).join("\n");
+}
+
+const within = (p: PointResult | undefined, eps: number) => !!p && p.status === "adversarial" && p.rho !== null && p.rho <= eps;
+
+export async function writeCompare(dir: string, model: string, data: string, eps: number, all: Map<Algorithm, PointResult[]>,
+  rows: readonly AlgorithmSummary[]): Promise<Result<void>> {
+  const lp = all.get("lp")!, lb = all.get("lbfgsb")!, fg = all.get("fgsm")!;
+  const byIndex = (ps: PointResult[]) => new Map(ps.map((p) => [p.index, p]));
+  const L = byIndex(lb), F = byIndex(fg);
+  const disagree = lp.filter((p) => within(p, eps) !== within(L.get(p.index), eps)).map((p) => ({
+    index: p.index, label: p.label, lp_status: p.status, lp_rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null,
+    lbfgsb_status: L.get(p.index)?.status, lbfgsb_rho: L.get(p.index)?.rho ?? null, fgsm_status: F.get(p.index)?.status,
+  })).map((r) => ({ ...r, lbfgsb_rho: r.lbfgsb_rho !== null && Number.isFinite(r.lbfgsb_rho) ? r.lbfgsb_rho : null }));
+  const rhos = (ps: PointResult[]) => ps.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity));
+  const svg = await cdfSvg([{ name: "lp", rhos: rhos(lp) }, { name: "lbfgsb", rhos: rhos(lb) }],
+    { title: `${model} on ${data}: cumulative rho_hat, lp against lbfgsb`, xMax: Math.max(2 * eps, 40), eps });
+  const files: [string, string][] = [
+    ["compare.json", JSON.stringify({ model, data, eps, algorithms: rows }, null, 2) + "\n"],
+    ["compare.svg", svg],
+    ["disagreements.csv", toCsv(disagree, ["index", "label", "lp_status", "lp_rho", "lbfgsb_status", "lbfgsb_rho", "fgsm_status"])],
+    ...[...all].map(([a, ps]) => [`${a}.jsonl`, ps.map((p) => JSON.stringify(pointRecord(p))).join("\n") + "\n"] as [string, string]),
+  ];
+  for (const [name, text] of files) {
+    const w = writeFileAtomic(join(dir, name), text);
+    if (!w.ok) return w;
+  }
+  return ok(undefined);
+}
