@@ -2,7 +2,7 @@
 // line each on stderr with exit code 2. Internal errors exit 1 (stack trace only with ROBUSTC_DEBUG=1).
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { UserError, unwrap } from "../compiler/diagnostics.js";
+import { UserError, diag, unwrap } from "../compiler/diagnostics.js";
 import { compileSeed, renderCompile, solveWritten, validateCompile, writeOutputs } from "./commands/compile.js";
 import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
@@ -126,7 +126,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .argument("<model>", "ONNX model file"))
     .requiredOption("--out <dir>", "directory for the reports")
     .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
-      if (!(o.eps > 0)) unwrap({ ok: false, diagnostics: [{ code: "cli/eps", message: `--eps must be positive, got ${o.eps}` }] });
+      if (!(o.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${o.eps}`)]);
       const { session, indices, cfg } = await openRun(model, o);
       unwrap(prepareOut(o.out));
       const t0 = performance.now();
@@ -151,7 +151,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .argument("<model>", "ONNX model file"))
     .requiredOption("--out <dir>", "directory for the reports")
     .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
-      if (!(o.eps > 0)) unwrap({ ok: false, diagnostics: [{ code: "cli/eps", message: `--eps must be positive, got ${o.eps}` }] });
+      if (!(o.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${o.eps}`)]);
       const { indices, cfg } = await openRun(model, o);
       unwrap(prepareOut(o.out));
       const jobs = Math.min(o.jobs, indices.length);

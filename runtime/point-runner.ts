@@ -34,7 +34,8 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
   const ort = await OnnxRuntimeEvaluator.create(cfg.modelPath, session.network, { threads: 1 });
   const ctx: RhoContext = {
     net: session.network, matrices: networkMatrices(session.network), ort,
-    pixelScale: cfg.pixelScale, pixelMin: 0, pixelMax: 255, lazy: cfg.lazy,
+    // The input box is [0, 1] in model units: pixels [0, pixel scale] (the example models' input range).
+    pixelScale: cfg.pixelScale, pixelMin: 0, pixelMax: cfg.pixelScale, lazy: cfg.lazy,
   };
   return { session, ctx };
 }

@@ -4,7 +4,7 @@
 // lazy loop never builds the full matrix. Invariant: rowFor(...) equals the row `eliminate` would produce.
 
 import { match } from "ts-pattern";
-import { affineBias, affineToCsr, poolWindow, type Csr } from "../compiler/ir/affine.js";
+import { affineBias, affineToCsr, applyCsr, poolWindow, type Csr } from "../compiler/ir/affine.js";
 import { sizeOf, type Network } from "../compiler/ir/network.js";
 import type { Trace } from "./evaluator/reference.js";
 
@@ -55,16 +55,7 @@ export class Region {
     for (const l of this.net.layers) {
       vals.push(match(l)
         .with({ kind: "input" }, () => x)
-        .with({ kind: "affine" }, (a) => {
-          const A = this.m.csr[a.id]!, b = this.m.bias[a.id]!, u = vals[a.input];
-          const y = new Float64Array(A.rows);
-          for (let r = 0; r < A.rows; r++) {
-            let s = b[r];
-            for (let k = A.indptr[r]; k < A.indptr[r + 1]; k++) s += A.values[k] * u[A.indices[k]];
-            y[r] = s;
-          }
-          return y;
-        })
+        .with({ kind: "affine" }, (a) => applyCsr(this.m.csr[a.id]!, this.m.bias[a.id]!, vals[a.input]))
         .with({ kind: "relu" }, (r) => {
           const u = vals[r.input], ph = this.star.phases.get(r.id)!;
           return u.map((v, j) => (ph[j] ? v : 0));

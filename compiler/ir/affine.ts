@@ -130,18 +130,21 @@ export function affineBias(op: AffineOp): Float64Array {
     .exhaustive();
 }
 
+/** y = A·u + b for a CSR matrix (the hot loop of every forward pass over expanded layers). */
+export function applyCsr(A: Csr, b: Float64Array, u: Float64Array): Float64Array {
+  const y = new Float64Array(A.rows);
+  for (let r = 0; r < A.rows; r++) {
+    let s = b[r];
+    for (let k = A.indptr[r]; k < A.indptr[r + 1]; k++) s += A.values[k] * u[A.indices[k]];
+    y[r] = s;
+  }
+  return y;
+}
+
 /** y = op(x), in Float64. */
 export function applyAffine(op: AffineOp, x: Float64Array): Float64Array {
   return match(op)
-    .with({ kind: "matrix" }, (m) => {
-      const y = new Float64Array(m.rows);
-      for (let r = 0; r < m.rows; r++) {
-        let s = m.bias[r];
-        for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) s += m.values[k] * x[m.indices[k]];
-        y[r] = s;
-      }
-      return y;
-    })
+    .with({ kind: "matrix" }, (m) => applyCsr(m, m.bias, x))
     .with({ kind: "scale-shift" }, (s) => {
       const y = new Float64Array(x.length);
       for (let i = 0; i < x.length; i++) y[i] = s.scale[i] * x[i] + s.shift[i];

@@ -3,6 +3,7 @@
 // max-pool winners, then the region's sparse backward pass (runtime/region.ts) from the output.
 
 import { match } from "ts-pattern";
+import { applyCsr } from "../../compiler/ir/affine.js";
 import { sizeOf, type Network } from "../../compiler/ir/network.js";
 import type { Trace } from "../evaluator/reference.js";
 import { Region, type NetworkMatrices } from "../region.js";
@@ -15,16 +16,7 @@ export function fastTrace(net: Network, m: NetworkMatrices, x: Float64Array): Tr
   for (const l of net.layers) {
     values.push(match(l)
       .with({ kind: "input" }, () => x)
-      .with({ kind: "affine" }, (a) => {
-        const A = m.csr[a.id]!, b = m.bias[a.id]!, u = values[a.input];
-        const y = new Float64Array(A.rows);
-        for (let r = 0; r < A.rows; r++) {
-          let s = b[r];
-          for (let k = A.indptr[r]; k < A.indptr[r + 1]; k++) s += A.values[k] * u[A.indices[k]];
-          y[r] = s;
-        }
-        return y;
-      })
+      .with({ kind: "affine" }, (a) => applyCsr(m.csr[a.id]!, m.bias[a.id]!, values[a.input]))
       .with({ kind: "relu" }, (r) => {
         const u = values[r.input];
         const ph = new Uint8Array(u.length);

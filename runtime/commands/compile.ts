@@ -58,7 +58,8 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
   if (r.out !== undefined && r.emit === undefined && formatOf(r.out) === null) {
     return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
   }
-  return compileOptions({ form: r.form, target, margin: r.margin, pixelScale: s.pixelScale });
+  // The input box is [0, 1] in model units: pixels [0, pixel scale].
+  return compileOptions({ form: r.form, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
 }
 
 export function headerFor(s: Session, index: number) {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { minimizeLbfgsb, type LbfgsbOptions, type LbfgsbResult } from "../../../runtime/attacks/lbfgsb-optimizer.js";
+import { prng } from "../../properties/arbitraries.js";
 
 type Fg = (x: Float64Array, g: Float64Array) => number;
 
@@ -55,17 +56,6 @@ const rosenbrock: Fg = (x, g) => {
 };
 const rosenStart = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? -1.2 : 1));
 
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("minimizeLbfgsb", () => {
   describe("bounded Rosenbrock", () => {
