@@ -6,7 +6,7 @@ import { UserError, diag, unwrap } from "../compiler/diagnostics.js";
 import { compileSeed, renderCompile, solveWritten, validateCompile, writeOutputs } from "./commands/compile.js";
 import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
-import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, writeReports, type RunRequest } from "./commands/measure.js";
+import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, runIdentity, writeReports, type RunRequest } from "./commands/measure.js";
 import { estimate, pointRecord, progressBar, runPoints } from "./measure.js";
 import { formatCompare, runCompare, summarise, writeCompare } from "./commands/compare.js";
 import { buildReport, formatTable } from "./report/json.js";
@@ -125,23 +125,30 @@ export function buildProgram(out: (s: string) => void): Command {
     .description("adversarial frequency and severity at eps over a dataset; report.json, points.jsonl/csv, examples, cdf.svg in --out")
     .argument("<model>", "ONNX model file"))
     .requiredOption("--out <dir>", "directory for the reports")
-    .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
+    .option("--resume", "continue the measurement in --out: finished points are kept, the rest are run")
+    .action(async (model: string, o: RunRequest & { eps: number; out: string; resume?: boolean }) => {
       if (!(o.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${o.eps}`)]);
       const { session, indices, cfg } = await openRun(model, o);
-      unwrap(prepareOut(o.out));
+      const done = unwrap(prepareOut(o.out, runIdentity(cfg, indices, o.eps), o.resume === true));
+      const finished = new Set(done.map((p) => p.index));
+      const todo = indices.filter((i) => !finished.has(i));
+      if (done.length > 0) process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
       const t0 = performance.now();
-      const jobs = Math.min(o.jobs, indices.length);
-      const runner = await makeRunner(cfg, jobs);
-      let points;
-      try {
-        points = await runPoints(runner, indices, jobs, `${o.out}/points.jsonl`, await progressBar(indices.length, process.stderr.isTTY === true));
-      } finally {
-        await runner.close();
+      const jobs = Math.max(1, Math.min(o.jobs, todo.length));
+      let points: typeof done = [];
+      if (todo.length > 0) {
+        const runner = await makeRunner(cfg, jobs);
+        try {
+          points = await runPoints(runner, todo, jobs, `${o.out}/points.jsonl`, await progressBar(todo.length, process.stderr.isTTY === true));
+        } finally {
+          await runner.close();
+        }
       }
-      const est = estimate(points, o.eps);
+      const all = [...done, ...points].sort((a, b) => a.index - b.index);
+      const est = estimate(all, o.eps);
       const report = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm, jobs,
-        totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance } }, est, points);
-      unwrap(await writeReports(o.out, session, est, points, report));
+        totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance, resumed_points: done.length } }, est, all);
+      unwrap(await writeReports(o.out, session, est, all, report));
       out(formatTable(est, report));
       out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
     });
@@ -153,7 +160,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .action(async (model: string, o: RunRequest & { eps: number; out: string }) => {
       if (!(o.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${o.eps}`)]);
       const { indices, cfg } = await openRun(model, o);
-      unwrap(prepareOut(o.out));
+      unwrap(prepareOut(o.out, { ...runIdentity(cfg, indices, o.eps), algorithm: "compare" }, false));
       const jobs = Math.min(o.jobs, indices.length);
       const tty = process.stderr.isTTY === true;
       const all = await runCompare(cfg, indices, jobs, (a, done) => { if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `); });

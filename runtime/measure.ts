@@ -40,14 +40,34 @@ export function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** One JSON object per point: what points.jsonl holds (the example itself goes to the .npy files). */
-export function pointRecord(p: PointResult): Record<string, unknown> {
+/**
+ * One JSON object per point: what points.jsonl holds. With `withExample` the checked adversarial example
+ * rides along (base64 of its float32 values, model units) so that a resumed run can rebuild the .npy files.
+ */
+export function pointRecord(p: PointResult, withExample = false): Record<string, unknown> {
   return {
     index: p.index, label: p.label, predicted: p.predicted, target: p.target,
     rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null, status: p.status,
     iterations: p.iterations, rows: p.rows, rows_added: p.rowsAdded, seconds: round(p.seconds),
     solver_seconds: round(p.solverSeconds), lp_objective: p.lpObjective, check_margin: p.checkMargin,
     alpha: p.alpha, primal_infeasibility: p.primalInfeasibility, ...(p.message ? { message: p.message } : {}),
+    ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
+  };
+}
+
+/** The inverse of pointRecord (for --resume); rho of a point with no finite rho comes back as Infinity or null. */
+export function pointFromRecord(r: Record<string, unknown>): PointResult {
+  const num = (k: string) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
+  const status = r.status as PointStatus;
+  const ex = typeof r.example === "string" ? Buffer.from(r.example, "base64") : null;
+  return {
+    index: Number(r.index), label: num("label"), predicted: Number(r.predicted), target: num("target"),
+    rho: r.rho === null ? (status === "no-adversarial-in-region" || status === "not-found" ? Infinity : null) : Number(r.rho),
+    status, lpObjective: num("lp_objective"), checkMargin: num("check_margin"), alpha: Number(r.alpha ?? 0),
+    iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
+    primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
+    ...(typeof r.message === "string" ? { message: r.message } : {}),
+    ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };
 }
 
@@ -90,7 +110,8 @@ export async function runPoints(runner: PointRunner, indices: readonly number[],
       const i = indices[next++];
       const r = await runner.run(i);
       results.push(r);
-      if (fd !== null) { writeSync(fd, JSON.stringify(pointRecord(r)) + "\n"); fsyncSync(fd); }
+      // One write per point, then fsync: a killed run loses at most the point in flight.
+      if (fd !== null) { writeSync(fd, JSON.stringify(pointRecord(r, true)) + "\n"); fsyncSync(fd); }
       progress.tick(r);
     }
   };

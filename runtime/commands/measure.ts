@@ -1,14 +1,14 @@
 // `robustc rho` and `robustc measure`: rho_hat per point, and the frequency/severity report with its files
 // (report.json, points.jsonl, points.csv, adversarial*.npy, cdf.svg) in --out.
 
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { inputSize } from "../../compiler/ir/network.js";
 import { join } from "node:path";
 import { diag, fail, ok, unwrap, type Result } from "../../compiler/diagnostics.js";
 import { writeFileAtomic } from "../../compiler/backend/write-file.js";
 import { encodeNpy } from "../data/npy.js";
 import { DEFAULT_LAZY, type LazyOptions } from "../lazy-loop.js";
-import { estimate, pointRecord, progressBar, runPoints, type Estimates } from "../measure.js";
+import { pointFromRecord, pointRecord, type Estimates } from "../measure.js";
 import { localRunner, poolRunner, type PointRunner, type RunConfig } from "../point-runner.js";
 import { cdfSvg } from "../report/plot.js";
 import { POINT_COLUMNS, toCsv } from "../report/csv.js";
@@ -56,23 +56,45 @@ export function formatPoint(p: PointResult): string {
 
 export const POINT_HEADER = `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"target".padStart(6)}  ${"status".padEnd(24)}  ${"rho (px)".padStart(9)}  ${"iters".padStart(5)}  ${"rows".padStart(6)}  ${"seconds".padStart(8)}`;
 
-/** Checks --out: a directory we can create and write, not holding an earlier measurement. */
-export function prepareOut(dir: string): Result<void> {
+/** What identifies a measurement: a resumed run must match it exactly. */
+export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): Record<string, unknown> {
+  return {
+    model: cfg.modelPath, data: cfg.data, labels: cfg.labels ?? null, pixel_scale: cfg.pixelScale, eps,
+    algorithm: cfg.algorithm, points: indices.length, first: indices[0], lazy: cfg.lazy,
+  };
+}
+
+/**
+ * Prepares --out: a new directory (or one without a measurement) gets run.json; with resume, run.json must
+ * match this run, and the finished points of points.jsonl are returned (a line cut by a kill is dropped and
+ * the file truncated to the last complete line).
+ */
+export function prepareOut(dir: string, identity: Record<string, unknown>, resume: boolean): Result<PointResult[]> {
   try {
     if (existsSync(dir) && !statSync(dir).isDirectory()) return fail(diag("cli/out", `--out ${dir} exists and is not a directory`));
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     return fail(diag("cli/out", `--out ${dir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
-  if (existsSync(join(dir, "points.jsonl"))) return fail(diag("cli/out", `--out ${dir} already holds a measurement (points.jsonl); choose another directory or remove it`));
-  const probe = writeFileAtomic(join(dir, ".write-test"), "");
-  if (!probe.ok) return probe;
-  rmSync(join(dir, ".write-test"), { force: true });
-  return ok(undefined);
+  const runPath = join(dir, "run.json"), jsonl = join(dir, "points.jsonl");
+  if (resume && existsSync(runPath)) {
+    const before = JSON.stringify(JSON.parse(readFileSync(runPath, "utf8")));
+    if (before !== JSON.stringify(identity)) return fail(diag("cli/resume", `--resume: ${runPath} describes another run (model, data, eps, algorithm, points or settings differ)`));
+    if (!existsSync(jsonl)) return ok([]);
+    const text = readFileSync(jsonl, "utf8");
+    const end = text.lastIndexOf("\n") + 1;
+    if (end < text.length) truncateSync(jsonl, Buffer.byteLength(text.slice(0, end)));
+    const done = text.slice(0, end).split("\n").filter((l) => l.trim() !== "").map((l) => pointFromRecord(JSON.parse(l)));
+    return ok(done);
+  }
+  if (existsSync(jsonl)) return fail(diag("cli/out", `--out ${dir} already holds a measurement (points.jsonl); add --resume to continue it, or choose another directory`));
+  const w = writeFileAtomic(runPath, JSON.stringify(identity, null, 2) + "\n");
+  if (!w.ok) return w;
+  return ok([]);
 }
 
 export async function writeReports(dir: string, s: Session, est: Estimates, points: PointResult[], report: Record<string, unknown>): Promise<Result<void>> {
-  const records = points.map(pointRecord);
+  const records = points.map((p) => pointRecord(p));
   const adv = points.filter((p) => p.status === "adversarial" && p.example);
   const n = inputSize(s.network);
   const px = new Float32Array(adv.length * n);

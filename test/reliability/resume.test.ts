@@ -1,0 +1,64 @@
+// A measurement survives kill -9: points.jsonl is appended and flushed per point, `--resume` keeps the
+// finished points (dropping a line the kill cut in half) and runs the rest, and the final report equals
+// an uninterrupted run's (timing fields aside). Real child processes, a real SIGKILL.
+
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "24", "--eps", "20"];
+const run = (...a: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24 });
+const lines = (p: string) => (existsSync(p) ? readFileSync(p, "utf8").split("\n").filter((l) => l !== "").length : 0);
+const TIMING = ["seconds", "solver_seconds"];
+const points = (dir: string) => readFileSync(join(dir, "points.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+  .map((p) => { for (const k of TIMING) delete p[k]; return p; }).sort((a, b) => a.index - b.index);
+const report = (dir: string) => {
+  const r = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
+  for (const k of ["total_seconds", "median_seconds", "p90_seconds"]) delete r[k];
+  delete r.settings.resumed_points;
+  return r;
+};
+
+describe("reliability: kill -9 and --resume", function () {
+  this.timeout(600_000);
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-resume-"));
+    await run(...ARGS, "--out", join(dir, "whole"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("loses no finished point and reproduces the uninterrupted report", async () => {
+    const out = join(dir, "killed");
+    const child = spawn("node", ["bin/robustc.js", ...ARGS, "--out", out], { stdio: "ignore" });
+    const jsonl = join(out, "points.jsonl");
+    const t0 = Date.now();
+    while (lines(jsonl) < 6) {
+      assert.ok(Date.now() - t0 < 120_000, "the child wrote no points");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const before = lines(jsonl);
+    assert.ok(before >= 6 && before < 24, `killed after ${before} points`);
+    assert.equal(existsSync(join(out, "report.json")), false, "no report from a killed run");
+    // A kill can also land mid-line: simulate the torn tail the resume must drop.
+    appendFileSync(jsonl, '{"index":23,"label":3,"stat');
+    const { stderr } = await run(...ARGS, "--out", out, "--resume");
+    assert.match(stderr, new RegExp(`resuming: ${before} points finished, ${24 - before} to run`));
+    assert.deepEqual(points(out), points(join(dir, "whole")));
+    assert.deepEqual(report(out), report(join(dir, "whole")));
+    assert.deepEqual(readFileSync(join(out, "adversarial.npy")), readFileSync(join(dir, "whole", "adversarial.npy")));
+  });
+
+  it("refuses to resume a different run, and to overwrite a measurement without --resume", async () => {
+    const out = join(dir, "whole");
+    await assert.rejects(run(...ARGS, "--out", out), (e: { code: number; stderr: string }) =>
+      e.code === 2 && /already holds a measurement \(points\.jsonl\); add --resume/.test(e.stderr));
+    await assert.rejects(run(...ARGS.map((a) => (a === "20" ? "10" : a)), "--out", out, "--resume"), (e: { code: number; stderr: string }) =>
+      e.code === 2 && /--resume: .*run\.json describes another run/.test(e.stderr));
+  });
+});
