@@ -15,6 +15,8 @@ export interface Encoding {
   /** Offset of the output layer's variables (the logits). */
   readonly outputOffset: number;
   readonly outputSize: number;
+  /** Each max-pool layer's windows (output j → input indices, row-major), for passes that rewrite them. */
+  readonly windows: ReadonlyMap<number, readonly (readonly number[])[]>;
 }
 
 /** The input box in model units (pixel range / pixel scale). */
@@ -43,9 +45,16 @@ export function encode(net: Network, opts: EncodeOptions): Encoding {
     const f = encodeLayer(l, at);
     if (f) parts.push(f);
   }
+  const windows = new Map<number, number[][]>();
+  for (const l of net.layers) {
+    if (l.kind !== "maxpool") continue;
+    const g = l.geometry, w: number[][] = [];
+    for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) w.push(poolWindow(g, c, oy, ox));
+    windows.set(l.id, w);
+  }
   return {
     problem: { vars, constraint: and(...parts), objective: null },
-    layerVar, outputOffset: at(net.output), outputSize: sizeOf(net.layers[net.output].shape),
+    layerVar, outputOffset: at(net.output), outputSize: sizeOf(net.layers[net.output].shape), windows,
   };
 }
 

@@ -5,11 +5,12 @@ import { and, GE, LE, RowBuilder, varCount, findVar, type Problem, type VarBlock
 
 export const T_VAR = "t";
 
-export function linearizeLinf(p: Problem, xStar: Float64Array): Problem {
+/** `tMax` bounds t (the exact mode's radius: beyond it the MILP's bounds no longer hold). */
+export function linearizeLinf(p: Problem, xStar: Float64Array, tMax = Infinity): Problem {
   const x = findVar(p, "x");
   if (x.size !== xStar.length) throw new Error(`internal: x* has ${xStar.length} entries, x has ${x.size}`);
   const tCol = varCount(p);
-  const t: VarBlock = { name: T_VAR, offset: tCol, size: 1, lower: Float64Array.of(0), upper: Float64Array.of(Infinity), integer: false };
+  const t: VarBlock = { name: T_VAR, offset: tCol, size: 1, lower: Float64Array.of(0), upper: Float64Array.of(tMax), integer: false };
   const lo = new RowBuilder("linf_lo"), hi = new RowBuilder("linf_hi");
   for (let i = 0; i < x.size; i++) {
     lo.term(x.offset + i, 1).term(tCol, 1).end(GE, -xStar[i]);

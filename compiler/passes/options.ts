@@ -3,11 +3,16 @@
 import { diag, fail, ok, type Result } from "../diagnostics.js";
 
 export type Form = "layered" | "reduced";
+/** restrict: the paper's convex restriction (an LP); exact: every disjunction as big-M rows (a MILP). */
+export type Mode = "restrict" | "exact";
 export type Target = "second" | "all" | number;
 
 export interface CompileOptions {
   /** `layered`: a variable per neuron, equalities per layer (the paper's form); `reduced`: layers substituted away. */
   readonly form: Form;
+  readonly mode: Mode;
+  /** exact mode: bounds are computed on the box ‖x − x*‖∞ ≤ radius (model units) and t ≤ radius. */
+  readonly radius: number;
   /** Target label: the second most probable at x* (the paper), every l ≠ l*, or a given label. */
   readonly target: Target;
   /** Confidence margin alpha of C_out: y_l ≥ y_l' + alpha. */
@@ -19,7 +24,7 @@ export interface CompileOptions {
 }
 
 export const DEFAULT_OPTIONS: CompileOptions = {
-  form: "reduced", target: "second", margin: 0, pixelScale: 255, pixelMin: 0, pixelMax: 255,
+  form: "reduced", mode: "restrict", radius: Infinity, target: "second", margin: 0, pixelScale: 255, pixelMin: 0, pixelMax: 255,
 };
 
 export function compileOptions(given: Readonly<Record<string, unknown>> = {}): Result<CompileOptions> {
@@ -30,6 +35,9 @@ export function compileOptions(given: Readonly<Record<string, unknown>> = {}): R
   if (!(typeof o.target === "number" && Number.isInteger(o.target) && o.target >= 0) && o.target !== "second" && o.target !== "all") {
     return fail(diag("options/target", `--target must be second, all or a label (a non-negative integer), got '${String(o.target)}'`));
   }
+  if (o.mode !== "restrict" && o.mode !== "exact") return fail(diag("options/mode", `--mode must be restrict or exact, got '${String(o.mode)}'`));
+  if (o.mode === "exact" && o.form !== "layered") return fail(diag("options/form", "--mode exact needs --form layered (binaries cannot be substituted away)"));
+  if (!(o.radius > 0)) return fail(diag("options/radius", `the exact mode's radius must be positive, got ${o.radius}`));
   if (!Number.isFinite(o.margin)) return fail(diag("options/margin", `--margin must be a finite number, got ${o.margin}`));
   if (!(o.pixelScale > 0) || !Number.isFinite(o.pixelScale)) return fail(diag("options/pixel-scale", `--pixel-scale must be positive, got ${o.pixelScale}`));
   if (!(o.pixelMin < o.pixelMax)) return fail(diag("options/pixel-range", `pixel range [${o.pixelMin}, ${o.pixelMax}] is empty`));

@@ -12,6 +12,8 @@ import { addTarget, rankLabels, targetLabels } from "./target-label.js";
 import { linearizeLinf, T_VAR } from "./linearize-linf.js";
 import { eliminate } from "./eliminate.js";
 import { toLpModel } from "./to-lp-model.js";
+import { bigM } from "./big-m.js";
+import { intervalBounds } from "./bounds.js";
 import type { CompileOptions } from "./options.js";
 
 /** One pass over the problem: the new problem and the map from its solutions to the old one's. */
@@ -32,8 +34,20 @@ const identity = (s: Float64Array) => s;
 export function buildPipeline(options: CompileOptions): Pass[] {
   const passes: Pass[] = [
     // select-disjuncts needs the trace at x* (evaluate ran before the pipeline and is in ctx); it must run
-    // before anything that assumes a conjunction (linearize, eliminate, to-lp-model).
-    { name: "select-disjuncts", run: (p, ctx) => ({ problem: selectDisjuncts(p, ctx.evaluated.assignment).problem, inverse: identity }) },
+    // before anything that assumes a conjunction (linearize, eliminate, to-lp-model). In exact mode it needs
+    // sound bounds on the radius box, and appends the binaries after the layer variables.
+    options.mode === "exact"
+      ? {
+        name: "select-disjuncts (exact: big-M)",
+        run: (p, ctx) => {
+          const r = options.radius;
+          const lo = ctx.xStar.map((v) => Math.max(options.pixelMin / options.pixelScale, v - r));
+          const hi = ctx.xStar.map((v) => Math.min(options.pixelMax / options.pixelScale, v + r));
+          const n = p.vars.reduce((a, b) => Math.max(a, b.offset + b.size), 0);
+          return { problem: bigM(ctx.net, ctx.encoding, intervalBounds(ctx.net, lo, hi)).problem, inverse: (s) => s.subarray(0, n) };
+        },
+      }
+      : { name: "select-disjuncts", run: (p, ctx) => ({ problem: selectDisjuncts(p, ctx.evaluated.assignment).problem, inverse: identity }) },
     // target-label adds C_out(l) after selection: it has no disjunctions of its own.
     { name: "target-label", run: (p, ctx) => ({ problem: addTarget(p, ctx.encoding, ctx.label, ctx.options.margin), inverse: identity }) },
     // linearize-linf appends t after the layer variables, so every earlier variable keeps its column.
@@ -41,7 +55,7 @@ export function buildPipeline(options: CompileOptions): Pass[] {
       name: "linearize-linf",
       run: (p, ctx) => {
         const n = p.vars.reduce((a, b) => Math.max(a, b.offset + b.size), 0);
-        return { problem: linearizeLinf(p, ctx.xStar), inverse: (s) => s.subarray(0, n) };
+        return { problem: linearizeLinf(p, ctx.xStar, ctx.options.radius), inverse: (s) => s.subarray(0, n) };
       },
     },
   ];
@@ -108,6 +122,14 @@ export function compilePoint(net: Network, xStar: Float64Array, options: Compile
 }
 
 function conventions(o: CompileOptions): string[] {
+  if (o.mode === "exact") {
+    return [
+      `mode exact (MILP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,
+      `objective t = ||x - x*||_inf in model units; rho in pixels = t * ${o.pixelScale}. Every ReLU and max-pool is encoded exactly with big-M rows`,
+      `from sound interval bounds on the box |x - x*| <= radius, and t <= radius: the optimum is rho(f, x*, l) when it is below the radius;`,
+      `an infeasible MILP proves no input within the radius has label l.`,
+    ];
+  }
   return [
     `form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels = [${o.pixelMin / o.pixelScale}, ${o.pixelMax / o.pixelScale}] model units`,
     `objective t = ||x - x*||_inf in model units; rho_hat in pixels = t * ${o.pixelScale} (pixel scale). The optimum is an UPPER bound on rho:`,

@@ -6,7 +6,7 @@ import { diag, fail, ok, type Diagnostic, type Result } from "../../diagnostics.
 import type { Network } from "../../ir/network.js";
 import { LowerContext, type OpLowering } from "./context.js";
 import { defaultOpset, topoNodes } from "./graph.js";
-import { onnx, readModelFile, decodeModel, tensorFromProto, toNumber, type ModelProto } from "./load.js";
+import { MAX_ELEMENTS, onnx, readModelFile, decodeModel, tensorFromProto, toNumber, type ModelProto } from "./load.js";
 import { convOps } from "./ops/conv.js";
 import { elementwiseOps } from "./ops/elementwise.js";
 import { indexingOps } from "./ops/indexing.js";
@@ -39,7 +39,28 @@ export function loadNetworkFromBytes(bytes: Uint8Array, file = "<bytes>"): Resul
   return m.ok ? lowerModel(m.value, file) : m;
 }
 
+/**
+ * Inputs an op cannot do without (its leading inputs): a node that lacks one is reported, not lowered.
+ * Reshape, Slice, Squeeze, Unsqueeze and Pad take their operands as attributes in early opsets, so only
+ * their data input is required here; their lowerings report the rest.
+ */
+const REQUIRED_INPUTS: Readonly<Record<string, number>> = {
+  Gemm: 2, MatMul: 2, Conv: 2, Add: 2, Sub: 2, Mul: 2, Div: 2, BatchNormalization: 5, Gather: 2, Constant: 0,
+};
+
+/** Names from a corrupt file can hold any bytes: a diagnostic stays one printable line of bounded length. */
+function oneLine(message: string): string {
+  const s = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return s.length > 1000 ? `${s.slice(0, 999)}…` : s;
+}
+
 export function lowerModel(model: ModelProto, file: string): Result<LoadedModel> {
+  const r = lowerGraph(model, file);
+  if (!r.ok) return fail(...r.diagnostics.map((d) => ({ ...d, message: oneLine(d.message) })));
+  return ok({ ...r.value, warnings: r.value.warnings.map(oneLine) });
+}
+
+function lowerGraph(model: ModelProto, file: string): Result<LoadedModel> {
   const g = model.graph!;
   const opset = defaultOpset(model);
   const warnings: string[] = [];
@@ -49,10 +70,11 @@ export function lowerModel(model: ModelProto, file: string): Result<LoadedModel>
   const ctx = new LowerContext(opset, file);
 
   const initNames = new Set<string>();
+  const badInits = new Set<string>(); // reported once; the nodes reading them are not reported again
   let parameters = 0;
   for (const t of g.initializer ?? []) {
     const r = tensorFromProto(t, `${file}: initializer`);
-    if (!r.ok) { ctx.diagnostics.push(...r.diagnostics); continue; }
+    if (!r.ok) { ctx.diagnostics.push(...r.diagnostics); badInits.add(t.name ?? ""); initNames.add(t.name ?? ""); continue; }
     if (r.value.dtype === "float") parameters += r.value.data.length;
     ctx.setConst(t.name ?? "", r.value);
     initNames.add(t.name ?? "");
@@ -79,14 +101,21 @@ export function lowerModel(model: ModelProto, file: string): Result<LoadedModel>
     if (i === 0) { inputShape.push(1); dynamicBatch = true; continue; }
     return fail(diag("onnx/input-shape", `${file}: input '${input.name}' dimension ${i} ('${d.dimParam ?? "?"}') is dynamic and cannot be fixed (only the first, batch, dimension may be)`));
   }
+  if (inputShape.some((d) => !Number.isSafeInteger(d)) || inputShape.reduce((a, b) => a * b, 1) > MAX_ELEMENTS) {
+    return fail(diag("onnx/input-shape", `${file}: input '${input.name}' of shape [${inputShape}] has more than ${MAX_ELEMENTS} elements`));
+  }
   ctx.addLayer(input.name ?? "input", { kind: "input", onnxOp: "Input", shape: inputShape });
 
-  const produced = new Set<string>();
+  const produced = new Set<string>(badInits);
   for (const n of g.node ?? []) for (const o of n.output ?? []) produced.add(o);
   for (const node of topoNodes(model)) {
     if (node.domain !== "" && node.domain !== "ai.onnx") { ctx.unsupported(node); continue; }
     const lower = OP_TABLE[node.op];
     if (!lower) { ctx.unsupported(node); continue; }
+    if (!node.outputs[0]) { ctx.error(node, "has no output"); continue; }
+    const required = REQUIRED_INPUTS[node.op] ?? 1;
+    const absent = Array.from({ length: required }, (_, i) => i).find((i) => !node.inputs[i]);
+    if (absent !== undefined) { ctx.error(node, `input ${absent} is missing (${node.op} needs ${required})`); continue; }
     const missing = node.inputs.filter((n) => n !== "" && !ctx.isBound(n));
     const undefinedInputs = missing.filter((n) => !produced.has(n));
     if (undefinedInputs.length > 0) { ctx.error(node, `input '${undefinedInputs[0]}' is not defined in the graph`); continue; }

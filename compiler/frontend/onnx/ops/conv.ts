@@ -11,6 +11,7 @@ const conv: OpLowering = (node, ctx) => {
   if (x.kind !== "var") { ctx.unsupported(node, "convolution of a constant input"); return; }
   if (w.kind !== "const" || (b && b.kind !== "const")) { ctx.unsupported(node, "weights computed at run time"); return; }
   const ws = w.tensor.shape;
+  if (ws.length < 3) { ctx.error(node, `weight of shape [${ws}] is not a convolution weight (rank ${ws.length}, expected 4)`); return; }
   if (ws.length !== 4) { ctx.unsupported(node, `${ws.length - 2}-D convolution (only 2-D)`); return; }
   const why = unsupportedWindow(x.shape);
   if (why) { ctx.unsupported(node, why); return; }

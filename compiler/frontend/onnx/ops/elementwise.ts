@@ -1,7 +1,7 @@
 // Elementwise arithmetic: Add (bias or residual), Sub, Mul and Div by constants, Neg, Relu, and
 // BatchNormalization in inference form. Affine cases become `scale-shift` layers; constants fold.
 
-import type { ConstTensor } from "../load.js";
+import { MAX_ELEMENTS, type ConstTensor } from "../load.js";
 import { broadcastShape, broadcastTo, type LowerContext, type OpLowering, type Value } from "../context.js";
 import type { Node } from "../graph.js";
 import { sizeOf } from "../../../ir/network.js";
@@ -11,7 +11,9 @@ type Var = Extract<Value, { kind: "var" }>;
 function foldBinary(node: Node, ctx: LowerContext, a: ConstTensor, b: ConstTensor, f: (x: number, y: number) => number): void {
   const shape = broadcastShape(a.shape, b.shape);
   if (!shape) { ctx.error(node, `shapes [${a.shape}] and [${b.shape}] do not broadcast`); return; }
-  const x = broadcastTo(a, shape)!, y = broadcastTo(b, shape)!;
+  if (sizeOf(shape) > MAX_ELEMENTS) { ctx.error(node, `broadcast shape [${shape}] is too large`); return; }
+  const x = broadcastTo(a, shape), y = broadcastTo(b, shape);
+  if (!x || !y) { ctx.error(node, `shapes [${a.shape}] and [${b.shape}] do not broadcast`); return; }
   const isInt = a.dtype === "int" && b.dtype === "int";
   const data = x.map((v, i) => {
     const r = f(v, y[i]);

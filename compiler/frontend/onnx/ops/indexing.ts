@@ -3,6 +3,7 @@
 // ConstantOfShape. Folding them leaves static shapes for Reshape.
 
 import { sizeOf } from "../../../ir/network.js";
+import { MAX_ELEMENTS } from "../load.js";
 import { normAxis, type LowerContext, type OpLowering, type Value } from "../context.js";
 import type { Node } from "../graph.js";
 import { intsOperand, moving, strides, unsupported } from "./shape.js";
@@ -16,7 +17,9 @@ const gather = moving((node, ctx, shape) => {
   if (axis === null) return `axis ${node.int("axis", 0)} out of range for rank ${shape.length}`;
   const ind = Array.from(iv.tensor.data, (i) => (i < 0 ? i + shape[axis] : i));
   if (ind.some((i) => i < 0 || i >= shape[axis])) return `index out of range for axis ${axis} of size ${shape[axis]}`;
+  if (ind.some((i) => !Number.isInteger(i))) return "indices are not integers";
   const out = [...shape.slice(0, axis), ...iv.tensor.shape, ...shape.slice(axis + 1)];
+  if (sizeOf(out) > MAX_ELEMENTS) return `output shape [${out.join(",")}] is too large`;
   const inStride = strides(shape);
   const outer = sizeOf(shape.slice(0, axis));
   const inner = sizeOf(shape.slice(axis + 1));
@@ -71,7 +74,10 @@ const constant: OpLowering = (node, ctx) => {
   const t = node.tensor("value") ?? node.tensor("value_float") ?? node.tensor("value_floats")
     ?? node.tensor("value_int") ?? node.tensor("value_ints");
   if (!t) { ctx.unsupported(node, `attribute ${node.attributeNames().join(", ") || "(none)"} (sparse or string constants)`); return; }
-  if (!t.ok) { ctx.diagnostics.push(...t.diagnostics); return; }
+  // A TENSOR value's diagnostics name the node but not the file (graph.ts converts it): add the file.
+  if (!t.ok) { ctx.diagnostics.push(...t.diagnostics.map((d) => ({ ...d, message: `${ctx.file}: ${d.message}` }))); return; }
+  const i = t.value.dtype === "float" ? t.value.data.findIndex((v) => !Number.isFinite(v)) : -1;
+  if (i >= 0) { ctx.error(node, `value contains ${t.value.data[i]} at flat index ${i} (weights must be finite)`); return; }
   ctx.setConst(node.outputs[0], t.value);
 };
 
@@ -108,6 +114,9 @@ const concat: OpLowering = (node, ctx) => {
   const r = ts[0].shape.length;
   const axis = normAxis(node.int("axis", 0), r);
   if (axis === null) { ctx.error(node, `axis out of range for rank ${r}`); return; }
+  if (ts.some((t) => t.shape.length !== r || t.shape.some((d, i) => i !== axis && d !== ts[0].shape[i]))) {
+    ctx.error(node, `inputs of shapes ${ts.map((t) => `[${t.shape}]`).join(", ")} do not concatenate on axis ${axis}`); return;
+  }
   const outer = sizeOf(ts[0].shape.slice(0, axis));
   const out = [...ts[0].shape];
   out[axis] = ts.reduce((a, t) => a + t.shape[axis], 0);
@@ -140,8 +149,12 @@ const constantOfShape: OpLowering = (node, ctx) => {
   const vs = constInputs(node, ctx);
   if (!vs) return;
   const dims = Array.from((vs[0] as Extract<Value, { kind: "const" }>).tensor.data);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0) || sizeOf(dims) > MAX_ELEMENTS) {
+    ctx.error(node, `shape [${dims.join(",")}] is not a valid shape of at most ${MAX_ELEMENTS} elements`); return;
+  }
   const t = node.tensor("value");
-  const fill = t && t.ok ? t.value : { dtype: "float" as const, data: Float64Array.of(0) };
+  if (t && !t.ok) { ctx.diagnostics.push(...t.diagnostics.map((d) => ({ ...d, message: `${ctx.file}: ${d.message}` }))); return; }
+  const fill = t ? t.value : { dtype: "float" as const, data: Float64Array.of(0) };
   ctx.setConst(node.outputs[0], { dtype: fill.dtype, shape: dims, data: new Float64Array(sizeOf(dims)).fill(fill.data[0] ?? 0) });
 };
 

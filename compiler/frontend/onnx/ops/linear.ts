@@ -3,7 +3,7 @@
 
 import { sizeOf } from "../../../ir/network.js";
 import { broadcastShape, broadcastTo, type OpLowering, type Value } from "../context.js";
-import type { ConstTensor } from "../load.js";
+import { MAX_ELEMENTS, type ConstTensor } from "../load.js";
 
 /**
  * Y[b, m, n] = alpha · Σ_k L[b, m, k] R[b, k, n] + bias[b, m, n] where exactly one of L, R is computed.
@@ -62,6 +62,7 @@ const gemm: OpLowering = (node, ctx) => {
   const [M, K] = transA ? [as[1], as[0]] : [as[0], as[1]];
   const [K2, N] = transB ? [bs[1], bs[0]] : [bs[0], bs[1]];
   if (K !== K2) { ctx.error(node, `inner dimensions differ: [${as}] and [${bs}] (transA=${+transA}, transB=${+transB})`); return; }
+  if (M * N > MAX_ELEMENTS) { ctx.error(node, `output [${M},${N}] is too large`); return; }
   if (c && c.kind !== "const") { ctx.unsupported(node, "a computed C operand"); return; }
   let bias = new Float64Array(M * N);
   if (c && c.kind === "const") {
@@ -93,6 +94,7 @@ const matmul: OpLowering = (node, ctx) => {
   if (!a || !b) return;
   if (a.kind === "var" && b.kind === "var") { ctx.unsupported(node, "multiplying two computed tensors (not linear)"); return; }
   let as = [...shapeOf(a)], bs = [...shapeOf(b)];
+  if (as.length === 0 || bs.length === 0) { ctx.error(node, `operands must have rank >= 1, got [${as}] and [${bs}]`); return; }
   const aVec = as.length === 1, bVec = bs.length === 1;
   if (aVec) as = [1, as[0]];
   if (bVec) bs = [bs[0], 1];
@@ -102,6 +104,7 @@ const matmul: OpLowering = (node, ctx) => {
   const batchDims = broadcastShape(aBatch, bBatch);
   if (!batchDims) { ctx.error(node, `batch dimensions [${aBatch}] and [${bBatch}] do not broadcast`); return; }
   const batch = sizeOf(batchDims);
+  if (batch * M * N > MAX_ELEMENTS) { ctx.error(node, `output [${[...batchDims, M, N]}] is too large`); return; }
   // Numpy broadcasting of the batch dimensions: the offset of each output batch in either operand.
   const offsets = (opBatch: readonly number[], size: number): Int32Array => {
     const r = batchDims.length, src = [...new Array<number>(r - opBatch.length).fill(1), ...opBatch];

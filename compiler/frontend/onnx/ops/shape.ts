@@ -4,6 +4,7 @@
 import type { Node } from "../graph.js";
 import { normAxis, type LowerContext, type OpLowering, type Value } from "../context.js";
 import { sizeOf } from "../../../ir/network.js";
+import { MAX_ELEMENTS } from "../load.js";
 
 /** out[i] = in[source[i]], or the fill value where source[i] = -1; source null = identity order. */
 export interface Movement { readonly shape: number[]; readonly source: Int32Array | null; readonly fill: number }
@@ -168,6 +169,7 @@ const pad = moving((node, ctx, shape) => {
   axes.forEach((a, i) => { begin[a] = pads[i]; end[a] = pads[i + axes.length]; });
   const out = shape.map((d, i) => d + begin[i] + end[i]);
   if (out.some((d) => d <= 0)) return `pads [${pads}] crop shape [${shape.join(",")}] to nothing`;
+  if (out.some((d) => !Number.isSafeInteger(d)) || sizeOf(out) > MAX_ELEMENTS) return `pads [${pads}] make shape [${shape.join(",")}] too large ([${out.join(",")}])`;
   const inStride = strides(shape);
   const n = sizeOf(out);
   const source = new Int32Array(n);

@@ -3,6 +3,7 @@
 
 import type { ConvGeometry } from "../../../ir/network.js";
 import type { Node } from "../graph.js";
+import { MAX_ELEMENTS } from "../load.js";
 
 /**
  * Why a windowed op over input `inShape` is outside what the IR represents (1-D or 3-D windows, a static
@@ -19,6 +20,7 @@ export function windowGeometry(node: Node, inShape: readonly number[], kernel: r
   allowCeil: boolean): ConvGeometry | string {
   if (inShape.length !== 4 || inShape[0] !== 1) return `input [${inShape}] is not 4-D NCHW (only 2-D windows are supported)`;
   if (kernel.length !== 2) return `kernel_shape [${kernel}] is not 2-D`;
+  if (kernel.some((k) => !Number.isSafeInteger(k) || k < 1)) return `kernel_shape [${kernel}] invalid`;
   const [, C, H, W] = inShape;
   const strides = node.ints("strides") ?? [1, 1];
   const dil = node.ints("dilations") ?? [1, 1];
@@ -51,6 +53,10 @@ export function windowGeometry(node: Node, inShape: readonly number[], kernel: r
     pads = [begin[0], begin[1], total[0] - begin[0], total[1] - begin[1]];
   } else return `auto_pad '${autoPad}' unknown`;
   if (out.some((o) => o <= 0)) return `window [${kernel}] does not fit input [${inShape}]`;
+  // Corrupt pads or strides must not make an output (or the padding scan over it) of billions of elements.
+  if (out.some((o, i) => !Number.isSafeInteger(o) || o * kernel[i] > MAX_ELEMENTS) || outC * out[0] * out[1] > MAX_ELEMENTS) {
+    return `output [${outC},${out}] of window [${kernel}] over input [${inShape}] is too large (pads [${pads}], strides [${strides}])`;
+  }
   return {
     inC: C, inH: H, inW: W, outC, outH: out[0], outW: out[1],
     kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]],
