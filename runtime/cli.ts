@@ -77,13 +77,15 @@ export function buildProgram(out: (s: string) => void): Command {
     .description("compile a model and a seed point into the restricted LP (CPLEX-LP or free MPS by extension), or print the constraint IR")
     .argument("<model>", "ONNX model file"))
     .requiredOption("--index <i>", "the seed point x* (index into --data)", int("--index"))
-    .option("--form <form>", "layered (a variable per neuron) or reduced (rows in the input only)", "reduced")
+    .option("--form <form>", "layered (a variable per neuron) or reduced (rows in the input only; default, but layered for --mode exact)")
+    .option("--mode <mode>", "restrict (the paper's LP over the linear region of x*) or exact (a big-M MILP: rho(f, x*, l) itself)", "restrict")
+    .option("--radius <px>", "exact mode: the L-inf radius (pixels) of the box its interval bounds hold on", num("--radius"))
     .option("--target <t>", "second (most probable after l*), all, or a label", "second")
     .option("--margin <alpha>", "confidence margin: y_l >= y_l' + alpha", num("--margin"), 0)
     .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
     .option("--emit <what>", "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions)")
     .addOption(new Option("--solve <solver>", "solve the written file(s) and check the optimiser with onnxruntime").choices(SOLVER_NAMES as unknown as string[]))
-    .action(async (model: string, o: { data: string; labels?: string; pixelScale: number; index: number; form: string; target: string; margin: number; out?: string; emit?: string; solve?: SolverName }) => {
+    .action(async (model: string, o: { data: string; labels?: string; pixelScale: number; index: number; form?: string; mode: string; radius?: number; target: string; margin: number; out?: string; emit?: string; solve?: SolverName }) => {
       const s = unwrap(openSession(model, { data: o.data, labels: o.labels, pixelScale: o.pixelScale }));
       unwrap(selectIndices(s.dataset.count, o.index, undefined, o.data));
       const options = unwrap(validateCompile(s, o));

@@ -22,7 +22,10 @@ import { solveFile, type SolverName } from "../solvers/registry.js";
 
 export interface CompileRequest {
   readonly index: number;
-  readonly form: string;
+  readonly form?: string;
+  readonly mode: string;
+  /** exact mode: box radius in pixels (default: the whole input box). */
+  readonly radius?: number;
   readonly target: string;
   readonly margin: number;
   readonly out?: string;
@@ -59,7 +62,9 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
     return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
   }
   // The input box is [0, 1] in model units: pixels [0, pixel scale].
-  return compileOptions({ form: r.form, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
+  const form = r.form ?? (r.mode === "exact" ? "layered" : "reduced");
+  const radius = r.radius === undefined ? Infinity : r.radius / s.pixelScale;
+  return compileOptions({ form, mode: r.mode, radius, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
 }
 
 export function headerFor(s: Session, index: number) {
