@@ -26,7 +26,9 @@ export async function attackPoint(ctx: RhoContext, algorithm: "lbfgsb" | "fgsm",
   let example: Float64Array | null;
   let alpha = 0, iterations = 0;
   if (algorithm === "fgsm") {
-    example = fgsmExample(ctx.net, ctx.matrices, xStar, predicted, eps / ctx.pixelScale, lower, upper);
+    // The step is eps·(1 − 1e-5): float32 rounding of x* + eps can land a hair beyond eps (20.0000005 px),
+    // which would make an example found "at eps" miss the frequency's rho ≤ eps.
+    example = fgsmExample(ctx.net, ctx.matrices, xStar, predicted, (eps * (1 - 1e-5)) / ctx.pixelScale, lower, upper);
   } else {
     const r = lbfgsbAttack(ctx.net, ctx.matrices, xStar, target!, lower, upper);
     example = r.example; alpha = DEFAULT_LBFGSB.alpha; iterations = r.evaluations;
