@@ -22,6 +22,8 @@ export interface RunConfig {
   readonly algorithm: Algorithm;
   /** eps in pixels: only FGSM uses it (its step). */
   readonly eps: number;
+  /** Confidence margin of the LP / L-BFGS-B examples (RhoContext.margin); the algorithm's default when absent. */
+  readonly margin?: number;
 }
 
 export interface PointRunner {
@@ -36,6 +38,7 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
     net: session.network, matrices: networkMatrices(session.network), ort,
     // The input box is [0, 1] in model units: pixels [0, pixel scale] (the example models' input range).
     pixelScale: cfg.pixelScale, pixelMin: 0, pixelMax: cfg.pixelScale, lazy: cfg.lazy,
+    ...(cfg.margin !== undefined ? { margin: cfg.margin } : {}),
   };
   return { session, ctx };
 }

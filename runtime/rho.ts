@@ -51,6 +51,8 @@ export interface RhoContext {
   readonly pixelMin: number;
   readonly pixelMax: number;
   readonly lazy?: LazyOptions;
+  /** Confidence margin alpha (model units) every example must have: y_target ≥ y_l' + alpha (fine-tuning, §5); 0 by default, L-BFGS-B: 0.15. */
+  readonly margin?: number;
 }
 
 const linf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -79,7 +81,7 @@ export async function rhoForPoint(ctx: RhoContext, index: number, xStar: Float64
   const lazy = ctx.lazy ?? DEFAULT_LAZY;
   const failures: string[] = [];
   for (let k = -1; k <= 3; k++) {
-    const alpha = k < 0 ? 0 : 1e-6 * scale * 10 ** k;
+    const alpha = (ctx.margin ?? 0) + (k < 0 ? 0 : 1e-6 * scale * 10 ** k);
     const remaining = lazy.timeLimit - elapsed();
     const r = await solveLazy({ region, xStar, target, margin: alpha, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale },
       { ...lazy, timeLimit: Math.max(0.001, remaining) });

@@ -30,8 +30,9 @@ export async function attackPoint(ctx: RhoContext, algorithm: "lbfgsb" | "fgsm",
     // which would make an example found "at eps" miss the frequency's rho ≤ eps.
     example = fgsmExample(ctx.net, ctx.matrices, xStar, predicted, (eps * (1 - 1e-5)) / ctx.pixelScale, lower, upper);
   } else {
-    const r = lbfgsbAttack(ctx.net, ctx.matrices, xStar, target!, lower, upper);
-    example = r.example; alpha = DEFAULT_LBFGSB.alpha; iterations = r.evaluations;
+    alpha = ctx.margin ?? DEFAULT_LBFGSB.alpha;
+    const r = lbfgsbAttack(ctx.net, ctx.matrices, xStar, target!, lower, upper, { ...DEFAULT_LBFGSB, alpha });
+    example = r.example; iterations = r.evaluations;
   }
   if (!example) return { ...base, target, alpha, iterations, rho: Infinity, status: "not-found", seconds: elapsed() };
   const ex32 = Float32Array.from(example);
