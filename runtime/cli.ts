@@ -9,6 +9,7 @@ import { formatInspect, inspectNetwork } from "./commands/inspect.js";
 import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, runIdentity, writeReports, type RunRequest } from "./commands/measure.js";
 import { estimate, pointRecord, progressBar, runPoints } from "./measure.js";
 import { formatCompare, runCompare, summarise, writeCompare } from "./commands/compare.js";
+import { runAugment, type AugmentRequest } from "./commands/augment.js";
 import { buildReport, formatTable } from "./report/json.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
@@ -171,6 +172,20 @@ export function buildProgram(out: (s: string) => void): Command {
       unwrap(await writeCompare(o.out, model, o.data, o.eps, all, rows));
       out(formatCompare(rows, o.eps));
       out(`reports in ${o.out}: compare.json, compare.svg, disagreements.csv, lp.jsonl, lbfgsb.jsonl, fgsm.jsonl`);
+    });
+
+  dataOptions(program.command("augment")
+    .description("adversarial examples of training points for fine-tuning (paper §5): margin, rounded to integer pixels, re-checked; images.npy, labels.npy, manifest.json in --out")
+    .argument("<model>", "ONNX model file"))
+    .option("--limit <n>", "the first n data points", int("--limit"))
+    .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), 1)
+    .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
+    .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
+    .addOption(new Option("--algorithm <a>", "lp (the restricted LP) or lbfgsb (Szegedy et al.)").choices(["lp", "lbfgsb"]).default("lp"))
+    .option("--margin <alpha>", "confidence margin y_l >= y_l' + alpha (default 3.0 for lp, 0.15 for lbfgsb)", num("--margin"))
+    .requiredOption("--out <dir>", "a new directory for the examples")
+    .action(async (model: string, o: AugmentRequest) => {
+      await runAugment(model, o, out);
     });
 
   return program;

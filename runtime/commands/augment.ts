@@ -1,0 +1,102 @@
+// `robustc augment`: adversarial examples of training points for fine-tuning (paper §5), through the measure
+// runner (--jobs workers); writes images.npy, labels.npy, index.npy, points.jsonl, manifest.json into --out.
+// Nothing is half-written: the files go to DIR.partial, which is renamed to DIR only when all are written.
+
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { diag, fail, ok, unwrap, type Result } from "../../compiler/diagnostics.js";
+import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { encodeNpy } from "../data/npy.js";
+import { item } from "../data/index.js";
+import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
+import { countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
+import { progressBar, runPoints } from "../measure.js";
+import { makeRunner, openRun, type RunRequest } from "./measure.js";
+
+export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> {
+  readonly algorithm: AugmentAlgorithm;
+  readonly margin?: number;
+  readonly out: string;
+}
+
+export interface AugmentOutcome { readonly counts: AugmentCounts; readonly seconds: number; readonly margin: number; readonly out: string }
+
+/** --out must be new (or an empty directory) and its DIR.partial creatable; returns the staging directory. */
+function prepareStaging(out: string): Result<string> {
+  if (existsSync(out)) {
+    if (!statSync(out).isDirectory()) return fail(diag("cli/out", `--out ${out} exists and is not a directory`));
+    if (readdirSync(out).length > 0) return fail(diag("cli/out", `--out ${out} is not empty; choose a new directory`));
+  }
+  const staging = `${out.replace(/\/+$/, "")}.partial`;
+  try {
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+  } catch (e) {
+    return fail(diag("cli/out", `--out ${out}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+  }
+  return ok(staging);
+}
+
+function validate(r: AugmentRequest): Result<number> {
+  if (r.algorithm !== "lp" && r.algorithm !== "lbfgsb") return fail(diag("cli/algorithm", `--algorithm must be lp or lbfgsb, got '${r.algorithm}'`));
+  const margin = r.margin ?? DEFAULT_MARGIN[r.algorithm];
+  if (!Number.isFinite(margin) || margin < 0) return fail(diag("cli/margin", `--margin must be a non-negative number, got ${r.margin}`));
+  if (r.pixelScale !== 255) return fail(diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`));
+  return ok(margin);
+}
+
+export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<AugmentOutcome> {
+  const margin = unwrap(validate(r));
+  const { session, indices, cfg } = await openRun(model, { ...r, eps: r.eps ?? 20 });
+  const staging = unwrap(prepareStaging(r.out));
+  const t0 = performance.now();
+  try {
+    const runCfg = { ...cfg, margin };
+    const jobs = Math.max(1, Math.min(r.jobs, indices.length));
+    const runner = await makeRunner(runCfg, jobs);
+    let points;
+    try {
+      points = await runPoints(runner, indices, jobs, null, await progressBar(indices.length, process.stderr.isTTY === true));
+    } finally {
+      await runner.close();
+    }
+    const ort = await OnnxRuntimeEvaluator.create(model, session.network, { threads: 1 });
+    let rounded;
+    try {
+      rounded = await roundAndCheck(points, ort, r.pixelScale, (i) => item(session.dataset, i));
+    } finally {
+      await ort.dispose();
+    }
+    const counts = countAugment(points, rounded);
+    const seconds = (performance.now() - t0) / 1000;
+    const kept = rounded.filter((e) => e.kept);
+    const n = kept.length > 0 ? kept[0].pixels.length : session.network.inputShape.slice(1).reduce((a, b) => a * b, 1);
+    const images = new Uint8Array(kept.length * n);
+    kept.forEach((e, k) => images.set(e.pixels, k * n));
+    const files: [string, string | Uint8Array][] = [
+      ["images.npy", encodeNpy([kept.length, ...session.network.inputShape.slice(1)], "uint8", images)],
+      ["labels.npy", encodeNpy([kept.length], "int64", kept.map((e) => e.label))],
+      ["index.npy", encodeNpy([kept.length], "int64", kept.map((e) => e.index))],
+      ["points.jsonl", rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join("")],
+      ["manifest.json", JSON.stringify(manifest({ model, data: r.data, algorithm: r.algorithm, margin, jobs, seconds }, counts, rounded), null, 2) + "\n"],
+    ];
+    for (const [name, data] of files) unwrap(writeFileAtomic(join(staging, name), data));
+    if (existsSync(r.out)) rmSync(r.out, { recursive: true }); // an empty directory (checked above)
+    renameSync(staging, r.out);
+    log(formatAugment(r, margin, counts, seconds));
+    return { counts, seconds, margin, out: r.out };
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export function formatAugment(r: AugmentRequest, margin: number, c: AugmentCounts, seconds: number): string {
+  const share = c.found > 0 ? `${((100 * c.lostToRounding) / c.found).toFixed(1)}%` : "n/a";
+  const other = Object.entries(c.other).map(([k, v]) => `${k} ${v}`).join(", ");
+  return [
+    `augment ${r.algorithm} (margin ${margin}) on ${r.data}: ${c.tried} points tried, ${c.misclassified} misclassified${other ? `, ${other}` : ""}`,
+    `found ${c.found}, lost to rounding ${c.lostToRounding} (${share}), kept ${c.kept}; ${seconds.toFixed(1)} s`,
+    `examples in ${r.out}: images.npy, labels.npy (original labels), index.npy, points.jsonl, manifest.json`,
+  ].join("\n");
+}
