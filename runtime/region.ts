@@ -4,7 +4,7 @@
 // lazy loop never builds the full matrix. Invariant: rowFor(...) equals the row `eliminate` would produce.
 
 import { match } from "ts-pattern";
-import { affineBias, affineToCsr, applyCsr, poolWindow, type Csr } from "../compiler/ir/affine.js";
+import { affineBias, affineToCsr, applyCsr, poolWindows, type Csr } from "../compiler/ir/affine.js";
 import { sizeOf, type Network } from "../compiler/ir/network.js";
 import type { Trace } from "./evaluator/reference.js";
 
@@ -22,12 +22,8 @@ export function networkMatrices(net: Network): NetworkMatrices {
     bias: net.layers.map((l) => (l.kind === "affine" ? affineBias(l.op) : null)),
     windows: net.layers.map((l) => {
       if (l.kind !== "maxpool") return null;
-      const g = l.geometry;
       const indptr: number[] = [0], indices: number[] = [];
-      for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) {
-        indices.push(...poolWindow(g, c, oy, ox));
-        indptr.push(indices.length);
-      }
+      for (const w of poolWindows(l.geometry)) { indices.push(...w); indptr.push(indices.length); }
       return { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices) };
     }),
   };

@@ -213,6 +213,13 @@ export function maxPoolArgmax(g: ConvGeometry, x: Float64Array, c: number, oy: n
   return best;
 }
 
+/** Every window of a windowed op, output j (row-major over [C, OH, OW]) → its input indices. */
+export function poolWindows(g: ConvGeometry): number[][] {
+  const out: number[][] = [];
+  for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) out.push(poolWindow(g, c, oy, ox));
+  return out;
+}
+
 /** The input indices of one max-pool window (taps in the padding excluded), in row-major order. */
 export function poolWindow(g: ConvGeometry, c: number, oy: number, ox: number): number[] {
   const out: number[] = [];

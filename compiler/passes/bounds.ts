@@ -4,17 +4,18 @@
 // (n·2^-53 relative), so big-M rows built from these bounds never cut off a real point.
 
 import { match } from "ts-pattern";
-import { affineBias, affineToCsr, poolWindow as windowOf } from "../ir/affine.js";
+import { affineBias, affineToCsr, poolWindows } from "../ir/affine.js";
 import type { Network } from "../ir/network.js";
 
 export interface LayerBounds { readonly lower: Float64Array; readonly upper: Float64Array }
 
 const PAD = 1e-9;
 
-export function intervalBounds(net: Network, inLower: Float64Array, inUpper: Float64Array): LayerBounds[] {
+/** `known`: bounds already proven for some layers (tighten-bounds.ts); each layer's interval is intersected with them. */
+export function intervalBounds(net: Network, inLower: Float64Array, inUpper: Float64Array, known?: ReadonlyMap<number, LayerBounds>): LayerBounds[] {
   const out: LayerBounds[] = [];
   for (const l of net.layers) {
-    out.push(match(l)
+    out.push(intersect(known?.get(l.id), match(l)
       .with({ kind: "input" }, () => ({ lower: Float64Array.from(inLower), upper: Float64Array.from(inUpper) }))
       .with({ kind: "affine" }, (a) => {
         const A = affineToCsr(a.op), b = affineBias(a.op), inp = out[a.input];
@@ -34,13 +35,11 @@ export function intervalBounds(net: Network, inLower: Float64Array, inUpper: Flo
       })
       .with({ kind: "relu" }, (r) => ({ lower: out[r.input].lower.map((v) => Math.max(0, v)), upper: out[r.input].upper.map((v) => Math.max(0, v)) }))
       .with({ kind: "maxpool" }, (p) => {
-        const g = p.geometry, inp = out[p.input];
-        const n = g.outC * g.outH * g.outW;
-        const lower = new Float64Array(n).fill(-Infinity), upper = new Float64Array(n).fill(-Infinity);
-        let o = 0;
-        for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++, o++) {
-          for (const i of windowOf(g, c, oy, ox)) { lower[o] = Math.max(lower[o], inp.lower[i]); upper[o] = Math.max(upper[o], inp.upper[i]); }
-        }
+        const inp = out[p.input], windows = poolWindows(p.geometry);
+        const lower = new Float64Array(windows.length).fill(-Infinity), upper = new Float64Array(windows.length).fill(-Infinity);
+        windows.forEach((w, o) => {
+          for (const i of w) { lower[o] = Math.max(lower[o], inp.lower[i]); upper[o] = Math.max(upper[o], inp.upper[i]); }
+        });
         return { lower, upper };
       })
       .with({ kind: "add" }, (a) => {
@@ -54,8 +53,13 @@ export function intervalBounds(net: Network, inLower: Float64Array, inUpper: Flo
         if (!r.source) return inp;
         return { lower: Float64Array.from(r.source, (s) => (s < 0 ? 0 : inp.lower[s])), upper: Float64Array.from(r.source, (s) => (s < 0 ? 0 : inp.upper[s])) };
       })
-      .exhaustive());
+      .exhaustive()));
   }
   return out;
+}
+
+function intersect(k: LayerBounds | undefined, b: LayerBounds): LayerBounds {
+  if (!k) return b;
+  return { lower: b.lower.map((v, i) => Math.max(v, k.lower[i])), upper: b.upper.map((v, i) => Math.min(v, k.upper[i])) };
 }
 

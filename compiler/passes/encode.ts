@@ -3,7 +3,7 @@
 // max-pool output as the disjunction over its window's elements. One variable block per layer ("layered").
 
 import { match } from "ts-pattern";
-import { affineBias, affineToCsr, poolWindow } from "../ir/affine.js";
+import { affineBias, affineToCsr, poolWindows } from "../ir/affine.js";
 import { and, EQ, freeBlock, GE, LE, or, RowBuilder, type Formula, type Problem, type VarBlock } from "../ir/constraint.js";
 import { sizeOf, type Layer, type Network } from "../ir/network.js";
 import { sanitizeName } from "../backend/names.js";
@@ -40,17 +40,13 @@ export function encode(net: Network, opts: EncodeOptions): Encoding {
     offset += n;
   }
   const at = (id: number) => vars[layerVar[id]].offset;
+  // Max-pool windows, computed once: the encoding and later passes (big-M) read them.
+  const windows = new Map<number, number[][]>();
+  for (const l of net.layers) if (l.kind === "maxpool") windows.set(l.id, poolWindows(l.geometry));
   const parts: Formula[] = [];
   for (const l of net.layers) {
-    const f = encodeLayer(l, at);
+    const f = encodeLayer(l, at, windows);
     if (f) parts.push(f);
-  }
-  const windows = new Map<number, number[][]>();
-  for (const l of net.layers) {
-    if (l.kind !== "maxpool") continue;
-    const g = l.geometry, w: number[][] = [];
-    for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) w.push(poolWindow(g, c, oy, ox));
-    windows.set(l.id, w);
   }
   return {
     problem: { vars, constraint: and(...parts), objective: null },
@@ -58,7 +54,7 @@ export function encode(net: Network, opts: EncodeOptions): Encoding {
   };
 }
 
-function encodeLayer(l: Layer, at: (id: number) => number): Formula | null {
+function encodeLayer(l: Layer, at: (id: number) => number, allWindows: ReadonlyMap<number, number[][]>): Formula | null {
   const base = sanitizeName(l.name);
   const v = at(l.id);
   const n = sizeOf(l.shape);
@@ -92,9 +88,7 @@ function encodeLayer(l: Layer, at: (id: number) => number): Formula | null {
     })
     .with({ kind: "maxpool" }, (m) => {
       const u = at(m.input);
-      const g = m.geometry;
-      const windows: number[][] = [];
-      for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) windows.push(poolWindow(g, c, oy, ox));
+      const windows = allWindows.get(m.id)!;
       const K = Math.max(...windows.map((w) => w.length));
       // Item k: "the window's k-th element (row-major) is the max": v_j = u_wk ∧ u_wk ≥ u_wk' for k' ≠ k.
       const items: Formula[] = [];
