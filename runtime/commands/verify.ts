@@ -1,0 +1,66 @@
+// `robustc verify MODEL.onnx PROP.vnnlib`: opens the model (any output size; the property names Y_j), parses
+// the property, checks that their sizes agree, and runs the engine; prints and writes the VNN-COMP answer.
+
+import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { loadNetwork } from "../../compiler/frontend/onnx/lower.js";
+import type { Network } from "../../compiler/ir/network.js";
+import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
+import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
+import { networkMatrices } from "../region.js";
+import { checkShapes, verifyProperty, type VerifyContext } from "../verify/engine.js";
+import { formatResult, type VerifyResult } from "../verify/result.js";
+
+export interface OpenModel { readonly context: VerifyContext; readonly warnings: readonly string[]; close(): Promise<void> }
+
+/** The lowered network, its matrices and a one-thread onnxruntime session (per-instance work). */
+export async function openVerifyModel(path: string): Promise<Result<OpenModel>> {
+  const r = loadNetwork(path);
+  if (!r.ok) return r;
+  const net: Network = r.value.network;
+  let evaluator: OnnxRuntimeEvaluator;
+  try {
+    evaluator = await OnnxRuntimeEvaluator.create(path, net, { threads: 1 });
+  } catch (e) {
+    return fail(diag("onnx/runtime", `${path}: onnxruntime cannot open the model (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`));
+  }
+  return ok({ context: { net, matrices: networkMatrices(net), evaluator }, warnings: r.value.warnings, close: () => evaluator.dispose() });
+}
+
+export function openProperty(path: string, net: Network, model: string): Result<VnnlibProperty> {
+  const p = readVnnlibFile(path);
+  if (!p.ok) return p;
+  const s = checkShapes(net, p.value, model, path);
+  return s.ok ? p : s;
+}
+
+export interface VerifyRequest { readonly timeout: number; readonly out?: string; readonly verbose?: boolean }
+
+export function validateVerify(r: VerifyRequest): Result<null> {
+  if (!(r.timeout > 0)) return fail(diag("cli/timeout", `--timeout must be a positive number of seconds, got ${r.timeout}`));
+  return ok(null);
+}
+
+export async function runVerify(model: OpenModel, prop: VnnlibProperty, r: VerifyRequest): Promise<VerifyResult> {
+  return verifyProperty(model.context, prop, {
+    timeout: r.timeout, ...(r.verbose ? { log: (l: string) => process.stderr.write(`robustc: ${l}\n`) } : {}),
+  });
+}
+
+/** Writes the result file (when asked) and returns the text printed on stdout. */
+export function reportVerify(res: VerifyResult, r: VerifyRequest): Result<string> {
+  const text = formatResult(res);
+  if (r.out) {
+    const w = writeFileAtomic(r.out, text);
+    if (!w.ok) return w;
+  }
+  return ok(text.trimEnd());
+}
+
+/** One stderr line: how the answer was reached. */
+export function describeVerify(res: VerifyResult): string {
+  const parts = [`${res.status} (${res.stage}) in ${res.seconds.toFixed(2)} s`, `${res.milps} MILP(s), ${res.binaries} binaries`];
+  if (res.counterexample) parts.push(`counterexample checked in float32: disjunct ${res.counterexample.disjunct}, margin ${res.counterexample.value.toPrecision(4)}`);
+  if (res.reason) parts.push(res.reason);
+  return parts.join("; ");
+}
