@@ -8,6 +8,10 @@ import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
 import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, runIdentity, writeReports, type RunRequest } from "./commands/measure.js";
 import { estimate, pointRecord, progressBar, runPoints } from "./measure.js";
+import { measureOnQueue, type QueueRequest } from "./commands/measure-queue.js";
+import { mergeQueue, mergeShards } from "./commands/merge.js";
+import { workerCommand, type WorkerRequest } from "./commands/worker.js";
+import { parseShard, shardIndices, shardName } from "./shard.js";
 import { formatCompare, runCompare, summarise, writeCompare } from "./commands/compare.js";
 import { runAugment, type AugmentRequest } from "./commands/augment.js";
 import { buildReport, formatTable } from "./report/json.js";
@@ -129,12 +133,20 @@ export function buildProgram(out: (s: string) => void): Command {
     .argument("<model>", "ONNX model file"))
     .requiredOption("--out <dir>", "directory for the reports")
     .option("--resume", "continue the measurement in --out: finished points are kept, the rest are run")
-    .action(async (model: string, o: RunRequest & { eps: number; out: string; resume?: boolean }) => {
+    .option("--shard <k/n>", "run only shard K of N (every N-th point from the K-th); robustc merge combines the shards")
+    .option("--queue <url>", "redis://HOST:PORT/NAME: enqueue one job per point for robustc worker processes, wait, report")
+    .option("--attempts <n>", "with --queue: tries per point before it fails", int("--attempts"), 3)
+    .option("--job-timeout <s>", "with --queue: seconds one try may take (default 2 x --time-limit + 60)", num("--job-timeout"))
+    .option("--detach", "with --queue: enqueue and exit; robustc merge --queue writes the report")
+    .action(async (model: string, o: RunRequest & QueueRequest & { eps: number; out: string; resume?: boolean; shard?: string; queue?: string }) => {
       if (!(o.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${o.eps}`)]);
+      if (o.queue !== undefined && o.shard !== undefined) throw new UserError([diag("cli/shard", "--shard and --queue are two ways to spread a run: use one")]);
+      if (o.queue !== undefined) return measureOnQueue(model, o, out);
+      const shard = o.shard === undefined ? null : unwrap(parseShard(o.shard));
       const { session, indices, cfg } = await openRun(model, o);
-      const done = unwrap(prepareOut(o.out, runIdentity(cfg, indices, o.eps), o.resume === true));
+      const done = unwrap(prepareOut(o.out, { ...runIdentity(cfg, indices, o.eps), ...(shard ? { shard: shardName(shard) } : {}) }, o.resume === true));
       const finished = new Set(done.map((p) => p.index));
-      const todo = indices.filter((i) => !finished.has(i));
+      const todo = (shard ? shardIndices(indices, shard) : indices).filter((i) => !finished.has(i));
       if (done.length > 0) process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
       const t0 = performance.now();
       const jobs = Math.max(1, Math.min(o.jobs, todo.length));
@@ -150,11 +162,30 @@ export function buildProgram(out: (s: string) => void): Command {
       const all = [...done, ...points].sort((a, b) => a.index - b.index);
       const est = estimate(all, o.eps);
       const report = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm, jobs,
-        totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance, resumed_points: done.length } }, est, all);
+        totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance, resumed_points: done.length, ...(shard ? { shard: shardName(shard) } : {}) } }, est, all);
       unwrap(await writeReports(o.out, session, est, all, report));
       out(formatTable(est, report));
       out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
     });
+
+  program.command("merge")
+    .description("combine the --out directories of measure --shard runs (or a --queue run's results) into one report")
+    .argument("[dirs...]", "the shards' --out directories")
+    .option("--queue <url>", "redis://HOST:PORT/NAME: the results of measure --queue instead of directories")
+    .requiredOption("--out <dir>", "directory for the merged reports")
+    .action(async (dirs: string[], o: { queue?: string; out: string }) => {
+      if ((o.queue === undefined) === (dirs.length === 0)) throw new UserError([diag("cli/merge", "merge takes shard directories or --queue URL (one of the two)")]);
+      out(o.queue !== undefined ? await mergeQueue(o.queue, o.out) : await mergeShards(dirs, o.out));
+      out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
+    });
+
+  program.command("worker")
+    .description("take point jobs from a measure --queue run until stopped (SIGINT/SIGTERM) or, with --drain, until the queue is empty")
+    .requiredOption("--queue <url>", "redis://HOST:PORT/NAME")
+    .option("--concurrency <k>", "points at once, one thread each (default: the number of cores)", int("--concurrency"))
+    .option("--lock <s>", "seconds before a job of a worker that stopped answering (crashed) is retried elsewhere", num("--lock"), 30)
+    .option("--drain", "exit once the queue has no waiting, delayed or active job")
+    .action((o: WorkerRequest) => workerCommand(o, out));
 
   runOptions(program.command("compare")
     .description("the LP, L-BFGS-B and FGSM on the same points: table, compare.json, compare.svg, disagreements.csv in --out")

@@ -27,7 +27,8 @@ export interface RunConfig {
 }
 
 export interface PointRunner {
-  run(index: number): Promise<PointResult>;
+  /** `signal` aborts the point (a pool runner ends the thread running it); a local runner ignores it. */
+  run(index: number, signal?: AbortSignal): Promise<PointResult>;
   close(): Promise<void>;
 }
 
@@ -66,7 +67,7 @@ export async function poolRunner(cfg: RunConfig, jobs: number): Promise<PointRun
   const { filename, execArgv } = workerModule();
   const pool = new Tinypool({ filename, minThreads: jobs, maxThreads: jobs, execArgv, isolateWorkers: false });
   return {
-    run: (index) => pool.run({ cfg, index }) as Promise<PointResult>,
+    run: (index, signal) => pool.run({ cfg, index }, signal ? { signal } : {}) as Promise<PointResult>,
     close: () => pool.destroy(),
   };
 }

@@ -1,0 +1,76 @@
+// `robustc measure ... --queue redis://HOST:PORT/NAME`: the run's config into Redis, one job per point, then
+// (unless --detach) a wait with progress for the workers' results and the reports in --out. Rerunning the
+// same command is the resume: finished points are kept, failed ones retried, the rest waited for.
+
+import { UserError, diag, unwrap } from "../../compiler/diagnostics.js";
+import { progressBar, type Progress } from "../measure.js";
+import { closeQueue, describeRun, enqueueRun, missingDiagnostics, openQueue, queuedRun, readRun, waitForRun } from "../queue/queue.js";
+import { parseQueueUrl } from "../queue/redis-url.js";
+import { openRun, prepareOut, runIdentity, type RunRequest } from "./measure.js";
+import { queueMerged, writeMerged } from "./merge.js";
+
+export interface QueueRequest extends RunRequest {
+  readonly eps: number;
+  readonly out: string;
+  readonly queue: string;
+  readonly attempts: number;
+  readonly jobTimeout?: number;
+  readonly detach?: boolean;
+}
+
+export async function measureOnQueue(model: string, o: QueueRequest, out: (s: string) => void): Promise<void> {
+  const target = unwrap(parseQueueUrl(o.queue));
+  if (!Number.isInteger(o.attempts) || o.attempts < 1) throw new UserError([diag("cli/attempts", `--attempts must be a positive integer, got ${o.attempts}`)]);
+  if (o.jobTimeout !== undefined && !(o.jobTimeout > 0)) throw new UserError([diag("cli/job-timeout", `--job-timeout must be positive, got ${o.jobTimeout}`)]);
+  const { indices, cfg } = await openRun(model, o);
+  const identity = runIdentity(cfg, indices, o.eps);
+  // A backstop for a point that ignores its own --time-limit (a solver stuck in WebAssembly, a dead thread).
+  const run = queuedRun(cfg, identity, indices, o.eps, o.attempts, o.jobTimeout ?? 2 * cfg.lazy.timeLimit + 60);
+  const h = unwrap(await openQueue(target));
+  try {
+    const there = await readRun(h);
+    if (there !== null && there.id !== run.id) throw new UserError([diag("queue/other-run", `--queue ${target.display} holds another run (${describeRun(there)}); use another queue name`)]);
+    unwrap(prepareOut(o.out, identity, false));
+    const t0 = performance.now();
+    const e = unwrap(await enqueueRun(h, run));
+    process.stderr.write(`robustc: queue ${target.display}: ${e.added} points enqueued, ${e.finished} already finished${e.retried > 0 ? `, ${e.retried} failed ones retried` : ""}\n`);
+    if (o.detach) {
+      out(`enqueued; start workers with: robustc worker --queue ${target.display}`);
+      out(`when they are done: robustc merge --queue ${target.display} --out ${o.out}`);
+      return;
+    }
+    if (e.added > 0) process.stderr.write(`robustc: waiting for workers (robustc worker --queue ${target.display})\n`);
+    const progress = process.stderr.isTTY === true ? await progressBar(indices.length, true)
+      : e.added > 0 ? logProgress(target.display, indices.length) : { tick: () => undefined, stop: () => undefined };
+    let c;
+    try {
+      c = await waitForRun(h, e.run, (p) => progress.tick(p));
+    } finally {
+      progress.stop();
+    }
+    const bad = missingDiagnostics(h, e.run, c, "rerun this command to retry the failed points");
+    if (bad.length > 0) throw new UserError(bad);
+    const merged = queueMerged(h, e.run, c);
+    // This process saw the whole run when it enqueued every point: its own wall time is the run's.
+    const table = unwrap(await writeMerged(o.out, e.finished === 0 ? { ...merged, totalSeconds: (performance.now() - t0) / 1000 } : merged));
+    out(table);
+    out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
+  } finally {
+    await closeQueue(h);
+  }
+}
+
+/** Without a terminal: one line when a tenth of the points more are done (and at the end). */
+function logProgress(display: string, total: number): Progress {
+  let done = 0, shown = 0;
+  return {
+    tick: () => {
+      done++;
+      if (done === total || done - shown >= Math.max(1, Math.ceil(total / 10))) {
+        shown = done;
+        process.stderr.write(`robustc: queue ${display}: ${done}/${total} points finished\n`);
+      }
+    },
+    stop: () => undefined,
+  };
+}

@@ -1,0 +1,162 @@
+// `robustc merge`: shard outputs (measure --shard K/N --out DIR, each with run.json and points.jsonl), or a
+// queue's results, into one --out directory with the files a single measure run writes. Shards must be of
+// one run (run.json equal but for its shard) and cover its points exactly once.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError, diag, fail, ok, unwrap, type Diagnostic, type Result } from "../../compiler/diagnostics.js";
+import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { estimate, pointFromRecord, pointRecord } from "../measure.js";
+import { buildReport, formatTable } from "../report/json.js";
+import type { PointResult } from "../rho.js";
+import { openSession } from "../session.js";
+import { prepareOut, writeReports } from "./measure.js";
+import { closeQueue, collect, missingDiagnostics, openQueue, readRun, type Collected, type QueueHandle, type QueuedRun } from "../queue/queue.js";
+import { parseQueueUrl } from "../queue/redis-url.js";
+
+interface ShardDir { readonly dir: string; readonly identity: Record<string, unknown>; readonly shard: string | null; readonly points: PointResult[]; readonly report: Record<string, unknown> | null }
+
+function readShard(dir: string): Result<ShardDir> {
+  const runPath = join(dir, "run.json"), jsonl = join(dir, "points.jsonl");
+  if (!existsSync(runPath)) return fail(diag("merge/not-a-run", `${dir}: no run.json (not the --out directory of robustc measure)`));
+  let identity: Record<string, unknown>;
+  try { identity = JSON.parse(readFileSync(runPath, "utf8")); } catch { return fail(diag("merge/corrupt", `${runPath}: not valid JSON`)); }
+  const shard = typeof identity.shard === "string" ? identity.shard : null;
+  delete identity.shard;
+  if (!existsSync(jsonl)) return fail(diag("merge/no-points", `${dir}: no points.jsonl (the measurement${shard ? ` of shard ${shard}` : ""} has not started)`));
+  const text = readFileSync(jsonl, "utf8");
+  const points: PointResult[] = [];
+  // A last line cut by a kill is dropped, as --resume does.
+  const lines = text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l.trim() !== "");
+  for (const [k, l] of lines.entries()) {
+    try { points.push(pointFromRecord(JSON.parse(l))); } catch { return fail(diag("merge/corrupt", `${jsonl}:${k + 1}: not a point record`)); }
+  }
+  let report: Record<string, unknown> | null = null;
+  try { report = existsSync(join(dir, "report.json")) ? JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) : null; } catch { report = null; }
+  return ok({ dir, identity, shard, points, report });
+}
+
+/** The run's index list, from run.json's first index and point count (selectIndices' contiguous range). */
+const runIndices = (identity: Record<string, unknown>): number[] =>
+  Array.from({ length: Number(identity.points) }, (_, k) => Number(identity.first) + k);
+
+const differences = (a: Record<string, unknown>, b: Record<string, unknown>): string[] =>
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k} ${JSON.stringify(a[k]) ?? "absent"} vs ${JSON.stringify(b[k]) ?? "absent"}`);
+
+/** Checks that the shards are one run and cover it exactly once; the points sorted by index. */
+export function checkShards(shards: readonly ShardDir[]): Result<PointResult[]> {
+  const first = shards[0];
+  for (const s of shards.slice(1)) {
+    const d = differences(first.identity, s.identity);
+    if (d.length > 0) return fail(diag("merge/other-run", `${s.dir}: another run than ${first.dir} (${d.join("; ")})`));
+  }
+  const bySlot = new Map<string, string>();
+  for (const s of shards) {
+    const slot = s.shard ?? "the whole run";
+    const other = bySlot.get(slot);
+    if (other !== undefined) return fail(diag("merge/overlap", `${other} and ${s.dir} are both ${s.shard ? `shard ${slot}` : slot}: each shard once`));
+    bySlot.set(slot, s.dir);
+  }
+  const expected = runIndices(first.identity);
+  const want = new Set(expected);
+  const owner = new Map<number, string>();
+  const points: PointResult[] = [];
+  for (const s of shards) {
+    for (const p of s.points) {
+      if (!want.has(p.index)) return fail(diag("merge/foreign", `${s.dir}: point ${p.index} is not one of the run's points (${expected[0]}..${expected[expected.length - 1]})`));
+      const o = owner.get(p.index);
+      if (o !== undefined) return fail(diag("merge/overlap", `point ${p.index} is in both ${o} and ${s.dir}: shards must not overlap`));
+      owner.set(p.index, s.dir);
+      points.push(p);
+    }
+  }
+  const missing = expected.filter((i) => !owner.has(i));
+  if (missing.length > 0) return fail(missingShards(shards, expected, missing));
+  return ok(points.sort((a, b) => a.index - b.index));
+}
+
+function missingShards(shards: readonly ShardDir[], expected: readonly number[], missing: readonly number[]): Diagnostic {
+  const list = missing.length <= 8 ? missing.join(", ") : `${missing.slice(0, 8).join(", ")}, ...`;
+  const ns = new Set(shards.map((s) => s.shard?.split("/")[1]));
+  const incomplete = shards.filter((s) => s.report === null);
+  if (incomplete.length > 0) {
+    return diag("merge/missing", `${missing.length} of ${expected.length} points are in no shard (${list}); unfinished: ${incomplete.map((s) => `${s.dir}${s.shard ? ` (shard ${s.shard})` : ""}`).join(", ")}: finish with measure ... --resume`);
+  }
+  if (ns.size === 1 && !ns.has(undefined)) {
+    const n = Number([...ns][0]);
+    const have = new Set(shards.map((s) => Number(s.shard!.split("/")[0])));
+    const absent = Array.from({ length: n }, (_, k) => k + 1).filter((k) => !have.has(k)).map((k) => `${k}/${n}`);
+    return diag("merge/missing", `${missing.length} of ${expected.length} points are in no shard (${list}): shard${absent.length > 1 ? "s" : ""} ${absent.join(", ")} missing`);
+  }
+  return diag("merge/missing", `${missing.length} of ${expected.length} points are in no shard (${list})`);
+}
+
+export interface MergedRun {
+  readonly identity: Record<string, unknown>;
+  readonly points: PointResult[];
+  readonly jobs: number;
+  readonly totalSeconds: number;
+  readonly settings: Record<string, unknown>;
+}
+
+/**
+ * Writes a finished run into a new --out directory: run.json, points.jsonl (by index, with the examples, as
+ * --resume reads them) and the reports of runtime/commands/measure.ts. Returns the table a measure prints.
+ */
+export async function writeMerged(out: string, m: MergedRun): Promise<Result<string>> {
+  const id = m.identity, lazy = (id.lazy ?? {}) as Record<string, unknown>;
+  const s = openSession(String(id.model), { data: String(id.data), ...(id.labels ? { labels: String(id.labels) } : {}), pixelScale: Number(id.pixel_scale) });
+  if (!s.ok) return s;
+  const prepared = prepareOut(out, id, false);
+  if (!prepared.ok) return prepared;
+  const jsonl = writeFileAtomic(join(out, "points.jsonl"), m.points.map((p) => JSON.stringify(pointRecord(p, true)) + "\n").join(""));
+  if (!jsonl.ok) return jsonl;
+  const est = estimate(m.points, Number(id.eps));
+  const report = buildReport({
+    model: String(id.model), data: String(id.data), pixelScale: Number(id.pixel_scale), algorithm: String(id.algorithm), jobs: m.jobs,
+    totalSeconds: m.totalSeconds, settings: { add: lazy.add, time_limit: lazy.timeLimit, tolerance: lazy.tolerance, ...m.settings },
+  }, est, m.points);
+  const w = await writeReports(out, s.value, est, m.points, report);
+  if (!w.ok) return w;
+  return ok(formatTable(est, report));
+}
+
+/** `robustc merge DIR... --out OUT`. */
+export async function mergeShards(dirs: readonly string[], out: string): Promise<string> {
+  const shards = dirs.map((d) => unwrap(readShard(d)));
+  const points = unwrap(checkShards(shards));
+  const num = (r: Record<string, unknown> | null, k: string) => (r && typeof r[k] === "number" ? (r[k] as number) : null);
+  const table = unwrap(await writeMerged(out, {
+    identity: shards[0].identity, points,
+    jobs: shards.reduce((a, s) => a + (num(s.report, "jobs") ?? 1), 0),
+    // The shards ran side by side: the run took as long as its longest shard.
+    totalSeconds: Math.max(...shards.map((s) => num(s.report, "total_seconds") ?? s.points.reduce((a, p) => a + p.seconds, 0))),
+    settings: { shards: shards.map((s) => s.shard ?? "all"), merged_from: dirs },
+  }));
+  return table;
+}
+
+/** `robustc merge --queue URL --out OUT`: the finished points of the run stored under the queue name. */
+export async function mergeQueue(url: string, out: string): Promise<string> {
+  const h = unwrap(await openQueue(unwrap(parseQueueUrl(url))));
+  try {
+    const run = await readRun(h);
+    if (run === null) throw new UserError([diag("queue/no-run", `--queue ${h.target.display}: no run under this name (enqueue one with robustc measure ... --queue)`)]);
+    const c = await collect(h, run, new Map(), true);
+    const bad = missingDiagnostics(h, run, c, `rerun the measure --queue command to retry failed points, or wait for the workers`);
+    if (bad.length > 0) throw new UserError(bad);
+    return unwrap(await writeMerged(out, queueMerged(h, run, c)));
+  } finally {
+    await closeQueue(h);
+  }
+}
+
+/** The run of a queue as MergedRun: wall time from the first enqueue to the last result. */
+export function queueMerged(h: QueueHandle, run: QueuedRun, c: Collected): MergedRun {
+  return {
+    identity: run.identity, points: c.points, jobs: c.workers,
+    totalSeconds: c.lastFinished === null ? 0 : Math.max(0, (c.lastFinished - run.started) / 1000),
+    settings: { queue: h.target.display, workers: c.workers, attempts: run.attempts, job_timeout: run.jobTimeout },
+  };
+}

@@ -1,0 +1,20 @@
+// `robustc worker --queue redis://HOST:PORT/NAME`: takes point jobs from the queue until stopped (SIGINT,
+// SIGTERM) or, with --drain, until the queue is empty; prints one line per finished point.
+
+import { hostname } from "node:os";
+import { UserError, diag, unwrap } from "../../compiler/diagnostics.js";
+import { defaultJobs } from "../point-runner.js";
+import { runWorker } from "../queue/queue-worker.js";
+import { parseQueueUrl } from "../queue/redis-url.js";
+
+export interface WorkerRequest { readonly queue: string; readonly concurrency?: number; readonly lock: number; readonly drain?: boolean }
+
+export async function workerCommand(o: WorkerRequest, out: (s: string) => void): Promise<void> {
+  const target = unwrap(parseQueueUrl(o.queue));
+  const concurrency = o.concurrency ?? defaultJobs();
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError([diag("cli/concurrency", `--concurrency must be a positive integer, got ${concurrency}`)]);
+  if (!(o.lock >= 1)) throw new UserError([diag("cli/lock", `--lock must be at least 1 second, got ${o.lock}`)]);
+  process.stderr.write(`robustc: worker ${hostname()}:${process.pid} on ${target.display}, concurrency ${concurrency}\n`);
+  const r = unwrap(await runWorker(target, { concurrency, lockSeconds: o.lock, drain: o.drain === true, log: out }));
+  process.stderr.write(`robustc: worker stopped after ${r.points} points\n`);
+}

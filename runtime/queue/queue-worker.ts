@@ -1,0 +1,121 @@
+// The side that takes jobs: a BullMQ Worker whose jobs are points of the run stored under the queue name.
+// Each point runs on a worker thread (tinypool), so this thread stays free to renew job locks; a result is in
+// the Redis hash before its job completes, and a crashed worker's jobs stall and are retried elsewhere.
+
+import { hostname } from "node:os";
+import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { UserError, diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { pointRecord } from "../measure.js";
+import { poolRunner, type PointRunner } from "../point-runner.js";
+import { openSession } from "../session.js";
+import type { PointResult } from "../rho.js";
+import { closeQueue, finishedKey, openQueue, readRun, resultsKey, sha256File, type QueueHandle, type QueuedRun } from "./queue.js";
+import type { QueueTarget } from "./redis-url.js";
+
+export interface WorkerOptions {
+  /** Points at once (one worker thread each). */
+  readonly concurrency: number;
+  /** Seconds a job stays locked without a renewal before another worker may take it over (BullMQ lockDuration). */
+  readonly lockSeconds: number;
+  /** Exit once the queue has no waiting, delayed or active job. */
+  readonly drain: boolean;
+  readonly log: (line: string) => void;
+}
+
+interface RunContext { readonly run: QueuedRun; readonly runner: PointRunner }
+
+export const formatDone = (p: PointResult) =>
+  `point ${p.index}: ${p.status}${p.rho !== null && Number.isFinite(p.rho) ? ` rho ${p.rho.toFixed(4)} px` : ""} (${p.seconds.toFixed(3)} s)`;
+
+/** Runs until SIGINT/SIGTERM (or, with drain, an empty queue); a run this machine cannot open ends it with its diagnostics. */
+export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Result<{ points: number }>> {
+  const opened = await openQueue(t);
+  if (!opened.ok) return opened;
+  const h = opened.value;
+  const me = `${hostname()}:${process.pid}`;
+  const contexts = new Map<string, Promise<RunContext>>();
+  let points = 0;
+  let stopWith: UserError | null = null;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((r) => { finish = r; });
+
+  const context = (id: string): Promise<RunContext> => {
+    let c = contexts.get(id);
+    if (!c) {
+      c = openContext(h, id, o.concurrency);
+      contexts.set(id, c);
+      c.catch(() => contexts.delete(id));
+    }
+    return c;
+  };
+
+  const processor = async (job: Job): Promise<{ status: string; rho: number | null }> => {
+    const { run: id, index } = job.data as { run: string; index: number };
+    let c: RunContext;
+    try {
+      c = await context(id);
+    } catch (e) {
+      if (e instanceof UnrecoverableError) throw e;
+      // This machine cannot run the run (model missing or different here): give the job back to the others, stop.
+      stopWith = e instanceof UserError ? e : new UserError([diag("queue/worker", String(e))]);
+      finish();
+      throw new Error(`worker ${me}: ${stopWith.message}`);
+    }
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), c.run.jobTimeout * 1000);
+    let p: PointResult;
+    try {
+      p = await c.runner.run(index, ac.signal);
+    } catch (e) {
+      if (ac.signal.aborted) throw new Error(`point ${index}: the job time limit (${c.run.jobTimeout} s) ran out`);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    await h.redis.multi()
+      .hset(resultsKey(t.name), String(index), JSON.stringify(pointRecord(p, true)))
+      .hset(finishedKey(t.name), String(index), JSON.stringify({ worker: me, at: Date.now() }))
+      .exec();
+    points++;
+    o.log(formatDone(p));
+    return { status: p.status, rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null };
+  };
+
+  const lock = Math.round(o.lockSeconds * 1000);
+  const worker = new Worker(t.name, processor, {
+    connection: { ...t.connection, maxRetriesPerRequest: null }, concurrency: o.concurrency,
+    lockDuration: lock, stalledInterval: lock, maxStalledCount: 2,
+  });
+  worker.on("error", () => undefined);
+  worker.on("failed", (job, err) => { if (job) o.log(`point ${(job.data as { index: number }).index}: attempt ${job.attemptsMade} failed: ${err.message.split("\n")[0]}`); });
+
+  const onSignal = () => finish();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const drainTimer = o.drain ? setInterval(() => {
+    h.queue.getJobCountByTypes("wait", "active", "delayed", "prioritized", "paused").then((n) => { if (n === 0) finish(); }, () => undefined);
+  }, 1000) : null;
+
+  await finished;
+  if (drainTimer) clearInterval(drainTimer);
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  // Let jobs in flight finish (a second signal kills the process; their jobs then stall and are retried).
+  await worker.close();
+  for (const c of contexts.values()) await c.then((x) => x.runner.close(), () => undefined);
+  await closeQueue(h);
+  if (stopWith !== null) return fail(...(stopWith as UserError).diagnostics);
+  return ok({ points });
+}
+
+async function openContext(h: QueueHandle, id: string, threads: number): Promise<RunContext> {
+  const run = await readRun(h);
+  if (run === null || run.id !== id) throw new UnrecoverableError(`the job belongs to run ${id}, which the queue no longer holds`);
+  const s = openSession(run.cfg.modelPath, { data: run.cfg.data, labels: run.cfg.labels, pixelScale: run.cfg.pixelScale });
+  if (!s.ok) throw new UserError(s.diagnostics);
+  const here = sha256File(run.cfg.modelPath);
+  if (here !== run.modelSha256) {
+    throw new UserError([diag("queue/model-differs", `${run.cfg.modelPath}: this machine's file differs from the one enqueued (sha256 ${here.slice(0, 12)}…, expected ${run.modelSha256.slice(0, 12)}…)`)]);
+  }
+  return { run, runner: await poolRunner(run.cfg, threads) };
+}
