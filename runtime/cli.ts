@@ -18,6 +18,8 @@ import { buildReport, formatTable } from "./report/json.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
 import { openModel, openSession, selectIndices } from "./session.js";
+import { describeVerify, openProperty, openVerifyModel, reportVerify, runVerify, validateVerify } from "./commands/verify.js";
+import { formatInstance, formatSummary, readGroundTruth, readInstances, runVnncomp, summariseVnncomp, validateVnncomp } from "./commands/vnncomp.js";
 
 const int = (name: string) => (v: string): number => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
@@ -217,6 +219,42 @@ export function buildProgram(out: (s: string) => void): Command {
     .requiredOption("--out <dir>", "a new directory for the examples")
     .action(async (model: string, o: AugmentRequest) => {
       await runAugment(model, o, out);
+    });
+
+  program.command("verify")
+    .description("VNN-COMP answer for an ONNX model and a VNN-LIB property: sat (with a float32-checked counterexample), unsat, timeout or unknown")
+    .argument("<model>", "ONNX model file")
+    .argument("<property>", "VNN-LIB property file (.vnnlib or .vnnlib.gz)")
+    .option("--timeout <s>", "seconds for the whole property", num("--timeout"), 60)
+    .option("--out <file>", "write the result file (VNN-COMP format) here too")
+    .option("--verbose", "progress notes on stderr")
+    .action(async (model: string, property: string, o: { timeout: number; out?: string; verbose?: boolean }) => {
+      unwrap(validateVerify(o));
+      const m = unwrap(await openVerifyModel(model));
+      try {
+        for (const w of m.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
+        const prop = unwrap(openProperty(property, m.context.net, model));
+        const res = await runVerify(m, prop, o);
+        out(unwrap(reportVerify(res, o)));
+        process.stderr.write(`robustc: ${describeVerify(res)}\n`);
+      } finally {
+        await m.close();
+      }
+    });
+
+  program.command("vnncomp")
+    .description("run a VNN-COMP benchmark folder (instances.csv: onnx,vnnlib,timeout_seconds) and compare with its ground_truth.csv")
+    .argument("<instances>", "instances.csv (paths relative to its folder)")
+    .requiredOption("--out <file>", "results.csv: onnx,vnnlib,result,seconds,note, one row appended per finished instance")
+    .option("--timeout-scale <x>", "multiply every instance's timeout by x", num("--timeout-scale"), 1)
+    .option("--filter <regex>", "only instances whose 'onnx,vnnlib' matches")
+    .action(async (csv: string, o: { out: string; timeoutScale: number; filter?: string }) => {
+      const re = unwrap(validateVnncomp(o));
+      const all = unwrap(readInstances(csv));
+      const todo = re ? all.filter((x) => re.test(`${x.onnx},${x.vnnlib}`)) : all;
+      const truth = readGroundTruth(csv);
+      const results = await runVnncomp(csv, todo, o, (x) => out(formatInstance(x)));
+      for (const line of formatSummary(summariseVnncomp(results, truth), todo.length, truth !== null)) out(line);
     });
 
   return program;
