@@ -3,7 +3,7 @@
 // instance as it finishes (`onnx,vnnlib,result,seconds,note`), and compares with ground_truth.csv beside it.
 
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
 import { openProperty, openVerifyModel, type OpenModel } from "./verify.js";
 import { verifyProperty } from "../verify/engine.js";
@@ -38,10 +38,13 @@ export function readGroundTruth(csv: string): Map<string, string> | null {
   const m = new Map<string, string>();
   for (const line of readFileSync(p, "utf8").split(/\r?\n/)) {
     const f = line.split(",");
-    if (f.length >= 3 && f[2] !== "answer") m.set(`${f[0]},${f[1]}`, f[2].trim());
+    if (f.length >= 3 && f[2] !== "answer") m.set(key(f[0], f[1]), f[2].trim());
   }
   return m;
 }
+
+/** `./specs/a.vnnlib` and `specs/a.vnnlib` name the same instance (instances.csv files differ in this). */
+const key = (onnx: string, vnnlib: string) => `${posix.normalize(onnx)},${posix.normalize(vnnlib)}`;
 
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""').replace(/\n/g, " ")}"` : s);
 
@@ -99,7 +102,7 @@ export function summariseVnncomp(results: readonly InstanceResult[], truth: Map<
   let agree = 0, truthKnown = 0;
   for (const x of results) {
     counts[x.result]++;
-    const t = truth?.get(`${x.onnx},${x.vnnlib}`);
+    const t = truth?.get(key(x.onnx, x.vnnlib));
     if (t === "sat" || t === "unsat") {
       truthKnown++;
       if (x.result === t) agree++;
