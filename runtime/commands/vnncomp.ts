@@ -78,9 +78,15 @@ export async function runVnncomp(csv: string, instances: readonly Instance[], r:
           result = "unsupported";
           note = prop.diagnostics.map((d) => d.message).join("; ");
         } else {
-          const res = await verifyProperty(open.model.value.context, prop.value, { timeout: inst.timeout * r.timeoutScale });
-          result = res.status;
-          note = `${res.stage}${res.reason ? `: ${res.reason}` : ""}`;
+          try {
+            const res = await verifyProperty(open.model.value.context, prop.value, { timeout: inst.timeout * r.timeoutScale });
+            result = res.status;
+            note = `${res.stage}${res.reason ? `: ${res.reason}` : ""}`;
+          } catch (e) {
+            // One instance's internal failure (e.g. the WebAssembly heap) must not end the benchmark run.
+            result = "unknown";
+            note = `internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+          }
         }
       }
       const x: InstanceResult = { ...inst, result, seconds: (performance.now() - t0) / 1000, note: note.split("\n")[0] };
