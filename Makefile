@@ -9,7 +9,7 @@ SOURCES := $(shell find compiler runtime grammar -name '*.ts' 2>/dev/null)
 MODEL ?= examples/models/mnist_lenet.onnx
 DATA ?= mnist:test
 
-.PHONY: all install build test demo bench clean models typecheck baseline-accept
+.PHONY: all install build test demo bench clean models typecheck baseline-accept table1 table1-quick
 
 all: build
 
@@ -55,6 +55,15 @@ bench: build
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:
 	bash examples/train/train_all.sh
+
+# The paper's Table 1 and Figure 3 (adversarial fine-tuning of mnist_lenet; needs python3-torch and python3-onnx):
+# out/table1/table1.md and fig3{a,b,c}.svg. Sizes: TRAIN_POINTS, TEST_POINTS, JOBS (see examples/table1.sh).
+table1: build
+	bash examples/table1.sh
+
+# A smoke run of the same pipeline on a few points (a few minutes); out/table1-quick.
+table1-quick: build
+	OUT=out/table1-quick TRAIN_POINTS=$${TRAIN_POINTS:-4} TEST_POINTS=$${TEST_POINTS:-3} EPOCHS=1 TRAIN_SUBSET=1000 bash examples/table1.sh
 
 # Promote changed golden files (test/golden/) after reviewing their diff.
 baseline-accept: $(NODE_MODULES)

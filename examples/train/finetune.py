@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--margin", type=float, default=None, help="default: robustc's (3.0 lp, 0.15 lbfgsb)")
     ap.add_argument("--epochs", type=int, default=2, help="epochs per round")
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--train-subset", type=int, default=0, help="fine-tune on the first K training digits only (0: all; smoke runs)")
     ap.add_argument("--repeat", type=int, default=None, help="copies of each example (default round(8004 / N))")
     args = ap.parse_args()
 
@@ -121,6 +122,8 @@ def main():
     torch.manual_seed(SEED)
     os.makedirs(args.out_dir, exist_ok=True)
     xtr, ytr = load_split("train")
+    if args.train_subset > 0:
+        xtr, ytr = xtr[:args.train_subset], ytr[:args.train_subset]
     repeat = args.repeat if args.repeat is not None else max(1, round(len(xtr) / args.train_points))
     xte, yte = (torch.from_numpy(a) for a in load_split("test"))
     model = load_onnx_weights(MODELS[args.model](), args.onnx)

@@ -15,7 +15,8 @@ export function cdfPoints(rhos: readonly number[], xMax: number): { eps: number;
   return pts;
 }
 
-export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number }): Promise<string> {
+/** `legend` titles the series (default "algorithm"; Figure 3 of the paper has one curve per net). */
+export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number; legend?: string }): Promise<string> {
   const values = series.flatMap((s) => cdfPoints(s.rhos, opts.xMax).map((p) => ({ ...p, algorithm: s.name })));
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
@@ -28,7 +29,7 @@ export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string
         encoding: {
           x: { field: "eps", type: "quantitative", title: "eps (L∞ distance, pixels 0–255)", scale: { domain: [0, opts.xMax] } },
           y: { field: "count", type: "quantitative", title: "number of points with rho_hat ≤ eps" },
-          color: { field: "algorithm", type: "nominal", title: "algorithm", legend: { orient: "bottom-right" } },
+          color: { field: "algorithm", type: "nominal", title: opts.legend ?? "algorithm", legend: { orient: "bottom-right" }, sort: series.map((x) => x.name) },
         },
       },
       ...(opts.eps !== undefined ? [{
