@@ -16,6 +16,7 @@ export interface QueueRequest extends RunRequest {
   readonly attempts: number;
   readonly jobTimeout?: number;
   readonly detach?: boolean;
+  readonly resume?: boolean;
 }
 
 export async function measureOnQueue(model: string, o: QueueRequest, out: (s: string) => void): Promise<void> {
@@ -30,7 +31,7 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
   try {
     const there = await readRun(h);
     if (there !== null && there.id !== run.id) throw new UserError([diag("queue/other-run", `--queue ${target.display} holds another run (${describeRun(there)}); use another queue name`)]);
-    unwrap(prepareOut(o.out, identity, false));
+    unwrap(prepareOut(o.out, identity, o.resume === true));
     const t0 = performance.now();
     const e = unwrap(await enqueueRun(h, run));
     process.stderr.write(`robustc: queue ${target.display}: ${e.added} points enqueued, ${e.finished} already finished${e.retried > 0 ? `, ${e.retried} failed ones retried` : ""}\n`);
@@ -52,7 +53,7 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
     if (bad.length > 0) throw new UserError(bad);
     const merged = queueMerged(h, e.run, c);
     // This process saw the whole run when it enqueued every point: its own wall time is the run's.
-    const table = unwrap(await writeMerged(o.out, e.finished === 0 ? { ...merged, totalSeconds: (performance.now() - t0) / 1000 } : merged));
+    const table = unwrap(await writeMerged(o.out, e.finished === 0 ? { ...merged, totalSeconds: (performance.now() - t0) / 1000 } : merged, o.resume === true));
     out(table);
     out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
   } finally {

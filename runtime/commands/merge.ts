@@ -23,8 +23,10 @@ function readShard(dir: string): Result<ShardDir> {
   try { identity = JSON.parse(readFileSync(runPath, "utf8")); } catch { return fail(diag("merge/corrupt", `${runPath}: not valid JSON`)); }
   const shard = typeof identity.shard === "string" ? identity.shard : null;
   delete identity.shard;
-  if (!existsSync(jsonl)) return fail(diag("merge/no-points", `${dir}: no points.jsonl (the measurement${shard ? ` of shard ${shard}` : ""} has not started)`));
-  const text = readFileSync(jsonl, "utf8");
+  const finished = existsSync(join(dir, "report.json"));
+  // A shard with no points (more shards than points) finishes without a points.jsonl.
+  if (!existsSync(jsonl) && !finished) return fail(diag("merge/no-points", `${dir}: no points.jsonl (the measurement${shard ? ` of shard ${shard}` : ""} has not started)`));
+  const text = existsSync(jsonl) ? readFileSync(jsonl, "utf8") : "";
   const points: PointResult[] = [];
   // A last line cut by a kill is dropped, as --resume does.
   const lines = text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l.trim() !== "");
@@ -32,7 +34,7 @@ function readShard(dir: string): Result<ShardDir> {
     try { points.push(pointFromRecord(JSON.parse(l))); } catch { return fail(diag("merge/corrupt", `${jsonl}:${k + 1}: not a point record`)); }
   }
   let report: Record<string, unknown> | null = null;
-  try { report = existsSync(join(dir, "report.json")) ? JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) : null; } catch { report = null; }
+  try { report = finished ? JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) : null; } catch { report = null; }
   return ok({ dir, identity, shard, points, report });
 }
 
@@ -104,11 +106,12 @@ export interface MergedRun {
  * Writes a finished run into a new --out directory: run.json, points.jsonl (by index, with the examples, as
  * --resume reads them) and the reports of runtime/commands/measure.ts. Returns the table a measure prints.
  */
-export async function writeMerged(out: string, m: MergedRun): Promise<Result<string>> {
+export async function writeMerged(out: string, m: MergedRun, replace = false): Promise<Result<string>> {
   const id = m.identity, lazy = (id.lazy ?? {}) as Record<string, unknown>;
   const s = openSession(String(id.model), { data: String(id.data), ...(id.labels ? { labels: String(id.labels) } : {}), pixelScale: Number(id.pixel_scale) });
   if (!s.ok) return s;
-  const prepared = prepareOut(out, id, false);
+  // replace: a finished --out of this same run (measure --queue --resume) is written again.
+  const prepared = prepareOut(out, id, replace);
   if (!prepared.ok) return prepared;
   const jsonl = writeFileAtomic(join(out, "points.jsonl"), m.points.map((p) => JSON.stringify(pointRecord(p, true)) + "\n").join(""));
   if (!jsonl.ok) return jsonl;

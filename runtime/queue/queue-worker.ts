@@ -67,7 +67,7 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
     try {
       p = await c.runner.run(index, ac.signal);
     } catch (e) {
-      if (ac.signal.aborted) throw new Error(`point ${index}: the job time limit (${c.run.jobTimeout} s) ran out`);
+      if (ac.signal.aborted) throw new Error(`the job time limit (${c.run.jobTimeout} s) ran out`);
       throw e;
     } finally {
       clearTimeout(timer);

@@ -137,7 +137,7 @@ export async function enqueueRun(h: QueueHandle, run: QueuedRun): Promise<Result
 export interface Collected {
   readonly points: PointResult[];
   /** Points whose job failed for good (every attempt), with BullMQ's reason. */
-  readonly failed: { index: number; reason: string }[];
+  readonly failed: { index: number; attempts: number; reason: string }[];
   /** Distinct workers (host:pid) that finished points, and the last finish time (ms since the epoch). */
   readonly workers: number;
   readonly lastFinished: number | null;
@@ -152,11 +152,11 @@ export async function collect(h: QueueHandle, run: QueuedRun, known: Map<number,
     const values = await h.redis.hmget(resultsKey(h.target.name), ...part);
     part.forEach((f, j) => { if (values[j] !== null) known.set(Number(f), pointFromRecord(JSON.parse(values[j] as string))); });
   }
-  const failed: { index: number; reason: string }[] = [];
+  const failed: { index: number; attempts: number; reason: string }[] = [];
   if (withFailed && (await h.queue.getJobCountByTypes("failed")) > 0) {
     for (const job of await h.queue.getJobs(["failed"])) {
       const d = job?.data as { run?: string; index?: number } | undefined;
-      if (d?.run === run.id && d.index !== undefined && !known.has(d.index)) failed.push({ index: d.index, reason: job.failedReason ?? "unknown" });
+      if (d?.run === run.id && d.index !== undefined && !known.has(d.index)) failed.push({ index: d.index, attempts: job.attemptsMade, reason: job.failedReason ?? "unknown" });
     }
   }
   const by = Object.values(await h.redis.hgetall(finishedKey(h.target.name))).map((v) => JSON.parse(v) as { worker: string; at: number });
@@ -184,7 +184,7 @@ export async function waitForRun(h: QueueHandle, run: QueuedRun, tick: (p: Point
 export function missingDiagnostics(h: QueueHandle, run: QueuedRun, c: Collected, hint: string): Diagnostic[] {
   const have = new Set([...c.points.map((p) => p.index), ...c.failed.map((f) => f.index)]);
   const missing = run.indices.filter((i) => !have.has(i));
-  const out = c.failed.slice(0, 10).map((f) => diag("queue/failed", `--queue ${h.target.display}: point ${f.index} failed after ${run.attempts} attempts: ${f.reason.split("\n")[0]}`));
+  const out = c.failed.slice(0, 10).map((f) => diag("queue/failed", `--queue ${h.target.display}: point ${f.index} failed (${f.attempts} attempt${f.attempts === 1 ? "" : "s"}): ${f.reason.split("\n")[0]}`));
   if (c.failed.length > 10) out.push(diag("queue/failed", `--queue ${h.target.display}: ${c.failed.length - 10} more points failed`));
   if (missing.length > 0) out.push(diag("queue/missing", `--queue ${h.target.display}: ${missing.length} of ${run.indices.length} points have no result yet (${listIndices(missing)})`));
   if (out.length > 0) out.push(diag("queue/hint", hint));

@@ -29,13 +29,13 @@ const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A child CLI process whose output is collected; `done` resolves with its exit code and output. */
-function spawnCli(...a: string[]): { child: ChildProcess; out: () => string; done: Promise<Ran> } {
+function spawnCli(...a: string[]): { child: ChildProcess; out: () => string; err: () => string; done: Promise<Ran> } {
   const child = spawn("node", ["bin/robustc.js", ...a], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "", stderr = "";
   child.stdout!.on("data", (d: Buffer) => { stdout += d; });
   child.stderr!.on("data", (d: Buffer) => { stderr += d; });
   const done = new Promise<Ran>((r) => child.once("exit", (code, signal) => r({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
-  return { child, out: () => stdout, done };
+  return { child, out: () => stdout, err: () => stderr, done };
 }
 const finishedPoints = (stdout: string) => lines(stdout).map((l) => /^point (\d+): (?!attempt)/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1]));
 
@@ -138,6 +138,35 @@ describe("robustc measure --queue and robustc worker", function () {
     const m = await cli("merge", "--queue", url, "--out", join(dir, "detached"));
     assert.equal(m.code, 0, m.stderr);
     assert.deepEqual(runPoints(join(dir, "detached")), runPoints(join(dir, "whole")).slice(0, 3));
+  });
+
+  it("a point whose job outlives --job-timeout on every attempt fails: one line each, exit 2, no report", async () => {
+    const url = redis.url("timeouts");
+    const args = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "2", "--eps", "20", "--queue", url,
+      "--attempts", "2", "--job-timeout", "0.01", "--out", join(dir, "timeouts")];
+    assert.equal((await cli(...args, "--detach")).code, 0);
+    const w = await cli("worker", "--queue", url, "--concurrency", "1", "--drain");
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stdout, /^point 0: attempt 2 failed: the job time limit \(0\.01 s\) ran out$/m);
+    const merged = await cli("merge", "--queue", url, "--out", join(dir, "timeouts-merged"));
+    assert.equal(merged.code, 2);
+    assert.deepEqual(lines(merged.stderr).map((l) => l.replace(/redis:\/\/\S*timeouts:/, "URL:")), [
+      "robustc: --queue URL: point 0 failed (2 attempts): the job time limit (0.01 s) ran out",
+      "robustc: --queue URL: point 1 failed (2 attempts): the job time limit (0.01 s) ran out",
+      "robustc: rerun the measure --queue command to retry failed points, or wait for the workers",
+    ]);
+    assert.equal(existsSync(join(dir, "timeouts-merged")), false);
+    // Rerunning the measure retries the failed points (here they fail again) and ends with the same lines.
+    const m = spawnCli(...args);
+    while (!/2 failed ones retried/.test(m.err())) {
+      assert.equal(m.child.exitCode, null, `the measure ended before retrying: ${m.err()}`);
+      await sleep(20);
+    }
+    assert.equal((await cli("worker", "--queue", url, "--concurrency", "1", "--drain")).code, 0);
+    const r = await m.done;
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /point 1 failed \(3 attempts\): the job time limit \(0\.01 s\) ran out\nrobustc: rerun this command to retry the failed points\n$/);
+    assert.equal(existsSync(join(dir, "timeouts", "report.json")), false);
   });
 
   it("refuses another run on a queue name, an unreachable Redis and a bad URL: one line, exit 2, no --out", async () => {
