@@ -51,6 +51,7 @@ bench: build
 	npx tsx bench/evaluators.ts
 	POINTS=50 FULL_POINTS=3 npx tsx bench/rho.ts mnist_mlp mnist_lenet
 	CROSS_SOLVER_SKIP=glpk npx tsx bench/cross-solver.ts mnist_mlp 20
+	npx tsx bench/queue.ts mnist_mlp 40
 
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:
