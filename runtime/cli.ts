@@ -18,6 +18,7 @@ import { buildReport, formatTable } from "./report/json.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
 import { openModel, openSession, selectIndices } from "./session.js";
+import { frequencyInterval, RHO_MODES } from "./rho-modes.js";
 import { describeVerify, openProperty, openVerifyModel, reportVerify, runVerify, validateVerify } from "./commands/verify.js";
 import { formatInstance, formatSummary, readGroundTruth, readInstances, runVnncomp, summariseVnncomp, validateVnncomp } from "./commands/vnncomp.js";
 
@@ -37,6 +38,10 @@ function dataOptions(cmd: Command): Command {
     .option("--labels <file>", "labels for data that carry none (.npy or IDX idx1-ubyte)")
     .option("--pixel-scale <s>", "model input = pixel / scale", num("--pixel-scale"), 255);
 }
+
+const modeOption = () => new Option("--mode <m>", "lp algorithm: restrict (the paper's rho_hat), exact (MILP), bounds (certified lower bound), walk (region walking)")
+  .choices(RHO_MODES as unknown as string[]).default("restrict");
+const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
 
 export function buildProgram(out: (s: string) => void): Command {
   const program = new Command("robustc")
@@ -118,6 +123,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .argument("<model>", "ONNX model file"))
     .option("--index <i>", "one data point", int("--index"))
     .option("--json", "one JSON object per point on stdout, nothing else")
+    .addOption(modeOption())
     .action(async (model: string, o: RunRequest & { json?: boolean }) => {
       const { indices, cfg } = await openRun(model, o);
       const runner = await makeRunner(cfg, Math.min(o.jobs, indices.length));
@@ -135,6 +141,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .argument("<model>", "ONNX model file"))
     .requiredOption("--out <dir>", "directory for the reports")
     .option("--resume", "continue the measurement in --out: finished points are kept, the rest are run")
+    .addOption(modeOption())
     .option("--shard <k/n>", "run only shard K of N (every N-th point from the K-th); robustc merge combines the shards")
     .option("--queue <url>", "redis://HOST:PORT/NAME: enqueue one job per point for robustc worker processes, wait, report")
     .option("--attempts <n>", "with --queue: tries per point before it fails", int("--attempts"), 3)
@@ -163,10 +170,14 @@ export function buildProgram(out: (s: string) => void): Command {
       }
       const all = [...done, ...points].sort((a, b) => a.index - b.index);
       const est = estimate(all, o.eps);
-      const report = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm, jobs,
+      const base = buildReport({ model, data: o.data, pixelScale: o.pixelScale, algorithm: o.algorithm, jobs,
         totalSeconds: (performance.now() - t0) / 1000, settings: { add: cfg.lazy.add, time_limit: cfg.lazy.timeLimit, tolerance: cfg.lazy.tolerance, resumed_points: done.length, ...(shard ? { shard: shardName(shard) } : {}) } }, est, all);
+      // --mode: phi(eps) as [phi_lower, phi_upper] from the per-point bounds (absent on the default path).
+      const fi = cfg.mode ? frequencyInterval(all, o.eps) : null;
+      const report = fi ? { ...base, mode: cfg.mode, frequency_interval: [fi.lower, fi.upper] } : base;
       unwrap(await writeReports(o.out, session, est, all, report));
       out(formatTable(est, report));
+      if (fi) out(`phi(${o.eps}) in [phi_lower, phi_upper] (--mode ${cfg.mode})  [${pct(fi.lower)}, ${pct(fi.upper)}] (${fi.within}/${fi.correct} surely within, ${fi.possible}/${fi.correct} possibly)`);
       out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
     });
 

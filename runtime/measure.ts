@@ -51,6 +51,7 @@ export function pointRecord(p: PointResult, withExample = false): Record<string,
     iterations: p.iterations, rows: p.rows, rows_added: p.rowsAdded, seconds: round(p.seconds),
     solver_seconds: round(p.solverSeconds), lp_objective: p.lpObjective, check_margin: p.checkMargin,
     alpha: p.alpha, primal_infeasibility: p.primalInfeasibility, ...(p.message ? { message: p.message } : {}),
+    ...(p.mode ? { mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null } : {}),
     ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
   };
 }
@@ -67,11 +68,15 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
     iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
     primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
     ...(typeof r.message === "string" ? { message: r.message } : {}),
+    ...(typeof r.mode === "string" ? { mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null } : {}),
     ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };
 }
 
+const bound = (v: unknown): number | null => (v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v));
 const round = (s: number) => Math.round(s * 1e6) / 1e6;
+/** JSON has no Infinity: an infinite bound is written as the string "inf". */
+const finite = (v: number | null | undefined): number | string | null => (v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf");
 
 export interface Progress { tick(p: PointResult): void; stop(): void }
 

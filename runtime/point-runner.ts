@@ -10,6 +10,7 @@ import type { LazyOptions } from "./lazy-loop.js";
 import { networkMatrices } from "./region.js";
 import { rhoForPoint, type PointResult, type RhoContext } from "./rho.js";
 import { attackPoint, type Algorithm } from "./attacks/point.js";
+import { rhoForPointMode, type RhoMode } from "./rho-modes.js";
 import { modelInput, openSession, type Session } from "./session.js";
 
 /** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
@@ -24,6 +25,8 @@ export interface RunConfig {
   readonly eps: number;
   /** Confidence margin of the LP / L-BFGS-B examples (RhoContext.margin); the algorithm's default when absent. */
   readonly margin?: number;
+  /** The lp algorithm's mode (rho-modes.ts); absent or restrict: the paper's rho_hat. */
+  readonly mode?: RhoMode;
 }
 
 export interface PointRunner {
@@ -47,6 +50,7 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
 /** One point with the configured algorithm. */
 export function runPoint(cfg: RunConfig, session: Session, ctx: RhoContext, i: number): Promise<PointResult> {
   const x = modelInput(session, i), label = session.dataset.labels ? session.dataset.labels[i] : null;
+  if (cfg.algorithm === "lp" && cfg.mode && cfg.mode !== "restrict") return rhoForPointMode(ctx, cfg.mode, i, x, label);
   return cfg.algorithm === "lp" ? rhoForPoint(ctx, i, x, label) : attackPoint(ctx, cfg.algorithm, cfg.eps, i, x, label);
 }
 

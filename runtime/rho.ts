@@ -41,6 +41,13 @@ export interface PointResult {
   readonly message?: string;
   /** The adversarial example in model units (float32 values), when status is adversarial. */
   readonly example?: Float32Array;
+  /** Set by `--mode` (rho-modes.ts): lower ≤ rho ≤ upper in pixels (null: that side unknown), gap = upper − lower,
+   *  optimal: whether the exact mode's MILPs all finished. Absent on the default path. */
+  readonly mode?: "restrict" | "exact" | "bounds" | "walk";
+  readonly lower?: number | null;
+  readonly upper?: number | null;
+  readonly gap?: number | null;
+  readonly optimal?: boolean | null;
 }
 
 export interface RhoContext {

@@ -15,6 +15,7 @@ import { POINT_COLUMNS, toCsv } from "../report/csv.js";
 import { buildReport, formatTable } from "../report/json.js";
 import type { PointResult } from "../rho.js";
 import type { Algorithm } from "../attacks/point.js";
+import type { RhoMode } from "../rho-modes.js";
 import { openSession, selectIndices, type Session } from "../session.js";
 
 export interface RunRequest {
@@ -27,6 +28,8 @@ export interface RunRequest {
   readonly timeLimit: number;
   readonly add: string;
   readonly algorithm: Algorithm;
+  /** --mode (rho and measure): restrict (default), exact, bounds or walk. */
+  readonly mode?: RhoMode;
   readonly eps?: number;
 }
 
@@ -42,7 +45,8 @@ export async function openRun(model: string, r: RunRequest): Promise<{ session: 
   const session = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
   const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
   const lazy = unwrap(lazyOptions(r));
-  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy, algorithm: r.algorithm, eps: r.eps ?? 20 } };
+  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy, algorithm: r.algorithm, eps: r.eps ?? 20,
+    ...(r.mode && r.mode !== "restrict" ? { mode: r.mode } : {}) } };
 }
 
 export async function makeRunner(cfg: RunConfig, jobs: number): Promise<PointRunner> {
@@ -51,7 +55,10 @@ export async function makeRunner(cfg: RunConfig, jobs: number): Promise<PointRun
 
 export function formatPoint(p: PointResult): string {
   const rho = p.rho === null ? "-" : Number.isFinite(p.rho) ? p.rho.toFixed(4) : "inf";
-  return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${String(p.target ?? "-").padStart(6)}  ${p.status.padEnd(24)}  ${rho.padStart(9)}  ${String(p.iterations).padStart(5)}  ${String(p.rows).padStart(6)}  ${p.seconds.toFixed(3).padStart(8)}${p.message ? `  ${p.message}` : ""}`;
+  // --mode: the interval lower <= rho <= upper leads the message column.
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? "?" : Number.isFinite(v) ? v.toFixed(4) : "inf");
+  const iv = p.mode ? `  [${f(p.lower)}, ${f(p.upper)}]${p.optimal === false ? " not optimal" : ""}` : "";
+  return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${String(p.target ?? "-").padStart(6)}  ${p.status.padEnd(24)}  ${rho.padStart(9)}  ${String(p.iterations).padStart(5)}  ${String(p.rows).padStart(6)}  ${p.seconds.toFixed(3).padStart(8)}${iv}${p.message ? `  ${p.message}` : ""}`;
 }
 
 export const POINT_HEADER = `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"target".padStart(6)}  ${"status".padEnd(24)}  ${"rho (px)".padStart(9)}  ${"iters".padStart(5)}  ${"rows".padStart(6)}  ${"seconds".padStart(8)}`;
@@ -60,7 +67,7 @@ export const POINT_HEADER = `${"index".padStart(6)}  ${"label".padStart(5)}  ${"
 export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): Record<string, unknown> {
   return {
     model: cfg.modelPath, data: cfg.data, labels: cfg.labels ?? null, pixel_scale: cfg.pixelScale, eps,
-    algorithm: cfg.algorithm, points: indices.length, first: indices[0], lazy: cfg.lazy,
+    algorithm: cfg.algorithm, points: indices.length, first: indices[0], lazy: cfg.lazy, ...(cfg.mode ? { mode: cfg.mode } : {}),
   };
 }
 

@@ -1,0 +1,109 @@
+// Exact rho by MILP: rho(f, x*) = min over l ≠ l* of rho(f, x*, l), one big-M MILP per target label (in
+// order of logit rank), each bounded by the best distance found so far (t ≤ best: later MILPs only have to
+// beat it). Bounds for the big-M rows are sound interval bounds, LP-tightened (tighten-bounds.ts), on the
+// box ‖x − x*‖∞ ≤ radius, where the radius is the restricted LP's checked rho_hat (rho ≤ rho_hat), or the
+// whole input box when rho_hat = ∞. Every MILP optimiser is re-checked by onnxruntime in float32; one that
+// rounding tips back is repaired by the restricted LP of its own linear region (walk.ts: checkedRegionLp).
+
+import type { Network } from "../compiler/ir/network.js";
+import { bigM } from "../compiler/passes/big-m.js";
+import { intervalBounds, type LayerBounds } from "../compiler/passes/bounds.js";
+import { encode } from "../compiler/passes/encode.js";
+import { linearizeLinf } from "../compiler/passes/linearize-linf.js";
+import { addTarget, rankLabels } from "../compiler/passes/target-label.js";
+import { tightenBounds } from "../compiler/passes/tighten-bounds.js";
+import { toLpModel } from "../compiler/passes/to-lp-model.js";
+import { trace, type Trace } from "./evaluator/reference.js";
+import type { RhoContext } from "./rho.js";
+import { openHighsLp, solveMilp } from "./solvers/highs-session.js";
+import { checkedRegionLp, ortLabel, type Checked } from "./walk.js";
+import { labelExcluded } from "./lower-bound.js";
+
+export interface ExactOptions {
+  readonly timeLimit: number;
+  /** LP-tighten the big-M bounds (default true: on mnist_mlp it halves the unstable ReLUs in a second). */
+  readonly tighten: boolean;
+}
+
+export interface ExactResult {
+  /** Proven lower bound on rho (model units): min over labels of each MILP's dual bound (its optimum when solved). */
+  readonly lower: number;
+  /** The best checked example (its distance is the upper bound), or null. */
+  readonly best: Checked | null;
+  readonly optimal: boolean;
+  readonly milps: number;
+  /** Labels the relaxation excluded on the whole box (no MILP needed). */
+  readonly pruned: number;
+  readonly binaries: number;
+  readonly boundSeconds: number;
+  readonly seconds: number;
+}
+
+/** The input box of radius r around x* (model units) within [lo, hi]; the whole box when r = ∞. */
+export function radiusBox(xStar: Float64Array, r: number, lo: number, hi: number): { lower: Float64Array; upper: Float64Array } {
+  return { lower: xStar.map((v) => Math.max(lo, v - r)), upper: xStar.map((v) => Math.min(hi, v + r)) };
+}
+
+/** Sound bounds on a box: IBP, LP-tightened when asked (HiGHS as the LP oracle). */
+export async function soundBounds(net: Network, box: { lower: Float64Array; upper: Float64Array }, tighten: boolean, timeLimit: number): Promise<LayerBounds[]> {
+  if (!tighten) return intervalBounds(net, box.lower, box.upper);
+  return (await tightenBounds(net, box, { open: (lp) => openHighsLp(lp), timeLimit })).bounds;
+}
+
+/**
+ * `radius`: rho_hat in model units (∞ when the restriction found nothing); `start`: its checked example.
+ * The MILPs share the time limit: each gets the time left divided by the labels left.
+ */
+export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array, predicted: number, radius: number,
+  start: Checked | null, opts: ExactOptions): Promise<ExactResult> {
+  const t0 = performance.now();
+  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
+  const lo = ctx.pixelMin / ctx.pixelScale, hi = ctx.pixelMax / ctx.pixelScale;
+  // Pad the radius a little: the checked example's distance is float32-rounded; the box must contain it.
+  const r = Number.isFinite(radius) ? radius * (1 + 1e-6) + 1e-9 : Infinity;
+  const bounds = await soundBounds(ctx.net, radiusBox(xStar, r, lo, hi), opts.tighten, Math.max(0.1, left() / 4));
+  const boundSeconds = (performance.now() - t0) / 1000;
+  const enc = encode(ctx.net, { inputLower: lo, inputUpper: hi });
+  const { problem: base, stats } = bigM(ctx.net, enc, bounds);
+  const scale = 1 + Math.max(...Array.from(star.logits, Math.abs));
+  const n = xStar.length;
+  let best = start, lower = Infinity, optimal = true, milps = 0;
+  const labels = rankLabels(star.logits).slice(1);
+  // One relaxation LP per label first: when it proves y_l* > y_l on the whole box, label l has nothing
+  // within r (certified, lower-bound.ts) and needs no MILP; the others share the time left.
+  const open: number[] = [];
+  for (const l of labels) {
+    if (await labelExcluded(ctx.net, bounds, predicted, l)) lower = Math.min(lower, r);
+    else open.push(l);
+  }
+  const pruned = labels.length - open.length;
+  for (let i = 0; i < open.length; i++) {
+    const l = open[i];
+    // The best distance so far bounds this label's MILP (beyond it, it cannot matter; within r the bounds hold).
+    const tMax = Math.min(r, best ? best.dist : Infinity);
+    const lp = toLpModel(linearizeLinf(addTarget(base, enc, l, 0), xStar, Number.isFinite(tMax) ? tMax : Infinity), `exact_l${l}`, []);
+    const budget = left() / (open.length - i);
+    if (budget <= 0.01) { optimal = false; lower = Math.min(lower, 0); continue; }
+    const m = await solveMilp(lp, budget);
+    milps++;
+    if (m.status === "infeasible") { lower = Math.min(lower, tMax); continue; }
+    if (m.status !== "optimal") optimal = false;
+    lower = Math.min(lower, Math.max(0, Number.isFinite(m.dualBound) ? m.dualBound : 0), m.status === "error" ? 0 : Infinity);
+    if (!m.x || m.objective === null) continue;
+    const example = Float32Array.from(m.x.subarray(0, n));
+    const dist = example.reduce((a, v, k) => Math.max(a, Math.abs(v - xStar[k])), 0);
+    if (best && dist >= best.dist) continue;
+    const label = await ortLabel(ctx, example);
+    let c: Checked | null = label !== predicted ? { example, dist, label, lps: 0 } : null;
+    if (!c) {
+      // Float32 tipped it back: the restricted LP of the optimiser's own region, with the raised margin.
+      const tr = trace(ctx.net, Float64Array.from(m.x.subarray(0, n)));
+      c = await checkedRegionLp(ctx, tr, xStar, l, predicted, scale, Math.max(1, left()));
+    }
+    if (c && (!best || c.dist < best.dist)) best = c;
+  }
+  // No label can be closer than the best checked example, and rho ≤ its distance.
+  if (best) lower = Math.min(lower, best.dist);
+  if (!Number.isFinite(lower)) lower = Number.isFinite(r) ? r : lower;
+  return { lower, best, optimal, milps, pruned, binaries: stats.binaries, boundSeconds, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,131 @@
+// Issue 6 on random small networks: IBP and LP-tightened bounds hold at 10,000 box points each (corners
+// included); lower (certified) ≤ exact ≤ walk ≤ rho_hat at every point; on 2-input networks the exact rho
+// equals a brute-force grid search within the grid's resolution.
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
+import { intervalBounds } from "../../compiler/passes/bounds.js";
+import { tightenBounds } from "../../compiler/passes/tighten-bounds.js";
+import type { Network } from "../../compiler/ir/network.js";
+import { trace } from "../../runtime/evaluator/reference.js";
+import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
+import { DEFAULT_LAZY } from "../../runtime/lazy-loop.js";
+import { networkMatrices } from "../../runtime/region.js";
+import { rhoForPointMode, type RhoMode } from "../../runtime/rho-modes.js";
+import type { PointResult, RhoContext } from "../../runtime/rho.js";
+import { openHighsLp } from "../../runtime/solvers/highs-session.js";
+import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+
+const load = (r: RandomNet): Network => {
+  const l = loadNetworkFromBytes(r.bytes);
+  assert.ok(l.ok);
+  return l.value.network;
+};
+const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
+
+async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Promise<T>): Promise<T> {
+  const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
+  try {
+    return await f({ net, matrices: networkMatrices(net), ort, pixelScale: 1, pixelMin: 0, pixelMax: 1, lazy: { ...DEFAULT_LAZY, timeLimit: 20 } });
+  } finally {
+    await ort.dispose();
+  }
+}
+
+describe("properties: sound bounds (IBP and LP-tightened) at 10,000 box points", function () {
+  this.timeout(120_000);
+  let tighter = 0;
+  after(() => console.log(`      tightening narrowed ${tighter} pre-activation intervals`));
+  const prop = async (r: RandomNet, seed: number) => {
+    const net = load(r);
+    const [c] = randomInputs(net.inputShape, 1, seed);
+    const rad = 0.05 + 0.2 * prng(seed)();
+    const lower = c.map((v) => Math.max(0, v - rad)), upper = c.map((v) => Math.min(1, v + rad));
+    const ibp = intervalBounds(net, lower, upper);
+    const { bounds } = await tightenBounds(net, { lower, upper }, { open: (lp) => openHighsLp(lp) });
+    bounds.forEach((b, id) => b.lower.forEach((lo, j) => {
+      assert.ok(lo >= ibp[id].lower[j] && b.upper[j] <= ibp[id].upper[j], `${r.description}: tightened looser than IBP at layer ${id}`);
+      if (lo > ibp[id].lower[j] + 1e-9 || b.upper[j] < ibp[id].upper[j] - 1e-9) tighter++;
+    }));
+    const rand = prng(seed ^ 0x7e57);
+    for (let s = 0; s < 10_000; s++) {
+      // A third of the samples are box corners, where interval bounds are attained most often.
+      const corner = s % 3 === 0;
+      const x = lower.map((v, i) => (corner ? (rand() < 0.5 ? v : upper[i]) : v + rand() * (upper[i] - v)));
+      const vals = trace(net, x).values;
+      for (let id = 0; id < vals.length; id++) {
+        const v = vals[id], b = bounds[id], ib = ibp[id];
+        for (let j = 0; j < v.length; j++) {
+          if (!(v[j] >= b.lower[j] && v[j] <= b.upper[j])) assert.fail(`${r.description}: layer ${id} neuron ${j}: ${v[j]} outside tightened [${b.lower[j]}, ${b.upper[j]}]`);
+          if (!(v[j] >= ib.lower[j] && v[j] <= ib.upper[j])) assert.fail(`${r.description}: layer ${id} neuron ${j}: ${v[j]} outside IBP`);
+        }
+      }
+    }
+  };
+  it("on 12 random MLPs", () => fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop), { numRuns: 12, seed: 61 }));
+  it("on 6 random conv nets", () => fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 6, seed: 62 }));
+});
+
+describe("properties: lower <= exact <= walk <= rho_hat", function () {
+  this.timeout(300_000);
+  const seen = { points: 0, optimal: 0, walkBetter: 0, exactBetter: 0, infinite: 0 };
+  after(() => console.log(`      ${seen.points} points: ${seen.optimal} exact optimal, exact < walk on ${seen.exactBetter}, walk < rho_hat on ${seen.walkBetter}, rho_hat = inf on ${seen.infinite}`));
+  const prop = async (r: RandomNet, seed: number) => {
+    const net = load(r);
+    const [x] = randomInputs(net.inputShape, 1, seed);
+    const res = await withCtx(r, net, async (ctx) => {
+      const out: Partial<Record<RhoMode, PointResult>> = {};
+      for (const m of ["restrict", "walk", "bounds", "exact"] as const) out[m] = await rhoForPointMode(ctx, m, 0, x, null);
+      return out as Record<RhoMode, PointResult>;
+    });
+    const { restrict, walk, bounds, exact } = res;
+    if (restrict.status === "error" || exact.status === "error") return;
+    seen.points++;
+    const up = (p: PointResult) => (p.status === "adversarial" ? p.rho! : Infinity);
+    const tol = (v: number) => 1e-5 * (1 + (Number.isFinite(v) ? v : 0));
+    const rhoHat = up(restrict), w = up(walk), e = up(exact);
+    if (!Number.isFinite(rhoHat)) seen.infinite++;
+    assert.ok(w <= rhoHat + tol(rhoHat), `${r.description}: walk ${w} > rho_hat ${rhoHat}`);
+    assert.ok(e <= w + tol(w), `${r.description}: exact ${e} > walk ${w}`);
+    assert.ok(exact.lower! <= e + tol(e), `${r.description}: exact lower ${exact.lower} > exact ${e}`);
+    assert.ok(bounds.lower! <= e + tol(e), `${r.description}: certified lower ${bounds.lower} > exact ${e}`);
+    if (exact.optimal) {
+      seen.optimal++;
+      assert.ok(bounds.lower! <= exact.lower! + tol(e), `${r.description}: certified lower ${bounds.lower} > exact lower ${exact.lower}`);
+      // The checked example may sit a little beyond the MILP optimum: the float32 rule's raised margin.
+      assert.ok(e - exact.lower! <= 1e-3 * (1 + e) || !Number.isFinite(e), `${r.description}: optimal but gap ${e - exact.lower!}`);
+    }
+    if (e < w - tol(w)) seen.exactBetter++;
+    if (w < rhoHat - tol(rhoHat)) seen.walkBetter++;
+  };
+  it("on 20 random MLPs", () => fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop), { numRuns: 20, seed: 71 }));
+  it("on 6 random conv nets", () => fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 6, seed: 72 }));
+});
+
+describe("properties: exact rho = brute-force grid search on 2-input networks", function () {
+  this.timeout(300_000);
+  const H = 256;
+  const prop = async (r: RandomNet, seed: number) => {
+    const net = load(r);
+    const [x] = randomInputs(net.inputShape, 1, seed);
+    const l0 = argmax(trace(net, x).logits);
+    let grid = Infinity;
+    for (let a = 0; a <= H; a++) for (let b = 0; b <= H; b++) {
+      const z = Float64Array.of(a / H, b / H);
+      const d = Math.max(Math.abs(z[0] - x[0]), Math.abs(z[1] - x[1]));
+      if (d >= grid) continue;
+      if (argmax(trace(net, z).logits) !== l0) grid = d;
+    }
+    const p = await withCtx(r, net, (ctx) => rhoForPointMode(ctx, "exact", 0, x, null));
+    if (p.status === "error") return;
+    const e = p.status === "adversarial" ? p.rho! : Infinity;
+    assert.ok(p.optimal, `${r.description}: exact not optimal`);
+    // The MILP is exact: no grid point beats it, and the grid comes within its resolution of it.
+    assert.ok(e <= grid + 1e-5, `${r.description}: exact ${e} > grid ${grid}`);
+    if (Number.isFinite(e)) assert.ok(grid <= e + 2 / H, `${r.description}: grid ${grid} > exact ${e} + 2/${H}`);
+    else assert.equal(grid, Infinity, `${r.description}: exact found nothing, grid found ${grid}`);
+  };
+  const twoInputs = mlpArb.filter((r) => r.inputShape[1] === 2);
+  it("on 12 random 2-input MLPs", () => fc.assert(fc.asyncProperty(twoInputs, fc.integer(), prop), { numRuns: 12, seed: 81 }));
+});
