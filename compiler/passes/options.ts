@@ -3,8 +3,9 @@
 import { diag, fail, ok, type Result } from "../diagnostics.js";
 
 export type Form = "layered" | "reduced";
-/** restrict: the paper's convex restriction (an LP); exact: every disjunction as big-M rows (a MILP). */
-export type Mode = "restrict" | "exact";
+/** restrict: the paper's convex restriction (an LP); exact: every disjunction as big-M rows (a MILP);
+ *  relax: every disjunction as its triangle relaxation (an LP whose optimum is a LOWER bound on rho within the radius). */
+export type Mode = "restrict" | "exact" | "relax";
 export type Target = "second" | "all" | number;
 
 export interface CompileOptions {
@@ -35,8 +36,8 @@ export function compileOptions(given: Readonly<Record<string, unknown>> = {}): R
   if (!(typeof o.target === "number" && Number.isInteger(o.target) && o.target >= 0) && o.target !== "second" && o.target !== "all") {
     return fail(diag("options/target", `--target must be second, all or a label (a non-negative integer), got '${String(o.target)}'`));
   }
-  if (o.mode !== "restrict" && o.mode !== "exact") return fail(diag("options/mode", `--mode must be restrict or exact, got '${String(o.mode)}'`));
-  if (o.mode === "exact" && o.form !== "layered") return fail(diag("options/form", "--mode exact needs --form layered (binaries cannot be substituted away)"));
+  if (o.mode !== "restrict" && o.mode !== "exact" && o.mode !== "relax") return fail(diag("options/mode", `--mode must be restrict, exact or relax, got '${String(o.mode)}'`));
+  if (o.mode !== "restrict" && o.form !== "layered") return fail(diag("options/form", `--mode ${o.mode} needs --form layered (its rows are over every layer's variables)`));
   if (!(o.radius > 0)) return fail(diag("options/radius", `the exact mode's radius must be positive, got ${o.radius}`));
   if (!Number.isFinite(o.margin)) return fail(diag("options/margin", `--margin must be a finite number, got ${o.margin}`));
   if (!(o.pixelScale > 0) || !Number.isFinite(o.pixelScale)) return fail(diag("options/pixel-scale", `--pixel-scale must be positive, got ${o.pixelScale}`));

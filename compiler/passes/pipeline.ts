@@ -13,6 +13,7 @@ import { linearizeLinf, T_VAR } from "./linearize-linf.js";
 import { eliminate } from "./eliminate.js";
 import { toLpModel } from "./to-lp-model.js";
 import { bigM } from "./big-m.js";
+import { relaxDisjuncts } from "./relax.js";
 import { intervalBounds } from "./bounds.js";
 import type { CompileOptions } from "./options.js";
 
@@ -45,6 +46,17 @@ export function buildPipeline(options: CompileOptions): Pass[] {
           const hi = ctx.xStar.map((v) => Math.min(options.pixelMax / options.pixelScale, v + r));
           const n = p.vars.reduce((a, b) => Math.max(a, b.offset + b.size), 0);
           return { problem: bigM(ctx.net, ctx.encoding, intervalBounds(ctx.net, lo, hi)).problem, inverse: (s) => s.subarray(0, n) };
+        },
+      }
+      : options.mode === "relax"
+      ? {
+        // The triangle relaxation on the same sound interval bounds: an LP containing F(C_f) within the radius.
+        name: "select-disjuncts (relax: triangle)",
+        run: (p, ctx) => {
+          const r = options.radius;
+          const lo = ctx.xStar.map((v) => Math.max(options.pixelMin / options.pixelScale, v - r));
+          const hi = ctx.xStar.map((v) => Math.min(options.pixelMax / options.pixelScale, v + r));
+          return { problem: relaxDisjuncts(ctx.net, ctx.encoding, intervalBounds(ctx.net, lo, hi)).problem, inverse: identity };
         },
       }
       : { name: "select-disjuncts", run: (p, ctx) => ({ problem: selectDisjuncts(p, ctx.evaluated.assignment).problem, inverse: identity }) },
@@ -122,6 +134,14 @@ export function compilePoint(net: Network, xStar: Float64Array, options: Compile
 }
 
 function conventions(o: CompileOptions): string[] {
+  if (o.mode === "relax") {
+    return [
+      `mode relax (LP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,
+      `objective t = ||x - x*||_inf in model units. Every unstable ReLU is its triangle relaxation (v >= 0, v >= u, v <= h(u - l)/(h - l))`,
+      `and every max-pool v >= u_k, v <= sum_k (u_k - l_k) + max_k l_k, from sound interval bounds on |x - x*| <= radius: the feasible set`,
+      `contains every input with label l within the radius, so the optimum is a LOWER bound on rho(f, x*, l) (infeasible: none within the radius).`,
+    ];
+  }
   if (o.mode === "exact") {
     return [
       `mode exact (MILP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,

@@ -62,7 +62,7 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
     return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
   }
   // The input box is [0, 1] in model units: pixels [0, pixel scale].
-  const form = r.form ?? (r.mode === "exact" ? "layered" : "reduced");
+  const form = r.form ?? (r.mode === "exact" || r.mode === "relax" ? "layered" : "reduced");
   const radius = r.radius === undefined ? Infinity : r.radius / s.pixelScale;
   return compileOptions({ form, mode: r.mode, radius, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
 }

@@ -1,6 +1,6 @@
 // Issue 6 on random small networks: IBP and LP-tightened bounds hold at 10,000 box points each (corners
 // included); lower (certified) ≤ exact ≤ walk ≤ rho_hat at every point; on 2-input networks the exact rho
-// equals a brute-force grid search within the grid's resolution.
+// equals a brute-force grid search within the grid's resolution; compile --mode relax ≤ exact ≤ restrict.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -16,6 +16,9 @@ import { rhoForPointMode, type RhoMode } from "../../runtime/rho-modes.js";
 import type { PointResult, RhoContext } from "../../runtime/rho.js";
 import { openHighsLp } from "../../runtime/solvers/highs-session.js";
 import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { compileOptions, type Mode } from "../../compiler/passes/options.js";
+import { compilePoint } from "../../compiler/passes/pipeline.js";
+import { createHighs } from "../../runtime/solvers/highs.js";
 
 const load = (r: RandomNet): Network => {
   const l = loadNetworkFromBytes(r.bytes);
@@ -128,4 +131,30 @@ describe("properties: exact rho = brute-force grid search on 2-input networks", 
   };
   const twoInputs = mlpArb.filter((r) => r.inputShape[1] === 2);
   it("on 12 random 2-input MLPs", () => fc.assert(fc.asyncProperty(twoInputs, fc.integer(), prop), { numRuns: 12, seed: 81 }));
+});
+
+describe("properties: compile --mode relax (triangle LP) <= --mode exact (MILP) <= restrict (LP)", function () {
+  this.timeout(120_000);
+  const highs = createHighs();
+  const prop = async (r: RandomNet, seed: number) => {
+    const net = load(r);
+    const [x] = randomInputs(net.inputShape, 1, seed);
+    const compile = (mode: Mode, radius: number) => {
+      const o = compileOptions({ mode, form: "layered", pixelScale: 1, pixelMin: 0, pixelMax: 1, radius });
+      assert.ok(o.ok, o.ok ? "" : o.diagnostics[0].message);
+      return compilePoint(net, x, o.value, { name: "m", header: () => [] }).targets[0].lp;
+    };
+    const sr = await highs.solve(compile("restrict", Infinity));
+    const radius = sr.status === "optimal" ? sr.objective! + 1e-6 : 0.1;
+    const [se, sx] = [await highs.solve(compile("exact", radius), { timeLimit: 20 }), await highs.solve(compile("relax", radius))];
+    if (se.status === "timeout") return;
+    // The relaxation contains the MILP's feasible set: infeasible only if the MILP is, and never above it.
+    if (sx.status === "infeasible") assert.equal(se.status, "infeasible", `${r.description}: relax infeasible, exact ${se.status}`);
+    if (se.status === "optimal") {
+      assert.equal(sx.status, "optimal", `${r.description}: exact optimal, relax ${sx.status}`);
+      assert.ok(sx.objective! <= se.objective! + 1e-6, `${r.description}: relax ${sx.objective} > exact ${se.objective}`);
+      if (sr.status === "optimal") assert.ok(se.objective! <= sr.objective! + 1e-6, `${r.description}: exact ${se.objective} > restrict ${sr.objective}`);
+    }
+  };
+  it("on 20 random MLPs and conv nets", () => fc.assert(fc.asyncProperty(fc.oneof(mlpArb, convArb), fc.integer(), prop), { numRuns: 20, seed: 91 }));
 });
