@@ -87,6 +87,7 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
     lockDuration: lock, stalledInterval: lock, maxStalledCount: 2,
   });
   worker.on("error", () => undefined);
+  await worker.waitUntilReady();
   worker.on("failed", (job, err) => { if (job) o.log(`point ${(job.data as { index: number }).index}: attempt ${job.attemptsMade} failed: ${err.message.split("\n")[0]}`); });
 
   const onSignal = () => finish();

@@ -65,6 +65,8 @@ export async function openQueue(t: QueueTarget): Promise<Result<QueueHandle>> {
   if (!r.ok) return r;
   const queue = new Queue(t.name, { connection: { ...t.connection, maxRetriesPerRequest: null } });
   queue.on("error", () => undefined);
+  // Closing a Queue whose connection is still starting makes BullMQ emit an unhandled "Connection is closed".
+  await queue.waitUntilReady();
   return ok({ target: t, redis: r.value, queue });
 }
 
@@ -138,7 +140,7 @@ export interface Collected {
   readonly points: PointResult[];
   /** Points whose job failed for good (every attempt), with BullMQ's reason. */
   readonly failed: { index: number; attempts: number; reason: string }[];
-  /** Distinct workers (host:pid) that finished points, and the last finish time (ms since the epoch). */
+  /** Distinct workers (host:pid) that finished points, and the last finish time (ms since the epoch); read when complete. */
   readonly workers: number;
   readonly lastFinished: number | null;
 }
@@ -146,7 +148,9 @@ export interface Collected {
 /** The finished points of a run now (fetching only fields not in `known`), and its failed jobs. */
 export async function collect(h: QueueHandle, run: QueuedRun, known: Map<number, PointResult>, withFailed: boolean): Promise<Collected> {
   const want = new Set(run.indices);
-  const fresh = (await h.redis.hkeys(resultsKey(h.target.name))).filter((f) => want.has(Number(f)) && !known.has(Number(f)));
+  // HLEN first: a poll that finds nothing new costs one small round trip, not the list of every field.
+  const unchanged = (await h.redis.hlen(resultsKey(h.target.name))) === known.size;
+  const fresh = unchanged ? [] : (await h.redis.hkeys(resultsKey(h.target.name))).filter((f) => want.has(Number(f)) && !known.has(Number(f)));
   for (let k = 0; k < fresh.length; k += 200) {
     const part = fresh.slice(k, k + 200);
     const values = await h.redis.hmget(resultsKey(h.target.name), ...part);
@@ -159,7 +163,9 @@ export async function collect(h: QueueHandle, run: QueuedRun, known: Map<number,
       if (d?.run === run.id && d.index !== undefined && !known.has(d.index)) failed.push({ index: d.index, attempts: job.attemptsMade, reason: job.failedReason ?? "unknown" });
     }
   }
-  const by = Object.values(await h.redis.hgetall(finishedKey(h.target.name))).map((v) => JSON.parse(v) as { worker: string; at: number });
+  // Who finished what is only read once the run is complete (for its report), not on every poll.
+  const complete = known.size + failed.length >= run.indices.length;
+  const by = complete ? Object.values(await h.redis.hgetall(finishedKey(h.target.name))).map((v) => JSON.parse(v) as { worker: string; at: number }) : [];
   return {
     points: [...known.values()].sort((a, b) => a.index - b.index), failed: failed.sort((a, b) => a.index - b.index),
     workers: new Set(by.map((b) => b.worker)).size, lastFinished: by.length > 0 ? Math.max(...by.map((b) => b.at)) : null,

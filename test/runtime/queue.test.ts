@@ -18,7 +18,8 @@ const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test
 interface Ran { code: number; stdout: string; stderr: string }
 const cli = async (...a: string[]): Promise<Ran> => {
   try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24 });
+    // A child waiting on a queue nobody serves must not outlive the test.
+    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -170,9 +171,11 @@ describe("robustc measure --queue and robustc worker", function () {
   });
 
   it("refuses another run on a queue name, an unreachable Redis and a bad URL: one line, exit 2, no --out", async () => {
+    const taken = await cli(...ARGS, "--queue", redis.url("taken"), "--detach", "--out", join(dir, "taken"));
+    assert.equal(taken.code, 0, taken.stderr);
     const cases: [string[], RegExp][] = [
-      [[...ARGS.map((a) => (a === "20" ? "10" : a)), "--queue", redis.url("kill")],
-        /^robustc: --queue redis:\/\/127\.0\.0\.1:\d+\/kill holds another run \(model examples\/models\/mnist_mlp\.onnx, data mnist:test, eps 20, 10 points, algorithm lp\); use another queue name$/],
+      [[...ARGS.map((a) => (a === "20" ? "10" : a)), "--queue", redis.url("taken")],
+        /^robustc: --queue redis:\/\/127\.0\.0\.1:\d+\/taken holds another run \(model examples\/models\/mnist_mlp\.onnx, data mnist:test, eps 20, 10 points, algorithm lp\); use another queue name$/],
       [[...ARGS, "--queue", "redis://127.0.0.1:1/q"], /^robustc: --queue redis:\/\/127\.0\.0\.1:1\/q: cannot reach Redis \(ECONNREFUSED\)$/],
       [[...ARGS, "--queue", "redis://127.0.0.1:1"], /^robustc: --queue 'redis:\/\/127\.0\.0\.1:1': missing or invalid queue name ''/],
     ];
