@@ -170,6 +170,18 @@ describe("robustc measure --queue and robustc worker", function () {
     assert.equal(existsSync(join(dir, "timeouts", "report.json")), false);
   });
 
+  it("a worker that cannot open the model stops with one line, exit 2, and its job is tried again", async () => {
+    const url = redis.url("nomodel"), model = join(dir, "copy.onnx");
+    (await import("node:fs")).copyFileSync("examples/models/mnist_mlp.onnx", model);
+    const d = await cli("measure", model, "--data", "mnist:test", "--limit", "2", "--queue", url, "--detach", "--out", join(dir, "nomodel"));
+    assert.equal(d.code, 0, d.stderr);
+    rmSync(model);
+    const w = await cli("worker", "--queue", url, "--concurrency", "1");
+    assert.equal(w.code, 2);
+    assert.match(lines(w.stderr).at(-1)!, /^robustc: .*copy\.onnx: cannot read the model file \(ENOENT\)$/);
+    assert.equal((await client.llen("bull:nomodel:wait")) + (await client.zcard("bull:nomodel:delayed")), 2, "both points still to run");
+  });
+
   it("refuses another run on a queue name, an unreachable Redis and a bad URL: one line, exit 2, no --out", async () => {
     const taken = await cli(...ARGS, "--queue", redis.url("taken"), "--detach", "--out", join(dir, "taken"));
     assert.equal(taken.code, 0, taken.stderr);
