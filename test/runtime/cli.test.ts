@@ -28,6 +28,17 @@ describe("runtime/cli", function () {
   before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-cli-")); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it("a reader that closes stdout early (| head) ends the run quietly: exit 0, nothing on stderr", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn("node", ["bin/robustc.js", "predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:test"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += d; });
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+  });
+
   it("inspect prints layers, parameters and ReLU counts of mnist_lenet", async () => {
     const r = await run("inspect", "examples/models/mnist_lenet.onnx");
     assert.equal(r.code, 0, r.stderr);
