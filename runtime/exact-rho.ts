@@ -18,6 +18,9 @@ import type { RhoContext } from "./rho.js";
 import { openHighsLp, solveMilp } from "./solvers/highs-session.js";
 import { checkedRegionLp, ortLabel, type Checked } from "./walk.js";
 import { labelExcluded } from "./lower-bound.js";
+import { relaxDisjuncts } from "../compiler/passes/relax.js";
+import { dualBound } from "../compiler/passes/tighten-bounds.js";
+import type { LpModel } from "../compiler/backend/lp-model.js";
 
 export interface ExactOptions {
   readonly timeLimit: number;
@@ -37,6 +40,21 @@ export interface ExactResult {
   readonly binaries: number;
   readonly boundSeconds: number;
   readonly seconds: number;
+}
+
+/** min t over a relaxation LP (t its last column), as a sound bound from the duals (0 when none). */
+async function relaxationLower(lp: LpModel): Promise<number> {
+  const tCol = lp.colLower.length - 1;
+  const s = await openHighsLp(lp);
+  try {
+    const y = await s.minimize(Int32Array.of(tCol), Float64Array.of(1));
+    if (!y) return 0;
+    const c = new Float64Array(lp.colLower.length);
+    c[tCol] = 1;
+    return Math.max(0, dualBound(lp, c, y));
+  } finally {
+    s.close();
+  }
 }
 
 /** The input box of radius r around x* (model units) within [lo, hi]; the whole box when r = ∞. */
@@ -71,10 +89,14 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
   const labels = rankLabels(star.logits).slice(1);
   // One relaxation LP per label first: when it proves y_l* > y_l on the whole box, label l has nothing
   // within r (certified, lower-bound.ts) and needs no MILP; the others share the time left.
-  const open: number[] = [];
+  // For the others, the relaxation's min t (made sound from its duals) bounds that label's rho from below
+  // even when its MILP runs out of time before its root node.
+  const open: number[] = [], relaxLower = new Map<number, number>();
+  const relaxed = relaxDisjuncts(ctx.net, enc, bounds).problem;
   for (const l of labels) {
-    if (await labelExcluded(ctx.net, bounds, predicted, l)) lower = Math.min(lower, r);
-    else open.push(l);
+    if (await labelExcluded(ctx.net, bounds, predicted, l)) { lower = Math.min(lower, r); continue; }
+    open.push(l);
+    relaxLower.set(l, await relaxationLower(toLpModel(linearizeLinf(addTarget(relaxed, enc, l, 0), xStar, r), `relax_l${l}`, [])));
   }
   const pruned = labels.length - open.length;
   for (let i = 0; i < open.length; i++) {
@@ -83,12 +105,12 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
     const tMax = Math.min(r, best ? best.dist : Infinity);
     const lp = toLpModel(linearizeLinf(addTarget(base, enc, l, 0), xStar, Number.isFinite(tMax) ? tMax : Infinity), `exact_l${l}`, []);
     const budget = left() / (open.length - i);
-    if (budget <= 0.01) { optimal = false; lower = Math.min(lower, 0); continue; }
+    if (budget <= 0.01) { optimal = false; lower = Math.min(lower, relaxLower.get(l)!); continue; }
     const m = await solveMilp(lp, budget);
     milps++;
     if (m.status === "infeasible") { lower = Math.min(lower, tMax); continue; }
     if (m.status !== "optimal") optimal = false;
-    lower = Math.min(lower, Math.max(0, Number.isFinite(m.dualBound) ? m.dualBound : 0), m.status === "error" ? 0 : Infinity);
+    lower = Math.min(lower, Math.max(relaxLower.get(l)!, Number.isFinite(m.dualBound) ? m.dualBound : 0));
     if (!m.x || m.objective === null) continue;
     const example = Float32Array.from(m.x.subarray(0, n));
     const dist = example.reduce((a, v, k) => Math.max(a, Math.abs(v - xStar[k])), 0);

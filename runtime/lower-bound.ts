@@ -21,7 +21,7 @@ export interface LowerOptions {
   readonly timeLimit: number;
 }
 
-export const DEFAULT_LOWER: LowerOptions = { steps: 10, tighten: true, timeLimit: 60 };
+export const DEFAULT_LOWER: LowerOptions = { steps: 8, tighten: true, timeLimit: 60 };
 
 /** Whether the relaxation on the box of radius eps proves that l* wins against every other label. */
 export async function provesRobust(net: Network, xStar: Float64Array, predicted: number, eps: number,
