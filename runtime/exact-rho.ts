@@ -26,6 +26,8 @@ export interface ExactOptions {
   readonly timeLimit: number;
   /** LP-tighten the big-M bounds (default true: on mnist_mlp it halves the unstable ReLUs in a second). */
   readonly tighten: boolean;
+  /** A proven lower bound on rho (model units), e.g. lower-bound.ts's: every MILP gets t ≥ it. */
+  readonly tMin?: number;
 }
 
 export interface ExactResult {
@@ -104,6 +106,8 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
     // The best distance so far bounds this label's MILP (beyond it, it cannot matter; within r the bounds hold).
     const tMax = Math.min(r, best ? best.dist : Infinity);
     const lp = toLpModel(linearizeLinf(addTarget(base, enc, l, 0), xStar, Number.isFinite(tMax) ? tMax : Infinity), `exact_l${l}`, []);
+    // t is the last column; rho(f, x*, l) ≥ rho ≥ tMin, so the row cuts nothing off and lifts the MILP's bound.
+    if (opts.tMin !== undefined && opts.tMin > 0) lp.colLower[lp.colLower.length - 1] = Math.min(opts.tMin, tMax);
     const budget = left() / (open.length - i);
     if (budget <= 0.01) { optimal = false; lower = Math.min(lower, relaxLower.get(l)!); continue; }
     const m = await solveMilp(lp, budget);

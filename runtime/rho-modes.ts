@@ -55,11 +55,16 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
     const b = await certifiedLower(ctx.net, xStar, predicted, radius, box, { ...DEFAULT_LOWER, timeLimit });
     return finish(start, b.lower, null, `bounds: ${b.lps} relaxation LPs`);
   }
-  // Walking first (a quarter of the time at most) shrinks the radius, hence the box, the bounds and the binaries.
+  // Walking first (a quarter of the time at most) shrinks the radius, hence the box, the bounds and the
+  // binaries; the certified lower bound next (a quarter) gives every MILP t ≥ it; the MILPs get the rest.
   const w = await walkRegions(ctx, star, xStar, r.target ?? rankLabels(star.logits)[1], predicted, start, { ...DEFAULT_WALK, timeLimit: timeLimit / 4 });
   const from = w.best ?? start;
-  const e = await exactRho(ctx, star, xStar, predicted, from ? from.dist : Infinity, from, { timeLimit: timeLimit - w.seconds, tighten: true });
-  return finish(e.best, e.lower, e.optimal, `exact: ${e.milps} MILPs (${e.pruned} labels excluded by the relaxation), ${e.binaries} binaries, bounds ${e.boundSeconds.toFixed(2)} s, walk ${w.seconds.toFixed(2)} s${e.optimal ? "" : ", time limit reached"}`);
+  const box = { lo: ctx.pixelMin / px, hi: ctx.pixelMax / px };
+  const b = await certifiedLower(ctx.net, xStar, predicted, from ? from.dist : Infinity, box, { ...DEFAULT_LOWER, timeLimit: timeLimit / 4 });
+  if (b.lower === Infinity) return finish(null, Infinity, true, "exact: the relaxation proves no input of the box has another label");
+  const e = await exactRho(ctx, star, xStar, predicted, from ? from.dist : Infinity, from,
+    { timeLimit: timeLimit - (performance.now() - t0) / 1000 + r.seconds, tighten: true, tMin: b.lower });
+  return finish(e.best, Math.max(e.lower, b.lower), e.optimal, `exact: ${e.milps} MILPs (${e.pruned} labels excluded by the relaxation), ${e.binaries} binaries, bounds ${e.boundSeconds.toFixed(2)} s, walk ${w.seconds.toFixed(2)} s, certified lower ${(b.lower * px).toFixed(3)} in ${b.seconds.toFixed(2)} s${e.optimal ? "" : ", time limit reached"}`);
 }
 
 /**
