@@ -64,7 +64,7 @@ table1: build
 
 # A smoke run of the same pipeline on a few points (a few minutes); out/table1-quick.
 table1-quick: build
-	OUT=out/table1-quick TRAIN_POINTS=$${TRAIN_POINTS:-4} TEST_POINTS=$${TEST_POINTS:-3} EPOCHS=1 TRAIN_SUBSET=1000 bash examples/table1.sh
+	OUT=out/table1-quick TRAIN_POINTS=$${TRAIN_POINTS:-4} NIN_TRAIN_POINTS=$${NIN_TRAIN_POINTS:-4} TEST_POINTS=$${TEST_POINTS:-3} EPOCHS=1 TRAIN_SUBSET=1000 bash examples/table1.sh
 
 # Promote changed golden files (test/golden/) after reviewing their diff.
 baseline-accept: $(NODE_MODULES)
