@@ -107,7 +107,7 @@ export function buildProgram(out: (s: string) => void): Command {
       for (const f of files) {
         if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${o.index}, predicted ${c.predicted}, target ${f.label})\n`);
       }
-      if (o.solve) await solveWritten(s, files, o.solve, out);
+      if (o.solve) await solveWritten(s, files, o.solve, out, options.mode);
     });
 
   const runOptions = (cmd: Command) => dataOptions(cmd)

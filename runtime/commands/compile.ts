@@ -67,18 +67,25 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
   return compileOptions({ form, mode: r.mode, radius, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
 }
 
-export function headerFor(s: Session, index: number) {
+/** What the LP's constraint set is, per mode (the file header's second line and --solve's wording). */
+const FEASIBLE_SET: Record<CompileOptions["mode"], string> = {
+  restrict: "C_f(x, l) restricted to Z(x*)",
+  exact: "C_f(x, l) (every disjunction as big-M rows)",
+  relax: "the triangle relaxation of C_f(x, l)",
+};
+
+export function headerFor(s: Session, index: number, mode: CompileOptions["mode"] = "restrict") {
   return (label: number, predicted: number): string[] => {
     const truth = s.dataset.labels ? s.dataset.labels[index] : null;
     return [
       `model ${s.modelPath}; seed point x* = ${s.dataset.source} index ${index}; true label ${truth ?? "unknown"}; predicted l* = ${predicted}; target l = ${label}`,
-      `variables: x_i = model input i (pixel / ${s.pixelScale}); minimise t subject to C_f(x, l) restricted to Z(x*) and |x - x*| <= t`,
+      `variables: x_i = model input i (pixel / ${s.pixelScale}); minimise t subject to ${FEASIBLE_SET[mode]} and |x - x*| <= t`,
     ];
   };
 }
 
 export function compileSeed(s: Session, index: number, options: CompileOptions): CompiledPoint {
-  return compilePoint(s.network, modelInput(s, index), options, { name: `robustc_${index}`, header: headerFor(s, index) });
+  return compilePoint(s.network, modelInput(s, index), options, { name: `robustc_${index}`, header: headerFor(s, index, options.mode) });
 }
 
 /** Renders the requested text for every target: LP/MPS files, or IR. */
@@ -110,7 +117,13 @@ export function writeOutputs(files: { path: string | null; text: string }[], std
 }
 
 /** `--solve S`: solves each written file with solver S and checks the optimiser with onnxruntime. */
-export async function solveWritten(s: Session, files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void): Promise<void> {
+export async function solveWritten(s: Session, files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void, mode: CompileOptions["mode"] = "restrict"): Promise<void> {
+  // restrict: the optimum is rho_hat, an upper bound on rho(f, x*, l); exact: rho(f, x*, l) itself (within
+  // --radius); relax: a LOWER bound on rho(f, x*, l), whose optimiser need not have the target label.
+  const quantity = mode === "restrict" ? "rho_hat" : mode === "exact" ? "rho (exact within --radius)" : "a lower bound on rho (relaxation)";
+  const none = mode === "restrict" ? "no adversarial example in the linear region of x* (rho_hat = inf)"
+    : mode === "exact" ? "no input within --radius has the target label (rho > radius)"
+      : "the relaxation proves no input within --radius has the target label (rho > radius)";
   const n = inputSize(s.network);
   const ort = await OnnxRuntimeEvaluator.create(s.modelPath, s.network);
   try {
@@ -118,13 +131,15 @@ export async function solveWritten(s: Session, files: { path: string | null; lab
       if (!f.path) continue;
       const r = await solveFile(f.path, solver);
       const head = `${f.path}: ${solver}: target ${f.label}:`;
-      if (r.status === "infeasible") { stdout(`${head} infeasible: no adversarial example in the linear region of x* (rho_hat = inf)`); continue; }
+      if (r.status === "infeasible") { stdout(`${head} infeasible: ${none}`); continue; }
       if (r.status !== "optimal" || r.values === null || r.objective === null) { stdout(`${head} ${r.status}${r.message ? ` (${r.message})` : ""}`); continue; }
       const x = Float64Array.from({ length: n }, (_, i) => Math.fround(r.values!.get(`x_${i}`) ?? 0));
       const [y] = await ort.logits([x]);
       const got = argmax(y);
-      const verdict = got === f.label ? "has the target label" : `has label ${got}, not the target (a float32 boundary example: see robustc rho)`;
-      stdout(`${head} optimal, rho_hat = ${formatNumber(r.objective * s.pixelScale)} pixels (t = ${formatNumber(r.objective)}); the optimiser, checked by onnxruntime (float32), ${verdict}`);
+      const verdict = got === f.label ? "has the target label"
+        : mode === "relax" ? `has label ${got} (a relaxation's optimiser need not be a real example)`
+          : `has label ${got}, not the target (a float32 boundary example: see robustc rho)`;
+      stdout(`${head} optimal, ${quantity} = ${formatNumber(r.objective * s.pixelScale)} pixels (t = ${formatNumber(r.objective)}); the optimiser, checked by onnxruntime (float32), ${verdict}`);
     }
   } finally {
     await ort.dispose();
