@@ -8,6 +8,7 @@ import type { NetworkMatrices } from "../region.js";
 import type { Evaluator } from "../evaluator/types.js";
 import { checkCandidate, type Counterexample } from "./result.js";
 import { centre, unsafeValue, type Spec } from "./spec.js";
+import { prng } from "../prng.js";
 
 export interface AttackOptions {
   /** Wall-clock end (performance.now() milliseconds). */
@@ -29,18 +30,6 @@ export interface AttackResult {
   readonly bestDisjunct: number;
   /** Smallest margin reached per disjunct (orders the MILPs: the most promising first). */
   readonly perDisjunct: Float64Array;
-}
-
-/** mulberry32: deterministic random starts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function attack(net: Network, m: NetworkMatrices, ev: Evaluator, s: Spec, o: AttackOptions): Promise<AttackResult> {

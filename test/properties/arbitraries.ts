@@ -4,23 +4,14 @@
 
 import fc from "fast-check";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
+import { prng } from "../../runtime/prng.js";
+
+export { prng };
 
 export interface RandomNet {
   readonly bytes: Uint8Array;
   readonly inputShape: readonly number[];
   readonly description: string;
-}
-
-/** mulberry32: a tiny deterministic PRNG for weights. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Net {

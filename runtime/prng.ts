@@ -1,0 +1,13 @@
+// mulberry32: a tiny deterministic PRNG (seed → numbers in [0, 1)). Used for the verify engine's random starts
+// and by the tests' random networks, so a seed reproduces a run exactly.
+
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
