@@ -35,6 +35,7 @@ for (const name of models) {
     ["lazy (default: earliest layer, add all)", DEFAULT_LAZY],
     ["lazy, add 200 most violated", { ...DEFAULT_LAZY, add: 200 }],
     ["lazy, all layers at once", { ...DEFAULT_LAZY, scope: "all-layers" }],
+    ["lazy, dual simplex only (no IPM)", { ...DEFAULT_LAZY, ipmRows: Infinity }],
   ];
   const lazySecs: Record<string, number[]> = {};
   for (const [label, opts] of lazyRuns) {
@@ -53,7 +54,7 @@ for (const name of models) {
     lazySecs[label] = secs;
     console.log(`${label.padEnd(30)} ${stats(secs)}; mean iterations ${mean(its).toFixed(1)}, mean rows added ${mean(added).toFixed(0)}; ${JSON.stringify(status)}`);
   }
-  for (const form of ["reduced", "layered"] as const) {
+  for (const form of FULL > 0 ? (["reduced", "layered"] as const) : []) {
     const o = compileOptions({ form });
     if (!o.ok) throw new Error("options");
     const secs: number[] = [], build: number[] = [];
