@@ -5,7 +5,7 @@
 // Every mode starts from the restricted LP (rho ≤ rho_hat: its radius bounds the others' boxes).
 
 import type { PointResult, RhoContext } from "./rho.js";
-import { rhoForPoint } from "./rho.js";
+import { linf, rhoForPoint } from "./rho.js";
 import { trace } from "./evaluator/reference.js";
 import { rankLabels } from "../compiler/passes/target-label.js";
 import { exactRho } from "./exact-rho.js";
@@ -14,12 +14,6 @@ import { DEFAULT_WALK, walkRegions, type Checked } from "./walk.js";
 
 export const RHO_MODES = ["restrict", "exact", "bounds", "walk"] as const;
 export type RhoMode = (typeof RHO_MODES)[number];
-
-const linf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 /** rho for one point in a mode; `restrict` is exactly rhoForPoint (with the interval fields added). */
 export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: number, xStar: Float64Array, label: number | null): Promise<PointResult> {

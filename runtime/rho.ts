@@ -62,7 +62,8 @@ export interface RhoContext {
   readonly margin?: number;
 }
 
-const linf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+/** ‖a − b‖∞: the distance every rho in this project is measured in. */
+export const linf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;

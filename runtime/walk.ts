@@ -9,7 +9,7 @@ import { argmax } from "./evaluator/types.js";
 import type { Trace } from "./evaluator/reference.js";
 import { DEFAULT_LAZY, solveLazy } from "./lazy-loop.js";
 import { Region } from "./region.js";
-import type { RhoContext } from "./rho.js";
+import { linf, type RhoContext } from "./rho.js";
 
 export interface Checked {
   /** The float32 example (model units) and its L∞ distance from x* (model units). */
@@ -18,12 +18,6 @@ export interface Checked {
   readonly label: number;
   readonly lps: number;
 }
-
-const linf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 /** onnxruntime's label of a float32 example (the only check that makes an example count). */
 export async function ortLabel(ctx: RhoContext, example: Float32Array): Promise<number> {

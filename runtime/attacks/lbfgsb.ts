@@ -9,6 +9,7 @@ import type { Network } from "../../compiler/ir/network.js";
 import type { NetworkMatrices } from "../region.js";
 import { crossEntropyGradient, fastTrace } from "./gradient.js";
 import { minimizeLbfgsb } from "./lbfgsb-optimizer.js";
+import { linf } from "../rho.js";
 
 export interface LbfgsbAttackOptions {
   /** Confidence margin the example must have in the float64 evaluation. */
@@ -30,7 +31,6 @@ export interface LbfgsbAttackResult {
   readonly tried: number;
 }
 
-const linf = (a: Float64Array, b: Float64Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 export function lbfgsbAttack(net: Network, m: NetworkMatrices, xStar: Float64Array, target: number, lower: number, upper: number,
   opts: LbfgsbAttackOptions = DEFAULT_LBFGSB): LbfgsbAttackResult {

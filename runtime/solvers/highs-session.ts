@@ -2,24 +2,14 @@
 // tighten-bounds / relaxation oracle: it returns row duals, which the caller turns into sound bounds), and a
 // MILP run that reports its incumbent, proven dual bound and gap under a time limit (solveMilp).
 
-import type { Model, ModelData } from "highs";
+import type { Model } from "highs";
 import type { LpModel } from "../../compiler/backend/lp-model.js";
 import type { LpSession } from "../../compiler/passes/tighten-bounds.js";
-import { highsModule, highsOptions, isHighsAbort } from "./highs.js";
+import { highsModule, highsOptions, isHighsAbort, modelData } from "./highs.js";
 
-async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Model; inf: number }> {
+async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Model }> {
   const h = await highsModule();
-  const nc = lp.colLower.length, nr = lp.rowLower.length;
-  const fix = (a: Float64Array) => a.map((v) => (v === Infinity ? h.infinity : v === -Infinity ? -h.infinity : v));
-  const data: ModelData = {
-    numCols: nc, numRows: nr,
-    sense: lp.sense === "max" ? h.constants.objectiveSense.maximize : h.constants.objectiveSense.minimize,
-    offset: lp.objectiveConstant, colCost: lp.objective, colLower: fix(lp.colLower), colUpper: fix(lp.colUpper),
-    rowLower: fix(lp.rowLower), rowUpper: fix(lp.rowUpper),
-    matrix: { format: "csr", numRows: nr, numCols: nc, starts: lp.indptr, indices: lp.indices, values: lp.values },
-    ...(integer && lp.colInteger.some((v) => v !== 0) ? { integrality: Int32Array.from(lp.colInteger) } : {}),
-  };
-  return { model: h.createModel(data), inf: h.infinity };
+  return { model: h.createModel(modelData(h, lp, integer)) };
 }
 
 /** An LP session for tighten-bounds / the relaxation: minimise one objective after another (warm). */

@@ -68,7 +68,9 @@ const STATUS_NAMES: Record<number, string> = {
   16: "solution limit reached", 17: "interrupted",
 };
 
-function modelData(h: Highs, m: LpModel): ModelData {
+/** The LpModel as HiGHS model data (HiGHS' infinity is IEEE Infinity, so bounds pass as they are). `integer`
+ *  false drops the integrality: the LP relaxation of a MILP. */
+export function modelData(h: Highs, m: LpModel, integer = true): ModelData {
   const nc = m.colNames.length, nr = m.rowNames.length;
   return {
     numCols: nc,
@@ -81,7 +83,7 @@ function modelData(h: Highs, m: LpModel): ModelData {
     rowLower: m.rowLower,
     rowUpper: m.rowUpper,
     matrix: { format: "csr", numRows: nr, numCols: nc, starts: m.indptr, indices: m.indices, values: m.values },
-    ...(m.colInteger.some((v) => v !== 0) ? { integrality: Int32Array.from(m.colInteger) } : {}),
+    ...(integer && m.colInteger.some((v) => v !== 0) ? { integrality: Int32Array.from(m.colInteger) } : {}),
   };
 }
 
