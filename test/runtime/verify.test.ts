@@ -15,7 +15,8 @@ import { openProperty, openVerifyModel } from "../../runtime/commands/verify.js"
 import { verifyProperty } from "../../runtime/verify/engine.js";
 import { formatResult, type VerifyResult } from "../../runtime/verify/result.js";
 
-const BENCH = resolve("../shared/benchmarks/vnncomp");
+// VNN-COMP benchmark folders, a subset copied into the repository (its README); tests run from the project root.
+const BENCH = resolve("test/fixtures/vnncomp");
 
 async function verify(model: string, prop: string, timeout: number): Promise<VerifyResult> {
   const m = await openVerifyModel(model);
