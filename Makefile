@@ -9,7 +9,7 @@ SOURCES := $(shell find compiler runtime grammar -name '*.ts' 2>/dev/null)
 MODEL ?= examples/models/mnist_lenet.onnx
 DATA ?= mnist:test
 
-.PHONY: all install build test demo bench clean models typecheck baseline-accept table1 table1-quick
+.PHONY: all install deps build lint test demo bench clean models typecheck baseline-accept table1 table1-quick
 
 all: build
 
@@ -18,6 +18,22 @@ $(NODE_MODULES): package.json package-lock.json
 	@touch $@
 
 install: $(NODE_MODULES)
+
+# Debian packages the tests need: the upstream ONNX operator test vectors (libonnx-testdata); the external
+# LP/MIP solvers (glpk-utils, coinor-clp, coinor-cbc); redis-server for the measure --queue tests (they start
+# their own on a free port). apt-get runs (update once, then install) only when one of them is missing; with
+# sudo when not root and sudo exists.
+DEBIAN_PACKAGES := libonnx-testdata glpk-utils coinor-clp coinor-cbc redis-server
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 dist/.stamp: $(NODE_MODULES) $(SOURCES) tsconfig.json tsconfig.build.json
 	npx tsc -p tsconfig.build.json
@@ -28,7 +44,13 @@ build: dist/.stamp
 typecheck: $(NODE_MODULES)
 	npx tsc -p tsconfig.json --noEmit
 
-test: build typecheck
+# Import rules (.dependency-cruiser.cjs): no cycles; the compiler imports nothing from the runtime; the runtime
+# imports the compiler only through compiler/index.ts; grammar/ only the compiler's IR, diagnostics and LpModel.
+LINT_DIRS := compiler runtime grammar
+lint: $(NODE_MODULES)
+	npx depcruise --config .dependency-cruiser.cjs $(LINT_DIRS)
+
+test: deps lint build typecheck
 	npx mocha 'test/**/*.test.ts'
 
 DEMO_OUT ?= out/demo
