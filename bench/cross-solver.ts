@@ -20,7 +20,7 @@ import { writeMps } from "../compiler/backend/mps.js";
 import type { Result } from "../compiler/diagnostics.js";
 import { compileOptions } from "../compiler/passes/options.js";
 import { compileSeed } from "../runtime/commands/compile.js";
-import { openSession } from "../runtime/session.js";
+import { openSession } from "../runtime/run/session.js";
 import { getSolver, solveFile } from "../runtime/solvers/registry.js";
 import type { SolveStatus, SolverName } from "../runtime/solvers/types.js";
 

@@ -2,7 +2,7 @@
 // (points per second; onnxruntime batched). A figure, never an assertion.
 
 import { createEvaluator, EVALUATORS } from "../runtime/evaluator/index.js";
-import { modelInput, openSession } from "../runtime/session.js";
+import { modelInput, openSession } from "../runtime/run/session.js";
 
 const N = Number(process.env.BENCH_POINTS ?? 500);
 console.log(`evaluator throughput on ${N} mnist:test points (node ${process.version})`);

@@ -5,13 +5,14 @@
 
 import { compileOptions } from "../compiler/passes/options.js";
 import { compilePoint } from "../compiler/passes/pipeline.js";
-import { trace } from "../runtime/evaluator/reference.js";
-import { solveLazy, DEFAULT_LAZY, type LazyOptions } from "../runtime/lazy-loop.js";
-import { quantile } from "../runtime/measure.js";
-import { Region, networkMatrices } from "../runtime/region.js";
-import { modelInput, openSession } from "../runtime/session.js";
+import { solveLazy, DEFAULT_LAZY, type LazyOptions } from "../runtime/lazy/lazy-loop.js";
+import { quantile } from "../runtime/run/measure.js";
+import { Region } from "../runtime/lazy/region.js";
+import { modelInput, openSession } from "../runtime/run/session.js";
 import { createHighs } from "../runtime/solvers/highs.js";
 import { rankLabels } from "../compiler/passes/target-label.js";
+import { networkMatrices } from "../compiler/ir/matrices.js";
+import { trace } from "../compiler/analysis/trace.js";
 
 const POINTS = Number(process.env.POINTS ?? 50);
 const FULL = Number(process.env.FULL_POINTS ?? 10);
@@ -46,7 +47,7 @@ for (const name of models) {
       const t0 = performance.now();
       const star = trace(net, x);
       const target = rankLabels(star.logits)[1];
-      const r = await solveLazy({ region: new Region(net, matrices, star), xStar: x, target, margin: 0, lower: 0, upper: 1 }, opts);
+      const r = await solveLazy({ region: new Region(net, matrices, star.pattern), xStar: x, target, margin: 0, lower: 0, upper: 1 }, opts);
       secs.push((performance.now() - t0) / 1000);
       its.push(r.iterations); added.push(r.rowsAdded);
       status[r.status] = (status[r.status] ?? 0) + 1;

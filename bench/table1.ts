@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../compiler/backend/write-file.js";
 import { predict } from "../runtime/commands/predict.js";
 import { cdfSvg } from "../runtime/report/plot.js";
-import { openSession, selectIndices } from "../runtime/session.js";
+import { openSession, selectIndices } from "../runtime/run/session.js";
 
 const OUT = process.argv[2] ?? "out/table1";
 const EPS = 20;

@@ -2,23 +2,23 @@
 // line each on stderr with exit code 2. Internal errors exit 1 (stack trace only with ROBUSTC_DEBUG=1).
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { UserError, diag, unwrap } from "../compiler/diagnostics.js";
+import { UserError, diag, unwrap } from "../compiler/index.js";
 import { compileSeed, renderCompile, solveWritten, validateCompile, writeOutputs } from "./commands/compile.js";
 import { SOLVER_NAMES, type SolverName } from "./solvers/registry.js";
 import { formatInspect, inspectNetwork } from "./commands/inspect.js";
 import { formatPoint, makeRunner, openRun, POINT_HEADER, prepareOut, runIdentity, writeReports, type RunRequest } from "./commands/measure.js";
-import { estimate, pointRecord, progressBar, runPoints } from "./measure.js";
+import { estimate, pointRecord, progressBar, runPoints } from "./run/measure.js";
 import { measureOnQueue, type QueueRequest } from "./commands/measure-queue.js";
 import { mergeQueue, mergeShards } from "./commands/merge.js";
 import { workerCommand, type WorkerRequest } from "./commands/worker.js";
-import { parseShard, shardIndices, shardName } from "./shard.js";
+import { parseShard, shardIndices, shardName } from "./run/shard.js";
 import { formatCompare, runCompare, summarise, writeCompare } from "./commands/compare.js";
 import { runAugment, type AugmentRequest } from "./commands/augment.js";
 import { buildReport, formatTable } from "./report/json.js";
 import { formatAccuracy, formatPrediction, predict } from "./commands/predict.js";
 import { EVALUATORS, type EvaluatorName } from "./evaluator/index.js";
-import { openModel, openSession, selectIndices } from "./session.js";
-import { frequencyInterval, RHO_MODES } from "./rho-modes.js";
+import { openModel, openSession, selectIndices } from "./run/session.js";
+import { frequencyInterval, RHO_MODES } from "./rho/modes.js";
 import { describeVerify, openProperty, openVerifyModel, reportVerify, runVerify, validateVerify } from "./commands/verify.js";
 import { formatInstance, formatSummary, readGroundTruth, readInstances, runVnncomp, summariseVnncomp, validateVnncomp } from "./commands/vnncomp.js";
 

@@ -40,7 +40,11 @@ export interface And { readonly kind: "and"; readonly items: readonly Formula[] 
  * (∧_j ∨_i item_i|j). An item with no row in lane j is not a choice for lane j. Items are linear blocks or
  * `and`s of them (no nested `or`). A ReLU layer of n neurons is one `or` of width n with two items.
  */
-export interface Or { readonly kind: "or"; readonly name: string; readonly width: number; readonly items: readonly Formula[] }
+export interface Or {
+  readonly kind: "or"; readonly name: string; readonly width: number; readonly items: readonly Formula[];
+  /** The network layer whose nonlinearity this is (set by encode; absent in hand-written IR). */
+  readonly layer?: number;
+}
 
 export type Formula = LinearBlock | And | Or;
 
@@ -98,7 +102,7 @@ export class RowBuilder {
 }
 
 export const and = (...items: Formula[]): And => ({ kind: "and", items });
-export const or = (name: string, width: number, items: Formula[]): Or => ({ kind: "or", name, width, items });
+export const or = (name: string, width: number, items: Formula[], layer?: number): Or => ({ kind: "or", name, width, items, ...(layer !== undefined ? { layer } : {}) });
 
 /** Value of row r at v (Σ vals·v[cols] + constant). */
 export function rowValue(b: LinearBlock, r: number, v: ArrayLike<number>): number {

@@ -1,8 +1,8 @@
-// evaluate: the trace of the network at x* (Float64, reference evaluator) laid out as an assignment of the
-// layered encoding's variables. Float32 could flip the phase of pre-activations within 1e-7 of zero.
+// evaluate: the trace of the network at x* (float64, compiler/analysis/trace.ts) laid out as an assignment
+// of the layered encoding's variables. Float32 could flip the phase of pre-activations within 1e-7 of zero.
 
 import type { Network } from "../ir/network.js";
-import { trace, type Trace } from "../../runtime/evaluator/reference.js";
+import { trace, type Trace } from "../analysis/trace.js";
 import type { Encoding } from "./encode.js";
 import { varCount } from "../ir/constraint.js";
 

@@ -8,14 +8,15 @@ import type { LpModel } from "../backend/lp-model.js";
 import { encode, type Encoding } from "./encode.js";
 import { evaluate, type Evaluated } from "./evaluate.js";
 import { selectDisjuncts } from "./select-disjuncts.js";
+import { patternAt } from "../analysis/trace.js";
 import { addTarget, rankLabels, targetLabels } from "./target-label.js";
 import { linearizeLinf, T_VAR } from "./linearize-linf.js";
 import { eliminate } from "./eliminate.js";
 import { toLpModel } from "./to-lp-model.js";
 import { bigM } from "./big-m.js";
 import { relaxDisjuncts } from "./relax.js";
-import { intervalBounds } from "./bounds.js";
-import type { CompileOptions } from "./options.js";
+import { intervalBounds } from "../analysis/bounds/interval.js";
+import type { CompileOptions, Mode } from "./options.js";
 
 /** One pass over the problem: the new problem and the map from its solutions to the old one's. */
 export interface PassResult { readonly problem: Problem; readonly inverse: (sol: Float64Array) => Float64Array }
@@ -32,34 +33,40 @@ export interface PointContext {
 
 const identity = (s: Float64Array) => s;
 
+/** The radius box's sound interval bounds (exact and relax modes: their rows hold on this box only). */
+function radiusBounds(ctx: PointContext) {
+  const o = ctx.options, r = o.radius;
+  const lo = ctx.xStar.map((v) => Math.max(o.pixelMin / o.pixelScale, v - r));
+  const hi = ctx.xStar.map((v) => Math.min(o.pixelMax / o.pixelScale, v + r));
+  return intervalBounds(ctx.net, lo, hi);
+}
+
+/** Per mode, how the disjunctions of C_f become rows (a table: a new mode is a new entry). */
+const SELECT: Record<Mode, Pass> = {
+  restrict: {
+    name: "select-disjuncts",
+    run: (p, ctx) => ({ problem: selectDisjuncts(p, ctx.net, ctx.encoding, patternAt(ctx.evaluated.trace)), inverse: identity }),
+  },
+  // Sound bounds on the radius box; the binaries are appended after the layer variables.
+  exact: {
+    name: "select-disjuncts (exact: big-M)",
+    run: (p, ctx) => {
+      const n = p.vars.reduce((a, b) => Math.max(a, b.offset + b.size), 0);
+      return { problem: bigM(ctx.net, ctx.encoding, radiusBounds(ctx)).problem, inverse: (s) => s.subarray(0, n) };
+    },
+  },
+  // The triangle relaxation on the same sound interval bounds: an LP containing F(C_f) within the radius.
+  relax: {
+    name: "select-disjuncts (relax: triangle)",
+    run: (_p, ctx) => ({ problem: relaxDisjuncts(ctx.net, ctx.encoding, radiusBounds(ctx)).problem, inverse: identity }),
+  },
+};
+
 export function buildPipeline(options: CompileOptions): Pass[] {
   const passes: Pass[] = [
     // select-disjuncts needs the trace at x* (evaluate ran before the pipeline and is in ctx); it must run
-    // before anything that assumes a conjunction (linearize, eliminate, to-lp-model). In exact mode it needs
-    // sound bounds on the radius box, and appends the binaries after the layer variables.
-    options.mode === "exact"
-      ? {
-        name: "select-disjuncts (exact: big-M)",
-        run: (p, ctx) => {
-          const r = options.radius;
-          const lo = ctx.xStar.map((v) => Math.max(options.pixelMin / options.pixelScale, v - r));
-          const hi = ctx.xStar.map((v) => Math.min(options.pixelMax / options.pixelScale, v + r));
-          const n = p.vars.reduce((a, b) => Math.max(a, b.offset + b.size), 0);
-          return { problem: bigM(ctx.net, ctx.encoding, intervalBounds(ctx.net, lo, hi)).problem, inverse: (s) => s.subarray(0, n) };
-        },
-      }
-      : options.mode === "relax"
-      ? {
-        // The triangle relaxation on the same sound interval bounds: an LP containing F(C_f) within the radius.
-        name: "select-disjuncts (relax: triangle)",
-        run: (p, ctx) => {
-          const r = options.radius;
-          const lo = ctx.xStar.map((v) => Math.max(options.pixelMin / options.pixelScale, v - r));
-          const hi = ctx.xStar.map((v) => Math.min(options.pixelMax / options.pixelScale, v + r));
-          return { problem: relaxDisjuncts(ctx.net, ctx.encoding, intervalBounds(ctx.net, lo, hi)).problem, inverse: identity };
-        },
-      }
-      : { name: "select-disjuncts", run: (p, ctx) => ({ problem: selectDisjuncts(p, ctx.evaluated.assignment).problem, inverse: identity }) },
+    // before anything that assumes a conjunction (linearize, eliminate, to-lp-model).
+    SELECT[options.mode],
     // target-label adds C_out(l) after selection: it has no disjunctions of its own.
     { name: "target-label", run: (p, ctx) => ({ problem: addTarget(p, ctx.encoding, ctx.label, ctx.options.margin), inverse: identity }) },
     // linearize-linf appends t after the layer variables, so every earlier variable keeps its column.
@@ -133,28 +140,27 @@ export function compilePoint(net: Network, xStar: Float64Array, options: Compile
   return { encoding, evaluated, predicted, ranked, targets };
 }
 
-function conventions(o: CompileOptions): string[] {
-  if (o.mode === "relax") {
-    return [
-      `mode relax (LP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,
-      `objective t = ||x - x*||_inf in model units. Every unstable ReLU is its triangle relaxation (v >= 0, v >= u, v <= h(u - l)/(h - l))`,
-      `and every max-pool v >= u_k, v <= sum_k (u_k - l_k) + max_k l_k, from sound interval bounds on |x - x*| <= radius: the feasible set`,
-      `contains every input with label l within the radius, so the optimum is a LOWER bound on rho(f, x*, l) (infeasible: none within the radius).`,
-    ];
-  }
-  if (o.mode === "exact") {
-    return [
-      `mode exact (MILP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,
-      `objective t = ||x - x*||_inf in model units; rho in pixels = t * ${o.pixelScale}. Every ReLU and max-pool is encoded exactly with big-M rows`,
-      `from sound interval bounds on the box |x - x*| <= radius, and t <= radius: the optimum is rho(f, x*, l) when it is below the radius;`,
-      `an infeasible MILP proves no input within the radius has label l.`,
-    ];
-  }
-  return [
+/** The LP file header's statement of what the optimum means, per mode. */
+const CONVENTIONS: Record<Mode, (o: CompileOptions) => string[]> = {
+  relax: (o) => [
+    `mode relax (LP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,
+    `objective t = ||x - x*||_inf in model units. Every unstable ReLU is its triangle relaxation (v >= 0, v >= u, v <= h(u - l)/(h - l))`,
+    `and every max-pool v >= u_k, v <= sum_k (u_k - l_k) + max_k l_k, from sound interval bounds on |x - x*| <= radius: the feasible set`,
+    `contains every input with label l within the radius, so the optimum is a LOWER bound on rho(f, x*, l) (infeasible: none within the radius).`,
+  ],
+  exact: (o) => [
+    `mode exact (MILP); form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels; radius ${o.radius} model units`,
+    `objective t = ||x - x*||_inf in model units; rho in pixels = t * ${o.pixelScale}. Every ReLU and max-pool is encoded exactly with big-M rows`,
+    `from sound interval bounds on the box |x - x*| <= radius, and t <= radius: the optimum is rho(f, x*, l) when it is below the radius;`,
+    `an infeasible MILP proves no input within the radius has label l.`,
+  ],
+  restrict: (o) => [
     `form ${o.form}; margin alpha ${o.margin}; input box [${o.pixelMin}, ${o.pixelMax}] pixels = [${o.pixelMin / o.pixelScale}, ${o.pixelMax / o.pixelScale}] model units`,
     `objective t = ||x - x*||_inf in model units; rho_hat in pixels = t * ${o.pixelScale} (pixel scale). The optimum is an UPPER bound on rho:`,
     `the LP is the convex restriction of C_f(x, l) to the linear region Z(x*) of x* (Bastani et al. 2016, section 4).`,
     `conventions: a ReLU whose pre-activation at x* is exactly 0 is inactive (u <= 0, v = 0); a max-pool window with tied maxima`,
     `keeps its first maximal element in row-major order; the trace at x* is computed in float64.`,
-  ];
-}
+  ],
+};
+
+const conventions = (o: CompileOptions): string[] => CONVENTIONS[o.mode](o);

@@ -2,8 +2,7 @@
 // clipped to the box, for the predicted label l* (untargeted). It answers "adversarial at eps or not"; the
 // distance of its example is at most eps, not a rho estimate, so it supports the frequency only.
 
-import type { Network } from "../../compiler/ir/network.js";
-import type { NetworkMatrices } from "../region.js";
+import type { Network, NetworkMatrices } from "../../compiler/index.js";
 import { crossEntropyGradient } from "./gradient.js";
 
 export function fgsmExample(net: Network, m: NetworkMatrices, xStar: Float64Array, label: number, eps: number, lower: number, upper: number): Float64Array {

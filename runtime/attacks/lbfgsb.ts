@@ -5,11 +5,10 @@
 // distance of the example, like rho. x* + r counts only if y_l ≥ y_l' + alpha for all l' ≠ l (alpha = 0.15,
 // the paper's choice for this baseline) — the caller then checks it with onnxruntime.
 
-import type { Network } from "../../compiler/ir/network.js";
-import type { NetworkMatrices } from "../region.js";
-import { crossEntropyGradient, fastTrace } from "./gradient.js";
+import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { crossEntropyGradient } from "./gradient.js";
 import { minimizeLbfgsb } from "./lbfgsb-optimizer.js";
-import { linf } from "../rho.js";
+import { linf } from "../rho/types.js";
 
 export interface LbfgsbAttackOptions {
   /** Confidence margin the example must have in the float64 evaluation. */
@@ -38,7 +37,7 @@ export function lbfgsbAttack(net: Network, m: NetworkMatrices, xStar: Float64Arr
   const lo = new Float64Array(n).fill(lower), hi = new Float64Array(n).fill(upper);
   let best: Float64Array | null = null, bestD = Infinity, evaluations = 0, tried = 0;
   const succeeds = (x: Float64Array) => {
-    const y = fastTrace(net, m, x).logits;
+    const y = trace(net, x, { matrices: m }).logits;
     return y.every((v, k) => k === target || y[target] >= v + opts.alpha);
   };
   const attempt = (c: number): boolean => {

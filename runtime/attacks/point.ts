@@ -1,12 +1,11 @@
 // The baselines as point runners with the LP's result shape: L-BFGS-B (Szegedy et al.) and the signed
 // gradient (FGSM). Every example is checked by onnxruntime-node (float32) before it counts.
 
-import { rankLabels } from "../../compiler/passes/target-label.js";
+import { rankLabels, trace } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
-import type { PointResult, RhoContext } from "../rho.js";
-import { fastTrace } from "./gradient.js";
 import { fgsmExample } from "./fgsm.js";
 import { DEFAULT_LBFGSB, lbfgsbAttack } from "./lbfgsb.js";
+import { type PointResult, type RhoContext } from "../rho/types.js";
 
 export type Algorithm = "lp" | "lbfgsb" | "fgsm";
 export const ALGORITHMS: readonly Algorithm[] = ["lp", "lbfgsb", "fgsm"];
@@ -20,7 +19,7 @@ export async function attackPoint(ctx: RhoContext, algorithm: "lbfgsb" | "fgsm",
   const base = { index, label, predicted, lpObjective: null, checkMargin: null, alpha: 0, iterations: 0, rows: 0, rowsAdded: 0, primalInfeasibility: null, solverSeconds: 0 };
   if (label !== null && predicted !== label) return { ...base, target: null, rho: null, status: "misclassified", seconds: elapsed() };
   const lower = ctx.pixelMin / ctx.pixelScale, upper = ctx.pixelMax / ctx.pixelScale;
-  const ranked = rankLabels(fastTrace(ctx.net, ctx.matrices, xStar).logits);
+  const ranked = rankLabels(trace(ctx.net, xStar, { matrices: ctx.matrices }).logits);
   // FGSM is untargeted (any label but l* counts); L-BFGS-B aims at the LP's target, the second most probable.
   const target = algorithm === "fgsm" ? null : ranked[1];
   let example: Float64Array | null;

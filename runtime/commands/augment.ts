@@ -4,13 +4,12 @@
 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { diag, fail, ok, unwrap, type Result } from "../../compiler/diagnostics.js";
-import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { diag, fail, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { item } from "../data/index.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
-import { progressBar, runPoints } from "../measure.js";
+import { progressBar, runPoints } from "../run/measure.js";
 import { makeRunner, openRun, type RunRequest } from "./measure.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> {

@@ -3,15 +3,14 @@
 // per-algorithm points, and a CSV of the points where lp and lbfgsb disagree at eps.
 
 import { join } from "node:path";
-import { ok, type Result } from "../../compiler/diagnostics.js";
-import { writeFileAtomic } from "../../compiler/backend/write-file.js";
+import { ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
-import { estimate, pointRecord, quantile, runPoints, type Estimates } from "../measure.js";
+import { estimate, pointRecord, quantile, runPoints, type Estimates } from "../run/measure.js";
 import { toCsv } from "../report/csv.js";
 import { cdfSvg } from "../report/plot.js";
-import type { PointResult } from "../rho.js";
-import type { RunConfig } from "../point-runner.js";
+import type { RunConfig } from "../run/point-runner.js";
 import { makeRunner } from "./measure.js";
+import { type PointResult } from "../rho/types.js";
 
 export interface AlgorithmSummary {
   readonly algorithm: Algorithm;

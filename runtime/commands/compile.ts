@@ -3,19 +3,9 @@
 // before anything is written; files are written atomically.
 
 import { extname } from "node:path";
-import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
-import { writeCplexLp } from "../../compiler/backend/cplex-lp.js";
-import { writeMps } from "../../compiler/backend/mps.js";
-import { writeFileAtomic } from "../../compiler/backend/write-file.js";
-import { encode, outputConstraint } from "../../compiler/passes/encode.js";
-import { compileOptions, type CompileOptions, type Target } from "../../compiler/passes/options.js";
-import { compilePoint, type CompiledPoint } from "../../compiler/passes/pipeline.js";
-import { and } from "../../compiler/ir/constraint.js";
-import { outputSize } from "../../compiler/ir/network.js";
+import { and, compileOptions, compilePoint, diag, encode, fail, formatNumber, inputSize, ok, outputConstraint, outputSize, writeCplexLp, writeFileAtomic, writeMps, type CompiledPoint, type CompileOptions, type Result, type Target } from "../../compiler/index.js";
 import { printProblem } from "../../grammar/constraint/print.js";
-import { modelInput, type Session } from "../session.js";
-import { formatNumber } from "../../compiler/backend/numbers.js";
-import { inputSize } from "../../compiler/ir/network.js";
+import { modelInput, type Session } from "../run/session.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { argmax } from "../evaluator/types.js";
 import { solveFile, type SolverName } from "../solvers/registry.js";

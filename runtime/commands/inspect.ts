@@ -2,7 +2,7 @@
 // Unsupported ops never reach here: the CLI prints the loader's diagnostics (all of them) and exits 2.
 
 import { match } from "ts-pattern";
-import { sizeOf, type Layer, type Network } from "../../compiler/ir/network.js";
+import { sizeOf, type Layer, type Network } from "../../compiler/index.js";
 
 export interface InspectSummary {
   readonly model: string;

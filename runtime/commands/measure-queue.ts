@@ -2,10 +2,10 @@
 // (unless --detach) a wait with progress for the workers' results and the reports in --out. Rerunning the
 // same command is the resume: finished points are kept, failed ones retried, the rest waited for.
 
-import { UserError, diag, unwrap } from "../../compiler/diagnostics.js";
-import { progressBar, type Progress } from "../measure.js";
-import { closeQueue, describeRun, enqueueRun, missingDiagnostics, openQueue, queuedRun, readRun, waitForRun } from "../queue/queue.js";
-import { parseQueueUrl } from "../queue/redis-url.js";
+import { UserError, diag, unwrap } from "../../compiler/index.js";
+import { progressBar, type Progress } from "../run/measure.js";
+import { closeQueue, describeRun, enqueueRun, missingDiagnostics, openQueue, queuedRun, readRun, waitForRun } from "../run/queue/queue.js";
+import { parseQueueUrl } from "../run/queue/redis-url.js";
 import { openRun, prepareOut, runIdentity, type RunRequest } from "./measure.js";
 import { queueMerged, writeMerged } from "./merge.js";
 

@@ -2,21 +2,19 @@
 // (report.json, points.jsonl, points.csv, adversarial*.npy, cdf.svg) in --out.
 
 import { existsSync, mkdirSync, readFileSync, statSync, truncateSync } from "node:fs";
-import { inputSize } from "../../compiler/ir/network.js";
+import { diag, fail, inputSize, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { join } from "node:path";
-import { diag, fail, ok, unwrap, type Result } from "../../compiler/diagnostics.js";
-import { writeFileAtomic } from "../../compiler/backend/write-file.js";
 import { encodeNpy } from "../data/npy.js";
-import { DEFAULT_LAZY, type LazyOptions } from "../lazy-loop.js";
-import { pointFromRecord, pointRecord, type Estimates } from "../measure.js";
-import { localRunner, poolRunner, type PointRunner, type RunConfig } from "../point-runner.js";
+import { DEFAULT_LAZY, type LazyOptions } from "../lazy/lazy-loop.js";
+import { pointFromRecord, pointRecord, type Estimates } from "../run/measure.js";
+import { localRunner, poolRunner, type PointRunner, type RunConfig } from "../run/point-runner.js";
 import { cdfSvg } from "../report/plot.js";
 import { POINT_COLUMNS, toCsv } from "../report/csv.js";
 import { buildReport, formatTable } from "../report/json.js";
-import type { PointResult } from "../rho.js";
 import type { Algorithm } from "../attacks/point.js";
-import type { RhoMode } from "../rho-modes.js";
-import { openSession, selectIndices, type Session } from "../session.js";
+import type { RhoMode } from "../rho/modes.js";
+import { openSession, selectIndices, type Session } from "../run/session.js";
+import { type PointResult } from "../rho/types.js";
 
 export interface RunRequest {
   readonly data: string;

@@ -4,15 +4,14 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError, diag, fail, ok, unwrap, type Diagnostic, type Result } from "../../compiler/diagnostics.js";
-import { writeFileAtomic } from "../../compiler/backend/write-file.js";
-import { estimate, pointFromRecord, pointRecord } from "../measure.js";
+import { diag, fail, ok, unwrap, UserError, writeFileAtomic, type Diagnostic, type Result } from "../../compiler/index.js";
+import { estimate, pointFromRecord, pointRecord } from "../run/measure.js";
 import { buildReport, formatTable } from "../report/json.js";
-import type { PointResult } from "../rho.js";
-import { openSession } from "../session.js";
+import { openSession } from "../run/session.js";
 import { prepareOut, writeReports } from "./measure.js";
-import { closeQueue, collect, missingDiagnostics, openQueue, readRun, type Collected, type QueueHandle, type QueuedRun } from "../queue/queue.js";
-import { parseQueueUrl } from "../queue/redis-url.js";
+import { closeQueue, collect, missingDiagnostics, openQueue, readRun, type Collected, type QueueHandle, type QueuedRun } from "../run/queue/queue.js";
+import { parseQueueUrl } from "../run/queue/redis-url.js";
+import { type PointResult } from "../rho/types.js";
 
 interface ShardDir { readonly dir: string; readonly identity: Record<string, unknown>; readonly shard: string | null; readonly points: PointResult[]; readonly report: Record<string, unknown> | null }
 

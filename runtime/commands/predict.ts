@@ -2,7 +2,7 @@
 
 import { createEvaluator, type EvaluatorName } from "../evaluator/index.js";
 import { argmax } from "../evaluator/types.js";
-import { modelInput, type Session } from "../session.js";
+import { modelInput, type Session } from "../run/session.js";
 
 export interface Prediction {
   readonly index: number;

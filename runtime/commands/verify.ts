@@ -1,13 +1,9 @@
 // `robustc verify MODEL.onnx PROP.vnnlib`: opens the model (any output size; the property names Y_j), parses
 // the property, checks that their sizes agree, and runs the engine; prints and writes the VNN-COMP answer.
 
-import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
-import { writeFileAtomic } from "../../compiler/backend/write-file.js";
-import { loadNetwork } from "../../compiler/frontend/onnx/lower.js";
-import type { Network } from "../../compiler/ir/network.js";
+import { diag, fail, loadNetwork, networkMatrices, ok, writeFileAtomic, type Network, type Result } from "../../compiler/index.js";
 import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
-import { networkMatrices } from "../region.js";
 import { checkShapes, verifyProperty, type VerifyContext } from "../verify/engine.js";
 import { formatResult, type VerifyResult } from "../verify/result.js";
 

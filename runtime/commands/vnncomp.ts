@@ -4,7 +4,7 @@
 
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
-import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { diag, fail, ok, type Result } from "../../compiler/index.js";
 import { openProperty, openVerifyModel, type OpenModel } from "./verify.js";
 import { verifyProperty } from "../verify/engine.js";
 

@@ -2,10 +2,10 @@
 // SIGTERM) or, with --drain, until the queue is empty; prints one line per finished point.
 
 import { hostname } from "node:os";
-import { UserError, diag, unwrap } from "../../compiler/diagnostics.js";
-import { defaultJobs } from "../point-runner.js";
-import { runWorker } from "../queue/queue-worker.js";
-import { parseQueueUrl } from "../queue/redis-url.js";
+import { UserError, diag, unwrap } from "../../compiler/index.js";
+import { defaultJobs } from "../run/point-runner.js";
+import { runWorker } from "../run/queue/queue-worker.js";
+import { parseQueueUrl } from "../run/queue/redis-url.js";
 
 export interface WorkerRequest { readonly queue: string; readonly concurrency?: number; readonly lock: number; readonly drain?: boolean }
 

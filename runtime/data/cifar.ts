@@ -2,7 +2,7 @@
 // (3×32×32, channel-major) -> Dataset with itemShape [3,32,32]. Invariant: file size is a whole number of records.
 
 import { basename } from "node:path";
-import { type Result, diag, fail, ok } from "../../compiler/diagnostics.js";
+import { type Result, diag, fail, ok } from "../../compiler/index.js";
 import { type Dataset, makeDataset } from "./dataset.js";
 import { readInput, writeOutput } from "./file.js";
 

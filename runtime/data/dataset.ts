@@ -1,7 +1,7 @@
 // The in-memory dataset every reader produces: `count` items of shape `itemShape`, pixels row-major on the
 // data's own scale. Invariant (kept by makeDataset): count > 0, every pixel finite, labels null or `count` long.
 
-import { type Result, diag, fail, ok } from "../../compiler/diagnostics.js";
+import { type Result, diag, fail, ok } from "../../compiler/index.js";
 
 export interface Dataset {
   /** What the user named: "mnist:test", "/path/x.npy", ... */

@@ -3,7 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { type Result, diag, fail, ok } from "../../compiler/diagnostics.js";
+import { type Result, diag, fail, ok } from "../../compiler/index.js";
 import { type Dataset, makeDataset } from "./dataset.js";
 import { readInput, writeOutput } from "./file.js";
 

@@ -2,7 +2,7 @@
 // an optional labels file -> Result<Dataset>. Invariant: every bad input is a one-line data/* diagnostic.
 
 import { existsSync } from "node:fs";
-import { type Result, diag, fail, ok } from "../../compiler/diagnostics.js";
+import { type Result, diag, fail, ok } from "../../compiler/index.js";
 import { loadCifarDataset, isCifarPath } from "./cifar.js";
 import { type Dataset } from "./dataset.js";
 import { isIdxImagesPath, isIdxLabelsPath, loadIdxDataset, readIdxLabels } from "./idx.js";

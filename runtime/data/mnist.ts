@@ -8,7 +8,7 @@
 //   Per-class counts are 1001,1127,991,1032,980,863,1014,1070,944,978: test has 1996 points, train 8004.
 
 import { createRequire } from "node:module";
-import { type Result, diag, fail, ok } from "../../compiler/diagnostics.js";
+import { type Result, diag, fail, ok } from "../../compiler/index.js";
 import { type Dataset, makeDataset } from "./dataset.js";
 
 export const MNIST_SPLITS = ["test", "train"] as const;

@@ -1,7 +1,7 @@
 // NumPy .npy (format v1.0/2.0/3.0) reader and writer: bytes <-> { shape, dtype, data: Float64Array }, and
 // .npy image/label files -> Dataset. Invariant: the writer emits exactly np.save's bytes (64-byte aligned header).
 
-import { type Result, diag, fail, ok } from "../../compiler/diagnostics.js";
+import { type Result, diag, fail, ok } from "../../compiler/index.js";
 import { type Dataset, makeDataset, toLabels } from "./dataset.js";
 import { readInput, writeOutput } from "./file.js";
 

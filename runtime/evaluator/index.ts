@@ -1,6 +1,6 @@
 // Chooses an evaluator by name; both implement the Evaluator interface.
 
-import type { Network } from "../../compiler/ir/network.js";
+import type { Network } from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "./onnxruntime.js";
 import { ReferenceEvaluator } from "./reference.js";
 import type { Evaluator } from "./types.js";

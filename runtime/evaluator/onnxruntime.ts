@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { sizeOf, type Network } from "../../compiler/ir/network.js";
+import { sizeOf, type Network } from "../../compiler/index.js";
 import type { Evaluator } from "./types.js";
 
 export interface OrtOptions {

@@ -2,9 +2,8 @@
 // counts, timing). Every number is one the run measured.
 
 import { createRequire } from "node:module";
-import type { Estimates } from "../measure.js";
-import { quantile } from "../measure.js";
-import type { PointResult } from "../rho.js";
+import { quantile, type Estimates } from "../run/measure.js";
+import { type PointResult } from "../rho/types.js";
 
 const require = createRequire(import.meta.url);
 const version = (pkg: string): string => {

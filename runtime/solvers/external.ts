@@ -5,10 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
-import { writeCplexLp } from "../../compiler/backend/cplex-lp.js";
-import { writeMps } from "../../compiler/backend/mps.js";
-import type { LpModel } from "../../compiler/backend/lp-model.js";
+import { diag, fail, ok, writeCplexLp, writeMps, type LpModel, type Result } from "../../compiler/index.js";
 import type { FileSolution, LpSolution, SolveOptions, SolveStatus, Solver, SolverName } from "./types.js";
 
 /** What an external solver module provides; `externalSolver` turns it into a Solver. */

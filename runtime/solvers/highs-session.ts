@@ -3,8 +3,7 @@
 // MILP run that reports its incumbent, proven dual bound and gap under a time limit (solveMilp).
 
 import type { Model } from "highs";
-import type { LpModel } from "../../compiler/backend/lp-model.js";
-import type { LpSession } from "../../compiler/passes/tighten-bounds.js";
+import type { LpModel, LpSession } from "../../compiler/index.js";
 import { highsModule, highsOptions, isHighsAbort, modelData } from "./highs.js";
 
 async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Model }> {

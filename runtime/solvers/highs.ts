@@ -3,8 +3,7 @@
 
 import * as highsPackage from "highs";
 import type { Highs, Model, ModelData, ModelStatusCode } from "highs";
-import { ok, type Result } from "../../compiler/diagnostics.js";
-import type { LpModel } from "../../compiler/backend/lp-model.js";
+import { ok, type LpModel, type Result } from "../../compiler/index.js";
 import { FEASIBILITY_TOLERANCE, MIP_GAP, type FileSolution, type LpSolution, type SolveOptions, type SolveStatus, type Solver } from "./types.js";
 
 // `highs` ships CommonJS-flavoured typings, so under NodeNext its default export types as `.default` of

@@ -1,8 +1,7 @@
 // The solver-neutral interface: an LpModel in, an LpSolution out (column values in LpModel column order).
 // Solvers never throw for solver outcomes or missing executables: those are statuses with a message.
 
-import type { Result } from "../../compiler/diagnostics.js";
-import type { LpModel } from "../../compiler/backend/lp-model.js";
+import type { LpModel, Result } from "../../compiler/index.js";
 
 export const SOLVER_NAMES = ["highs", "glpk", "clp", "cbc", "highs-cli"] as const;
 export type SolverName = (typeof SOLVER_NAMES)[number];

@@ -2,9 +2,8 @@
 // from the box centre and seeded random box points. Gradients come from the Network IR (x's own linear
 // region); every point whose float64 margin reaches ≤ 0 goes through the float32 check before it counts.
 
-import type { Network } from "../../compiler/ir/network.js";
-import { fastTrace, logitCombinationGradient } from "../attacks/gradient.js";
-import type { NetworkMatrices } from "../region.js";
+import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { logitCombinationGradient } from "../attacks/gradient.js";
 import type { Evaluator } from "../evaluator/types.js";
 import { checkCandidate, type Counterexample } from "./result.js";
 import { centre, unsafeValue, type Spec } from "./spec.js";
@@ -40,7 +39,7 @@ export async function attack(net: Network, m: NetworkMatrices, ev: Evaluator, s:
   const checked = new Set<string>();
 
   const evaluate = (x: Float64Array) => {
-    const t = fastTrace(net, m, x);
+    const t = trace(net, x, { matrices: m });
     s.disjuncts.forEach((d, i) => {
       let v = -Infinity;
       for (const a of d) {

@@ -2,15 +2,11 @@
 // float32-checked counterexample), unsat, timeout or unknown. Cheap sat first (centre, PGD, the restriction
 // LP of the best attack point), then refutation (IBP, LP relaxation), then one big-M MILP per disjunct.
 
-import { inputSize, outputSize, type Network } from "../../compiler/ir/network.js";
-import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { diag, fail, inputSize, ok, outputSize, patternAt, trace, type LpModel, type Network, type NetworkMatrices, type Result } from "../../compiler/index.js";
 import type { VnnlibProperty } from "../../grammar/vnnlib/parse.js";
-import { fastTrace } from "../attacks/gradient.js";
 import type { Evaluator } from "../evaluator/types.js";
-import type { NetworkMatrices } from "../region.js";
 import { createHighs } from "../solvers/highs.js";
 import type { LpSolution } from "../solvers/types.js";
-import type { LpModel } from "../../compiler/backend/lp-model.js";
 import { attack } from "./attack.js";
 import { buildBase, disjunctModel, boundsRefute, inputOf, type BaseModel, type ModelKind } from "./milp.js";
 import { checkCandidate, type Counterexample, type Stage, type VerifyResult, type VerifyStatus } from "./result.js";
@@ -88,7 +84,7 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   const c = centre(s);
   const ce0 = await checkCandidate(ev, s, c);
   if (ce0) return out("sat", "centre", { ce: ce0 });
-  const yc = fastTrace(net, m, c).logits;
+  const yc = trace(net, c, { matrices: m }).logits;
   const delta = 1e-5 * (1 + Math.max(...Array.from(yc, Math.abs)));
   const att = await attack(net, m, ev, s, { deadline: performance.now() + Math.min(10, 0.1 * timeLeft()) * 1000, restarts: 12, steps: 60, seed: o.seed ?? 1 });
   log(`attack: best margin ${att.bestValue.toPrecision(4)} (disjunct ${att.bestDisjunct})`);
@@ -96,14 +92,14 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   if (timeLeft() <= 0) return out("timeout", "attack", { reason: "time limit during the attack" });
 
   // 2. Sound interval bounds: the base MILP, and disjuncts they alone refute.
-  const base = buildBase(net, m, s);
+  const base = await buildBase(net, m, s);
   const binaries = base.binaries;
-  let pending = s.disjuncts.map((_, i) => i).filter((i) => !boundsRefute(net, m, base, s.disjuncts[i], s));
+  let pending = s.disjuncts.map((_, i) => i).filter((i) => !boundsRefute(net, m, base, s.disjuncts[i]));
   log(`bounds: ${s.disjuncts.length - pending.length} of ${s.disjuncts.length} disjuncts refuted; ${binaries} binaries`);
   if (pending.length === 0) return out("unsat", "bounds", { binaries });
 
   // 3. The restriction LP: the best attack point's linear region ∩ box ∩ its disjunct (margin δ, then 0).
-  const region: ModelKind = { kind: "restrict", trace: fastTrace(net, m, att.best) };
+  const region: ModelKind = { kind: "restrict", pattern: patternAt(trace(net, att.best, { matrices: m })) };
   if (pending.includes(att.bestDisjunct)) {
     for (const margin of [delta, 0]) {
       const r = await solveWithin(disjunctModel(net, base, s.disjuncts[att.bestDisjunct], region, margin), deadline, 0.2);

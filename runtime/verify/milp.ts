@@ -1,17 +1,9 @@
-// The complete step: the network over a VNN-LIB box as a big-M MILP (encode → IBP bounds → big-M →
+// The complete step: the network over a VNN-LIB box as a big-M MILP (encode → back-substituted bounds → big-M →
 // LpModel, every layer column bounded by its sound interval), plus one unsafe disjunct's rows g ≤ −margin.
 // The same model serves three questions: `milp` (exact), `relax` (integrality dropped: infeasible ⇒ the
-// disjunct is refuted) and `restrict` (ReLU phases / max-pool winners fixed to a point's: its linear region).
+// disjunct is refuted) and `restrict` (an activation pattern's rows: a point's linear region).
 
-import type { LpModel } from "../../compiler/backend/lp-model.js";
-import type { Network } from "../../compiler/ir/network.js";
-import { bigM } from "../../compiler/passes/big-m.js";
-import type { LayerBounds } from "../../compiler/passes/bounds.js";
-import type { NetworkMatrices } from "../region.js";
-import { backsub, tightBounds } from "./backsub.js";
-import { encode } from "../../compiler/passes/encode.js";
-import { toLpModel } from "../../compiler/passes/to-lp-model.js";
-import type { Trace } from "../evaluator/reference.js";
+import { bigM, boundsProve, choicesOf, encode, GE, isNonlinear, layerWindows, LE, semanticsOf, soundBounds, toLpModel, type ActivationPattern, type LayerBounds, type LpModel, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import type { Disjunct, LeAtom, Spec } from "./spec.js";
 
 export interface BaseModel {
@@ -23,9 +15,10 @@ export interface BaseModel {
   readonly binaries: number;
 }
 
-export function buildBase(net: Network, m: NetworkMatrices, s: Spec): BaseModel {
+/** `m`: the network's CSR cache; the bounds are back-substituted (compiler/analysis/bounds/) on the box. */
+export async function buildBase(net: Network, m: NetworkMatrices, s: Spec): Promise<BaseModel> {
   const enc = encode(net, { inputLower: 0, inputUpper: 0 });
-  const bounds = tightBounds(net, m, s.lower, s.upper);
+  const bounds = await soundBounds(net, { lower: s.lower, upper: s.upper }, { method: "backsub", matrices: m });
   const { problem, stats } = bigM(net, enc, bounds);
   const lp = toLpModel(problem, "verify", []);
   const offset = net.layers.map((l) => problem.vars[enc.layerVar[l.id]].offset);
@@ -43,29 +36,12 @@ export function buildBase(net: Network, m: NetworkMatrices, s: Spec): BaseModel 
   return { lp: { ...lp, colLower, colUpper }, bounds, offset, inputLayer, binaries: stats.binaries };
 }
 
-/**
- * Whether bounds alone refute the disjunct: some atom's g is positive over the whole box, by the output
- * intervals or by back-substituting the atom's own combination of outputs (much tighter for y_j − y_l).
- */
-export function boundsRefute(net: Network, m: NetworkMatrices, base: BaseModel, d: Disjunct, s: Spec): boolean {
-  const out = base.bounds[net.output], ny = out.lower.length;
-  return d.some((a) => {
-    const A = new Float64Array(ny);
-    a.ys.forEach((j, k) => { A[j] += a.yw[k]; });
-    const r = backsub(net, m, base.bounds, net.output, A, new Float64Array(1), 1);
-    if (r) {
-      let lo = r.lower[0], mag = Math.abs(lo);
-      a.xs.forEach((i, k) => { const w = a.xw[k]; lo += Math.min(w * s.lower[i], w * s.upper[i]); mag += Math.abs(w) * Math.max(Math.abs(s.lower[i]), Math.abs(s.upper[i])); });
-      if (lo + a.c > 1e-9 * (1 + mag + Math.abs(a.c))) return true;
-    }
-    let lo = a.c, mag = Math.abs(a.c);
-    a.ys.forEach((j, k) => { const w = a.yw[k]; lo += Math.min(w * out.lower[j], w * out.upper[j]); mag += Math.abs(w) * Math.max(Math.abs(out.lower[j]), Math.abs(out.upper[j])); });
-    a.xs.forEach((i, k) => { const w = a.xw[k]; lo += Math.min(w * s.lower[i], w * s.upper[i]); mag += Math.abs(w) * Math.max(Math.abs(s.lower[i]), Math.abs(s.upper[i])); });
-    return lo > 1e-9 * (1 + mag); // above the rounding of this sum
-  });
+/** Whether bounds alone refute the disjunct: some atom's g is positive over the whole box (exclude.ts). */
+export function boundsRefute(net: Network, m: NetworkMatrices, base: BaseModel, d: Disjunct): boolean {
+  return d.some((a) => boundsProve(net, m, base.bounds, { ys: a.ys, yw: a.yw, xs: a.xs, xw: a.xw, c: a.c }));
 }
 
-export type ModelKind = { readonly kind: "milp" } | { readonly kind: "relax" } | { readonly kind: "restrict"; readonly trace: Trace };
+export type ModelKind = { readonly kind: "milp" } | { readonly kind: "relax" } | { readonly kind: "restrict"; readonly pattern: ActivationPattern };
 
 interface Rows { lower: number[]; upper: number[]; indptr: number[]; indices: number[]; values: number[] }
 
@@ -84,18 +60,18 @@ export function disjunctModel(net: Network, base: BaseModel, d: Disjunct, kind: 
     add(entries.map((e) => e[0]), entries.map((e) => e[1]), -Infinity, -a.c - margin);
   };
   for (const a of d) atomRow(a);
-  const colLower = lp.colLower.slice(), colUpper = lp.colUpper.slice();
   if (kind.kind === "restrict") {
+    // Each nonlinear kind's rows restricted to the pattern (the same rows select-disjuncts emits).
     for (const l of net.layers) {
-      if (l.kind === "relu") {
-        const ph = kind.trace.phases.get(l.id)!, u = base.offset[l.input], v = base.offset[l.id];
-        for (let j = 0; j < ph.length; j++) {
-          if (ph[j]) { colLower[u + j] = Math.max(colLower[u + j], 0); add([v + j, u + j], [1, -1], 0, 0); }
-          else { colUpper[u + j] = Math.min(colUpper[u + j], 0); colUpper[v + j] = Math.min(colUpper[v + j], 0); }
+      if (!isNonlinear(l)) continue;
+      const blocks = semanticsOf(l).restrictRows(l, l.kind === "maxpool" ? layerWindows(l) : null, choicesOf(kind.pattern, l.id),
+        { u: base.offset[l.input], v: base.offset[l.id] }, "restrict");
+      for (const b of blocks) {
+        for (let r = 0; r < b.rows; r++) {
+          const rhs = -b.constant[r];
+          add(Array.from(b.cols.subarray(b.indptr[r], b.indptr[r + 1])), Array.from(b.vals.subarray(b.indptr[r], b.indptr[r + 1])),
+            b.sense[r] === LE ? -Infinity : rhs, b.sense[r] === GE ? Infinity : rhs);
         }
-      } else if (l.kind === "maxpool") {
-        const am = kind.trace.argmax.get(l.id)!, u = base.offset[l.input], v = base.offset[l.id];
-        for (let j = 0; j < am.length; j++) add([v + j, u + am[j]], [1, -1], 0, 0);
       }
     }
   }
@@ -108,7 +84,6 @@ export function disjunctModel(net: Network, base: BaseModel, d: Disjunct, kind: 
   indices.set(lp.indices.subarray(0, k0)); indices.set(rows.indices, k0);
   return {
     ...lp,
-    colLower, colUpper,
     colInteger: kind.kind === "milp" ? lp.colInteger : new Uint8Array(lp.colInteger.length),
     rowNames: [...lp.rowNames, ...rows.lower.map((_, r) => `unsafe_${r}`)],
     rowLower: cat(lp.rowLower, rows.lower), rowUpper: cat(lp.rowUpper, rows.upper),

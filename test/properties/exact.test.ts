@@ -5,12 +5,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
-import { intervalBounds } from "../../compiler/passes/bounds.js";
+import { intervalBounds } from "../../compiler/analysis/bounds/interval.js";
 import { compileOptions } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
-import { trace } from "../../runtime/evaluator/reference.js";
 import { createHighs } from "../../runtime/solvers/highs.js";
 import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { trace } from "../../compiler/analysis/trace.js";
 
 const highs = createHighs();
 const margin = (y: ArrayLike<number>, l: number) => Math.min(...Array.from(y).map((v, k) => (k === l ? Infinity : y[l] - v)));

@@ -15,9 +15,9 @@ import { compileOptions } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
 import type { Network } from "../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { trace, type Trace } from "../../runtime/evaluator/reference.js";
 import { createHighs } from "../../runtime/solvers/highs.js";
 import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { trace, type Trace } from "../../compiler/analysis/trace.js";
 
 const BOX = { inputLower: 0, inputUpper: 1 };
 const highs = createHighs();
@@ -32,10 +32,10 @@ function lower(r: RandomNet): Network {
 function sameRegion(net: Network, star: Trace, at: Trace, tol: number): boolean {
   for (const l of net.layers) {
     if (l.kind === "relu") {
-      const u = at.values[l.input], ph = star.phases.get(l.id)!;
+      const u = at.values[l.input], ph = star.pattern.layers.get(l.id)!;
       for (let j = 0; j < u.length; j++) if (ph[j] ? u[j] < -tol : u[j] > tol) return false;
     } else if (l.kind === "maxpool") {
-      const u = at.values[l.input], win = star.argmax.get(l.id)!, best = at.argmax.get(l.id)!;
+      const u = at.values[l.input], win = star.pattern.layers.get(l.id)!, best = at.pattern.layers.get(l.id)!;
       for (let j = 0; j < win.length; j++) if (u[win[j]] < u[best[j]] - tol) return false;
     }
   }

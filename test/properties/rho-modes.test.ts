@@ -6,20 +6,20 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
-import { intervalBounds } from "../../compiler/passes/bounds.js";
-import { tightenBounds } from "../../compiler/passes/tighten-bounds.js";
+import { intervalBounds } from "../../compiler/analysis/bounds/interval.js";
+import { tightenBounds } from "../../compiler/analysis/bounds/lp-tighten.js";
 import type { Network } from "../../compiler/ir/network.js";
-import { trace } from "../../runtime/evaluator/reference.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { DEFAULT_LAZY } from "../../runtime/lazy-loop.js";
-import { networkMatrices } from "../../runtime/region.js";
-import { rhoForPointMode, type RhoMode } from "../../runtime/rho-modes.js";
-import type { PointResult, RhoContext } from "../../runtime/rho.js";
+import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
+import { rhoForPointMode, type RhoMode } from "../../runtime/rho/modes.js";
 import { openHighsLp } from "../../runtime/solvers/highs-session.js";
 import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
 import { compileOptions, type Mode } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
 import { createHighs } from "../../runtime/solvers/highs.js";
+import { networkMatrices } from "../../compiler/ir/matrices.js";
+import { trace } from "../../compiler/analysis/trace.js";
+import { type PointResult, type RhoContext } from "../../runtime/rho/types.js";
 
 const load = (r: RandomNet): Network => {
   const l = loadNetworkFromBytes(r.bytes);

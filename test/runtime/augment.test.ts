@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { decodeNpy } from "../../runtime/data/npy.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { argmax } from "../../runtime/evaluator/types.js";
-import { openSession } from "../../runtime/session.js";
+import { openSession } from "../../runtime/run/session.js";
 import { pixelsToInput, roundPixels } from "../../runtime/augment.js";
 
 const MODEL = "examples/models/mnist_mlp.onnx";

@@ -11,13 +11,14 @@ import { compileOptions } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { argmax } from "../../runtime/evaluator/types.js";
-import { trace } from "../../runtime/evaluator/reference.js";
-import { solveLazy } from "../../runtime/lazy-loop.js";
-import { Region, networkMatrices } from "../../runtime/region.js";
-import { rhoForPoint } from "../../runtime/rho.js";
-import { modelInput, openSession } from "../../runtime/session.js";
+import { solveLazy } from "../../runtime/lazy/lazy-loop.js";
+import { Region } from "../../runtime/lazy/region.js";
+import { rhoForPoint } from "../../runtime/rho/restrict.js";
+import { modelInput, openSession } from "../../runtime/run/session.js";
 import { createHighs } from "../../runtime/solvers/highs.js";
 import { solveFile } from "../../runtime/solvers/registry.js";
+import { networkMatrices } from "../../compiler/ir/matrices.js";
+import { trace } from "../../compiler/analysis/trace.js";
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-9);
 
@@ -43,7 +44,7 @@ function suite(model: string, points: number) {
         const full = compilePoint(net, x, opts.value, { name: `p${i}`, header: () => [] });
         const t = full.targets[0];
         const star = trace(net, x);
-        const lazy = await solveLazy({ region: new Region(net, matrices, star), xStar: x, target: t.label, margin: 0, lower: 0, upper: 1 });
+        const lazy = await solveLazy({ region: new Region(net, matrices, star.pattern), xStar: x, target: t.label, margin: 0, lower: 0, upper: 1 });
         const all = await createHighs().solve(t.lp);
         const path = join(dir, `p${i}.mps`);
         writeFileSync(path, writeMps(t.lp));

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { XMLValidator } from "fast-xml-parser";
 import { decodeNpy } from "../../runtime/data/npy.js";
-import { estimate } from "../../runtime/measure.js";
+import { estimate } from "../../runtime/run/measure.js";
 import { cdfPoints } from "../../runtime/report/plot.js";
-import type { PointResult } from "../../runtime/rho.js";
+import { type PointResult } from "../../runtime/rho/types.js";
 
 const pt = (status: PointResult["status"], rho: number | null) => ({ status, rho });
 

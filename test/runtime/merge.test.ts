@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { parseShard, shardIndices } from "../../runtime/shard.js";
+import { parseShard, shardIndices } from "../../runtime/run/shard.js";
 import { runPoints, runReport } from "./compare-runs.js";
 
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "10", "--eps", "20"];

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { parseQueueUrl } from "../../runtime/queue/redis-url.js";
+import { parseQueueUrl } from "../../runtime/run/queue/redis-url.js";
 import { runPoints, runReport } from "./compare-runs.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
 

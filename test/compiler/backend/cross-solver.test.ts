@@ -24,7 +24,7 @@ import { compileOptions, type CompileOptions } from "../../../compiler/passes/op
 import { readCplexLp } from "../../../grammar/lp/read.js";
 import { readMps } from "../../../grammar/mps/read.js";
 import { compileSeed } from "../../../runtime/commands/compile.js";
-import { openSession, type Session } from "../../../runtime/session.js";
+import { openSession, type Session } from "../../../runtime/run/session.js";
 import { getSolver, solveFile } from "../../../runtime/solvers/registry.js";
 import type { FileSolution, SolveStatus, SolverName } from "../../../runtime/solvers/types.js";
 

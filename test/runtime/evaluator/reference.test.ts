@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
 import { OnnxBuilder } from "../../../compiler/frontend/onnx/write.js";
-import { trace } from "../../../runtime/evaluator/reference.js";
+import { trace } from "../../../compiler/analysis/trace.js";
 
 function net(build: (b: OnnxBuilder) => void) {
   const b = new OnnxBuilder(13);
@@ -23,7 +23,7 @@ describe("runtime/evaluator/reference: trace", () => {
     });
     const t = trace(n, Float64Array.from([0, 2, -3, 1e-300]));
     assert.deepEqual(Array.from(t.values[1]), [0, 1, -2, 1e-300]);
-    assert.deepEqual(Array.from(t.phases.get(2)!), [0, 1, 0, 1]);
+    assert.deepEqual(Array.from(t.pattern.layers.get(2)!), [0, 1, 0, 1]);
     assert.deepEqual(Array.from(t.logits), [0, 1, 0, 1e-300]);
   });
 
@@ -34,7 +34,7 @@ describe("runtime/evaluator/reference: trace", () => {
     });
     // window 0 = {0,1,4,5} all equal (blank background): index 0 wins; window 1 = {2,3,6,7}: tie of 3 and 7.
     const t = trace(n, Float64Array.from([0, 0, 1, 5, 0, 0, 2, 5]));
-    assert.deepEqual(Array.from(t.argmax.get(1)!), [0, 3]);
+    assert.deepEqual(Array.from(t.pattern.layers.get(1)!), [0, 3]);
     assert.deepEqual(Array.from(t.logits), [0, 5]);
   });
 });

@@ -6,15 +6,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
-import { intervalBounds } from "../../../compiler/passes/bounds.js";
+import { intervalBounds } from "../../../compiler/analysis/bounds/interval.js";
 import { outputSize } from "../../../compiler/ir/network.js";
-import { trace } from "../../../runtime/evaluator/reference.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
-import { networkMatrices } from "../../../runtime/region.js";
-import { backsub, tightBounds } from "../../../runtime/verify/backsub.js";
+import { backsub, tightBounds } from "../../../compiler/analysis/bounds/backsub.js";
 import { verifyProperty } from "../../../runtime/verify/engine.js";
 import type { Atom, VnnlibProperty } from "../../../grammar/vnnlib/parse.js";
 import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../../properties/arbitraries.js";
+import { networkMatrices } from "../../../compiler/ir/matrices.js";
+import { trace } from "../../../compiler/analysis/trace.js";
 
 function setup(r: RandomNet, seed: number, rad: number) {
   const l = loadNetworkFromBytes(r.bytes);

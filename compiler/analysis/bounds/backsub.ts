@@ -1,13 +1,14 @@
 // Linear bounds by back-substitution (DeepPoly / CROWN style) for chain networks of affine, ReLU and
 // reshape layers: tighter pre-activation intervals than IBP for the big-M rows, and lower bounds on an
-// atom's linear function of the outputs. Consumes IBP bounds (bounds.ts) and only ever narrows them; every
+// atom's linear function of the outputs. Consumes IBP bounds (interval.ts) and only ever narrows them; every
 // result is widened by a relative pad well above the float64 rounding of the sums. Networks with max-pool
-// or add layers keep IBP.
+// or add layers keep IBP (a kind without a linear relaxation, or a residual add, ends back-substitution).
 
-import { match } from "ts-pattern";
-import { intervalBounds, type LayerBounds } from "../../compiler/passes/bounds.js";
-import { sizeOf, type Network } from "../../compiler/ir/network.js";
-import type { NetworkMatrices } from "../region.js";
+import { match, P } from "ts-pattern";
+import { intervalBounds, type LayerBounds } from "./interval.js";
+import { layerWindows, type NetworkMatrices } from "../../ir/matrices.js";
+import { sizeOf, type Network } from "../../ir/network.js";
+import { isNonlinear, semanticsOf } from "../../nonlinear/index.js";
 
 const PAD = 1e-7;
 /** Skip back-substitution for a layer when rows × (nonzeros on its path) exceeds this (time and memory). */
@@ -15,7 +16,8 @@ const WORK_LIMIT = 3e9;
 /** ... or when one dense coefficient matrix would hold more entries than this. */
 const MEMORY_LIMIT = 2e7;
 
-export const chainOnly = (net: Network): boolean => net.layers.every((l) => l.kind !== "maxpool" && l.kind !== "add");
+/** No residual add, and every nonlinear kind with a linear relaxation: back-substitution applies. */
+export const chainOnly = (net: Network): boolean => net.layers.every((l) => l.kind !== "add" && (!isNonlinear(l) || semanticsOf(l).linearRelaxable));
 
 /**
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
@@ -51,22 +53,19 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
         }
         return { L: nL, U: nU, n: p, id: a.input };
       })
-      .with({ kind: "relu" }, (rl) => {
-        const pre = bounds[rl.input];
+      .with({ kind: P.union("relu", "maxpool") }, (nl) => {
+        const rx = semanticsOf(nl).linearRelaxation(nl, bounds[nl.input]);
+        if (!rx) return null;
+        // v ≤ s·u + d above and v ≥ a·u below (stable neurons exact): the sign of each coefficient picks the side.
         for (let i = 0; i < n; i++) {
-          const lo = pre.lower[i], hi = pre.upper[i];
-          // v = s·u + d above (s, d) and v = a·u below; stable neurons are exact.
-          let s: number, d: number, al: number;
-          if (hi <= 0) { s = 0; d = 0; al = 0; } else if (lo >= 0) { s = 1; d = 0; al = 1; } else {
-            s = hi / (hi - lo); d = -s * lo; al = hi >= -lo ? 1 : 0;
-          }
+          const s = rx.upperSlope[i], d = rx.upperIntercept[i], al = rx.lowerSlope[i];
           for (let r = 0; r < rows; r++) {
             const k = r * n + i, wl = L[k], wu = U[k];
             if (wl >= 0) L[k] = wl * al; else { L[k] = wl * s; cL[r] += wl * d; }
             if (wu >= 0) { U[k] = wu * s; cU[r] += wu * d; } else U[k] = wu * al;
           }
         }
-        return { L, U, n, id: rl.input };
+        return { L, U, n, id: nl.input };
       })
       .with({ kind: "reshape" }, (rs) => {
         if (!rs.source) return { L, U, n, id: rs.input };
@@ -78,7 +77,7 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
         }
         return { L: nL, U: nU, n: p, id: rs.input };
       })
-      .with({ kind: "maxpool" }, { kind: "add" }, () => null)
+      .with({ kind: "add" }, () => null)
       .exhaustive();
     if (!next) return null;
     ({ L, U, n, id } = next);
@@ -104,11 +103,14 @@ export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Ar
   const b = intervalBounds(net, inLower, inUpper).map((x) => ({ lower: x.lower.slice(), upper: x.upper.slice() }));
   if (!chainOnly(net)) return b;
   const wanted = new Set<number>([net.output]);
-  for (const l of net.layers) if (l.kind === "relu") wanted.add(l.input);
+  for (const l of net.layers) if (isNonlinear(l)) wanted.add(l.input);
   for (const l of net.layers) {
     if (l.kind === "input") continue;
     // Narrow from the (already narrowed) inputs, one layer, as IBP does.
-    if (l.kind === "relu") { const p = b[l.input]; for (let j = 0; j < p.lower.length; j++) { b[l.id].lower[j] = Math.max(0, p.lower[j]); b[l.id].upper[j] = Math.max(0, p.upper[j]); } }
+    if (isNonlinear(l)) {
+      const r = semanticsOf(l).interval(l, l.kind === "maxpool" ? layerWindows(l) : null, b[l.input]);
+      b[l.id].lower.set(r.lower); b[l.id].upper.set(r.upper);
+    }
     else if (l.kind === "reshape" && l.source) { const p = b[l.input]; l.source.forEach((s, j) => { b[l.id].lower[j] = s < 0 ? 0 : p.lower[s]; b[l.id].upper[j] = s < 0 ? 0 : p.upper[s]; }); }
     else if (l.kind === "reshape") { b[l.id].lower.set(b[l.input].lower); b[l.id].upper.set(b[l.input].upper); }
     if (l.kind !== "affine" || !wanted.has(l.id) || net.layers[l.input].kind === "input") continue;

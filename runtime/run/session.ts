@@ -1,10 +1,8 @@
 // Binds what every command needs: a lowered network, a dataset whose items fit its input, and the pixel
 // scale (model input = pixel / scale). Invariant: a Session's data items have exactly the network's input size.
 
-import { diag, fail, ok, type Result } from "../compiler/diagnostics.js";
-import { loadNetwork } from "../compiler/frontend/onnx/lower.js";
-import { inputSize, outputSize, type Network } from "../compiler/ir/network.js";
-import { item, loadDataset, type Dataset } from "./data/index.js";
+import { diag, fail, inputSize, loadNetwork, ok, outputSize, type Network, type Result } from "../../compiler/index.js";
+import { item, loadDataset, type Dataset } from "../data/index.js";
 
 export interface DataOptions {
   readonly data: string;

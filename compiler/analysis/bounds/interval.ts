@@ -1,13 +1,16 @@
-// bounds: interval bound propagation over the Network IR for an input box. Every layer gets [lower, upper]
+// interval bounds: interval bound propagation over the Network IR for an input box. Every layer gets [lower, upper]
 // that contains its value for every input in the box. Sound under floating point: each affine output's
 // interval is widened by PAD·(1 + Σ|w|·max(|l|,|u|) + |b|), well above the rounding error of the sums
 // (n·2^-53 relative), so big-M rows built from these bounds never cut off a real point.
 
-import { match } from "ts-pattern";
-import { affineBias, affineToCsr, poolWindows } from "../ir/affine.js";
-import type { Network } from "../ir/network.js";
+import { match, P } from "ts-pattern";
+import { affineBias, affineToCsr } from "../../ir/affine.js";
+import type { LayerBounds } from "../../ir/bounds.js";
+import { layerWindows } from "../../ir/matrices.js";
+import type { Network } from "../../ir/network.js";
+import { semanticsOf } from "../../nonlinear/index.js";
 
-export interface LayerBounds { readonly lower: Float64Array; readonly upper: Float64Array }
+export type { LayerBounds };
 
 const PAD = 1e-9;
 
@@ -33,15 +36,7 @@ export function intervalBounds(net: Network, inLower: Float64Array, inUpper: Flo
         }
         return { lower, upper };
       })
-      .with({ kind: "relu" }, (r) => ({ lower: out[r.input].lower.map((v) => Math.max(0, v)), upper: out[r.input].upper.map((v) => Math.max(0, v)) }))
-      .with({ kind: "maxpool" }, (p) => {
-        const inp = out[p.input], windows = poolWindows(p.geometry);
-        const lower = new Float64Array(windows.length).fill(-Infinity), upper = new Float64Array(windows.length).fill(-Infinity);
-        windows.forEach((w, o) => {
-          for (const i of w) { lower[o] = Math.max(lower[o], inp.lower[i]); upper[o] = Math.max(upper[o], inp.upper[i]); }
-        });
-        return { lower, upper };
-      })
+      .with({ kind: P.union("relu", "maxpool") }, (n) => semanticsOf(n).interval(n, n.kind === "maxpool" ? layerWindows(n) : null, out[n.input]))
       .with({ kind: "add" }, (a) => {
         const p = out[a.inputs[0]], q = out[a.inputs[1]];
         // Two roundings' worth of padding: the sum of two bounded values.

@@ -1,7 +1,7 @@
 // `--queue redis://[USER:PASSWORD@]HOST[:PORT]/NAME` (or rediss:// for TLS): parsed into ioredis connection
 // options and the queue name. The path names the queue (not a Redis database number, as elsewhere).
 
-import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { diag, fail, ok, type Result } from "../../../compiler/index.js";
 
 export interface QueueTarget {
   readonly name: string;

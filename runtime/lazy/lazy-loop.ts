@@ -4,10 +4,10 @@
 // stop when none is violated. An infeasible subset proves the whole restricted LP infeasible.
 
 import type { Highs, Model } from "highs";
-import { sizeOf } from "../compiler/ir/network.js";
+import { choicesOf, isNonlinear, semanticsOf, sizeOf, type RowSpec } from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";
-import { highsModule, highsOptions, isHighsAbort, mapHighsStatus } from "./solvers/highs.js";
-import type { SolveStatus } from "./solvers/types.js";
+import { highsModule, highsOptions, isHighsAbort, mapHighsStatus } from "../solvers/highs.js";
+import type { SolveStatus } from "../solvers/types.js";
 
 export interface LazyOptions {
   /** Add every violated row ("all") or only the k most violated per iteration. */
@@ -61,29 +61,12 @@ export interface LazyResult {
   readonly message?: string;
 }
 
-interface Candidate { readonly layer: number; readonly js: number[]; readonly ws: number[]; readonly lower: number; readonly upper: number; readonly amount: number }
-
-/** Pool rows the region's affine values at x violate, as row specifications over layer values. */
-export function violatedRows(region: Region, vals: readonly Float64Array[], tol: number): Candidate[] {
-  const out: Candidate[] = [];
-  const { net, star } = region;
-  for (const l of net.layers) {
-    if (l.kind === "relu") {
-      const u = vals[l.input], ph = star.phases.get(l.id)!;
-      for (let j = 0; j < u.length; j++) {
-        if (ph[j] && u[j] < -tol) out.push({ layer: l.input, js: [j], ws: [1], lower: 0, upper: Infinity, amount: -u[j] });
-        else if (!ph[j] && u[j] > tol) out.push({ layer: l.input, js: [j], ws: [1], lower: -Infinity, upper: 0, amount: u[j] });
-      }
-    } else if (l.kind === "maxpool") {
-      const u = vals[l.input], win = star.argmax.get(l.id)!, w = region.m.windows[l.id]!;
-      for (let j = 0; j < win.length; j++) {
-        const best = u[win[j]];
-        for (let k = w.indptr[j]; k < w.indptr[j + 1]; k++) {
-          const e = w.indices[k];
-          if (e !== win[j] && u[e] > best + tol) out.push({ layer: l.input, js: [win[j], e], ws: [1, -1], lower: 0, upper: Infinity, amount: u[e] - best });
-        }
-      }
-    }
+/** Pool rows the region's affine values at x violate (each nonlinear kind's `violated`), over layer values. */
+export function violatedRows(region: Region, vals: readonly Float64Array[], tol: number): RowSpec[] {
+  const out: RowSpec[] = [];
+  for (const l of region.net.layers) {
+    if (!isNonlinear(l)) continue;
+    semanticsOf(l).violated(l, region.m.windows[l.id], vals[l.input], choicesOf(region.pattern, l.id), tol, out);
   }
   return out;
 }

@@ -4,13 +4,12 @@
 //   walk:   region walking from rho_hat's optimum (walk.ts), upper = the best checked example, no lower.
 // Every mode starts from the restricted LP (rho ≤ rho_hat: its radius bounds the others' boxes).
 
-import type { PointResult, RhoContext } from "./rho.js";
-import { linf, rhoForPoint } from "./rho.js";
-import { trace } from "./evaluator/reference.js";
-import { rankLabels } from "../compiler/passes/target-label.js";
-import { exactRho } from "./exact-rho.js";
-import { certifiedLower, DEFAULT_LOWER } from "./lower-bound.js";
-import { DEFAULT_WALK, walkRegions, type Checked } from "./walk.js";
+import { rhoForPoint } from "./restrict.js";
+import { rankLabels, trace } from "../../compiler/index.js";
+import { exactRho } from "./exact.js";
+import { certifiedLower, DEFAULT_LOWER } from "./lower.js";
+import { DEFAULT_WALK, walkRegions } from "./walk.js";
+import { linf, type Checked, type PointResult, type RhoContext } from "./types.js";
 
 export const RHO_MODES = ["restrict", "exact", "bounds", "walk"] as const;
 export type RhoMode = (typeof RHO_MODES)[number];
@@ -46,7 +45,7 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   }
   if (mode === "bounds") {
     const box = { lo: ctx.pixelMin / px, hi: ctx.pixelMax / px };
-    const b = await certifiedLower(ctx.net, xStar, predicted, radius, box, { ...DEFAULT_LOWER, timeLimit });
+    const b = await certifiedLower(ctx.net, ctx.matrices, xStar, predicted, radius, box, { ...DEFAULT_LOWER, timeLimit });
     return finish(start, b.lower, null, `bounds: ${b.lps} relaxation LPs`);
   }
   // Walking first (a quarter of the time at most) shrinks the radius, hence the box, the bounds and the
@@ -54,7 +53,7 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   const w = await walkRegions(ctx, star, xStar, r.target ?? rankLabels(star.logits)[1], predicted, start, { ...DEFAULT_WALK, timeLimit: timeLimit / 4 });
   const from = w.best ?? start;
   const box = { lo: ctx.pixelMin / px, hi: ctx.pixelMax / px };
-  const b = await certifiedLower(ctx.net, xStar, predicted, from ? from.dist : Infinity, box, { ...DEFAULT_LOWER, timeLimit: timeLimit / 4 });
+  const b = await certifiedLower(ctx.net, ctx.matrices, xStar, predicted, from ? from.dist : Infinity, box, { ...DEFAULT_LOWER, timeLimit: timeLimit / 4 });
   if (b.lower === Infinity) return finish(null, Infinity, true, "exact: the relaxation proves no input of the box has another label");
   const e = await exactRho(ctx, star, xStar, predicted, from ? from.dist : Infinity, from,
     { timeLimit: timeLimit - (performance.now() - t0) / 1000 + r.seconds, tighten: true, tMin: b.lower });

@@ -3,7 +3,7 @@
 
 import type { Session } from "./session.js";
 import { localContext, runPoint, type RunConfig } from "./point-runner.js";
-import type { PointResult, RhoContext } from "./rho.js";
+import { type PointResult, type RhoContext } from "../rho/types.js";
 
 let cached: { key: string; session: Session; ctx: RhoContext } | null = null;
 

@@ -7,11 +7,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { diag, fail, ok, type Diagnostic, type Result } from "../../compiler/diagnostics.js";
+import { diag, fail, ok, type Diagnostic, type Result } from "../../../compiler/index.js";
 import { pointFromRecord } from "../measure.js";
 import type { RunConfig } from "../point-runner.js";
-import type { PointResult } from "../rho.js";
 import type { QueueTarget } from "./redis-url.js";
+import { type PointResult } from "../../rho/types.js";
 
 /** What workers read from Redis: everything to rebuild a point's context, and the run's limits. */
 export interface QueuedRun {

@@ -2,7 +2,7 @@
 // matrices). Consumes the run's index list; produces every N-th index starting at position K-1, so the N
 // shards partition the points and each gets a mix of easy and hard ones (the data is class-interleaved).
 
-import { diag, fail, ok, type Result } from "../compiler/diagnostics.js";
+import { diag, fail, ok, type Result } from "../../compiler/index.js";
 
 export interface Shard { readonly k: number; readonly n: number }
 

@@ -4,13 +4,13 @@
 
 import { hostname } from "node:os";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
-import { UserError, diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
+import { UserError, diag, fail, ok, type Result } from "../../../compiler/index.js";
 import { pointRecord } from "../measure.js";
 import { poolRunner, type PointRunner } from "../point-runner.js";
 import { openSession } from "../session.js";
-import type { PointResult } from "../rho.js";
 import { closeQueue, finishedKey, openQueue, readRun, resultsKey, sha256File, type QueueHandle, type QueuedRun } from "./queue.js";
 import type { QueueTarget } from "./redis-url.js";
+import { type PointResult } from "../../rho/types.js";
 
 export interface WorkerOptions {
   /** Points at once (one worker thread each). */

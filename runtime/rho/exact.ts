@@ -5,22 +5,11 @@
 // whole input box when rho_hat = ∞. Every MILP optimiser is re-checked by onnxruntime in float32; one that
 // rounding tips back is repaired by the restricted LP of its own linear region (walk.ts: checkedRegionLp).
 
-import type { Network } from "../compiler/ir/network.js";
-import { bigM } from "../compiler/passes/big-m.js";
-import { intervalBounds, type LayerBounds } from "../compiler/passes/bounds.js";
-import { encode } from "../compiler/passes/encode.js";
-import { linearizeLinf } from "../compiler/passes/linearize-linf.js";
-import { addTarget, rankLabels } from "../compiler/passes/target-label.js";
-import { tightenBounds } from "../compiler/passes/tighten-bounds.js";
-import { toLpModel } from "../compiler/passes/to-lp-model.js";
-import { trace, type Trace } from "./evaluator/reference.js";
-import type { RhoContext } from "./rho.js";
-import { openHighsLp, solveMilp } from "./solvers/highs-session.js";
-import { checkedRegionLp, ortLabel, type Checked } from "./walk.js";
-import { labelExcluded } from "./lower-bound.js";
-import { relaxDisjuncts } from "../compiler/passes/relax.js";
-import { dualBound } from "../compiler/passes/tighten-bounds.js";
-import type { LpModel } from "../compiler/backend/lp-model.js";
+import { addTarget, allPositive, bigM, dualBound, encode, linearizeLinf, marginOf, patternAt, radiusBox, rankLabels, relaxDisjuncts, toLpModel, trace, type LpModel, type Trace } from "../../compiler/index.js";
+import { openHighsLp, solveMilp } from "../solvers/highs-session.js";
+import { checkedRegionLp } from "./walk.js";
+import { boxBounds } from "./lower.js";
+import { linf, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
 
 export interface ExactOptions {
   readonly timeLimit: number;
@@ -59,17 +48,6 @@ async function relaxationLower(lp: LpModel): Promise<number> {
   }
 }
 
-/** The input box of radius r around x* (model units) within [lo, hi]; the whole box when r = ∞. */
-export function radiusBox(xStar: Float64Array, r: number, lo: number, hi: number): { lower: Float64Array; upper: Float64Array } {
-  return { lower: xStar.map((v) => Math.max(lo, v - r)), upper: xStar.map((v) => Math.min(hi, v + r)) };
-}
-
-/** Sound bounds on a box: IBP, LP-tightened when asked (HiGHS as the LP oracle). */
-export async function soundBounds(net: Network, box: { lower: Float64Array; upper: Float64Array }, tighten: boolean, timeLimit: number): Promise<LayerBounds[]> {
-  if (!tighten) return intervalBounds(net, box.lower, box.upper);
-  return (await tightenBounds(net, box, { open: (lp) => openHighsLp(lp), timeLimit })).bounds;
-}
-
 /**
  * `radius`: rho_hat in model units (∞ when the restriction found nothing); `start`: its checked example.
  * The MILPs share the time limit: each gets the time left divided by the labels left.
@@ -81,22 +59,22 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
   const lo = ctx.pixelMin / ctx.pixelScale, hi = ctx.pixelMax / ctx.pixelScale;
   // Pad the radius a little: the checked example's distance is float32-rounded; the box must contain it.
   const r = Number.isFinite(radius) ? radius * (1 + 1e-6) + 1e-9 : Infinity;
-  const bounds = await soundBounds(ctx.net, radiusBox(xStar, r, lo, hi), opts.tighten, Math.max(0.1, left() / 4));
+  const bounds = await boxBounds(ctx.net, radiusBox(xStar, r, lo, hi), opts.tighten, Math.max(0.1, left() / 4));
   const boundSeconds = (performance.now() - t0) / 1000;
   const enc = encode(ctx.net, { inputLower: lo, inputUpper: hi });
   const { problem: base, stats } = bigM(ctx.net, enc, bounds);
-  const scale = 1 + Math.max(...Array.from(star.logits, Math.abs));
+  const ladder = marginLadder(ctx, star.logits);
   const n = xStar.length;
   let best = start, lower = Infinity, optimal = true, milps = 0;
   const labels = rankLabels(star.logits).slice(1);
   // One relaxation LP per label first: when it proves y_l* > y_l on the whole box, label l has nothing
-  // within r (certified, lower-bound.ts) and needs no MILP; the others share the time left.
+  // within r (certified: compiler/analysis/bounds/exclude.ts) and needs no MILP; the others share the time left.
   // For the others, the relaxation's min t (made sound from its duals) bounds that label's rho from below
   // even when its MILP runs out of time before its root node.
   const open: number[] = [], relaxLower = new Map<number, number>();
   const relaxed = relaxDisjuncts(ctx.net, enc, bounds).problem;
   for (const l of labels) {
-    if (await labelExcluded(ctx.net, bounds, predicted, l)) { lower = Math.min(lower, r); continue; }
+    if ((await allPositive(ctx.net, ctx.matrices, bounds, [marginOf(predicted, l)], { open: openHighsLp })).proved) { lower = Math.min(lower, r); continue; }
     open.push(l);
     relaxLower.set(l, await relaxationLower(toLpModel(linearizeLinf(addTarget(relaxed, enc, l, 0), xStar, r), `relax_l${l}`, [])));
   }
@@ -117,14 +95,14 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
     lower = Math.min(lower, Math.max(relaxLower.get(l)!, Number.isFinite(m.dualBound) ? m.dualBound : 0));
     if (!m.x || m.objective === null) continue;
     const example = Float32Array.from(m.x.subarray(0, n));
-    const dist = example.reduce((a, v, k) => Math.max(a, Math.abs(v - xStar[k])), 0);
+    const dist = linf(example, xStar);
     if (best && dist >= best.dist) continue;
     const label = await ortLabel(ctx, example);
     let c: Checked | null = label !== predicted ? { example, dist, label, lps: 0 } : null;
     if (!c) {
       // Float32 tipped it back: the restricted LP of the optimiser's own region, with the raised margin.
       const tr = trace(ctx.net, Float64Array.from(m.x.subarray(0, n)));
-      c = await checkedRegionLp(ctx, tr, xStar, l, predicted, scale, Math.max(1, left()));
+      c = await checkedRegionLp(ctx, patternAt(tr), xStar, l, predicted, ladder, Math.max(1, left()));
     }
     if (c && (!best || c.dist < best.dist)) best = c;
   }

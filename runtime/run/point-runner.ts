@@ -4,14 +4,14 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
-import { unwrap } from "../compiler/diagnostics.js";
-import { OnnxRuntimeEvaluator } from "./evaluator/onnxruntime.js";
-import type { LazyOptions } from "./lazy-loop.js";
-import { networkMatrices } from "./region.js";
-import { rhoForPoint, type PointResult, type RhoContext } from "./rho.js";
-import { attackPoint, type Algorithm } from "./attacks/point.js";
-import { rhoForPointMode, type RhoMode } from "./rho-modes.js";
+import { networkMatrices, unwrap } from "../../compiler/index.js";
+import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
+import type { LazyOptions } from "../lazy/lazy-loop.js";
+import { rhoForPoint } from "../rho/restrict.js";
+import { attackPoint, type Algorithm } from "../attacks/point.js";
+import { rhoForPointMode, type RhoMode } from "../rho/modes.js";
 import { modelInput, openSession, type Session } from "./session.js";
+import { type PointResult, type RhoContext } from "../rho/types.js";
 
 /** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
 export interface RunConfig {

@@ -4,8 +4,8 @@
 // rho_hat = ∞ (no example found), like an infeasible restriction: phi_hat stays a lower estimate of phi.
 
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import type { PointResult, PointStatus } from "./rho.js";
 import type { PointRunner } from "./point-runner.js";
+import { type PointResult, type PointStatus } from "../rho/types.js";
 
 export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "not-found", "misclassified", "timeout", "error"];
 

@@ -11,19 +11,20 @@
 // ourselves in float64 and subtract 1e-9·(1 + Σ|terms|), far above the summation's rounding error.
 // Either sign convention for y gives a valid bound; dualBound takes the better.
 
-import type { LpModel } from "../backend/lp-model.js";
-import type { Network } from "../ir/network.js";
-import { intervalBounds, type LayerBounds } from "./bounds.js";
-import { encode } from "./encode.js";
-import { relaxDisjuncts } from "./relax.js";
-import { toLpModel } from "./to-lp-model.js";
+import type { LpModel } from "../../backend/lp-model.js";
+import type { Network } from "../../ir/network.js";
+import { intervalBounds, type LayerBounds } from "./interval.js";
+import { encode } from "../../passes/encode.js";
+import { relaxDisjuncts } from "../../passes/relax.js";
+import { toLpModel } from "../../passes/to-lp-model.js";
 
 /** One LP, several objectives: minimise Σ vals·z[cols] and return the row duals (null: no answer). */
 export interface LpSession {
   minimize(cols: Int32Array, vals: Float64Array): Promise<Float64Array | null>;
   close(): void;
 }
-export type OpenLp = (lp: LpModel) => Promise<LpSession>;
+/** Opens an LP session; `timeLimitPerLp` in seconds (the oracle's default when absent). */
+export type OpenLp = (lp: LpModel, timeLimitPerLp?: number) => Promise<LpSession>;
 
 export interface TightenOptions {
   /** The LP solver (runtime/solvers/highs-session.ts: openHighsLp). */

@@ -1,0 +1,96 @@
+// The one "cannot happen on this box" test: proves g(x, y) = c + Σ yw·y[ys] + Σ xw·x[xs] > 0 for every input
+// of a box (y the logits), for each of several g's — a label that cannot win (y_l* − y_l > 0), or a
+// VNN-LIB atom that cannot hold. Cheapest first: interval bounds, back-substitution (chain networks), then,
+// when an LP oracle is given, the triangle relaxation's minimum taken from its duals (lp-tighten.ts:
+// dualBound), never from the solver's objective. Every comparison keeps a pad above the sums' rounding.
+
+import type { LayerBounds } from "../../ir/bounds.js";
+import type { NetworkMatrices } from "../../ir/matrices.js";
+import type { Network } from "../../ir/network.js";
+import { encode } from "../../passes/encode.js";
+import { relaxDisjuncts } from "../../passes/relax.js";
+import { toLpModel } from "../../passes/to-lp-model.js";
+import { backsub, chainOnly } from "./backsub.js";
+import { dualBound, type OpenLp } from "./lp-tighten.js";
+
+/** g = c + Σ_k yw[k]·y[ys[k]] + Σ_k xw[k]·x[xs[k]]. */
+export interface OutputLinear {
+  readonly ys: ArrayLike<number>; readonly yw: ArrayLike<number>;
+  readonly xs?: ArrayLike<number>; readonly xw?: ArrayLike<number>;
+  readonly c: number;
+}
+
+/** y_a − y_b (label b cannot beat label a where it is positive). */
+export const marginOf = (a: number, b: number): OutputLinear => ({ ys: [a, b], yw: [1, -1], c: 0 });
+
+export interface ExcludeOptions {
+  /** The LP relaxation as a last resort (HiGHS from the runtime); absent: bounds only. */
+  readonly open?: OpenLp;
+  readonly timeLimit?: number;
+}
+
+/** Σ xw·x over the box, lower end, with its magnitude (for the rounding pad). */
+function inputPart(g: OutputLinear, bounds: readonly LayerBounds[], input: number): { lo: number; mag: number } {
+  let lo = 0, mag = 0;
+  const b = bounds[input];
+  const xs = g.xs ?? [], xw = g.xw ?? [];
+  for (let k = 0; k < xs.length; k++) {
+    const i = xs[k], w = xw[k];
+    lo += Math.min(w * b.lower[i], w * b.upper[i]);
+    mag += Math.abs(w) * Math.max(Math.abs(b.lower[i]), Math.abs(b.upper[i]));
+  }
+  return { lo, mag };
+}
+
+/** Whether bounds alone (intervals, then back-substitution) prove g > 0 on the box. */
+export function boundsProve(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], g: OutputLinear): boolean {
+  const out = bounds[net.output], input = net.layers.findIndex((l) => l.kind === "input");
+  const x = inputPart(g, bounds, input);
+  let lo = g.c + x.lo, mag = Math.abs(g.c) + x.mag;
+  for (let k = 0; k < g.ys.length; k++) {
+    const j = g.ys[k], w = g.yw[k];
+    lo += Math.min(w * out.lower[j], w * out.upper[j]);
+    mag += Math.abs(w) * Math.max(Math.abs(out.lower[j]), Math.abs(out.upper[j]));
+  }
+  if (lo > 1e-9 * (1 + mag)) return true;
+  if (!chainOnly(net)) return false;
+  const A = new Float64Array(out.lower.length);
+  for (let k = 0; k < g.ys.length; k++) A[g.ys[k]] += g.yw[k];
+  const r = backsub(net, m, bounds, net.output, A, new Float64Array(1), 1);
+  if (!r) return false;
+  const v = r.lower[0] + x.lo + g.c;
+  return v > 1e-9 * (1 + Math.abs(r.lower[0]) + x.mag + Math.abs(g.c));
+}
+
+/**
+ * Whether every g is proved positive on the box that `bounds` hold on (bounds[input] is the box). Stops at
+ * the first g it cannot prove; `lps` counts the relaxation LPs solved.
+ */
+export async function allPositive(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], gs: readonly OutputLinear[],
+  opts: ExcludeOptions = {}): Promise<{ proved: boolean; lps: number }> {
+  const open = gs.filter((g) => !boundsProve(net, m, bounds, g));
+  if (open.length === 0) return { proved: true, lps: 0 };
+  if (!opts.open) return { proved: false, lps: 0 };
+  const enc = encode(net, { inputLower: -Infinity, inputUpper: Infinity });
+  const lp = toLpModel(relaxDisjuncts(net, enc, bounds).problem, "exclude", []);
+  const outCol = enc.outputOffset, inCol = enc.problem.vars[enc.layerVar[net.layers.findIndex((l) => l.kind === "input")]].offset;
+  const session = await opts.open(lp, opts.timeLimit);
+  let lps = 0;
+  try {
+    for (const g of open) {
+      const c = new Float64Array(lp.colLower.length);
+      for (let k = 0; k < g.ys.length; k++) c[outCol + g.ys[k]] += g.yw[k];
+      const xs = g.xs ?? [], xw = g.xw ?? [];
+      for (let k = 0; k < xs.length; k++) c[inCol + xs[k]] += xw[k];
+      const cols = Int32Array.from(c.keys()).filter((j) => c[j] !== 0);
+      const y = await session.minimize(cols, Float64Array.from(cols, (j) => c[j]));
+      lps++;
+      if (!y) return { proved: false, lps };
+      const v = dualBound(lp, c, y) + g.c;
+      if (!(v > 1e-9 * Math.abs(g.c))) return { proved: false, lps };
+    }
+    return { proved: true, lps };
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,57 @@
+// A certified lower bound on rho: the largest eps (found by bisection) at which sound bounds of the box
+// ‖x − x*‖∞ ≤ eps prove y_l* − y_l > 0 for every l ≠ l* (compiler/analysis/bounds/exclude.ts: intervals,
+// back-substitution, then the triangle relaxation's LP, its value taken from the row duals by weak duality,
+// never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network in exact
+// arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
+
+import { allPositive, marginOf, radiusBox, soundBounds, type Box, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { openHighsLp } from "../solvers/highs-session.js";
+
+export interface LowerOptions {
+  /** Bisection steps (the bound is within hi / 2^steps of the largest provable eps). */
+  readonly steps: number;
+  readonly tighten: boolean;
+  readonly timeLimit: number;
+}
+
+export const DEFAULT_LOWER: LowerOptions = { steps: 8, tighten: true, timeLimit: 60 };
+
+/** Sound bounds on a box: IBP, or LP-tightened when asked (HiGHS as the LP oracle; compiler/analysis/bounds/). */
+export function boxBounds(net: Network, box: Box, tighten: boolean, timeLimit: number): Promise<LayerBounds[]> {
+  return soundBounds(net, box, tighten ? { method: "lp", open: openHighsLp, timeLimit } : { method: "interval" });
+}
+
+/** Whether the bounds (or the relaxation) on the box of radius eps prove that l* wins against every other label. */
+export async function provesRobust(net: Network, m: NetworkMatrices, xStar: Float64Array, predicted: number, eps: number,
+  box: { lo: number; hi: number }, tighten: boolean, timeLimit: number): Promise<{ proved: boolean; lps: number }> {
+  const bounds = await boxBounds(net, radiusBox(xStar, eps, box.lo, box.hi), tighten, timeLimit);
+  const nOut = bounds[net.output].lower.length;
+  const gs = Array.from({ length: nOut }, (_, l) => l).filter((l) => l !== predicted).map((l) => marginOf(predicted, l));
+  return allPositive(net, m, bounds, gs, { open: openHighsLp, timeLimit });
+}
+
+/**
+ * Bisection on eps in [0, hi] (model units): hi is rho_hat (rho ≤ rho_hat, nothing above it can be
+ * proved) or, when rho_hat = ∞, the radius at which the box becomes the whole input box. Returns the
+ * largest eps proved (0 when none: x* alone is trivially at distance 0).
+ */
+export async function certifiedLower(net: Network, m: NetworkMatrices, xStar: Float64Array, predicted: number, hi: number,
+  box: { lo: number; hi: number }, opts: LowerOptions = DEFAULT_LOWER): Promise<{ lower: number; lps: number; seconds: number }> {
+  const t0 = performance.now();
+  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
+  const full = xStar.reduce((a, v) => Math.max(a, v - box.lo, box.hi - v), 0);
+  let top = Math.min(hi, full), proved = 0, lps = 0;
+  // The whole box first when rho_hat = ∞ (a proof there says rho = ∞: no input has another label).
+  if (!Number.isFinite(hi)) {
+    const r = await provesRobust(net, m, xStar, predicted, full, box, opts.tighten, Math.max(0.1, left()));
+    lps += r.lps;
+    if (r.proved) return { lower: Infinity, lps, seconds: (performance.now() - t0) / 1000 };
+  }
+  for (let s = 0; s < opts.steps && left() > 0; s++) {
+    const mid = (proved + top) / 2;
+    const r = await provesRobust(net, m, xStar, predicted, mid, box, opts.tighten, Math.max(0.1, left()));
+    lps += r.lps;
+    if (r.proved) proved = mid; else top = mid;
+  }
+  return { lower: proved, lps, seconds: (performance.now() - t0) / 1000 };
+}

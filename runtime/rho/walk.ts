@@ -1,0 +1,98 @@
+// Region walking: from the restricted LP's optimum, flip the pattern entries whose region rows are binding
+// there (each nonlinear kind's `binding`) — the optimum sits on that facet of the region, and the
+// neighbouring linear region lies across it — and solve the restricted LP of the neighbouring region (same
+// x*, same target). The best onnxruntime-checked example found in a few steps is kept: an upper bound on rho
+// at least as tight as the paper's rho_hat. checkedRegionLp (the restricted LP of any region, with the float32
+// margin ladder) is shared with the exact mode, which uses it to repair a MILP optimiser that float32
+// rounding tips back.
+
+import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
+import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
+import { Region } from "../lazy/region.js";
+import { linf, logitScale, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
+
+/**
+ * min ‖x − x*‖∞ over a region (a pattern) ∧ C_out(target) ∧ box, by the lazy loop; the optimiser must pass
+ * onnxruntime (label ≠ `avoid`, the seed's label); if it does not, the next margin of `ladder` (types.ts:
+ * marginLadder) is tried. Null: infeasible, failed, or never checked.
+ */
+export async function checkedRegionLp(ctx: RhoContext, pattern: ActivationPattern, xStar: Float64Array,
+  target: number, avoid: number, ladder: readonly number[], timeLimit: number): Promise<Checked | null> {
+  const region = new Region(ctx.net, ctx.matrices, pattern);
+  const t0 = performance.now();
+  let lps = 0;
+  for (const margin of ladder) {
+    const remaining = timeLimit - (performance.now() - t0) / 1000;
+    if (remaining <= 0) return null;
+    const r = await solveLazy({ region, xStar, target, margin, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale },
+      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: remaining });
+    lps += r.iterations;
+    if (r.status !== "optimal") return null;
+    const example = Float32Array.from(r.x!);
+    const label = await ortLabel(ctx, example);
+    if (label !== avoid) return { example, dist: linf(example, xStar), label, lps };
+  }
+  return null;
+}
+
+export interface WalkOptions {
+  /** Walking steps (each moves to the best neighbouring region found). */
+  readonly steps: number;
+  /** Neighbouring regions tried per step (all binding flips at once, then one flip at a time). */
+  readonly tries: number;
+  readonly timeLimit: number;
+}
+
+export const DEFAULT_WALK: WalkOptions = { steps: 4, tries: 6, timeLimit: 60 };
+
+/** Pattern entries whose region rows are (nearly) tight at x: their flips are the neighbouring regions. */
+function bindingFlips(ctx: RhoContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
+  const vals = new Region(ctx.net, ctx.matrices, pattern).forward(x);
+  const out: BindingFlip[] = [];
+  for (const l of ctx.net.layers) {
+    if (isNonlinear(l)) semanticsOf(l).binding(l, ctx.matrices.windows[l.id], vals[l.input], choicesOf(pattern, l.id), tol, out);
+  }
+  return out.sort((a, b) => a.gap - b.gap);
+}
+
+export interface WalkResult {
+  /** The best checked example (the start when no neighbour improved on it). */
+  readonly best: Checked | null;
+  readonly steps: number;
+  readonly regions: number;
+  readonly seconds: number;
+}
+
+/**
+ * Walks from a start (the restricted LP's checked optimum in x*'s region, the pattern of `star`).
+ * Each step tries the neighbouring regions across the binding facets at the current best point and moves to
+ * the best checked improvement.
+ */
+export async function walkRegions(ctx: RhoContext, star: Trace, xStar: Float64Array, target: number, predicted: number,
+  start: Checked | null, opts: WalkOptions = DEFAULT_WALK): Promise<WalkResult> {
+  const t0 = performance.now();
+  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
+  const ladder = marginLadder(ctx, star.logits);
+  // The checked example is float32 and may sit a hair off the LP's facets: a tolerance of 1e-6 (scaled).
+  const tol = 1e-6 * logitScale(star.logits);
+  let ph = patternAt(star);
+  let best = start, steps = 0, regions = 0;
+  while (best && steps < opts.steps && left() > 0) {
+    steps++;
+    const flips = bindingFlips(ctx, ph, Float64Array.from(best.example), tol);
+    if (flips.length === 0) break;
+    const trials: BindingFlip[][] = [flips, ...flips.slice(0, opts.tries - 1).map((f) => [f])];
+    let moved: { c: Checked; ph: ActivationPattern } | null = null;
+    for (const fs of trials.slice(0, opts.tries)) {
+      if (left() <= 0) break;
+      const next = flip(ph, fs);
+      regions++;
+      const c = await checkedRegionLp(ctx, next, xStar, target, predicted, ladder, left());
+      if (c && c.dist < (moved?.c.dist ?? best.dist) * (1 - 1e-9) - 1e-12) moved = { c, ph: next };
+    }
+    if (!moved) break;
+    best = moved.c;
+    ph = moved.ph;
+  }
+  return { best, steps, regions, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,68 @@
+// The refactor of issue 12 kept behaviour: `robustc rho --json` and `robustc measure` on the first 20
+// mnist:test digits of mnist_mlp and mnist_lenet (and `rho --mode walk` on 5 mnist_mlp digits) give the
+// per-point results recorded before it (test/fixtures/before-refactor/, written by the CLI of commit
+// 1c04e6a). Timing fields are not compared; counts, statuses and labels exactly, numbers to 1e-9 relative.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const FIX = "test/fixtures/before-refactor";
+const TIMING = new Set(["seconds", "solver_seconds", "message"]);
+// A walk's message names its step and region counts, which are behaviour: compared for walk records.
+const WALK_TIMING = new Set(["seconds", "solver_seconds"]);
+
+const records = (text: string) => text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+  .sort((a, b) => Number(a.index) - Number(b.index));
+
+function sameRecords(got: Record<string, unknown>[], want: Record<string, unknown>[], skip: Set<string>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: number of points`);
+  want.forEach((w, i) => {
+    const g = got[i];
+    for (const k of new Set([...Object.keys(w), ...Object.keys(g)])) {
+      if (skip.has(k) || k === "example") continue;
+      const a = g[k], b = w[k];
+      if (typeof a === "number" && typeof b === "number") {
+        assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: point ${w.index} ${k}: ${a} vs ${b} recorded`);
+      } else {
+        assert.deepEqual(a, b, `${what}: point ${w.index} ${k}`);
+      }
+    }
+  });
+}
+
+const rho = async (model: string, extra: string[]) =>
+  records((await run("node", ["bin/robustc.js", "rho", `examples/models/${model}.onnx`, "--data", "mnist:test", "--json", "--jobs", "2", ...extra], { maxBuffer: 1 << 26 })).stdout);
+
+describe("behaviour kept by the refactor (outputs recorded before it)", function () {
+  this.timeout(600_000);
+  let dir = "";
+  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-before-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const model of ["mnist_mlp", "mnist_lenet"]) {
+    it(`${model}: rho --json, 20 points`, async () => {
+      sameRecords(await rho(model, ["--limit", "20"]), records(readFileSync(`${FIX}/${model}.rho.jsonl`, "utf8")), TIMING, `${model} rho`);
+    });
+
+    it(`${model}: measure --jobs 2, 20 points (points.jsonl with the examples, report.json's estimators)`, async () => {
+      const out = join(dir, model);
+      await run("node", ["bin/robustc.js", "measure", `examples/models/${model}.onnx`, "--data", "mnist:test", "--limit", "20", "--jobs", "2", "--out", out]);
+      const got = records(readFileSync(join(out, "points.jsonl"), "utf8"));
+      const want = records(readFileSync(`${FIX}/${model}.measure.points.jsonl`, "utf8"));
+      sameRecords(got, want, TIMING, `${model} measure`);
+      // The checked examples themselves, bit for bit.
+      want.forEach((w, i) => assert.equal(got[i].example, w.example, `${model} measure: point ${w.index} example`));
+      const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")), r0 = JSON.parse(readFileSync(`${FIX}/${model}.measure.report.json`, "utf8"));
+      for (const k of ["n", "eps", "frequency", "severity", "counts", "correct", "accuracy", "adversarial_within_eps"]) assert.deepEqual(r[k], r0[k], `${model} report ${k}`);
+    });
+  }
+
+  it("mnist_mlp: rho --mode walk --json, 5 points", async () => {
+    sameRecords(await rho("mnist_mlp", ["--limit", "5", "--mode", "walk"]), records(readFileSync(`${FIX}/mnist_mlp.walk.rho.jsonl`, "utf8")), WALK_TIMING, "mnist_mlp walk");
+  });
+});
