@@ -1,12 +1,11 @@
-// Iterative constraint solving (the paper's §4) on one persistent HiGHS model: start from the rows that are
+// Iterative constraint solving (the paper's §4) on one growing HiGHS LP (solvers/highs.ts: openIncrementalLp): start from the rows that are
 // always needed (C_out and the L∞ rows, in the `reduced` form: columns x and t), solve, find the pool rows
 // (ReLU signs, max-pool winners) the candidate violates by a masked forward pass, add them, re-solve warm,
 // stop when none is violated. An infeasible subset proves the whole restricted LP infeasible.
 
-import type { Highs, Model } from "highs";
 import { choicesOf, isNonlinear, semanticsOf, sizeOf, type RowSpec } from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";
-import { highsModule, highsOptions, isHighsAbort, mapHighsStatus } from "../solvers/highs.js";
+import { isHighsAbort, openIncrementalLp, type IncrementalLp, type RowBatch } from "../solvers/highs.js";
 import type { SolveStatus } from "../solvers/types.js";
 
 export interface LazyOptions {
@@ -71,9 +70,8 @@ export function violatedRows(region: Region, vals: readonly Float64Array[], tol:
   return out;
 }
 
-/** Rows a·x + c ∈ [lower, upper] as HiGHS row data over columns (x, t). */
-function addRows(h: Highs, model: Model, rows: { row: InputRow; lower: number; upper: number }[], nCols: number): void {
-  if (rows.length === 0) return;
+/** Rows a·x + c ∈ [lower, upper] as a row batch over columns (x, t). */
+function rowBatch(rows: { row: InputRow; lower: number; upper: number }[]): RowBatch {
   const starts = new Int32Array(rows.length + 1);
   rows.forEach((r, i) => { starts[i + 1] = starts[i] + r.row.idx.length; });
   const indices = new Int32Array(starts[rows.length]), values = new Float64Array(starts[rows.length]);
@@ -81,18 +79,17 @@ function addRows(h: Highs, model: Model, rows: { row: InputRow; lower: number; u
   rows.forEach((r, i) => {
     indices.set(r.row.idx, starts[i]);
     values.set(r.row.val, starts[i]);
-    lower[i] = r.lower === -Infinity ? -h.infinity : r.lower - r.row.c;
-    upper[i] = r.upper === Infinity ? h.infinity : r.upper - r.row.c;
+    lower[i] = r.lower === -Infinity ? -Infinity : r.lower - r.row.c;
+    upper[i] = r.upper === Infinity ? Infinity : r.upper - r.row.c;
   });
-  model.addRows({ lower, upper, matrix: { format: "csr", numRows: rows.length, numCols: nCols, starts, indices, values } });
+  return { starts, indices, values, lower, upper };
 }
 
 export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY): Promise<LazyResult> {
   const t0 = performance.now();
   const { region } = p;
   const n = p.xStar.length;
-  const h = await highsModule();
-  let model: Model | null = null;
+  let model: IncrementalLp | null = null;
   let iterations = 0, rowsAdded = 0, solverSeconds = 0, rows = 0;
   const done = (status: SolveStatus, extra: Partial<LazyResult> = {}): LazyResult => ({
     status, t: null, x: null, iterations, rows, rowsAdded, poolViolation: Infinity, solverSeconds,
@@ -101,13 +98,8 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
   try {
     const colLower = new Float64Array(n + 1), colUpper = new Float64Array(n + 1), cost = new Float64Array(n + 1);
     colLower.fill(p.lower, 0, n); colUpper.fill(p.upper, 0, n);
-    colLower[n] = 0; colUpper[n] = h.infinity; cost[n] = 1;
-    model = h.createModel({
-      numCols: n + 1, numRows: 0, sense: h.constants.objectiveSense.minimize, colCost: cost, colLower, colUpper,
-      rowLower: new Float64Array(0), rowUpper: new Float64Array(0),
-      matrix: { format: "csr", numRows: 0, numCols: n + 1, starts: Int32Array.of(0), indices: new Int32Array(0), values: new Float64Array(0) },
-    });
-    model.options.set(highsOptions({ timeLimit: opts.timeLimit }));
+    colLower[n] = 0; colUpper[n] = Infinity; cost[n] = 1;
+    model = await openIncrementalLp({ lower: colLower, upper: colUpper, cost }, opts.timeLimit);
     // Always-needed rows: |x − x*| ≤ t, and C_out(target): y_target − y_l' ≥ margin.
     const linf: { row: InputRow; lower: number; upper: number }[] = [];
     for (let i = 0; i < n; i++) {
@@ -121,40 +113,33 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
       if (k === p.target) continue;
       linf.push({ row: region.rowFor(outLayer, [p.target, k], [1, -1]), lower: p.margin, upper: Infinity });
     }
-    addRows(h, model, linf, n + 1);
+    model.addRows(rowBatch(linf));
     rows = linf.length;
     let poolViolation = Infinity, fresh = 0;
     for (;;) {
       if (iterations >= opts.maxIterations) return done("error", { message: `no convergence in ${opts.maxIterations} iterations` });
       const remaining = opts.timeLimit - (performance.now() - t0) / 1000;
       if (remaining <= 0) return done("timeout", { message: `time limit ${opts.timeLimit} s` });
-      model.options.set("time_limit", remaining);
       const ipm = fresh >= opts.ipmRows;
-      model.options.set("solver", ipm ? "ipm" : "simplex");
       const s0 = performance.now();
-      model.run();
-      // An IPM run that ends in neither optimal nor infeasible is repeated by the simplex method.
-      if (ipm && !OPTIMAL_OR_INFEASIBLE.has(model.getModelStatus())) { model.options.set("solver", "simplex"); model.clearSolver(); model.run(); }
-      // HiGHS can end a warm re-solve in status "unknown" (numerical trouble); one cold re-solve of the same
-      // LP usually settles it (seen on mnist_lenet with --add 200).
-      if (model.getModelStatus() === 15) { model.clearSolver(); model.run(); }
+      // (HiGHS can end a warm re-solve in status "unknown"; the solver module re-solves it cold once: seen on
+      // mnist_lenet with --add 200.)
+      const st = model.solve({ timeLimit: remaining, ipm });
       fresh = 0;
       solverSeconds += (performance.now() - s0) / 1000;
       iterations++;
-      const st = mapHighsStatus(model.getModelStatus());
       if (st.status !== "optimal") return done(st.status, { message: st.message });
-      const sol = model.getSolution();
-      const x = Float64Array.from(sol.colValue.subarray(0, n));
+      const x = st.x!.slice(0, n);
       const vals = region.forward(x);
       const viol = violatedRows(region, vals, opts.tolerance);
       if (viol.length === 0) {
         poolViolation = maxPoolViolation(region, vals);
-        return done("optimal", { t: sol.colValue[n], x, poolViolation });
+        return done("optimal", { t: st.x![n], x, poolViolation });
       }
       let pool = viol;
       if (opts.scope === "earliest-layer") { const first = Math.min(...viol.map((v) => v.layer)); pool = viol.filter((v) => v.layer === first); }
       const chosen = opts.add === "all" ? pool : pool.sort((a, b) => b.amount - a.amount).slice(0, opts.add);
-      addRows(h, model, chosen.map((c) => ({ row: region.rowFor(c.layer, c.js, c.ws), lower: c.lower, upper: c.upper })), n + 1);
+      model.addRows(rowBatch(chosen.map((c) => ({ row: region.rowFor(c.layer, c.js, c.ws), lower: c.lower, upper: c.upper }))));
       rowsAdded += chosen.length;
       rows += chosen.length;
       fresh += chosen.length;
@@ -166,8 +151,6 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
   }
 }
 
-/** HiGHS model status codes: 7 optimal, 8 infeasible. */
-const OPTIMAL_OR_INFEASIBLE = new Set([7, 8]);
 
 /** The largest violation of any pool row at the region's values (0 inside the region). */
 export function maxPoolViolation(region: Region, vals: readonly Float64Array[]): number {

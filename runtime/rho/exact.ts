@@ -6,10 +6,10 @@
 // rounding tips back is repaired by the restricted LP of its own linear region (walk.ts: checkedRegionLp).
 
 import { addTarget, allPositive, bigM, dualBound, encode, linearizeLinf, marginOf, patternAt, radiusBox, rankLabels, relaxDisjuncts, toLpModel, trace, type LpModel, type Trace } from "../../compiler/index.js";
-import { openHighsLp, solveMilp } from "../solvers/highs-session.js";
 import { checkedRegionLp } from "./walk.js";
 import { boxBounds } from "./lower.js";
 import { linf, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
+import { openHighsLp, solveMilp } from "../solvers/highs.js";
 
 export interface ExactOptions {
   readonly timeLimit: number;

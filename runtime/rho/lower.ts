@@ -5,7 +5,7 @@
 // arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
 
 import { allPositive, marginOf, radiusBox, soundBounds, type Box, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
-import { openHighsLp } from "../solvers/highs-session.js";
+import { openHighsLp } from "../solvers/highs.js";
 
 export interface LowerOptions {
   /** Bisection steps (the bound is within hi / 2^steps of the largest provable eps). */

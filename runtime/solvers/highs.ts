@@ -1,8 +1,12 @@
 // In-process HiGHS (npm `highs`, WebAssembly) over the persistent model API, built from the LpModel's CSR
-// arrays (never via LP text on this path). Every model is disposed; an aborted module is reloaded.
+// arrays (never via LP text on this path): one-shot solves (createHighs), an LP solved for many objectives
+// (openHighsLp), a MILP with its proven bound (solveMilp) and a growing LP for the lazy loop
+// (openIncrementalLp). The only module that touches the HiGHS Model API and its numeric status codes.
+// Every model is disposed; an aborted module is reloaded.
 
 import * as highsPackage from "highs";
 import type { Highs, Model, ModelData, ModelStatusCode } from "highs";
+import type { LpSession } from "../../compiler/index.js";
 import { ok, type LpModel, type Result } from "../../compiler/index.js";
 import { FEASIBILITY_TOLERANCE, MIP_GAP, type FileSolution, type LpSolution, type SolveOptions, type SolveStatus, type Solver } from "./types.js";
 
@@ -47,16 +51,31 @@ export function highsOptions(opts: { readonly timeLimit?: number } = {}): Record
   };
 }
 
+/**
+ * HiGHS model status codes by name: the only place in robustc where their numbers appear (HiGHS'
+ * HighsModelStatus enum: 6 empty model, 7 optimal, 8 infeasible, 9 infeasible or unbounded, 10 unbounded,
+ * 13 time limit, 14 iteration limit, 15 unknown, 17 interrupted; the others are errors).
+ */
+export type HighsStatusName = "optimal" | "empty" | "infeasible" | "infeasible-or-unbounded" | "unbounded" | "time-limit"
+  | "iteration-limit" | "unknown" | "interrupted" | "other";
+
+const STATUS_BY_CODE: Record<number, HighsStatusName> = {
+  6: "empty", 7: "optimal", 8: "infeasible", 9: "infeasible-or-unbounded", 10: "unbounded", 13: "time-limit",
+  14: "iteration-limit", 15: "unknown", 17: "interrupted",
+};
+
+export const statusName = (code: ModelStatusCode | number): HighsStatusName => STATUS_BY_CODE[code] ?? "other";
+
 /** HiGHS model status → ours. 9 ("unbounded or infeasible") is an error here: solve() resolves it first
  *  by a re-run without presolve. */
 export function mapHighsStatus(code: ModelStatusCode | number): { status: SolveStatus; message?: string } {
-  switch (code) {
-    case 7: return { status: "optimal" };
-    case 6: return { status: "optimal", message: "HiGHS: empty model" };
-    case 8: return { status: "infeasible", message: "HiGHS: infeasible" };
-    case 10: return { status: "unbounded", message: "HiGHS: unbounded" };
-    case 13: return { status: "timeout", message: "HiGHS: time limit reached" };
-    case 9: return { status: "error", message: "HiGHS: infeasible or unbounded (not distinguished)" };
+  switch (statusName(code)) {
+    case "optimal": return { status: "optimal" };
+    case "empty": return { status: "optimal", message: "HiGHS: empty model" };
+    case "infeasible": return { status: "infeasible", message: "HiGHS: infeasible" };
+    case "unbounded": return { status: "unbounded", message: "HiGHS: unbounded" };
+    case "time-limit": return { status: "timeout", message: "HiGHS: time limit reached" };
+    case "infeasible-or-unbounded": return { status: "error", message: "HiGHS: infeasible or unbounded (not distinguished)" };
     default: return { status: "error", message: `HiGHS: model status ${code} (${STATUS_NAMES[code] ?? "unknown"})` };
   }
 }
@@ -90,7 +109,7 @@ export function modelData(h: Highs, m: LpModel, integer = true): ModelData {
 function run(model: Model): { code: ModelStatusCode; rerun: boolean } {
   model.run();
   let code = model.getModelStatus();
-  if (code !== 9) return { code, rerun: false };
+  if (statusName(code) !== "infeasible-or-unbounded") return { code, rerun: false };
   model.options.set("presolve", "off");
   model.clearSolver();
   model.run();
@@ -120,7 +139,7 @@ export function createHighs(): Solver {
         const note = rerun ? `${message ?? "HiGHS"} (after a re-run without presolve)` : message;
         if (status !== "optimal") return done(status, null, null, note);
         // HiGHS calls a model without columns "empty" and reports no primal solution for it.
-        if (code === 6 && m.colNames.length === 0) return done("optimal", m.objectiveConstant, new Float64Array(0), note);
+        if (statusName(code) === "empty" && m.colNames.length === 0) return done("optimal", m.objectiveConstant, new Float64Array(0), note);
         if (Number(model.info.get("primal_solution_status")) !== h.constants.solutionStatus.feasible) {
           return done("error", null, null, "HiGHS reported optimal without a feasible primal solution");
         }
@@ -180,4 +199,130 @@ export async function solveMpsTextWithHighs(text: string, opts: SolveOptions = {
   } finally {
     try { model?.dispose(); } catch { /* the runtime is gone */ }
   }
+}
+
+// ---- Sessions: one LP for many objectives (bounds), a MILP with its proven bound (exact rho) ----
+
+async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Model }> {
+  const h = await highsModule();
+  return { model: h.createModel(modelData(h, lp, integer)) };
+}
+
+/** An LP session for tighten-bounds / the relaxation: minimise one objective after another (warm). */
+export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpSession> {
+  const { model } = await createModel({ ...lp, objective: new Float64Array(lp.colLower.length), sense: "min" }, false);
+  model.options.set(highsOptions({ timeLimit: timeLimitPerLp }));
+  let last: Int32Array | null = null;
+  return {
+    async minimize(cols, vals) {
+      try {
+        if (last && last.length > 0) model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
+        const order = Array.from(cols.keys()).sort((a, b) => cols[a] - cols[b]);
+        model.changeColsCost({ kind: "set", indices: order.map((i) => cols[i]) }, Float64Array.from(order, (i) => vals[i]));
+        last = Int32Array.from(order, (i) => cols[i]);
+        model.run();
+        const st = statusName(model.getModelStatus());
+        // Duals are used whatever their quality (dualBound makes any vector sound); only a missing one is null.
+        if (st !== "optimal" && st !== "time-limit" && st !== "iteration-limit") return null;
+        const y = model.getSolution().rowDual;
+        return y.length === lp.rowLower.length && y.every(Number.isFinite) ? Float64Array.from(y) : null;
+      } catch (e) {
+        isHighsAbort(e);
+        return null;
+      }
+    },
+    close() { try { model.dispose(); } catch { /* an aborted module */ } },
+  };
+}
+
+export interface MilpResult {
+  readonly status: "optimal" | "infeasible" | "timeout" | "error";
+  /** Best feasible objective (incumbent), null when none was found. */
+  readonly objective: number | null;
+  readonly x: Float64Array | null;
+  /** Proven lower bound on the optimum (minimisation); +Infinity when infeasible. */
+  readonly dualBound: number;
+  readonly gap: number | null;
+  readonly seconds: number;
+  readonly message?: string;
+}
+
+/** A MILP (minimisation) under a time limit: the incumbent and the proven bound even when it times out. */
+export async function solveMilp(lp: LpModel, timeLimit: number): Promise<MilpResult> {
+  const t0 = performance.now();
+  const done = (r: Omit<MilpResult, "seconds">): MilpResult => ({ ...r, seconds: (performance.now() - t0) / 1000 });
+  let model: Model | null = null;
+  try {
+    const h = await highsModule();
+    ({ model } = await createModel(lp, true));
+    model.options.set(highsOptions({ timeLimit: Math.max(0.01, timeLimit) }));
+    model.run();
+    const st = statusName(model.getModelStatus());
+    if (st === "infeasible") return done({ status: "infeasible", objective: null, x: null, dualBound: Infinity, gap: null });
+    // Without integer columns HiGHS solves an LP and reports no MIP dual bound: the optimum is the bound.
+    const isMip = lp.colInteger.some((v) => v !== 0);
+    const bound = isMip ? Number(model.info.get("mip_dual_bound")) : st === "optimal" ? model.getObjectiveValue() : -Infinity;
+    const feasible = Number(model.info.get("primal_solution_status")) === h.constants.solutionStatus.feasible;
+    const x = feasible ? Float64Array.from(model.getSolution().colValue) : null;
+    const objective = feasible ? model.getObjectiveValue() : null;
+    const gap = objective !== null && Number.isFinite(bound) ? objective - bound : null;
+    if (st === "optimal") return done({ status: "optimal", objective, x, dualBound: Number.isFinite(bound) ? bound : (objective ?? -Infinity), gap });
+    if (st === "time-limit" || st === "iteration-limit" || st === "interrupted") return done({ status: "timeout", objective, x, dualBound: Number.isFinite(bound) ? bound : -Infinity, gap, message: "HiGHS: time limit reached" });
+    return done({ status: "error", objective, x, dualBound: -Infinity, gap, message: mapHighsStatus(model.getModelStatus()).message });
+  } catch (e) {
+    return done({ status: "error", objective: null, x: null, dualBound: -Infinity, gap: null, message: isHighsAbort(e) ? `HiGHS aborted: ${(e as Error).message}` : String(e) });
+  } finally {
+    try { model?.dispose(); } catch { /* an aborted module */ }
+  }
+}
+
+// ---- The lazy loop's LP: columns fixed, rows added between warm re-solves ----
+
+/** Rows lower ≤ A·z ≤ upper in CSR over the model's columns (±Infinity for a free side). */
+export interface RowBatch {
+  readonly starts: Int32Array; readonly indices: Int32Array; readonly values: Float64Array;
+  readonly lower: Float64Array; readonly upper: Float64Array;
+}
+
+export interface IncrementalLp {
+  addRows(rows: RowBatch): void;
+  /**
+   * Re-solves warm (dual simplex) or, with `ipm`, by the interior point method with crossover (its basis
+   * stays for the next warm start); an IPM run that ends in neither optimal nor infeasible is repeated by
+   * the simplex method, and a run that ends in HiGHS' "unknown" (numerical trouble after a warm start) is
+   * repeated cold once. x is the primal solution when optimal.
+   */
+  solve(opts: { readonly timeLimit: number; readonly ipm: boolean }): { status: SolveStatus; message?: string; x: Float64Array | null };
+  dispose(): void;
+}
+
+/** min cost·z over the column box, no rows yet. */
+export async function openIncrementalLp(cols: { readonly lower: Float64Array; readonly upper: Float64Array; readonly cost: Float64Array },
+  timeLimit: number): Promise<IncrementalLp> {
+  const h = await highsModule();
+  const n = cols.cost.length;
+  const model = h.createModel({
+    numCols: n, numRows: 0, sense: h.constants.objectiveSense.minimize, colCost: cols.cost, colLower: cols.lower, colUpper: cols.upper,
+    rowLower: new Float64Array(0), rowUpper: new Float64Array(0),
+    matrix: { format: "csr", numRows: 0, numCols: n, starts: Int32Array.of(0), indices: new Int32Array(0), values: new Float64Array(0) },
+  });
+  model.options.set(highsOptions({ timeLimit }));
+  return {
+    addRows(r) {
+      const m = r.lower.length;
+      if (m === 0) return;
+      model.addRows({ lower: r.lower, upper: r.upper, matrix: { format: "csr", numRows: m, numCols: n, starts: r.starts, indices: r.indices, values: r.values } });
+    },
+    solve({ timeLimit: t, ipm }) {
+      model.options.set("time_limit", t);
+      model.options.set("solver", ipm ? "ipm" : "simplex");
+      model.run();
+      const st = () => statusName(model.getModelStatus());
+      if (ipm && st() !== "optimal" && st() !== "infeasible") { model.options.set("solver", "simplex"); model.clearSolver(); model.run(); }
+      if (st() === "unknown") { model.clearSolver(); model.run(); }
+      const mapped = mapHighsStatus(model.getModelStatus());
+      return { ...mapped, x: mapped.status === "optimal" ? Float64Array.from(model.getSolution().colValue) : null };
+    },
+    dispose() { try { model.dispose(); } catch { /* an aborted module */ } },
+  };
 }

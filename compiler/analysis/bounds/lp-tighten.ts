@@ -27,7 +27,7 @@ export interface LpSession {
 export type OpenLp = (lp: LpModel, timeLimitPerLp?: number) => Promise<LpSession>;
 
 export interface TightenOptions {
-  /** The LP solver (runtime/solvers/highs-session.ts: openHighsLp). */
+  /** The LP solver (runtime/solvers/highs.ts: openHighsLp). */
   readonly open: OpenLp;
   /** Seconds for the whole tightening; when spent, the remaining layers keep their IBP bounds (still sound). */
   readonly timeLimit?: number;
