@@ -4,10 +4,10 @@
 
 import { match, P } from "ts-pattern";
 import { applyAffine, applyCsr } from "../ir/affine.js";
-import { layerWindows, type NetworkMatrices } from "../ir/matrices.js";
+import type { NetworkMatrices } from "../ir/matrices.js";
 import { inputSize, type Network } from "../ir/network.js";
 import { choicesOf, patternOf, type ActivationPattern } from "../ir/pattern.js";
-import { semanticsOf } from "../nonlinear/index.js";
+import { semanticsOf, windowsOf } from "../nonlinear/index.js";
 
 export interface Trace {
   /** Value of every layer (index = layer id), flattened row-major. */
@@ -38,8 +38,7 @@ export function trace(net: Network, x: Float64Array, opts: TraceOptions = {}): T
       .with({ kind: "input" }, () => x)
       .with({ kind: "affine" }, (a) => (m ? applyCsr(m.csr[a.id]!, m.bias[a.id]!, values[a.input]) : applyAffine(a.op, values[a.input])))
       .with({ kind: P.union("relu", "maxpool") }, (n) => {
-        const w = n.kind === "maxpool" ? (m?.windows[n.id] ?? layerWindows(n)) : null;
-        const r = semanticsOf(n).forward(n, w, values[n.input], fixed ? choicesOf(fixed, n.id) : null);
+        const r = semanticsOf(n).forward(n, windowsOf(n), values[n.input], fixed ? choicesOf(fixed, n.id) : null);
         choices.set(n.id, r.choice);
         return r.y;
       })

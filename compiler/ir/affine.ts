@@ -202,17 +202,6 @@ function applyConv(c: Extract<AffineOp, { kind: "conv" }>, x: Float64Array): Flo
   return y;
 }
 
-/** Index of the input element that wins a max-pool window: the first maximal one in row-major order. */
-export function maxPoolArgmax(g: ConvGeometry, x: Float64Array, c: number, oy: number, ox: number): number {
-  let best = -1;
-  let bestV = -Infinity;
-  forWindow(g, c, oy, ox, (i) => {
-    // Strict '>' keeps the first maximum (numpy argmax, ONNX MaxPool Indices); NaN never wins.
-    if (best < 0 || x[i] > bestV) { best = i; bestV = x[i]; }
-  });
-  return best;
-}
-
 /** Every window of a windowed op, output j (row-major over [C, OH, OW]) → its input indices. */
 export function poolWindows(g: ConvGeometry): number[][] {
   const out: number[][] = [];

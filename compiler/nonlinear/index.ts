@@ -1,6 +1,7 @@
 // The table of nonlinear kinds: every consumer reaches a ReLU or a max-pool through NONLINEAR, so a new kind
 // is one file plus one entry here, and a missing entry is a compile error (the Record is total over the kinds).
 
+import { layerWindows, type Windows } from "../ir/matrices.js";
 import type { Layer } from "../ir/network.js";
 import { maxpool } from "./maxpool.js";
 import { relu } from "./relu.js";
@@ -17,3 +18,6 @@ export const semanticsOf = (l: NonlinearLayer): NonlinearSemantics<NonlinearLaye
   NONLINEAR[l.kind] as unknown as NonlinearSemantics<NonlinearLayer>;
 
 export const isNonlinear = (l: Layer): l is NonlinearLayer => l.kind in NONLINEAR;
+
+/** The windows a kind's methods take: a max-pool's (cached per layer), null for an elementwise kind. */
+export const windowsOf = (l: NonlinearLayer): Windows | null => (l.kind === "maxpool" ? layerWindows(l) : null);

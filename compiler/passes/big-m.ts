@@ -5,9 +5,8 @@
 
 import { and, varCount, type Formula, type LinearBlock, type Problem, type VarBlock } from "../ir/constraint.js";
 import type { LayerBounds } from "../ir/bounds.js";
-import { layerWindows } from "../ir/matrices.js";
 import type { Network } from "../ir/network.js";
-import { isNonlinear, semanticsOf, type RowStats } from "../nonlinear/index.js";
+import { isNonlinear, semanticsOf, windowsOf, type RowStats } from "../nonlinear/index.js";
 import type { Encoding } from "./encode.js";
 import { sanitizeName } from "../backend/names.js";
 
@@ -24,8 +23,7 @@ export function bigM(net: Network, enc: Encoding, bounds: readonly LayerBounds[]
   const blocks: LinearBlock[] = [];
   for (const l of net.layers) {
     if (!isNonlinear(l)) continue;
-    const w = l.kind === "maxpool" ? layerWindows(l) : null;
-    blocks.push(semanticsOf(l).bigMRows(l, w, bounds[l.input], { u: at(l.input), v: at(l.id) }, sanitizeName(l.name), () => nBase + nBin++, stats));
+    blocks.push(semanticsOf(l).bigMRows(l, windowsOf(l), bounds[l.input], { u: at(l.input), v: at(l.id) }, sanitizeName(l.name), () => nBase + nBin++, stats));
   }
   const binaries: VarBlock = { name: "b", offset: nBase, size: nBin, lower: new Float64Array(nBin), upper: new Float64Array(nBin).fill(1), integer: true };
   const keep = (f: Formula): Formula[] => (f.kind === "and" ? f.items.flatMap(keep) : f.kind === "or" ? [] : [f]);

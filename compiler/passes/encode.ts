@@ -6,9 +6,8 @@
 import { match, P } from "ts-pattern";
 import { affineBias, affineToCsr } from "../ir/affine.js";
 import { and, EQ, freeBlock, GE, RowBuilder, type Formula, type Problem, type VarBlock } from "../ir/constraint.js";
-import { layerWindows } from "../ir/matrices.js";
 import { sizeOf, type Layer, type Network } from "../ir/network.js";
-import { semanticsOf } from "../nonlinear/index.js";
+import { semanticsOf, windowsOf } from "../nonlinear/index.js";
 import { sanitizeName } from "../backend/names.js";
 
 export interface Encoding {
@@ -73,7 +72,7 @@ function encodeLayer(l: Layer, at: (id: number) => number): Formula | null {
     })
     // Each nonlinear kind's disjunction (compiler/nonlinear/): a ReLU layer of n neurons is one `or` of width n.
     .with({ kind: P.union("relu", "maxpool") }, (nl) =>
-      semanticsOf(nl).disjunction(nl, nl.kind === "maxpool" ? layerWindows(nl) : null, { u: at(nl.input), v }, base))
+      semanticsOf(nl).disjunction(nl, windowsOf(nl), { u: at(nl.input), v }, base))
     .with({ kind: "add" }, (a) => {
       const p = at(a.inputs[0]), q = at(a.inputs[1]);
       const rb = new RowBuilder(`add_${base}`);

@@ -6,9 +6,8 @@
 
 import { and, type Formula, type LinearBlock, type Problem, type VarBlock } from "../ir/constraint.js";
 import type { LayerBounds } from "../ir/bounds.js";
-import { layerWindows } from "../ir/matrices.js";
 import type { Network } from "../ir/network.js";
-import { isNonlinear, semanticsOf } from "../nonlinear/index.js";
+import { isNonlinear, semanticsOf, windowsOf } from "../nonlinear/index.js";
 import type { Encoding } from "./encode.js";
 import { sanitizeName } from "../backend/names.js";
 import { emptyStats } from "./big-m.js";
@@ -28,8 +27,7 @@ export function relaxDisjuncts(net: Network, enc: Encoding, bounds: readonly Lay
   for (const l of net.layers) {
     if (l.id > upTo) break;
     if (!isNonlinear(l)) continue;
-    const w = l.kind === "maxpool" ? layerWindows(l) : null;
-    blocks.push(semanticsOf(l).triangleRows(l, w, bounds[l.input], { u: at(l.input), v: at(l.id) }, sanitizeName(l.name), stats));
+    blocks.push(semanticsOf(l).triangleRows(l, windowsOf(l), bounds[l.input], { u: at(l.input), v: at(l.id) }, sanitizeName(l.name), stats));
   }
   // Layers' variable blocks are laid out in layer order: columns below `limit` belong to layers ≤ upTo.
   const limit = upTo < net.layers.length - 1 ? at(upTo) + p.vars[enc.layerVar[upTo]].size : Infinity;

@@ -7,10 +7,9 @@
 
 import { match } from "ts-pattern";
 import { and, type Formula, type Problem } from "../ir/constraint.js";
-import { layerWindows } from "../ir/matrices.js";
 import type { Network } from "../ir/network.js";
 import { choicesOf, type ActivationPattern } from "../ir/pattern.js";
-import { isNonlinear, semanticsOf } from "../nonlinear/index.js";
+import { isNonlinear, semanticsOf, windowsOf } from "../nonlinear/index.js";
 import { sanitizeName } from "../backend/names.js";
 import type { Encoding } from "./encode.js";
 
@@ -22,8 +21,7 @@ export function selectDisjuncts(p: Problem, net: Network, enc: Encoding, pattern
     .with({ kind: "or" }, (o) => {
       const l = o.layer === undefined ? undefined : net.layers[o.layer];
       if (!l || !isNonlinear(l)) throw new Error(`internal: disjunction ${o.name} names no nonlinear layer`);
-      const w = l.kind === "maxpool" ? layerWindows(l) : null;
-      return and(...semanticsOf(l).restrictRows(l, w, choicesOf(pattern, l.id), { u: at(l.input), v: at(l.id) }, sanitizeName(l.name)));
+      return and(...semanticsOf(l).restrictRows(l, windowsOf(l), choicesOf(pattern, l.id), { u: at(l.input), v: at(l.id) }, sanitizeName(l.name)));
     })
     .exhaustive();
   return { ...p, constraint: walk(p.constraint) };

@@ -5,7 +5,7 @@ import { rankLabels, trace } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
 import { fgsmExample } from "./fgsm.js";
 import { DEFAULT_LBFGSB, lbfgsbAttack } from "./lbfgsb.js";
-import { type PointResult, type RhoContext } from "../rho/types.js";
+import { linf, type PointResult, type RhoContext } from "../rho/types.js";
 
 export type Algorithm = "lp" | "lbfgsb" | "fgsm";
 export const ALGORITHMS: readonly Algorithm[] = ["lp", "lbfgsb", "fgsm"];
@@ -41,6 +41,6 @@ export async function attackPoint(ctx: RhoContext, algorithm: "lbfgsb" | "fgsm",
   const want = target ?? got;
   const checkMargin = y[want] - Math.max(...Array.from(y).filter((_, i) => i !== want));
   if (!ok) return { ...base, target, alpha, iterations, checkMargin, rho: Infinity, status: "not-found", seconds: elapsed(), message: `onnxruntime label ${got} at the candidate` };
-  const dist = ex32.reduce((m, v, i) => Math.max(m, Math.abs(v - xStar[i])), 0) * ctx.pixelScale;
+  const dist = linf(ex32, xStar) * ctx.pixelScale;
   return { ...base, target: target ?? got, alpha, iterations, checkMargin, rho: dist, status: "adversarial", seconds: elapsed(), example: ex32 };
 }

@@ -3,7 +3,7 @@
 // (ReLU signs, max-pool winners) the candidate violates by a masked forward pass, add them, re-solve warm,
 // stop when none is violated. An infeasible subset proves the whole restricted LP infeasible.
 
-import { choicesOf, isNonlinear, semanticsOf, sizeOf, type RowSpec } from "../../compiler/index.js";
+import { choicesOf, isNonlinear, semanticsOf, sizeOf, windowsOf, type RowSpec } from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";
 import { isHighsAbort, openIncrementalLp, type IncrementalLp, type RowBatch } from "../solvers/highs.js";
 import type { SolveStatus } from "../solvers/types.js";
@@ -65,7 +65,7 @@ export function violatedRows(region: Region, vals: readonly Float64Array[], tol:
   const out: RowSpec[] = [];
   for (const l of region.net.layers) {
     if (!isNonlinear(l)) continue;
-    semanticsOf(l).violated(l, region.m.windows[l.id], vals[l.input], choicesOf(region.pattern, l.id), tol, out);
+    semanticsOf(l).violated(l, windowsOf(l), vals[l.input], choicesOf(region.pattern, l.id), tol, out);
   }
   return out;
 }

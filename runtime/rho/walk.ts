@@ -6,7 +6,7 @@
 // margin ladder) is shared with the exact mode, which uses it to repair a MILP optimiser that float32
 // rounding tips back.
 
-import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
+import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
 import { linf, logitScale, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
@@ -50,7 +50,7 @@ function bindingFlips(ctx: RhoContext, pattern: ActivationPattern, x: Float64Arr
   const vals = new Region(ctx.net, ctx.matrices, pattern).forward(x);
   const out: BindingFlip[] = [];
   for (const l of ctx.net.layers) {
-    if (isNonlinear(l)) semanticsOf(l).binding(l, ctx.matrices.windows[l.id], vals[l.input], choicesOf(pattern, l.id), tol, out);
+    if (isNonlinear(l)) semanticsOf(l).binding(l, windowsOf(l), vals[l.input], choicesOf(pattern, l.id), tol, out);
   }
   return out.sort((a, b) => a.gap - b.gap);
 }

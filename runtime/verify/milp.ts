@@ -3,7 +3,7 @@
 // The same model serves three questions: `milp` (exact), `relax` (integrality dropped: infeasible ⇒ the
 // disjunct is refuted) and `restrict` (an activation pattern's rows: a point's linear region).
 
-import { bigM, boundsProve, choicesOf, encode, GE, isNonlinear, layerWindows, LE, semanticsOf, soundBounds, toLpModel, type ActivationPattern, type LayerBounds, type LpModel, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { bigM, boundsProve, choicesOf, encode, GE, isNonlinear, LE, semanticsOf, soundBounds, windowsOf, toLpModel, type ActivationPattern, type LayerBounds, type LpModel, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import type { Disjunct, LeAtom, Spec } from "./spec.js";
 
 export interface BaseModel {
@@ -64,7 +64,7 @@ export function disjunctModel(net: Network, base: BaseModel, d: Disjunct, kind: 
     // Each nonlinear kind's rows restricted to the pattern (the same rows select-disjuncts emits).
     for (const l of net.layers) {
       if (!isNonlinear(l)) continue;
-      const blocks = semanticsOf(l).restrictRows(l, l.kind === "maxpool" ? layerWindows(l) : null, choicesOf(kind.pattern, l.id),
+      const blocks = semanticsOf(l).restrictRows(l, windowsOf(l), choicesOf(kind.pattern, l.id),
         { u: base.offset[l.input], v: base.offset[l.id] }, "restrict");
       for (const b of blocks) {
         for (let r = 0; r < b.rows; r++) {

@@ -6,9 +6,9 @@
 
 import { match, P } from "ts-pattern";
 import { intervalBounds, type LayerBounds } from "./interval.js";
-import { layerWindows, type NetworkMatrices } from "../../ir/matrices.js";
+import type { NetworkMatrices } from "../../ir/matrices.js";
 import { sizeOf, type Network } from "../../ir/network.js";
-import { isNonlinear, semanticsOf } from "../../nonlinear/index.js";
+import { isNonlinear, semanticsOf, windowsOf } from "../../nonlinear/index.js";
 
 const PAD = 1e-7;
 /** Skip back-substitution for a layer when rows × (nonzeros on its path) exceeds this (time and memory). */
@@ -108,7 +108,7 @@ export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Ar
     if (l.kind === "input") continue;
     // Narrow from the (already narrowed) inputs, one layer, as IBP does.
     if (isNonlinear(l)) {
-      const r = semanticsOf(l).interval(l, l.kind === "maxpool" ? layerWindows(l) : null, b[l.input]);
+      const r = semanticsOf(l).interval(l, windowsOf(l), b[l.input]);
       b[l.id].lower.set(r.lower); b[l.id].upper.set(r.upper);
     }
     else if (l.kind === "reshape" && l.source) { const p = b[l.input]; l.source.forEach((s, j) => { b[l.id].lower[j] = s < 0 ? 0 : p.lower[s]; b[l.id].upper[j] = s < 0 ? 0 : p.upper[s]; }); }

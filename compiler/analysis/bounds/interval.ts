@@ -6,9 +6,8 @@
 import { match, P } from "ts-pattern";
 import { affineBias, affineToCsr } from "../../ir/affine.js";
 import type { LayerBounds } from "../../ir/bounds.js";
-import { layerWindows } from "../../ir/matrices.js";
 import type { Network } from "../../ir/network.js";
-import { semanticsOf } from "../../nonlinear/index.js";
+import { semanticsOf, windowsOf } from "../../nonlinear/index.js";
 
 export type { LayerBounds };
 
@@ -36,7 +35,7 @@ export function intervalBounds(net: Network, inLower: Float64Array, inUpper: Flo
         }
         return { lower, upper };
       })
-      .with({ kind: P.union("relu", "maxpool") }, (n) => semanticsOf(n).interval(n, n.kind === "maxpool" ? layerWindows(n) : null, out[n.input]))
+      .with({ kind: P.union("relu", "maxpool") }, (n) => semanticsOf(n).interval(n, windowsOf(n), out[n.input]))
       .with({ kind: "add" }, (a) => {
         const p = out[a.inputs[0]], q = out[a.inputs[1]];
         // Two roundings' worth of padding: the sum of two bounded values.
