@@ -1,16 +1,54 @@
-// `robustc compile`: one seed point of a dataset → the restricted LP per target label, written as CPLEX-LP
-// or free MPS (format from the extension), or the constraint IR as text (--emit). Everything is validated
-// before anything is written; files are written atomically.
+// `robustc compile`: a compile request (one seed point of a dataset, a mode) → the LP or MILP per target
+// label, written as CPLEX-LP or free MPS (format from the extension), or the constraint IR as text (--emit).
+// Everything is validated before anything is written; files are written atomically.
 
 import { extname } from "node:path";
-import { and, compileOptions, compilePoint, diag, encode, fail, formatNumber, inputSize, ok, outputConstraint, outputSize, writeCplexLp, writeFileAtomic, writeMps, type CompiledPoint, type CompileOptions, type Result, type Target } from "../../compiler/index.js";
+import { and, compileOptions, compilePoint, diag, encode, fail, formatNumber, inputSize, ok, outputConstraint, outputSize, unwrap, writeCplexLp, writeFileAtomic, writeMps, type CompiledPoint, type CompileOptions, type Result, type Target } from "../../compiler/index.js";
 import { printProblem } from "../../grammar/constraint/print.js";
-import { modelInput, type Session } from "../run/session.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { argmax } from "../evaluator/types.js";
 import { solveFile, type SolverName } from "../solvers/registry.js";
+import { modelInput, openSession, selectIndices, type DataOptions, type Session } from "../run/session.js";
 
-export interface CompileRequest {
+type CompileMode = CompileOptions["mode"];
+
+/** What each --mode compiles to, and how --solve words its answer. */
+interface ModeEntry {
+  /** --form when not given: the big-M and triangle rows are over every layer's variables. */
+  readonly form: "layered" | "reduced";
+  /** The LP's constraint set (the file header's second line). */
+  readonly feasibleSet: string;
+  /** What the optimum is, in pixels. */
+  readonly quantity: string;
+  /** What an infeasible file means. */
+  readonly infeasible: string;
+  /** The optimiser, checked by onnxruntime, has label `got`, not the target. */
+  readonly otherLabel: (got: number) => string;
+}
+
+// restrict: the optimum is rho_hat, an upper bound on rho(f, x*, l); exact: rho(f, x*, l) itself (within
+// --radius); relax: a LOWER bound on rho(f, x*, l), whose optimiser need not have the target label.
+const MODES: Record<CompileMode, ModeEntry> = {
+  restrict: {
+    form: "reduced", feasibleSet: "C_f(x, l) restricted to Z(x*)", quantity: "rho_hat",
+    infeasible: "no adversarial example in the linear region of x* (rho_hat = inf)",
+    otherLabel: (got) => `has label ${got}, not the target (a float32 boundary example: see robustc rho)`,
+  },
+  exact: {
+    form: "layered", feasibleSet: "C_f(x, l) (every disjunction as big-M rows)", quantity: "rho (exact within --radius)",
+    infeasible: "no input within --radius has the target label (rho > radius)",
+    otherLabel: (got) => `has label ${got}, not the target (a float32 boundary example: see robustc rho)`,
+  },
+  relax: {
+    form: "layered", feasibleSet: "the triangle relaxation of C_f(x, l)", quantity: "a lower bound on rho (relaxation)",
+    infeasible: "the relaxation proves no input within --radius has the target label (rho > radius)",
+    otherLabel: (got) => `has label ${got} (a relaxation's optimiser need not be a real example)`,
+  },
+};
+
+const isMode = (m: string): m is CompileMode => Object.hasOwn(MODES, m);
+
+export interface CompileRequest extends DataOptions {
   readonly index: number;
   readonly form?: string;
   readonly mode: string;
@@ -20,6 +58,22 @@ export interface CompileRequest {
   readonly margin: number;
   readonly out?: string;
   readonly emit?: string;
+  /** Solve the written file(s) with this solver and check the optimiser with onnxruntime. */
+  readonly solve?: SolverName;
+}
+
+/** `robustc compile`: validates everything, writes the files (or prints --emit), then --solve. */
+export async function compileCommand(model: string, r: CompileRequest, out: (line: string) => void): Promise<void> {
+  const s = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
+  unwrap(selectIndices(s.dataset.count, r.index, undefined, r.data));
+  const options = unwrap(validateCompile(s, r));
+  const c = compileSeed(s, r.index, options);
+  const files = unwrap(renderCompile(s, r, options, c));
+  unwrap(writeOutputs(files, out));
+  for (const f of files) {
+    if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${r.index}, predicted ${c.predicted}, target ${f.label})\n`);
+  }
+  if (r.solve) await solveWritten(s, files, r.solve, out, options.mode);
 }
 
 export function parseTarget(t: string): Target | null {
@@ -52,24 +106,18 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
     return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
   }
   // The input box is [0, 1] in model units: pixels [0, pixel scale].
-  const form = r.form ?? (r.mode === "exact" || r.mode === "relax" ? "layered" : "reduced");
+  // An unknown --mode is compileOptions' to refuse.
+  const form = r.form ?? (isMode(r.mode) ? MODES[r.mode].form : "reduced");
   const radius = r.radius === undefined ? Infinity : r.radius / s.pixelScale;
   return compileOptions({ form, mode: r.mode, radius, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
 }
 
-/** What the LP's constraint set is, per mode (the file header's second line and --solve's wording). */
-const FEASIBLE_SET: Record<CompileOptions["mode"], string> = {
-  restrict: "C_f(x, l) restricted to Z(x*)",
-  exact: "C_f(x, l) (every disjunction as big-M rows)",
-  relax: "the triangle relaxation of C_f(x, l)",
-};
-
-export function headerFor(s: Session, index: number, mode: CompileOptions["mode"] = "restrict") {
+export function headerFor(s: Session, index: number, mode: CompileMode = "restrict") {
   return (label: number, predicted: number): string[] => {
     const truth = s.dataset.labels ? s.dataset.labels[index] : null;
     return [
       `model ${s.modelPath}; seed point x* = ${s.dataset.source} index ${index}; true label ${truth ?? "unknown"}; predicted l* = ${predicted}; target l = ${label}`,
-      `variables: x_i = model input i (pixel / ${s.pixelScale}); minimise t subject to ${FEASIBLE_SET[mode]} and |x - x*| <= t`,
+      `variables: x_i = model input i (pixel / ${s.pixelScale}); minimise t subject to ${MODES[mode].feasibleSet} and |x - x*| <= t`,
     ];
   };
 }
@@ -107,13 +155,8 @@ export function writeOutputs(files: { path: string | null; text: string }[], std
 }
 
 /** `--solve S`: solves each written file with solver S and checks the optimiser with onnxruntime. */
-export async function solveWritten(s: Session, files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void, mode: CompileOptions["mode"] = "restrict"): Promise<void> {
-  // restrict: the optimum is rho_hat, an upper bound on rho(f, x*, l); exact: rho(f, x*, l) itself (within
-  // --radius); relax: a LOWER bound on rho(f, x*, l), whose optimiser need not have the target label.
-  const quantity = mode === "restrict" ? "rho_hat" : mode === "exact" ? "rho (exact within --radius)" : "a lower bound on rho (relaxation)";
-  const none = mode === "restrict" ? "no adversarial example in the linear region of x* (rho_hat = inf)"
-    : mode === "exact" ? "no input within --radius has the target label (rho > radius)"
-      : "the relaxation proves no input within --radius has the target label (rho > radius)";
+export async function solveWritten(s: Session, files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void, mode: CompileMode = "restrict"): Promise<void> {
+  const { quantity, infeasible, otherLabel } = MODES[mode];
   const n = inputSize(s.network);
   const ort = await OnnxRuntimeEvaluator.create(s.modelPath, s.network);
   try {
@@ -121,14 +164,12 @@ export async function solveWritten(s: Session, files: { path: string | null; lab
       if (!f.path) continue;
       const r = await solveFile(f.path, solver);
       const head = `${f.path}: ${solver}: target ${f.label}:`;
-      if (r.status === "infeasible") { stdout(`${head} infeasible: ${none}`); continue; }
+      if (r.status === "infeasible") { stdout(`${head} infeasible: ${infeasible}`); continue; }
       if (r.status !== "optimal" || r.values === null || r.objective === null) { stdout(`${head} ${r.status}${r.message ? ` (${r.message})` : ""}`); continue; }
       const x = Float64Array.from({ length: n }, (_, i) => Math.fround(r.values!.get(`x_${i}`) ?? 0));
       const [y] = await ort.logits([x]);
       const got = argmax(y);
-      const verdict = got === f.label ? "has the target label"
-        : mode === "relax" ? `has label ${got} (a relaxation's optimiser need not be a real example)`
-          : `has label ${got}, not the target (a float32 boundary example: see robustc rho)`;
+      const verdict = got === f.label ? "has the target label" : otherLabel(got);
       stdout(`${head} optimal, ${quantity} = ${formatNumber(r.objective * s.pixelScale)} pixels (t = ${formatNumber(r.objective)}); the optimiser, checked by onnxruntime (float32), ${verdict}`);
     }
   } finally {

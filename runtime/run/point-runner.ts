@@ -25,7 +25,7 @@ export interface RunConfig {
   readonly eps: number;
   /** Confidence margin of the LP / L-BFGS-B examples (RhoContext.margin); the algorithm's default when absent. */
   readonly margin?: number;
-  /** The lp algorithm's mode (rho-modes.ts); absent or restrict: the paper's rho_hat. */
+  /** The lp algorithm's mode (rho/modes.ts); absent or restrict: the paper's rho_hat. */
   readonly mode?: RhoMode;
 }
 
@@ -47,11 +47,28 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
   return { session, ctx };
 }
 
+/** One point's answer: the point's index, its model input x* and its true label (if known). */
+type PointAlgorithm = (cfg: RunConfig, ctx: RhoContext, index: number, x: Float64Array, label: number | null) => Promise<PointResult>;
+
+/** The lp algorithm per --mode (rho/modes.ts). restrict is the paper's rho_hat as it was: no interval fields. */
+const LP_MODES: Record<RhoMode, PointAlgorithm> = {
+  restrict: (_cfg, ctx, i, x, label) => rhoForPoint(ctx, i, x, label),
+  exact: (_cfg, ctx, i, x, label) => rhoForPointMode(ctx, "exact", i, x, label),
+  bounds: (_cfg, ctx, i, x, label) => rhoForPointMode(ctx, "bounds", i, x, label),
+  walk: (_cfg, ctx, i, x, label) => rhoForPointMode(ctx, "walk", i, x, label),
+};
+
+/** Per --algorithm; only lp has modes (a --mode with another algorithm is refused by the CLI). */
+const BY_ALGORITHM: Record<Algorithm, PointAlgorithm> = {
+  lp: (cfg, ctx, i, x, label) => LP_MODES[cfg.mode ?? "restrict"](cfg, ctx, i, x, label),
+  lbfgsb: (cfg, ctx, i, x, label) => attackPoint(ctx, "lbfgsb", cfg.eps, i, x, label),
+  fgsm: (cfg, ctx, i, x, label) => attackPoint(ctx, "fgsm", cfg.eps, i, x, label),
+};
+
 /** One point with the configured algorithm. */
 export function runPoint(cfg: RunConfig, session: Session, ctx: RhoContext, i: number): Promise<PointResult> {
   const x = modelInput(session, i), label = session.dataset.labels ? session.dataset.labels[i] : null;
-  if (cfg.algorithm === "lp" && cfg.mode && cfg.mode !== "restrict") return rhoForPointMode(ctx, cfg.mode, i, x, label);
-  return cfg.algorithm === "lp" ? rhoForPoint(ctx, i, x, label) : attackPoint(ctx, cfg.algorithm, cfg.eps, i, x, label);
+  return BY_ALGORITHM[cfg.algorithm](cfg, ctx, i, x, label);
 }
 
 export async function localRunner(cfg: RunConfig): Promise<PointRunner> {
@@ -74,6 +91,11 @@ export async function poolRunner(cfg: RunConfig, jobs: number): Promise<PointRun
     run: (index, signal) => pool.run({ cfg, index }, signal ? { signal } : {}) as Promise<PointResult>,
     close: () => pool.destroy(),
   };
+}
+
+/** K > 1 jobs: a pool of worker threads; one: this thread. */
+export async function makeRunner(cfg: RunConfig, jobs: number): Promise<PointRunner> {
+  return jobs > 1 ? poolRunner(cfg, jobs) : localRunner(cfg);
 }
 
 export function defaultJobs(): number {
