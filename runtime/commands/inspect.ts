@@ -2,7 +2,16 @@
 // Unsupported ops never reach here: the CLI prints the loader's diagnostics (all of them) and exits 2.
 
 import { match } from "ts-pattern";
-import { sizeOf, type Layer, type Network } from "../../compiler/index.js";
+import { sizeOf, unwrap, type Layer, type Network } from "../../compiler/index.js";
+import { openModel } from "../run/session.js";
+
+/** `robustc inspect MODEL`: the summary as a table, or with --json one JSON object; warnings on stderr. */
+export function inspectCommand(model: string, r: { readonly json?: boolean }, out: (line: string) => void): void {
+  const m = unwrap(openModel(model));
+  for (const w of m.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
+  const s = inspectNetwork(model, m.network);
+  out(r.json ? JSON.stringify(s) : formatInspect(s));
+}
 
 export interface InspectSummary {
   readonly model: string;

@@ -1,8 +1,35 @@
-// `robustc predict`: logits, predicted label and accuracy over a dataset with either evaluator.
+// `robustc predict`: a predict request (model, data, points, evaluator) → logits, predicted label and
+// accuracy over a dataset with either evaluator.
 
+import { unwrap } from "../../compiler/index.js";
 import { createEvaluator, type EvaluatorName } from "../evaluator/index.js";
 import { argmax } from "../evaluator/types.js";
-import { modelInput, type Session } from "../run/session.js";
+import { modelInput, openSession, selectIndices, type DataOptions, type Session } from "../run/session.js";
+
+export interface PredictRequest extends DataOptions {
+  readonly index?: number;
+  readonly limit?: number;
+  readonly evaluator: EvaluatorName;
+  /** One JSON object per point on stdout, nothing else. */
+  readonly json?: boolean;
+  /** Only the accuracy line. */
+  readonly summary?: boolean;
+}
+
+export async function predictCommand(model: string, r: PredictRequest, out: (line: string) => void): Promise<void> {
+  const s = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
+  const indices = unwrap(selectIndices(s.dataset.count, r.index, r.limit, r.data));
+  const res = await predict(s, indices, r.evaluator);
+  if (r.json) {
+    for (const p of res.predictions) out(JSON.stringify(p));
+    return;
+  }
+  if (!r.summary) {
+    out(`${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  logits`);
+    for (const p of res.predictions) out(formatPrediction(p));
+  }
+  out(formatAccuracy(res, r.data));
+}
 
 export interface Prediction {
   readonly index: number;

@@ -1,7 +1,7 @@
 // `robustc verify MODEL.onnx PROP.vnnlib`: opens the model (any output size; the property names Y_j), parses
 // the property, checks that their sizes agree, and runs the engine; prints and writes the VNN-COMP answer.
 
-import { diag, fail, loadNetwork, networkMatrices, ok, writeFileAtomic, type Network, type Result } from "../../compiler/index.js";
+import { diag, fail, loadNetwork, networkMatrices, ok, unwrap, writeFileAtomic, type Network, type Result } from "../../compiler/index.js";
 import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { checkShapes, verifyProperty, type VerifyContext } from "../verify/engine.js";
@@ -59,4 +59,19 @@ export function describeVerify(res: VerifyResult): string {
   if (res.counterexample) parts.push(`counterexample checked in float32: disjunct ${res.counterexample.disjunct}, margin ${res.counterexample.value.toPrecision(4)}`);
   if (res.reason) parts.push(res.reason);
   return parts.join("; ");
+}
+
+/** `robustc verify MODEL PROPERTY`: the answer on stdout (and in --out), what it means on stderr. */
+export async function verifyCommand(model: string, property: string, r: VerifyRequest, out: (line: string) => void): Promise<void> {
+  unwrap(validateVerify(r));
+  const m = unwrap(await openVerifyModel(model));
+  try {
+    for (const w of m.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
+    const prop = unwrap(openProperty(property, m.context.net, model));
+    const res = await runVerify(m, prop, r);
+    out(unwrap(reportVerify(res, r)));
+    process.stderr.write(`robustc: ${describeVerify(res)}\n`);
+  } finally {
+    await m.close();
+  }
 }

@@ -4,7 +4,7 @@
 
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
-import { diag, fail, ok, type Result } from "../../compiler/index.js";
+import { diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
 import { openProperty, openVerifyModel, type OpenModel } from "./verify.js";
 import { verifyProperty } from "../verify/engine.js";
 
@@ -130,3 +130,13 @@ export function formatSummary(s: Summary, n: number, truth: boolean): string[] {
 
 export const formatInstance = (x: InstanceResult): string =>
   `${x.result.padEnd(11)} ${x.seconds.toFixed(2).padStart(8)} s  ${x.onnx} ${x.vnnlib}${x.result === "unsupported" || x.result === "unknown" ? `  (${x.note})` : ""}`;
+
+/** `robustc vnncomp INSTANCES.csv`: one line per instance as it finishes, then the summary. */
+export async function vnncompCommand(csv: string, r: VnncompRequest, out: (line: string) => void): Promise<void> {
+  const re = unwrap(validateVnncomp(r));
+  const all = unwrap(readInstances(csv));
+  const todo = re ? all.filter((x) => re.test(`${x.onnx},${x.vnnlib}`)) : all;
+  const truth = readGroundTruth(csv);
+  const results = await runVnncomp(csv, todo, r, (x) => out(formatInstance(x)));
+  for (const line of formatSummary(summariseVnncomp(results, truth), todo.length, truth !== null)) out(line);
+}
