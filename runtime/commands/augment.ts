@@ -10,7 +10,8 @@ import { item } from "../data/index.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
 import { progressBar, runPoints } from "../run/measure.js";
-import { makeRunner, openRun, type RunRequest } from "./measure.js";
+import { makeRunner } from "../run/point-runner.js";
+import { openRun, type RunRequest } from "./run-request.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> {
   readonly algorithm: AugmentAlgorithm;

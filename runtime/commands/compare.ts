@@ -3,14 +3,36 @@
 // per-algorithm points, and a CSV of the points where lp and lbfgsb disagree at eps.
 
 import { join } from "node:path";
-import { ok, writeFileAtomic, type Result } from "../../compiler/index.js";
+import { UserError, diag, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
-import { estimate, pointRecord, quantile, runPoints, type Estimates } from "../run/measure.js";
+import { estimate, quantile, runPoints, type Estimates } from "../run/measure.js";
+import { pointRecord } from "../run/points-file.js";
 import { toCsv } from "../report/csv.js";
 import { cdfSvg } from "../report/plot.js";
-import type { RunConfig } from "../run/point-runner.js";
-import { makeRunner } from "./measure.js";
+import { makeRunner, type RunConfig } from "../run/point-runner.js";
+import { prepareOut, runIdentity } from "../run/out-dir.js";
 import { type PointResult } from "../rho/types.js";
+import { openRun, type RunRequest } from "./run-request.js";
+
+export interface CompareRequest extends RunRequest {
+  readonly eps: number;
+  readonly out: string;
+}
+
+/** `robustc compare`: every algorithm on the request's points; the table printed, the files in --out. */
+export async function compareCommand(model: string, r: CompareRequest, out: (line: string) => void): Promise<void> {
+  if (!(r.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
+  const { indices, cfg } = await openRun(model, r);
+  unwrap(prepareOut(r.out, { ...runIdentity(cfg, indices, r.eps), algorithm: "compare" }, false));
+  const jobs = Math.min(r.jobs, indices.length);
+  const tty = process.stderr.isTTY === true;
+  const all = await runCompare(cfg, indices, jobs, (a, done) => { if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `); });
+  if (tty) process.stderr.write("\n");
+  const rows = summarise(all, r.eps);
+  unwrap(await writeCompare(r.out, model, r.data, r.eps, all, rows));
+  out(formatCompare(rows, r.eps));
+  out(`reports in ${r.out}: compare.json, compare.svg, disagreements.csv, lp.jsonl, lbfgsb.jsonl, fgsm.jsonl`);
+}
 
 export interface AlgorithmSummary {
   readonly algorithm: Algorithm;

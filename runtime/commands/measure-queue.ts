@@ -4,18 +4,27 @@
 
 import { UserError, diag, unwrap } from "../../compiler/index.js";
 import { progressBar, type Progress } from "../run/measure.js";
+import { prepareOut, runIdentity } from "../run/out-dir.js";
 import { closeQueue, describeRun, enqueueRun, missingDiagnostics, openQueue, queuedRun, readRun, waitForRun } from "../run/queue/queue.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
-import { openRun, prepareOut, runIdentity, type RunRequest } from "./measure.js";
+import { reportsLine } from "../report/write.js";
 import { queueMerged, writeMerged } from "./merge.js";
+import { openRun, type RunRequest } from "./run-request.js";
 
-export interface QueueRequest extends RunRequest {
+/** The options only a --queue run has. */
+export interface QueueOptions {
+  /** Tries per point before it fails. */
+  readonly attempts: number;
+  /** Seconds one try may take (default 2 x --time-limit + 60). */
+  readonly jobTimeout?: number;
+  /** Enqueue and exit; robustc merge --queue writes the report. */
+  readonly detach?: boolean;
+}
+
+export interface QueueRequest extends RunRequest, QueueOptions {
   readonly eps: number;
   readonly out: string;
   readonly queue: string;
-  readonly attempts: number;
-  readonly jobTimeout?: number;
-  readonly detach?: boolean;
   readonly resume?: boolean;
 }
 
@@ -55,7 +64,7 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
     // This process saw the whole run when it enqueued every point: its own wall time is the run's.
     const table = unwrap(await writeMerged(o.out, e.finished === 0 ? { ...merged, totalSeconds: (performance.now() - t0) / 1000 } : merged, o.resume === true));
     out(table);
-    out(`reports in ${o.out}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`);
+    out(reportsLine(o.out));
   } finally {
     await closeQueue(h);
   }

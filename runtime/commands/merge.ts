@@ -4,41 +4,38 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { diag, fail, ok, unwrap, UserError, writeFileAtomic, type Diagnostic, type Result } from "../../compiler/index.js";
-import { estimate, pointFromRecord, pointRecord } from "../run/measure.js";
-import { buildReport, formatTable } from "../report/json.js";
+import { diag, fail, ok, unwrap, UserError, type Diagnostic, type Result } from "../../compiler/index.js";
+import { parseIdentity, prepareOut, type RunIdentity } from "../run/out-dir.js";
+import { readPoints, writePoints } from "../run/points-file.js";
+import type { MeasuredRun } from "../report/json.js";
+import { reportsLine, writeMeasurement } from "../report/write.js";
 import { openSession } from "../run/session.js";
-import { prepareOut, writeReports } from "./measure.js";
 import { closeQueue, collect, missingDiagnostics, openQueue, readRun, type Collected, type QueueHandle, type QueuedRun } from "../run/queue/queue.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
 import { type PointResult } from "../rho/types.js";
 
-interface ShardDir { readonly dir: string; readonly identity: Record<string, unknown>; readonly shard: string | null; readonly points: PointResult[]; readonly report: Record<string, unknown> | null }
+interface ShardDir { readonly dir: string; readonly identity: RunIdentity; readonly shard: string | null; readonly points: PointResult[]; readonly report: Record<string, unknown> | null }
 
 function readShard(dir: string): Result<ShardDir> {
   const runPath = join(dir, "run.json"), jsonl = join(dir, "points.jsonl");
   if (!existsSync(runPath)) return fail(diag("merge/not-a-run", `${dir}: no run.json (not the --out directory of robustc measure)`));
-  let identity: Record<string, unknown>;
-  try { identity = JSON.parse(readFileSync(runPath, "utf8")); } catch { return fail(diag("merge/corrupt", `${runPath}: not valid JSON`)); }
-  const shard = typeof identity.shard === "string" ? identity.shard : null;
-  delete identity.shard;
+  const parsed = parseIdentity(readFileSync(runPath, "utf8"), runPath);
+  if (!parsed.ok) return parsed;
+  const { identity, shard } = parsed.value;
   const finished = existsSync(join(dir, "report.json"));
   // A shard with no points (more shards than points) finishes without a points.jsonl.
   if (!existsSync(jsonl) && !finished) return fail(diag("merge/no-points", `${dir}: no points.jsonl (the measurement${shard ? ` of shard ${shard}` : ""} has not started)`));
-  const text = existsSync(jsonl) ? readFileSync(jsonl, "utf8") : "";
-  const points: PointResult[] = [];
   // A last line cut by a kill is dropped, as --resume does.
-  const lines = text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l.trim() !== "");
-  for (const [k, l] of lines.entries()) {
-    try { points.push(pointFromRecord(JSON.parse(l))); } catch { return fail(diag("merge/corrupt", `${jsonl}:${k + 1}: not a point record`)); }
-  }
+  const read = readPoints(jsonl);
+  if (!read.ok) return read;
+  const points = read.value;
   let report: Record<string, unknown> | null = null;
   try { report = finished ? JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) : null; } catch { report = null; }
   return ok({ dir, identity, shard, points, report });
 }
 
 /** The run's index list, from run.json's first index and point count (selectIndices' contiguous range). */
-const runIndices = (identity: Record<string, unknown>): number[] =>
+const runIndices = (identity: RunIdentity): number[] =>
   Array.from({ length: Number(identity.points) }, (_, k) => Number(identity.first) + k);
 
 const differences = (a: Record<string, unknown>, b: Record<string, unknown>): string[] =>
@@ -93,35 +90,34 @@ function missingShards(shards: readonly ShardDir[], expected: readonly number[],
   return diag("merge/missing", `${missing.length} of ${expected.length} points are in no shard (${list})`);
 }
 
-export interface MergedRun {
-  readonly identity: Record<string, unknown>;
-  readonly points: PointResult[];
-  readonly jobs: number;
-  readonly totalSeconds: number;
-  readonly settings: Record<string, unknown>;
-}
-
 /**
- * Writes a finished run into a new --out directory: run.json, points.jsonl (by index, with the examples, as
- * --resume reads them) and the reports of runtime/commands/measure.ts. Returns the table a measure prints.
+ * Writes a finished run into --out: run.json, points.jsonl (by index, with the examples, as --resume reads
+ * them) and the report files (report/write.ts, the builder measure uses). Returns the text a measure prints.
+ * `replace`: a finished --out of this same run (measure --queue --resume) is written again.
  */
-export async function writeMerged(out: string, m: MergedRun, replace = false): Promise<Result<string>> {
-  const id = m.identity, lazy = (id.lazy ?? {}) as Record<string, unknown>;
-  const s = openSession(String(id.model), { data: String(id.data), ...(id.labels ? { labels: String(id.labels) } : {}), pixelScale: Number(id.pixel_scale) });
+export async function writeMerged(out: string, m: MeasuredRun, replace = false): Promise<Result<string>> {
+  const id = m.identity;
+  const s = openSession(id.model, { data: id.data, ...(id.labels ? { labels: id.labels } : {}), pixelScale: id.pixel_scale });
   if (!s.ok) return s;
-  // replace: a finished --out of this same run (measure --queue --resume) is written again.
   const prepared = prepareOut(out, id, replace);
   if (!prepared.ok) return prepared;
-  const jsonl = writeFileAtomic(join(out, "points.jsonl"), m.points.map((p) => JSON.stringify(pointRecord(p, true)) + "\n").join(""));
+  const jsonl = writePoints(join(out, "points.jsonl"), m.points);
   if (!jsonl.ok) return jsonl;
-  const est = estimate(m.points, Number(id.eps));
-  const report = buildReport({
-    model: String(id.model), data: String(id.data), pixelScale: Number(id.pixel_scale), algorithm: String(id.algorithm), jobs: m.jobs,
-    totalSeconds: m.totalSeconds, settings: { add: lazy.add, time_limit: lazy.timeLimit, tolerance: lazy.tolerance, ...m.settings },
-  }, est, m.points);
-  const w = await writeReports(out, s.value, est, m.points, report);
-  if (!w.ok) return w;
-  return ok(formatTable(est, report));
+  return writeMeasurement(out, s.value, m);
+}
+
+export interface MergeRequest {
+  /** The shards' --out directories (or none, with queue). */
+  readonly dirs: readonly string[];
+  readonly queue?: string;
+  readonly out: string;
+}
+
+/** `robustc merge`: shard directories or a queue (one of the two) into --out; prints what measure prints. */
+export async function mergeCommand(r: MergeRequest, out: (line: string) => void): Promise<void> {
+  if ((r.queue === undefined) === (r.dirs.length === 0)) throw new UserError([diag("cli/merge", "merge takes shard directories or --queue URL (one of the two)")]);
+  out(r.queue !== undefined ? await mergeQueue(r.queue, r.out) : await mergeShards(r.dirs, r.out));
+  out(reportsLine(r.out));
 }
 
 /** `robustc merge DIR... --out OUT`. */
@@ -154,8 +150,8 @@ export async function mergeQueue(url: string, out: string): Promise<string> {
   }
 }
 
-/** The run of a queue as MergedRun: wall time from the first enqueue to the last result. */
-export function queueMerged(h: QueueHandle, run: QueuedRun, c: Collected): MergedRun {
+/** The run of a queue as a MeasuredRun: wall time from the first enqueue to the last result. */
+export function queueMerged(h: QueueHandle, run: QueuedRun, c: Collected): MeasuredRun {
   return {
     identity: run.identity, points: c.points, jobs: c.workers,
     totalSeconds: c.lastFinished === null ? 0 : Math.max(0, (c.lastFinished - run.started) / 1000),

@@ -1,8 +1,11 @@
-// report.json: what a measurement was (model, data, settings, versions) and what it found (estimators,
-// counts, timing). Every number is one the run measured.
+// report.json of measure, merge and the queue alike: consumes a finished run (its identity, points and how it
+// ran); produces what the measurement was (model, data, settings, versions) and what it found (estimators,
+// counts, timing; with --mode, phi's interval). Every number is one the run measured.
 
 import { createRequire } from "node:module";
-import { quantile, type Estimates } from "../run/measure.js";
+import { estimate, quantile, type Estimates } from "../run/measure.js";
+import type { RunIdentity } from "../run/out-dir.js";
+import { frequencyInterval } from "../rho/modes.js";
 import { type PointResult } from "../rho/types.js";
 
 const require = createRequire(import.meta.url);
@@ -10,7 +13,37 @@ const version = (pkg: string): string => {
   try { return (require(`${pkg}/package.json`) as { version: string }).version; } catch { return "unknown"; }
 };
 
-export interface ReportInput {
+/** A finished measurement, however it ran (one process, shards merged, a queue). */
+export interface MeasuredRun {
+  readonly identity: RunIdentity;
+  /** Every point of the run, sorted by index. */
+  readonly points: readonly PointResult[];
+  readonly jobs: number;
+  readonly totalSeconds: number;
+  /** How the run was spread or resumed (resumed_points, shard, shards, queue, ...): appended to settings. */
+  readonly settings: Record<string, unknown>;
+}
+
+export interface MeasureReport {
+  readonly estimates: Estimates;
+  /** --mode: phi(eps) as [phi_lower, phi_upper] from the per-point bounds; null on the default path. */
+  readonly interval: ReturnType<typeof frequencyInterval> | null;
+  readonly json: Record<string, unknown>;
+}
+
+/** The one builder of report.json. */
+export function measureReport(run: MeasuredRun): MeasureReport {
+  const id = run.identity;
+  const est = estimate(run.points, id.eps);
+  const base = buildReport({
+    model: id.model, data: id.data, pixelScale: id.pixel_scale, algorithm: id.algorithm, jobs: run.jobs, totalSeconds: run.totalSeconds,
+    settings: { add: id.lazy.add, time_limit: id.lazy.timeLimit, tolerance: id.lazy.tolerance, ...run.settings },
+  }, est, run.points);
+  const fi = id.mode ? frequencyInterval(run.points, id.eps) : null;
+  return { estimates: est, interval: fi, json: fi ? { ...base, mode: id.mode, frequency_interval: [fi.lower, fi.upper] } : base };
+}
+
+interface ReportInput {
   readonly model: string;
   readonly data: string;
   readonly pixelScale: number;
@@ -20,7 +53,7 @@ export interface ReportInput {
   readonly settings: Record<string, unknown>;
 }
 
-export function buildReport(inp: ReportInput, est: Estimates, points: readonly PointResult[]): Record<string, unknown> {
+function buildReport(inp: ReportInput, est: Estimates, points: readonly PointResult[]): Record<string, unknown> {
   const secs = points.map((p) => p.seconds).sort((a, b) => a - b);
   return {
     model: inp.model, data: inp.data, n: est.n, eps: est.eps, algorithm: inp.algorithm,
@@ -43,8 +76,14 @@ export function buildReport(inp: ReportInput, est: Estimates, points: readonly P
   };
 }
 
-export function formatTable(est: Estimates, report: Record<string, unknown>): string {
-  const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
+/** What measure (and merge) print: the estimators' table, and with --mode the interval of phi. */
+export function formatMeasureReport(r: MeasureReport): string {
+  const fi = r.interval, eps = r.estimates.eps;
+  const table = formatTable(r.estimates, r.json);
+  return fi ? `${table}\nphi(${eps}) in [phi_lower, phi_upper] (--mode ${String(r.json.mode)})  [${pct(fi.lower)}, ${pct(fi.upper)}] (${fi.within}/${fi.correct} surely within, ${fi.possible}/${fi.correct} possibly)` : table;
+}
+
+function formatTable(est: Estimates, report: Record<string, unknown>): string {
   const rows: [string, string][] = [
     ["points", String(est.n)],
     ["correctly classified", `${est.correct} (${pct(est.n > 0 ? est.correct / est.n : null)})`],
@@ -58,4 +97,5 @@ export function formatTable(est: Estimates, report: Record<string, unknown>): st
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
 }
 
+const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
 const fmt = (v: unknown) => (typeof v === "number" ? v.toFixed(3) : "n/a");

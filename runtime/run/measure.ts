@@ -3,8 +3,8 @@
 // TTY. Misclassified points are excluded, as in the paper; a point whose LP timed out or failed counts as
 // rho_hat = ∞ (no example found), like an infeasible restriction: phi_hat stays a lower estimate of phi.
 
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import type { PointRunner } from "./point-runner.js";
+import { appendPoints } from "./points-file.js";
 import { type PointResult, type PointStatus } from "../rho/types.js";
 
 export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "not-found", "misclassified", "timeout", "error"];
@@ -40,44 +40,6 @@ export function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/**
- * One JSON object per point: what points.jsonl holds. With `withExample` the checked adversarial example
- * rides along (base64 of its float32 values, model units) so that a resumed run can rebuild the .npy files.
- */
-export function pointRecord(p: PointResult, withExample = false): Record<string, unknown> {
-  return {
-    index: p.index, label: p.label, predicted: p.predicted, target: p.target,
-    rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null, status: p.status,
-    iterations: p.iterations, rows: p.rows, rows_added: p.rowsAdded, seconds: round(p.seconds),
-    solver_seconds: round(p.solverSeconds), lp_objective: p.lpObjective, check_margin: p.checkMargin,
-    alpha: p.alpha, primal_infeasibility: p.primalInfeasibility, ...(p.message ? { message: p.message } : {}),
-    ...(p.mode ? { mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null } : {}),
-    ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
-  };
-}
-
-/** The inverse of pointRecord (for --resume); rho of a point with no finite rho comes back as Infinity or null. */
-export function pointFromRecord(r: Record<string, unknown>): PointResult {
-  const num = (k: string) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
-  const status = r.status as PointStatus;
-  const ex = typeof r.example === "string" ? Buffer.from(r.example, "base64") : null;
-  return {
-    index: Number(r.index), label: num("label"), predicted: Number(r.predicted), target: num("target"),
-    rho: r.rho === null ? (status === "no-adversarial-in-region" || status === "not-found" ? Infinity : null) : Number(r.rho),
-    status, lpObjective: num("lp_objective"), checkMargin: num("check_margin"), alpha: Number(r.alpha ?? 0),
-    iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
-    primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
-    ...(typeof r.message === "string" ? { message: r.message } : {}),
-    ...(typeof r.mode === "string" ? { mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null } : {}),
-    ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
-  };
-}
-
-const bound = (v: unknown): number | null => (v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v));
-const round = (s: number) => Math.round(s * 1e6) / 1e6;
-/** JSON has no Infinity: an infinite bound is written as the string "inf". */
-const finite = (v: number | null | undefined): number | string | null => (v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf");
-
 export interface Progress { tick(p: PointResult): void; stop(): void }
 
 /** A progress bar with rate and ETA on a TTY (cli-progress); nothing otherwise. */
@@ -107,7 +69,7 @@ export async function progressBar(total: number, enabled: boolean): Promise<Prog
  */
 export async function runPoints(runner: PointRunner, indices: readonly number[], concurrency: number,
   jsonlPath: string | null, progress: Progress): Promise<PointResult[]> {
-  const fd = jsonlPath ? openSync(jsonlPath, "a") : null;
+  const file = jsonlPath ? appendPoints(jsonlPath) : null;
   const results: PointResult[] = [];
   let next = 0;
   const lane = async () => {
@@ -115,15 +77,14 @@ export async function runPoints(runner: PointRunner, indices: readonly number[],
       const i = indices[next++];
       const r = await runner.run(i);
       results.push(r);
-      // One write per point, then fsync: a killed run loses at most the point in flight.
-      if (fd !== null) { writeSync(fd, JSON.stringify(pointRecord(r, true)) + "\n"); fsyncSync(fd); }
+      file?.append(r);
       progress.tick(r);
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
   } finally {
-    if (fd !== null) closeSync(fd);
+    file?.close();
     progress.stop();
   }
   return results.sort((a, b) => a.index - b.index);

@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { UserError, diag, fail, ok, type Result } from "../../../compiler/index.js";
-import { pointRecord } from "../measure.js";
+import { pointRecord } from "../points-file.js";
 import { poolRunner, type PointRunner } from "../point-runner.js";
 import { openSession } from "../session.js";
 import { closeQueue, finishedKey, openQueue, readRun, resultsKey, sha256File, type QueueHandle, type QueuedRun } from "./queue.js";

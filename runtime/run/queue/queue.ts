@@ -8,8 +8,9 @@ import { resolve } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { diag, fail, ok, type Diagnostic, type Result } from "../../../compiler/index.js";
-import { pointFromRecord } from "../measure.js";
+import { pointFromRecord } from "../points-file.js";
 import type { RunConfig } from "../point-runner.js";
+import type { RunIdentity } from "../out-dir.js";
 import type { QueueTarget } from "./redis-url.js";
 import { type PointResult } from "../../rho/types.js";
 
@@ -18,7 +19,7 @@ export interface QueuedRun {
   readonly version: 1;
   /** sha256 of the run identity (run.json), 16 hex digits: the prefix of every job id. */
   readonly id: string;
-  readonly identity: Record<string, unknown>;
+  readonly identity: RunIdentity;
   /** The config workers run, with file paths made absolute (workers must see the same files there). */
   readonly cfg: RunConfig;
   readonly modelSha256: string;
@@ -82,7 +83,7 @@ function absoluteSpec(spec: string): string {
   return existsSync(spec) ? resolve(spec) : spec;
 }
 
-export function queuedRun(cfg: RunConfig, identity: Record<string, unknown>, indices: readonly number[], eps: number,
+export function queuedRun(cfg: RunConfig, identity: RunIdentity, indices: readonly number[], eps: number,
   attempts: number, jobTimeout: number): QueuedRun {
   const id = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 16);
   const portable: RunConfig = {

@@ -1,0 +1,40 @@
+// The report files of a finished measurement in --out (report.json, points.csv, adversarial*.npy, cdf.svg),
+// each written atomically, for measure, merge and the queue alike. points.jsonl is the run's own file.
+
+import { join } from "node:path";
+import { inputSize, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
+import { encodeNpy } from "../data/npy.js";
+import { pointRecord } from "../run/points-file.js";
+import type { Session } from "../run/session.js";
+import { POINT_COLUMNS, toCsv } from "./csv.js";
+import { formatMeasureReport, measureReport, type MeasuredRun } from "./json.js";
+import { cdfSvg } from "./plot.js";
+
+/** Builds the report of `run` (report/json.ts), writes every report file into `dir`; returns what measure prints. */
+export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun): Promise<Result<string>> {
+  const r = measureReport(run);
+  const { points } = run, est = r.estimates;
+  const records = points.map((p) => pointRecord(p));
+  const adv = points.filter((p) => p.status === "adversarial" && p.example);
+  const n = inputSize(s.network);
+  const px = new Float32Array(adv.length * n);
+  adv.forEach((p, k) => { for (let i = 0; i < n; i++) px[k * n + i] = p.example![i] * s.pixelScale; });
+  const svg = await cdfSvg([{ name: String(r.json.algorithm), rhos: points.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity)) }],
+    { title: `${s.modelPath} on ${s.dataset.source}: cumulative rho_hat (n = ${est.correct} correctly classified)`, xMax: Math.max(est.eps * 2, 40), eps: est.eps });
+  const files: [string, string | Uint8Array][] = [
+    ["report.json", JSON.stringify(r.json, null, 2) + "\n"],
+    ["points.csv", toCsv(records, POINT_COLUMNS)],
+    ["adversarial.npy", encodeNpy([adv.length, ...s.network.inputShape.slice(1)], "float32", px)],
+    ["adversarial_index.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.index))],
+    ["adversarial_target.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.target ?? -1))],
+    ["cdf.svg", svg],
+  ];
+  for (const [name, data] of files) {
+    const w = writeFileAtomic(join(dir, name), data);
+    if (!w.ok) return w;
+  }
+  return ok(formatMeasureReport(r));
+}
+
+/** The line measure, merge and the queue print last. */
+export const reportsLine = (dir: string): string => `reports in ${dir}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`;

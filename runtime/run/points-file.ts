@@ -1,0 +1,78 @@
+// points.jsonl: one JSON record per finished point (pointRecord), appended and flushed per point by a run,
+// read back by --resume, merge and the queue (pointFromRecord). A last line cut by a kill is not a point.
+
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
+import { type PointResult, type PointStatus } from "../rho/types.js";
+
+/**
+ * One JSON object per point: what points.jsonl holds. With `withExample` the checked adversarial example
+ * rides along (base64 of its float32 values, model units) so that a resumed run can rebuild the .npy files.
+ */
+export function pointRecord(p: PointResult, withExample = false): Record<string, unknown> {
+  return {
+    index: p.index, label: p.label, predicted: p.predicted, target: p.target,
+    rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null, status: p.status,
+    iterations: p.iterations, rows: p.rows, rows_added: p.rowsAdded, seconds: round(p.seconds),
+    solver_seconds: round(p.solverSeconds), lp_objective: p.lpObjective, check_margin: p.checkMargin,
+    alpha: p.alpha, primal_infeasibility: p.primalInfeasibility, ...(p.message ? { message: p.message } : {}),
+    ...(p.mode ? { mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null } : {}),
+    ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
+  };
+}
+
+/** The inverse of pointRecord; rho of a point with no finite rho comes back as Infinity or null. */
+export function pointFromRecord(r: Record<string, unknown>): PointResult {
+  const num = (k: string) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
+  const status = r.status as PointStatus;
+  const ex = typeof r.example === "string" ? Buffer.from(r.example, "base64") : null;
+  return {
+    index: Number(r.index), label: num("label"), predicted: Number(r.predicted), target: num("target"),
+    rho: r.rho === null ? (status === "no-adversarial-in-region" || status === "not-found" ? Infinity : null) : Number(r.rho),
+    status, lpObjective: num("lp_objective"), checkMargin: num("check_margin"), alpha: Number(r.alpha ?? 0),
+    iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
+    primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
+    ...(typeof r.message === "string" ? { message: r.message } : {}),
+    ...(typeof r.mode === "string" ? { mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null } : {}),
+    ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
+  };
+}
+
+const bound = (v: unknown): number | null => (v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v));
+const round = (s: number) => Math.round(s * 1e6) / 1e6;
+/** JSON has no Infinity: an infinite bound is written as the string "inf". */
+const finite = (v: number | null | undefined): number | string | null => (v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf");
+
+/**
+ * The finished points of a points.jsonl (none when the file does not exist). A last line without its
+ * newline was cut by a kill: it is dropped, and with `truncate` the file is cut back to the last complete
+ * line so that appending continues it cleanly. A complete line that is no point record is an error.
+ */
+export function readPoints(path: string, truncate = false): Result<PointResult[]> {
+  if (!existsSync(path)) return ok([]);
+  const text = readFileSync(path, "utf8");
+  const end = text.lastIndexOf("\n") + 1;
+  if (truncate && end < text.length) truncateSync(path, Buffer.byteLength(text.slice(0, end)));
+  const points: PointResult[] = [];
+  for (const [k, l] of text.slice(0, end).split("\n").entries()) {
+    if (l.trim() === "") continue;
+    try { points.push(pointFromRecord(JSON.parse(l))); } catch { return fail(diag("points/corrupt", `${path}:${k + 1}: not a point record`)); }
+  }
+  return ok(points);
+}
+
+/** An open points.jsonl: one write per point, then fsync, so that a killed run loses at most the point in flight. */
+export interface PointsAppender { append(p: PointResult): void; close(): void }
+
+export function appendPoints(path: string): PointsAppender {
+  const fd = openSync(path, "a");
+  return {
+    append: (p) => { writeSync(fd, JSON.stringify(pointRecord(p, true)) + "\n"); fsyncSync(fd); },
+    close: () => closeSync(fd),
+  };
+}
+
+/** A whole points.jsonl at once (merge, queue), by index, with the examples, written atomically. */
+export function writePoints(path: string, points: readonly PointResult[]): Result<void> {
+  return writeFileAtomic(path, points.map((p) => JSON.stringify(pointRecord(p, true)) + "\n").join(""));
+}
