@@ -174,3 +174,36 @@ describe("runtime/cli: compile", function () {
     assert.equal(existsSync(out), false);
   });
 });
+
+describe("runtime/cli: invalid combinations", function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-combo-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  // --mode is a mode of the lp algorithm: with an attack it would be silently ignored.
+  const cases: [string, () => string[], RegExp][] = [
+    ["rho --mode exact --algorithm fgsm", () => ["rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", "--mode", "exact", "--algorithm", "fgsm"],
+      /^robustc: --mode exact is a mode of --algorithm lp, not of --algorithm fgsm: drop --mode or use --algorithm lp$/],
+    ["measure --mode walk --algorithm lbfgsb", () => ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", "--mode", "walk", "--algorithm", "lbfgsb", "--out", join(dir, "walk-lbfgsb")],
+      /^robustc: --mode walk is a mode of --algorithm lp, not of --algorithm lbfgsb: drop --mode or use --algorithm lp$/],
+    ["measure --queue --mode bounds --algorithm fgsm", () => ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", "--mode", "bounds", "--algorithm", "fgsm", "--queue", "redis://127.0.0.1:1/x", "--out", join(dir, "queue-fgsm")],
+      /^robustc: --mode bounds is a mode of --algorithm lp, not of --algorithm fgsm: drop --mode or use --algorithm lp$/],
+  ];
+  for (const [what, args, re] of cases) {
+    it(`refuses ${what}: one line, exit 2, no --out`, async () => {
+      const r = await run(...args());
+      assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(lines(r.stderr)[0], re);
+      assert.equal(r.stdout, "");
+      assert.deepEqual(readdirSync(dir), []);
+    });
+  }
+
+  it("accepts --mode restrict (the default) with any algorithm", async () => {
+    const r = await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--algorithm", "fgsm", "--mode", "restrict", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).index, 1);
+  });
+});

@@ -1,10 +1,10 @@
-// The estimators against a hand computation, and the report files of a real (small) measurement:
-// report.json, points.jsonl and points.csv agree; cdf.svg is well-formed with one step per finite rho;
-// --jobs 2 gives the same points as --jobs 1.
+// The estimators against a hand computation; points.jsonl read back (a cut last line dropped) and report.json
+// built from a run (its mode and phi interval with --mode); the report files of a real (small) measurement:
+// report.json, points.jsonl and points.csv agree; cdf.svg is well-formed; --jobs 2 gives the --jobs 1 points.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,6 +12,10 @@ import { XMLValidator } from "fast-xml-parser";
 import { decodeNpy } from "../../runtime/data/npy.js";
 import { estimate } from "../../runtime/run/measure.js";
 import { cdfPoints } from "../../runtime/report/plot.js";
+import { measureReport } from "../../runtime/report/json.js";
+import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
+import { appendPoints, pointRecord, readPoints } from "../../runtime/run/points-file.js";
+import type { RunIdentity } from "../../runtime/run/out-dir.js";
 import { type PointResult } from "../../runtime/rho/types.js";
 
 const pt = (status: PointResult["status"], rho: number | null) => ({ status, rho });
@@ -38,6 +42,70 @@ describe("runtime/measure: estimators", () => {
     assert.deepEqual(cdfPoints([5, Infinity, 2, 50, 2], 40), [
       { eps: 0, count: 0 }, { eps: 2, count: 1 }, { eps: 2, count: 2 }, { eps: 5, count: 3 }, { eps: 40, count: 3 },
     ]);
+  });
+});
+
+const point = (index: number, status: PointResult["status"], rho: number | null, extra: Partial<PointResult> = {}): PointResult => ({
+  index, label: 1, predicted: status === "misclassified" ? 2 : 1, target: 2, rho, status, lpObjective: null, checkMargin: null, alpha: 0,
+  iterations: 1, rows: 0, rowsAdded: 0, primalInfeasibility: null, solverSeconds: 0, seconds: 0.5, ...extra,
+});
+
+describe("runtime/run/points-file", () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-points-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads back what the appender wrote, examples included; a last line cut by a kill is dropped (and cut off with truncate)", () => {
+    const path = join(dir, "points.jsonl");
+    const file = appendPoints(path);
+    const ex = Float32Array.from([0.25, 0.5]);
+    file.append(point(3, "adversarial", 12.5, { example: ex }));
+    file.append(point(4, "no-adversarial-in-region", Infinity, { mode: "walk", lower: null, upper: Infinity, gap: null, optimal: null }));
+    file.close();
+    const whole = readFileSync(path, "utf8");
+    appendFileSync(path, '{"index":5,"sta');
+    const r = readPoints(path);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.map((p) => [p.index, p.status, p.rho]), [[3, "adversarial", 12.5], [4, "no-adversarial-in-region", Infinity]]);
+    assert.deepEqual(Array.from(r.value[0].example!), [0.25, 0.5]);
+    assert.equal(r.value[1].upper, Infinity);
+    assert.equal(readFileSync(path, "utf8").length, whole.length + 15, "no truncate: the file is left as it is");
+    assert.ok(readPoints(path, true).ok);
+    assert.equal(readFileSync(path, "utf8"), whole);
+    const none = readPoints(join(dir, "absent.jsonl"));
+    assert.ok(none.ok && none.value.length === 0);
+  });
+
+  it("a complete line that is no point record is one diagnostic naming the file and line", () => {
+    const path = join(dir, "bad.jsonl");
+    writeFileSync(path, JSON.stringify(pointRecord(point(0, "adversarial", 3))) + "\nnot json\n");
+    const r = readPoints(path);
+    assert.ok(!r.ok);
+    assert.match(r.diagnostics[0].message, /bad\.jsonl:2: not a point record$/);
+  });
+});
+
+describe("runtime/report/json: measureReport", () => {
+  const identity = (mode?: RunIdentity["mode"]): RunIdentity => ({
+    model: "m.onnx", data: "mnist:test", labels: null, pixel_scale: 255, eps: 20, algorithm: "lp", points: 4, first: 0, lazy: DEFAULT_LAZY, ...(mode ? { mode } : {}),
+  });
+  const points = [
+    point(0, "adversarial", 5, { lower: 4 }), point(1, "adversarial", 30, { lower: 25 }),
+    point(2, "no-adversarial-in-region", Infinity, { lower: null }), point(3, "misclassified", null),
+  ];
+
+  it("with --mode: the mode and phi's interval (surely within / possibly within eps, misclassified excluded)", () => {
+    const r = measureReport({ identity: identity("bounds"), points, jobs: 1, totalSeconds: 2, settings: { resumed_points: 0 } });
+    assert.equal(r.json.mode, "bounds");
+    assert.deepEqual(r.json.frequency_interval, [1 / 3, 2 / 3]);
+    assert.equal(r.json.frequency, 1 / 3);
+    assert.deepEqual(r.json.settings, { pixel_scale: 255, target: "second", jobs: 1, add: DEFAULT_LAZY.add, time_limit: DEFAULT_LAZY.timeLimit, tolerance: DEFAULT_LAZY.tolerance, resumed_points: 0 });
+  });
+
+  it("without a mode: neither", () => {
+    const r = measureReport({ identity: identity(), points, jobs: 1, totalSeconds: 2, settings: {} });
+    assert.equal(r.interval, null);
+    assert.ok(!("mode" in r.json) && !("frequency_interval" in r.json));
   });
 });
 

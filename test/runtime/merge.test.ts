@@ -1,6 +1,7 @@
 // measure --shard K/N and robustc merge through the real CLI (make build first): shards 1/2 and 2/2 of 10
-// mnist_mlp points merge into the report of one unsharded run; shards of another run, twice the same shard,
-// overlapping or missing points are refused with one line and exit 2, leaving no --out behind.
+// mnist_mlp points merge into the report of one unsharded run (with --mode walk too: its mode and phi
+// interval); shards of another run, twice the same shard, overlapping or missing points are refused with one
+// line and exit 2, leaving no --out behind.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -106,5 +107,31 @@ describe("robustc merge of shards", function () {
     assert.equal(badShard.code, 2);
     assert.match(badShard.stderr, /^robustc: --shard must be K\/N with 1 <= K <= N \(e\.g\. 2\/8\), got '3\/2'\n$/);
     assert.equal(existsSync(join(dir, "bad")), false);
+  });
+});
+
+describe("robustc merge of --mode shards", function () {
+  this.timeout(120_000);
+  let dir: string;
+  const WALK = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "2", "--eps", "20", "--mode", "walk", "--time-limit", "20"];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-merge-mode-"));
+    const runs = await Promise.all([["whole", []], ["s1", ["--shard", "1/2"]], ["s2", ["--shard", "2/2"]]].map(([out, extra]) =>
+      cli(...WALK, ...(extra as string[]), "--out", join(dir, out as string))));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("writes the mode and its phi interval into report.json, as a single run does", async () => {
+    const r = await cli("merge", join(dir, "s1"), join(dir, "s2"), "--out", join(dir, "merged"));
+    assert.equal(r.code, 0, r.stderr);
+    const merged = JSON.parse(readFileSync(join(dir, "merged", "report.json"), "utf8"));
+    const whole = JSON.parse(readFileSync(join(dir, "whole", "report.json"), "utf8"));
+    assert.equal(whole.mode, "walk");
+    assert.equal(merged.mode, whole.mode);
+    assert.equal(whole.frequency_interval.length, 2);
+    assert.deepEqual(merged.frequency_interval, whole.frequency_interval);
+    assert.deepEqual(runReport(join(dir, "merged")), runReport(join(dir, "whole")));
+    assert.match(r.stdout, /^phi\(20\) in \[phi_lower, phi_upper\] \(--mode walk\) {2}\[/m);
   });
 });
