@@ -182,3 +182,46 @@ export function withinBounds(p: Problem, v: ArrayLike<number>, tol: number): boo
 export function freeBlock(name: string, offset: number, size: number): VarBlock {
   return { name, offset, size, lower: new Float64Array(size).fill(-Infinity), upper: new Float64Array(size).fill(Infinity), integer: false };
 }
+
+/**
+ * An `or` restricted to one item per lane (choice[j] = the item kept in lane j): the rows the chosen items
+ * contribute, merged by block position (item i's p-th block → output block p, named as item 0's), rows in
+ * lane order so names read `<block>_<neuron>` where each lane has one row. The one way a pattern becomes
+ * rows (select-disjuncts, verify's restricted model); an item with no row in a lane contributes nothing there.
+ */
+export function restrictOr(o: Or, choice: Int32Array): Formula {
+  const itemBlocks = o.items.map(blocksOf);
+  const nBlocks = Math.max(...itemBlocks.map((b) => b.length));
+  const out: LinearBlock[] = [];
+  for (let p = 0; p < nBlocks; p++) {
+    const perLane: [LinearBlock, number][][] = Array.from({ length: o.width }, () => []);
+    itemBlocks.forEach((blocks, i) => {
+      const b = blocks[p];
+      if (!b) return;
+      for (let r = 0; r < b.rows; r++) {
+        const j = laneOf(b, r);
+        if (choice[j] === i) perLane[j].push([b, r]);
+      }
+    });
+    const picked = perLane.flat();
+    if (picked.length === 0) continue;
+    out.push(gatherRows(itemBlocks.find((bs) => bs[p])![p].name, picked));
+  }
+  return and(...out);
+}
+
+/** Rows of several blocks as one block (no lanes). */
+function gatherRows(name: string, rows: readonly [LinearBlock, number][]): LinearBlock {
+  let nnz = 0;
+  for (const [b, r] of rows) nnz += b.indptr[r + 1] - b.indptr[r];
+  const indptr = new Int32Array(rows.length + 1), cols = new Int32Array(nnz), vals = new Float64Array(nnz);
+  const constant = new Float64Array(rows.length), sense = new Int8Array(rows.length);
+  let k = 0;
+  rows.forEach(([b, r], i) => {
+    for (let q = b.indptr[r]; q < b.indptr[r + 1]; q++, k++) { cols[k] = b.cols[q]; vals[k] = b.vals[q]; }
+    indptr[i + 1] = k;
+    constant[i] = b.constant[r];
+    sense[i] = b.sense[r];
+  });
+  return { kind: "linear", name, rows: rows.length, indptr, cols, vals, constant, sense, lane: null };
+}

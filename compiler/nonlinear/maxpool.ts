@@ -4,7 +4,7 @@
 // item" is the same convention.
 
 import type { LayerBounds } from "../ir/bounds.js";
-import { and, EQ, GE, LE, or, RowBuilder, type Formula, type LinearBlock } from "../ir/constraint.js";
+import { and, EQ, GE, LE, or, RowBuilder, type Formula } from "../ir/constraint.js";
 import type { Windows } from "../ir/matrices.js";
 import type { Layer } from "../ir/network.js";
 import type { NonlinearSemantics } from "./types.js";
@@ -15,7 +15,6 @@ const need = (w: Windows | null): Windows => {
   if (!w) throw new Error("internal: a max-pool layer without its windows");
   return w;
 };
-const nonEmpty = (bs: LinearBlock[]) => bs.filter((b) => b.rows > 0);
 
 /** The element of window j that dominates every other by bounds (lower ≥ the others' upper), or -1. */
 function dominant(w: Windows, j: number, b: LayerBounds): number {
@@ -67,15 +66,13 @@ export const maxpool: NonlinearSemantics<MaxPool> = {
     return or(`pool_${base}`, n, items, l.id);
   },
 
-  restrictRows(_l, win, choice, { u, v }, base) {
+  // Item k is "the window's k-th element is the max": the chosen element's position in its window.
+  laneItems(_l, win, choice) {
     const w = need(win);
-    const def = new RowBuilder(`pool_${base}_def`), dom = new RowBuilder(`pool_${base}_max`);
-    for (let j = 0; j < choice.length; j++) {
-      const e = choice[j];
-      def.term(v + j, 1).term(u + e, -1).end(EQ);
-      for (let k = w.indptr[j]; k < w.indptr[j + 1]; k++) if (w.indices[k] !== e) dom.term(u + e, 1).term(u + w.indices[k], -1).end(GE);
-    }
-    return nonEmpty([def.build(), dom.build()]);
+    return Int32Array.from(choice, (e, j) => {
+      for (let k = w.indptr[j]; k < w.indptr[j + 1]; k++) if (w.indices[k] === e) return k - w.indptr[j];
+      throw new Error(`internal: pattern entry ${e} is not in window ${j}`);
+    });
   },
 
   bigMRows(_l, win, b, { u, v }, base, binary, stats) {

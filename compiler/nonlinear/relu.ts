@@ -2,13 +2,11 @@
 // of exactly 0 is inactive). Disjunction item 0 is the inactive piece, so "first holding item" = the convention.
 
 import type { LayerBounds } from "../ir/bounds.js";
-import { and, EQ, GE, LE, or, RowBuilder, type LinearBlock } from "../ir/constraint.js";
+import { and, EQ, GE, LE, or, RowBuilder } from "../ir/constraint.js";
 import { sizeOf, type Layer } from "../ir/network.js";
 import type { NonlinearSemantics } from "./types.js";
 
 type Relu = Extract<Layer, { kind: "relu" }>;
-
-const nonEmpty = (bs: LinearBlock[]) => bs.filter((b) => b.rows > 0);
 
 export const relu: NonlinearSemantics<Relu> = {
   forward(_l, _w, u, fixed) {
@@ -36,14 +34,8 @@ export const relu: NonlinearSemantics<Relu> = {
     return or(`relu_${base}`, n, [and(offPhase.build(), offDef.build()), and(onPhase.build(), onDef.build())], l.id);
   },
 
-  restrictRows(_l, _w, choice, { u, v }, base) {
-    const phase = new RowBuilder(`relu_${base}_phase`), def = new RowBuilder(`relu_${base}_def`);
-    for (let j = 0; j < choice.length; j++) {
-      if (choice[j]) { phase.term(u + j, 1).end(GE); def.term(v + j, 1).term(u + j, -1).end(EQ); }
-      else { phase.term(u + j, 1).end(LE); def.term(v + j, 1).end(EQ); }
-    }
-    return nonEmpty([phase.build(), def.build()]);
-  },
+  // Item 0 is the inactive piece, item 1 the active one: the phase is the item.
+  laneItems: (_l, _w, choice) => choice,
 
   bigMRows(_l, _w, b, { u, v }, base, binary, stats) {
     // v ≥ 0, v ≥ u, v ≤ u − l·(1 − a), v ≤ h·a for l < 0 < h; a stable ReLU is fixed (no binary).

@@ -8,6 +8,7 @@ import type { LpModel } from "../backend/lp-model.js";
 import { encode, type Encoding } from "./encode.js";
 import { evaluate, type Evaluated } from "./evaluate.js";
 import { selectDisjuncts } from "./select-disjuncts.js";
+import { patternItems } from "../nonlinear/index.js";
 import { patternAt } from "../analysis/trace.js";
 import { addTarget, rankLabels, targetLabels } from "./target-label.js";
 import { linearizeLinf, T_VAR } from "./linearize-linf.js";
@@ -45,7 +46,10 @@ function radiusBounds(ctx: PointContext) {
 const SELECT: Record<Mode, Pass> = {
   restrict: {
     name: "select-disjuncts",
-    run: (p, ctx) => ({ problem: selectDisjuncts(p, ctx.net, ctx.encoding, patternAt(ctx.evaluated.trace)), inverse: identity }),
+    run: (p, ctx) => {
+      const pattern = patternAt(ctx.evaluated.trace);
+      return { problem: selectDisjuncts(p, (o) => patternItems(ctx.net.layers, pattern, o)), inverse: identity };
+    },
   },
   // Sound bounds on the radius box; the binaries are appended after the layer variables.
   exact: {

@@ -156,11 +156,14 @@ class Parser {
       this.next();
       const name = this.name();
       this.expect("["); const width = this.int(); this.expect("]");
+      // `layer L`: the network layer whose nonlinearity the disjunction encodes (encode sets it).
+      let layer: number | undefined;
+      if (this.peek().kind === "name" && this.peek().text === "layer") { this.next(); layer = this.int(); }
       this.expect("{");
       const items: Formula[] = [];
       while (!this.is("}")) items.push(this.formula(true));
       this.expect("}");
-      return or(name, width, items);
+      return or(name, width, items, layer);
     }
     if (this.is("linear")) {
       this.next();

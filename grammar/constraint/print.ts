@@ -48,7 +48,7 @@ function formulaText(f: Formula, ref: (c: number) => string, indent: string, inO
   return match(f)
     .with({ kind: "linear" }, (b) => blockText(b, ref, indent, inOr))
     .with({ kind: "and" }, (a) => [`${indent}and {`, ...a.items.flatMap((i) => formulaText(i, ref, indent + "  ", inOr)), `${indent}}`])
-    .with({ kind: "or" }, (o) => [`${indent}or ${o.name} [${o.width}] {`, ...o.items.flatMap((i) => formulaText(i, ref, indent + "  ", true)), `${indent}}`])
+    .with({ kind: "or" }, (o) => [`${indent}or ${o.name} [${o.width}]${o.layer === undefined ? "" : ` layer ${o.layer}`} {`, ...o.items.flatMap((i) => formulaText(i, ref, indent + "  ", true)), `${indent}}`])
     .exhaustive();
 }
 

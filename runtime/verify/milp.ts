@@ -3,7 +3,7 @@
 // The same model serves three questions: `milp` (exact), `relax` (integrality dropped: infeasible ⇒ the
 // disjunct is refuted) and `restrict` (an activation pattern's rows: a point's linear region).
 
-import { bigM, boundsProve, choicesOf, encode, GE, isNonlinear, LE, semanticsOf, soundBounds, windowsOf, toLpModel, type ActivationPattern, type LayerBounds, type LpModel, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { bigM, blocksOf, boundsProve, encode, GE, isNonlinear, LE, restrictLayer, soundBounds, toLpModel, type ActivationPattern, type LayerBounds, type LpModel, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import type { Disjunct, LeAtom, Spec } from "./spec.js";
 
 export interface BaseModel {
@@ -61,12 +61,10 @@ export function disjunctModel(net: Network, base: BaseModel, d: Disjunct, kind: 
   };
   for (const a of d) atomRow(a);
   if (kind.kind === "restrict") {
-    // Each nonlinear kind's rows restricted to the pattern (the same rows select-disjuncts emits).
+    // Each nonlinear layer's rows restricted to the pattern (restrictLayer: the rows select-disjuncts keeps).
     for (const l of net.layers) {
       if (!isNonlinear(l)) continue;
-      const blocks = semanticsOf(l).restrictRows(l, windowsOf(l), choicesOf(kind.pattern, l.id),
-        { u: base.offset[l.input], v: base.offset[l.id] }, "restrict");
-      for (const b of blocks) {
+      for (const b of blocksOf(restrictLayer(l, kind.pattern, { u: base.offset[l.input], v: base.offset[l.id] }, "restrict"))) {
         for (let r = 0; r < b.rows; r++) {
           const rhs = -b.constant[r];
           add(Array.from(b.cols.subarray(b.indptr[r], b.indptr[r + 1])), Array.from(b.vals.subarray(b.indptr[r], b.indptr[r + 1])),
