@@ -8,9 +8,11 @@
 // Sizes and times (2-core machine): a mnist_mlp point is 785 columns, 1,777 rows, 167 k nonzeros, and all
 // seven solves take ~4 s; a mnist_lenet point is 785 columns, 27,837 rows, 1.78 M nonzeros (a 52 MB .lp
 // and a 100 MB .mps), in-process HiGHS ~15 s and Clp ~17 s per file, glpsol minutes per file: LeNet gets
-// one point here, solved in process and by Clp on the .mps; GLPK (and CBC) on LeNet are in
-// bench/cross-solver.ts. Every LeNet LP seen so far is infeasible (x* meets every row but C_out: the
-// target label is out of reach inside the linear region Z(x*)), so there the statuses are compared.
+// one point here, its files read back; that same LP (point 0, reduced form, second label) is solved in
+// process and by Clp on the .mps, and their statuses compared with the lazy loop's, in
+// test/runtime/lazy-loop.test.ts (not twice in one run); GLPK (and CBC) on LeNet are in bench/cross-solver.ts.
+// Every LeNet LP seen so far is infeasible (x* meets every row but C_out: the target label is out of reach
+// inside the linear region Z(x*)).
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,7 +31,8 @@ import { getSolver, solveFile } from "../../../runtime/solvers/registry.js";
 import type { FileSolution, SolveStatus, SolverName } from "../../../runtime/solvers/types.js";
 
 const REL = 1e-6;
-const MLP_POINTS = 20;
+// Ten points (of which mnist_mlp's LPs are mostly feasible) compare optima; bench/cross-solver.ts runs more.
+const MLP_POINTS = 10;
 const LENET_POINTS = 1;
 
 function value<T>(r: Result<T>): T {
@@ -244,25 +247,22 @@ describe(`cross-solver: mnist_mlp, the first ${MLP_POINTS} mnist:test points (re
 describe(`cross-solver: mnist_lenet, ${LENET_POINTS} mnist:test point (reduced form, second label)`, function () {
   this.timeout(300_000);
   const { session, options, dir } = setUp("mnist_lenet");
-  const RUNS = [["clp", "mps"]] as const;
-  const t: Tally = { points: 0, optimal: 0, infeasible: 0, other: 0, worst: 0 };
-  let t0 = 0;
+  let points = 0, t0 = 0;
   before(() => { t0 = performance.now(); });
 
+  // In-process HiGHS and Clp on this LP's .mps (with the lazy loop): test/runtime/lazy-loop.test.ts.
   for (let i = 0; i < LENET_POINTS; i++) {
-    it(`point ${i}: both files read back exactly; in-process HiGHS and Clp (.mps) agree`, async () => {
+    it(`point ${i}: both files read back exactly`, () => {
       const c = compileSeed(session(), i, options);
       assert.equal(c.targets.length, 1);
-      const m = c.targets[0].lp;
-      const files = writeAndRoundTrip(m, dir(), `p${i}`);
-      const outcomes = await solveAll(m, files, RUNS);
-      tally(t, outcomes, assertAgree(`point ${i}`, outcomes));
+      const files = writeAndRoundTrip(c.targets[0].lp, dir(), `p${i}`);
       rmSync(files.lp); rmSync(files.mps);
+      points++;
     });
   }
 
   it("summary", () => {
-    assert.equal(t.points, LENET_POINTS, `${LENET_POINTS - t.points} point(s) failed above`);
-    console.log(`      ${summary("mnist_lenet", t, "highs (LpModel), clp (.mps)", (performance.now() - t0) / 1000)}`);
+    assert.equal(points, LENET_POINTS, `${LENET_POINTS - points} point(s) failed above`);
+    console.log(`      mnist_lenet: ${points} point${points === 1 ? "" : "s"}; .lp and .mps read back exactly; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   });
 });
