@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { referenceLogits } from "../../runtime/evaluator/reference.js";
 import { argmax } from "../../runtime/evaluator/types.js";
-import { modelInput, openSession } from "../../runtime/session.js";
+import { modelInput, openSession } from "../../runtime/run/session.js";
 
 const MODELS = ["mnist_mlp", "mnist_lenet", "mnist_cnn_bn", "mnist_nin"];
 const N = 200;
