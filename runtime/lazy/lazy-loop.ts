@@ -1,7 +1,8 @@
-// Iterative constraint solving (the paper's §4) on one growing HiGHS LP (solvers/highs.ts: openIncrementalLp): start from the rows that are
-// always needed (C_out and the L∞ rows, in the `reduced` form: columns x and t), solve, find the pool rows
-// (ReLU signs, max-pool winners) the candidate violates by a masked forward pass, add them, re-solve warm,
-// stop when none is violated. An infeasible subset proves the whole restricted LP infeasible.
+// Iterative constraint solving (the paper's §4) on one growing HiGHS LP (solvers/highs.ts: openIncrementalLp):
+// start from the rows that are always needed (C_out and the L∞ rows, in the `reduced` form: columns x and t),
+// solve, find the pattern's rows (each nonlinear kind's `violated`: ReLU signs, max-pool winners) that the
+// candidate violates by the region's forward pass, add them, re-solve warm, stop when none is violated. An
+// infeasible subset proves the whole restricted LP infeasible.
 
 import { choicesOf, isNonlinear, semanticsOf, sizeOf, windowsOf, type RowSpec } from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";

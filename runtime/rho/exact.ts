@@ -15,7 +15,7 @@ export interface ExactOptions {
   readonly timeLimit: number;
   /** LP-tighten the big-M bounds (default true: on mnist_mlp it halves the unstable ReLUs in a second). */
   readonly tighten: boolean;
-  /** A proven lower bound on rho (model units), e.g. lower-bound.ts's: every MILP gets t ≥ it. */
+  /** A proven lower bound on rho (model units), e.g. lower.ts's: every MILP gets t ≥ it. */
   readonly tMin?: number;
 }
 
