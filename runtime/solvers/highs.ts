@@ -208,7 +208,7 @@ async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Mode
   return { model: h.createModel(modelData(h, lp, integer)) };
 }
 
-/** An LP session for tighten-bounds / the relaxation: minimise one objective after another (warm). */
+/** An LP session for LP tightening / the relaxation: minimise one objective after another (warm). */
 export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpSession> {
   const { model } = await createModel({ ...lp, objective: new Float64Array(lp.colLower.length), sense: "min" }, false);
   model.options.set(highsOptions({ timeLimit: timeLimitPerLp }));

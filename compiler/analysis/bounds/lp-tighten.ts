@@ -1,4 +1,4 @@
-// tighten-bounds: MIPVerify's progressive LP tightening of interval bounds. Layer by layer, each unstable
+// lp-tighten: MIPVerify's progressive LP tightening of interval bounds. Layer by layer, each unstable
 // ReLU's pre-activation u_j is minimised and maximised over the triangle relaxation (relax.ts) of the layers
 // before it, on the bounds proven so far; later layers are re-propagated by IBP from the tightened ones.
 //
