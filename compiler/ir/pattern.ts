@@ -1,7 +1,7 @@
 // ActivationPattern: which piece of every nonlinear layer is selected — per ReLU layer its phases (1 active,
-// 0 inactive), per max-pool layer the flat input index of each window's chosen element. The restriction,
-// the lazy loop, region walking and the MILP builders speak it. An entry of -1 leaves a neuron free (a
-// partial pattern, as a branch-and-bound node holds). Patterns are values: `flip` copies what it changes.
+// 0 inactive), per max-pool layer the flat input index of each window's chosen element, for every output.
+// The restriction, the lazy loop, region walking and verify's restricted model speak it. Patterns are
+// values: `flip` copies what it changes.
 
 export interface ActivationPattern {
   /** Layer id → one entry per output of that nonlinear layer (meaning per kind: compiler/nonlinear/). */

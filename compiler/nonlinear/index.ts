@@ -7,7 +7,7 @@ import { choicesOf, type ActivationPattern } from "../ir/pattern.js";
 import type { Layer } from "../ir/network.js";
 import { maxpool } from "./maxpool.js";
 import { relu } from "./relu.js";
-import type { Cols, NonlinearKind, NonlinearLayer, NonlinearSemantics } from "./types.js";
+import type { Cols, NonlinearKind, NonlinearLayer, NonlinearSemantics, RowStats } from "./types.js";
 
 export type * from "./types.js";
 
@@ -36,3 +36,6 @@ export function restrictLayer(l: NonlinearLayer, pattern: ActivationPattern, col
   const sem = semanticsOf(l), w = windowsOf(l);
   return restrictOr(sem.disjunction(l, w, cols, base), sem.laneItems(l, w, choicesOf(pattern, l.id)));
 }
+
+/** Zero counts for a pass that sums its kinds' RowStats. */
+export const emptyStats = (): RowStats => ({ binaries: 0, unstable: 0, stableActive: 0, stableInactive: 0 });

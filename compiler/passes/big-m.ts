@@ -6,13 +6,11 @@
 import { and, varCount, type Formula, type LinearBlock, type Problem, type VarBlock } from "../ir/constraint.js";
 import type { LayerBounds } from "../ir/bounds.js";
 import type { Network } from "../ir/network.js";
-import { isNonlinear, semanticsOf, windowsOf, type RowStats } from "../nonlinear/index.js";
+import { emptyStats, isNonlinear, semanticsOf, windowsOf } from "../nonlinear/index.js";
 import type { Encoding } from "./encode.js";
 import { sanitizeName } from "../backend/names.js";
 
 export interface BigMStats { readonly binaries: number; readonly stableActive: number; readonly stableInactive: number }
-
-export const emptyStats = (): RowStats => ({ binaries: 0, unstable: 0, stableActive: 0, stableInactive: 0 });
 
 export function bigM(net: Network, enc: Encoding, bounds: readonly LayerBounds[]): { problem: Problem; stats: BigMStats } {
   const p = enc.problem;

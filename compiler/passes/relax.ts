@@ -7,10 +7,9 @@
 import { and, type Formula, type LinearBlock, type Problem, type VarBlock } from "../ir/constraint.js";
 import type { LayerBounds } from "../ir/bounds.js";
 import type { Network } from "../ir/network.js";
-import { isNonlinear, semanticsOf, windowsOf } from "../nonlinear/index.js";
+import { emptyStats, isNonlinear, semanticsOf, windowsOf } from "../nonlinear/index.js";
 import type { Encoding } from "./encode.js";
 import { sanitizeName } from "../backend/names.js";
-import { emptyStats } from "./big-m.js";
 
 export interface RelaxStats { readonly unstable: number; readonly stableActive: number; readonly stableInactive: number }
 

@@ -65,8 +65,8 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   const r = await rhoForPoint(ctx, index, xStar, label);
   const px = ctx.pixelScale;
   const rhoHat = r.status === "adversarial" ? r.rho! : r.status === "no-adversarial-in-region" ? Infinity : null;
-  if (mode === "restrict" || r.status === "misclassified" || (r.status === "error" && r.target === null)) {
-    // No x* to start from (or nothing beyond rho_hat asked): the restricted LP's answer as it is.
+  if (r.status === "misclassified" || (r.status === "error" && r.target === null)) {
+    // Nothing to start from: the restricted LP's answer as it is.
     return { ...r, mode, lower: null, upper: rhoHat, gap: null, optimal: null };
   }
   const star = trace(ctx.net, xStar);

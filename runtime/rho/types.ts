@@ -1,5 +1,5 @@
 // The per-point algorithms' shared vocabulary: a point's result, the context every algorithm runs in, the
-// L∞ distance, a checked example, and the float32 margin ladder. Consumes nothing but types; every rho
+// L∞ distance, a checked example, onnxruntime's label of it, and the float32 margin ladder. Every rho
 // algorithm (restrict, walk, lower, exact, the attacks) and every report reads these.
 
 import { type Network, type NetworkMatrices } from "../../compiler/index.js";

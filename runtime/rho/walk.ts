@@ -6,7 +6,7 @@
 // margin ladder) is shared with the exact mode, which uses it to repair a MILP optimiser that float32
 // rounding tips back.
 
-import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
+import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, trace, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
 import { linf, logitScale, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
@@ -47,7 +47,7 @@ export const DEFAULT_WALK: WalkOptions = { steps: 4, tries: 6, timeLimit: 60 };
 
 /** Pattern entries whose region rows are (nearly) tight at x: their flips are the neighbouring regions. */
 function bindingFlips(ctx: RhoContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
-  const vals = new Region(ctx.net, ctx.matrices, pattern).forward(x);
+  const vals = trace(ctx.net, x, { matrices: ctx.matrices, pattern }).values;
   const out: BindingFlip[] = [];
   for (const l of ctx.net.layers) {
     if (isNonlinear(l)) semanticsOf(l).binding(l, windowsOf(l), vals[l.input], choicesOf(pattern, l.id), tol, out);

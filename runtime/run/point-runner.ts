@@ -76,7 +76,7 @@ export async function localRunner(cfg: RunConfig): Promise<PointRunner> {
   return { run: (i) => runPoint(cfg, session, ctx, i), close: () => ctx.ort.dispose() };
 }
 
-/** The worker module: dist/runtime/worker.js when built, else the TypeScript source through tsx. */
+/** The worker module: dist/runtime/run/worker.js when built, else the TypeScript source through tsx. */
 function workerModule(): { filename: string; execArgv: string[] } {
   const js = fileURLToPath(new URL("./worker.js", import.meta.url));
   if (existsSync(js)) return { filename: js, execArgv: [] };

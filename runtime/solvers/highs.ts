@@ -76,14 +76,13 @@ export function mapHighsStatus(code: ModelStatusCode | number): { status: SolveS
     case "unbounded": return { status: "unbounded", message: "HiGHS: unbounded" };
     case "time-limit": return { status: "timeout", message: "HiGHS: time limit reached" };
     case "infeasible-or-unbounded": return { status: "error", message: "HiGHS: infeasible or unbounded (not distinguished)" };
-    default: return { status: "error", message: `HiGHS: model status ${code} (${STATUS_NAMES[code] ?? "unknown"})` };
+    default: return { status: "error", message: `HiGHS: model status ${code} (${STATUS_NAMES[code] ?? statusName(code)})` };
   }
 }
 
 const STATUS_NAMES: Record<number, string> = {
   0: "not set", 1: "load error", 2: "model error", 3: "presolve error", 4: "solve error", 5: "postsolve error",
-  11: "objective bound reached", 12: "objective target reached", 14: "iteration limit reached", 15: "unknown",
-  16: "solution limit reached", 17: "interrupted",
+  11: "objective bound reached", 12: "objective target reached", 16: "solution limit reached",
 };
 
 /** The LpModel as HiGHS model data (HiGHS' infinity is IEEE Infinity, so bounds pass as they are). `integer`

@@ -45,7 +45,7 @@ export type ModelKind = { readonly kind: "milp" } | { readonly kind: "relax" } |
 
 interface Rows { lower: number[]; upper: number[]; indptr: number[]; indices: number[]; values: number[] }
 
-/** The base model with the disjunct's rows (g ≤ −margin) and, for `restrict`, the point's phases fixed. */
+/** The base model with the disjunct's rows (g ≤ −margin) and, for `restrict`, the pattern's rows (its linear region). */
 export function disjunctModel(net: Network, base: BaseModel, d: Disjunct, kind: ModelKind, margin: number): LpModel {
   const lp = base.lp, out = base.offset[net.output], xin = base.offset[base.inputLayer];
   const rows: Rows = { lower: [], upper: [], indptr: [0], indices: [], values: [] };

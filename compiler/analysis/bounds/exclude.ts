@@ -44,22 +44,34 @@ function inputPart(g: OutputLinear, bounds: readonly LayerBounds[], input: numbe
 
 /** Whether bounds alone (intervals, then back-substitution) prove g > 0 on the box. */
 export function boundsProve(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], g: OutputLinear): boolean {
+  return boundsProveAll(net, m, bounds, [g])[0];
+}
+
+/** boundsProve for several g's: one interval test each, then one back-substitution pass for the rest. */
+export function boundsProveAll(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], gs: readonly OutputLinear[]): boolean[] {
   const out = bounds[net.output], input = net.layers.findIndex((l) => l.kind === "input");
-  const x = inputPart(g, bounds, input);
-  let lo = g.c + x.lo, mag = Math.abs(g.c) + x.mag;
-  for (let k = 0; k < g.ys.length; k++) {
-    const j = g.ys[k], w = g.yw[k];
-    lo += Math.min(w * out.lower[j], w * out.upper[j]);
-    mag += Math.abs(w) * Math.max(Math.abs(out.lower[j]), Math.abs(out.upper[j]));
-  }
-  if (lo > 1e-9 * (1 + mag)) return true;
-  if (!chainOnly(net)) return false;
-  const A = new Float64Array(out.lower.length);
-  for (let k = 0; k < g.ys.length; k++) A[g.ys[k]] += g.yw[k];
-  const r = backsub(net, m, bounds, net.output, A, new Float64Array(1), 1);
-  if (!r) return false;
-  const v = r.lower[0] + x.lo + g.c;
-  return v > 1e-9 * (1 + Math.abs(r.lower[0]) + x.mag + Math.abs(g.c));
+  const xs = gs.map((g) => inputPart(g, bounds, input));
+  const proved = gs.map((g, i) => {
+    let lo = g.c + xs[i].lo, mag = Math.abs(g.c) + xs[i].mag;
+    for (let k = 0; k < g.ys.length; k++) {
+      const j = g.ys[k], w = g.yw[k];
+      lo += Math.min(w * out.lower[j], w * out.upper[j]);
+      mag += Math.abs(w) * Math.max(Math.abs(out.lower[j]), Math.abs(out.upper[j]));
+    }
+    return lo > 1e-9 * (1 + mag);
+  });
+  const open = gs.map((_, i) => i).filter((i) => !proved[i]);
+  if (open.length === 0 || !chainOnly(net)) return proved;
+  // One row per open g over the logits: back-substitution handles them in one pass.
+  const ny = out.lower.length, A = new Float64Array(open.length * ny);
+  open.forEach((i, r) => { const g = gs[i]; for (let k = 0; k < g.ys.length; k++) A[r * ny + g.ys[k]] += g.yw[k]; });
+  const b = backsub(net, m, bounds, net.output, A, new Float64Array(open.length), open.length);
+  if (!b) return proved;
+  open.forEach((i, r) => {
+    const g = gs[i], v = b.lower[r] + xs[i].lo + g.c;
+    proved[i] = v > 1e-9 * (1 + Math.abs(b.lower[r]) + xs[i].mag + Math.abs(g.c));
+  });
+  return proved;
 }
 
 /**
@@ -68,7 +80,8 @@ export function boundsProve(net: Network, m: NetworkMatrices, bounds: readonly L
  */
 export async function allPositive(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], gs: readonly OutputLinear[],
   opts: ExcludeOptions = {}): Promise<{ proved: boolean; lps: number }> {
-  const open = gs.filter((g) => !boundsProve(net, m, bounds, g));
+  const byBounds = boundsProveAll(net, m, bounds, gs);
+  const open = gs.filter((_, i) => !byBounds[i]);
   if (open.length === 0) return { proved: true, lps: 0 };
   if (!opts.open) return { proved: false, lps: 0 };
   const enc = encode(net, { inputLower: -Infinity, inputUpper: Infinity });
