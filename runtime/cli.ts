@@ -37,8 +37,8 @@ function dataOptions(cmd: Command): Command {
     .option("--pixel-scale <s>", "model input = pixel / scale", num("--pixel-scale"), 255);
 }
 
-const modeOption = () => new Option("--mode <m>", "with --algorithm lp: restrict (the paper's rho_hat), exact (MILP), bounds (certified lower bound), walk (region walking)")
-  .choices(RHO_MODES as unknown as string[]).default("restrict");
+const modeOption = () => new Option("--mode <m>", "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then MILPs), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)")
+  .choices(RHO_MODES as unknown as string[]);
 
 export function buildProgram(out: (s: string) => void): Command {
   const program = new Command("robustc")
@@ -83,11 +83,11 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), 1)
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
-    .addOption(new Option("--algorithm <a>", "lp (the restricted LP), lbfgsb (Szegedy et al.) or fgsm (signed gradient)").choices(ALGORITHMS as string[]).default("lp"))
-    .option("--eps <e>", "eps in pixels (0-255 scale): the estimators' threshold, and FGSM's step", num("--eps"), 20);
+    .addOption(new Option("--algorithm <a>", "lp (the bracket, or the paper's LP with --mode restrict), pgd (minimum-norm attack alone), lbfgsb (Szegedy et al.) or fgsm (signed gradient)").choices(ALGORITHMS as string[]).default("lp"))
+    .option("--eps <e>", "eps in pixels (0-255 scale): the estimators' threshold, FGSM's step, and the bracket's rho_hat ball (R = max(upper, eps))", num("--eps"), 20);
 
   runOptions(program.command("rho")
-    .description("rho_hat per point: the restricted LP by iterative constraint solving, the example checked by onnxruntime")
+    .description("rho per point as a bracket lower <= rho <= upper (checked example, certified bound) with the paper's rho_hat beside it; --mode restrict: rho_hat alone")
     .argument("<model>", "ONNX model file"))
     .option("--index <i>", "one data point", int("--index"))
     .option("--json", "one JSON object per point on stdout, nothing else")

@@ -68,8 +68,19 @@ export function avgPoolDivisor(g: ConvGeometry, oy: number, ox: number, countInc
   return span(oy, 0, g.inH) * span(ox, 1, g.inW);
 }
 
+/** Expanded windowed ops (conv, avgpool): ops are immutable, and bounds ask for them on every box. */
+const CSR_CACHE = new WeakMap<AffineOp, Csr>();
+
 /** Expands any affine op to CSR (rows in output order, columns in row-major input order). */
 export function affineToCsr(op: AffineOp): Csr {
+  const hit = CSR_CACHE.get(op);
+  if (hit) return hit;
+  const csr = expandToCsr(op);
+  if (op.kind === "conv" || op.kind === "avgpool") CSR_CACHE.set(op, csr);
+  return csr;
+}
+
+function expandToCsr(op: AffineOp): Csr {
   return match(op)
     .with({ kind: "matrix" }, (m) => ({ rows: m.rows, cols: m.cols, indptr: m.indptr, indices: m.indices, values: m.values }))
     .with({ kind: "scale-shift" }, (s) => {

@@ -18,7 +18,7 @@ export interface RunRequest {
   readonly timeLimit: number;
   readonly add: string;
   readonly algorithm: Algorithm;
-  /** --mode (rho and measure): restrict (default), exact, bounds or walk. */
+  /** --mode (rho and measure, --algorithm lp): bracket (default), restrict, exact, bounds or walk. */
   readonly mode?: RhoMode;
   readonly eps?: number;
 }
@@ -26,8 +26,9 @@ export interface RunRequest {
 /** The --mode values each algorithm has: the modes bracket the restricted LP; the attacks have only their own answer. */
 const MODES_OF: Record<Algorithm, readonly RhoMode[]> = {
   lp: RHO_MODES,
-  lbfgsb: ["restrict"],
-  fgsm: ["restrict"],
+  lbfgsb: [],
+  fgsm: [],
+  pgd: [],
 };
 
 /** --mode with an algorithm that has no such mode would be silently ignored: refused instead. */
@@ -50,5 +51,6 @@ export async function openRun(model: string, r: RunRequest): Promise<{ session: 
   const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
   const lazy = unwrap(lazyOptions(r));
   return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy, algorithm: r.algorithm, eps: r.eps ?? 20,
-    ...(r.mode && r.mode !== "restrict" ? { mode: r.mode } : {}) } };
+    // The lp algorithm answers the bracket unless --mode restrict asks for the paper's rho_hat alone.
+    ...(r.algorithm === "lp" && (r.mode ?? "bracket") !== "restrict" ? { mode: r.mode ?? "bracket" } : {}) } };
 }

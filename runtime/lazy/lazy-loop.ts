@@ -4,7 +4,7 @@
 // candidate violates by the region's forward pass, add them, re-solve warm, stop when none is violated. An
 // infeasible subset proves the whole restricted LP infeasible.
 
-import { choicesOf, isNonlinear, semanticsOf, sizeOf, windowsOf, type RowSpec } from "../../compiler/index.js";
+import { choicesOf, isNonlinear, semanticsOf, sizeOf, windowsOf, type LayerBounds, type RowSpec } from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";
 import { isHighsAbort, openIncrementalLp, type IncrementalLp, type RowBatch } from "../solvers/highs.js";
 import type { SolveStatus } from "../solvers/types.js";
@@ -43,6 +43,14 @@ export interface LazyProblem {
   /** Input box in model units. */
   readonly lower: number;
   readonly upper: number;
+  /**
+   * The ball ‖x − x*‖∞ ≤ radius (model units): t ≤ radius and x within it. The LP is then the restricted LP
+   * inside the ball — infeasible when its optimum lies beyond. With `ballBounds` (sound bounds of every layer
+   * over that ball), a row that the bounds imply — a ReLU or max-pool window the ball keeps stable — is never
+   * added: every candidate lies in the ball, where it holds. Such rows are counted in rowsPruned.
+   */
+  readonly radius?: number;
+  readonly ballBounds?: readonly LayerBounds[];
 }
 
 export interface LazyResult {
@@ -54,6 +62,8 @@ export interface LazyResult {
   /** Rows in the final LP: always-needed + added. */
   readonly rows: number;
   readonly rowsAdded: number;
+  /** Violated rows (by more than the tolerance) left out because the ball's bounds imply them. */
+  readonly rowsPruned: number;
   /** Largest violation of a pool row by the final x (≤ tolerance when optimal). */
   readonly poolViolation: number;
   readonly solverSeconds: number;
@@ -91,15 +101,16 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
   const { region } = p;
   const n = p.xStar.length;
   let model: IncrementalLp | null = null;
-  let iterations = 0, rowsAdded = 0, solverSeconds = 0, rows = 0;
+  let iterations = 0, rowsAdded = 0, solverSeconds = 0, rows = 0, rowsPruned = 0;
   const done = (status: SolveStatus, extra: Partial<LazyResult> = {}): LazyResult => ({
-    status, t: null, x: null, iterations, rows, rowsAdded, poolViolation: Infinity, solverSeconds,
+    status, t: null, x: null, iterations, rows, rowsAdded, rowsPruned, poolViolation: Infinity, solverSeconds,
     seconds: (performance.now() - t0) / 1000, ...extra,
   });
   try {
     const colLower = new Float64Array(n + 1), colUpper = new Float64Array(n + 1), cost = new Float64Array(n + 1);
-    colLower.fill(p.lower, 0, n); colUpper.fill(p.upper, 0, n);
-    colLower[n] = 0; colUpper[n] = Infinity; cost[n] = 1;
+    const R = p.radius ?? Infinity;
+    for (let i = 0; i < n; i++) { colLower[i] = Math.max(p.lower, p.xStar[i] - R); colUpper[i] = Math.min(p.upper, p.xStar[i] + R); }
+    colLower[n] = 0; colUpper[n] = R; cost[n] = 1;
     model = await openIncrementalLp({ lower: colLower, upper: colUpper, cost }, opts.timeLimit);
     // Always-needed rows: |x − x*| ≤ t, and C_out(target): y_target − y_l' ≥ margin.
     const linf: { row: InputRow; lower: number; upper: number }[] = [];
@@ -132,7 +143,12 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
       if (st.status !== "optimal") return done(st.status, { message: st.message });
       const x = st.x!.slice(0, n);
       const vals = region.forward(x);
-      const viol = violatedRows(region, vals, opts.tolerance);
+      let viol = violatedRows(region, vals, opts.tolerance);
+      if (p.ballBounds) {
+        const kept = viol.filter((v) => !impliedBy(p.ballBounds![v.layer], v));
+        rowsPruned += viol.length - kept.length;
+        viol = kept;
+      }
       if (viol.length === 0) {
         poolViolation = maxPoolViolation(region, vals);
         return done("optimal", { t: st.x![n], x, poolViolation });
@@ -152,6 +168,17 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
   }
 }
 
+
+/** Whether bounds of a layer's values imply the row Σ ws·value_js ∈ [lower, upper] (interval arithmetic). */
+export function impliedBy(b: LayerBounds, r: RowSpec): boolean {
+  let lo = 0, hi = 0;
+  for (let k = 0; k < r.js.length; k++) {
+    const w = r.ws[k], l = b.lower[r.js[k]], u = b.upper[r.js[k]];
+    lo += w >= 0 ? w * l : w * u;
+    hi += w >= 0 ? w * u : w * l;
+  }
+  return lo >= r.lower && hi <= r.upper;
+}
 
 /** The largest violation of any pool row at the region's values (0 inside the region). */
 export function maxPoolViolation(region: Region, vals: readonly Float64Array[]): number {

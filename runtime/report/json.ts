@@ -3,10 +3,11 @@
 // counts, timing; with --mode, phi's interval). Every number is one the run measured.
 
 import { createRequire } from "node:module";
-import { estimate, quantile, type Estimates } from "../run/measure.js";
+import { basename } from "node:path";
+import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
 import type { RunIdentity } from "../run/out-dir.js";
-import { frequencyInterval } from "../rho/modes.js";
 import { type PointResult } from "../rho/types.js";
+import type { Algorithm } from "../attacks/point.js";
 
 const require = createRequire(import.meta.url);
 const version = (pkg: string): string => {
@@ -26,21 +27,53 @@ export interface MeasuredRun {
 
 export interface MeasureReport {
   readonly estimates: Estimates;
-  /** --mode: phi(eps) as [phi_lower, phi_upper] from the per-point bounds; null on the default path. */
-  readonly interval: ReturnType<typeof frequencyInterval> | null;
+  /** A bracket run (every --mode but restrict): its estimators (phi's interval, rho_hat's, upper's); null otherwise. */
+  readonly bracket: BracketEstimates | null;
   readonly json: Record<string, unknown>;
 }
 
 /** The one builder of report.json. */
 export function measureReport(run: MeasuredRun): MeasureReport {
   const id = run.identity;
-  const est = estimate(run.points, id.eps);
-  const base = buildReport({
+  const inp: ReportInput = {
     model: id.model, data: id.data, pixelScale: id.pixel_scale, algorithm: id.algorithm, jobs: run.jobs, totalSeconds: run.totalSeconds,
     settings: { add: id.lazy.add, time_limit: id.lazy.timeLimit, tolerance: id.lazy.tolerance, ...run.settings },
-  }, est, run.points);
-  const fi = id.mode ? frequencyInterval(run.points, id.eps) : null;
-  return { estimates: est, interval: fi, json: fi ? { ...base, mode: id.mode, frequency_interval: [fi.lower, fi.upper] } : base };
+  };
+  const est = estimate(run.points, id.eps);
+  if (!id.mode) return { estimates: est, bracket: null, json: buildReport(inp, est, run.points) };
+  const b = bracketEstimate(run.points, id.eps);
+  const base = buildReport(inp, est, run.points);
+  const stages = stageQuantiles(run.points);
+  return {
+    estimates: est, bracket: b,
+    json: {
+      ...base, mode: id.mode,
+      // The paper's estimators, from rho_hat (exact for every eps ≤ R, the ball rho_hat was sought in).
+      frequency: b.phiHat, severity: b.muHat, adversarial_within_eps: b.withinHat,
+      frequency_interval: [b.phiLower, b.phiUpper],
+      frequency_counts: { surely_within: b.within, possibly_within: b.possible, correct: b.correct },
+      severity_upper: b.mu, median_bracket_width: b.medianWidth,
+      counts: b.counts,
+      median_stage_seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.median])),
+      p90_stage_seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.p90])),
+      notes: BRACKET_NOTES,
+    },
+  };
+}
+
+const BRACKET_NOTES = [
+  "rho, eps, lower, upper and rho_hat are in pixels (0-255 scale); misclassified points are excluded from every estimator.",
+  "per point lower <= rho <= upper: upper is the L-inf distance of an adversarial example that onnxruntime (float32) and the float64 reference both confirm (a strict win); lower is certified by sound bounds over the ball (no input closer than lower has another label).",
+  "frequency_interval = [phi_lower, phi_upper]: phi_lower counts points with upper <= eps, phi_upper every point not certified beyond eps (lower <= eps); the true phi(eps) lies between.",
+  "frequency and severity are the paper's phi_hat and mu_hat from rho_hat (the restricted LP in x*'s linear region, sought inside the ball of radius max(upper, eps)); severity_upper is the mean upper over points with upper <= eps.",
+  "rho_hat >= rho always: a point whose linear region holds no example (rho_hat = inf or > R) is not robust for that reason.",
+];
+
+/** Median and p90 seconds of each stage over the points that ran it. */
+function stageQuantiles(points: readonly PointResult[]): Record<string, { median: number | null; p90: number | null }> {
+  const by = new Map<string, number[]>();
+  for (const p of points) for (const [k, v] of Object.entries(p.stages ?? {})) by.set(k, [...(by.get(k) ?? []), v]);
+  return Object.fromEntries([...by].map(([k, v]) => { const s = v.sort((a, b) => a - b); return [k, { median: quantile(s, 0.5), p90: quantile(s, 0.9) }]; }));
 }
 
 interface ReportInput {
@@ -53,18 +86,23 @@ interface ReportInput {
   readonly settings: Record<string, unknown>;
 }
 
+const SOLVER_OF: Record<Algorithm, string> = {
+  lp: `HiGHS ${version("highs")} (npm highs, WebAssembly), iterative lazy constraint solving`,
+  lbfgsb: "L-BFGS-B (hand-written, runtime/attacks/lbfgsb-optimizer.ts) on c·‖r‖₂² + cross-entropy, search over c",
+  fgsm: "fast gradient sign method (one step of eps)",
+  pgd: "minimum-norm L-inf PGD over every label (runtime/attacks/pgd.ts): margin loss, search over the radius",
+};
+
 function buildReport(inp: ReportInput, est: Estimates, points: readonly PointResult[]): Record<string, unknown> {
   const secs = points.map((p) => p.seconds).sort((a, b) => a - b);
   return {
-    model: inp.model, data: inp.data, n: est.n, eps: est.eps, algorithm: inp.algorithm,
+    model: inp.model, model_file: basename(inp.model), data: inp.data, n: est.n, eps: est.eps, algorithm: inp.algorithm,
     // FGSM's example is at distance <= eps by construction: it estimates the frequency only.
     frequency: est.frequency, severity: inp.algorithm === "fgsm" ? null : est.severity,
     counts: est.counts, correct: est.correct, accuracy: est.n > 0 ? est.correct / est.n : null,
     adversarial_within_eps: est.within,
     median_seconds: quantile(secs, 0.5), p90_seconds: quantile(secs, 0.9), total_seconds: inp.totalSeconds,
-    solver: inp.algorithm === "lp" ? `HiGHS ${version("highs")} (npm highs, WebAssembly), iterative lazy constraint solving`
-      : inp.algorithm === "lbfgsb" ? "L-BFGS-B (hand-written, runtime/attacks/lbfgsb-optimizer.ts) on c·‖r‖₂² + cross-entropy, search over c"
-      : "fast gradient sign method (one step of eps)",
+    solver: SOLVER_OF[inp.algorithm as Algorithm] ?? inp.algorithm,
     versions: { robustc: "0.1.0", node: process.version, highs: version("highs"), "onnxruntime-node": version("onnxruntime-node") },
     settings: { pixel_scale: inp.pixelScale, target: inp.algorithm === "fgsm" ? "any label but l*" : "second", jobs: inp.jobs, ...inp.settings },
     notes: [
@@ -76,12 +114,33 @@ function buildReport(inp: ReportInput, est: Estimates, points: readonly PointRes
   };
 }
 
-/** What measure (and merge) print: the estimators' table, and with --mode the interval of phi. */
+/** What measure (and merge) print: the estimators' table (a bracket run's, or the paper's estimator's). */
 export function formatMeasureReport(r: MeasureReport): string {
-  const fi = r.interval, eps = r.estimates.eps;
-  const table = formatTable(r.estimates, r.json);
-  return fi ? `${table}\nphi(${eps}) in [phi_lower, phi_upper] (--mode ${String(r.json.mode)})  [${pct(fi.lower)}, ${pct(fi.upper)}] (${fi.within}/${fi.correct} surely within, ${fi.possible}/${fi.correct} possibly)` : table;
+  return r.bracket ? formatBracketTable(r.bracket, r.json) : formatTable(r.estimates, r.json);
 }
+
+function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>): string {
+  const eps = b.eps;
+  const stages = report.median_stage_seconds as Record<string, number | null>;
+  const rows: [string, string][] = [
+    ["points", String(b.n)],
+    ["correctly classified", `${b.correct} (${pct(b.n > 0 ? b.correct / b.n : null)})`],
+    [`phi(${eps}) in [phi_lower, phi_upper]`, `[${pct(b.phiLower)}, ${pct(b.phiUpper)}] (${b.within}/${b.correct} with a checked example within eps, ${b.possible}/${b.correct} not certified beyond eps)`],
+    [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : `${b.mu.toFixed(3)} pixels`],
+    [`paper's phi_hat(${eps}) from rho_hat`, `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`],
+    [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${b.muHat.toFixed(3)} pixels`],
+    ...Object.entries(b.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
+    ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : `${b.medianWidth.toFixed(3)} pixels`],
+    ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
+    ["median seconds per stage", Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "n/a"],
+    ["total seconds", fmt(report.total_seconds)],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), BRACKET_MEANING].join("\n");
+}
+
+/** The bracket's meaning in one line (measure and make demo print it under the table). */
+export const BRACKET_MEANING = "per point lower <= rho <= upper: upper is a checked adversarial example, lower is certified (nothing closer has another label); the true phi(eps) lies in [phi_lower, phi_upper].";
 
 function formatTable(est: Estimates, report: Record<string, unknown>): string {
   const rows: [string, string][] = [

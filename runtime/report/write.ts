@@ -1,12 +1,12 @@
 // The report files of a finished measurement in --out (report.json, points.csv, adversarial*.npy, cdf.svg),
 // each written atomically, for measure, merge and the queue alike. points.jsonl is the run's own file.
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { inputSize, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { pointRecord } from "../run/points-file.js";
 import type { Session } from "../run/session.js";
-import { POINT_COLUMNS, toCsv } from "./csv.js";
+import { BRACKET_COLUMNS, bracketRow, POINT_COLUMNS, toCsv } from "./csv.js";
 import { formatMeasureReport, measureReport, type MeasuredRun } from "./json.js";
 import { cdfSvg } from "./plot.js";
 
@@ -15,15 +15,28 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
   const r = measureReport(run);
   const { points } = run, est = r.estimates;
   const records = points.map((p) => pointRecord(p));
-  const adv = points.filter((p) => p.status === "adversarial" && p.example);
+  const bracket = r.bracket !== null;
+  // The example of every point's reported distance: rho_hat's (restrict), the attack's, or the bracket's upper.
+  const adv = points.filter((p) => p.example && (p.status === "adversarial" || (bracket && p.upper !== null && p.upper !== undefined)));
   const n = inputSize(s.network);
   const px = new Float32Array(adv.length * n);
   adv.forEach((p, k) => { for (let i = 0; i < n; i++) px[k * n + i] = p.example![i] * s.pixelScale; });
-  const svg = await cdfSvg([{ name: String(r.json.algorithm), rhos: points.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity)) }],
-    { title: `${s.modelPath} on ${s.dataset.source}: cumulative rho_hat (n = ${est.correct} correctly classified)`, xMax: Math.max(est.eps * 2, 40), eps: est.eps });
+  const X = points.filter((p) => p.status !== "misclassified");
+  const val = (v: number | null | undefined) => (v === null || v === undefined ? Infinity : v);
+  // Figure 3: one cumulative curve per estimate; a bracket run draws three (rho lies between upper and lower).
+  const series = bracket
+    ? [{ name: "upper (checked example)", rhos: X.map((p) => val(p.upper)) }, { name: "rho_hat (paper's LP)", rhos: X.map((p) => val(p.rhoHat)) },
+      { name: "lower (certified)", rhos: X.map((p) => val(p.lower)) }]
+    : [{ name: String(r.json.algorithm), rhos: X.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity)) }];
+  const finite = series.flatMap((x) => x.rhos).filter((v) => Number.isFinite(v));
+  const xMax = Math.max(est.eps * 1.1, ...finite.map((v) => v * 1.02));
+  const svg = await cdfSvg(series, {
+    title: `${basename(s.modelPath)} on ${s.dataset.source}: cumulative ${bracket ? "rho bracket" : "rho_hat"} (n = ${X.length} correctly classified)`,
+    xMax, eps: est.eps, ...(bracket ? { legend: "estimate", yTitle: "number of points with value ≤ eps" } : {}),
+  });
   const files: [string, string | Uint8Array][] = [
     ["report.json", JSON.stringify(r.json, null, 2) + "\n"],
-    ["points.csv", toCsv(records, POINT_COLUMNS)],
+    ["points.csv", bracket ? toCsv(records.map(bracketRow), BRACKET_COLUMNS) : toCsv(records, POINT_COLUMNS)],
     ["adversarial.npy", encodeNpy([adv.length, ...s.network.inputShape.slice(1)], "float32", px)],
     ["adversarial_index.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.index))],
     ["adversarial_target.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.target ?? -1))],

@@ -8,7 +8,7 @@
 import { addTarget, allPositive, bigM, dualBound, encode, linearizeLinf, marginOf, patternAt, radiusBox, rankLabels, relaxDisjuncts, toLpModel, trace, type LpModel, type Trace } from "../../compiler/index.js";
 import { checkedRegionLp } from "./walk.js";
 import { boxBounds } from "./lower.js";
-import { linf, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
+import { checkExample, linf, marginLadder, type Checked, type RhoContext } from "./types.js";
 import { openHighsLp, solveMilp } from "../solvers/highs.js";
 
 export interface ExactOptions {
@@ -59,7 +59,7 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
   const lo = ctx.pixelMin / ctx.pixelScale, hi = ctx.pixelMax / ctx.pixelScale;
   // Pad the radius a little: the checked example's distance is float32-rounded; the box must contain it.
   const r = Number.isFinite(radius) ? radius * (1 + 1e-6) + 1e-9 : Infinity;
-  const bounds = await boxBounds(ctx.net, radiusBox(xStar, r, lo, hi), opts.tighten, Math.max(0.1, left() / 4));
+  const bounds = await boxBounds(ctx.net, ctx.matrices, radiusBox(xStar, r, lo, hi), opts.tighten ? "lp" : "interval", Math.max(0.1, left() / 4));
   const boundSeconds = (performance.now() - t0) / 1000;
   const enc = encode(ctx.net, { inputLower: lo, inputUpper: hi });
   const { problem: base, stats } = bigM(ctx.net, enc, bounds);
@@ -97,8 +97,7 @@ export async function exactRho(ctx: RhoContext, star: Trace, xStar: Float64Array
     const example = Float32Array.from(m.x.subarray(0, n));
     const dist = linf(example, xStar);
     if (best && dist >= best.dist) continue;
-    const label = await ortLabel(ctx, example);
-    let c: Checked | null = label !== predicted ? { example, dist, label, lps: 0 } : null;
+    let c: Checked | null = await checkExample(ctx, example, xStar, predicted);
     if (!c) {
       // Float32 tipped it back: the restricted LP of the optimiser's own region, with the raised margin.
       const tr = trace(ctx.net, Float64Array.from(m.x.subarray(0, n)));

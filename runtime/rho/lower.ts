@@ -7,27 +7,39 @@
 import { allPositive, marginOf, radiusBox, soundBounds, type Box, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import { openHighsLp } from "../solvers/highs.js";
 
+/** Which sound bounds of the box: intervals, back-substitution (CROWN/DeepPoly-style), or LP-tightened. */
+export type LowerMethod = "interval" | "backsub" | "lp";
+
 export interface LowerOptions {
   /** Bisection steps (the bound is within hi / 2^steps of the largest provable eps). */
   readonly steps: number;
-  readonly tighten: boolean;
+  readonly method: LowerMethod;
   readonly timeLimit: number;
 }
 
-export const DEFAULT_LOWER: LowerOptions = { steps: 8, tighten: true, timeLimit: 60 };
+/** The exact and bounds modes: LP-tightened bounds, the triangle LP's dual bound last. */
+export const DEFAULT_LOWER: LowerOptions = { steps: 8, method: "lp", timeLimit: 60 };
+/**
+ * The bracket's default: back-substitution only (no LP), ten bisection steps. How soundness is kept: every
+ * bound (interval.ts, backsub.ts) is widened by a pad above the float64 rounding of its sums, the margin
+ * test (exclude.ts) demands a positive value above its own pad, and a radius counts only when the bounds
+ * of its box prove every y_l* − y_l > 0; the claim is about the network's float64 weights in exact arithmetic.
+ */
+export const BRACKET_LOWER: LowerOptions = { steps: 10, method: "backsub", timeLimit: 60 };
 
-/** Sound bounds on a box: IBP, or LP-tightened when asked (HiGHS as the LP oracle; compiler/analysis/bounds/). */
-export function boxBounds(net: Network, box: Box, tighten: boolean, timeLimit: number): Promise<LayerBounds[]> {
-  return soundBounds(net, box, tighten ? { method: "lp", open: openHighsLp, timeLimit } : { method: "interval" });
+/** Sound bounds on a box by the method (HiGHS as the LP oracle; compiler/analysis/bounds/). */
+export function boxBounds(net: Network, m: NetworkMatrices, box: Box, method: LowerMethod, timeLimit: number): Promise<LayerBounds[]> {
+  const req = { interval: { method: "interval" } as const, backsub: { method: "backsub", matrices: m } as const, lp: { method: "lp", open: openHighsLp, timeLimit } as const }[method];
+  return soundBounds(net, box, req);
 }
 
 /** Whether the bounds (or the relaxation) on the box of radius eps prove that l* wins against every other label. */
 export async function provesRobust(net: Network, m: NetworkMatrices, xStar: Float64Array, predicted: number, eps: number,
-  box: { lo: number; hi: number }, tighten: boolean, timeLimit: number): Promise<{ proved: boolean; lps: number }> {
-  const bounds = await boxBounds(net, radiusBox(xStar, eps, box.lo, box.hi), tighten, timeLimit);
+  box: { lo: number; hi: number }, method: LowerMethod, timeLimit: number): Promise<{ proved: boolean; lps: number }> {
+  const bounds = await boxBounds(net, m, radiusBox(xStar, eps, box.lo, box.hi), method, timeLimit);
   const nOut = bounds[net.output].lower.length;
   const gs = Array.from({ length: nOut }, (_, l) => l).filter((l) => l !== predicted).map((l) => marginOf(predicted, l));
-  return allPositive(net, m, bounds, gs, { open: openHighsLp, timeLimit });
+  return allPositive(net, m, bounds, gs, method === "lp" ? { open: openHighsLp, timeLimit } : {});
 }
 
 /**
@@ -43,13 +55,13 @@ export async function certifiedLower(net: Network, m: NetworkMatrices, xStar: Fl
   let top = Math.min(hi, full), proved = 0, lps = 0;
   // The whole box first when rho_hat = ∞ (a proof there says rho = ∞: no input has another label).
   if (!Number.isFinite(hi)) {
-    const r = await provesRobust(net, m, xStar, predicted, full, box, opts.tighten, Math.max(0.1, left()));
+    const r = await provesRobust(net, m, xStar, predicted, full, box, opts.method, Math.max(0.1, left()));
     lps += r.lps;
     if (r.proved) return { lower: Infinity, lps, seconds: (performance.now() - t0) / 1000 };
   }
   for (let s = 0; s < opts.steps && left() > 0; s++) {
     const mid = (proved + top) / 2;
-    const r = await provesRobust(net, m, xStar, predicted, mid, box, opts.tighten, Math.max(0.1, left()));
+    const r = await provesRobust(net, m, xStar, predicted, mid, box, opts.method, Math.max(0.1, left()));
     lps += r.lps;
     if (r.proved) proved = mid; else top = mid;
   }

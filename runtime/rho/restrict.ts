@@ -6,13 +6,20 @@
 // rounding can tip the argmax back; when the check fails the LP is re-solved with the next margin of the
 // ladder, and the first checked optimiser is reported; if none passes, the point is an `error` with the reason.
 
-import { patternAt, rankLabels, trace } from "../../compiler/index.js";
+import { patternAt, rankLabels, trace, type LayerBounds } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
-import { linf, marginLadder, type PointResult, type RhoContext } from "./types.js";
+import { checkExample, linf, marginLadder, type PointResult, type RhoContext } from "./types.js";
 
-export async function rhoForPoint(ctx: RhoContext, index: number, xStar: Float64Array, label: number | null): Promise<PointResult> {
+/**
+ * The paper's LP inside a ball (the bracket's rho_hat step): radius R in model units and sound bounds of
+ * every layer over that ball (their implied rows are never added: lazy-loop.ts). Infeasible inside the ball
+ * means rho_hat > R: the answer is `no-adversarial-in-region` with rho = ∞, read as "> R" by the caller.
+ */
+export interface RestrictBall { readonly radius: number; readonly bounds?: readonly LayerBounds[] }
+
+export async function rhoForPoint(ctx: RhoContext, index: number, xStar: Float64Array, label: number | null, ball?: RestrictBall): Promise<PointResult> {
   const t0 = performance.now();
   const base = { index, label, lpObjective: null, checkMargin: null, alpha: 0, iterations: 0, rows: 0, rowsAdded: 0, primalInfeasibility: null, solverSeconds: 0 };
   const [yStar] = await ctx.ort.logits([xStar]);
@@ -33,7 +40,8 @@ export async function rhoForPoint(ctx: RhoContext, index: number, xStar: Float64
   const failures: string[] = [];
   for (const [k, alpha] of ladder.entries()) {
     const remaining = lazy.timeLimit - elapsed();
-    const r = await solveLazy({ region, xStar, target, margin: alpha, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale },
+    const r = await solveLazy({ region, xStar, target, margin: alpha, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale,
+      ...(ball ? { radius: ball.radius, ...(ball.bounds ? { ballBounds: ball.bounds } : {}) } : {}) },
       { ...lazy, timeLimit: Math.max(0.001, remaining) });
     iterations += r.iterations; rowsAdded += r.rowsAdded; solverSeconds += r.solverSeconds;
     const common = { ...base, predicted, target, alpha, iterations, rowsAdded, rows: r.rows, solverSeconds, primalInfeasibility: r.status === "optimal" ? r.poolViolation : null };
@@ -48,13 +56,14 @@ export async function rhoForPoint(ctx: RhoContext, index: number, xStar: Float64
     const [y] = await ctx.ort.logits([Float64Array.from(example)]);
     const others = Array.from(y).filter((_, i) => i !== target);
     const checkMargin = y[target] - Math.max(...others);
-    if (argmax(y) === target) {
+    const checked = await checkExample(ctx, example, xStar, predicted);
+    if (checked && checked.label === target) {
       return {
         ...common, rho: linf(example, xStar) * ctx.pixelScale, lpObjective: r.t! * ctx.pixelScale, checkMargin,
         status: "adversarial", seconds: elapsed(), example,
       };
     }
-    failures.push(`alpha ${alpha.toExponential(1)}: float32 argmax ${argmax(y)} (margin ${checkMargin.toExponential(2)})`);
+    failures.push(`alpha ${alpha.toExponential(1)}: float32 argmax ${argmax(y)} (margin ${checkMargin.toExponential(2)})${argmax(y) === target ? ", not a strict win in float32 and float64" : ""}`);
   }
   return {
     ...base, predicted, target, rho: null, status: "error", iterations, rowsAdded, solverSeconds, seconds: elapsed(),

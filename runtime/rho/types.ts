@@ -2,12 +2,23 @@
 // L∞ distance, a checked example, onnxruntime's label of it, and the float32 margin ladder. Every rho
 // algorithm (restrict, walk, lower, exact, the attacks) and every report reads these.
 
-import { type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import { argmax, type Evaluator } from "../evaluator/types.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 
-/** `not-found`: a baseline attack found no checked example (the LP's answer is `no-adversarial-in-region`). */
-export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-found" | "misclassified" | "timeout" | "error";
+/**
+ * `not-found`: a baseline attack (or every search of the bracket) found no checked example (the LP's answer
+ * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (upper − lower ≤
+ * EXACT_TOLERANCE pixels, or lower = ∞: no input of the box has another label), `bracketed` (a checked
+ * example and a certified lower bound further apart).
+ */
+export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-found" | "misclassified" | "timeout" | "error" | "exact" | "bracketed";
+
+/** The rho modes (rho/modes.ts). bracket is the default; restrict is the paper's rho_hat alone. */
+export type RhoMode = "bracket" | "restrict" | "exact" | "bounds" | "walk";
+
+/** upper − lower at or below this many pixels: the bracket is closed (status exact). */
+export const EXACT_TOLERANCE = 1e-3;
 
 export interface PointResult {
   readonly index: number;
@@ -33,13 +44,23 @@ export interface PointResult {
   readonly message?: string;
   /** The adversarial example in model units (float32 values), when status is adversarial. */
   readonly example?: Float32Array;
-  /** Set by `--mode` (rho/modes.ts): lower ≤ rho ≤ upper in pixels (null: that side unknown), gap = upper − lower,
-   *  optimal: whether the exact mode's MILPs all finished. Absent on the default path. */
-  readonly mode?: "restrict" | "exact" | "bounds" | "walk";
+  /**
+   * Set by every mode but restrict (rho/modes.ts; the bracket by default): lower ≤ rho ≤ upper in pixels
+   * (lower: certified; upper: the distance of the checked example, which `rho`, `example` and `target` then
+   * describe; null: that side unknown), gap = upper − lower, optimal: whether the exact mode's MILPs all
+   * finished. Absent with --mode restrict and the baseline attacks.
+   */
+  readonly mode?: RhoMode;
   readonly lower?: number | null;
   readonly upper?: number | null;
   readonly gap?: number | null;
   readonly optimal?: boolean | null;
+  /** The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or failed. */
+  readonly rhoHat?: number | null;
+  /** rho_hat was sought inside the ball of this radius (pixels) and lies beyond it (rho_hat > R); null otherwise. */
+  readonly rhoHatAbove?: number | null;
+  /** Seconds per stage (attack, walk, restrict, lower, milp). */
+  readonly stages?: Readonly<Record<string, number>>;
 }
 
 export interface RhoContext {
@@ -67,12 +88,35 @@ export interface Checked {
   readonly dist: number;
   readonly label: number;
   readonly lps: number;
+  /** y_label − max_{l ≠ label} y_l in onnxruntime's float32 pass and in the float64 reference (both > 0). */
+  readonly margin32?: number;
+  readonly margin64?: number;
 }
 
-/** onnxruntime's label of a float32 example (the only check that makes an example count). */
-export async function ortLabel(ctx: RhoContext, example: Float32Array): Promise<number> {
-  const [y] = await ctx.ort.logits([Float64Array.from(example)]);
-  return argmax(y);
+/** The label that wins strictly (its logit above every other), or null on a tie for the maximum. */
+export function strictWinner(y: ArrayLike<number>): { label: number; margin: number } | null {
+  const label = argmax(y);
+  let second = -Infinity;
+  for (let i = 0; i < y.length; i++) if (i !== label) second = Math.max(second, y[i]);
+  const margin = y[label] - second;
+  return margin > 0 ? { label, margin } : null;
+}
+
+/**
+ * The one rule that makes an example count (every example any algorithm reports passes it): some label other
+ * than `avoid` wins strictly — its logit above every other — both in onnxruntime's float32 forward pass and
+ * in the float64 reference evaluator (compiler/analysis/trace.ts) on the same float32 values, and both agree
+ * on that label. A float32 tie won by index order, or a float32 margin that exact arithmetic reverses, does
+ * not count. Null: the example does not count.
+ */
+export async function checkExample(ctx: RhoContext, example: Float32Array, xStar: ArrayLike<number>, avoid: number, lps = 0): Promise<Checked | null> {
+  const x = Float64Array.from(example);
+  const [y] = await ctx.ort.logits([x]);
+  const w32 = strictWinner(y);
+  if (!w32 || w32.label === avoid) return null;
+  const w64 = strictWinner(trace(ctx.net, x, { matrices: ctx.matrices }).logits);
+  if (!w64 || w64.label !== w32.label) return null;
+  return { example, dist: linf(example, xStar), label: w32.label, lps, margin32: w32.margin, margin64: w64.margin };
 }
 
 /**

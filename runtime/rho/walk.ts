@@ -9,7 +9,7 @@
 import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, trace, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
-import { linf, logitScale, marginLadder, ortLabel, type Checked, type RhoContext } from "./types.js";
+import { checkExample, logitScale, marginLadder, type Checked, type RhoContext } from "./types.js";
 
 /**
  * min ‖x − x*‖∞ over a region (a pattern) ∧ C_out(target) ∧ box, by the lazy loop; the optimiser must pass
@@ -17,20 +17,20 @@ import { linf, logitScale, marginLadder, ortLabel, type Checked, type RhoContext
  * marginLadder) is tried. Null: infeasible, failed, or never checked.
  */
 export async function checkedRegionLp(ctx: RhoContext, pattern: ActivationPattern, xStar: Float64Array,
-  target: number, avoid: number, ladder: readonly number[], timeLimit: number): Promise<Checked | null> {
+  target: number, avoid: number, ladder: readonly number[], timeLimit: number, radius?: number): Promise<Checked | null> {
   const region = new Region(ctx.net, ctx.matrices, pattern);
   const t0 = performance.now();
   let lps = 0;
   for (const margin of ladder) {
     const remaining = timeLimit - (performance.now() - t0) / 1000;
     if (remaining <= 0) return null;
-    const r = await solveLazy({ region, xStar, target, margin, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale },
+    const r = await solveLazy({ region, xStar, target, margin, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale,
+      ...(radius !== undefined && Number.isFinite(radius) ? { radius } : {}) },
       { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: remaining });
     lps += r.iterations;
     if (r.status !== "optimal") return null;
-    const example = Float32Array.from(r.x!);
-    const label = await ortLabel(ctx, example);
-    if (label !== avoid) return { example, dist: linf(example, xStar), label, lps };
+    const c = await checkExample(ctx, Float32Array.from(r.x!), xStar, avoid, lps);
+    if (c) return c;
   }
   return null;
 }
@@ -64,18 +64,21 @@ export interface WalkResult {
 }
 
 /**
- * Walks from a start (the restricted LP's checked optimum in x*'s region, the pattern of `star`).
- * Each step tries the neighbouring regions across the binding facets at the current best point and moves to
- * the best checked improvement.
+ * Walks from a start: a checked example that is the restricted LP's optimum in the region `from` (x*'s
+ * region, the pattern of `star`, by default; the bracket starts in the region of its attack's example).
+ * Each step tries the neighbouring regions across the binding facets at the current best point — inside
+ * the ball of the current best distance, where every improvement lies — and moves to the best checked one.
  */
 export async function walkRegions(ctx: RhoContext, star: Trace, xStar: Float64Array, target: number, predicted: number,
-  start: Checked | null, opts: WalkOptions = DEFAULT_WALK): Promise<WalkResult> {
+  start: Checked | null, opts: WalkOptions = DEFAULT_WALK, from?: ActivationPattern): Promise<WalkResult> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
-  const ladder = marginLadder(ctx, star.logits);
+  // From the first raised margin: an optimiser at margin 0 lies on the decision boundary, where the strict
+  // rule (types.ts checkExample) almost never counts it.
+  const ladder = marginLadder(ctx, star.logits).slice(1);
   // The checked example is float32 and may sit a hair off the LP's facets: a tolerance of 1e-6 (scaled).
   const tol = 1e-6 * logitScale(star.logits);
-  let ph = patternAt(star);
+  let ph = from ?? patternAt(star);
   let best = start, steps = 0, regions = 0;
   while (best && steps < opts.steps && left() > 0) {
     steps++;
@@ -87,7 +90,7 @@ export async function walkRegions(ctx: RhoContext, star: Trace, xStar: Float64Ar
       if (left() <= 0) break;
       const next = flip(ph, fs);
       regions++;
-      const c = await checkedRegionLp(ctx, next, xStar, target, predicted, ladder, left());
+      const c = await checkedRegionLp(ctx, next, xStar, target, predicted, ladder, left(), best.dist);
       if (c && c.dist < (moved?.c.dist ?? best.dist) * (1 - 1e-9) - 1e-12) moved = { c, ph: next };
     }
     if (!moved) break;

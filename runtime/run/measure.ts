@@ -8,6 +8,8 @@ import { appendPoints } from "./points-file.js";
 import { type PointResult, type PointStatus } from "../rho/types.js";
 
 export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "not-found", "misclassified", "timeout", "error"];
+/** The statuses of a bracket run (every --mode but restrict). */
+export const BRACKET_STATUSES: readonly PointStatus[] = ["exact", "bracketed", "not-found", "misclassified", "error"];
 
 export interface Estimates {
   readonly eps: number;
@@ -35,6 +37,51 @@ export function estimate(points: readonly Pick<PointResult, "status" | "rho">[],
   };
 }
 
+/**
+ * A bracket run's estimators at eps over the correctly classified points X:
+ * - the paper's phi_hat(eps) and mu_hat(eps) from rho_hat (exact for every eps ≤ R: a rho_hat sought inside
+ *   the ball of radius R and not found there is > R ≥ eps; a failed LP counts as no example, as in estimate);
+ * - phi(eps) ∈ [phi_lower, phi_upper]: phi_lower counts points with a checked example within eps (upper ≤ eps),
+ *   phi_upper every point not certified beyond eps (lower ≤ eps, or no lower bound);
+ * - mu(eps) from upper: the mean upper over the points with upper ≤ eps (an upper estimate of the severity of
+ *   those points; null when none);
+ * - counts per status, the median bracket width (upper − lower over points with both finite).
+ */
+export interface BracketEstimates {
+  readonly eps: number;
+  readonly n: number;
+  readonly correct: number;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly phiHat: number | null;
+  readonly muHat: number | null;
+  readonly withinHat: number;
+  readonly phiLower: number | null;
+  readonly phiUpper: number | null;
+  readonly within: number;
+  readonly possible: number;
+  readonly mu: number | null;
+  readonly medianWidth: number | null;
+}
+
+export function bracketEstimate(points: readonly PointResult[], eps: number): BracketEstimates {
+  const counts: Record<string, number> = Object.fromEntries(BRACKET_STATUSES.map((s) => [s, 0]));
+  for (const p of points) counts[p.status] = (counts[p.status] ?? 0) + 1;
+  const X = points.filter((p) => p.status !== "misclassified");
+  const n = X.length;
+  const hats = X.map((p) => p.rhoHat).filter((r): r is number => r !== null && r !== undefined && r <= eps);
+  const uppers = X.map((p) => p.upper).filter((u): u is number => u !== null && u !== undefined && u <= eps);
+  const possible = X.filter((p) => p.lower === null || p.lower === undefined || p.lower <= eps).length;
+  const widths = X.filter((p) => p.upper != null && p.lower != null && Number.isFinite(p.upper) && Number.isFinite(p.lower))
+    .map((p) => p.upper! - p.lower!).sort((a, b) => a - b);
+  const mean = (v: number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
+  return {
+    eps, n: points.length, correct: n, counts,
+    phiHat: n > 0 ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
+    phiLower: n > 0 ? uppers.length / n : null, phiUpper: n > 0 ? possible / n : null, within: uppers.length, possible,
+    mu: mean(uppers), medianWidth: quantile(widths, 0.5),
+  };
+}
+
 export function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -47,7 +94,7 @@ export async function progressBar(total: number, enabled: boolean): Promise<Prog
   if (!enabled) return { tick: () => undefined, stop: () => undefined };
   const { SingleBar, Presets } = await import("cli-progress");
   const bar = new SingleBar({
-    format: "rho_hat {bar} {value}/{total} points | {rate} pts/s | ETA {eta_formatted} | adversarial {adv}",
+    format: "rho {bar} {value}/{total} points | {rate} pts/s | ETA {eta_formatted} | adversarial {adv}",
     hideCursor: true, clearOnComplete: false, stream: process.stderr,
   }, Presets.shades_classic);
   const t0 = performance.now();
@@ -55,7 +102,7 @@ export async function progressBar(total: number, enabled: boolean): Promise<Prog
   bar.start(total, 0, { rate: "0.00", adv: 0 });
   return {
     tick: (p) => {
-      if (p.status === "adversarial") adv++;
+      if (p.status === "adversarial" || (p.upper !== null && p.upper !== undefined)) adv++;
       const done = (bar as unknown as { value: number }).value + 1;
       bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(2), adv });
     },

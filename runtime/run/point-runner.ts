@@ -7,7 +7,6 @@ import { availableParallelism } from "node:os";
 import { networkMatrices, unwrap } from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
-import { rhoForPoint } from "../rho/restrict.js";
 import { attackPoint, type Algorithm } from "../attacks/point.js";
 import { rhoForPointMode, type RhoMode } from "../rho/modes.js";
 import { modelInput, openSession, type Session } from "./session.js";
@@ -21,11 +20,11 @@ export interface RunConfig {
   readonly pixelScale: number;
   readonly lazy: LazyOptions;
   readonly algorithm: Algorithm;
-  /** eps in pixels: only FGSM uses it (its step). */
+  /** eps in pixels: FGSM's step, and the radius below which the bracket's rho_hat is exact (R = max(upper, eps)). */
   readonly eps: number;
   /** Confidence margin of the LP / L-BFGS-B examples (RhoContext.margin); the algorithm's default when absent. */
   readonly margin?: number;
-  /** The lp algorithm's mode (rho/modes.ts); absent or restrict: the paper's rho_hat. */
+  /** The lp algorithm's mode (rho/modes.ts; the CLI's default is the bracket); absent: restrict, the paper's rho_hat alone. */
   readonly mode?: RhoMode;
 }
 
@@ -50,19 +49,12 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
 /** One point's answer: the point's index, its model input x* and its true label (if known). */
 type PointAlgorithm = (cfg: RunConfig, ctx: RhoContext, index: number, x: Float64Array, label: number | null) => Promise<PointResult>;
 
-/** The lp algorithm per --mode (rho/modes.ts). restrict is the paper's rho_hat as it was: no interval fields. */
-const LP_MODES: Record<RhoMode, PointAlgorithm> = {
-  restrict: (_cfg, ctx, i, x, label) => rhoForPoint(ctx, i, x, label),
-  exact: (_cfg, ctx, i, x, label) => rhoForPointMode(ctx, "exact", i, x, label),
-  bounds: (_cfg, ctx, i, x, label) => rhoForPointMode(ctx, "bounds", i, x, label),
-  walk: (_cfg, ctx, i, x, label) => rhoForPointMode(ctx, "walk", i, x, label),
-};
-
-/** Per --algorithm; only lp has modes (a --mode with another algorithm is refused by the CLI). */
+/** Per --algorithm; only lp has modes (rho/modes.ts; a --mode with another algorithm is refused by the CLI). */
 const BY_ALGORITHM: Record<Algorithm, PointAlgorithm> = {
-  lp: (cfg, ctx, i, x, label) => LP_MODES[cfg.mode ?? "restrict"](cfg, ctx, i, x, label),
+  lp: (cfg, ctx, i, x, label) => rhoForPointMode(ctx, cfg.mode ?? "restrict", i, x, label, cfg.eps),
   lbfgsb: (cfg, ctx, i, x, label) => attackPoint(ctx, "lbfgsb", cfg.eps, i, x, label),
   fgsm: (cfg, ctx, i, x, label) => attackPoint(ctx, "fgsm", cfg.eps, i, x, label),
+  pgd: (cfg, ctx, i, x, label) => attackPoint(ctx, "pgd", cfg.eps, i, x, label),
 };
 
 /** One point with the configured algorithm. */

@@ -16,7 +16,11 @@ export function pointRecord(p: PointResult, withExample = false): Record<string,
     iterations: p.iterations, rows: p.rows, rows_added: p.rowsAdded, seconds: round(p.seconds),
     solver_seconds: round(p.solverSeconds), lp_objective: p.lpObjective, check_margin: p.checkMargin,
     alpha: p.alpha, primal_infeasibility: p.primalInfeasibility, ...(p.message ? { message: p.message } : {}),
-    ...(p.mode ? { mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null } : {}),
+    ...(p.mode ? {
+      mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null,
+      rho_hat: finite(p.rhoHat), rho_hat_above: finite(p.rhoHatAbove), upper_label: p.upper !== null && p.upper !== undefined ? p.target : null,
+      stages: Object.fromEntries(Object.entries(p.stages ?? {}).map(([k, v]) => [k, round(v)])),
+    } : {}),
     ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
   };
 }
@@ -33,7 +37,11 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
     iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
     primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
     ...(typeof r.message === "string" ? { message: r.message } : {}),
-    ...(typeof r.mode === "string" ? { mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null } : {}),
+    ...(typeof r.mode === "string" ? {
+      mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null,
+      rhoHat: bound(r.rho_hat), rhoHatAbove: bound(r.rho_hat_above),
+      stages: typeof r.stages === "object" && r.stages !== null ? Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) : {},
+    } : {}),
     ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };
 }
