@@ -68,8 +68,9 @@ DEMO_OUT ?= out/demo
 DEMO_POINTS ?= 100
 JOBS ?= 2
 
-# The main job: robustness of mnist_lenet on the first 100 mnist:test digits at eps = 20 (the paper's
-# measure): the table on the terminal; report.json, points.jsonl/csv, adversarial.npy, cdf.svg in out/demo.
+# The main job: robustness of mnist_lenet on the first 100 mnist:test digits at eps = 20: per digit the
+# bracket lower <= rho <= upper (a checked example, a certified bound) with the paper's rho_hat beside it;
+# phi(20) as an interval on the terminal; report.json, points.jsonl/csv, adversarial.npy, cdf.svg in out/demo.
 demo: build
 	node bin/robustc.js inspect $(MODEL)
 	@echo
@@ -85,6 +86,7 @@ bench: build
 	POINTS=50 FULL_POINTS=3 npx tsx bench/rho.ts mnist_mlp mnist_lenet
 	CROSS_SOLVER_SKIP=glpk npx tsx bench/cross-solver.ts mnist_mlp 20
 	npx tsx bench/queue.ts mnist_mlp 40
+	POINTS=20 npx tsx bench/bracket.ts
 
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:

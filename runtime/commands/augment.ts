@@ -47,7 +47,8 @@ function validate(r: AugmentRequest): Result<number> {
 
 export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<AugmentOutcome> {
   const margin = unwrap(validate(r));
-  const { session, indices, cfg } = await openRun(model, { ...r, eps: r.eps ?? 20 });
+  // The paper's §5: examples of the restricted LP with a confidence margin (--mode restrict), or L-BFGS-B's.
+  const { session, indices, cfg } = await openRun(model, { ...r, eps: r.eps ?? 20, ...(r.algorithm === "lp" ? { mode: "restrict" as const } : {}) });
   const staging = unwrap(prepareStaging(r.out));
   const t0 = performance.now();
   try {

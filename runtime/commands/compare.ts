@@ -48,7 +48,9 @@ export async function runCompare(cfg: RunConfig, indices: readonly number[], job
   onProgress: (algorithm: Algorithm, done: number) => void): Promise<Map<Algorithm, PointResult[]>> {
   const all = new Map<Algorithm, PointResult[]>();
   for (const algorithm of ALGORITHMS) {
-    const runner = await makeRunner({ ...cfg, algorithm }, jobs);
+    // lp is the paper's restricted LP here (rho_hat, as in its Table 1), beside the attacks.
+    const { mode: _bracket, ...paper } = cfg;
+    const runner = await makeRunner({ ...paper, algorithm }, jobs);
     let done = 0;
     try {
       all.set(algorithm, await runPoints(runner, indices, jobs, null, { tick: () => onProgress(algorithm, ++done), stop: () => undefined }));

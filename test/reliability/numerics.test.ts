@@ -40,8 +40,8 @@ describe("reliability: numerics and solver limits", function () {
     it(`weights scaled by ${s} and ${1 / s}: the same rho_hat or a clear status, every example checked`, async () => {
       const path = join(dir, `mlp_${s}.onnx`);
       writeFileSync(path, scaled(s));
-      const base = jsonl((await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "8", "--json")).stdout);
-      const got = jsonl((await run("rho", path, "--data", "mnist:test", "--limit", "8", "--json")).stdout);
+      const base = jsonl((await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json")).stdout);
+      const got = jsonl((await run("rho", path, "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json")).stdout);
       let same = 0;
       got.forEach((p, i) => {
         assert.ok(["adversarial", "no-adversarial-in-region", "misclassified", "timeout", "error"].includes(p.status), p.status);
@@ -58,7 +58,7 @@ describe("reliability: numerics and solver limits", function () {
 
   it("a time limit too short for any LP: every point `timeout` with the reason, the run completes and counts them", async () => {
     const out = join(dir, "short");
-    const { stdout } = await run("measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "4", "--time-limit", "0.000001", "--out", out);
+    const { stdout } = await run("measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "4", "--time-limit", "0.000001", "--mode", "restrict", "--out", out);
     assert.match(stdout, /timeout +[1-4]/);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     assert.equal(report.counts.timeout + report.counts.misclassified, 4);

@@ -12,12 +12,12 @@ import { promisify } from "node:util";
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "24", "--eps", "20"];
 const run = (...a: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24 });
 const lines = (p: string) => (existsSync(p) ? readFileSync(p, "utf8").split("\n").filter((l) => l !== "").length : 0);
-const TIMING = ["seconds", "solver_seconds"];
+const TIMING = ["seconds", "solver_seconds", "stages"];
 const points = (dir: string) => readFileSync(join(dir, "points.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
   .map((p) => { for (const k of TIMING) delete p[k]; return p; }).sort((a, b) => a.index - b.index);
 const report = (dir: string) => {
   const r = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
-  for (const k of ["total_seconds", "median_seconds", "p90_seconds"]) delete r[k];
+  for (const k of ["total_seconds", "median_seconds", "p90_seconds", "median_stage_seconds", "p90_stage_seconds"]) delete r[k];
   delete r.settings.resumed_points;
   return r;
 };

@@ -187,6 +187,8 @@ describe("runtime/cli: invalid combinations", function () {
       /^robustc: --mode exact is a mode of --algorithm lp, not of --algorithm fgsm: drop --mode or use --algorithm lp$/],
     ["measure --mode walk --algorithm lbfgsb", () => ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", "--mode", "walk", "--algorithm", "lbfgsb", "--out", join(dir, "walk-lbfgsb")],
       /^robustc: --mode walk is a mode of --algorithm lp, not of --algorithm lbfgsb: drop --mode or use --algorithm lp$/],
+    ["rho --mode restrict --algorithm pgd", () => ["rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", "--mode", "restrict", "--algorithm", "pgd"],
+      /^robustc: --mode restrict is a mode of --algorithm lp, not of --algorithm pgd: drop --mode or use --algorithm lp$/],
     ["measure --queue --mode bounds --algorithm fgsm", () => ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", "--mode", "bounds", "--algorithm", "fgsm", "--queue", "redis://127.0.0.1:1/x", "--out", join(dir, "queue-fgsm")],
       /^robustc: --mode bounds is a mode of --algorithm lp, not of --algorithm fgsm: drop --mode or use --algorithm lp$/],
   ];
@@ -201,9 +203,16 @@ describe("runtime/cli: invalid combinations", function () {
     });
   }
 
-  it("accepts --mode restrict (the default) with any algorithm", async () => {
-    const r = await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--algorithm", "fgsm", "--mode", "restrict", "--json");
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).index, 1);
+  it("without --mode: the bracket with --algorithm lp, the attack's own answer with the others", async () => {
+    const lp = await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--json");
+    assert.equal(lp.code, 0, lp.stderr);
+    const b = JSON.parse(lp.stdout);
+    assert.equal(b.mode, "bracket");
+    assert.ok(b.lower <= b.upper && (b.rho_hat === null || b.upper <= b.rho_hat), lp.stdout);
+    const pgd = await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--algorithm", "pgd", "--json");
+    assert.equal(pgd.code, 0, pgd.stderr);
+    const p = JSON.parse(pgd.stdout);
+    assert.equal(p.index, 1);
+    assert.ok(!("mode" in p) && p.status === "adversarial" && p.rho >= b.lower, pgd.stdout);
   });
 });

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { XMLValidator } from "fast-xml-parser";
 import { decodeNpy } from "../../runtime/data/npy.js";
-import { estimate } from "../../runtime/run/measure.js";
+import { bracketEstimate, estimate } from "../../runtime/run/measure.js";
 import { cdfPoints } from "../../runtime/report/plot.js";
-import { measureReport } from "../../runtime/report/json.js";
+import { formatMeasureReport, measureReport } from "../../runtime/report/json.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
-import { appendPoints, pointRecord, readPoints } from "../../runtime/run/points-file.js";
+import { appendPoints, pointFromRecord, pointRecord, readPoints } from "../../runtime/run/points-file.js";
 import type { RunIdentity } from "../../runtime/run/out-dir.js";
 import { type PointResult } from "../../runtime/rho/types.js";
 
@@ -89,22 +89,41 @@ describe("runtime/report/json: measureReport", () => {
   const identity = (mode?: RunIdentity["mode"]): RunIdentity => ({
     model: "m.onnx", data: "mnist:test", labels: null, pixel_scale: 255, eps: 20, algorithm: "lp", points: 4, first: 0, lazy: DEFAULT_LAZY, ...(mode ? { mode } : {}),
   });
+  // A bracket run: 4 correctly classified points and a misclassified one. Within eps by upper: 0 and 3;
+  // not certified beyond eps (lower <= 20 or none): 0, 1, 3, 4. rho_hat <= 20: point 0 (5.5) only (point 1's is
+  // beyond its ball of radius 25, point 3's LP failed: null).
   const points = [
-    point(0, "adversarial", 5, { lower: 4 }), point(1, "adversarial", 30, { lower: 25 }),
-    point(2, "no-adversarial-in-region", Infinity, { lower: null }), point(3, "misclassified", null),
-  ];
+    point(0, "bracketed", 5, { lower: 4, upper: 5, rhoHat: 5.5, rhoHatAbove: null, stages: { attack: 1, lower: 3 } }),
+    point(1, "bracketed", 30, { lower: 18, upper: 30, rhoHat: null, rhoHatAbove: 30, stages: { attack: 2, lower: 1 } }),
+    point(2, "exact", null, { lower: Infinity, upper: null, rhoHat: Infinity, rhoHatAbove: null }),
+    point(3, "exact", 12, { lower: 12, upper: 12, rhoHat: null, rhoHatAbove: null }),
+    point(4, "not-found", null, { lower: 19, upper: null, rhoHat: null, rhoHatAbove: 20 }),
+    point(5, "misclassified", null, { lower: null, upper: null }),
+  ].map((p) => ({ ...p, mode: "bracket" as const }));
 
-  it("with --mode: the mode and phi's interval (surely within / possibly within eps, misclassified excluded)", () => {
-    const r = measureReport({ identity: identity("bounds"), points, jobs: 1, totalSeconds: 2, settings: { resumed_points: 0 } });
-    assert.equal(r.json.mode, "bounds");
-    assert.deepEqual(r.json.frequency_interval, [1 / 3, 2 / 3]);
-    assert.equal(r.json.frequency, 1 / 3);
+  it("a bracket run: phi's interval, the paper's phi_hat/mu_hat from rho_hat, mu from upper, counts per status", () => {
+    const r = measureReport({ identity: identity("bracket"), points, jobs: 1, totalSeconds: 2, settings: { resumed_points: 0 } });
+    assert.equal(r.json.mode, "bracket");
+    assert.deepEqual(r.json.frequency_interval, [2 / 5, 4 / 5]);
+    assert.deepEqual(r.json.frequency_counts, { surely_within: 2, possibly_within: 4, correct: 5 });
+    assert.equal(r.json.frequency, 1 / 5);
+    assert.equal(r.json.severity, 5.5);
+    assert.equal(r.json.severity_upper, (5 + 12) / 2);
+    assert.deepEqual(r.json.counts, { exact: 2, bracketed: 2, "not-found": 1, misclassified: 1, error: 0 });
+    assert.equal(r.json.median_bracket_width, 1, "widths 0 (point 3), 1, 12 (point 1): median 1");
+    assert.deepEqual(r.json.median_stage_seconds, { attack: 2, lower: 3 });
     assert.deepEqual(r.json.settings, { pixel_scale: 255, target: "second", jobs: 1, add: DEFAULT_LAZY.add, time_limit: DEFAULT_LAZY.timeLimit, tolerance: DEFAULT_LAZY.tolerance, resumed_points: 0 });
+    const table = formatMeasureReport(r);
+    assert.match(table, /phi\(20\) in \[phi_lower, phi_upper\]\s+\[40\.00%, 80\.00%\]/);
+    assert.match(table, /paper's phi_hat\(20\) from rho_hat\s+20\.00% \(1\/5\)/);
+    assert.match(table, /lower <= rho <= upper/);
   });
 
-  it("without a mode: neither", () => {
-    const r = measureReport({ identity: identity(), points, jobs: 1, totalSeconds: 2, settings: {} });
-    assert.equal(r.interval, null);
+  it("--mode restrict: the paper's estimators alone, no bracket", () => {
+    const plain = [point(0, "adversarial", 5), point(1, "no-adversarial-in-region", Infinity), point(2, "misclassified", null)];
+    const r = measureReport({ identity: identity(), points: plain, jobs: 1, totalSeconds: 2, settings: {} });
+    assert.equal(r.bracket, null);
+    assert.equal(r.json.frequency, 1 / 2);
     assert.ok(!("mode" in r.json) && !("frequency_interval" in r.json));
   });
 });
@@ -123,47 +142,62 @@ describe("runtime/measure: robustc measure on mnist_mlp", function () {
   const read = (sub: string, f: string) => readFileSync(join(dir, sub, f), "utf8");
   const jsonl = (sub: string) => read(sub, "points.jsonl").trim().split("\n").map((l) => JSON.parse(l));
 
-  it("report.json, points.jsonl and points.csv agree", () => {
+  it("report.json, points.jsonl and points.csv carry the bracket and agree", () => {
     const report = JSON.parse(read("one", "report.json"));
     const points = jsonl("one").sort((a, b) => a.index - b.index);
     assert.equal(report.n, 16);
+    assert.equal(report.mode, "bracket");
     assert.equal(points.length, 16);
-    const e = estimate(points.map((p) => ({ status: p.status, rho: p.rho })), 20);
-    assert.equal(report.frequency, e.frequency);
-    assert.equal(report.severity, e.severity);
+    const e = bracketEstimate(points.map((p) => pointFromRecord(p)), 20);
+    assert.deepEqual(report.frequency_interval, [e.phiLower, e.phiUpper]);
+    assert.equal(report.frequency, e.phiHat);
+    assert.equal(report.severity, e.muHat);
+    assert.equal(report.severity_upper, e.mu);
     assert.deepEqual(report.counts, e.counts);
+    for (const p of points) {
+      if (p.status === "misclassified") continue;
+      assert.ok(typeof p.lower === "number" && p.lower >= 0, `point ${p.index}: a certified lower bound`);
+      if (p.upper !== null) assert.ok(p.lower <= p.upper, `point ${p.index}: lower ${p.lower} <= upper ${p.upper}`);
+      if (typeof p.rho_hat === "number" && p.upper !== null) assert.ok(p.upper <= p.rho_hat + 1e-9, `point ${p.index}: upper <= rho_hat`);
+      assert.ok(p.rho_hat !== null || p.rho_hat_above !== null || /restricted LP/.test(p.message ?? ""), `point ${p.index}: rho_hat, "> R", or the LP's failure`);
+    }
     const csv = read("one", "points.csv").trim().split("\n");
     const head = csv[0].split(",");
     assert.equal(csv.length, 17);
+    const num = (c: string) => (c === "" ? null : c === "inf" ? "inf" : Number(c));
     csv.slice(1).forEach((line, i) => {
       const cells = line.split(",");
-      assert.equal(Number(cells[head.indexOf("index")]), points[i].index);
+      for (const k of ["index", "lower", "upper", "rho_hat", "rho_hat_above", "upper_label"]) assert.equal(num(cells[head.indexOf(k)]), points[i][k], `${k} of point ${i}`);
       assert.equal(cells[head.indexOf("status")], points[i].status);
-      assert.equal(cells[head.indexOf("rho")] === "" ? null : Number(cells[head.indexOf("rho")]), points[i].rho);
+      assert.equal(num(cells[head.indexOf("attack_seconds")]), points[i].stages.attack ?? null);
     });
   });
 
-  it("writes every checked adversarial example, its index and target as .npy", () => {
-    const points = jsonl("one").filter((p) => p.status === "adversarial").sort((a, b) => a.index - b.index);
+  it("writes the example of every upper bound, its index and label as .npy", () => {
+    const points = jsonl("one").filter((p) => p.upper !== null).sort((a, b) => a.index - b.index);
     const ex = decodeNpy(readFileSync(join(dir, "one", "adversarial.npy")), "adversarial.npy");
     const idx = decodeNpy(readFileSync(join(dir, "one", "adversarial_index.npy")), "adversarial_index.npy");
-    assert.ok(ex.ok && idx.ok);
+    const lab = decodeNpy(readFileSync(join(dir, "one", "adversarial_target.npy")), "adversarial_target.npy");
+    assert.ok(ex.ok && idx.ok && lab.ok);
     assert.deepEqual(ex.value.shape, [points.length, 1, 28, 28]);
     assert.deepEqual(Array.from(idx.value.data), points.map((p) => p.index));
+    assert.deepEqual(Array.from(lab.value.data), points.map((p) => p.upper_label));
     for (const v of ex.value.data) assert.ok(v >= 0 && v <= 255);
   });
 
-  it("cdf.svg is well-formed SVG with axes titles and a legend", () => {
+  it("cdf.svg is well-formed SVG with three curves, axes titles and the model's file name", () => {
     const svg = read("one", "cdf.svg");
     assert.equal(XMLValidator.validate(svg), true);
     assert.match(svg, /^<svg /);
-    assert.match(svg, /number of points with rho_hat ≤ eps/);
+    assert.match(svg, /number of points with value ≤ eps/);
     assert.match(svg, /eps \(L∞ distance, pixels 0–255\)/);
-    assert.match(svg, /algorithm/);
+    for (const s of ["upper \\(checked example\\)", "rho_hat \\(paper's LP\\)", "lower \\(certified\\)"]) assert.match(svg, new RegExp(s));
+    assert.match(svg, /mnist_mlp\.onnx on /);
+    assert.doesNotMatch(svg, /examples\/models/);
   });
 
   it("--jobs 2 gives the same points.jsonl as --jobs 1 (up to order and timing)", () => {
-    const strip = (p: Record<string, unknown>) => JSON.stringify({ ...p, seconds: 0, solver_seconds: 0 });
+    const strip = (p: Record<string, unknown>) => JSON.stringify({ ...p, seconds: 0, solver_seconds: 0, stages: {} });
     const a = jsonl("one").map(strip).sort(), b = jsonl("two").map(strip).sort();
     assert.deepEqual(a, b);
   });

@@ -91,7 +91,7 @@ describe("robustc measure --queue and robustc worker", function () {
     const m = await measure.done;
     assert.equal(m.code, 0, m.stderr);
     assert.match(m.stderr, new RegExp(`${N} points enqueued, 0 already finished`));
-    assert.match(m.stdout, /adversarial frequency phi_hat\(20\)/);
+    assert.match(m.stdout, /phi\(20\) in \[phi_lower, phi_upper\]/);
     const byB = finishedPoints(b.out());
     assert.ok(byA.length < N && byB.length > 0, `a finished ${byA}, b ${byB}`);
     // The point a held when it died stalled (its lock ran out) and was retried by b, so a and b finished all.
