@@ -23,7 +23,7 @@ const records = (text: string) => text.split("\n").filter((l) => l.trim() !== ""
   .sort((a, b) => Number(a.index) - Number(b.index));
 
 /** Points whose example the strict rule moved to the next margin of the ladder (at most a few: asserted). */
-const raised: string[] = [];
+const raised = new Set<string>();
 
 function sameRecords(got: Record<string, unknown>[], want: Record<string, unknown>[], skip: Set<string>, what: string): void {
   assert.equal(got.length, want.length, `${what}: number of points`);
@@ -36,7 +36,7 @@ function sameRecords(got: Record<string, unknown>[], want: Record<string, unknow
       assert.ok(g.alpha > w.alpha, `${what}: point ${w.index}: alpha ${g.alpha} < recorded ${w.alpha}`);
       for (const k of ["status", "label", "predicted", "target"]) assert.deepEqual(g[k], w[k], `${what}: point ${w.index} ${k}`);
       assert.ok(Number(g.rho) >= Number(w.rho) && Number(g.rho) <= Number(w.rho) * (1 + 1e-4), `${what}: point ${w.index} rho ${g.rho} vs ${w.rho} recorded`);
-      raised.push(`${what} ${w.index}`);
+      raised.add(`${what.split(" ")[0]} point ${w.index}`);
       return;
     }
     for (const k of new Set([...Object.keys(w), ...Object.keys(g)])) {
@@ -57,8 +57,8 @@ const rho = async (model: string, extra: string[]) =>
 describe("behaviour kept by the refactor (outputs recorded before it)", function () {
   this.timeout(600_000);
   after(() => {
-    console.log(`      ${raised.length} records moved to the next margin by the strict rule: ${raised.join(", ")}`);
-    assert.ok(raised.length <= 8, "the strict rule changed more than a few records");
+    console.log(`      ${raised.size} points moved to the next margin by the strict rule: ${[...raised].join(", ")}`);
+    assert.ok(raised.size <= 8, "the strict rule changed more than a few points");
   });
   let dir = "";
   before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-before-")); });
@@ -84,7 +84,8 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
       // The same points as rho --json recorded them (the rho and measure recordings agree with each other).
       sameRecords(got, records(readFileSync(`${FIX}/${model}.rho.jsonl`, "utf8")), TIMING, `${model} measure vs rho`);
       // The checked examples themselves, bit for bit.
-      want.forEach((w, i) => assert.equal(got[i].example, w.example, `${model} measure: point ${w.index} example`));
+      // (A point the strict rule moved to the next margin has a different example, by design.)
+      want.forEach((w, i) => { if (got[i].alpha === w.alpha) assert.equal(got[i].example, w.example, `${model} measure: point ${w.index} example`); });
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")), r0 = JSON.parse(readFileSync(`${FIX}/${model}.measure.report.json`, "utf8"));
       for (const k of ["n", "eps", "frequency", "severity", "counts", "correct", "accuracy", "adversarial_within_eps"]) assert.deepEqual(r[k], r0[k], `${model} report ${k}`);
     });
