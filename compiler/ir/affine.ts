@@ -178,35 +178,46 @@ export function applyAffine(op: AffineOp, x: Float64Array): Float64Array {
     .exhaustive();
 }
 
+/**
+ * Convolution in Float64 as a product with the patch matrix (im2col): per group, a column per output
+ * position holding its input taps (0 in the padding), then y[oc, ·] = bias + Σ_k W[oc, k]·cols[k, ·] with
+ * the inner loop along the contiguous output positions. Each output sums bias, then input channels, kernel
+ * rows and kernel columns in that order — the same float64 value as a sum per output in that order (a tap
+ * in the padding adds w·0 = ±0, which changes no sum).
+ */
 function applyConv(c: Extract<AffineOp, { kind: "conv" }>, x: Float64Array): Float64Array {
   const g = c.geometry;
   const [kh, kw] = g.kernel;
-  const cpg = g.inC / c.group;
-  const mpg = g.outC / c.group;
-  const y = new Float64Array(g.outC * g.outH * g.outW);
-  for (let oc = 0; oc < g.outC; oc++) {
-    const c0 = Math.floor(oc / mpg) * cpg;
-    for (let oy = 0; oy < g.outH; oy++) {
-      const y0 = oy * g.strides[0] - g.pads[0];
-      for (let ox = 0; ox < g.outW; ox++) {
-        const x0 = ox * g.strides[1] - g.pads[1];
-        let s = c.bias[oc];
-        for (let ci = 0; ci < cpg; ci++) {
-          const wBase = (oc * cpg + ci) * kh;
-          const xBase = (c0 + ci) * g.inH;
-          for (let ky = 0; ky < kh; ky++) {
-            const yy = y0 + ky * g.dilations[0];
-            if (yy < 0 || yy >= g.inH) continue;
-            const wRow = (wBase + ky) * kw;
-            const xRow = (xBase + yy) * g.inW;
-            for (let kx = 0; kx < kw; kx++) {
-              const xx = x0 + kx * g.dilations[1];
-              if (xx < 0 || xx >= g.inW) continue;
-              s += c.weight[wRow + kx] * x[xRow + xx];
-            }
+  const [sh, sw] = g.strides, [dh, dw] = g.dilations, [ph, pw] = [g.pads[0], g.pads[1]];
+  const cpg = g.inC / c.group, mpg = g.outC / c.group;
+  const { outH, outW, inH, inW } = g;
+  const P = outH * outW, K = cpg * kh * kw;
+  const y = new Float64Array(g.outC * P);
+  const cols = new Float64Array(K * P);
+  for (let grp = 0; grp < c.group; grp++) {
+    cols.fill(0);
+    for (let ci = 0; ci < cpg; ci++) {
+      const xPlane = (grp * cpg + ci) * inH;
+      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) {
+        const row = ((ci * kh + ky) * kw + kx) * P;
+        for (let oy = 0; oy < outH; oy++) {
+          const yy = oy * sh - ph + ky * dh;
+          if (yy < 0 || yy >= inH) continue;
+          const xRow = (xPlane + yy) * inW;
+          for (let ox = 0; ox < outW; ox++) {
+            const xx = ox * sw - pw + kx * dw;
+            if (xx >= 0 && xx < inW) cols[row + oy * outW + ox] = x[xRow + xx];
           }
         }
-        y[(oc * g.outH + oy) * g.outW + ox] = s;
+      }
+    }
+    for (let m = 0; m < mpg; m++) {
+      const oc = grp * mpg + m, yo = oc * P, wo = oc * K;
+      y.fill(c.bias[oc], yo, yo + P);
+      for (let k = 0; k < K; k++) {
+        const w = c.weight[wo + k], co = k * P;
+        if (w === 0) continue;
+        for (let p = 0; p < P; p++) y[yo + p] += w * cols[co + p];
       }
     }
   }

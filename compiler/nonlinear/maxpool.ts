@@ -148,7 +148,24 @@ export const maxpool: NonlinearSemantics<MaxPool> = {
     }
   },
 
-  linearRelaxable: false,
+  linearRelaxable: true,
 
-  linearRelaxation: () => null,
+  // DeepPoly's: below, the element with the largest lower bound (v ≥ each element); above, that element
+  // itself when it dominates the window by bounds, else the largest upper bound (a constant).
+  linearRelaxation(_l, win, b) {
+    const w = need(win), n = w.indptr.length - 1;
+    const lowerSlope = new Float64Array(n).fill(1), upperSlope = new Float64Array(n), upperIntercept = new Float64Array(n);
+    const lowerIndex = new Int32Array(n), upperIndex = new Int32Array(n).fill(-1);
+    for (let j = 0; j < n; j++) {
+      let best = w.indices[w.indptr[j]], hiMax = -Infinity;
+      for (let k = w.indptr[j]; k < w.indptr[j + 1]; k++) {
+        const e = w.indices[k];
+        if (b.lower[e] > b.lower[best]) best = e;
+        hiMax = Math.max(hiMax, b.upper[e]);
+      }
+      lowerIndex[j] = best;
+      if (dominant(w, j, b) === best) { upperSlope[j] = 1; upperIndex[j] = best; } else upperIntercept[j] = hiMax;
+    }
+    return { lowerSlope, upperSlope, upperIntercept, lowerIndex, upperIndex };
+  },
 };

@@ -86,8 +86,9 @@ export const relu: NonlinearSemantics<Relu> = {
 
   linearRelaxable: true,
 
-  linearRelaxation(_l, b) {
+  linearRelaxation(_l, _w, b) {
     const n = b.lower.length;
+    const own = Int32Array.from({ length: n }, (_, i) => i);
     const lowerSlope = new Float64Array(n), upperSlope = new Float64Array(n), upperIntercept = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const lo = b.lower[i], hi = b.upper[i];
@@ -96,7 +97,7 @@ export const relu: NonlinearSemantics<Relu> = {
       // Upper: the chord; lower: v ≥ u or v ≥ 0, whichever leaves the smaller area (DeepPoly's choice).
       upperSlope[i] = hi / (hi - lo); upperIntercept[i] = -upperSlope[i] * lo; lowerSlope[i] = hi >= -lo ? 1 : 0;
     }
-    return { lowerSlope, upperSlope, upperIntercept };
+    return { lowerSlope, upperSlope, upperIntercept, lowerIndex: own, upperIndex: own };
   },
 };
 

@@ -25,8 +25,15 @@ export interface BindingFlip { readonly layer: number; readonly j: number; reado
 /** Counts a relaxation or a big-M encoding reports (a kind fills what applies to it). */
 export interface RowStats { binaries: number; unstable: number; stableActive: number; stableInactive: number }
 
-/** The linear relaxation of one output under bounds: lowerSlope·u ≤ v ≤ upperSlope·u + upperIntercept. */
-export interface LinearRelaxation { readonly lowerSlope: Float64Array; readonly upperSlope: Float64Array; readonly upperIntercept: Float64Array }
+/**
+ * The linear relaxation of each output v_j under bounds: lowerSlope_j·u_{lowerIndex_j} ≤ v_j ≤
+ * upperSlope_j·u_{upperIndex_j} + upperIntercept_j, each line reading one input value (an index of -1: the
+ * line is its intercept alone). Elementwise kinds (ReLU) read their own index.
+ */
+export interface LinearRelaxation {
+  readonly lowerSlope: Float64Array; readonly upperSlope: Float64Array; readonly upperIntercept: Float64Array;
+  readonly lowerIndex: Int32Array; readonly upperIndex: Int32Array;
+}
 
 export interface NonlinearSemantics<L extends NonlinearLayer> {
   /**
@@ -55,5 +62,5 @@ export interface NonlinearSemantics<L extends NonlinearLayer> {
   /** Whether linearRelaxation answers for this kind (back-substitution passes through it). */
   readonly linearRelaxable: boolean;
   /** Linear relaxation for back-substitution; null: the kind has none (bounds fall back to intervals). */
-  linearRelaxation(l: L, inBounds: LayerBounds): LinearRelaxation | null;
+  linearRelaxation(l: L, w: Windows | null, inBounds: LayerBounds): LinearRelaxation | null;
 }

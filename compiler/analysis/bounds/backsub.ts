@@ -1,8 +1,8 @@
-// Linear bounds by back-substitution (DeepPoly / CROWN style) for chain networks of affine, ReLU and
-// reshape layers: tighter pre-activation intervals than IBP for the big-M rows, and lower bounds on an
+// Linear bounds by back-substitution (DeepPoly / CROWN style) for chain networks of affine, ReLU, max-pool
+// and reshape layers: tighter pre-activation intervals than IBP for the big-M rows, and lower bounds on an
 // atom's linear function of the outputs. Consumes IBP bounds (interval.ts) and only ever narrows them; every
-// result is widened by a relative pad well above the float64 rounding of the sums. Networks with max-pool
-// or add layers keep IBP (a kind without a linear relaxation, or a residual add, ends back-substitution).
+// result is widened by a relative pad well above the float64 rounding of the sums. Networks with add layers
+// keep IBP (a kind without a linear relaxation, or a residual add, ends back-substitution).
 
 import { match, P } from "ts-pattern";
 import { intervalBounds, type LayerBounds } from "./interval.js";
@@ -23,13 +23,14 @@ export const chainOnly = (net: Network): boolean => net.layers.every((l) => l.ki
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
  * input with each ReLU's linear relaxation under `bounds`. Dense rows; returns null when too costly.
  */
-export function backsub(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], t: number, A0: Float64Array, c0: Float64Array, rows: number): LayerBounds | null {
+export function backsub(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], t: number, A0: Float64Array, c0: Float64Array, rows: number,
+  workLimit = WORK_LIMIT): LayerBounds | null {
   let work = 0;
   for (let id = t; id > 0; id--) {
     if (rows * sizeOf(net.layers[id].shape) > MEMORY_LIMIT) return null;
     work += rows * Math.max(sizeOf(net.layers[id].shape), m.csr[id]?.values.length ?? 0);
   }
-  if (work > WORK_LIMIT) return null;
+  if (work > workLimit) return null;
   // Lower (L) and upper (U) coefficient matrices over the current layer, and their constants.
   let n = sizeOf(net.layers[t].shape);
   let L = A0.slice(), U = A0.slice();
@@ -54,18 +55,23 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
         return { L: nL, U: nU, n: p, id: a.input };
       })
       .with({ kind: P.union("relu", "maxpool") }, (nl) => {
-        const rx = semanticsOf(nl).linearRelaxation(nl, bounds[nl.input]);
+        const rx = semanticsOf(nl).linearRelaxation(nl, windowsOf(nl), bounds[nl.input]);
         if (!rx) return null;
-        // v ≤ s·u + d above and v ≥ a·u below (stable neurons exact): the sign of each coefficient picks the side.
+        // v ≤ s·u_ui + d above and v ≥ a·u_li below (each line reads one input value; stable ReLUs exact): the
+        // sign of each coefficient picks the side.
+        const p = sizeOf(net.layers[nl.input].shape);
+        const nL = new Float64Array(rows * p), nU = new Float64Array(rows * p);
         for (let i = 0; i < n; i++) {
-          const s = rx.upperSlope[i], d = rx.upperIntercept[i], al = rx.lowerSlope[i];
+          const s = rx.upperSlope[i], d = rx.upperIntercept[i], al = rx.lowerSlope[i], li = rx.lowerIndex[i], ui = rx.upperIndex[i];
           for (let r = 0; r < rows; r++) {
-            const k = r * n + i, wl = L[k], wu = U[k];
-            if (wl >= 0) L[k] = wl * al; else { L[k] = wl * s; cL[r] += wl * d; }
-            if (wu >= 0) { U[k] = wu * s; cU[r] += wu * d; } else U[k] = wu * al;
+            const k = r * n + i, wl = L[k], wu = U[k], q = r * p;
+            if (wl > 0) nL[q + li] += wl * al;
+            else if (wl < 0) { if (ui >= 0) nL[q + ui] += wl * s; cL[r] += wl * d; }
+            if (wu > 0) { if (ui >= 0) nU[q + ui] += wu * s; cU[r] += wu * d; }
+            else if (wu < 0) nU[q + li] += wu * al;
           }
         }
-        return { L, U, n, id: nl.input };
+        return { L: nL, U: nU, n: p, id: nl.input };
       })
       .with({ kind: "reshape" }, (rs) => {
         if (!rs.source) return { L, U, n, id: rs.input };
@@ -98,8 +104,11 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
   return { lower, upper };
 }
 
-/** IBP, then every ReLU's pre-activation (and the output) narrowed by back-substitution, layer by layer. */
-export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Array, inUpper: Float64Array): LayerBounds[] {
+/**
+ * IBP, then every nonlinear layer's input (and the output) narrowed by back-substitution, layer by layer;
+ * a layer whose back-substitution would cost more than `workLimit` multiply-adds keeps IBP.
+ */
+export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Array, inUpper: Float64Array, workLimit = WORK_LIMIT): LayerBounds[] {
   const b = intervalBounds(net, inLower, inUpper).map((x) => ({ lower: x.lower.slice(), upper: x.upper.slice() }));
   if (!chainOnly(net)) return b;
   const wanted = new Set<number>([net.output]);
@@ -118,7 +127,7 @@ export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Ar
     if (n * n > MEMORY_LIMIT) continue;
     const eye = new Float64Array(n * n);
     for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-    const r = backsub(net, m, b, l.id, eye, new Float64Array(n), n);
+    const r = backsub(net, m, b, l.id, eye, new Float64Array(n), n, workLimit);
     if (!r) continue;
     for (let i = 0; i < n; i++) {
       b[l.id].lower[i] = Math.max(b[l.id].lower[i], r.lower[i]);

@@ -25,7 +25,8 @@ export function radiusBox(xStar: Float64Array, r: number, lo: number, hi: number
 
 export type BoundsRequest =
   | { readonly method: "interval" }
-  | { readonly method: "backsub"; readonly matrices: NetworkMatrices }
+  /** workLimit: multiply-adds a layer's back-substitution may cost before that layer keeps IBP. */
+  | { readonly method: "backsub"; readonly matrices: NetworkMatrices; readonly workLimit?: number }
   /** LP tightening needs an LP oracle (HiGHS, from the runtime); when its time is spent, layers keep IBP. */
   | { readonly method: "lp"; readonly open: OpenLp; readonly timeLimit?: number };
 
@@ -33,7 +34,7 @@ export type BoundsRequest =
 export async function soundBounds(net: Network, box: Box, req: BoundsRequest): Promise<LayerBounds[]> {
   switch (req.method) {
     case "interval": return intervalBounds(net, box.lower, box.upper);
-    case "backsub": return tightBounds(net, req.matrices, box.lower, box.upper);
+    case "backsub": return tightBounds(net, req.matrices, box.lower, box.upper, req.workLimit);
     case "lp": return (await tightenBounds(net, box, { open: req.open, ...(req.timeLimit !== undefined ? { timeLimit: req.timeLimit } : {}) })).bounds;
   }
 }
