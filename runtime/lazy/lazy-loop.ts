@@ -51,6 +51,12 @@ export interface LazyProblem {
    */
   readonly radius?: number;
   readonly ballBounds?: readonly LayerBounds[];
+  /**
+   * distance (default): min t = ‖x − x*‖∞ subject to y_target − y_l ≥ margin. margin: max s subject to
+   * y_target − y_l ≥ s for every l ≠ target, inside the ball (radius required; no distance rows) — how far
+   * the region ∩ ball goes toward the target (the forward walk). The result's t is then s.
+   */
+  readonly objective?: "distance" | "margin";
 }
 
 export interface LazyResult {
@@ -109,12 +115,15 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
   try {
     const colLower = new Float64Array(n + 1), colUpper = new Float64Array(n + 1), cost = new Float64Array(n + 1);
     const R = p.radius ?? Infinity;
+    const byMargin = p.objective === "margin";
+    if (byMargin && !Number.isFinite(R)) throw new Error("internal: the margin objective needs a ball");
     for (let i = 0; i < n; i++) { colLower[i] = Math.max(p.lower, p.xStar[i] - R); colUpper[i] = Math.min(p.upper, p.xStar[i] + R); }
-    colLower[n] = 0; colUpper[n] = R; cost[n] = 1;
+    if (byMargin) { colLower[n] = -Infinity; colUpper[n] = Infinity; cost[n] = -1; } else { colLower[n] = 0; colUpper[n] = R; cost[n] = 1; }
     model = await openIncrementalLp({ lower: colLower, upper: colUpper, cost }, opts.timeLimit);
-    // Always-needed rows: |x − x*| ≤ t, and C_out(target): y_target − y_l' ≥ margin.
+    // Always-needed rows: |x − x*| ≤ t (distance objective), and C_out(target): y_target − y_l' ≥ margin
+    // (or ≥ s, the margin objective's column).
     const linf: { row: InputRow; lower: number; upper: number }[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n && !byMargin; i++) {
       const row = { idx: Int32Array.of(i, n), val: Float64Array.of(1, 1), c: 0 };
       linf.push({ row, lower: p.xStar[i], upper: Infinity });
       linf.push({ row: { ...row, val: Float64Array.of(1, -1) }, lower: -Infinity, upper: p.xStar[i] });
@@ -123,7 +132,10 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
     const outLayer = net.output, nOut = sizeOf(net.layers[outLayer].shape);
     for (let k = 0; k < nOut; k++) {
       if (k === p.target) continue;
-      linf.push({ row: region.rowFor(outLayer, [p.target, k], [1, -1]), lower: p.margin, upper: Infinity });
+      const row = region.rowFor(outLayer, [p.target, k], [1, -1]);
+      linf.push(byMargin
+        ? { row: { idx: Int32Array.from([...row.idx, n]), val: Float64Array.from([...row.val, -1]), c: row.c }, lower: 0, upper: Infinity }
+        : { row, lower: p.margin, upper: Infinity });
     }
     model.addRows(rowBatch(linf));
     rows = linf.length;

@@ -3,14 +3,16 @@
 //   bracket (default): the minimum-norm attack over every label (attacks/pgd.ts), region walking from its
 //             example back toward x* (walk.ts), the paper's restricted LP inside the ball of radius
 //             R = max(upper, eps) (restrict.ts; rho_hat beside the bracket, "> R" where the ball holds
-//             none), and a certified lower bound by back-substitution with a bisection over the radius (lower.ts);
+//             none), forward walking from x*'s region where nothing was found yet, and a certified lower
+//             bound by back-substitution with a bisection over the radius (lower.ts);
 //   exact:    the bracket, then the big-M MILPs of exact.ts (lower = their proven bound);
 //   bounds:   the full restricted LP (upper = rho_hat's example) and the LP-tightened certified lower bound;
-//   walk:     the full restricted LP and region walking from its optimum, no lower bound;
+//   walk:     the full restricted LP and region walking from its optimum (forward from x*'s region first
+//             where that LP is infeasible), no lower bound;
 //   restrict: the paper's rho_hat alone (restrict.ts as it is, no bracket fields).
 // upper is always the distance of an example that passed types.ts checkExample; lower is always certified.
 
-import { patternAt, rankLabels, trace, type Trace } from "../../compiler/index.js";
+import { patternAt, rankLabels, trace, type ActivationPattern, type Trace } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
 import { exactRho } from "./exact.js";
@@ -18,7 +20,7 @@ import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOpti
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
 import { EXACT_TOLERANCE, linf, marginLadder, type Checked, type PointResult, type RhoContext, type RhoMode } from "./types.js";
-import { checkedRegionLp, DEFAULT_WALK, walkRegions, type WalkOptions } from "./walk.js";
+import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 import { radiusBox } from "../../compiler/index.js";
 
@@ -27,6 +29,8 @@ import { radiusBox } from "../../compiler/index.js";
  * (.scratch measurements, 5–8 digits each); further steps gained little more.
  */
 const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60 };
+/** The forward walk: at most 16 margin LPs (each a step of at most the trust radius, walk.ts FORWARD_STEP). */
+const FORWARD_WALK: WalkOptions = { steps: 16, tries: 1, timeLimit: 60 };
 
 export const RHO_MODES = ["bracket", "restrict", "exact", "bounds", "walk"] as const satisfies readonly RhoMode[];
 export type { RhoMode };
@@ -95,12 +99,29 @@ const STAGES = {
     b.offer(w.best);
     b.notes.push(`walk: ${w.steps} steps, ${w.regions + 1} regions`);
   }),
-  /** Walking from the full restricted LP's optimum in x*'s region (the walk mode). */
-  walkFromStar: (b: Bracket, target: number) => b.stage("walk", async () => {
-    if (!b.best) return;
-    const w = await walkRegions(b.ctx, b.star, b.xStar, target, b.predicted, b.best, { ...DEFAULT_WALK, timeLimit: Math.max(0.1, b.left()) });
+  /**
+   * Walking from the full restricted LP's optimum in x*'s region (the walk mode); where that LP is
+   * infeasible, forward first (walk.ts walkForward: maximise the target's margin region by region, from x*'s
+   * toward the target, inside the ball `radius`), then walking from the example it finds.
+   */
+  walkFromStar: (b: Bracket, target: number, radius: number) => b.stage("walk", async () => {
+    let from: ActivationPattern | undefined;
+    if (!b.best) {
+      const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, { ...FORWARD_WALK, timeLimit: Math.max(0.1, b.left() / 2) });
+      b.notes.push(`forward: ${f.steps} regions${f.best ? "" : f.margin !== null ? `, target margin ${f.margin.toExponential(2)} at most` : ""}`);
+      if (!f.best) return;
+      b.offer(f.best);
+      from = f.pattern ?? undefined;
+    }
+    const w = await walkRegions(b.ctx, b.star, b.xStar, target, b.predicted, b.best, { ...DEFAULT_WALK, timeLimit: Math.max(0.1, b.left()) }, from);
     b.offer(w.best);
     b.notes.push(`walk: ${w.steps} steps, ${w.regions} regions`);
+  }),
+  /** Forward from x*'s region where no search found an example (the bracket's last resort for upper). */
+  forward: (b: Bracket, target: number, radius: number, share: number) => b.stage("walk", async () => {
+    const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, { ...FORWARD_WALK, timeLimit: Math.max(0.1, b.left() * share) });
+    b.offer(f.best);
+    b.notes.push(`forward: ${f.steps} regions${f.best ? ", example found" : ""}`);
   }),
   /**
    * The paper's restricted LP (target: the second most probable label), inside the ball of radius `radius`
@@ -131,8 +152,12 @@ async function bracketStages(b: Bracket, index: number, eps: number): Promise<vo
   await STAGES.attack(b, 0.25);
   await STAGES.walkBack(b, 0.25);
   await STAGES.restrict(b, index, Math.max(Number.isFinite(b.upper) ? b.upper : 0, eps));
+  if (!b.best) await STAGES.forward(b, rankLabels(b.star.logits)[1], fullRadius(b), 0.5);
   await STAGES.lower(b, BRACKET_LOWER);
 }
+
+/** The radius at which the ball around x* covers the whole input box. */
+const fullRadius = (b: Bracket): number => b.xStar.reduce((a, v) => Math.max(a, v - b.box.lo, b.box.hi - v), 0);
 
 const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, eps: number) => Promise<void>> = {
   bracket: (b, index, eps) => bracketStages(b, index, eps),
@@ -160,7 +185,7 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
   },
   walk: async (b, index) => {
     await STAGES.restrict(b, index, Infinity);
-    await STAGES.walkFromStar(b, rankLabels(b.star.logits)[1]);
+    await STAGES.walkFromStar(b, rankLabels(b.star.logits)[1], fullRadius(b));
   },
 };
 

@@ -6,7 +6,7 @@
 // margin ladder) is shared with the exact mode, which uses it to repair a MILP optimiser that float32
 // rounding tips back.
 
-import { choicesOf, flip, isNonlinear, patternAt, semanticsOf, trace, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
+import { choicesOf, flip, isNonlinear, patternAt, patternKey, semanticsOf, trace, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
 import { checkExample, logitScale, marginLadder, type Checked, type RhoContext } from "./types.js";
@@ -99,3 +99,53 @@ export async function walkRegions(ctx: RhoContext, star: Trace, xStar: Float64Ar
   }
   return { best, steps, regions, seconds: (performance.now() - t0) / 1000 };
 }
+
+export interface ForwardResult {
+  readonly best: Checked | null;
+  /** The region the example was found in. */
+  readonly pattern: ActivationPattern | null;
+  readonly steps: number;
+  /** The target's largest margin y_target − max_l y_l found in the last region ∩ ball (> 0: examples there). */
+  readonly margin: number | null;
+  readonly seconds: number;
+}
+
+/**
+ * Forward from x*'s region when its restricted LP is infeasible (the paper's LP applied region by region,
+ * starting where the paper stops): from z = x*, in the current region ∩ the ball of radius `step` around z,
+ * maximise the target's margin (the lazy loop's margin objective) — a trust region: the margin LP over a
+ * large ball is slow on conv nets (its maximiser sits in a far corner, past many rows) — and move z there.
+ * Where that maximum is positive, the region's restricted LP inside the ball `radius` around x* gives the
+ * example (checked like any other); otherwise cross every facet binding at z into the neighbouring region (or,
+ * where no facet binds — the ball stopped it — go on from z in the same region with a ball twice as large)
+ * and repeat, at most opts.steps LPs, never entering a region twice.
+ */
+export async function walkForward(ctx: RhoContext, star: Trace, xStar: Float64Array, target: number, predicted: number,
+  radius: number, opts: WalkOptions, step = FORWARD_STEP): Promise<ForwardResult> {
+  const t0 = performance.now();
+  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
+  const ladder = marginLadder(ctx, star.logits).slice(1);
+  const tol = 1e-6 * logitScale(star.logits);
+  let ph = patternAt(star), margin: number | null = null, z = xStar;
+  const seen = new Set([patternKey(ph)]);
+  const done = (best: Checked | null, steps: number): ForwardResult => ({ best, pattern: best ? ph : null, steps, margin, seconds: (performance.now() - t0) / 1000 });
+  for (let k = 1; k <= opts.steps && left() > 0; k++) {
+    const r = await solveLazy({ region: new Region(ctx.net, ctx.matrices, ph), xStar: z, target, margin: 0, objective: "margin", radius: step,
+      lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale }, { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: left() });
+    if (r.status !== "optimal") return done(null, k);
+    margin = r.t!;
+    z = r.x!;
+    if (margin > ladder[0]) return done(await checkedRegionLp(ctx, ph, xStar, target, predicted, ladder, Math.max(0.1, left()), radius), k);
+    const flips = bindingFlips(ctx, ph, z, tol);
+    // The ball stopped it, not a facet: on in the same region from z, with a ball twice as large.
+    if (flips.length === 0) { step = Math.min(2 * step, radius); continue; }
+    ph = flip(ph, flips);
+    const key = patternKey(ph);
+    if (seen.has(key)) return done(null, k);
+    seen.add(key);
+  }
+  return done(null, opts.steps);
+}
+
+/** The forward walk's trust region: 5 pixels on the 0–255 scale of a [0, 1] input (model units). */
+export const FORWARD_STEP = 5 / 255;
