@@ -29,6 +29,7 @@ import { radiusBox } from "../../compiler/index.js";
  * (.scratch measurements, 5–8 digits each); further steps gained little more.
  */
 const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60 };
+const WALK_ON = 0.005;
 /** The forward walk: at most 16 margin LPs (each a step of at most the trust radius, walk.ts FORWARD_STEP). */
 const FORWARD_WALK: WalkOptions = { steps: 16, tries: 1, timeLimit: 60 };
 
@@ -95,6 +96,9 @@ const STAGES = {
     const c = await checkedRegionLp(b.ctx, from, b.xStar, start.label, b.predicted, ladder, budget(), start.dist);
     b.offer(c);
     if (!c || c.dist >= start.dist) { b.notes.push("walk: no closer checked point in the example's region"); return; }
+    // A step to the neighbouring regions only where the region's LP moved the attack's example noticeably
+    // (by 0.5%): elsewhere the attack had already reached its region's boundary and a step rarely gains.
+    if (c.dist > start.dist * (1 - WALK_ON)) { b.notes.push("walk: the example's region"); return; }
     const w = await walkRegions(b.ctx, b.star, b.xStar, c.label, b.predicted, c, { ...BRACKET_WALK, timeLimit: budget() }, from);
     b.offer(w.best);
     b.notes.push(`walk: ${w.steps} steps, ${w.regions + 1} regions`);

@@ -1,8 +1,8 @@
-// Linear bounds by back-substitution (DeepPoly / CROWN style) for chain networks of affine, ReLU, max-pool
-// and reshape layers: tighter pre-activation intervals than IBP for the big-M rows, and lower bounds on an
-// atom's linear function of the outputs. Consumes IBP bounds (interval.ts) and only ever narrows them; every
-// result is widened by a relative pad well above the float64 rounding of the sums. Networks with add layers
-// keep IBP (a kind without a linear relaxation, or a residual add, ends back-substitution).
+// Linear bounds by back-substitution (DeepPoly / CROWN style) for networks of affine, ReLU, max-pool, reshape
+// and residual add layers: tighter pre-activation intervals than IBP for the big-M rows, and lower bounds on
+// an atom's linear function of the outputs. Consumes IBP bounds (interval.ts) and only ever narrows them;
+// every result is widened by a relative pad well above the float64 rounding of the sums. A kind without a
+// linear relaxation keeps IBP.
 
 import { match, P } from "ts-pattern";
 import { intervalBounds, type LayerBounds } from "./interval.js";
@@ -16,90 +16,119 @@ const WORK_LIMIT = 3e9;
 /** ... or when one dense coefficient matrix would hold more entries than this. */
 const MEMORY_LIMIT = 2e7;
 
-/** No residual add, and every nonlinear kind with a linear relaxation: back-substitution applies. */
-export const chainOnly = (net: Network): boolean => net.layers.every((l) => l.kind !== "add" && (!isNonlinear(l) || semanticsOf(l).linearRelaxable));
+/** Every nonlinear kind with a linear relaxation: back-substitution applies (residual adds included). */
+export const backsubApplies = (net: Network): boolean => net.layers.every((l) => !isNonlinear(l) || semanticsOf(l).linearRelaxable);
 
 /**
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
  * input with each ReLU's linear relaxation under `bounds`. Dense rows; returns null when too costly.
  */
 export function backsub(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], t: number, A0: Float64Array, c0: Float64Array, rows: number,
-  workLimit = WORK_LIMIT): LayerBounds | null {
+  workLimit = WORK_LIMIT, lowerOnly = false): LayerBounds | null {
+  // lowerOnly: the upper side is not computed (upper = +∞), half the work (exclude.ts needs lower bounds only).
+  const both = !lowerOnly;
   let work = 0;
   for (let id = t; id > 0; id--) {
     if (rows * sizeOf(net.layers[id].shape) > MEMORY_LIMIT) return null;
     work += rows * Math.max(sizeOf(net.layers[id].shape), m.csr[id]?.values.length ?? 0);
   }
   if (work > workLimit) return null;
-  // Lower (L) and upper (U) coefficient matrices over the current layer, and their constants.
-  let n = sizeOf(net.layers[t].shape);
-  let L = A0.slice(), U = A0.slice();
+  // Lower (L) and upper (U) coefficient matrices waiting at each layer, and the rows' constants. Layers are in
+  // topological order: from t down, each layer with coefficients sends them to its input(s) — a residual add
+  // down both branches, summed where they meet again (a sum of valid linear bounds is one).
   const cL = c0.slice(), cU = c0.slice();
+  const pending = new Map<number, { L: Float64Array; U: Float64Array }>();
+  const send = (to: number, L: Float64Array, U: Float64Array) => {
+    const e = pending.get(to);
+    if (!e) { pending.set(to, { L, U }); return; }
+    for (let k = 0; k < L.length; k++) e.L[k] += L[k];
+    for (let k = 0; k < U.length; k++) e.U[k] += U[k];
+  };
+  send(t, A0.slice(), A0.slice());
   let id = t;
-  while (net.layers[id].kind !== "input") {
+  for (; id >= 0; id--) {
+    const acc = pending.get(id);
+    if (!acc) continue;
     const l = net.layers[id];
-    const next = match(l)
-      .with({ kind: "input" }, () => { throw new Error("internal: input reached"); })
+    if (l.kind === "input") break;
+    pending.delete(id);
+    const n = sizeOf(l.shape), { L, U } = acc;
+    const sent = match(l)
       .with({ kind: "affine" }, (a) => {
         const W = m.csr[a.id]!, b = m.bias[a.id]!, p = sizeOf(net.layers[a.input].shape);
-        const nL = new Float64Array(rows * p), nU = new Float64Array(rows * p);
+        const nL = new Float64Array(rows * p), nU = new Float64Array(both ? rows * p : 0);
         for (let r = 0; r < rows; r++) {
           const o = r * n, q = r * p;
           for (let i = 0; i < n; i++) {
-            const wl = L[o + i], wu = U[o + i];
-            if (wl === 0 && wu === 0) continue;
-            cL[r] += wl * b[i]; cU[r] += wu * b[i];
-            for (let k = W.indptr[i]; k < W.indptr[i + 1]; k++) { nL[q + W.indices[k]] += wl * W.values[k]; nU[q + W.indices[k]] += wu * W.values[k]; }
+            const wl = L[o + i];
+            if (wl !== 0) {
+              cL[r] += wl * b[i];
+              for (let k = W.indptr[i]; k < W.indptr[i + 1]; k++) nL[q + W.indices[k]] += wl * W.values[k];
+            }
+            const wu = both ? U[o + i] : 0;
+            if (wu !== 0) {
+              cU[r] += wu * b[i];
+              for (let k = W.indptr[i]; k < W.indptr[i + 1]; k++) nU[q + W.indices[k]] += wu * W.values[k];
+            }
           }
         }
-        return { L: nL, U: nU, n: p, id: a.input };
+        send(a.input, nL, nU);
+        return true;
       })
       .with({ kind: P.union("relu", "maxpool") }, (nl) => {
         const rx = semanticsOf(nl).linearRelaxation(nl, windowsOf(nl), bounds[nl.input]);
-        if (!rx) return null;
+        if (!rx) return false;
         // v ≤ s·u_ui + d above and v ≥ a·u_li below (each line reads one input value; stable ReLUs exact): the
         // sign of each coefficient picks the side.
         const p = sizeOf(net.layers[nl.input].shape);
-        const nL = new Float64Array(rows * p), nU = new Float64Array(rows * p);
+        const nL = new Float64Array(rows * p), nU = new Float64Array(both ? rows * p : 0);
         for (let i = 0; i < n; i++) {
           const s = rx.upperSlope[i], d = rx.upperIntercept[i], al = rx.lowerSlope[i], li = rx.lowerIndex[i], ui = rx.upperIndex[i];
           for (let r = 0; r < rows; r++) {
-            const k = r * n + i, wl = L[k], wu = U[k], q = r * p;
+            const k = r * n + i, wl = L[k], wu = both ? U[k] : 0, q = r * p;
             if (wl > 0) nL[q + li] += wl * al;
             else if (wl < 0) { if (ui >= 0) nL[q + ui] += wl * s; cL[r] += wl * d; }
             if (wu > 0) { if (ui >= 0) nU[q + ui] += wu * s; cU[r] += wu * d; }
             else if (wu < 0) nU[q + li] += wu * al;
           }
         }
-        return { L: nL, U: nU, n: p, id: nl.input };
+        send(nl.input, nL, nU);
+        return true;
       })
       .with({ kind: "reshape" }, (rs) => {
-        if (!rs.source) return { L, U, n, id: rs.input };
+        if (!rs.source) { send(rs.input, L, U); return true; }
         const p = sizeOf(net.layers[rs.input].shape);
-        const nL = new Float64Array(rows * p), nU = new Float64Array(rows * p);
+        const nL = new Float64Array(rows * p), nU = new Float64Array(both ? rows * p : 0);
         for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
           const s = rs.source[i];
-          if (s >= 0) { nL[r * p + s] += L[r * n + i]; nU[r * p + s] += U[r * n + i]; }
+          if (s >= 0) { nL[r * p + s] += L[r * n + i]; if (both) nU[r * p + s] += U[r * n + i]; }
         }
-        return { L: nL, U: nU, n: p, id: rs.input };
+        send(rs.input, nL, nU);
+        return true;
       })
-      .with({ kind: "add" }, () => null)
+      .with({ kind: "add" }, (a) => {
+        send(a.inputs[0], L, U);
+        send(a.inputs[1], L.slice(), U.slice());
+        return true;
+      })
       .exhaustive();
-    if (!next) return null;
-    ({ L, U, n, id } = next);
+    if (!sent) return null;
   }
+  const last = pending.get(id);
+  if (id < 0 || !last || pending.size !== 1) throw new Error("internal: back-substitution did not end at the input");
+  const { L, U } = last, n = sizeOf(net.layers[id].shape);
   const box = bounds[id];
   const lower = new Float64Array(rows), upper = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let lo = cL[r], hi = cU[r], mag = Math.abs(cL[r]) + Math.abs(cU[r]);
     for (let j = 0; j < n; j++) {
-      const wl = L[r * n + j], wu = U[r * n + j], xl = box.lower[j], xu = box.upper[j];
+      const wl = L[r * n + j], wu = both ? U[r * n + j] : 0, xl = box.lower[j], xu = box.upper[j];
       lo += wl >= 0 ? wl * xl : wl * xu;
       hi += wu >= 0 ? wu * xu : wu * xl;
       mag += (Math.abs(wl) + Math.abs(wu)) * Math.max(Math.abs(xl), Math.abs(xu));
     }
     const pad = PAD * (1 + mag);
-    lower[r] = lo - pad; upper[r] = hi + pad;
+    lower[r] = lo - pad; upper[r] = both ? hi + pad : Infinity;
   }
   return { lower, upper };
 }
@@ -108,10 +137,13 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
  * IBP, then every nonlinear layer's input (and the output) narrowed by back-substitution, layer by layer;
  * a layer whose back-substitution would cost more than `workLimit` multiply-adds keeps IBP.
  */
-export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Array, inUpper: Float64Array, workLimit = WORK_LIMIT): LayerBounds[] {
+export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Array, inUpper: Float64Array, workLimit = WORK_LIMIT,
+  outputs = true): LayerBounds[] {
   const b = intervalBounds(net, inLower, inUpper).map((x) => ({ lower: x.lower.slice(), upper: x.upper.slice() }));
-  if (!chainOnly(net)) return b;
-  const wanted = new Set<number>([net.output]);
+  if (!backsubApplies(net)) return b;
+  // The output's own bounds are skipped when the caller back-substitutes its functions of the output itself
+  // (exclude.ts: the margins), which is tighter and as cheap.
+  const wanted = new Set<number>(outputs ? [net.output] : []);
   for (const l of net.layers) if (isNonlinear(l)) wanted.add(l.input);
   for (const l of net.layers) {
     if (l.kind === "input") continue;

@@ -1,6 +1,6 @@
 // The one "cannot happen on this box" test: proves g(x, y) = c + Σ yw·y[ys] + Σ xw·x[xs] > 0 for every input
 // of a box (y the logits), for each of several g's — a label that cannot win (y_l* − y_l > 0), or a
-// VNN-LIB atom that cannot hold. Cheapest first: interval bounds, back-substitution (chain networks), then,
+// VNN-LIB atom that cannot hold. Cheapest first: interval bounds, back-substitution (every kind with a linear relaxation), then,
 // when an LP oracle is given, the triangle relaxation's minimum taken from its duals (lp-tighten.ts:
 // dualBound), never from the solver's objective. Every comparison keeps a pad above the sums' rounding.
 
@@ -10,7 +10,7 @@ import type { Network } from "../../ir/network.js";
 import { encode } from "../../passes/encode.js";
 import { relaxDisjuncts } from "../../passes/relax.js";
 import { toLpModel } from "../../passes/to-lp-model.js";
-import { backsub, chainOnly } from "./backsub.js";
+import { backsub, backsubApplies } from "./backsub.js";
 import { dualBound, type OpenLp } from "./lp-tighten.js";
 
 /** g = c + Σ_k yw[k]·y[ys[k]] + Σ_k xw[k]·x[xs[k]]. */
@@ -61,11 +61,11 @@ export function boundsProveAll(net: Network, m: NetworkMatrices, bounds: readonl
     return lo > 1e-9 * (1 + mag);
   });
   const open = gs.map((_, i) => i).filter((i) => !proved[i]);
-  if (open.length === 0 || !chainOnly(net)) return proved;
+  if (open.length === 0 || !backsubApplies(net)) return proved;
   // One row per open g over the logits: back-substitution handles them in one pass.
   const ny = out.lower.length, A = new Float64Array(open.length * ny);
   open.forEach((i, r) => { const g = gs[i]; for (let k = 0; k < g.ys.length; k++) A[r * ny + g.ys[k]] += g.yw[k]; });
-  const b = backsub(net, m, bounds, net.output, A, new Float64Array(open.length), open.length);
+  const b = backsub(net, m, bounds, net.output, A, new Float64Array(open.length), open.length, undefined, true);
   if (!b) return proved;
   open.forEach((i, r) => {
     const g = gs[i], v = b.lower[r] + xs[i].lo + g.c;

@@ -12,7 +12,7 @@ import { tightenBounds, type OpenLp } from "./lp-tighten.js";
 
 export type { LayerBounds };
 export { intervalBounds } from "./interval.js";
-export { backsub, chainOnly, tightBounds } from "./backsub.js";
+export { backsub, backsubApplies, tightBounds } from "./backsub.js";
 export { dualBound, tightenBounds, type LpSession, type OpenLp, type TightenOptions, type TightenStats } from "./lp-tighten.js";
 export { allPositive, boundsProve, marginOf, type ExcludeOptions, type OutputLinear } from "./exclude.js";
 
@@ -25,8 +25,11 @@ export function radiusBox(xStar: Float64Array, r: number, lo: number, hi: number
 
 export type BoundsRequest =
   | { readonly method: "interval" }
-  /** workLimit: multiply-adds a layer's back-substitution may cost before that layer keeps IBP. */
-  | { readonly method: "backsub"; readonly matrices: NetworkMatrices; readonly workLimit?: number }
+  /**
+   * workLimit: multiply-adds a layer's back-substitution may cost before that layer keeps IBP; outputs: false
+   * leaves the output layer at IBP (for callers that back-substitute their functions of the output anyway).
+   */
+  | { readonly method: "backsub"; readonly matrices: NetworkMatrices; readonly workLimit?: number; readonly outputs?: boolean }
   /** LP tightening needs an LP oracle (HiGHS, from the runtime); when its time is spent, layers keep IBP. */
   | { readonly method: "lp"; readonly open: OpenLp; readonly timeLimit?: number };
 
@@ -34,7 +37,7 @@ export type BoundsRequest =
 export async function soundBounds(net: Network, box: Box, req: BoundsRequest): Promise<LayerBounds[]> {
   switch (req.method) {
     case "interval": return intervalBounds(net, box.lower, box.upper);
-    case "backsub": return tightBounds(net, req.matrices, box.lower, box.upper, req.workLimit);
+    case "backsub": return tightBounds(net, req.matrices, box.lower, box.upper, req.workLimit, req.outputs ?? true);
     case "lp": return (await tightenBounds(net, box, { open: req.open, ...(req.timeLimit !== undefined ? { timeLimit: req.timeLimit } : {}) })).bounds;
   }
 }
