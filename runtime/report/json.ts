@@ -1,6 +1,8 @@
 // report.json of measure, merge and the queue alike: consumes a finished run (its identity, points and how it
-// ran); produces what the measurement was (model, data, settings, versions) and what it found (estimators,
-// counts, timing; with --mode, phi's interval). Every number is one the run measured.
+// ran); produces what the measurement was (model, data, settings, versions) and what it found: a bracket run
+// (every --mode but restrict) phi's interval, mu from upper and the paper's phi_hat/mu_hat from rho_hat, counts
+// per status and seconds per stage; a restrict or attack run the paper's estimators. Every number is one the
+// run measured.
 
 import { createRequire } from "node:module";
 import { basename } from "node:path";
@@ -48,6 +50,8 @@ export function measureReport(run: MeasuredRun): MeasureReport {
     estimates: est, bracket: b,
     json: {
       ...base, mode: id.mode,
+      solver: `the bracket: minimum-norm PGD over every label (runtime/attacks/pgd.ts); HiGHS ${version("highs")} (npm highs, WebAssembly) for the region LPs and rho_hat; back-substitution (CROWN/DeepPoly-style) for the lower bound`,
+      settings: { ...(base.settings as Record<string, unknown>), target: "any label but l* (upper); the second most probable (rho_hat)" },
       // The paper's estimators, from rho_hat (exact for every eps ≤ R, the ball rho_hat was sought in).
       frequency: b.phiHat, severity: b.muHat, adversarial_within_eps: b.withinHat,
       frequency_interval: [b.phiLower, b.phiUpper],
@@ -66,7 +70,8 @@ const BRACKET_NOTES = [
   "per point lower <= rho <= upper: upper is the L-inf distance of an adversarial example that onnxruntime (float32) and the float64 reference both confirm (a strict win); lower is certified by sound bounds over the ball (no input closer than lower has another label).",
   "frequency_interval = [phi_lower, phi_upper]: phi_lower counts points with upper <= eps, phi_upper every point not certified beyond eps (lower <= eps); the true phi(eps) lies between.",
   "frequency and severity are the paper's phi_hat and mu_hat from rho_hat (the restricted LP in x*'s linear region, sought inside the ball of radius max(upper, eps)); severity_upper is the mean upper over points with upper <= eps.",
-  "rho_hat >= rho always: a point whose linear region holds no example (rho_hat = inf or > R) is not robust for that reason.",
+  "rho_hat >= rho always: a point whose linear region holds no example (rho_hat = inf, or > R inside the ball) may still have rho <= eps: read the bracket, not rho_hat.",
+  "--mode bounds and --mode walk compute rho_hat by the full restricted LP (no ball); --mode walk seeks no lower bound (lower = 0).",
 ];
 
 /** Median and p90 seconds of each stage over the points that ran it. */
@@ -104,7 +109,7 @@ function buildReport(inp: ReportInput, est: Estimates, points: readonly PointRes
     median_seconds: quantile(secs, 0.5), p90_seconds: quantile(secs, 0.9), total_seconds: inp.totalSeconds,
     solver: SOLVER_OF[inp.algorithm as Algorithm] ?? inp.algorithm,
     versions: { robustc: "0.1.0", node: process.version, highs: version("highs"), "onnxruntime-node": version("onnxruntime-node") },
-    settings: { pixel_scale: inp.pixelScale, target: inp.algorithm === "fgsm" ? "any label but l*" : "second", jobs: inp.jobs, ...inp.settings },
+    settings: { pixel_scale: inp.pixelScale, target: inp.algorithm === "fgsm" || inp.algorithm === "pgd" ? "any label but l*" : "second", jobs: inp.jobs, ...inp.settings },
     notes: [
       "rho and eps are in pixels (0-255 scale): rho_hat = L-inf distance of the onnxruntime-checked adversarial example from x*.",
       "misclassified points are excluded from the estimators, as in the paper (frequency = within / correct).",

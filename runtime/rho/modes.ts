@@ -8,11 +8,11 @@
 //   exact:    the bracket, then the big-M MILPs of exact.ts (lower = their proven bound);
 //   bounds:   the full restricted LP (upper = rho_hat's example) and the LP-tightened certified lower bound;
 //   walk:     the full restricted LP and region walking from its optimum (forward from x*'s region first
-//             where that LP is infeasible), no lower bound;
+//             where that LP is infeasible); lower is 0, the trivial bound (no certificate is sought);
 //   restrict: the paper's rho_hat alone (restrict.ts as it is, no bracket fields).
 // upper is always the distance of an example that passed types.ts checkExample; lower is always certified.
 
-import { patternAt, rankLabels, trace, type ActivationPattern, type Trace } from "../../compiler/index.js";
+import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern, type Trace } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
 import { exactRho } from "./exact.js";
@@ -22,7 +22,6 @@ import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
 import { EXACT_TOLERANCE, linf, marginLadder, type Checked, type PointResult, type RhoContext, type RhoMode } from "./types.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
-import { radiusBox } from "../../compiler/index.js";
 
 /**
  * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that region LP takes ~0.1 s and gains ~1%, on mnist_lenet ~1 s and ~0.5%
@@ -101,7 +100,7 @@ const STAGES = {
     if (c.dist > start.dist * (1 - WALK_ON)) { b.notes.push("walk: the example's region"); return; }
     const w = await walkRegions(b.ctx, b.star, b.xStar, c.label, b.predicted, c, { ...BRACKET_WALK, timeLimit: budget() }, from);
     b.offer(w.best);
-    b.notes.push(`walk: ${w.steps} steps, ${w.regions + 1} regions`);
+    b.notes.push(`walk: ${w.steps} steps, ${w.regions} neighbouring regions`);
   }),
   /**
    * Walking from the full restricted LP's optimum in x*'s region (the walk mode); where that LP is
@@ -110,19 +109,20 @@ const STAGES = {
    */
   walkFromStar: (b: Bracket, target: number, radius: number) => b.stage("walk", async () => {
     let from: ActivationPattern | undefined;
-    if (!b.best) {
+    if (!b.best && b.rhoHat === Infinity) {
       const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, { ...FORWARD_WALK, timeLimit: Math.max(0.1, b.left() / 2) });
       b.notes.push(`forward: ${f.steps} regions${f.best ? "" : f.margin !== null ? `, target margin ${f.margin.toExponential(2)} at most` : ""}`);
       if (!f.best) return;
       b.offer(f.best);
       from = f.pattern ?? undefined;
     }
+    if (!b.best) return;
     const w = await walkRegions(b.ctx, b.star, b.xStar, target, b.predicted, b.best, { ...DEFAULT_WALK, timeLimit: Math.max(0.1, b.left()) }, from);
     b.offer(w.best);
-    b.notes.push(`walk: ${w.steps} steps, ${w.regions} regions`);
+    b.notes.push(`walk: ${w.steps} steps, ${w.regions} neighbouring regions`);
   }),
   /** Forward from x*'s region where no search found an example (the bracket's last resort for upper). */
-  forward: (b: Bracket, target: number, radius: number, share: number) => b.stage("walk", async () => {
+  forward: (b: Bracket, target: number, radius: number, share: number) => b.stage("forward", async () => {
     const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, { ...FORWARD_WALK, timeLimit: Math.max(0.1, b.left() * share) });
     b.offer(f.best);
     b.notes.push(`forward: ${f.steps} regions${f.best ? ", example found" : ""}`);
@@ -131,10 +131,13 @@ const STAGES = {
    * The paper's restricted LP (target: the second most probable label), inside the ball of radius `radius`
    * (∞: the full LP). Its checked optimum is an example like any other.
    */
-  restrict: (b: Bracket, index: number, radius: number) => b.stage("restrict", async () => {
+  restrict: (b: Bracket, index: number, radius: number, share: number) => b.stage("restrict", async () => {
+    // The ball is padded a hair beyond upper (as exact.ts pads its box): the float32 rule's raised margin
+    // moves the LP's optimum ~1e-6 further out, and upper itself may be that region's optimum.
+    if (Number.isFinite(radius)) radius = radius * (1 + 1e-6) + 1e-9;
     const inBall = Number.isFinite(radius);
     const bounds = inBall ? await boxBounds(b.ctx.net, b.ctx.matrices, radiusBox(b.xStar, radius, b.box.lo, b.box.hi), "interval", 1) : undefined;
-    const ctx = { ...b.ctx, lazy: { ...(b.ctx.lazy ?? DEFAULT_LAZY), timeLimit: Math.max(0.1, b.left()) } };
+    const ctx = { ...b.ctx, lazy: { ...(b.ctx.lazy ?? DEFAULT_LAZY), timeLimit: Math.max(0.1, b.left() * share) } };
     const r = await rhoForPoint(ctx, index, b.xStar, null, inBall ? { radius, ...(bounds ? { bounds } : {}) } : undefined);
     if (r.status === "adversarial" && r.example) {
       b.rhoHat = r.rho! / b.ctx.pixelScale;
@@ -155,7 +158,7 @@ const STAGES = {
 async function bracketStages(b: Bracket, index: number, eps: number): Promise<void> {
   await STAGES.attack(b, 0.25);
   await STAGES.walkBack(b, 0.25);
-  await STAGES.restrict(b, index, Math.max(Number.isFinite(b.upper) ? b.upper : 0, eps));
+  await STAGES.restrict(b, index, Math.max(Number.isFinite(b.upper) ? b.upper : 0, eps), 1 / 3);
   if (!b.best) await STAGES.forward(b, rankLabels(b.star.logits)[1], fullRadius(b), 0.5);
   await STAGES.lower(b, BRACKET_LOWER);
 }
@@ -184,11 +187,11 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
     });
   },
   bounds: async (b, index) => {
-    await STAGES.restrict(b, index, Infinity);
+    await STAGES.restrict(b, index, Infinity, 0.5);
     await STAGES.lower(b, DEFAULT_LOWER);
   },
   walk: async (b, index) => {
-    await STAGES.restrict(b, index, Infinity);
+    await STAGES.restrict(b, index, Infinity, 0.5);
     await STAGES.walkFromStar(b, rankLabels(b.star.logits)[1], fullRadius(b));
   },
 };
@@ -230,18 +233,4 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
     stages: b.stages, seconds: (performance.now() - t0) / 1000,
     ...(b.notes.length > 0 ? { message: b.notes.join("; ") } : {}),
   };
-}
-
-/**
- * phi(eps) as an interval from per-point brackets: a point with upper ≤ eps surely has rho ≤ eps
- * (phi_lower); one with lower > eps surely has rho > eps, and every other one may (phi_upper).
- * Misclassified points are excluded, as in the estimators; a point without a lower bound counts as possibly
- * within eps.
- */
-export function frequencyInterval(points: readonly PointResult[], eps: number): { lower: number | null; upper: number | null; within: number; possible: number; correct: number } {
-  const X = points.filter((p) => p.status !== "misclassified");
-  const within = X.filter((p) => p.upper !== null && p.upper !== undefined && p.upper <= eps).length;
-  const possible = X.filter((p) => p.lower === null || p.lower === undefined || p.lower <= eps).length;
-  const n = X.length;
-  return { lower: n > 0 ? within / n : null, upper: n > 0 ? possible / n : null, within, possible, correct: n };
 }

@@ -46,8 +46,9 @@ export interface PointResult {
   readonly example?: Float32Array;
   /**
    * Set by every mode but restrict (rho/modes.ts; the bracket by default): lower ≤ rho ≤ upper in pixels
-   * (lower: certified; upper: the distance of the checked example, which `rho`, `example` and `target` then
-   * describe; null: that side unknown), gap = upper − lower, optimal: whether the exact mode's MILPs all
+   * (lower: certified, 0 where the mode seeks no certificate (walk); upper: the distance of the checked
+   * example, which `rho`, `example` and `target` then describe, null without one; both null on a
+   * misclassified or error point), gap = upper − lower, optimal: whether the exact mode's MILPs all
    * finished. Absent with --mode restrict and the baseline attacks.
    */
   readonly mode?: RhoMode;
@@ -59,7 +60,7 @@ export interface PointResult {
   readonly rhoHat?: number | null;
   /** rho_hat was sought inside the ball of this radius (pixels) and lies beyond it (rho_hat > R); null otherwise. */
   readonly rhoHatAbove?: number | null;
-  /** Seconds per stage (attack, walk, restrict, lower, milp). */
+  /** Seconds per stage (attack, walk, restrict, forward, lower, milp) that ran. */
   readonly stages?: Readonly<Record<string, number>>;
 }
 

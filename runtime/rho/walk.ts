@@ -138,7 +138,11 @@ export async function walkForward(ctx: RhoContext, star: Trace, xStar: Float64Ar
     if (margin > ladder[0]) return done(await checkedRegionLp(ctx, ph, xStar, target, predicted, ladder, Math.max(0.1, left()), radius), k);
     const flips = bindingFlips(ctx, ph, z, tol);
     // The ball stopped it, not a facet: on in the same region from z, with a ball twice as large.
-    if (flips.length === 0) { step = Math.min(2 * step, radius); continue; }
+    if (flips.length === 0) {
+      if (step >= radius) return done(null, k);
+      step = Math.min(2 * step, radius);
+      continue;
+    }
     ph = flip(ph, flips);
     const key = patternKey(ph);
     if (seen.has(key)) return done(null, k);

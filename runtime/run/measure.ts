@@ -1,7 +1,8 @@
-// Adversarial frequency and severity (the paper's §2 estimators) over a set of points, and the run that
-// produces them: points through a runner, points.jsonl appended and flushed per point, a progress bar on a
-// TTY. Misclassified points are excluded, as in the paper; a point whose LP timed out or failed counts as
-// rho_hat = ∞ (no example found), like an infeasible restriction: phi_hat stays a lower estimate of phi.
+// Adversarial frequency and severity over a set of points — the paper's §2 estimators from rho_hat (estimate),
+// and a bracket run's (bracketEstimate: phi as an interval, the paper's from rho_hat, mu from upper) — and the
+// run that produces the points: through a runner, points.jsonl appended and flushed per point, a progress
+// bar on a TTY. Misclassified points are excluded, as in the paper; a point whose LP timed out or failed
+// counts as rho_hat = ∞ (no example found), like an infeasible restriction: phi_hat stays a lower estimate.
 
 import type { PointRunner } from "./point-runner.js";
 import { appendPoints } from "./points-file.js";
@@ -27,7 +28,8 @@ export interface Estimates {
 
 export function estimate(points: readonly Pick<PointResult, "status" | "rho">[], eps: number): Estimates {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<PointStatus, number>;
-  for (const p of points) counts[p.status]++;
+  // (A bracket point's status is not one of these: bracketEstimate counts those.)
+  for (const p of points) if (p.status in counts) counts[p.status]++;
   const correct = points.length - counts.misclassified;
   const rhos = points.filter((p) => p.status === "adversarial" && p.rho !== null && p.rho <= eps).map((p) => p.rho as number);
   return {

@@ -19,7 +19,7 @@ export function pointRecord(p: PointResult, withExample = false): Record<string,
     ...(p.mode ? {
       mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null,
       rho_hat: finite(p.rhoHat), rho_hat_above: finite(p.rhoHatAbove), upper_label: p.upper !== null && p.upper !== undefined ? p.target : null,
-      stages: Object.fromEntries(Object.entries(p.stages ?? {}).map(([k, v]) => [k, round(v)])),
+      ...(p.stages ? { stages: Object.fromEntries(Object.entries(p.stages).map(([k, v]) => [k, round(v)])) } : {}),
     } : {}),
     ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
   };
@@ -32,7 +32,8 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
   const ex = typeof r.example === "string" ? Buffer.from(r.example, "base64") : null;
   return {
     index: Number(r.index), label: num("label"), predicted: Number(r.predicted), target: num("target"),
-    rho: r.rho === null ? (status === "no-adversarial-in-region" || status === "not-found" ? Infinity : null) : Number(r.rho),
+    // An attack's or the LP's "nothing found" is rho = ∞; a bracket point without an example has rho = upper = null.
+    rho: r.rho === null ? ((status === "no-adversarial-in-region" || status === "not-found") && typeof r.mode !== "string" ? Infinity : null) : Number(r.rho),
     status, lpObjective: num("lp_objective"), checkMargin: num("check_margin"), alpha: Number(r.alpha ?? 0),
     iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
     primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
@@ -40,7 +41,7 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
     ...(typeof r.mode === "string" ? {
       mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null,
       rhoHat: bound(r.rho_hat), rhoHatAbove: bound(r.rho_hat_above),
-      stages: typeof r.stages === "object" && r.stages !== null ? Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) : {},
+      ...(typeof r.stages === "object" && r.stages !== null ? { stages: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) } : {}),
     } : {}),
     ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };

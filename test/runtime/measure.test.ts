@@ -60,15 +60,17 @@ describe("runtime/run/points-file", () => {
     const file = appendPoints(path);
     const ex = Float32Array.from([0.25, 0.5]);
     file.append(point(3, "adversarial", 12.5, { example: ex }));
-    file.append(point(4, "no-adversarial-in-region", Infinity, { mode: "walk", lower: null, upper: Infinity, gap: null, optimal: null }));
+    file.append(point(4, "not-found", null, { mode: "walk", lower: 0, upper: null, gap: null, optimal: null, rhoHat: Infinity, rhoHatAbove: null, stages: { restrict: 0.25 } }));
     file.close();
     const whole = readFileSync(path, "utf8");
     appendFileSync(path, '{"index":5,"sta');
     const r = readPoints(path);
     assert.ok(r.ok);
-    assert.deepEqual(r.value.map((p) => [p.index, p.status, p.rho]), [[3, "adversarial", 12.5], [4, "no-adversarial-in-region", Infinity]]);
+    assert.deepEqual(r.value.map((p) => [p.index, p.status, p.rho]), [[3, "adversarial", 12.5], [4, "not-found", null]]);
     assert.deepEqual(Array.from(r.value[0].example!), [0.25, 0.5]);
-    assert.equal(r.value[1].upper, Infinity);
+    const b = r.value[1];
+    assert.deepEqual([b.mode, b.lower, b.upper, b.rhoHat, b.rhoHatAbove, b.stages], ["walk", 0, null, Infinity, null, { restrict: 0.25 }]);
+    assert.equal(r.value[0].stages, undefined, "no stages on a restrict record");
     assert.equal(readFileSync(path, "utf8").length, whole.length + 15, "no truncate: the file is left as it is");
     assert.ok(readPoints(path, true).ok);
     assert.equal(readFileSync(path, "utf8"), whole);
@@ -112,7 +114,7 @@ describe("runtime/report/json: measureReport", () => {
     assert.deepEqual(r.json.counts, { exact: 2, bracketed: 2, "not-found": 1, misclassified: 1, error: 0 });
     assert.equal(r.json.median_bracket_width, 1, "widths 0 (point 3), 1, 12 (point 1): median 1");
     assert.deepEqual(r.json.median_stage_seconds, { attack: 2, lower: 3 });
-    assert.deepEqual(r.json.settings, { pixel_scale: 255, target: "second", jobs: 1, add: DEFAULT_LAZY.add, time_limit: DEFAULT_LAZY.timeLimit, tolerance: DEFAULT_LAZY.tolerance, resumed_points: 0 });
+    assert.deepEqual(r.json.settings, { pixel_scale: 255, target: "any label but l* (upper); the second most probable (rho_hat)", jobs: 1, add: DEFAULT_LAZY.add, time_limit: DEFAULT_LAZY.timeLimit, tolerance: DEFAULT_LAZY.tolerance, resumed_points: 0 });
     const table = formatMeasureReport(r);
     assert.match(table, /phi\(20\) in \[phi_lower, phi_upper\]\s+\[40\.00%, 80\.00%\]/);
     assert.match(table, /paper's phi_hat\(20\) from rho_hat\s+20\.00% \(1\/5\)/);
@@ -169,7 +171,7 @@ describe("runtime/measure: robustc measure on mnist_mlp", function () {
       const cells = line.split(",");
       for (const k of ["index", "lower", "upper", "rho_hat", "rho_hat_above", "upper_label"]) assert.equal(num(cells[head.indexOf(k)]), points[i][k], `${k} of point ${i}`);
       assert.equal(cells[head.indexOf("status")], points[i].status);
-      assert.equal(num(cells[head.indexOf("attack_seconds")]), points[i].stages.attack ?? null);
+      assert.equal(num(cells[head.indexOf("attack_seconds")]), points[i].stages?.attack ?? null);
     });
   });
 
@@ -191,7 +193,7 @@ describe("runtime/measure: robustc measure on mnist_mlp", function () {
     assert.match(svg, /^<svg /);
     assert.match(svg, /number of points with value ≤ eps/);
     assert.match(svg, /eps \(L∞ distance, pixels 0–255\)/);
-    for (const s of ["upper \\(checked example\\)", "rho_hat \\(paper's LP\\)", "lower \\(certified\\)"]) assert.match(svg, new RegExp(s));
+    for (const s of ["upper \\(checked example\\)", "rho_hat \\(paper's LP; exact up to eps\\)", "lower \\(certified\\)"]) assert.match(svg, new RegExp(s));
     assert.match(svg, /mnist_mlp\.onnx on /);
     assert.doesNotMatch(svg, /examples\/models/);
   });

@@ -21,7 +21,8 @@ export const backsubApplies = (net: Network): boolean => net.layers.every((l) =>
 
 /**
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
- * input with each ReLU's linear relaxation under `bounds`. Dense rows; returns null when too costly.
+ * input with each nonlinear kind's linear relaxation under `bounds` (ReLU, max-pool) and through residual
+ * adds. Dense rows; returns null when too costly.
  */
 export function backsub(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], t: number, A0: Float64Array, c0: Float64Array, rows: number,
   workLimit = WORK_LIMIT, lowerOnly = false): LayerBounds | null {
@@ -154,7 +155,9 @@ export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Ar
     }
     else if (l.kind === "reshape" && l.source) { const p = b[l.input]; l.source.forEach((s, j) => { b[l.id].lower[j] = s < 0 ? 0 : p.lower[s]; b[l.id].upper[j] = s < 0 ? 0 : p.upper[s]; }); }
     else if (l.kind === "reshape") { b[l.id].lower.set(b[l.input].lower); b[l.id].upper.set(b[l.input].upper); }
-    if (l.kind !== "affine" || !wanted.has(l.id) || net.layers[l.input].kind === "input") continue;
+    // Back-substituted: the inputs of nonlinear layers (and the output) that an affine layer or a residual add
+    // computes (an affine map of the input itself is exact under IBP already).
+    if (!wanted.has(l.id) || (l.kind !== "affine" && l.kind !== "add") || (l.kind === "affine" && net.layers[l.input].kind === "input")) continue;
     const n = sizeOf(l.shape);
     if (n * n > MEMORY_LIMIT) continue;
     const eye = new Float64Array(n * n);
