@@ -5,6 +5,8 @@
 import fc from "fast-check";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { prng } from "../../runtime/prng.js";
+import { trace } from "../../compiler/analysis/trace.js";
+import type { Network } from "../../compiler/ir/network.js";
 
 export { prng };
 
@@ -120,4 +122,21 @@ export function randomInputs(shape: readonly number[], count: number, seed: numb
   const r = prng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   return Array.from({ length: count }, () => Float64Array.from({ length: n }, () => Math.fround(r())));
+}
+
+/**
+ * rho of a 2-input network at x by brute force: the smallest L∞ distance from x of a point of the
+ * (H+1)×(H+1) grid over [0, 1]² whose float64 label differs from x's (∞ when none does). The true rho lies
+ * within 1/H of it (below it always: a grid point of another label is an example).
+ */
+export function gridRho(net: Network, x: Float64Array, H: number): number {
+  const label = (z: Float64Array) => { const y = trace(net, z).logits; let b = 0; for (let i = 1; i < y.length; i++) if (y[i] > y[b]) b = i; return b; };
+  const l0 = label(x);
+  let grid = Infinity;
+  for (let a = 0; a <= H; a++) for (let c = 0; c <= H; c++) {
+    const z = Float64Array.of(a / H, c / H);
+    const d = Math.max(Math.abs(z[0] - x[0]), Math.abs(z[1] - x[1]));
+    if (d < grid && label(z) !== l0) grid = d;
+  }
+  return grid;
 }

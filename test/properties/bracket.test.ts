@@ -18,7 +18,7 @@ import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
 import { checkExample, EXACT_TOLERANCE, linf, type PointResult, type RhoContext } from "../../runtime/rho/types.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
-import { convArb, mlpArb, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, gridRho, mlpArb, randomInputs, type RandomNet } from "./arbitraries.js";
 
 const load = (r: RandomNet): Network => {
   const l = loadNetworkFromBytes(r.bytes);
@@ -152,14 +152,7 @@ describe("properties: bracket and exact modes against a brute-force grid search 
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
-    const l0 = argmax(trace(net, x).logits);
-    let grid = Infinity;
-    for (let a = 0; a <= H; a++) for (let c = 0; c <= H; c++) {
-      const z = Float64Array.of(a / H, c / H);
-      const d = Math.max(Math.abs(z[0] - x[0]), Math.abs(z[1] - x[1]));
-      if (d >= grid) continue;
-      if (argmax(trace(net, z).logits) !== l0) grid = d;
-    }
+    const grid = gridRho(net, x, H);
     const [b, e] = await withCtx(r, net, async (ctx) => [await rhoForPointMode(ctx, "bracket", 0, x, null), await rhoForPointMode(ctx, "exact", 0, x, null)]);
     if (b.status === "error" || e.status === "error") return;
     seen.points++;

@@ -12,7 +12,7 @@ import type { Network } from "../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode, type RhoMode } from "../../runtime/rho/modes.js";
-import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, gridRho, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
 import { compileOptions, type Mode } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
 import { createHighs, openHighsLp } from "../../runtime/solvers/highs.js";
@@ -119,14 +119,7 @@ describe("properties: exact rho = brute-force grid search on 2-input networks", 
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
-    const l0 = argmax(trace(net, x).logits);
-    let grid = Infinity;
-    for (let a = 0; a <= H; a++) for (let b = 0; b <= H; b++) {
-      const z = Float64Array.of(a / H, b / H);
-      const d = Math.max(Math.abs(z[0] - x[0]), Math.abs(z[1] - x[1]));
-      if (d >= grid) continue;
-      if (argmax(trace(net, z).logits) !== l0) grid = d;
-    }
+    const grid = gridRho(net, x, H);
     const p = await withCtx(r, net, (ctx) => rhoForPointMode(ctx, "exact", 0, x, null));
     if (p.status === "error") return;
     const e = p.upper ?? Infinity;
