@@ -2,7 +2,8 @@
 // start from the rows that are always needed (C_out and the L∞ rows, in the `reduced` form: columns x and t),
 // solve, find the pattern's rows (each nonlinear kind's `violated`: ReLU signs, max-pool winners) that the
 // candidate violates by the region's forward pass, add them, re-solve warm, stop when none is violated. An
-// infeasible subset proves the whole restricted LP infeasible.
+// infeasible subset proves the whole restricted LP infeasible. Optionally inside a ball around x* (the
+// bracket's rho_hat, region LPs of walking) and with the margin objective (the forward walk).
 
 import { choicesOf, isNonlinear, semanticsOf, sizeOf, windowsOf, type LayerBounds, type RowSpec } from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";

@@ -1,10 +1,11 @@
-// Region walking: from the restricted LP's optimum, flip the pattern entries whose region rows are binding
-// there (each nonlinear kind's `binding`) — the optimum sits on that facet of the region, and the
-// neighbouring linear region lies across it — and solve the restricted LP of the neighbouring region (same
-// x*, same target). The best onnxruntime-checked example found in a few steps is kept: an upper bound on rho
-// at least as tight as the paper's rho_hat. checkedRegionLp (the restricted LP of any region, with the float32
-// margin ladder) is shared with the exact mode, which uses it to repair a MILP optimiser that float32
-// rounding tips back.
+// Region walking: from a restricted LP's optimum in some region (x*'s, or the region of the bracket's attack
+// example), flip the pattern entries whose region rows are binding there (each nonlinear kind's `binding`) —
+// the optimum sits on that facet of the region, and the neighbouring linear region lies across it — and solve
+// the restricted LP of the neighbouring region (same x*, same target). The best checked example found in a
+// few steps is kept: an upper bound on rho at least as tight as where it started. walkForward goes the other
+// way, from x*'s region when its LP is infeasible, by maximising the target's margin region by region.
+// checkedRegionLp (the restricted LP of any region, with the float32 margin ladder) is shared with the
+// exact mode, which uses it to repair a MILP optimiser that float32 rounding tips back.
 
 import { choicesOf, flip, isNonlinear, patternAt, patternKey, semanticsOf, trace, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
