@@ -86,7 +86,7 @@ bench: build
 	POINTS=50 FULL_POINTS=3 npx tsx bench/rho.ts mnist_mlp mnist_lenet
 	CROSS_SOLVER_SKIP=glpk npx tsx bench/cross-solver.ts mnist_mlp 20
 	npx tsx bench/queue.ts mnist_mlp 40
-	POINTS=20 npx tsx bench/bracket.ts
+	POINTS=10 npx tsx bench/bracket.ts
 
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:
