@@ -9,7 +9,7 @@
 
 import { rankLabels, trace, type Trace } from "../../compiler/index.js";
 import { prng } from "../prng.js";
-import { checkExample, logitScale, strictWinner, type Checked, type RhoContext } from "../rho/types.js";
+import { checkExample, fullRadius, logitScale, strictWinner, type Checked, type RhoContext } from "../rho/types.js";
 import { logitCombinationGradient } from "./gradient.js";
 
 export interface PgdOptions {
@@ -52,7 +52,7 @@ export async function minNormAttack(ctx: RhoContext, xStar: Float64Array, predic
   // The float64 margin a candidate needs before it is worth checking: a hair above 0, so that float32
   // rounding in onnxruntime rarely reverses it (the check decides).
   const kappa = 1e-6 * logitScale(star.logits);
-  const full = xStar.reduce((a, v) => Math.max(a, v - lo, hi - v), 0);
+  const full = fullRadius(xStar, lo, hi);
   let gradients = 0, radii = 0;
 
   const gradient = (t: Trace): Float64Array => {

@@ -6,6 +6,7 @@
 
 import { allPositive, marginOf, radiusBox, soundBounds, type Box, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import { openHighsLp } from "../solvers/highs.js";
+import { fullRadius } from "./types.js";
 
 /** Which sound bounds of the box: intervals, back-substitution (CROWN/DeepPoly-style), or LP-tightened. */
 export type LowerMethod = "interval" | "backsub" | "lp";
@@ -59,7 +60,7 @@ export async function certifiedLower(net: Network, m: NetworkMatrices, xStar: Fl
   box: { lo: number; hi: number }, opts: LowerOptions = DEFAULT_LOWER): Promise<{ lower: number; lps: number; seconds: number }> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
-  const full = xStar.reduce((a, v) => Math.max(a, v - box.lo, box.hi - v), 0);
+  const full = fullRadius(xStar, box.lo, box.hi);
   let top = Math.min(hi, full), proved = 0, lps = 0;
   // The whole box first when rho_hat = ∞ (a proof there says rho = ∞: no input has another label).
   if (!Number.isFinite(hi)) {

@@ -19,7 +19,7 @@ import { exactRho } from "./exact.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import { EXACT_TOLERANCE, linf, marginLadder, type Checked, type PointResult, type RhoContext, type RhoMode } from "./types.js";
+import { EXACT_TOLERANCE, fullRadius, linf, marginLadder, type Checked, type PointResult, type RhoContext, type RhoMode } from "./types.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 
@@ -141,7 +141,7 @@ const STAGES = {
     const r = await rhoForPoint(ctx, index, b.xStar, null, inBall ? { radius, ...(bounds ? { bounds } : {}) } : undefined);
     if (r.status === "adversarial" && r.example) {
       b.rhoHat = r.rho! / b.ctx.pixelScale;
-      b.offer({ example: r.example, dist: linf(r.example, b.xStar), label: r.target!, lps: r.iterations });
+      b.offer({ example: r.example, dist: linf(r.example, b.xStar), label: r.target!, lps: r.iterations, ...(r.checkMargin !== null ? { margin32: r.checkMargin } : {}) });
     } else if (r.status === "no-adversarial-in-region") {
       if (inBall) b.rhoHatAbove = radius; else b.rhoHat = Infinity;
     } else b.notes.push(`restricted LP: ${r.status}${r.message ? ` (${r.message})` : ""}`);
@@ -159,12 +159,12 @@ async function bracketStages(b: Bracket, index: number, eps: number): Promise<vo
   await STAGES.attack(b, 0.25);
   await STAGES.walkBack(b, 0.25);
   await STAGES.restrict(b, index, Math.max(Number.isFinite(b.upper) ? b.upper : 0, eps), 1 / 3);
-  if (!b.best) await STAGES.forward(b, rankLabels(b.star.logits)[1], fullRadius(b), 0.5);
+  if (!b.best) await STAGES.forward(b, rankLabels(b.star.logits)[1], boxRadius(b), 0.5);
   await STAGES.lower(b, BRACKET_LOWER);
 }
 
 /** The radius at which the ball around x* covers the whole input box. */
-const fullRadius = (b: Bracket): number => b.xStar.reduce((a, v) => Math.max(a, v - b.box.lo, b.box.hi - v), 0);
+const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi);
 
 const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, eps: number) => Promise<void>> = {
   bracket: (b, index, eps) => bracketStages(b, index, eps),
@@ -192,7 +192,7 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
   },
   walk: async (b, index) => {
     await STAGES.restrict(b, index, Infinity, 0.5);
-    await STAGES.walkFromStar(b, rankLabels(b.star.logits)[1], fullRadius(b));
+    await STAGES.walkFromStar(b, rankLabels(b.star.logits)[1], boxRadius(b));
   },
 };
 
@@ -223,11 +223,11 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   const lower = b.lower * px;
   const closed = lower === Infinity || (upper !== null && upper - lower <= EXACT_TOLERANCE);
   const status = closed ? "exact" : upper !== null ? "bracketed" : "not-found";
-  const y = b.best ? (await ctx.ort.logits([Float64Array.from(b.best.example)]))[0] : null;
   return {
     ...EMPTY, index, label, predicted, mode, status,
     target: b.best ? b.best.label : null, rho: upper, example: b.best?.example,
-    checkMargin: b.best && y ? y[b.best.label] - Math.max(...Array.from(y).filter((_, i) => i !== b.best!.label)) : null,
+    // The check already measured it (types.ts checkExample: onnxruntime's float32 margin of the example).
+    checkMargin: b.best?.margin32 ?? null,
     lower, upper, gap: upper !== null ? Math.max(0, upper - lower) : null, optimal: b.optimal,
     rhoHat: b.rhoHat === null ? null : b.rhoHat * px, rhoHatAbove: b.rhoHatAbove === null ? null : b.rhoHatAbove * px,
     stages: b.stages, seconds: (performance.now() - t0) / 1000,

@@ -83,6 +83,13 @@ export const linf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return m;
 };
 
+/** The radius (model units) at which the L∞ ball around x* covers the whole input box [lo, hi]. */
+export const fullRadius = (xStar: ArrayLike<number>, lo: number, hi: number): number => {
+  let r = 0;
+  for (let i = 0; i < xStar.length; i++) r = Math.max(r, xStar[i] - lo, hi - xStar[i]);
+  return r;
+};
+
 /** An example that onnxruntime (float32) confirmed: its values, its L∞ distance from x* and its label (model units). */
 export interface Checked {
   readonly example: Float32Array;
