@@ -19,6 +19,7 @@ import { ALGORITHMS } from "./attacks/point.js";
 import { RHO_MODES } from "./rho/modes.js";
 import { verifyCommand, type VerifyRequest } from "./commands/verify.js";
 import { vnncompCommand, type VnncompRequest } from "./commands/vnncomp.js";
+import { certifyCommand, type CertifyRequest } from "./commands/certify.js";
 
 const int = (name: string) => (v: string): number => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
@@ -37,7 +38,7 @@ function dataOptions(cmd: Command): Command {
     .option("--pixel-scale <s>", "model input = pixel / scale", num("--pixel-scale"), 255);
 }
 
-const modeOption = () => new Option("--mode <m>", "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then MILPs), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)")
+const modeOption = () => new Option("--mode <m>", "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then branch and bound until lower = upper), milp (the bracket, then big-M MILPs: the path exact replaced), certify (is rho > eps? as robustc certify), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)")
   .choices(RHO_MODES as unknown as string[]);
 
 export function buildProgram(out: (s: string) => void): Command {
@@ -107,6 +108,17 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--detach", "with --queue: enqueue and exit; robustc merge --queue writes the report")
     .action((model: string, o: MeasureRequest) => measureCommand(model, o, out));
 
+  dataOptions(program.command("certify")
+    .description("verified robust accuracy at eps: per point verified (branch and bound proves nothing within eps has another label), falsified (a checked example within eps) or unknown; measure's files in --out")
+    .argument("<model>", "ONNX model file"))
+    .requiredOption("--eps <e>", "eps in pixels (0-255 scale)", num("--eps"))
+    .requiredOption("--out <dir>", "directory for the reports")
+    .option("--limit <n>", "the first n data points", int("--limit"))
+    .option("--jobs <k>", "worker threads", int("--jobs"), 1)
+    .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
+    .option("--resume", "continue the run in --out: finished points are kept, the rest are run")
+    .action((model: string, o: CertifyRequest) => certifyCommand(model, o, out));
+
   program.command("merge")
     .description("combine the --out directories of measure --shard runs (or a --queue run's results) into one report")
     .argument("[dirs...]", "the shards' --out directories")
@@ -155,6 +167,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .requiredOption("--out <file>", "results.csv: onnx,vnnlib,result,seconds,note, one row appended per finished instance")
     .option("--timeout-scale <x>", "multiply every instance's timeout by x", num("--timeout-scale"), 1)
     .option("--filter <regex>", "only instances whose 'onnx,vnnlib' matches")
+    .option("--resume", "keep the rows already in --out and run only the instances missing there")
     .action((csv: string, o: VnncompRequest) => vnncompCommand(csv, o, out));
 
   return program;

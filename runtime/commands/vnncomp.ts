@@ -12,7 +12,7 @@ export interface Instance { readonly onnx: string; readonly vnnlib: string; read
 export type Answer = "sat" | "unsat" | "timeout" | "unknown" | "unsupported";
 export interface InstanceResult extends Instance { readonly result: Answer; readonly seconds: number; readonly note: string }
 
-export interface VnncompRequest { readonly timeoutScale: number; readonly filter?: string; readonly out: string }
+export interface VnncompRequest { readonly timeoutScale: number; readonly filter?: string; readonly out: string; readonly resume?: boolean }
 
 /** Plain CSV as VNN-COMP writes it: no quoting, no header; blank lines and `#` lines skipped. */
 export function readInstances(csv: string): Result<Instance[]> {
@@ -55,10 +55,11 @@ export function validateVnncomp(r: VnncompRequest): Result<RegExp | null> {
 }
 
 /** Runs the instances in order, one model open at a time; each row is appended (and flushed) when done. */
-export async function runVnncomp(csv: string, instances: readonly Instance[], r: VnncompRequest, tick: (x: InstanceResult) => void): Promise<InstanceResult[]> {
+export async function runVnncomp(csv: string, instances: readonly Instance[], r: VnncompRequest, tick: (x: InstanceResult) => void,
+  done: readonly InstanceResult[] = []): Promise<InstanceResult[]> {
   const dir = dirname(csv);
-  writeFileSync(r.out, "");
-  const results: InstanceResult[] = [];
+  if (done.length === 0) writeFileSync(r.out, "");
+  const results: InstanceResult[] = [...done];
   let open = null as { path: string; model: Result<OpenModel> } | null;
   try {
     for (const inst of instances) {
@@ -102,6 +103,23 @@ export async function runVnncomp(csv: string, instances: readonly Instance[], r:
 
 export interface Summary { readonly counts: Record<Answer, number>; readonly seconds: number; readonly contradictions: string[]; readonly agree: number; readonly truthKnown: number }
 
+/** Rows of an earlier results.csv (resume): `onnx,vnnlib,result,seconds,note`, the note possibly quoted. */
+export function readResults(path: string): Result<InstanceResult[]> {
+  if (!existsSync(path)) return ok([]);
+  const out: InstanceResult[] = [];
+  const lines = readFileSync(path, "utf8").split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    const f = lines[i].split(",");
+    const result = f[2] as Answer, seconds = Number(f[3]);
+    if (f.length < 4 || !["sat", "unsat", "timeout", "unknown", "unsupported"].includes(result) || !Number.isFinite(seconds)) {
+      return fail(diag("vnncomp/resume", `${path}:${i + 1}: not a results row (onnx,vnnlib,result,seconds,note): '${lines[i].slice(0, 200)}'`));
+    }
+    out.push({ onnx: f[0], vnnlib: f[1], timeout: NaN, result, seconds, note: f.slice(4).join(",") });
+  }
+  return ok(out);
+}
+
 export function summariseVnncomp(results: readonly InstanceResult[], truth: Map<string, string> | null): Summary {
   const counts: Record<Answer, number> = { sat: 0, unsat: 0, timeout: 0, unknown: 0, unsupported: 0 };
   const contradictions: string[] = [];
@@ -137,6 +155,10 @@ export async function vnncompCommand(csv: string, r: VnncompRequest, out: (line:
   const all = unwrap(readInstances(csv));
   const todo = re ? all.filter((x) => re.test(`${x.onnx},${x.vnnlib}`)) : all;
   const truth = readGroundTruth(csv);
-  const results = await runVnncomp(csv, todo, r, (x) => out(formatInstance(x)));
+  // --resume: the rows already written count as they are; only the instances missing there run.
+  const done = r.resume ? unwrap(readResults(r.out)).filter((x) => todo.some((t) => key(t.onnx, t.vnnlib) === key(x.onnx, x.vnnlib))) : [];
+  const finished = new Set(done.map((x) => key(x.onnx, x.vnnlib)));
+  if (done.length > 0) out(`resuming: ${done.length} of ${todo.length} instances already in ${r.out}`);
+  const results = await runVnncomp(csv, todo.filter((t) => !finished.has(key(t.onnx, t.vnnlib))), r, (x) => out(formatInstance(x)), done);
   for (const line of formatSummary(summariseVnncomp(results, truth), todo.length, truth !== null)) out(line);
 }

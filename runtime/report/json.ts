@@ -50,7 +50,7 @@ export function measureReport(run: MeasuredRun): MeasureReport {
     estimates: est, bracket: b,
     json: {
       ...base, mode: id.mode,
-      solver: `the bracket: minimum-norm PGD over every label (runtime/attacks/pgd.ts); HiGHS ${version("highs")} (npm highs, WebAssembly) for the region LPs and rho_hat; back-substitution (CROWN/DeepPoly-style) for the lower bound`,
+      solver: `the bracket: minimum-norm PGD over every label (runtime/attacks/pgd.ts); HiGHS ${version("highs")} (npm highs, WebAssembly) for the region LPs and rho_hat; back-substitution (CROWN/DeepPoly-style) for the lower bound${id.mode === "exact" || id.mode === "certify" ? "; branch and bound over ReLU splits (runtime/bab/: back-substituted bounds and a warm HiGHS LP per subdomain)" : ""}`,
       settings: { ...(base.settings as Record<string, unknown>), target: "any label but l* (upper); the second most probable (rho_hat)" },
       // The paper's estimators, from rho_hat (exact for every eps ≤ R, the ball rho_hat was sought in).
       frequency: b.phiHat, severity: b.muHat, adversarial_within_eps: b.withinHat,
@@ -132,8 +132,9 @@ function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>
     ["correctly classified", `${b.correct} (${pct(b.n > 0 ? b.correct / b.n : null)})`],
     [`phi(${eps}) in [phi_lower, phi_upper]`, `[${pct(b.phiLower)}, ${pct(b.phiUpper)}] (${b.within}/${b.correct} with a checked example within eps, ${b.possible}/${b.correct} not certified beyond eps)`],
     [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : `${b.mu.toFixed(3)} pixels`],
-    [`paper's phi_hat(${eps}) from rho_hat`, `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`],
-    [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${b.muHat.toFixed(3)} pixels`],
+    ...(b.phiHat === null && b.correct > 0 ? [[`paper's phi_hat(${eps}) from rho_hat`, "n/a (this mode does not solve the paper's LP)"] as [string, string]] : [
+      [`paper's phi_hat(${eps}) from rho_hat`, `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`] as [string, string],
+      [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${b.muHat.toFixed(3)} pixels`] as [string, string]]),
     ...Object.entries(b.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
     ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : `${b.medianWidth.toFixed(3)} pixels`],
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],

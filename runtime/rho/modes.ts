@@ -5,10 +5,14 @@
 //             R = max(upper, eps) (restrict.ts; rho_hat beside the bracket, "> R" where the ball holds
 //             none), forward walking from x*'s region where nothing was found yet, and a certified lower
 //             bound by back-substitution with a bisection over the radius (lower.ts);
-//   exact:    the bracket, then the big-M MILPs of exact.ts (lower = their proven bound);
+//   exact:    the bracket (half the time at most), then branch and bound (bab-exact.ts: decisions at eps
+//             on runtime/bab/, each unsat lifting lower, each sat lowering upper) until they meet;
+//   milp:     the bracket, then the big-M MILPs of exact.ts per label (the path exact replaced; bench/);
 //   bounds:   the full restricted LP (upper = rho_hat's example) and the LP-tightened certified lower bound;
 //   walk:     the full restricted LP and region walking from its optimum (forward from x*'s region first
 //             where that LP is infeasible); lower is 0, the trivial bound (no certificate is sought);
+//   certify:  "is rho > eps?" (verified robust accuracy): the attack, then branch and bound at eps (verified |
+//             falsified | unknown; lower = eps when verified, upper the example's distance when one is found);
 //   restrict: the paper's rho_hat alone (restrict.ts as it is, no bracket fields).
 // upper is always the distance of an example that passed types.ts checkExample; lower is always certified.
 
@@ -16,10 +20,12 @@ import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern, type T
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
 import { exactRho } from "./exact.js";
+import { babRho, rhoSpec } from "./bab-exact.js";
+import { decide, DEFAULT_BAB } from "../bab/search.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import { EXACT_TOLERANCE, fullRadius, linf, marginLadder, type Checked, type PointResult, type RhoContext, type RhoMode } from "./types.js";
+import { checkExample, EXACT_TOLERANCE, fullRadius, linf, marginLadder, type Checked, type PointResult, type PointStatus, type RhoContext, type RhoMode } from "./types.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 
@@ -32,7 +38,7 @@ const WALK_ON = 0.005;
 /** The forward walk: at most 16 margin LPs (each a step of at most the trust radius, walk.ts FORWARD_STEP). */
 const FORWARD_WALK: WalkOptions = { steps: 16, tries: 1, timeLimit: 60 };
 
-export const RHO_MODES = ["bracket", "restrict", "exact", "bounds", "walk"] as const satisfies readonly RhoMode[];
+export const RHO_MODES = ["bracket", "restrict", "exact", "milp", "bounds", "walk", "certify"] as const satisfies readonly RhoMode[];
 export type { RhoMode };
 
 /**
@@ -47,6 +53,10 @@ class Bracket {
   /** rho_hat was sought inside this radius and lies beyond it. */
   rhoHatAbove: number | null = null;
   optimal: boolean | null = null;
+  /** Branch-and-bound subdomains (modes exact, certify). */
+  nodes: number | null = null;
+  /** certify: branch and bound proved that nothing within eps has another label. */
+  verified = false;
   readonly stages: Record<string, number> = {};
   readonly notes: string[] = [];
   private readonly t0 = performance.now();
@@ -163,27 +173,60 @@ async function bracketStages(b: Bracket, index: number, eps: number): Promise<vo
   await STAGES.lower(b, BRACKET_LOWER);
 }
 
+/**
+ * The bracket first (half the time at most): it shrinks the radius (hence the box, the bounds, the binaries)
+ * and gives the exact stage its lower bound. True when it already settled the point (rho = ∞ proved).
+ */
+async function halfBracket(b: Bracket, index: number, eps: number): Promise<boolean> {
+  const half = new Bracket(b.ctx, b.xStar, b.star, b.predicted, b.left() / 2);
+  await bracketStages(half, index, eps);
+  Object.assign(b, { best: half.best, lower: half.lower, rhoHat: half.rhoHat, rhoHatAbove: half.rhoHatAbove });
+  Object.assign(b.stages, half.stages);
+  b.notes.push(...half.notes);
+  if (b.lower === Infinity) { b.optimal = true; return true; }
+  return false;
+}
+
 /** The radius at which the ball around x* covers the whole input box. */
 const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi);
 
 const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, eps: number) => Promise<void>> = {
   bracket: (b, index, eps) => bracketStages(b, index, eps),
   exact: async (b, index, eps) => {
-    // The bracket first (half the time at most) shrinks the radius, hence the box, the bounds and the
-    // binaries, and gives every MILP t ≥ lower; the MILPs get the rest.
-    const half = new Bracket(b.ctx, b.xStar, b.star, b.predicted, b.left() / 2);
-    await bracketStages(half, index, eps);
-    Object.assign(b, { best: half.best, lower: half.lower, rhoHat: half.rhoHat, rhoHatAbove: half.rhoHatAbove });
-    Object.assign(b.stages, half.stages);
-    b.notes.push(...half.notes);
-    if (b.lower === Infinity) { b.optimal = true; return; }
+    if (await halfBracket(b, index, eps)) return;
+    await b.stage("bab", async () => {
+      const e = await babRho(b.ctx, b.star, b.xStar, b.predicted, b.lower, b.best, Math.max(0.1, b.left()));
+      b.offer(e.best);
+      b.lower = Math.max(b.lower, e.lower);
+      b.optimal = e.optimal;
+      b.nodes = e.nodes;
+      b.notes.push(`exact: ${e.decisions} branch-and-bound decisions, ${e.nodes} subdomains, ${e.lps} subdomain LPs${e.optimal ? "" : ", time limit reached"}`);
+    });
+  },
+  certify: async (b, _index, eps) => {
+    // The attack first (a quarter of the time): an example within eps falsifies; then branch and bound at eps.
+    await STAGES.attack(b, 0.25);
+    if (b.upper <= eps) return;
+    await b.stage("bab", async () => {
+      const s = rhoSpec(b.ctx, b.xStar, b.predicted, eps);
+      const r = await decide({ net: b.ctx.net, matrices: b.ctx.matrices, refineWork: DEFAULT_BAB.refineWork }, s,
+        (x) => checkExample(b.ctx, Float32Array.from(x), b.xStar, b.predicted),
+        { deadline: performance.now() + Math.max(0.1, b.left()) * 1000, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+      b.nodes = r.nodes;
+      if (r.status === "unsat") { b.lower = Math.max(b.lower, eps); b.verified = true; }
+      b.offer(r.example);
+      b.notes.push(`certify: ${r.status} after ${r.nodes} subdomains, ${r.lps} subdomain LPs${r.reason ? ` (${r.reason})` : ""}`);
+    });
+  },
+  milp: async (b, index, eps) => {
+    if (await halfBracket(b, index, eps)) return;
     await b.stage("milp", async () => {
       const e = await exactRho(b.ctx, b.star, b.xStar, b.predicted, b.upper, b.best,
         { timeLimit: Math.max(0.1, b.left()), tighten: true, tMin: b.lower });
       b.offer(e.best);
       b.lower = Math.max(b.lower, e.lower);
       b.optimal = e.optimal;
-      b.notes.push(`exact: ${e.milps} MILPs (${e.pruned} labels excluded by the relaxation), ${e.binaries} binaries${e.optimal ? "" : ", time limit reached"}`);
+      b.notes.push(`milp: ${e.milps} MILPs (${e.pruned} labels excluded by the relaxation), ${e.binaries} binaries${e.optimal ? "" : ", time limit reached"}`);
     });
   },
   bounds: async (b, index) => {
@@ -222,7 +265,8 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   const upper = b.best ? b.best.dist * px : null;
   const lower = b.lower * px;
   const closed = lower === Infinity || (upper !== null && upper - lower <= EXACT_TOLERANCE);
-  const status = closed ? "exact" : upper !== null ? "bracketed" : "not-found";
+  const status: PointStatus = mode === "certify" ? (upper !== null && upper <= eps ? "falsified" : b.verified || lower === Infinity ? "verified" : "unknown")
+    : closed ? "exact" : upper !== null ? "bracketed" : "not-found";
   return {
     ...EMPTY, index, label, predicted, mode, status,
     target: b.best ? b.best.label : null, rho: upper, example: b.best?.example,
@@ -230,7 +274,7 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
     checkMargin: b.best?.margin32 ?? null,
     lower, upper, gap: upper !== null ? Math.max(0, upper - lower) : null, optimal: b.optimal,
     rhoHat: b.rhoHat === null ? null : b.rhoHat * px, rhoHatAbove: b.rhoHatAbove === null ? null : b.rhoHatAbove * px,
-    stages: b.stages, seconds: (performance.now() - t0) / 1000,
+    stages: b.stages, seconds: (performance.now() - t0) / 1000, ...(b.nodes !== null ? { nodes: b.nodes } : {}),
     ...(b.notes.length > 0 ? { message: b.notes.join("; ") } : {}),
   };
 }

@@ -10,12 +10,15 @@ import type { LazyOptions } from "../lazy/lazy-loop.js";
  * `not-found`: a baseline attack (or every search of the bracket) found no checked example (the LP's answer
  * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (upper − lower ≤
  * EXACT_TOLERANCE pixels, or lower = ∞: no input of the box has another label), `bracketed` (a checked
- * example and a certified lower bound further apart).
+ * example and a certified lower bound further apart). --mode certify's (the question "is rho > eps?"):
+ * `verified` (no input within eps of x* has another label, proved), `falsified` (a checked example within
+ * eps), `unknown` (neither within the time limit).
  */
-export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-found" | "misclassified" | "timeout" | "error" | "exact" | "bracketed";
+export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-found" | "misclassified" | "timeout" | "error" | "exact" | "bracketed"
+  | "verified" | "falsified" | "unknown";
 
 /** The rho modes (rho/modes.ts). bracket is the default; restrict is the paper's rho_hat alone. */
-export type RhoMode = "bracket" | "restrict" | "exact" | "bounds" | "walk";
+export type RhoMode = "bracket" | "restrict" | "exact" | "milp" | "bounds" | "walk" | "certify";
 
 /** upper − lower at or below this many pixels: the bracket is closed (status exact). */
 export const EXACT_TOLERANCE = 1e-3;
@@ -48,8 +51,8 @@ export interface PointResult {
    * Set by every mode but restrict (rho/modes.ts; the bracket by default): lower ≤ rho ≤ upper in pixels
    * (lower: certified, 0 where the mode seeks no certificate (walk); upper: the distance of the checked
    * example, which `rho`, `example` and `target` then describe, null without one; both null on a
-   * misclassified or error point), gap = upper − lower, optimal: whether the exact mode's MILPs all
-   * finished. Absent with --mode restrict and the baseline attacks.
+   * misclassified or error point), gap = upper − lower, optimal: whether the exact (or milp) mode closed
+   * the bracket. Absent with --mode restrict and the baseline attacks.
    */
   readonly mode?: RhoMode;
   readonly lower?: number | null;
@@ -60,8 +63,10 @@ export interface PointResult {
   readonly rhoHat?: number | null;
   /** rho_hat was sought inside the ball of this radius (pixels) and lies beyond it (rho_hat > R); null otherwise. */
   readonly rhoHatAbove?: number | null;
-  /** Seconds per stage (attack, walk, restrict, forward, lower, milp) that ran. */
+  /** Seconds per stage (attack, walk, restrict, forward, lower, bab, milp) that ran. */
   readonly stages?: Readonly<Record<string, number>>;
+  /** Branch-and-bound subdomains bounded (mode exact). */
+  readonly nodes?: number;
 }
 
 export interface RhoContext {

@@ -11,6 +11,8 @@ import { type PointResult, type PointStatus } from "../rho/types.js";
 export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "not-found", "misclassified", "timeout", "error"];
 /** The statuses of a bracket run (every --mode but restrict). */
 export const BRACKET_STATUSES: readonly PointStatus[] = ["exact", "bracketed", "not-found", "misclassified", "error"];
+/** The statuses of a certify run (--mode certify). */
+export const CERTIFY_STATUSES: readonly PointStatus[] = ["verified", "falsified", "unknown", "misclassified", "error"];
 
 export interface Estimates {
   readonly eps: number;
@@ -66,19 +68,23 @@ export interface BracketEstimates {
 }
 
 export function bracketEstimate(points: readonly PointResult[], eps: number): BracketEstimates {
-  const counts: Record<string, number> = Object.fromEntries(BRACKET_STATUSES.map((s) => [s, 0]));
+  const certify = points.some((p) => p.mode === "certify");
+  const counts: Record<string, number> = Object.fromEntries((certify ? CERTIFY_STATUSES : BRACKET_STATUSES).map((s) => [s, 0]));
   for (const p of points) counts[p.status] = (counts[p.status] ?? 0) + 1;
   const X = points.filter((p) => p.status !== "misclassified");
   const n = X.length;
   const hats = X.map((p) => p.rhoHat).filter((r): r is number => r !== null && r !== undefined && r <= eps);
   const uppers = X.map((p) => p.upper).filter((u): u is number => u !== null && u !== undefined && u <= eps);
-  const possible = X.filter((p) => p.lower === null || p.lower === undefined || p.lower <= eps).length;
+  // A verified point (certify: no tie or win within the closed ball of its eps) is not possibly adversarial
+  // at that eps even though its lower bound is the eps itself.
+  const possible = X.filter((p) => !(p.status === "verified" && p.lower != null && p.lower >= eps) && (p.lower === null || p.lower === undefined || p.lower <= eps)).length;
   const widths = X.filter((p) => p.upper != null && p.lower != null && Number.isFinite(p.upper) && Number.isFinite(p.lower))
     .map((p) => p.upper! - p.lower!).sort((a, b) => a - b);
   const mean = (v: number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
   return {
     eps, n: points.length, correct: n, counts,
-    phiHat: n > 0 ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
+    // No rho_hat computed at all (--mode certify never solves the paper's LP): phi_hat is not 0, it is absent.
+    phiHat: n > 0 && X.some((p) => p.rhoHat != null) ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
     phiLower: n > 0 ? uppers.length / n : null, phiUpper: n > 0 ? possible / n : null, within: uppers.length, possible,
     mu: mean(uppers), medianWidth: quantile(widths, 0.5),
   };

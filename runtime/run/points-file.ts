@@ -20,6 +20,7 @@ export function pointRecord(p: PointResult, withExample = false): Record<string,
       mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null,
       rho_hat: finite(p.rhoHat), rho_hat_above: finite(p.rhoHatAbove), upper_label: p.upper !== null && p.upper !== undefined ? p.target : null,
       ...(p.stages ? { stages: Object.fromEntries(Object.entries(p.stages).map(([k, v]) => [k, round(v)])) } : {}),
+      ...(p.nodes !== undefined ? { nodes: p.nodes } : {}),
     } : {}),
     ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
   };
@@ -42,6 +43,7 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
       mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null,
       rhoHat: bound(r.rho_hat), rhoHatAbove: bound(r.rho_hat_above),
       ...(typeof r.stages === "object" && r.stages !== null ? { stages: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) } : {}),
+      ...(typeof r.nodes === "number" ? { nodes: r.nodes } : {}),
     } : {}),
     ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };

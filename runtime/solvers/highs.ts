@@ -211,9 +211,10 @@ async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Mode
 export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpSession> {
   const { model } = await createModel({ ...lp, objective: new Float64Array(lp.colLower.length), sense: "min" }, false);
   model.options.set(highsOptions({ timeLimit: timeLimitPerLp }));
-  let last: Int32Array | null = null;
+  let last: Int32Array | null = null, primal: Float64Array | null = null, infeasible = false;
   return {
     async minimize(cols, vals) {
+      primal = null; infeasible = false;
       try {
         if (last && last.length > 0) model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
         const order = Array.from(cols.keys()).sort((a, b) => cols[a] - cols[b]);
@@ -221,6 +222,8 @@ export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpS
         last = Int32Array.from(order, (i) => cols[i]);
         model.run();
         const st = statusName(model.getModelStatus());
+        primal = st === "optimal" ? Float64Array.from(model.getSolution().colValue) : null;
+        infeasible = st === "infeasible";
         // Duals are used whatever their quality (dualBound makes any vector sound); only a missing one is null.
         if (st !== "optimal" && st !== "time-limit" && st !== "iteration-limit") return null;
         const y = model.getSolution().rowDual;
@@ -230,6 +233,8 @@ export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpS
         return null;
       }
     },
+    primal: () => primal,
+    infeasible: () => infeasible,
     close() { try { model.dispose(); } catch { /* an aborted module */ } },
   };
 }
@@ -324,4 +329,80 @@ export async function openIncrementalLp(cols: { readonly lower: Float64Array; re
     },
     dispose() { try { model.dispose(); } catch { /* an aborted module */ } },
   };
+}
+
+// ---- Branch and bound's LP: one model, column bounds and objective changed between warm re-solves ----
+
+export interface BoundedLpAnswer {
+  readonly status: HighsStatusName;
+  /** Row duals of the minimisation (any quality: the caller makes them sound with dualBound); null when none. */
+  readonly duals: Float64Array | null;
+  /** A dual ray when HiGHS found the LP infeasible (a Farkas certificate the caller verifies), else null. */
+  readonly ray: Float64Array | null;
+  readonly primal: Float64Array | null;
+}
+
+/** What a subdomain changes: every column's bounds, every row's upper side, and some matrix coefficients. */
+export interface BoundedLpChange {
+  readonly colLower: Float64Array; readonly colUpper: Float64Array;
+  readonly rowUpper: Float64Array;
+  readonly coefRow: Int32Array; readonly coefCol: Int32Array; readonly coefValue: Float64Array;
+}
+
+export interface BoundedLp {
+  /** min Σ vals·z[cols] after the change, warm from the last basis. */
+  minimize(change: BoundedLpChange, cols: Int32Array, vals: Float64Array, timeLimit: number): BoundedLpAnswer;
+  dispose(): void;
+}
+
+export async function openBoundedLp(lp: LpModel): Promise<BoundedLp> {
+  const { model } = await createModel({ ...lp, objective: new Float64Array(lp.colLower.length), sense: "min" }, false);
+  model.options.set(highsOptions({}));
+  const n = lp.colLower.length;
+  const all = { kind: "set" as const, indices: Array.from({ length: n }, (_, j) => j) };
+  const allRows = { kind: "set" as const, indices: Array.from({ length: lp.rowLower.length }, (_, j) => j) };
+  let last: Int32Array | null = null;
+  // Coefficients as the model holds them now (key row·n + col): only changed ones cross into WebAssembly.
+  const coef = new Map<number, number>();
+  return {
+    minimize(change, cols, vals, timeLimit) {
+      try {
+        return solve(change, cols, vals, timeLimit);
+      } catch (e) {
+        // A failed run (HiGHS status −1) or an aborted module: no answer for this subdomain (the caller keeps it open).
+        isHighsAbort(e);
+        try { model.clearSolver(); } catch { /* an aborted module */ }
+        return { status: "other", duals: null, ray: null, primal: null };
+      }
+    },
+    dispose() { try { model.dispose(); } catch { /* an aborted module */ } },
+  };
+
+  function solve(change: BoundedLpChange, cols: Int32Array, vals: Float64Array, timeLimit: number): BoundedLpAnswer {
+      model.changeColsBounds(all, change.colLower, change.colUpper);
+      model.changeRowsBounds(allRows, lp.rowLower, change.rowUpper);
+      for (let k = 0; k < change.coefRow.length; k++) {
+        const key = change.coefRow[k] * n + change.coefCol[k], v = change.coefValue[k];
+        if (coef.get(key) === v) continue;
+        model.changeCoefficient(change.coefRow[k], change.coefCol[k], v);
+        coef.set(key, v);
+      }
+      if (last && last.length > 0) model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
+      const order = Array.from(cols.keys()).sort((a, b) => cols[a] - cols[b]);
+      model.changeColsCost({ kind: "set", indices: order.map((i) => cols[i]) }, Float64Array.from(order, (i) => vals[i]));
+      last = Int32Array.from(order, (i) => cols[i]);
+      model.options.set("time_limit", Math.max(0.01, timeLimit));
+      model.run();
+      let status = statusName(model.getModelStatus());
+      // A warm start that ends in HiGHS' "unknown" (numerical trouble) is repeated cold once.
+      if (status === "unknown") { model.clearSolver(); model.run(); status = statusName(model.getModelStatus()); }
+      if (status === "infeasible") {
+        const r = model.getDualRay();
+        return { status, duals: null, ray: r ? Float64Array.from(r.values) : null, primal: null };
+      }
+      if (status !== "optimal" && status !== "time-limit" && status !== "iteration-limit") return { status, duals: null, ray: null, primal: null };
+      const sol = model.getSolution();
+      const duals = sol.rowDual.length === lp.rowLower.length && Array.from(sol.rowDual).every(Number.isFinite) ? Float64Array.from(sol.rowDual) : null;
+      return { status, duals, ray: null, primal: status === "optimal" ? Float64Array.from(sol.colValue) : null };
+  }
 }

@@ -11,6 +11,7 @@ import { attack } from "./attack.js";
 import { buildBase, disjunctModel, boundsRefute, inputOf, type BaseModel, type ModelKind } from "./milp.js";
 import { checkCandidate, type Counterexample, type Stage, type VerifyResult, type VerifyStatus } from "./result.js";
 import { centre, specOf, type Spec } from "./spec.js";
+import { decide, DEFAULT_BAB } from "../bab/search.js";
 
 export interface VerifyContext {
   readonly net: Network;
@@ -38,29 +39,29 @@ export function checkShapes(net: Network, p: VnnlibProperty, model: string, prop
   return ok(null);
 }
 
-interface CaseOutcome { status: VerifyStatus; stage: Stage; ce?: Counterexample; reason?: string; milps: number; binaries: number }
+interface CaseOutcome { status: VerifyStatus; stage: Stage; ce?: Counterexample; reason?: string; milps: number; binaries: number; nodes?: number }
 
 export async function verifyProperty(ctx: VerifyContext, p: VnnlibProperty, o: VerifyOptions): Promise<VerifyResult> {
   const t0 = performance.now(), deadline = t0 + o.timeout * 1000;
   const done = (c: Omit<CaseOutcome, "ce"> & { ce?: Counterexample }): VerifyResult => ({
-    status: c.status, stage: c.stage, seconds: (performance.now() - t0) / 1000, milps: c.milps, binaries: c.binaries,
+    status: c.status, stage: c.stage, seconds: (performance.now() - t0) / 1000, milps: c.milps, binaries: c.binaries, nodes: c.nodes ?? 0,
     ...(c.ce ? { counterexample: c.ce } : {}), ...(c.reason ? { reason: c.reason } : {}),
   });
   if (p.inputConstraints.length > 0) return done({ status: "unknown", stage: "none", reason: "input constraints other than a box are not supported", milps: 0, binaries: 0 });
   const cases = p.cases ?? [p];
-  let milps = 0, binaries = 0;
+  let milps = 0, binaries = 0, nodes = 0;
   const open: CaseOutcome[] = [];
   let stage: Stage = "none";
   for (const c of cases) {
     const r = await verifyCase(ctx, specOf(c), deadline, o);
-    milps += r.milps; binaries = Math.max(binaries, r.binaries);
-    if (r.status === "sat") return done({ ...r, milps, binaries });
+    milps += r.milps; binaries = Math.max(binaries, r.binaries); nodes += r.nodes ?? 0;
+    if (r.status === "sat") return done({ ...r, milps, binaries, nodes });
     if (r.status !== "unsat") open.push(r);
     else stage = r.stage;
   }
-  if (open.length === 0) return done({ status: "unsat", stage, milps, binaries });
+  if (open.length === 0) return done({ status: "unsat", stage, milps, binaries, nodes });
   const timedOut = open.find((r) => r.status === "timeout");
-  return done({ ...(timedOut ?? open[0]), milps, binaries });
+  return done({ ...(timedOut ?? open[0]), milps, binaries, nodes });
 }
 
 function solveWithin(lp: LpModel, deadline: number, share = 1): Promise<LpSolution> {
@@ -120,7 +121,20 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   pending = relaxed;
   if (pending.length === 0) return out("unsat", "lp", { binaries });
 
-  // 5. The MILP per disjunct, the most promising (smallest attack margin) first; time shared evenly. The
+  // 5. ReLU networks: branch and bound (runtime/bab/) over the disjuncts still open, every subdomain bounded by
+  // back-substitution and its LP; it keeps the deadline to a subdomain's work.
+  if (!net.layers.some((l) => l.kind === "maxpool")) {
+    const open: Spec = { ...s, disjuncts: pending.map((i) => s.disjuncts[i]) };
+    const r = await decide({ net, matrices: m, refineWork: DEFAULT_BAB.refineWork }, open, (x) => checkCandidate(ev, s, x),
+      { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+    log(`bab: ${r.status} after ${r.nodes} subdomains, ${r.lps} LPs, depth ${r.depth}, in ${r.seconds.toFixed(2)} s`);
+    const extra = { binaries, nodes: r.nodes, ...(r.reason ? { reason: r.reason } : {}) };
+    if (r.status === "sat" && r.example) return out("sat", "bab", { ...extra, ce: r.example });
+    return out(r.status === "sat" ? "unknown" : r.status, "bab", extra);
+  }
+
+  // 5'. Networks with max-pool (never split by branch and bound): the big-M MILP per disjunct, the most
+  // promising (smallest attack margin) first; time shared evenly. The
   // disjuncts whose MILP ran out of its share run again, in later rounds, on whatever time the others left.
   pending.sort((a, b) => att.perDisjunct[a] - att.perDisjunct[b]);
   let milps = 0, timedOut = 0;

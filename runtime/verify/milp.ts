@@ -17,8 +17,15 @@ export interface BaseModel {
 
 /** `m`: the network's CSR cache; the bounds are back-substituted (compiler/analysis/bounds/) on the box. */
 export async function buildBase(net: Network, m: NetworkMatrices, s: Spec): Promise<BaseModel> {
+  return baseFromBounds(net, s, await soundBounds(net, { lower: s.lower, upper: s.upper }, { method: "backsub", matrices: m }));
+}
+
+/**
+ * The base model on given sound bounds of the box `s` (a branch-and-bound subdomain's: split ReLUs have their
+ * pre-activation bounds clipped at 0, so their rows are the exact stable ones and the columns carry the split).
+ */
+export function baseFromBounds(net: Network, s: Pick<Spec, "lower" | "upper">, bounds: readonly LayerBounds[]): BaseModel {
   const enc = encode(net, { inputLower: 0, inputUpper: 0 });
-  const bounds = await soundBounds(net, { lower: s.lower, upper: s.upper }, { method: "backsub", matrices: m });
   const { problem, stats } = bigM(net, enc, bounds);
   const lp = toLpModel(problem, "verify", []);
   const offset = net.layers.map((l) => problem.vars[enc.layerVar[l.id]].offset);

@@ -7,8 +7,8 @@ import { toBoxFloat32, unsafeValue, type Spec } from "./spec.js";
 
 export type VerifyStatus = "sat" | "unsat" | "timeout" | "unknown";
 
-/** Which step decided: the cheap searches, interval and back-substituted bounds, LP relaxation, restriction LP, or the MILP. */
-export type Stage = "centre" | "attack" | "restrict" | "milp" | "bounds" | "lp" | "none";
+/** Which step decided: the cheap searches, interval and back-substituted bounds, LP relaxation, restriction LP, branch and bound, or the MILP. */
+export type Stage = "centre" | "attack" | "restrict" | "milp" | "bab" | "bounds" | "lp" | "none";
 
 export interface Counterexample {
   /** float32 values inside the box, the flattened model input. */
@@ -29,6 +29,8 @@ export interface VerifyResult {
   readonly seconds: number;
   readonly milps: number;
   readonly binaries: number;
+  /** Branch-and-bound subdomains bounded (ReLU networks). */
+  readonly nodes: number;
 }
 
 /** The float32 check: null when the candidate is not a counterexample of the model as onnxruntime runs it. */

@@ -110,8 +110,9 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
   const props: [string, string, "sat" | "unsat", string[]][] = [
     ["corner", "(assert (>= Y_0 0.9))", "sat", []],
     ["out of range", "(assert (>= Y_0 1.5))", "unsat", ["bounds"]],
-    // The LP relaxation is feasible (u = 0, both triangle relaxations at 0.5): only the MILP refutes it.
-    ["both positive", "(assert (and (>= Y_0 0.5) (>= Y_1 0.5)))", "unsat", ["milp"]],
+    // The LP relaxation is feasible (u = 0, both triangle relaxations at 0.5): only branch and bound (two
+    // atoms in the disjunct: its leaves' LPs, exact once the ReLUs are split) refutes it.
+    ["both positive", "(assert (and (>= Y_0 0.5) (>= Y_1 0.5)))", "unsat", ["bab"]],
     ["a disjunct with an input atom", "(assert (or (and (>= Y_0 0.5) (>= Y_1 0.5)) (and (>= Y_1 0.8) (<= X_0 0.1))))", "sat", []],
   ];
   for (const [name, assertion, expected, stages] of props) {

@@ -5,7 +5,7 @@
 // linear relaxation keeps IBP.
 
 import { match, P } from "ts-pattern";
-import { intervalBounds, type LayerBounds } from "./interval.js";
+import { intersect, intervalBounds, layerInterval, type LayerBounds } from "./interval.js";
 import type { NetworkMatrices } from "../../ir/matrices.js";
 import { sizeOf, type Network } from "../../ir/network.js";
 import { isNonlinear, semanticsOf, windowsOf } from "../../nonlinear/index.js";
@@ -20,12 +20,18 @@ const MEMORY_LIMIT = 2e7;
 export const backsubApplies = (net: Network): boolean => net.layers.every((l) => !isNonlinear(l) || semanticsOf(l).linearRelaxable);
 
 /**
+ * Sees the lower side's coefficients (rows × layer size, row-major) as they reach each nonlinear layer's
+ * output and, last, the input: branch and bound scores neurons and picks the box vertex from them.
+ */
+export type BacksubProbe = (layer: number, L: Float64Array) => void;
+
+/**
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
  * input with each nonlinear kind's linear relaxation under `bounds` (ReLU, max-pool) and through residual
  * adds. Dense rows; returns null when too costly.
  */
 export function backsub(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], t: number, A0: Float64Array, c0: Float64Array, rows: number,
-  workLimit = WORK_LIMIT, lowerOnly = false): LayerBounds | null {
+  workLimit = WORK_LIMIT, lowerOnly = false, probe?: BacksubProbe): LayerBounds | null {
   // lowerOnly: the upper side is not computed (upper = +∞), half the work (exclude.ts needs lower bounds only).
   const both = !lowerOnly;
   let work = 0;
@@ -77,6 +83,7 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
         return true;
       })
       .with({ kind: P.union("relu", "maxpool") }, (nl) => {
+        probe?.(nl.id, L);
         const rx = semanticsOf(nl).linearRelaxation(nl, windowsOf(nl), bounds[nl.input]);
         if (!rx) return false;
         // v ≤ s·u_ui + d above and v ≥ a·u_li below (each line reads one input value; stable ReLUs exact): the
@@ -118,6 +125,7 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
   const last = pending.get(id);
   if (id < 0 || !last || pending.size !== 1) throw new Error("internal: back-substitution did not end at the input");
   const { L, U } = last, n = sizeOf(net.layers[id].shape);
+  probe?.(id, L);
   const box = bounds[id];
   const lower = new Float64Array(rows), upper = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -140,34 +148,51 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
  */
 export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Array, inUpper: Float64Array, workLimit = WORK_LIMIT,
   outputs = true): LayerBounds[] {
-  const b = intervalBounds(net, inLower, inUpper).map((x) => ({ lower: x.lower.slice(), upper: x.upper.slice() }));
+  const b = intervalBounds(net, inLower, inUpper);
   if (!backsubApplies(net)) return b;
+  return refineBounds(net, m, b, net.layers.findIndex((l) => l.kind === "input"), workLimit, outputs);
+}
+
+/** Whether every consumer of layer id is a ReLU (whose relaxation only an unstable pre-activation's bounds change). */
+function feedsReluOnly(net: Network, id: number): boolean {
+  const users = net.layers.filter((l) => (l.kind === "add" ? l.inputs.includes(id) : "input" in l && l.input === id));
+  return users.length > 0 && users.every((l) => l.kind === "relu");
+}
+
+/**
+ * Bounds of every layer after `from`, recomputed from `prev` (sound on the same box or a part of it, e.g. a
+ * branch-and-bound subdomain whose split neurons' pre-activations the caller clipped at 0): each layer's
+ * interval from its (narrowed) inputs, intersected with prev's, and back-substituted where it feeds a
+ * nonlinear layer (or is the output, with `outputs`). Layers up to `from` keep prev's arrays (shared).
+ * With `unstableOnly`, a layer that only ReLUs read is back-substituted for its unstable values alone.
+ */
+export function refineBounds(net: Network, m: NetworkMatrices, prev: readonly LayerBounds[], from: number, workLimit = WORK_LIMIT,
+  outputs = true, unstableOnly = false): LayerBounds[] {
+  const b = prev.slice();
   // The output's own bounds are skipped when the caller back-substitutes its functions of the output itself
   // (exclude.ts: the margins), which is tighter and as cheap.
   const wanted = new Set<number>(outputs ? [net.output] : []);
   for (const l of net.layers) if (isNonlinear(l)) wanted.add(l.input);
   for (const l of net.layers) {
-    if (l.kind === "input") continue;
-    // Narrow from the (already narrowed) inputs, one layer, as IBP does.
-    if (isNonlinear(l)) {
-      const r = semanticsOf(l).interval(l, windowsOf(l), b[l.input]);
-      b[l.id].lower.set(r.lower); b[l.id].upper.set(r.upper);
-    }
-    else if (l.kind === "reshape" && l.source) { const p = b[l.input]; l.source.forEach((s, j) => { b[l.id].lower[j] = s < 0 ? 0 : p.lower[s]; b[l.id].upper[j] = s < 0 ? 0 : p.upper[s]; }); }
-    else if (l.kind === "reshape") { b[l.id].lower.set(b[l.input].lower); b[l.id].upper.set(b[l.input].upper); }
+    if (l.id <= from || l.kind === "input") continue;
+    b[l.id] = intersect(prev[l.id], layerInterval(l, b));
     // Back-substituted: the inputs of nonlinear layers (and the output) that an affine layer or a residual add
     // computes (an affine map of the input itself is exact under IBP already).
     if (!wanted.has(l.id) || (l.kind !== "affine" && l.kind !== "add") || (l.kind === "affine" && net.layers[l.input].kind === "input")) continue;
-    const n = sizeOf(l.shape);
-    if (n * n > MEMORY_LIMIT) continue;
-    const eye = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-    const r = backsub(net, m, b, l.id, eye, new Float64Array(n), n, workLimit);
+    // unstableOnly (branch and bound): only rows whose bounds can still change a ReLU's relaxation; a
+    // pre-activation already stable on one side of 0 is relaxed exactly (max-pool inputs, the output: every row).
+    const n = sizeOf(l.shape), reluOnly = unstableOnly && feedsReluOnly(net, l.id) && l.id !== net.output;
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (!reluOnly || (b[l.id].lower[i] < 0 && b[l.id].upper[i] > 0)) rows.push(i);
+    if (rows.length === 0 || rows.length * n > MEMORY_LIMIT) continue;
+    const sel = new Float64Array(rows.length * n);
+    rows.forEach((i, r) => { sel[r * n + i] = 1; });
+    const r = backsub(net, m, b, l.id, sel, new Float64Array(rows.length), rows.length, workLimit);
     if (!r) continue;
-    for (let i = 0; i < n; i++) {
-      b[l.id].lower[i] = Math.max(b[l.id].lower[i], r.lower[i]);
-      b[l.id].upper[i] = Math.min(b[l.id].upper[i], r.upper[i]);
-    }
+    rows.forEach((i, k) => {
+      b[l.id].lower[i] = Math.max(b[l.id].lower[i], r.lower[k]);
+      b[l.id].upper[i] = Math.min(b[l.id].upper[i], r.upper[k]);
+    });
   }
   return b;
 }

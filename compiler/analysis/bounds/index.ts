@@ -12,7 +12,7 @@ import { tightenBounds, type OpenLp } from "./lp-tighten.js";
 
 export type { LayerBounds };
 export { intervalBounds } from "./interval.js";
-export { backsub, backsubApplies, tightBounds } from "./backsub.js";
+export { backsub, backsubApplies, refineBounds, tightBounds, type BacksubProbe } from "./backsub.js";
 export { dualBound, tightenBounds, type LpSession, type OpenLp, type TightenOptions, type TightenStats } from "./lp-tighten.js";
 export { allPositive, boundsProve, marginOf, type ExcludeOptions, type OutputLinear } from "./exclude.js";
 

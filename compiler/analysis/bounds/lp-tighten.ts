@@ -20,7 +20,12 @@ import { toLpModel } from "../../passes/to-lp-model.js";
 
 /** One LP, several objectives: minimise Σ vals·z[cols] and return the row duals (null: no answer). */
 export interface LpSession {
+  /** Row duals of min Σ vals·z[cols] (any quality: dualBound makes them sound); null when the solver gave none. */
   minimize(cols: Int32Array, vals: Float64Array): Promise<Float64Array | null>;
+  /** The last minimisation's primal point (branch and bound's candidate), when the oracle keeps one. */
+  primal?(): Float64Array | null;
+  /** Whether the last minimisation ended with the solver's verdict "infeasible". */
+  infeasible?(): boolean;
   close(): void;
 }
 /** Opens an LP session; `timeLimitPerLp` in seconds (the oracle's default when absent). */

@@ -1,0 +1,90 @@
+// Exact rho by branch and bound (runtime/bab/): decisions "is there an input within eps of x* where another
+// label scores at least as high?" at chosen eps, narrowing [lower, upper] until upper − lower ≤ the tolerance.
+// unsat at eps proves rho ≥ eps (no tie or win within the closed ball); sat gives an example that
+// checkExample confirmed (strict win in onnxruntime float32 and in float64), so rho ≤ its distance.
+// Order of the decisions: just below the current upper bound first (the attack's example is usually within a
+// hair of the nearest one, and one unsat there closes the bracket), then bisection on what is left.
+
+import { radiusBox, sizeOf, trace, type Trace } from "../../compiler/index.js";
+import { decide, DEFAULT_BAB } from "../bab/search.js";
+import type { Spec } from "../verify/spec.js";
+import { checkExample, EXACT_TOLERANCE, fullRadius, type Checked, type RhoContext } from "./types.js";
+
+export interface BabRhoResult {
+  readonly lower: number;
+  readonly best: Checked | null;
+  readonly optimal: boolean;
+  /** Decisions run, subdomains bounded and subdomain LPs over all of them. */
+  readonly decisions: number;
+  readonly nodes: number;
+  readonly lps: number;
+  readonly seconds: number;
+}
+
+/** The decision at eps as a VNN-LIB-like spec: the ball ∩ the pixel box, one disjunct y_l* − y_l ≤ 0 per label l. */
+export function rhoSpec(ctx: RhoContext, xStar: Float64Array, predicted: number, eps: number): Spec {
+  const box = radiusBox(xStar, eps, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
+  const nOut = sizeOf(ctx.net.layers[ctx.net.output].shape);
+  const disjuncts = Array.from({ length: nOut }, (_, l) => l).filter((l) => l !== predicted).map((l) => [{
+    ys: Int32Array.of(predicted, l), yw: Float64Array.of(1, -1), xs: new Int32Array(0), xw: new Float64Array(0), c: 0,
+  }]);
+  return { lower: box.lower, upper: box.upper, disjuncts };
+}
+
+/**
+ * The example moved toward x* along its ray x* + s·(x − x*) as far as the float64 trace keeps another label
+ * ahead (bisection on s), then checked again; null when that point does not pass the check.
+ */
+async function shrink(ctx: RhoContext, xStar: Float64Array, predicted: number, c: Checked): Promise<Checked | null> {
+  const at = (s: number) => Float64Array.from(c.example, (v, i) => xStar[i] + s * (v - xStar[i]));
+  const wins = (s: number) => {
+    const y = trace(ctx.net, at(s), { matrices: ctx.matrices }).logits;
+    return y.some((v, l) => l !== predicted && v > y[predicted]);
+  };
+  let lo = 0, hi = 1;
+  for (let k = 0; k < 30 && hi - lo > 1e-6; k++) { const mid = (lo + hi) / 2; if (wins(mid)) hi = mid; else lo = mid; }
+  if (hi >= 1) return null;
+  // Slightly beyond the boundary, so that float32 rounding does not tip the point back.
+  for (const s of [hi * (1 + 1e-4), hi * (1 + 1e-3)]) {
+    if (s >= 1) break;
+    const e = await checkExample(ctx, Float32Array.from(at(s)), xStar, predicted);
+    if (e && e.dist < c.dist) return e;
+  }
+  return null;
+}
+
+/**
+ * `lower`: a proven lower bound (model units); `best`: the best checked example so far. Time in seconds.
+ * `strategy` "top-first" (the default) or "bisect" (plain bisection from the start; bench/exact.ts compares).
+ */
+export async function babRho(ctx: RhoContext, _star: Trace, xStar: Float64Array, predicted: number, lower0: number, best0: Checked | null,
+  timeLimit: number, strategy: "top-first" | "bisect" = "top-first"): Promise<BabRhoResult> {
+  const t0 = performance.now(), end = t0 + timeLimit * 1000;
+  const tol = EXACT_TOLERANCE / ctx.pixelScale;
+  let lower = lower0, best = best0, decisions = 0, nodes = 0, lps = 0;
+  const full = fullRadius(xStar, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
+  const upper = () => (best ? best.dist : full);
+  // Where a decision ran out of time: later ones stay below it (nothing is known between it and upper).
+  let cap = Infinity, top = strategy === "top-first" && best0 !== null;
+  while (upper() - lower > tol && performance.now() < end) {
+    const left = end - performance.now();
+    const hi = Math.min(upper(), cap);
+    if (hi - lower <= tol / 2) break;
+    const q = top ? Math.max(lower, hi - tol / 2) : (lower + hi) / 2;
+    const s = rhoSpec(ctx, xStar, predicted, q);
+    const r = await decide({ net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork }, s,
+      (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted),
+      { deadline: performance.now() + (top ? left / 2 : left / 3), nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+    decisions++; nodes += r.nodes; lps += r.lps;
+    if (r.status === "unsat") lower = Math.max(lower, q);
+    else if (r.status === "sat" && r.example) {
+      const e = (await shrink(ctx, xStar, predicted, r.example)) ?? r.example;
+      if (!best || e.dist < best.dist) best = e;
+      // A sat just below the upper bound says the bound was loose: bisect from here on.
+      top = false;
+    } else { cap = q; top = false; }
+  }
+  // rho = ∞ cannot be proved this way; a lower bound above the best example cannot happen (it would be a bug).
+  if (best && lower > best.dist) throw new Error(`internal: proven lower bound ${lower} above a checked example at ${best.dist}`);
+  return { lower, best, optimal: best !== null && best.dist - lower <= tol, decisions, nodes, lps, seconds: (performance.now() - t0) / 1000 };
+}
