@@ -4,7 +4,7 @@
 // mnist_mlp upper and lower against the exact value where the MILPs finish. Prints figures only.
 // Usage: npx tsx bench/bracket.ts [model ...]
 // env: POINTS (default 100) test digits per model; EXACT_POINTS (default 0) mnist_mlp digits for the MILP
-// comparison (--mode exact, EXACT_SECONDS each, default 120); BASELINES=0 skips L-BFGS-B/FGSM/pgd.
+// comparison (--mode milp, EXACT_SECONDS each, default 120); BASELINES=0 skips L-BFGS-B/FGSM/pgd.
 
 import { localContext } from "../runtime/run/point-runner.js";
 import { modelInput } from "../runtime/run/session.js";
@@ -80,7 +80,7 @@ for (const name of models) {
     const exact: { e: PointResult; b: PointResult }[] = [];
     for (const x of rows.slice(0, EXACT_POINTS)) {
       const c = { ...ctx, lazy: { ...DEFAULT_LAZY, timeLimit: EXACT_SECONDS } };
-      const e = await rhoForPointMode(c, "exact", x.b.index, modelInput(session, x.b.index), x.b.label, EPS);
+      const e = await rhoForPointMode(c, "milp", x.b.index, modelInput(session, x.b.index), x.b.label, EPS);
       exact.push({ e, b: x.b });
     }
     const closed = exact.filter((x) => x.e.status === "exact" && x.e.upper !== null);

@@ -168,6 +168,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--timeout-scale <x>", "multiply every instance's timeout by x", num("--timeout-scale"), 1)
     .option("--filter <regex>", "only instances whose 'onnx,vnnlib' matches")
     .option("--resume", "keep the rows already in --out and run only the instances missing there")
+    .option("--jobs <k>", "worker threads, one instance each at a time (rows then come in finishing order)", int("--jobs"), 1)
     .action((csv: string, o: VnncompRequest) => vnncompCommand(csv, o, out));
 
   return program;

@@ -1,18 +1,18 @@
 // `robustc vnncomp DIR/instances.csv --out results.csv`: runs a VNN-COMP benchmark folder (rows
 // `onnx,vnnlib,timeout_seconds`, paths relative to the csv) through the verify engine, appends one row per
 // instance as it finishes (`onnx,vnnlib,result,seconds,note`), and compares with ground_truth.csv beside it.
+// --jobs K runs instances on K worker threads (verify/vnncomp-worker.ts); rows then come in finishing order.
 
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { dirname, join, posix } from "node:path";
 import { diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
-import { openProperty, openVerifyModel, type OpenModel } from "./verify.js";
-import { verifyProperty } from "../verify/engine.js";
+import { instanceRunner, type Answer, type Instance, type InstanceResult, type InstanceTask } from "../verify/vnncomp-worker.js";
 
-export interface Instance { readonly onnx: string; readonly vnnlib: string; readonly timeout: number }
-export type Answer = "sat" | "unsat" | "timeout" | "unknown" | "unsupported";
-export interface InstanceResult extends Instance { readonly result: Answer; readonly seconds: number; readonly note: string }
+export type { Answer, Instance, InstanceResult };
 
-export interface VnncompRequest { readonly timeoutScale: number; readonly filter?: string; readonly out: string; readonly resume?: boolean }
+/** jobs: worker threads (default 1: this thread, one instance after another). */
+export interface VnncompRequest { readonly timeoutScale: number; readonly filter?: string; readonly out: string; readonly resume?: boolean; readonly jobs?: number }
 
 /** Plain CSV as VNN-COMP writes it: no quoting, no header; blank lines and `#` lines skipped. */
 export function readInstances(csv: string): Result<Instance[]> {
@@ -50,55 +50,66 @@ const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""').re
 
 export function validateVnncomp(r: VnncompRequest): Result<RegExp | null> {
   if (!(r.timeoutScale > 0)) return fail(diag("cli/timeout-scale", `--timeout-scale must be positive, got ${r.timeoutScale}`));
+  if (r.jobs !== undefined && (!Number.isInteger(r.jobs) || r.jobs < 1)) return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
   if (r.filter === undefined) return ok(null);
   try { return ok(new RegExp(r.filter)); } catch { return fail(diag("cli/filter", `--filter '${r.filter}' is not a regular expression`)); }
 }
 
-/** Runs the instances in order, one model open at a time; each row is appended (and flushed) when done. */
+/**
+ * Runs the instances, in this thread in order (one model open at a time) or on min(jobs, instances) worker
+ * threads (each keeps its own model); each row is appended (and flushed) and ticked as its instance finishes.
+ */
 export async function runVnncomp(csv: string, instances: readonly Instance[], r: VnncompRequest, tick: (x: InstanceResult) => void,
   done: readonly InstanceResult[] = []): Promise<InstanceResult[]> {
   const dir = dirname(csv);
   if (done.length === 0) writeFileSync(r.out, "");
   const results: InstanceResult[] = [...done];
-  let open = null as { path: string; model: Result<OpenModel> } | null;
-  try {
-    for (const inst of instances) {
-      const t0 = performance.now();
-      const modelPath = join(dir, inst.onnx), propPath = join(dir, inst.vnnlib);
-      if (open?.path !== modelPath) {
-        if (open?.model.ok) await open.model.value.close();
-        open = { path: modelPath, model: await openVerifyModel(modelPath) };
-      }
-      let result: Answer, note = "";
-      if (!open.model.ok) {
-        result = "unsupported";
-        note = open.model.diagnostics.map((d) => d.message).join("; ");
-      } else {
-        const prop = openProperty(propPath, open.model.value.context.net, modelPath);
-        if (!prop.ok) {
-          result = "unsupported";
-          note = prop.diagnostics.map((d) => d.message).join("; ");
-        } else {
-          try {
-            const res = await verifyProperty(open.model.value.context, prop.value, { timeout: inst.timeout * r.timeoutScale });
-            result = res.status;
-            note = `${res.stage}${res.reason ? `: ${res.reason}` : ""}`;
-          } catch (e) {
-            // One instance's internal failure (e.g. the WebAssembly heap) must not end the benchmark run.
-            result = "unknown";
-            note = `internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
-          }
-        }
-      }
-      const x: InstanceResult = { ...inst, result, seconds: (performance.now() - t0) / 1000, note: note.split("\n")[0] };
-      appendFileSync(r.out, `${csvField(x.onnx)},${csvField(x.vnnlib)},${x.result},${x.seconds.toFixed(3)},${csvField(x.note)}\n`);
-      results.push(x);
-      tick(x);
+  const finish = (x: InstanceResult) => {
+    appendFileSync(r.out, `${csvField(x.onnx)},${csvField(x.vnnlib)},${x.result},${x.seconds.toFixed(3)},${csvField(x.note)}\n`);
+    results.push(x);
+    tick(x);
+  };
+  const task = (instance: Instance): InstanceTask => ({ dir, instance, timeoutScale: r.timeoutScale });
+  const jobs = Math.max(1, Math.min(r.jobs ?? 1, instances.length));
+  if (jobs === 1) {
+    const runner = instanceRunner();
+    try {
+      for (const inst of instances) finish(await runner.run(task(inst)));
+    } finally {
+      await runner.close();
     }
+    return results;
+  }
+  const { Tinypool } = await import("tinypool");
+  const pool = new Tinypool({ filename: workerModule(), minThreads: jobs, maxThreads: jobs, isolateWorkers: false });
+  // Once the run has failed (a row could not be written), the tasks that the pool's end rejects are no answers.
+  let failed = false;
+  try {
+    await Promise.all(instances.map((inst) => (pool.run(task(inst)) as Promise<InstanceResult>).then((x) => {
+      if (!failed) finish(x);
+    }, (e: unknown) => {
+      // The runner answers every failure it can catch: this is a thread that died (its time unknown: 0 s).
+      if (!failed) finish({ ...inst, result: "unknown", seconds: 0, note: `internal error: worker thread: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` });
+    })));
   } finally {
-    if (open?.model.ok) await open.model.value.close();
+    failed = true;
+    await pool.destroy();
   }
   return results;
+}
+
+/**
+ * The worker module: dist/runtime/verify/vnncomp-worker.js when built, else the TypeScript source through tsx.
+ * Node 20 ignores `--import tsx` in a worker's execArgv, so that entry is a module registering tsx itself (its
+ * CommonJS hook: resolvable from inside the worker, and what mocha runs the sources under too).
+ */
+function workerModule(): string {
+  const js = fileURLToPath(new URL("../verify/vnncomp-worker.js", import.meta.url));
+  if (existsSync(js)) return js;
+  const ts = JSON.stringify(fileURLToPath(new URL("../verify/vnncomp-worker.ts", import.meta.url)));
+  const entry = `import { createRequire } from "node:module";\nconst require = createRequire(${ts});\n`
+    + `require("tsx/cjs/api").register();\nexport default require(${ts}).default;\n`;
+  return `data:text/javascript,${encodeURIComponent(entry)}`;
 }
 
 export interface Summary { readonly counts: Record<Answer, number>; readonly seconds: number; readonly contradictions: string[]; readonly agree: number; readonly truthKnown: number }
