@@ -7,7 +7,7 @@
 
 import { dualBound, type LayerBounds, type LpModel, type Network } from "../../compiler/index.js";
 import { openBoundedLp, type BoundedLp } from "../solvers/highs.js";
-import { baseFromBounds } from "../verify/milp.js";
+import { baseFromBounds, disjunctModel } from "../verify/milp.js";
 import type { Spec } from "../verify/spec.js";
 
 /** An LP over a layered encoding: each layer's first column, the input layer's id; binaries as bigM made them. */
@@ -103,29 +103,47 @@ export async function openSubdomainLp(net: Network, sm: SubdomainModel, root: re
 }
 
 export interface NodeLp {
-  /** min of disjunct d's (single) atom over the subdomain's LP, and the optimiser's input part. */
+  /** min of disjunct d's first atom over the subdomain's LP (its other atoms as rows), and the optimiser's input part. */
   bound(bounds: readonly LayerBounds[], d: number, timeLimit: number): { readonly lower: number; readonly point: Float64Array | null };
   dispose(): void;
 }
 
 /**
- * The decision's LP (verify's base model on the root bounds). Null where it does not apply: a network with
- * nonlinear layers other than ReLU (their binaries are not mapped), or a disjunct of several atoms (leaf.ts).
+ * The decision's LP (verify's base model on the root bounds): per disjunct one model, its first atom the
+ * objective and the others rows (min g_1 over the relaxation ∩ {g_k ≤ 0} > 0 refutes the conjunction). Null
+ * where it does not apply: a network with nonlinear layers other than ReLU (their binaries are not mapped), or
+ * more than MAX_MODELS multi-atom disjuncts (one HiGHS model each; leaf.ts decides their leaves).
  */
 export async function openNodeLp(net: Network, s: Spec, root: readonly LayerBounds[]): Promise<NodeLp | null> {
-  if (net.layers.some((l) => l.kind === "maxpool") || s.disjuncts.some((d) => d.length !== 1)) return null;
+  if (net.layers.some((l) => l.kind === "maxpool") || s.disjuncts.filter((d) => d.length > 1).length > MAX_MODELS) return null;
   const base = baseFromBounds(net, s, root);
-  const sub = await openSubdomainLp(net, base, root);
   const out = base.offset[net.output], xin = base.offset[base.inputLayer], n = s.lower.length;
+  // Single-atom disjuncts share the base model; each multi-atom one gets its own with the other atoms' rows.
+  const shared = await openSubdomainLp(net, base, root);
+  const own = new Map<number, SubdomainLp>();
+  try {
+    for (let d = 0; d < s.disjuncts.length; d++) {
+      if (s.disjuncts[d].length < 2) continue;
+      const lp = disjunctModel(net, base, s.disjuncts[d].slice(1), { kind: "milp" }, 0);
+      own.set(d, await openSubdomainLp(net, { ...base, lp }, root));
+    }
+  } catch (e) {
+    shared.dispose();
+    for (const m of own.values()) m.dispose();
+    throw e;
+  }
   return {
     bound(bounds, d, timeLimit) {
-      const a = s.disjuncts[d][0];
+      const a = s.disjuncts[d][0], sub = own.get(d) ?? shared;
       const c = new Float64Array(base.lp.colLower.length);
       a.ys.forEach((j, i) => { c[out + j] += a.yw[i]; });
       a.xs.forEach((j, i) => { c[xin + j] += a.xw[i]; });
       const r = sub.minimize(bounds, c, a.c, timeLimit);
       return { lower: r.lower, point: r.primal ? r.primal.slice(xin, xin + n) : null };
     },
-    dispose: () => sub.dispose(),
+    dispose: () => { shared.dispose(); for (const m of own.values()) m.dispose(); },
   };
 }
+
+/** Multi-atom disjuncts beyond this many leave the subdomain LP to the leaves (one HiGHS model each). */
+const MAX_MODELS = 16;

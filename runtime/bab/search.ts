@@ -19,7 +19,7 @@ export interface BabOptions {
   readonly nodeLimit: number;
   /**
    * The subdomain LP (node-lp.ts) on every subdomain the bounds leave open (true), or only at leaves (false).
-   * Applies to ReLU networks with single-atom disjuncts; elsewhere leaves use leaf.ts.
+   * Applies to ReLU networks (node-lp.ts); on others leaves use leaf.ts.
    */
   readonly nodeLp: boolean;
 }
