@@ -68,78 +68,75 @@ export async function decide<T>(b: BabNet, s: Spec, check: (x: Float64Array) => 
   const ex0 = await tryPoint(root0.vertex);
   if (ex0) return done("sat", ex0, root0.value);
   const lp = await openNodeLp(b.net, s, rootBounds);
-  try {
-    return await search(root0);
-  } finally {
-    lp?.dispose();
-  }
 
   /**
    * The LP per disjunct the bounds left open, the likeliest to be refuted first (highest bound), until one
    * is not: the subdomain is split anyway then, and its children try the rest. Keeps a candidate.
    */
-  async function withLp(e: NodeEval, leaf: boolean): Promise<{ e: NodeEval; example: T | null }> {
+  const withLp = async (e: NodeEval, leaf: boolean): Promise<{ e: NodeEval; example: T | null }> => {
     if (!lp || (!o.nodeLp && !leaf)) return { e, example: null };
     const left = () => Math.max(0.01, (o.deadline - performance.now()) / 1000);
     const order = [...e.open].sort((p, q) => e.values[q] - e.values[p]);
-    const open: number[] = [];
     for (let k = 0; k < order.length; k++) {
       const dj = order[k];
       lps++;
       const r = lp.bound(e.bounds, dj, left());
       if (r.lower > 1e-9) continue;
-      open.push(...order.slice(k));
+      const open = order.slice(k);
       const example = await tryPoint(r.point);
       return { e: { ...e, open, value: Math.min(...open.map((i) => (i === dj ? Math.max(r.lower, e.values[i]) : e.values[i]))) }, example };
     }
     return { e: { ...e, open: [], value: Infinity }, example: null };
-  }
+  };
 
-  async function search(root1: NodeEval): Promise<BabResult<T>> {
-  const { e: root, example: exLp } = await withLp(root1, root1.branch === null);
-  if (exLp) return done("sat", exLp, root.value);
-  if (root.open.length === 0) return done("unsat", null, Infinity);
-  const heap = new Heap<Item>((p, q) => p.e.value - q.e.value || q.depth - p.depth);
-  heap.push({ e: root, depth: 0 });
-  while (heap.size() > 0) {
-    if (performance.now() >= o.deadline) return done("timeout", null, heap.peek()!.e.value, `time limit after ${nodes} subdomains`);
-    if (nodes >= o.nodeLimit) return done("unknown", null, heap.peek()!.e.value, `node limit ${o.nodeLimit} reached`);
-    const { e, depth: d } = heap.pop()!;
-    if (e.branch === null && lp) { undecided++; continue; }
-    if (e.branch === null) {
-      // A leaf the subdomain LP did not decide, or one without it: the LP per open disjunct, exact where
-      // nothing is unstable (ReLU networks).
-      const left = (o.deadline - performance.now()) / 1000;
-      const still: number[] = [];
-      let candidate: Float64Array | null = null;
-      for (const dj of e.open) {
-        lps++;
-        const r = await leafLp(b.net, s, e.bounds, dj, left);
-        if (!r.refuted) { still.push(dj); candidate ??= r.point; }
+  try {
+    const { e: root, example: exLp } = await withLp(root0, root0.branch === null);
+    if (exLp) return done("sat", exLp, root.value);
+    if (root.open.length === 0) return done("unsat", null, Infinity);
+    const heap = new Heap<Item>((p, q) => p.e.value - q.e.value || q.depth - p.depth);
+    heap.push({ e: root, depth: 0 });
+    while (heap.size() > 0) {
+      if (performance.now() >= o.deadline) return done("timeout", null, heap.peek()!.e.value, `time limit after ${nodes} subdomains`);
+      if (nodes >= o.nodeLimit) return done("unknown", null, heap.peek()!.e.value, `node limit ${o.nodeLimit} reached`);
+      const { e, depth: d } = heap.pop()!;
+      if (e.branch === null) {
+        // A leaf (nothing unstable) still open: with the subdomain LP, that LP was exact and its optimiser
+        // failed the check (a tie); without it (max-pool), the leaf LP per open disjunct decides what it can.
+        if (!lp) {
+          const left = (o.deadline - performance.now()) / 1000;
+          const still: number[] = [];
+          let candidate: Float64Array | null = null;
+          for (const dj of e.open) {
+            lps++;
+            const r = await leafLp(b.net, s, e.bounds, dj, left);
+            if (!r.refuted) { still.push(dj); candidate ??= r.point; }
+          }
+          if (still.length === 0) continue;
+          const ex = await tryPoint(candidate);
+          if (ex) return done("sat", ex, e.value);
+        }
+        undecided++;
+        continue;
       }
-      if (still.length === 0) continue;
-      const ex = await tryPoint(candidate);
-      if (ex) return done("sat", ex, e.value);
-      undecided++;
-      continue;
+      for (const active of [true, false]) {
+        const bounds: LayerBounds[] = splitBounds(b, e.bounds, e.branch, active);
+        nodes++;
+        depth = Math.max(depth, d + 1);
+        if (emptyDomain(bounds)) continue;
+        const c0 = evaluateNode(b, s, bounds, e.open);
+        if (c0.open.length === 0) continue;
+        const ex = await tryPoint(c0.vertex);
+        if (ex) return done("sat", ex, c0.value);
+        const { e: c, example } = await withLp(c0, c0.branch === null);
+        if (example) return done("sat", example, c.value);
+        if (c.open.length === 0) continue;
+        heap.push({ e: c, depth: d + 1 });
+      }
     }
-    for (const active of [true, false]) {
-      const bounds: LayerBounds[] = splitBounds(b, e.bounds, e.branch, active);
-      nodes++;
-      depth = Math.max(depth, d + 1);
-      if (emptyDomain(bounds)) continue;
-      const c0 = evaluateNode(b, s, bounds, e.open);
-      if (c0.open.length === 0) continue;
-      const ex = await tryPoint(c0.vertex);
-      if (ex) return done("sat", ex, c0.value);
-      const { e: c, example } = await withLp(c0, c0.branch === null);
-      if (example) return done("sat", example, c.value);
-      if (c.open.length === 0) continue;
-      heap.push({ e: c, depth: d + 1 });
-    }
-  }
-  if (undecided > 0) return done("unknown", null, -Infinity, `${undecided} subdomain(s) with no unstable ReLU left whose LP optimiser failed the float32 check or whose relaxation (max-pool) could not decide`);
-  return done("unsat", null, Infinity);
+    if (undecided > 0) return done("unknown", null, -Infinity, `${undecided} subdomain(s) with no unstable ReLU left whose LP optimiser failed the float32 check or whose relaxation (max-pool) could not decide`);
+    return done("unsat", null, Infinity);
+  } finally {
+    lp?.dispose();
   }
 }
 

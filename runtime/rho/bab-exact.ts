@@ -6,8 +6,8 @@
 // just below upper first (one unsat there would close the bracket) was measured and dropped: on mnist_mlp
 // digits 1, 3, 4, 6 (30 s each) that decision timed out and left lower bounds 0.01–0.2 px worse.
 
-import { radiusBox, sizeOf, trace, type Trace } from "../../compiler/index.js";
-import { decide, DEFAULT_BAB } from "../bab/search.js";
+import { radiusBox, sizeOf, trace } from "../../compiler/index.js";
+import { decide, DEFAULT_BAB, type BabResult } from "../bab/search.js";
 import type { Spec } from "../verify/spec.js";
 import { checkExample, EXACT_TOLERANCE, fullRadius, type Checked, type RhoContext } from "./types.js";
 
@@ -30,6 +30,12 @@ export function rhoSpec(ctx: RhoContext, xStar: Float64Array, predicted: number,
     ys: Int32Array.of(predicted, l), yw: Float64Array.of(1, -1), xs: new Int32Array(0), xw: new Float64Array(0), c: 0,
   }]);
   return { lower: box.lower, upper: box.upper, disjuncts };
+}
+
+/** Is there an input within eps of x* (and in the pixel box) where another label ties or beats l*? Sat answers pass checkExample. */
+export function decideRho(ctx: RhoContext, xStar: Float64Array, predicted: number, eps: number, deadline: number): Promise<BabResult<Checked>> {
+  return decide({ net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork }, rhoSpec(ctx, xStar, predicted, eps),
+    (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted), { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
 }
 
 /**
@@ -55,7 +61,7 @@ async function shrink(ctx: RhoContext, xStar: Float64Array, predicted: number, c
 }
 
 /** `lower`: a proven lower bound (model units); `best`: the best checked example so far. Time in seconds. */
-export async function babRho(ctx: RhoContext, _star: Trace, xStar: Float64Array, predicted: number, lower0: number, best0: Checked | null,
+export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: number, lower0: number, best0: Checked | null,
   timeLimit: number): Promise<BabRhoResult> {
   const t0 = performance.now(), end = t0 + timeLimit * 1000;
   const tol = EXACT_TOLERANCE / ctx.pixelScale;
@@ -69,10 +75,7 @@ export async function babRho(ctx: RhoContext, _star: Trace, xStar: Float64Array,
     const hi = Math.min(upper(), cap);
     if (hi - lower <= tol / 2) break;
     const q = (lower + hi) / 2;
-    const s = rhoSpec(ctx, xStar, predicted, q);
-    const r = await decide({ net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork }, s,
-      (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted),
-      { deadline: performance.now() + left / 3, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+    const r = await decideRho(ctx, xStar, predicted, q, performance.now() + left / 3);
     decisions++; nodes += r.nodes; lps += r.lps;
     if (r.status === "unsat") lower = Math.max(lower, q);
     else if (r.status === "sat" && r.example) {

@@ -20,12 +20,11 @@ import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern, type T
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
 import { exactRho } from "./exact.js";
-import { babRho, rhoSpec } from "./bab-exact.js";
-import { decide, DEFAULT_BAB } from "../bab/search.js";
+import { babRho, decideRho } from "./bab-exact.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import { checkExample, EXACT_TOLERANCE, fullRadius, linf, marginLadder, type Checked, type PointResult, type PointStatus, type RhoContext, type RhoMode } from "./types.js";
+import { EXACT_TOLERANCE, fullRadius, linf, marginLadder, type Checked, type PointResult, type PointStatus, type RhoContext, type RhoMode } from "./types.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 
@@ -195,7 +194,7 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
   exact: async (b, index, eps) => {
     if (await halfBracket(b, index, eps)) return;
     await b.stage("bab", async () => {
-      const e = await babRho(b.ctx, b.star, b.xStar, b.predicted, b.lower, b.best, Math.max(0.1, b.left()));
+      const e = await babRho(b.ctx, b.xStar, b.predicted, b.lower, b.best, Math.max(0.1, b.left()));
       b.offer(e.best);
       b.lower = Math.max(b.lower, e.lower);
       b.optimal = e.optimal;
@@ -208,10 +207,7 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
     await STAGES.attack(b, 0.25);
     if (b.upper <= eps) return;
     await b.stage("bab", async () => {
-      const s = rhoSpec(b.ctx, b.xStar, b.predicted, eps);
-      const r = await decide({ net: b.ctx.net, matrices: b.ctx.matrices, refineWork: DEFAULT_BAB.refineWork }, s,
-        (x) => checkExample(b.ctx, Float32Array.from(x), b.xStar, b.predicted),
-        { deadline: performance.now() + Math.max(0.1, b.left()) * 1000, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+      const r = await decideRho(b.ctx, b.xStar, b.predicted, eps, performance.now() + Math.max(0.1, b.left()) * 1000);
       b.nodes = r.nodes;
       if (r.status === "unsat") { b.lower = Math.max(b.lower, eps); b.verified = true; }
       b.offer(r.example);

@@ -97,7 +97,7 @@ describe("properties: babRho on 2-input networks = the grid's rho = the MILP pat
       if (!p) return;
       seen.points++;
       const grid = gridRho(net, p.x, H);
-      const e = await babRho(ctx, trace(net, p.x), p.x, p.predicted, 0, null, 15);
+      const e = await babRho(ctx, p.x, p.predicted, 0, null, 15);
       const up = e.best ? e.best.dist : Infinity;
       const what = `${r.description}, x* ${Array.from(p.x)}`;
       // Sound both ways: unsat at eps excludes ties within the ball, and a grid point of another label is one.
@@ -273,7 +273,7 @@ describe("properties: limits never give a false unsat (decide with 1–3 nodes o
       if (!p) return;
       const grid = gridRho(net, p.x, H);
       for (const t of [0.001, 0.01, 0.05]) {
-        const e = await babRho(ctx, trace(net, p.x), p.x, p.predicted, 0, null, t);
+        const e = await babRho(ctx, p.x, p.predicted, 0, null, t);
         seen.tiny++;
         if (e.lower > 0) seen.tinyLifted++;
         const what = `${r.description}, x* ${Array.from(p.x)}, ${t} s`;
