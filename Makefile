@@ -87,6 +87,7 @@ bench: build
 	CROSS_SOLVER_SKIP=glpk npx tsx bench/cross-solver.ts mnist_mlp 20
 	npx tsx bench/queue.ts mnist_mlp 40
 	POINTS=10 npx tsx bench/bracket.ts
+	POINTS=5 SECONDS=30 npx tsx bench/exact.ts
 
 # Retrain the example models (needs Debian's python3-torch and python3-onnx; never needed by tests or demo).
 models:
