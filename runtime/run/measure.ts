@@ -83,8 +83,8 @@ export function bracketEstimate(points: readonly PointResult[], eps: number): Br
   const mean = (v: number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
   return {
     eps, n: points.length, correct: n, counts,
-    // No rho_hat computed at all (--mode certify never solves the paper's LP): phi_hat is not 0, it is absent.
-    phiHat: n > 0 && X.some((p) => p.rhoHat != null) ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
+    // --mode certify never solves the paper's LP: its phi_hat is not 0, it is absent.
+    phiHat: n > 0 && !certify ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
     phiLower: n > 0 ? uppers.length / n : null, phiUpper: n > 0 ? possible / n : null, within: uppers.length, possible,
     mu: mean(uppers), medianWidth: quantile(widths, 0.5),
   };

@@ -121,6 +121,20 @@ describe("runtime/report/json: measureReport", () => {
     assert.match(table, /lower <= rho <= upper/);
   });
 
+  it("a bracket run where no region holds an example (LeNet: every rho_hat beyond its ball) has phi_hat 0; a certify run has none", () => {
+    const lenet = [0, 1, 2].map((i) => ({ ...point(i, "bracketed", 10 + i, { lower: 1, upper: 10 + i, rhoHat: null, rhoHatAbove: 20 + i }), mode: "bracket" as const }));
+    const b = measureReport({ identity: identity("bracket"), points: lenet, jobs: 1, totalSeconds: 1, settings: {} });
+    assert.equal(b.json.frequency, 0);
+    assert.match(formatMeasureReport(b), /paper's phi_hat\(20\) from rho_hat\s+0\.00% \(0\/3\)/);
+    const cert = [point(0, "verified", null, { lower: 20, upper: 31 }), point(1, "falsified", 3, { lower: 0, upper: 3 }), point(2, "unknown", null, { lower: 2, upper: 25 })]
+      .map((p) => ({ ...p, mode: "certify" as const, rhoHat: null, rhoHatAbove: null }));
+    const c = measureReport({ identity: identity("certify"), points: cert, jobs: 1, totalSeconds: 1, settings: {} });
+    assert.equal(c.json.frequency, null);
+    assert.deepEqual(c.json.frequency_interval, [1 / 3, 2 / 3], "verified (lower = eps) is not possibly within eps");
+    assert.deepEqual(c.json.counts, { verified: 1, falsified: 1, unknown: 1, misclassified: 0, error: 0 });
+    assert.match(formatMeasureReport(c), /paper's phi_hat\(20\) from rho_hat\s+n\/a \(this mode does not solve the paper's LP\)/);
+  });
+
   it("--mode restrict: the paper's estimators alone, no bracket", () => {
     const plain = [point(0, "adversarial", 5), point(1, "no-adversarial-in-region", Infinity), point(2, "misclassified", null)];
     const r = measureReport({ identity: identity(), points: plain, jobs: 1, totalSeconds: 2, settings: {} });
