@@ -73,9 +73,16 @@ export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: nu
   while (upper() - lower > tol && performance.now() < end) {
     const left = end - performance.now();
     const hi = Math.min(upper(), cap);
-    if (hi - lower <= tol / 2) break;
-    const q = (lower + hi) / 2;
-    const r = await decideRho(ctx, xStar, predicted, q, performance.now() + left / 3);
+    let q = (lower + hi) / 2, share = 1 / 3;
+    if (hi - lower <= tol / 2) {
+      // Nothing is left to learn below a decision that timed out: one last one just below upper (an unsat
+      // there closes the bracket), with all the time left.
+      if (!Number.isFinite(cap)) break;
+      cap = Infinity;
+      q = Math.max(lower, upper() - 0.9 * tol);
+      share = 1;
+    }
+    const r = await decideRho(ctx, xStar, predicted, q, performance.now() + left * share);
     decisions++; nodes += r.nodes; lps += r.lps;
     if (r.status === "unsat") lower = Math.max(lower, q);
     else if (r.status === "sat" && r.example) {
