@@ -4,7 +4,7 @@
 // back-substitution refutes it there, the box vertex its bound points at, and the neuron to split next.
 // Sound as the bounds layer is (compiler/analysis/bounds/): every bound holds on the subdomain.
 
-import { backsub, isNonlinear, refineBounds, sizeOf, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { backsub, inputPart, isNonlinear, refineBounds, sizeOf, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import type { LeAtom, Spec } from "../verify/spec.js";
 
 export interface BabNet {
@@ -47,17 +47,6 @@ export function splitBounds(b: BabNet, parent: readonly LayerBounds[], n: Neuron
   return refineBounds(b.net, b.matrices, prev, layer.input, b.refineWork, false, true);
 }
 
-/** The lower end of Σ xw·x over the input box, padded for rounding (atoms rarely read x). */
-function inputPart(a: LeAtom, box: LayerBounds): number {
-  let lo = 0, mag = 0;
-  for (let k = 0; k < a.xs.length; k++) {
-    const w = a.xw[k], l = box.lower[a.xs[k]], u = box.upper[a.xs[k]];
-    lo += Math.min(w * l, w * u);
-    mag += Math.abs(w) * Math.max(Math.abs(l), Math.abs(u));
-  }
-  return lo - 1e-12 * (1 + mag);
-}
-
 /**
  * The subdomain's verdict per disjunct (`candidates`: the disjuncts still open at its parent). One
  * back-substitution pass for every atom of every open disjunct, lower side only.
@@ -76,7 +65,8 @@ export function evaluateNode(b: BabNet, s: Spec, bounds: readonly LayerBounds[],
   const seen = new Map<number, Float64Array>();
   const r = backsub(net, m, bounds, net.output, A, new Float64Array(rows), rows, Infinity, true, (id, L) => seen.set(id, L.slice()));
   if (!r) throw new Error("internal: back-substitution refused the atoms (dense rows over the output)");
-  const lb = rowsOf.map(({ a }, k) => r.lower[k] + a.c + inputPart(a, bounds[input]));
+  // The atoms' input terms (rare) over the box, from exclude.ts, padded for rounding.
+  const lb = rowsOf.map(({ a }, k) => { const x = inputPart(a, bounds, input); return r.lower[k] + a.c + x.lo - 1e-12 * (1 + x.mag); });
   // Per disjunct: its best atom (refuted when that atom's lower bound is positive).
   const best = new Map<number, { v: number; row: number }>();
   lb.forEach((v, row) => {

@@ -30,7 +30,7 @@ export interface ExcludeOptions {
 }
 
 /** Σ xw·x over the box, lower end, with its magnitude (for the rounding pad). */
-function inputPart(g: OutputLinear, bounds: readonly LayerBounds[], input: number): { lo: number; mag: number } {
+export function inputPart(g: OutputLinear, bounds: readonly LayerBounds[], input: number): { lo: number; mag: number } {
   let lo = 0, mag = 0;
   const b = bounds[input];
   const xs = g.xs ?? [], xw = g.xw ?? [];

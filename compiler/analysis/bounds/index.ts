@@ -14,7 +14,7 @@ export type { LayerBounds };
 export { intervalBounds } from "./interval.js";
 export { backsub, backsubApplies, refineBounds, tightBounds, type BacksubProbe } from "./backsub.js";
 export { dualBound, tightenBounds, type LpSession, type OpenLp, type TightenOptions, type TightenStats } from "./lp-tighten.js";
-export { allPositive, boundsProve, marginOf, type ExcludeOptions, type OutputLinear } from "./exclude.js";
+export { allPositive, boundsProve, inputPart, marginOf, type ExcludeOptions, type OutputLinear } from "./exclude.js";
 
 export interface Box { readonly lower: Float64Array; readonly upper: Float64Array }
 
