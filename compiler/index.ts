@@ -16,7 +16,8 @@ export * from "./nonlinear/index.js";
 export * from "./analysis/trace.js";
 export * from "./analysis/bounds/index.js";
 // Front-end
-export { loadNetwork } from "./frontend/onnx/lower.js";
+export { loadNetwork, loadPartial, type NodeOutcome, type PartialLowering } from "./frontend/onnx/lower.js";
+export { logitsModelBytes, SOFTMAX_NOTE } from "./frontend/onnx/final-softmax.js";
 // Passes and the pipeline
 export * from "./passes/options.js";
 export * from "./passes/encode.js";

@@ -11,6 +11,7 @@ import { rhoCommand, type RhoRequest } from "./commands/rho.js";
 import { measureCommand, type MeasureRequest } from "./commands/measure.js";
 import { mergeCommand } from "./commands/merge.js";
 import { workerCommand, type WorkerRequest } from "./commands/worker.js";
+import { queueClearCommand } from "./commands/queue.js";
 import { compareCommand, type CompareRequest } from "./commands/compare.js";
 import { runAugment, type AugmentRequest } from "./commands/augment.js";
 import { predictCommand, type PredictRequest } from "./commands/predict.js";
@@ -20,6 +21,8 @@ import { RHO_MODES } from "./rho/modes.js";
 import { verifyCommand, type VerifyRequest } from "./commands/verify.js";
 import { vnncompCommand, type VnncompRequest } from "./commands/vnncomp.js";
 import { certifyCommand, type CertifyRequest } from "./commands/certify.js";
+import { reportCommand, type ReportRequest } from "./commands/report.js";
+import { LAYOUTS, parseList } from "./data/input-map.js";
 
 const int = (name: string) => (v: string): number => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
@@ -31,17 +34,27 @@ const num = (name: string) => (v: string): number => {
   return x;
 };
 
+const list = (name: string) => (v: string): number[] => {
+  const r = parseList(name, v);
+  if (!r.ok) throw new InvalidArgumentError(r.diagnostics[0].message);
+  return r.value;
+};
+
 function dataOptions(cmd: Command): Command {
   return cmd
-    .requiredOption("--data <spec>", "mnist:test, mnist:train, a .npy file, MNIST IDX images, or CIFAR-10 .bin")
-    .option("--labels <file>", "labels for data that carry none (.npy or IDX idx1-ubyte)")
-    .option("--pixel-scale <s>", "model input = pixel / scale", num("--pixel-scale"), 255);
+    .requiredOption("--data <spec>", "mnist:test, mnist:train, a .npy file, a .npz file (FILE.npz:ARRAY names the array, else x_test, images, x or X; labels from y_test, y or labels beside it), a .csv file (a row per item, optional header, a 'label' column as labels), MNIST IDX images, or CIFAR-10 .bin; --labels also takes FILE.npz:ARRAY and .csv")
+    .option("--labels <file>", "labels for data that carry none (.npy, FILE.npz:ARRAY, .csv or IDX idx1-ubyte)")
+    .option("--pixel-scale <s>", "model input = value / scale, in [0, 1] (default 255, or 1 for data whose values all lie in [0, 1]; rho and eps are in these units)", num("--pixel-scale"))
+    .addOption(new Option("--layout <l>", "the data's layout: nchw (as stored, the default) or nhwc (channels last: transposed to the model's N×C×H×W)").choices(LAYOUTS as unknown as string[]))
+    .option("--mean <m>", "normalisation the model was trained with outside it: (value / scale - mean) / std, one value or one per channel (e.g. 0.1307 or 0.485,0.456,0.406); applied inside the measured model", list("--mean"))
+    .option("--std <s>", "with --mean: the std, one value or one per channel (e.g. 0.3081)", list("--std"));
 }
 
 const modeOption = () => new Option("--mode <m>", "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then branch and bound until lower = upper), milp (the bracket, then big-M MILPs: the path exact replaced), certify (is rho > eps? as robustc certify), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)")
   .choices(RHO_MODES as unknown as string[]);
 
-export function buildProgram(out: (s: string) => void): Command {
+/** `argv`: the words as typed (measure and certify print them again with --resume on Ctrl-C). */
+export function buildProgram(out: (s: string) => void, argv: readonly string[] = []): Command {
   const program = new Command("robustc")
     .description("the robustness constraint compiler: measure neural-net robustness with linear programs")
     .version("0.1.0")
@@ -50,7 +63,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
 
   program.command("inspect")
-    .description("layers, shapes, parameter and ReLU counts of an ONNX model (every unsupported op is listed)")
+    .description("layers, shapes, parameter and ReLU counts of an ONNX model (with unsupported ops: the table as far as it lowers, each one marked and listed)")
     .argument("<model>", "ONNX model file")
     .option("--json", "print the summary as one JSON object")
     .action((model: string, o: { json?: boolean }) => inspectCommand(model, o, out));
@@ -85,7 +98,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
     .addOption(new Option("--algorithm <a>", "lp (the bracket, or the paper's LP with --mode restrict), pgd (minimum-norm attack alone), lbfgsb (Szegedy et al.) or fgsm (signed gradient)").choices(ALGORITHMS as string[]).default("lp"))
-    .option("--eps <e>", "eps in pixels (0-255 scale): the estimators' threshold, FGSM's step, and the bracket's rho_hat ball (R = max(upper, eps))", num("--eps"), 20);
+    .option("--eps <e>", "eps in the data's units (pixels on the 0-255 scale; default the paper's 20 of 255 on the data's scale): the estimators' threshold, FGSM's step, and the bracket's rho_hat ball (R = max(upper, eps))", num("--eps"));
 
   runOptions(program.command("rho")
     .description("rho per point as a bracket lower <= rho <= upper (checked example, certified bound) with the paper's rho_hat beside it; --mode restrict: rho_hat alone")
@@ -93,6 +106,7 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--index <i>", "one data point", int("--index"))
     .option("--json", "one JSON object per point on stdout, nothing else")
     .addOption(modeOption())
+    .option("--examples", "with --json: each record carries its example (pixels in the data's units, x*'s index, the example's label)")
     .action((model: string, o: RhoRequest) => rhoCommand(model, o, out));
 
   runOptions(program.command("measure")
@@ -106,18 +120,27 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--attempts <n>", "with --queue: tries per point before it fails", int("--attempts"), 3)
     .option("--job-timeout <s>", "with --queue: seconds one try may take (default 2 x --time-limit + 60)", num("--job-timeout"))
     .option("--detach", "with --queue: enqueue and exit; robustc merge --queue writes the report")
-    .action((model: string, o: MeasureRequest) => measureCommand(model, o, out));
+    .option("--images <dir>", "one PNG per reported example in DIR: x*, the example and the perturbation (stretched to ±m, m in the name) side by side")
+    // The words as typed: Ctrl-C prints them again with --resume.
+    .action((model: string, o: MeasureRequest) => measureCommand(model, { ...o, argv }, out));
 
   dataOptions(program.command("certify")
     .description("verified robust accuracy at eps: per point verified (branch and bound proves nothing within eps has another label), falsified (a checked example within eps) or unknown; measure's files in --out")
     .argument("<model>", "ONNX model file"))
-    .requiredOption("--eps <e>", "eps in pixels (0-255 scale)", num("--eps"))
+    .requiredOption("--eps <e>", "eps in the data's units (pixels on the 0-255 scale)", num("--eps"))
     .requiredOption("--out <dir>", "directory for the reports")
     .option("--limit <n>", "the first n data points", int("--limit"))
     .option("--jobs <k>", "worker threads", int("--jobs"), 1)
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--resume", "continue the run in --out: finished points are kept, the rest are run")
-    .action((model: string, o: CertifyRequest) => certifyCommand(model, o, out));
+    .action((model: string, o: CertifyRequest) => certifyCommand(model, { ...o, argv }, out));
+
+  program.command("report")
+    .description("the table of a finished (or merged) measure run again, at other eps, without solving: reads run.json and points.jsonl, writes nothing there")
+    .argument("<dir>", "the --out directory of measure, certify or merge")
+    .option("--eps <e>", "eps in the data's units, one or several (e.g. 5,10,20; default the run's own)", list("--eps"))
+    .option("--images <dir>", "one PNG per reported example in DIR, as measure --images")
+    .action((dir: string, o: ReportRequest) => reportCommand(dir, o, out));
 
   program.command("merge")
     .description("combine the --out directories of measure --shard runs (or a --queue run's results) into one report")
@@ -134,11 +157,19 @@ export function buildProgram(out: (s: string) => void): Command {
     .option("--drain", "exit once the queue has no waiting, delayed or active job")
     .action((o: WorkerRequest) => workerCommand(o, out));
 
+  program.command("queue")
+    .description("manage a measure --queue queue on Redis")
+    .command("clear")
+    .description("remove a queue's jobs (any state, running ones too), results and run; says how many it removed")
+    .argument("<url>", "redis://HOST:PORT/NAME")
+    .action((url: string) => queueClearCommand(url, out));
+
   runOptions(program.command("compare")
-    .description("the LP, L-BFGS-B and FGSM on the same points: table, compare.json, compare.svg, disagreements.csv in --out")
+    .description("the LP, L-BFGS-B, FGSM and PGD on the same points: table, compare.json, compare.svg, disagreements.csv in --out")
     .argument("<model>", "ONNX model file"))
     .requiredOption("--out <dir>", "directory for the reports")
-    .action((model: string, o: CompareRequest) => compareCommand(model, o, out));
+    // compare runs every algorithm: an --algorithm typed here would be ignored (compareCommand refuses it).
+    .action((model: string, o: CompareRequest, cmd: Command) => compareCommand(model, { ...o, algorithmGiven: cmd.getOptionValueSource("algorithm") !== "default" }, out));
 
   dataOptions(program.command("augment")
     .description("adversarial examples of training points for fine-tuning (paper §5): margin, rounded to integer pixels, re-checked; images.npy, labels.npy, manifest.json in --out")
@@ -175,7 +206,7 @@ export function buildProgram(out: (s: string) => void): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram((s) => process.stdout.write(s + "\n"));
+  const program = buildProgram((s) => process.stdout.write(s + "\n"), argv);
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return 0;

@@ -53,6 +53,15 @@ export type Layer =
 
 export type LayerKind = Layer["kind"];
 
+/** A final Softmax/LogSoftmax the front-end left out (same argmax): `outputName` is then its input. */
+export interface RemovedSoftmax {
+  readonly op: "Softmax" | "LogSoftmax";
+  /** The ONNX node's display name. */
+  readonly node: string;
+  /** The graph output it computed (the probabilities), which onnxruntime must not be asked for. */
+  readonly output: string;
+}
+
 export interface Network {
   readonly inputName: string;
   /** The ONNX input shape with symbolic dimensions fixed to 1 (e.g. [1, 1, 28, 28]). */
@@ -67,6 +76,8 @@ export interface Network {
   readonly producer: string;
   /** Number of float values in the model's initializers and Constant nodes (its trained parameters). */
   readonly parameters: number;
+  /** Set when the model ends in a Softmax/LogSoftmax that the IR leaves out. */
+  readonly removedSoftmax?: RemovedSoftmax;
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -86,4 +97,28 @@ export function inputsOf(l: Layer): readonly number[] {
     .with({ kind: "add" }, (a) => a.inputs)
     .with({ kind: P.union("affine", "relu", "maxpool", "reshape") }, (u) => [u.input])
     .exhaustive();
+}
+
+/**
+ * The network g(x) = f(scale ⊙ x + shift): a scale-shift layer (named `name`) between the input and every layer
+ * that read it. The input keeps its name and shape; every later layer's id moves up by one. Used for the
+ * normalisation a model's training applied outside the model ((x − mean) / std): measured inside the network,
+ * the L∞ ball stays in the units of the raw input.
+ */
+export function prependScaleShift(net: Network, scale: Float64Array, shift: Float64Array, name: string): Network {
+  const n = inputSize(net);
+  if (scale.length !== n || shift.length !== n) throw new Error(`internal: scale-shift of ${scale.length}/${shift.length} values for an input of ${n}`);
+  const input = net.layers[0];
+  if (input.kind !== "input") throw new Error("internal: layer 0 is not the input");
+  const taken = new Set(net.layers.map((l) => l.name));
+  let unique = name;
+  for (let k = 2; taken.has(unique); k++) unique = `${name}_${k}`;
+  const up = (id: number) => id + 1;
+  const moved = net.layers.slice(1).map((l): Layer => match(l)
+    .with({ kind: "input" }, () => { throw new Error("internal: a second input layer"); })
+    .with({ kind: "add" }, (a) => ({ ...a, id: up(a.id), inputs: [up(a.inputs[0]), up(a.inputs[1])] as const }))
+    .with({ kind: P.union("affine", "relu", "maxpool", "reshape") }, (u) => ({ ...u, id: up(u.id), input: up(u.input) }))
+    .exhaustive());
+  const norm: Layer = { kind: "affine", id: 1, name: unique, onnxOp: "Normalize", shape: input.shape, input: 0, op: { kind: "scale-shift", scale, shift } };
+  return { ...net, layers: [input, norm, ...moved], output: up(net.output) };
 }

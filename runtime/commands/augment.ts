@@ -2,15 +2,16 @@
 // runner (--jobs workers); writes images.npy, labels.npy, index.npy, points.jsonl, manifest.json into --out.
 // Nothing is half-written: the files go to DIR.partial, which is renamed to DIR only when all are written.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { diag, fail, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
+import { UserError, diag, fail, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { item } from "../data/index.js";
-import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
 import { progressBar, runPoints } from "../run/measure.js";
+import { makeDir } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
+import { openEvaluator } from "../run/session.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> {
@@ -30,7 +31,9 @@ function prepareStaging(out: string): Result<string> {
   const staging = `${out.replace(/\/+$/, "")}.partial`;
   try {
     rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
+    // Level by level: a recursive mkdirSync spins forever under /proc (out-dir.ts makeDir).
+    const made = makeDir(staging, "--out");
+    if (!made.ok) return made;
   } catch (e) {
     return fail(diag("cli/out", `--out ${out}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
@@ -41,14 +44,15 @@ function validate(r: AugmentRequest): Result<number> {
   if (r.algorithm !== "lp" && r.algorithm !== "lbfgsb") return fail(diag("cli/algorithm", `--algorithm must be lp or lbfgsb, got '${r.algorithm}'`));
   const margin = r.margin ?? DEFAULT_MARGIN[r.algorithm];
   if (!Number.isFinite(margin) || margin < 0) return fail(diag("cli/margin", `--margin must be a non-negative number, got ${r.margin}`));
-  if (r.pixelScale !== 255) return fail(diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`));
+  if (r.pixelScale !== undefined && r.pixelScale !== 255) return fail(diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`));
   return ok(margin);
 }
 
 export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<AugmentOutcome> {
   const margin = unwrap(validate(r));
   // The paper's §5: examples of the restricted LP with a confidence margin (--mode restrict), or L-BFGS-B's.
-  const { session, indices, cfg } = await openRun(model, { ...r, eps: r.eps ?? 20, ...(r.algorithm === "lp" ? { mode: "restrict" as const } : {}) });
+  const { session, indices, cfg } = await openRun(model, { ...r, ...(r.algorithm === "lp" ? { mode: "restrict" as const } : {}) });
+  if (session.pixelScale !== 255) throw new UserError([diag("data/range", `augment writes uint8 pixel images: ${r.data} is on a 0-${session.pixelScale} scale, not 0-255 (convert it to 8-bit images first)`)]);
   const staging = unwrap(prepareStaging(r.out));
   const t0 = performance.now();
   try {
@@ -61,10 +65,10 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
     } finally {
       await runner.close();
     }
-    const ort = await OnnxRuntimeEvaluator.create(model, session.network, { threads: 1 });
+    const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
     let rounded;
     try {
-      rounded = await roundAndCheck(points, ort, r.pixelScale, (i) => item(session.dataset, i));
+      rounded = await roundAndCheck(points, ort, session.pixelScale, (i) => item(session.dataset, i));
     } finally {
       await ort.dispose();
     }

@@ -13,25 +13,30 @@ import { makeRunner, type RunConfig } from "../run/point-runner.js";
 import { prepareOut, runIdentity } from "../run/out-dir.js";
 import { type PointResult } from "../rho/types.js";
 import { openRun, type RunRequest } from "./run-request.js";
+import { unitShort } from "../data/input-map.js";
 
 export interface CompareRequest extends RunRequest {
-  readonly eps: number;
   readonly out: string;
+  /** --algorithm was typed (the option is shared with rho and measure): compare runs them all, so it is refused. */
+  readonly algorithmGiven?: boolean;
 }
 
 /** `robustc compare`: every algorithm on the request's points; the table printed, the files in --out. */
 export async function compareCommand(model: string, r: CompareRequest, out: (line: string) => void): Promise<void> {
-  if (!(r.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
+  if (r.algorithmGiven) {
+    throw new UserError([diag("cli/algorithm", `compare runs every algorithm (${ALGORITHMS.join(", ")}) on the same points: drop --algorithm ${r.algorithm} (robustc measure --algorithm ${r.algorithm} runs one)`)]);
+  }
   const { indices, cfg } = await openRun(model, r);
-  unwrap(prepareOut(r.out, { ...runIdentity(cfg, indices, r.eps), algorithm: "compare" }, false));
+  const eps = cfg.eps;
+  unwrap(prepareOut(r.out, { ...runIdentity(cfg, indices, eps), algorithm: "compare" }, false));
   const jobs = Math.min(r.jobs, indices.length);
   const tty = process.stderr.isTTY === true;
   const all = await runCompare(cfg, indices, jobs, (a, done) => { if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `); });
   if (tty) process.stderr.write("\n");
-  const rows = summarise(all, r.eps);
-  unwrap(await writeCompare(r.out, model, r.data, r.eps, all, rows));
-  out(formatCompare(rows, r.eps));
-  out(`reports in ${r.out}: compare.json, compare.svg, disagreements.csv, lp.jsonl, lbfgsb.jsonl, fgsm.jsonl`);
+  const rows = summarise(all, eps);
+  unwrap(await writeCompare(r.out, model, r.data, eps, all, rows));
+  out(formatCompare(rows, eps, cfg.pixelScale));
+  out(`reports in ${r.out}: compare.json, compare.svg, disagreements.csv, ${ALGORITHMS.map((a) => `${a}.jsonl`).join(", ")}`);
 }
 
 export interface AlgorithmSummary {
@@ -40,6 +45,8 @@ export interface AlgorithmSummary {
   readonly accuracy: number | null;
   readonly frequency: number | null;
   readonly severity: number | null;
+  /** Why this algorithm has no severity (run/measure.ts NO_SEVERITY); absent when it has one. */
+  readonly severity_note?: string;
   readonly median_seconds: number | null;
   readonly counts: Estimates["counts"];
 }
@@ -63,23 +70,26 @@ export async function runCompare(cfg: RunConfig, indices: readonly number[], job
 
 export function summarise(all: Map<Algorithm, PointResult[]>, eps: number): AlgorithmSummary[] {
   return [...all].map(([algorithm, pts]) => {
-    const e = estimate(pts, eps);
+    const e = estimate(pts, eps, algorithm);
     const secs = pts.map((p) => p.seconds).sort((a, b) => a - b);
     return {
       algorithm, n: e.n, accuracy: e.n > 0 ? e.correct / e.n : null, frequency: e.frequency,
-      // FGSM's examples sit at distance <= eps by construction: no severity.
-      severity: algorithm === "fgsm" ? null : e.severity, median_seconds: quantile(secs, 0.5), counts: e.counts,
+      // FGSM's examples sit at distance <= eps by construction: no severity (run/measure.ts NO_SEVERITY).
+      severity: e.severity, ...(e.severityNote ? { severity_note: e.severityNote } : {}), median_seconds: quantile(secs, 0.5), counts: e.counts,
     };
   });
 }
 
-export function formatCompare(rows: readonly AlgorithmSummary[], eps: number): string {
+export function formatCompare(rows: readonly AlgorithmSummary[], eps: number, scale = 255): string {
   const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
   const head = ["algorithm", "points", "accuracy", `frequency phi_hat(${eps})`, `severity mu_hat(${eps})`, "median s/point"];
   const body = rows.map((r) => [r.algorithm, String(r.n), pct(r.accuracy), pct(r.frequency),
-    r.severity === null ? "n/a" : `${r.severity.toFixed(3)} px`, r.median_seconds === null ? "n/a" : r.median_seconds.toFixed(3)]);
+    r.severity !== null ? `${r.severity.toFixed(3)} ${unitShort(scale)}` : r.severity_note ? "n/a (no severity)" : "n/a (none <= eps)",
+    r.median_seconds === null ? "n/a" : r.median_seconds.toFixed(3)]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()).join("\n");
+  // The reason under the table, once per algorithm that has none.
+  const notes = rows.filter((r) => r.severity_note).map((r) => `${r.algorithm}: ${r.severity_note}`);
+  return [...[head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()), ...notes].join("\n");
 }
 
 const within = (p: PointResult | undefined, eps: number) => !!p && p.status === "adversarial" && p.rho !== null && p.rho <= eps;

@@ -1,14 +1,18 @@
 // `robustc compile`: a compile request (one seed point of a dataset, a mode) → the LP or MILP per target
 // label, written as CPLEX-LP or free MPS (format from the extension), or the constraint IR as text (--emit).
-// Everything is validated before anything is written; files are written atomically.
+// Everything (the --solve solver's presence included) is validated before anything is written; files are
+// written atomically; --solve prints no optimum as an example's distance unless its optimiser passes the check.
 
-import { extname } from "node:path";
-import { and, compileOptions, compilePoint, diag, encode, fail, formatNumber, inputSize, ok, outputConstraint, outputSize, unwrap, writeCplexLp, writeFileAtomic, writeMps, type CompiledPoint, type CompileOptions, type Result, type Target } from "../../compiler/index.js";
+import { writeFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { and, compileOptions, compilePoint, diag, encode, fail, formatNumber, inputSize, networkMatrices, ok, outputConstraint, outputSize, rankLabels, trace, unwrap, UserError, writeCplexLp, writeFileAtomic, writeMps, type CompiledPoint, type CompileOptions, type Result, type Target } from "../../compiler/index.js";
 import { printProblem } from "../../grammar/constraint/print.js";
-import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { argmax } from "../evaluator/types.js";
-import { solveFile, type SolverName } from "../solvers/registry.js";
-import { modelInput, openSession, selectIndices, type DataOptions, type Session } from "../run/session.js";
+import { checkExample, marginLadder, type RhoContext } from "../rho/types.js";
+import { withTempDir } from "../solvers/external.js";
+import { getSolver, solveFile, type SolverName } from "../solvers/registry.js";
+import { modelInput, openEvaluator, openSession, printNotes, selectIndices, type DataOptions, type Session } from "../run/session.js";
+import { unitShort } from "../data/input-map.js";
 
 type CompileMode = CompileOptions["mode"];
 
@@ -22,8 +26,12 @@ interface ModeEntry {
   readonly quantity: string;
   /** What an infeasible file means. */
   readonly infeasible: string;
-  /** The optimiser, checked by onnxruntime, has label `got`, not the target. */
-  readonly otherLabel: (got: number) => string;
+  /**
+   * The optimum is the distance of an example (restrict, exact): it counts only if the optimiser passes the
+   * check (rho/types.ts checkExample), else the float32 rule re-solves with raised margins. A relaxation's
+   * optimum is a bound whatever label its optimiser has: printed with the check's verdict beside it.
+   */
+  readonly example: boolean;
 }
 
 // restrict: the optimum is rho_hat, an upper bound on rho(f, x*, l); exact: rho(f, x*, l) itself (within
@@ -31,18 +39,15 @@ interface ModeEntry {
 const MODES: Record<CompileMode, ModeEntry> = {
   restrict: {
     form: "reduced", feasibleSet: "C_f(x, l) restricted to Z(x*)", quantity: "rho_hat",
-    infeasible: "no adversarial example in the linear region of x* (rho_hat = inf)",
-    otherLabel: (got) => `has label ${got}, not the target (a float32 boundary example: see robustc rho)`,
+    infeasible: "no adversarial example in the linear region of x* (rho_hat = inf)", example: true,
   },
   exact: {
     form: "layered", feasibleSet: "C_f(x, l) (every disjunction as big-M rows)", quantity: "rho (exact within --radius)",
-    infeasible: "no input within --radius has the target label (rho > radius)",
-    otherLabel: (got) => `has label ${got}, not the target (a float32 boundary example: see robustc rho)`,
+    infeasible: "no input within --radius has the target label (rho > radius)", example: true,
   },
   relax: {
     form: "layered", feasibleSet: "the triangle relaxation of C_f(x, l)", quantity: "a lower bound on rho (relaxation)",
-    infeasible: "the relaxation proves no input within --radius has the target label (rho > radius)",
-    otherLabel: (got) => `has label ${got} (a relaxation's optimiser need not be a real example)`,
+    infeasible: "the relaxation proves no input within --radius has the target label (rho > radius)", example: false,
   },
 };
 
@@ -64,16 +69,34 @@ export interface CompileRequest extends DataOptions {
 
 /** `robustc compile`: validates everything, writes the files (or prints --emit), then --solve. */
 export async function compileCommand(model: string, r: CompileRequest, out: (line: string) => void): Promise<void> {
-  const s = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
+  const s = unwrap(openSession(model, r));
+  printNotes(s);
   unwrap(selectIndices(s.dataset.count, r.index, undefined, r.data));
   const options = unwrap(validateCompile(s, r));
+  unwrap(refuseOwnLabel(s, r.index, options.target));
+  // A missing solver is bad input found before any file is written, not a line per target after.
+  if (r.solve) {
+    const a = await getSolver(r.solve).available();
+    if (!a.ok) throw new UserError(a.diagnostics.map((d) => diag(d.code, `--solve ${r.solve}: ${d.message}`)));
+  }
   const c = compileSeed(s, r.index, options);
   const files = unwrap(renderCompile(s, r, options, c));
   unwrap(writeOutputs(files, out));
   for (const f of files) {
     if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${r.index}, predicted ${c.predicted}, target ${f.label})\n`);
   }
-  if (r.solve) await solveWritten(s, files, r.solve, out, options.mode);
+  if (r.solve) await solveWritten(s, r.index, options, c, files, r.solve, out);
+}
+
+/**
+ * --target L where L is x*'s own predicted label (the float64 trace's, as the compiled files' header says):
+ * x* itself is feasible, so the optimum would be 0, a number that says nothing. Refused.
+ */
+export function refuseOwnLabel(s: Session, index: number, target: Target): Result<void> {
+  if (typeof target !== "number") return ok(undefined);
+  const predicted = rankLabels(trace(s.network, modelInput(s, index)).logits)[0];
+  if (target !== predicted) return ok(undefined);
+  return fail(diag("cli/target", `--target ${target} is the predicted label of point ${index} of ${s.dataset.source} (x* itself has label ${target}, so its distance would be 0): give another label, second or all`));
 }
 
 export function parseTarget(t: string): Target | null {
@@ -102,6 +125,7 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
   if (typeof target === "number" && target >= labels) return fail(diag("cli/target", `--target ${target} is not a label of the model (0..${labels - 1})`));
   if (r.emit !== undefined && r.emit !== "ir" && r.emit !== "cf") return fail(diag("cli/emit", `--emit must be ir or cf, got '${r.emit}'`));
   if (r.emit === undefined && r.out === undefined) return fail(diag("cli/output", "give -o FILE.lp or -o FILE.mps (or --emit ir)"));
+  if (r.emit !== undefined && r.solve !== undefined) return fail(diag("cli/solve", `--solve solves the .lp/.mps files of -o; --emit ${r.emit} prints text instead: use one`));
   if (r.out !== undefined && r.emit === undefined && formatOf(r.out) === null) {
     return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
   }
@@ -154,25 +178,72 @@ export function writeOutputs(files: { path: string | null; text: string }[], std
   return ok(undefined);
 }
 
-/** `--solve S`: solves each written file with solver S and checks the optimiser with onnxruntime. */
-export async function solveWritten(s: Session, files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void, mode: CompileMode = "restrict"): Promise<void> {
-  const { quantity, infeasible, otherLabel } = MODES[mode];
+/** One solve of an LP/MILP file, its optimiser checked: `checked` when it passes checkExample with the target label. */
+type SolvedFile = { status: "infeasible" } | { status: "failed"; text: string }
+  | { status: "optimal"; t: number; label32: number; checked: boolean };
+
+/**
+ * `--solve S`: solves each written file with solver S and checks its optimiser as every example in robustc is
+ * checked (rho/types.ts checkExample: the target wins strictly in onnxruntime's float32 pass and in the float64
+ * reference). Where an example's optimiser fails, the float32 rule of robustc rho (types.ts marginLadder): the
+ * target is recompiled with each raised margin (in a scratch file, the written file unchanged) and re-solved,
+ * and the first checked optimum is printed; if none passes, the line says so and prints no number as rho.
+ */
+export async function solveWritten(s: Session, index: number, options: CompileOptions, c: CompiledPoint,
+  files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void): Promise<void> {
+  const { quantity, infeasible, example } = MODES[options.mode];
   const n = inputSize(s.network);
-  const ort = await OnnxRuntimeEvaluator.create(s.modelPath, s.network);
+  const xStar = modelInput(s, index);
+  const ort = await openEvaluator(s);
+  const ctx: RhoContext = { net: s.network, matrices: networkMatrices(s.network), ort, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale };
+  const px = (t: number) => `${formatNumber(t * s.pixelScale)} ${unitShort(s.pixelScale)} (t = ${formatNumber(t)})`;
+  const solveChecked = async (path: string, label: number): Promise<SolvedFile> => {
+    const r = await solveFile(path, solver);
+    if (r.status === "infeasible") return { status: "infeasible" };
+    if (r.status !== "optimal" || r.values === null || r.objective === null) return { status: "failed", text: `${r.status}${r.message ? ` (${r.message})` : ""}` };
+    const x = Float32Array.from({ length: n }, (_, i) => r.values!.get(`x_${i}`) ?? 0);
+    const [y] = await ort.logits([Float64Array.from(x)]);
+    const ck = await checkExample(ctx, x, xStar, c.predicted);
+    return { status: "optimal", t: r.objective, label32: argmax(y), checked: ck !== null && ck.label === label };
+  };
+  const why = (a: Extract<SolvedFile, { status: "optimal" }>, label: number) =>
+    a.label32 !== label ? `onnxruntime label ${a.label32}` : "the target does not win strictly in float32 and float64";
   try {
     for (const f of files) {
       if (!f.path) continue;
-      const r = await solveFile(f.path, solver);
       const head = `${f.path}: ${solver}: target ${f.label}:`;
-      if (r.status === "infeasible") { stdout(`${head} infeasible: ${infeasible}`); continue; }
-      if (r.status !== "optimal" || r.values === null || r.objective === null) { stdout(`${head} ${r.status}${r.message ? ` (${r.message})` : ""}`); continue; }
-      const x = Float64Array.from({ length: n }, (_, i) => Math.fround(r.values!.get(`x_${i}`) ?? 0));
-      const [y] = await ort.logits([x]);
-      const got = argmax(y);
-      const verdict = got === f.label ? "has the target label" : otherLabel(got);
-      stdout(`${head} optimal, ${quantity} = ${formatNumber(r.objective * s.pixelScale)} pixels (t = ${formatNumber(r.objective)}); the optimiser, checked by onnxruntime (float32), ${verdict}`);
+      const a = await solveChecked(f.path, f.label);
+      if (a.status === "infeasible") { stdout(`${head} infeasible: ${infeasible}`); continue; }
+      if (a.status === "failed") { stdout(`${head} ${a.text}`); continue; }
+      if (a.checked) { stdout(`${head} optimal, ${quantity} = ${px(a.t)}; the optimiser, checked by onnxruntime (float32), has the target label`); continue; }
+      if (!example) { stdout(`${head} optimal, ${quantity} = ${px(a.t)}; the optimiser has ${why(a, f.label)} (a relaxation's optimiser need not be a real example; the bound stands)`); continue; }
+      // The file's optimiser lies on the decision boundary and float32 rounding tipped it back: the float32 rule.
+      const tried = [`margin ${formatNumber(options.margin)}: ${why(a, f.label)} at t = ${formatNumber(a.t)}`];
+      let found: { alpha: number; t: number } | null = null;
+      for (const alpha of marginLadder({ margin: options.margin }, c.evaluated.trace.logits).slice(1)) {
+        const b = await ladderSolve(s, index, { ...options, target: f.label, margin: alpha }, c.encoding, f.path, solveChecked, f.label);
+        if (b.status === "optimal" && b.checked) { found = { alpha, t: b.t }; break; }
+        tried.push(`margin ${alpha.toExponential(1)}: ${b.status === "optimal" ? `${why(b, f.label)} at t = ${formatNumber(b.t)}` : b.status === "infeasible" ? "infeasible" : b.text}`);
+        if (b.status !== "optimal") break;
+      }
+      stdout(found
+        ? `${head} the file's optimiser fails the float32 check (${tried.join("; ")}); float32 rule (as robustc rho), re-solved at margin alpha = ${found.alpha.toExponential(1)}: ${quantity} = ${px(found.t)}, its optimiser checked by onnxruntime (float32) and the float64 reference`
+        : `${head} no ${quantity}: no optimiser passed the float32 check, at any margin of the float32 rule of robustc rho (${tried.join("; ")})`);
     }
   } finally {
     await ort.dispose();
   }
+}
+
+/** Target `label` recompiled with a raised margin into a scratch file of the written file's format, then solved and checked. */
+async function ladderSolve(s: Session, index: number, options: CompileOptions, encoding: CompiledPoint["encoding"], writtenPath: string,
+  solveChecked: (path: string, label: number) => Promise<SolvedFile>, label: number): Promise<SolvedFile> {
+  // x*'s encoding is shared: only the target's rows change with the margin.
+  const t = compilePoint(s.network, modelInput(s, index), options, { name: `robustc_${index}`, header: headerFor(s, index, options.mode) }, encoding).targets[0];
+  const fmt = formatOf(writtenPath)!;
+  return withTempDir("compile-ladder", async (dir) => {
+    const path = join(dir, `model.${fmt}`);
+    await writeFile(path, fmt === "lp" ? writeCplexLp(t.lp) : writeMps(t.lp));
+    return solveChecked(path, label);
+  });
 }

@@ -1,11 +1,12 @@
 // `robustc measure ... --queue redis://HOST:PORT/NAME`: the run's config into Redis, one job per point, then
 // (unless --detach) a wait with progress for the workers' results and the reports in --out. Rerunning the
-// same command is the resume: finished points are kept, failed ones retried, the rest waited for.
+// same command is the resume: finished points are kept, failed ones retried, the rest waited for. Redis
+// going away ends it within the reconnect time (run/queue/connection.ts) with one line, never a hang.
 
 import { UserError, diag, unwrap } from "../../compiler/index.js";
 import { progressBar, type Progress } from "../run/measure.js";
 import { prepareOut, runIdentity } from "../run/out-dir.js";
-import { closeQueue, describeRun, enqueueRun, missingDiagnostics, openQueue, queuedRun, readRun, waitForRun } from "../run/queue/queue.js";
+import { closeQueue, describeRun, enqueueRun, guarded, missingDiagnostics, openQueue, queuedRun, readRun, waitForRun } from "../run/queue/queue.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
 import { reportsLine } from "../report/write.js";
 import { queueMerged, writeMerged } from "./merge.js";
@@ -22,7 +23,6 @@ export interface QueueOptions {
 }
 
 export interface QueueRequest extends RunRequest, QueueOptions {
-  readonly eps: number;
   readonly out: string;
   readonly queue: string;
   readonly resume?: boolean;
@@ -33,11 +33,20 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
   if (!Number.isInteger(o.attempts) || o.attempts < 1) throw new UserError([diag("cli/attempts", `--attempts must be a positive integer, got ${o.attempts}`)]);
   if (o.jobTimeout !== undefined && !(o.jobTimeout > 0)) throw new UserError([diag("cli/job-timeout", `--job-timeout must be positive, got ${o.jobTimeout}`)]);
   const { indices, cfg } = await openRun(model, o);
-  const identity = runIdentity(cfg, indices, o.eps);
+  const identity = runIdentity(cfg, indices, cfg.eps);
   // A backstop for a point that ignores its own --time-limit (a solver stuck in WebAssembly, a dead thread).
-  const run = queuedRun(cfg, identity, indices, o.eps, o.attempts, o.jobTimeout ?? 2 * cfg.lazy.timeLimit + 60);
+  const run = queuedRun(cfg, identity, indices, cfg.eps, o.attempts, o.jobTimeout ?? 2 * cfg.lazy.timeLimit + 60);
   const h = unwrap(await openQueue(target));
+  let seen = -1;
+  // Redis going away at any step ends the command with one line: what happened and how to go on from there.
+  const resume = () => `${seen >= 0 ? `${seen} of ${indices.length} points had finished; ` : ""}when Redis is back, rerun this command to resume${seen >= 0 ? `, or robustc merge --queue ${target.display} --out ${o.out} once the workers are done` : ""}`;
   try {
+    await guarded(h, enqueueAndWait(), resume);
+  } finally {
+    await closeQueue(h);
+  }
+
+  async function enqueueAndWait(): Promise<void> {
     const there = await readRun(h);
     if (there !== null && there.id !== run.id) throw new UserError([diag("queue/other-run", `--queue ${target.display} holds another run (${describeRun(there)}); use another queue name`)]);
     unwrap(prepareOut(o.out, identity, o.resume === true));
@@ -53,8 +62,9 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
     const progress = process.stderr.isTTY === true ? await progressBar(indices.length, true)
       : e.added > 0 ? logProgress(target.display, indices.length) : { tick: () => undefined, stop: () => undefined };
     let c;
+    seen = 0;
     try {
-      c = await waitForRun(h, e.run, (p) => progress.tick(p));
+      c = await waitForRun(h, e.run, (p) => { seen++; progress.tick(p); });
     } finally {
       progress.stop();
     }
@@ -65,8 +75,6 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
     const table = unwrap(await writeMerged(o.out, e.finished === 0 ? { ...merged, totalSeconds: (performance.now() - t0) / 1000 } : merged, o.resume === true));
     out(table);
     out(reportsLine(o.out));
-  } finally {
-    await closeQueue(h);
   }
 }
 

@@ -1,46 +1,72 @@
 // `robustc measure`: consumes a measure request (a run request, --eps, --out, --resume, --shard or --queue);
 // produces the frequency/severity report with its files (report.json, points.jsonl, points.csv,
-// adversarial*.npy, cdf.svg) in --out, and the table it prints. A resumed or sharded run is one run.
+// adversarial*.npy, cdf.svg) in --out, and the table it prints (--images: Figure 2's PNGs). A resumed or
+// sharded run is one run; Ctrl-C leaves points.jsonl whole and says how to resume it.
 
+import { existsSync, rmSync } from "node:fs";
 import { UserError, diag, unwrap } from "../../compiler/index.js";
 import { progressBar, runPoints } from "../run/measure.js";
-import { prepareOut, runIdentity } from "../run/out-dir.js";
+import { makeDir, prepareOut, runIdentity } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName } from "../run/shard.js";
-import { reportsLine, writeMeasurement } from "../report/write.js";
+import { reportedExamples, reportsLine, writeMeasurement } from "../report/write.js";
+import { checkImageInput, writeImages } from "../report/images.js";
 import { type PointResult } from "../rho/types.js";
 import { measureOnQueue, type QueueOptions } from "./measure-queue.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
 export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {
-  readonly eps: number;
+  /** Absent: the paper's 20 of 255 on the data's scale (run-request.ts). */
+  readonly eps?: number;
   readonly out: string;
   readonly resume?: boolean;
   /** K/N: only every N-th point from the K-th (robustc merge combines the shards). */
   readonly shard?: string;
   /** redis://HOST:PORT/NAME: the points as jobs for robustc worker processes. */
   readonly queue?: string;
+  /** A directory for one PNG per reported example: x*, the example, the perturbation (report/images.ts). */
+  readonly images?: string;
+  /** The command line as typed (cli.ts): Ctrl-C prints it again with --resume. */
+  readonly argv?: readonly string[];
 }
 
 export async function measureCommand(model: string, r: MeasureRequest, out: (line: string) => void): Promise<void> {
-  if (!(r.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
   if (r.queue !== undefined && r.shard !== undefined) throw new UserError([diag("cli/shard", "--shard and --queue are two ways to spread a run: use one")]);
+  if (r.queue !== undefined && r.images !== undefined) throw new UserError([diag("cli/images", "--images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR")]);
   if (r.queue !== undefined) return measureOnQueue(model, { ...r, queue: r.queue, attempts: r.attempts ?? 3 }, out);
   const shard = r.shard === undefined ? null : unwrap(parseShard(r.shard));
   const { session, indices, cfg } = await openRun(model, r);
-  const identity = runIdentity(cfg, indices, r.eps);
-  const done = unwrap(prepareOut(r.out, { ...identity, ...(shard ? { shard: shardName(shard) } : {}) }, r.resume === true));
+  // --images on a model whose input is no image is refused before anything runs.
+  if (r.images !== undefined) unwrap(checkImageInput(session));
+  const identity = runIdentity(cfg, indices, cfg.eps);
+  // --images is made first, so that a directory it cannot have fails before --out holds a run.
+  const imagesNew = r.images !== undefined && !existsSync(r.images);
+  if (r.images !== undefined) unwrap(makeDir(r.images, "--images"));
+  const prepared = prepareOut(r.out, { ...identity, ...(shard ? { shard: shardName(shard) } : {}) }, r.resume === true);
+  if (!prepared.ok && imagesNew) rmSync(r.images!, { recursive: true, force: true });
+  const done = unwrap(prepared);
   const finished = new Set(done.map((p) => p.index));
   const todo = (shard ? shardIndices(indices, shard) : indices).filter((i) => !finished.has(i));
   if (done.length > 0) process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
+  const mine = done.length + todo.length;
   const t0 = performance.now();
   const jobs = Math.max(1, Math.min(r.jobs, todo.length));
   let points: PointResult[] = [];
   if (todo.length > 0) {
     const runner = await makeRunner(cfg, jobs);
+    const bar = await progressBar(todo.length, process.stderr.isTTY === true, { eps: cfg.eps });
+    // Every finished point is in points.jsonl (written and fsynced before tick): Ctrl-C loses only those in flight.
+    let saved = done.length;
+    const interrupted = () => {
+      bar.stop();
+      process.stderr.write(`\nrobustc: interrupted: ${saved} of ${mine} points saved in ${r.out}/points.jsonl; resume with:\n  ${resumeCommand(r.argv)}\n`);
+      process.exit(130);
+    };
+    process.on("SIGINT", interrupted);
     try {
-      points = await runPoints(runner, todo, jobs, `${r.out}/points.jsonl`, await progressBar(todo.length, process.stderr.isTTY === true));
+      points = await runPoints(runner, todo, jobs, `${r.out}/points.jsonl`, { tick: (p) => { saved++; bar.tick(p); }, stop: () => bar.stop() });
     } finally {
+      process.off("SIGINT", interrupted);
       await runner.close();
     }
   }
@@ -50,4 +76,15 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
     settings: { resumed_points: done.length, ...(shard ? { shard: shardName(shard) } : {}) },
   })));
   out(reportsLine(r.out));
+  if (r.images !== undefined) {
+    const n = unwrap(writeImages(r.images, session, reportedExamples(all, identity.mode !== undefined)));
+    out(`images in ${r.images}: ${n} PNG (x*, the example, the perturbation stretched to ±m in the data's units, m in each name) and images.csv`);
+  }
+}
+
+/** The command to continue the run: as typed, with --resume; a shell-safe quote for every word that needs it. */
+export function resumeCommand(argv: readonly string[] | undefined): string {
+  if (argv === undefined) return "the same command with --resume";
+  const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  return ["robustc", ...argv, ...(argv.includes("--resume") ? [] : ["--resume"])].map(quote).join(" ");
 }

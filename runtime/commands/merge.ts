@@ -5,12 +5,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { diag, fail, ok, unwrap, UserError, type Diagnostic, type Result } from "../../compiler/index.js";
-import { parseIdentity, prepareOut, type RunIdentity } from "../run/out-dir.js";
+import { identityDataOptions, parseIdentity, prepareOut, type RunIdentity } from "../run/out-dir.js";
 import { readPoints, writePoints } from "../run/points-file.js";
 import type { MeasuredRun } from "../report/json.js";
 import { reportsLine, writeMeasurement } from "../report/write.js";
 import { openSession } from "../run/session.js";
-import { closeQueue, collect, missingDiagnostics, openQueue, readRun, type Collected, type QueueHandle, type QueuedRun } from "../run/queue/queue.js";
+import { closeQueue, collect, guarded, missingDiagnostics, openQueue, readRun, type Collected, type QueueHandle, type QueuedRun } from "../run/queue/queue.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
 import { type PointResult } from "../rho/types.js";
 
@@ -97,7 +97,7 @@ function missingShards(shards: readonly ShardDir[], expected: readonly number[],
  */
 export async function writeMerged(out: string, m: MeasuredRun, replace = false): Promise<Result<string>> {
   const id = m.identity;
-  const s = openSession(id.model, { data: id.data, ...(id.labels ? { labels: id.labels } : {}), pixelScale: id.pixel_scale });
+  const s = openSession(id.model, identityDataOptions(id));
   if (!s.ok) return s;
   const prepared = prepareOut(out, id, replace);
   if (!prepared.ok) return prepared;
@@ -139,9 +139,13 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
 export async function mergeQueue(url: string, out: string): Promise<string> {
   const h = unwrap(await openQueue(unwrap(parseQueueUrl(url))));
   try {
-    const run = await readRun(h);
-    if (run === null) throw new UserError([diag("queue/no-run", `--queue ${h.target.display}: no run under this name (enqueue one with robustc measure ... --queue)`)]);
-    const c = await collect(h, run, new Map(), true);
+    // Redis going away while the results are read: one line (nothing is written to --out yet), not a hang.
+    const read = await guarded(h, (async () => {
+      const run = await readRun(h);
+      return run === null ? null : { run, c: await collect(h, run, new Map(), true) };
+    })(), "when Redis is back, run this merge again");
+    if (read === null) throw new UserError([diag("queue/no-run", `--queue ${h.target.display}: no run under this name (enqueue one with robustc measure ... --queue)`)]);
+    const { run, c } = read;
     const bad = missingDiagnostics(h, run, c, `rerun the measure --queue command to retry failed points, or wait for the workers`);
     if (bad.length > 0) throw new UserError(bad);
     return unwrap(await writeMerged(out, queueMerged(h, run, c)));

@@ -2,9 +2,9 @@
 // accuracy over a dataset with either evaluator.
 
 import { unwrap } from "../../compiler/index.js";
-import { createEvaluator, type EvaluatorName } from "../evaluator/index.js";
+import type { EvaluatorName } from "../evaluator/index.js";
 import { argmax } from "../evaluator/types.js";
-import { modelInput, openSession, selectIndices, type DataOptions, type Session } from "../run/session.js";
+import { modelInput, openEvaluator, openSession, printNotes, selectIndices, type DataOptions, type Session } from "../run/session.js";
 
 export interface PredictRequest extends DataOptions {
   readonly index?: number;
@@ -17,7 +17,8 @@ export interface PredictRequest extends DataOptions {
 }
 
 export async function predictCommand(model: string, r: PredictRequest, out: (line: string) => void): Promise<void> {
-  const s = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
+  const s = unwrap(openSession(model, r));
+  if (!r.json) printNotes(s);
   const indices = unwrap(selectIndices(s.dataset.count, r.index, r.limit, r.data));
   const res = await predict(s, indices, r.evaluator);
   if (r.json) {
@@ -48,7 +49,7 @@ export interface PredictResult {
 
 export async function predict(s: Session, indices: readonly number[], evaluator: EvaluatorName): Promise<PredictResult> {
   const t0 = performance.now();
-  const ev = await createEvaluator(evaluator, s.modelPath, s.network);
+  const ev = await openEvaluator(s, evaluator);
   try {
     const logits = await ev.logits(indices.map((i) => modelInput(s, i)));
     const predictions = indices.map((index, k) => ({

@@ -1,17 +1,17 @@
 // The options rho, measure, compare and augment share (data, points, workers, algorithm, mode) → the session,
 // the point indices and the RunConfig a runner takes. Invalid values and combinations are refused here.
 
-import { diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
+import { UserError, diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
 import type { Algorithm } from "../attacks/point.js";
 import { DEFAULT_LAZY, type LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
 import type { RunConfig } from "../run/point-runner.js";
-import { openSession, selectIndices, type Session } from "../run/session.js";
+import { openSession, printNotes, selectIndices, type Session } from "../run/session.js";
+import { defaultEps, epsWarning, type InputOptions } from "../data/input-map.js";
 
-export interface RunRequest {
+export interface RunRequest extends InputOptions {
   readonly data: string;
   readonly labels?: string;
-  readonly pixelScale: number;
   readonly index?: number;
   readonly limit?: number;
   readonly jobs: number;
@@ -47,10 +47,19 @@ export function lazyOptions(r: RunRequest): Result<LazyOptions> {
 
 export async function openRun(model: string, r: RunRequest): Promise<{ session: Session; indices: number[]; cfg: RunConfig }> {
   unwrap(checkMode(r));
-  const session = unwrap(openSession(model, { data: r.data, labels: r.labels, pixelScale: r.pixelScale }));
+  if (r.eps !== undefined && !(r.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
+  const session = unwrap(openSession(model, r));
   const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
   const lazy = unwrap(lazyOptions(r));
-  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: r.pixelScale, lazy, algorithm: r.algorithm, eps: r.eps ?? 20,
+  printNotes(session);
+  const scale = session.pixelScale;
+  // eps follows the data's scale: the paper's 20 of 255 unless the user gave one (then a unit slip is flagged).
+  const eps = r.eps ?? defaultEps(scale);
+  if (r.eps === undefined && scale !== 255) process.stderr.write(`robustc: note: eps = ${Number(eps.toPrecision(6))} (the paper's 20 of 255 on the 0-${scale} scale); pass --eps to change it\n`);
+  const warn = r.eps === undefined ? null : epsWarning(r.eps, scale);
+  if (warn) process.stderr.write(`robustc: warning: ${warn}\n`);
+  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: scale, lazy, algorithm: r.algorithm, eps,
+    ...(r.layout !== undefined ? { layout: r.layout } : {}), ...(r.mean !== undefined ? { mean: r.mean } : {}), ...(r.std !== undefined ? { std: r.std } : {}),
     // The lp algorithm answers the bracket unless --mode restrict asks for the paper's rho_hat alone.
     ...(r.algorithm === "lp" && (r.mode ?? "bracket") !== "restrict" ? { mode: r.mode ?? "bracket" } : {}) } };
 }

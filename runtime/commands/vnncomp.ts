@@ -1,9 +1,10 @@
 // `robustc vnncomp DIR/instances.csv --out results.csv`: runs a VNN-COMP benchmark folder (rows
 // `onnx,vnnlib,timeout_seconds`, paths relative to the csv) through the verify engine, appends one row per
-// instance as it finishes (`onnx,vnnlib,result,seconds,note`), and compares with ground_truth.csv beside it.
+// instance as it finishes (after the header row `onnx,vnnlib,result,seconds,note`), and compares with
+// ground_truth.csv beside it. --resume appends to the file as it is (results of older versions have no header).
 // --jobs K runs instances on K worker threads (verify/vnncomp-worker.ts); rows then come in finishing order.
 
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join, posix } from "node:path";
 import { diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
@@ -13,6 +14,9 @@ export type { Answer, Instance, InstanceResult };
 
 /** jobs: worker threads (default 1: this thread, one instance after another). */
 export interface VnncompRequest { readonly timeoutScale: number; readonly filter?: string; readonly out: string; readonly resume?: boolean; readonly jobs?: number }
+
+/** The first line of every results.csv robustc writes; readResults reads files with and without it. */
+export const RESULTS_HEADER = "onnx,vnnlib,result,seconds,note";
 
 /** Plain CSV as VNN-COMP writes it: no quoting, no header; blank lines and `#` lines skipped. */
 export function readInstances(csv: string): Result<Instance[]> {
@@ -62,7 +66,9 @@ export function validateVnncomp(r: VnncompRequest): Result<RegExp | null> {
 export async function runVnncomp(csv: string, instances: readonly Instance[], r: VnncompRequest, tick: (x: InstanceResult) => void,
   done: readonly InstanceResult[] = []): Promise<InstanceResult[]> {
   const dir = dirname(csv);
-  if (done.length === 0) writeFileSync(r.out, "");
+  // A fresh file starts with the header; a resumed one is appended to as it is (never rewritten), even when
+  // none of its rows are of the instances run now.
+  if (!r.resume || !existsSync(r.out) || statSync(r.out).size === 0) writeFileSync(r.out, `${RESULTS_HEADER}\n`);
   const results: InstanceResult[] = [...done];
   const finish = (x: InstanceResult) => {
     appendFileSync(r.out, `${csvField(x.onnx)},${csvField(x.vnnlib)},${x.result},${x.seconds.toFixed(3)},${csvField(x.note)}\n`);
@@ -114,13 +120,16 @@ function workerModule(): string {
 
 export interface Summary { readonly counts: Record<Answer, number>; readonly seconds: number; readonly contradictions: string[]; readonly agree: number; readonly truthKnown: number }
 
-/** Rows of an earlier results.csv (resume): `onnx,vnnlib,result,seconds,note`, the note possibly quoted. */
+/**
+ * Rows of an earlier results.csv (resume, bench/vnncomp-table.ts): `onnx,vnnlib,result,seconds,note`, the note
+ * possibly quoted; a first line equal to the header is skipped (files of older versions start with a row).
+ */
 export function readResults(path: string): Result<InstanceResult[]> {
   if (!existsSync(path)) return ok([]);
   const out: InstanceResult[] = [];
   const lines = readFileSync(path, "utf8").split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() === "") continue;
+    if (lines[i].trim() === "" || (i === 0 && lines[i].trim() === RESULTS_HEADER)) continue;
     const f = lines[i].split(",");
     const result = f[2] as Answer, seconds = Number(f[3]);
     if (f.length < 4 || !["sat", "unsat", "timeout", "unknown", "unsupported"].includes(result) || !Number.isFinite(seconds)) {

@@ -13,6 +13,8 @@ export interface Dataset {
   readonly pixels: Float64Array;
   /** count labels, or null when the source has none. */
   readonly labels: Int32Array | null;
+  /** What the reader chose for the user (which .npz arrays, which CSV column): one line each, for stderr. */
+  readonly notes?: readonly string[];
 }
 
 /** Number of values in one item of the given shape. */

@@ -286,21 +286,29 @@ export function itemShapeOf(shape: readonly number[], name: string): Result<numb
 /** Load a .npy image array (uint8/float32/float64) as a Dataset without labels. */
 export function loadNpyDataset(path: string, source: string = path): Result<Dataset> {
   const arr = readNpy(path);
-  if (!arr.ok) return arr;
-  const { shape, dtype, data } = arr.value;
+  return arr.ok ? npyImages(arr.value, path, null, source) : arr;
+}
+
+/** An image array (uint8/float32/float64, N×D, N×H×W or N×C×H×W) as a Dataset; `path` names it in errors. */
+export function npyImages(arr: NpyArray, path: string, labels: Int32Array | null, source: string = path): Result<Dataset> {
+  const { shape, dtype, data } = arr;
   if (!IMAGE_DTYPES.includes(dtype)) {
     return fail(diag("data/bad-dtype", `${path}: image dtype ${dtype} is not supported (use uint8, float32 or float64)`));
   }
   const itemShape = itemShapeOf(shape, path);
   if (!itemShape.ok) return itemShape;
-  return makeDataset(source, itemShape.value, data, null);
+  return makeDataset(source, itemShape.value, data, labels);
 }
 
 /** Load a .npy of N integer labels (shape (N,) or (N, 1), any integer dtype). */
 export function readNpyLabels(path: string): Result<Int32Array> {
   const arr = readNpy(path);
-  if (!arr.ok) return arr;
-  const { shape, dtype, data } = arr.value;
+  return arr.ok ? npyLabels(arr.value, path) : arr;
+}
+
+/** An array of N integer labels (shape (N,) or (N, 1), any integer dtype); `path` names it in errors. */
+export function npyLabels(arr: NpyArray, path: string): Result<Int32Array> {
+  const { shape, dtype, data } = arr;
   if (DTYPES[dtype].kind === "f") {
     return fail(diag("data/bad-labels", `${path}: labels must have an integer dtype, found ${dtype}`));
   }

@@ -1,12 +1,13 @@
 // The onnxruntime-node evaluator: float32 forward passes of the ONNX file itself, batched when the
 // model's batch dimension is symbolic. It is the ground truth every reported adversarial example is
-// checked against. CUDA is used when its provider loads, CPU otherwise, without a word.
+// checked against. CUDA is used when its provider loads, CPU otherwise, without a word. It fetches the tensor
+// the IR's output stands for (the logits before a removed final Softmax), so both evaluators see the same values.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { sizeOf, type Network } from "../../compiler/index.js";
+import { logitsModelBytes, sizeOf, type Network } from "../../compiler/index.js";
 import type { Evaluator } from "./types.js";
 
 export interface OrtOptions {
@@ -64,7 +65,9 @@ export class OnnxRuntimeEvaluator implements Evaluator {
     readonly provider: string, private readonly batchSize: number) {}
 
   static async create(model: string | Uint8Array, net: Network, options: OrtOptions = {}): Promise<OnnxRuntimeEvaluator> {
-    const { session, provider } = await createSession(model, options.provider ?? "auto", options.threads);
+    // A model whose final Softmax the IR left out: onnxruntime runs it with the logits exposed as an output.
+    const source = net.removedSoftmax ? logitsModelBytes(typeof model === "string" ? readFileSync(model) : model, net) : model;
+    const { session, provider } = await createSession(source, options.provider ?? "auto", options.threads);
     return new OnnxRuntimeEvaluator(session, net, provider, net.dynamicBatch ? options.batchSize ?? 512 : 1);
   }
 

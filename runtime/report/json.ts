@@ -5,16 +5,29 @@
 // run measured.
 
 import { createRequire } from "node:module";
-import { basename } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { loadedHighsVersion } from "../solvers/highs.js";
 import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
 import type { RunIdentity } from "../run/out-dir.js";
 import { type PointResult } from "../rho/types.js";
 import type { Algorithm } from "../attacks/point.js";
+import { unitShort, unitsOf } from "../data/input-map.js";
 
 const require = createRequire(import.meta.url);
+/** A package's version; `highs` exports no ./package.json, so it is read beside the package's main file. */
 const version = (pkg: string): string => {
-  try { return (require(`${pkg}/package.json`) as { version: string }).version; } catch { return "unknown"; }
+  try { return (require(`${pkg}/package.json`) as { version: string }).version; } catch { /* not exported */ }
+  try {
+    for (let d = dirname(require.resolve(pkg)); d !== dirname(d); d = dirname(d)) {
+      const f = join(d, "package.json");
+      if (existsSync(f)) { const j = JSON.parse(readFileSync(f, "utf8")) as { name?: string; version?: string }; if (j.name === pkg && j.version) return j.version; }
+    }
+  } catch { /* not installed */ }
+  return "unknown";
 };
+/** HiGHS' own version (writeMeasurement loads the module first); else the npm package's, saying it is that. */
+const highsVersion = () => loadedHighsVersion() ?? `of npm highs ${version("highs")} (its own version unread: the module was not loaded)`;
 
 /** A finished measurement, however it ran (one process, shards merged, a queue). */
 export interface MeasuredRun {
@@ -41,7 +54,7 @@ export function measureReport(run: MeasuredRun): MeasureReport {
     model: id.model, data: id.data, pixelScale: id.pixel_scale, algorithm: id.algorithm, jobs: run.jobs, totalSeconds: run.totalSeconds,
     settings: { add: id.lazy.add, time_limit: id.lazy.timeLimit, tolerance: id.lazy.tolerance, ...run.settings },
   };
-  const est = estimate(run.points, id.eps);
+  const est = estimate(run.points, id.eps, id.algorithm);
   if (!id.mode) return { estimates: est, bracket: null, json: buildReport(inp, est, run.points) };
   const b = bracketEstimate(run.points, id.eps);
   const base = buildReport(inp, est, run.points);
@@ -50,7 +63,7 @@ export function measureReport(run: MeasuredRun): MeasureReport {
     estimates: est, bracket: b,
     json: {
       ...base, mode: id.mode,
-      solver: `the bracket: minimum-norm PGD over every label (runtime/attacks/pgd.ts); HiGHS ${version("highs")} (npm highs, WebAssembly) for the region LPs and rho_hat; back-substitution (CROWN/DeepPoly-style) for the lower bound${id.mode === "exact" || id.mode === "certify" ? "; branch and bound over ReLU splits (runtime/bab/: back-substituted bounds and a warm HiGHS LP per subdomain)" : ""}`,
+      solver: `the bracket: minimum-norm PGD over every label (runtime/attacks/pgd.ts); HiGHS ${highsVersion()} (npm highs, WebAssembly) for the region LPs and rho_hat; back-substitution (CROWN/DeepPoly-style) for the lower bound${id.mode === "exact" || id.mode === "certify" ? "; branch and bound over ReLU splits (runtime/bab/: back-substituted bounds and a warm HiGHS LP per subdomain)" : ""}`,
       settings: { ...(base.settings as Record<string, unknown>), target: "any label but l* (upper); the second most probable (rho_hat)" },
       // The paper's estimators, from rho_hat (exact for every eps ≤ R, the ball rho_hat was sought in).
       frequency: b.phiHat, severity: b.muHat, adversarial_within_eps: b.withinHat,
@@ -60,13 +73,13 @@ export function measureReport(run: MeasuredRun): MeasureReport {
       counts: b.counts,
       median_stage_seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.median])),
       p90_stage_seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.p90])),
-      notes: BRACKET_NOTES,
+      notes: bracketNotes(id.pixel_scale),
     },
   };
 }
 
-const BRACKET_NOTES = [
-  "rho, eps, lower, upper and rho_hat are in pixels (0-255 scale); misclassified points are excluded from every estimator.",
+const bracketNotes = (scale: number) => [
+  `rho, eps, lower, upper and rho_hat are in ${unitsOf(scale)}; misclassified points are excluded from every estimator.`,
   "per point lower <= rho <= upper: upper is the L-inf distance of an adversarial example that onnxruntime (float32) and the float64 reference both confirm (a strict win); lower is certified by sound bounds over the ball (no input closer than lower has another label).",
   "frequency_interval = [phi_lower, phi_upper]: phi_lower counts points with upper <= eps, phi_upper every point not certified beyond eps (lower <= eps); the true phi(eps) lies between.",
   "frequency and severity are the paper's phi_hat and mu_hat from rho_hat (the restricted LP in x*'s linear region, sought inside the ball of radius max(upper, eps)); severity_upper is the mean upper over points with upper <= eps.",
@@ -92,7 +105,7 @@ interface ReportInput {
 }
 
 const SOLVER_OF: Record<Algorithm, string> = {
-  lp: `HiGHS ${version("highs")} (npm highs, WebAssembly), iterative lazy constraint solving`,
+  lp: `HiGHS ${highsVersion()} (npm highs, WebAssembly), iterative lazy constraint solving`,
   lbfgsb: "L-BFGS-B (hand-written, runtime/attacks/lbfgsb-optimizer.ts) on c·‖r‖₂² + cross-entropy, search over c",
   fgsm: "fast gradient sign method (one step of eps)",
   pgd: "minimum-norm L-inf PGD over every label (runtime/attacks/pgd.ts): margin loss, search over the radius",
@@ -102,16 +115,16 @@ function buildReport(inp: ReportInput, est: Estimates, points: readonly PointRes
   const secs = points.map((p) => p.seconds).sort((a, b) => a - b);
   return {
     model: inp.model, model_file: basename(inp.model), data: inp.data, n: est.n, eps: est.eps, algorithm: inp.algorithm,
-    // FGSM's example is at distance <= eps by construction: it estimates the frequency only.
-    frequency: est.frequency, severity: inp.algorithm === "fgsm" ? null : est.severity,
+    // FGSM's example is at distance <= eps by construction: it estimates the frequency only (NO_SEVERITY).
+    frequency: est.frequency, severity: est.severity, ...(est.severityNote ? { severity_note: est.severityNote } : {}),
     counts: est.counts, correct: est.correct, accuracy: est.n > 0 ? est.correct / est.n : null,
     adversarial_within_eps: est.within,
     median_seconds: quantile(secs, 0.5), p90_seconds: quantile(secs, 0.9), total_seconds: inp.totalSeconds,
     solver: SOLVER_OF[inp.algorithm as Algorithm] ?? inp.algorithm,
-    versions: { robustc: "0.1.0", node: process.version, highs: version("highs"), "onnxruntime-node": version("onnxruntime-node") },
+    versions: { robustc: "0.1.0", node: process.version, highs: highsVersion(), "highs-npm": version("highs"), "onnxruntime-node": version("onnxruntime-node") },
     settings: { pixel_scale: inp.pixelScale, target: inp.algorithm === "fgsm" || inp.algorithm === "pgd" ? "any label but l*" : "second", jobs: inp.jobs, ...inp.settings },
     notes: [
-      "rho and eps are in pixels (0-255 scale): rho_hat = L-inf distance of the onnxruntime-checked adversarial example from x*.",
+      `rho and eps are in ${unitsOf(inp.pixelScale)}: rho_hat = L-inf distance of the onnxruntime-checked adversarial example from x*.`,
       "misclassified points are excluded from the estimators, as in the paper (frequency = within / correct).",
       "timeout and error points count as rho_hat = inf (no example found), like an infeasible restriction.",
       "rho_hat is an upper bound on rho (the LP is a convex restriction): frequency is a lower estimate of phi.",
@@ -124,19 +137,25 @@ export function formatMeasureReport(r: MeasureReport): string {
   return r.bracket ? formatBracketTable(r.bracket, r.json) : formatTable(r.estimates, r.json);
 }
 
+/** The unit after a distance in the tables, from report.json's settings.pixel_scale. */
+const unitOf = (report: Record<string, unknown>) => unitShort(Number((report.settings as { pixel_scale?: number } | undefined)?.pixel_scale ?? 255));
+
 function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>): string {
-  const eps = b.eps;
+  const eps = b.eps, unit = unitOf(report);
   const stages = report.median_stage_seconds as Record<string, number | null>;
   const rows: [string, string][] = [
     ["points", String(b.n)],
     ["correctly classified", `${b.correct} (${pct(b.n > 0 ? b.correct / b.n : null)})`],
     [`phi(${eps}) in [phi_lower, phi_upper]`, `[${pct(b.phiLower)}, ${pct(b.phiUpper)}] (${b.within}/${b.correct} with a checked example within eps, ${b.possible}/${b.correct} not certified beyond eps)`],
-    [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : `${b.mu.toFixed(3)} pixels`],
+    [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : `${b.mu.toFixed(3)} ${unit}`],
     ...(b.phiHat === null && b.correct > 0 ? [[`paper's phi_hat(${eps}) from rho_hat`, "n/a (this mode does not solve the paper's LP)"] as [string, string]] : [
-      [`paper's phi_hat(${eps}) from rho_hat`, `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`] as [string, string],
-      [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${b.muHat.toFixed(3)} pixels`] as [string, string]]),
+      // Above the run's eps (robustc report --eps) some rho_hat were sought only within R < eps: never exact then.
+      [`paper's phi_hat(${eps}) from rho_hat`, b.hatOpen > 0
+        ? `>= ${pct(b.phiHat)} (${b.withinHat}/${b.correct}; only a lower estimate: ${b.hatOpen} points' rho_hat was sought only within R < ${eps} and not found there)`
+        : `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`] as [string, string],
+      [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${b.muHat.toFixed(3)} ${unit}${b.hatOpen > 0 ? " (over the points known within eps)" : ""}`] as [string, string]]),
     ...Object.entries(b.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
-    ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : `${b.medianWidth.toFixed(3)} pixels`],
+    ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : `${b.medianWidth.toFixed(3)} ${unit}`],
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
     ["median seconds per stage", Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "n/a"],
     ["total seconds", fmt(report.total_seconds)],
@@ -153,7 +172,7 @@ function formatTable(est: Estimates, report: Record<string, unknown>): string {
     ["points", String(est.n)],
     ["correctly classified", `${est.correct} (${pct(est.n > 0 ? est.correct / est.n : null)})`],
     [`adversarial frequency phi_hat(${est.eps})`, `${pct(est.frequency)} (${est.within}/${est.correct})`],
-    [`adversarial severity mu_hat(${est.eps})`, est.severity === null ? "n/a (no rho_hat <= eps)" : `${est.severity.toFixed(3)} pixels`],
+    [`adversarial severity mu_hat(${est.eps})`, est.severity === null ? `n/a (${est.severityNote ?? "no rho_hat <= eps"})` : `${est.severity.toFixed(3)} ${unitOf(report)}`],
     ...Object.entries(est.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
     ["total seconds", fmt(report.total_seconds)],

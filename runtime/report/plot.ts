@@ -16,7 +16,7 @@ export function cdfPoints(rhos: readonly number[], xMax: number): { eps: number;
 }
 
 /** `legend` titles the series (default "algorithm"; Figure 3 of the paper has one curve per net). */
-export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number; legend?: string; yTitle?: string }): Promise<string> {
+export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number; legend?: string; yTitle?: string; xTitle?: string }): Promise<string> {
   const values = series.flatMap((s) => cdfPoints(s.rhos, opts.xMax).map((p) => ({ ...p, algorithm: s.name })));
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
@@ -27,7 +27,7 @@ export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string
         data: { values },
         mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
         encoding: {
-          x: { field: "eps", type: "quantitative", title: "eps (L∞ distance, pixels 0–255)", scale: { domain: [0, opts.xMax] } },
+          x: { field: "eps", type: "quantitative", title: opts.xTitle ?? "eps (L∞ distance, pixels 0–255)", scale: { domain: [0, opts.xMax] } },
           y: { field: "count", type: "quantitative", title: opts.yTitle ?? "number of points with rho_hat ≤ eps", axis: { tickMinStep: 1, format: "d" } },
           color: { field: "algorithm", type: "nominal", title: opts.legend ?? "algorithm", legend: { orient: "bottom-right" }, sort: series.map((x) => x.name) },
         },

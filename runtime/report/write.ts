@@ -5,19 +5,24 @@ import { basename, join } from "node:path";
 import { inputSize, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { pointRecord } from "../run/points-file.js";
+import type { PointResult } from "../rho/types.js";
 import type { Session } from "../run/session.js";
 import { BRACKET_COLUMNS, bracketRow, POINT_COLUMNS, toCsv } from "./csv.js";
 import { formatMeasureReport, measureReport, type MeasuredRun } from "./json.js";
+import { highsVersion } from "../solvers/highs.js";
 import { cdfSvg } from "./plot.js";
+import { unitsOf } from "../data/input-map.js";
 
 /** Builds the report of `run` (report/json.ts), writes every report file into `dir`; returns what measure prints. */
 export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun): Promise<Result<string>> {
+  // report.json names HiGHS' own version, which the WebAssembly module reports once loaded (~50 ms; the
+  // points may have run on other threads or machines).
+  await highsVersion();
   const r = measureReport(run);
   const { points } = run, est = r.estimates;
   const records = points.map((p) => pointRecord(p));
   const bracket = r.bracket !== null;
-  // The example of every point's reported distance: rho_hat's (restrict), the attack's, or the bracket's upper.
-  const adv = points.filter((p) => p.example && (p.status === "adversarial" || (bracket && p.upper !== null && p.upper !== undefined)));
+  const adv = reportedExamples(points, bracket);
   const n = inputSize(s.network);
   const px = new Float32Array(adv.length * n);
   adv.forEach((p, k) => { for (let i = 0; i < n; i++) px[k * n + i] = p.example![i] * s.pixelScale; });
@@ -33,7 +38,7 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
   const xMax = series.flatMap((x) => x.rhos).reduce((m, v) => (Number.isFinite(v) ? Math.max(m, v * 1.02) : m), est.eps * 1.1);
   const svg = await cdfSvg(series, {
     title: `${basename(s.modelPath)} on ${s.dataset.source}: cumulative ${bracket ? "rho bracket" : "rho_hat"} (n = ${X.length} correctly classified)`,
-    xMax, eps: est.eps, ...(bracket ? { legend: "estimate", yTitle: "number of points with value ≤ eps" } : {}),
+    xMax, eps: est.eps, xTitle: `eps (L∞ distance, ${unitsOf(s.pixelScale)})`, ...(bracket ? { legend: "estimate", yTitle: "number of points with value ≤ eps" } : {}),
   });
   const files: [string, string | Uint8Array][] = [
     ["report.json", JSON.stringify(r.json, null, 2) + "\n"],
@@ -49,6 +54,10 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
   }
   return ok(formatMeasureReport(r));
 }
+
+/** The example of every point's reported distance: rho_hat's (restrict), the attack's, or the bracket's upper (adversarial.npy, --images). */
+export const reportedExamples = (points: readonly PointResult[], bracket: boolean): PointResult[] =>
+  points.filter((p) => p.example && (p.status === "adversarial" || (bracket && p.upper !== null && p.upper !== undefined)));
 
 /** The line measure, merge and the queue print last. */
 export const reportsLine = (dir: string): string => `reports in ${dir}: report.json, points.jsonl, points.csv, adversarial.npy, cdf.svg`;

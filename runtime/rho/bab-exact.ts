@@ -9,7 +9,7 @@
 import { radiusBox, sizeOf, trace } from "../../compiler/index.js";
 import { decide, DEFAULT_BAB, type BabResult } from "../bab/search.js";
 import type { Spec } from "../verify/spec.js";
-import { checkExample, EXACT_TOLERANCE, fullRadius, type Checked, type RhoContext } from "./types.js";
+import { checkExample, exactTolerance, fullRadius, type Checked, type RhoContext } from "./types.js";
 
 export interface BabRhoResult {
   readonly lower: number;
@@ -64,7 +64,7 @@ async function shrink(ctx: RhoContext, xStar: Float64Array, predicted: number, c
 export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: number, lower0: number, best0: Checked | null,
   timeLimit: number): Promise<BabRhoResult> {
   const t0 = performance.now(), end = t0 + timeLimit * 1000;
-  const tol = EXACT_TOLERANCE / ctx.pixelScale;
+  const tol = exactTolerance(ctx.pixelScale) / ctx.pixelScale;
   let lower = lower0, best = best0, decisions = 0, nodes = 0, lps = 0;
   const full = fullRadius(xStar, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
   const upper = () => (best ? best.dist : full);

@@ -24,7 +24,7 @@ import { babRho, decideRho } from "./bab-exact.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import { EXACT_TOLERANCE, fullRadius, linf, marginLadder, type Checked, type PointResult, type PointStatus, type RhoContext, type RhoMode } from "./types.js";
+import { exactTolerance, fullRadius, linf, marginLadder, type Checked, type PointResult, type PointStatus, type RhoContext, type RhoMode } from "./types.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 
@@ -260,7 +260,7 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   await MODES[mode](b, index, eps / px);
   const upper = b.best ? b.best.dist * px : null;
   const lower = b.lower * px;
-  const closed = lower === Infinity || (upper !== null && upper - lower <= EXACT_TOLERANCE);
+  const closed = lower === Infinity || (upper !== null && upper - lower <= exactTolerance(px));
   const status: PointStatus = mode === "certify" ? (upper !== null && upper <= eps ? "falsified" : b.verified || lower === Infinity ? "verified" : "unknown")
     : closed ? "exact" : upper !== null ? "bracketed" : "not-found";
   return {

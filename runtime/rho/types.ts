@@ -20,8 +20,11 @@ export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-foun
 /** The rho modes (rho/modes.ts). bracket is the default; restrict is the paper's rho_hat alone. */
 export type RhoMode = "bracket" | "restrict" | "exact" | "milp" | "bounds" | "walk" | "certify";
 
-/** upper − lower at or below this many pixels: the bracket is closed (status exact). */
+/** upper − lower at or below this many pixels of the 0–255 scale: the bracket is closed (status exact). */
 export const EXACT_TOLERANCE = 1e-3;
+
+/** EXACT_TOLERANCE in the units of data on the 0–`scale` scale (the same fraction of the input range). */
+export const exactTolerance = (scale: number): number => (EXACT_TOLERANCE * scale) / 255;
 
 export interface PointResult {
   readonly index: number;

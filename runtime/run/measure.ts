@@ -1,8 +1,9 @@
 // Adversarial frequency and severity over a set of points — the paper's §2 estimators from rho_hat (estimate),
 // and a bracket run's (bracketEstimate: phi as an interval, the paper's from rho_hat, mu from upper) — and the
 // run that produces the points: through a runner, points.jsonl appended and flushed per point, a progress
-// bar on a TTY. Misclassified points are excluded, as in the paper; a point whose LP timed out or failed
-// counts as rho_hat = ∞ (no example found), like an infeasible restriction: phi_hat stays a lower estimate.
+// bar on a TTY (a line every ~10 s without one). Misclassified points are excluded, as in the paper; a point
+// whose LP timed out or failed counts as rho_hat = ∞ (no example found), like an infeasible restriction:
+// phi_hat stays a lower estimate.
 
 import type { PointRunner } from "./point-runner.js";
 import { appendPoints } from "./points-file.js";
@@ -23,12 +24,24 @@ export interface Estimates {
   readonly counts: Readonly<Record<PointStatus, number>>;
   /** phi_hat(eps) = |{x* ∈ X : rho_hat ≤ eps}| / |X| (null when X is empty). */
   readonly frequency: number | null;
-  /** mu_hat(eps) = Σ rho_hat·[rho_hat ≤ eps] / |{rho_hat ≤ eps}| (null when no point has rho_hat ≤ eps). */
+  /** mu_hat(eps) = Σ rho_hat·[rho_hat ≤ eps] / |{rho_hat ≤ eps}| (null when no point has rho_hat ≤ eps, or no severity: severityNote). */
   readonly severity: number | null;
+  /** Why the algorithm has no severity at all (NO_SEVERITY); absent when it has one. */
+  readonly severityNote?: string;
   readonly within: number;
 }
 
-export function estimate(points: readonly Pick<PointResult, "status" | "rho">[], eps: number): Estimates {
+/**
+ * Algorithms whose example distances are no severity, and why: the one rule measure's table, report.json and
+ * compare all follow. FGSM takes one step of eps, so its example sits at that step (clipped to the pixel box:
+ * 255 with --eps 300), not at the smallest distance an example exists at; the mean would just echo eps.
+ */
+export const NO_SEVERITY: Readonly<Record<string, string>> = {
+  fgsm: "FGSM has no severity: its example's distance is its step eps (clipped to the pixel box), not a minimum distance",
+};
+
+/** The paper's estimators at eps; `algorithm` (the points' own) decides whether a severity exists (NO_SEVERITY). */
+export function estimate(points: readonly Pick<PointResult, "status" | "rho">[], eps: number, algorithm?: string): Estimates {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<PointStatus, number>;
   // (A bracket point's status is not one of these: bracketEstimate counts those.)
   for (const p of points) if (p.status in counts) counts[p.status]++;
@@ -37,7 +50,9 @@ export function estimate(points: readonly Pick<PointResult, "status" | "rho">[],
   return {
     eps, n: points.length, correct, counts, within: rhos.length,
     frequency: correct > 0 ? rhos.length / correct : null,
-    severity: rhos.length > 0 ? rhos.reduce((a, b) => a + b, 0) / rhos.length : null,
+    ...(algorithm !== undefined && Object.hasOwn(NO_SEVERITY, algorithm)
+      ? { severity: null, severityNote: NO_SEVERITY[algorithm] }
+      : { severity: rhos.length > 0 ? rhos.reduce((a, b) => a + b, 0) / rhos.length : null }),
   };
 }
 
@@ -59,6 +74,12 @@ export interface BracketEstimates {
   readonly phiHat: number | null;
   readonly muHat: number | null;
   readonly withinHat: number;
+  /**
+   * Points whose rho_hat was sought only inside a ball R < eps and lies beyond it: whether rho_hat ≤ eps is
+   * unknown, so phi_hat(eps) is only a lower estimate (and mu_hat the mean over the rest). 0 at the run's own
+   * eps (R = max(upper, eps) ≥ eps); `robustc report --eps` above it can meet them.
+   */
+  readonly hatOpen: number;
   readonly phiLower: number | null;
   readonly phiUpper: number | null;
   readonly within: number;
@@ -85,6 +106,7 @@ export function bracketEstimate(points: readonly PointResult[], eps: number): Br
     eps, n: points.length, correct: n, counts,
     // --mode certify never solves the paper's LP: its phi_hat is not 0, it is absent.
     phiHat: n > 0 && !certify ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
+    hatOpen: X.filter((p) => p.rhoHatAbove != null && p.rhoHatAbove < eps).length,
     phiLower: n > 0 ? uppers.length / n : null, phiUpper: n > 0 ? possible / n : null, within: uppers.length, possible,
     mu: mean(uppers), medianWidth: quantile(widths, 0.5),
   };
@@ -97,22 +119,65 @@ export function quantile(sorted: readonly number[], q: number): number | null {
 
 export interface Progress { tick(p: PointResult): void; stop(): void }
 
-/** A progress bar with rate and ETA on a TTY (cli-progress); nothing otherwise. */
-export async function progressBar(total: number, enabled: boolean): Promise<Progress> {
-  if (!enabled) return { tick: () => undefined, stop: () => undefined };
+export interface ProgressOptions {
+  /** Count the points with an example within this eps (pixels) as the report counts them; absent: no count. */
+  readonly eps?: number;
+  /** Without a TTY: seconds between progress lines (default 10, or ROBUSTC_PROGRESS_SECONDS); 0: none. */
+  readonly interval?: number;
+  /** Where the lines go (default process.stderr). */
+  readonly stream?: { write(s: string): unknown };
+}
+
+/** Whether a finished point counts as adversarial within eps, by the very estimator its report uses. */
+export function withinEps(p: PointResult, eps: number): boolean {
+  return p.mode !== undefined ? bracketEstimate([p], eps).within > 0 : estimate([p], eps).within > 0;
+}
+
+/** A rough duration for people: "45 s", "12 min", "3.4 h". */
+export function roughDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "n/a";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+const defaultInterval = (): number => {
+  const v = Number(process.env.ROBUSTC_PROGRESS_SECONDS);
+  return process.env.ROBUSTC_PROGRESS_SECONDS !== undefined && Number.isFinite(v) && v >= 0 ? v : 10;
+};
+
+/**
+ * Progress of `total` points: on a TTY a bar (cli-progress) with rate, ETA and the adversarial count; without
+ * one (a log, CI, nohup) a line every `interval` seconds. No ETA before the first point has finished: a rate
+ * from nothing would be a guess.
+ */
+export async function progressBar(total: number, tty: boolean, o: ProgressOptions = {}): Promise<Progress> {
+  const stream = o.stream ?? process.stderr;
+  const t0 = performance.now();
+  let done = 0, adv = 0;
+  const count = (p: PointResult) => { done++; if (o.eps !== undefined && withinEps(p, o.eps)) adv++; };
+  const seconds = () => (performance.now() - t0) / 1000;
+  const eta = () => (done === 0 ? "n/a" : roughDuration(((total - done) * seconds()) / done));
+  const advText = () => (o.eps === undefined ? "" : `adversarial within eps ${o.eps}: ${adv}`);
+  if (!tty) {
+    const interval = o.interval ?? defaultInterval();
+    const line = () => stream.write(`robustc: progress: ${done}/${total} points (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ` +
+      `${(done / seconds()).toFixed(2)} points/s, ETA ${eta()}${o.eps === undefined ? "" : `, ${advText()}`}\n`);
+    const timer = interval > 0 ? setInterval(line, interval * 1000) : null;
+    timer?.unref();
+    return { tick: count, stop: () => { if (timer) clearInterval(timer); } };
+  }
   const { SingleBar, Presets } = await import("cli-progress");
   const bar = new SingleBar({
-    format: "rho {bar} {value}/{total} points | {rate} pts/s | ETA {eta_formatted} | adversarial {adv}",
-    hideCursor: true, clearOnComplete: false, stream: process.stderr,
+    format: `rho {bar} {value}/{total} points | {rate} pts/s | ETA {remaining}${o.eps === undefined ? "" : " | {adv}"}`,
+    hideCursor: true, clearOnComplete: false, stream: stream as NodeJS.WritableStream,
   }, Presets.shades_classic);
-  const t0 = performance.now();
-  let adv = 0;
-  bar.start(total, 0, { rate: "0.00", adv: 0 });
+  // (cli-progress owns the token {eta}: ours is {remaining}.)
+  bar.start(total, 0, { rate: "0.00", remaining: eta(), adv: advText() });
   return {
     tick: (p) => {
-      if (p.status === "adversarial" || (p.upper !== null && p.upper !== undefined)) adv++;
-      const done = (bar as unknown as { value: number }).value + 1;
-      bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(2), adv });
+      count(p);
+      bar.update(done, { rate: (done / seconds()).toFixed(2), remaining: eta(), adv: advText() });
     },
     stop: () => bar.stop(),
   };

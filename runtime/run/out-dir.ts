@@ -1,14 +1,16 @@
 // A measurement's --out directory: run.json (the run's identity) and points.jsonl. Consumes the identity of a
 // run; produces a directory ready for it, or, with --resume, the finished points of the same run.
 
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
+import { LAYOUTS, type Layout } from "../data/input-map.js";
 import { type PointResult } from "../rho/types.js";
 import type { RunConfig } from "./point-runner.js";
+import type { DataOptions } from "./session.js";
 import { readPoints } from "./points-file.js";
 
 /**
@@ -27,13 +29,24 @@ export type RunIdentity = {
   readonly lazy: LazyOptions;
   /** Present for a --mode other than restrict. */
   readonly mode?: RhoMode;
+  /** Present when given: the data's layout (--layout) and the normalisation outside the model (--mean/--std). */
+  readonly layout?: Layout;
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
 };
 
 export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): RunIdentity {
   return {
     model: cfg.modelPath, data: cfg.data, labels: cfg.labels ?? null, pixel_scale: cfg.pixelScale, eps,
     algorithm: cfg.algorithm, points: indices.length, first: indices[0], lazy: cfg.lazy, ...(cfg.mode ? { mode: cfg.mode } : {}),
+    ...(cfg.layout ? { layout: cfg.layout } : {}), ...(cfg.mean ? { mean: cfg.mean } : {}), ...(cfg.std ? { std: cfg.std } : {}),
   };
+}
+
+/** The data options of the run's session (merge and report re-open it): every choice as the run resolved it. */
+export function identityDataOptions(id: RunIdentity): DataOptions {
+  return { data: id.data, ...(id.labels !== null ? { labels: id.labels } : {}), pixelScale: id.pixel_scale,
+    ...(id.layout !== undefined ? { layout: id.layout } : {}), ...(id.mean !== undefined ? { mean: id.mean } : {}), ...(id.std !== undefined ? { std: id.std } : {}) };
 }
 
 /**
@@ -50,6 +63,8 @@ export function parseIdentity(text: string, path: string): Result<{ identity: Ru
     ["pixel_scale", isNum], ["eps", isNum], ["algorithm", (x) => typeof x === "string" && (ALGORITHMS as readonly string[]).includes(x)],
     ["points", isNum], ["first", isNum], ["lazy", (x) => x !== null && typeof x === "object"],
     ["mode", (x) => x === undefined || (RHO_MODES as readonly unknown[]).includes(x)],
+    ["layout", (x) => x === undefined || (LAYOUTS as readonly unknown[]).includes(x)],
+    ["mean", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))], ["std", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
   ];
   const bad = checks.find(([k, ok]) => !ok(v[k]));
   if (bad) return fail(diag("merge/corrupt", `${path}: not a run.json of robustc measure (${bad[0]} ${v[bad[0]] === undefined ? "missing" : "invalid"})`));
@@ -63,20 +78,75 @@ export function parseIdentity(text: string, path: string): Result<{ identity: Ru
  * the file truncated to the last complete line).
  */
 export function prepareOut(dir: string, identity: Record<string, unknown>, resume: boolean): Result<PointResult[]> {
-  try {
-    if (existsSync(dir) && !statSync(dir).isDirectory()) return fail(diag("cli/out", `--out ${dir} exists and is not a directory`));
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    return fail(diag("cli/out", `--out ${dir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
-  }
+  const made = makeDir(dir, "--out");
+  if (!made.ok) return made;
   const runPath = join(dir, "run.json"), jsonl = join(dir, "points.jsonl");
   if (resume && existsSync(runPath)) {
-    const before = JSON.stringify(JSON.parse(readFileSync(runPath, "utf8")));
-    if (before !== JSON.stringify(identity)) return fail(diag("cli/resume", `--resume: ${runPath} describes another run (model, data, eps, algorithm, points or settings differ)`));
+    let before: Record<string, unknown>;
+    try { before = JSON.parse(readFileSync(runPath, "utf8")); } catch { return fail(diag("cli/resume", `--resume: ${runPath} is not valid JSON (not a run.json of robustc measure)`)); }
+    const d = identityDifferences(before, identity);
+    if (d.length > 0) return fail(diag("cli/resume", `--resume: ${runPath} describes another run: ${d.join("; ")}; rerun with the run's settings, or choose another --out`));
     return readPoints(jsonl, true);
   }
   if (existsSync(jsonl)) return fail(diag("cli/out", `--out ${dir} already holds a measurement (points.jsonl); add --resume to continue it, or choose another directory`));
   const w = writeFileAtomic(runPath, JSON.stringify(identity, null, 2) + "\n");
   if (!w.ok) return w;
   return ok([]);
+}
+
+/** The command-line option of each identity key, where one sets it (keys without one are named as they are). */
+const OPTION_OF: Record<string, string> = {
+  model: "the model", data: "--data", labels: "--labels", pixel_scale: "--pixel-scale", eps: "--eps", algorithm: "--algorithm",
+  points: "--limit (points)", first: "--index (first point)", "lazy.add": "--add", "lazy.timeLimit": "--time-limit", mode: "--mode", shard: "--shard",
+  layout: "--layout", mean: "--mean", std: "--std",
+};
+
+/**
+ * Every key where two run.json identities differ, "option: was X in run.json, now Y", nested objects (lazy)
+ * key by key. Generic over the keys, so that fields added to RunIdentity are compared without a change here.
+ */
+export function identityDifferences(before: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const flat = (o: Record<string, unknown>, pre = ""): [string, unknown][] => Object.entries(o).flatMap(([k, v]) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? flat(v as Record<string, unknown>, `${pre}${k}.`) : [[`${pre}${k}`, v] as [string, unknown]]);
+  const a = new Map(flat(before)), b = new Map(flat(now));
+  const show = (m: Map<string, unknown>, k: string) => (m.has(k) ? JSON.stringify(m.get(k)) : "absent");
+  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)) || a.has(k) !== b.has(k))
+    .map((k) => `${OPTION_OF[k] ?? k} was ${show(a, k)} in run.json, now ${show(b, k)}`);
+}
+
+/**
+ * Creates a directory and its missing parents one level at a time (what each level fails with is named).
+ * Node 20's mkdirSync({ recursive: true }) spins forever where a level cannot be created but its parent
+ * exists (under /proc), so it is never used for output here. A failure removes the levels it created.
+ */
+export function makeDir(dir: string, what: string): Result<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!existsSync(at)) {
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  try {
+    if (existsSync(at) && !statSync(at).isDirectory()) {
+      return fail(diag("cli/out", at === resolve(dir) ? `${what} ${dir} exists and is not a directory` : `${what} ${dir}: cannot create the directory (ENOTDIR): ${at} is not a directory`));
+    }
+  } catch (e) {
+    return fail(diag("cli/out", `${what} ${dir}: cannot read ${at} (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+  }
+  const made: string[] = [];
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+      made.push(level);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      if (code === "EEXIST" && statSync(level).isDirectory()) continue;
+      for (const m of made.reverse()) { try { rmdirSync(m); } catch { /* leave it: not empty any more */ } }
+      const where = level === resolve(dir) ? "" : ` at ${level}`;
+      return fail(diag("cli/out", `${what} ${dir}: cannot create the directory (${code})${where}${code === "ENOENT" ? `: ${dirname(level)} does not take new directories` : ""}`));
+    }
+  }
+  return ok(undefined);
 }

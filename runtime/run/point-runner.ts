@@ -5,11 +5,11 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
 import { networkMatrices, unwrap } from "../../compiler/index.js";
-import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
+import type { Layout } from "../data/input-map.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 import { attackPoint, type Algorithm } from "../attacks/point.js";
 import { rhoForPointMode, type RhoMode } from "../rho/modes.js";
-import { modelInput, openSession, type Session } from "./session.js";
+import { modelInput, openEvaluator, openSession, type DataOptions, type Session } from "./session.js";
 import { type PointResult, type RhoContext } from "../rho/types.js";
 
 /** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
@@ -17,7 +17,11 @@ export interface RunConfig {
   readonly modelPath: string;
   readonly data: string;
   readonly labels?: string;
+  /** Resolved by the command's session (never auto-detected again in a worker). */
   readonly pixelScale: number;
+  readonly layout?: Layout;
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
   readonly lazy: LazyOptions;
   readonly algorithm: Algorithm;
   /** eps in pixels: FGSM's step, and the radius below which the bracket's rho_hat is exact (R = max(upper, eps)). */
@@ -34,9 +38,15 @@ export interface PointRunner {
   close(): Promise<void>;
 }
 
+/** The data options of a run's session (what a worker re-opens). */
+export function dataOptionsOf(cfg: Pick<RunConfig, "data" | "labels" | "pixelScale" | "layout" | "mean" | "std">): DataOptions {
+  return { data: cfg.data, ...(cfg.labels !== undefined ? { labels: cfg.labels } : {}), pixelScale: cfg.pixelScale,
+    ...(cfg.layout !== undefined ? { layout: cfg.layout } : {}), ...(cfg.mean !== undefined ? { mean: cfg.mean } : {}), ...(cfg.std !== undefined ? { std: cfg.std } : {}) };
+}
+
 export async function localContext(cfg: RunConfig): Promise<{ session: Session; ctx: RhoContext }> {
-  const session = unwrap(openSession(cfg.modelPath, { data: cfg.data, labels: cfg.labels, pixelScale: cfg.pixelScale }));
-  const ort = await OnnxRuntimeEvaluator.create(cfg.modelPath, session.network, { threads: 1 });
+  const session = unwrap(openSession(cfg.modelPath, dataOptionsOf(cfg)));
+  const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
   const ctx: RhoContext = {
     net: session.network, matrices: networkMatrices(session.network), ort,
     // The input box is [0, 1] in model units: pixels [0, pixel scale] (the example models' input range).

@@ -15,12 +15,26 @@ import { FEASIBILITY_TOLERANCE, MIP_GAP, type FileSolution, type LpSolution, typ
 const loadHighs = (highsPackage as unknown as { default: () => Promise<Highs> }).default;
 
 let module: Promise<Highs> | null = null;
+let loadedVersion: string | null = null;
 
 /** The loaded module, shared by all callers (it is synchronous and single-threaded anyway). */
 export function highsModule(): Promise<Highs> {
-  const p = module ?? loadHighs().catch((e: unknown) => { module = null; throw e; });
+  const p = module ?? loadHighs().then((h) => { loadedVersion = `${h.version.string} (git ${h.version.gitHash})`; return h; },
+    (e: unknown) => { module = null; throw e; });
   module = p;
   return p;
+}
+
+/**
+ * HiGHS' own version as the WebAssembly build reports it (Highs_version and its git hash, e.g. "1.15.1 (git
+ * 04024d7)"; the npm package's version is the wrapper's, not HiGHS'), or null before the module first loaded.
+ */
+export const loadedHighsVersion = (): string | null => loadedVersion;
+
+/** The version, loading the module if no solve in this process has (a report written by merge or the queue). */
+export async function highsVersion(): Promise<string> {
+  await highsModule();
+  return loadedVersion as string;
 }
 
 /**

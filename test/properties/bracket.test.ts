@@ -16,7 +16,7 @@ import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
-import { checkExample, EXACT_TOLERANCE, linf, type PointResult, type RhoContext } from "../../runtime/rho/types.js";
+import { checkExample, exactTolerance, linf, type PointResult, type RhoContext } from "../../runtime/rho/types.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
 import { convArb, gridRho, mlpArb, randomInputs, type RandomNet } from "./arbitraries.js";
 
@@ -49,7 +49,7 @@ async function checkOne(ctx: RhoContext, p: PointResult, xStar: Float64Array, wh
   assert.ok(lo <= up + tol(up), `${what}: lower ${lo} > upper ${up}`);
   assert.equal(p.rho, p.upper, `${what}: rho ${p.rho} ≠ upper ${p.upper}`);
   // exact: closed (gap ≤ EXACT_TOLERANCE pixels, or lower = ∞); bracketed: an example and a wider gap.
-  const closed = lo === Infinity || up - lo <= EXACT_TOLERANCE;
+  const closed = lo === Infinity || up - lo <= exactTolerance(ctx.pixelScale);
   assert.equal(p.status, closed ? "exact" : Number.isFinite(up) ? "bracketed" : "not-found", `${what}: status ${p.status} with lower ${lo}, upper ${up}`);
   if (p.gap !== null && p.gap !== undefined) assert.ok(Math.abs(p.gap - Math.max(0, up - lo)) <= 1e-12, `${what}: gap ${p.gap}, upper − lower ${up - lo}`);
   if (p.upper === null || p.upper === undefined) {
@@ -127,7 +127,7 @@ describe("properties: bracket and exact modes hold rho; every upper is a checked
         // margin ladder (types.ts marginLadder: first raised margin 1e-6·(1 + max|logit|)) puts the example.
         // That is not 1e-6: on "mlp dense 2->2" (slope of the margin 0.267 per unit of L∞ distance) the first
         // rung alone moves the example 4.05e-6 beyond rho = 0.00805; the module's contract is EXACT_TOLERANCE.
-        assert.ok(e.lower === Infinity ? eu === Infinity : eu - e.lower! <= EXACT_TOLERANCE / ctx.pixelScale,
+        assert.ok(e.lower === Infinity ? eu === Infinity : eu - e.lower! <= exactTolerance(ctx.pixelScale) / ctx.pixelScale,
           `${r.description}: exact optimal but lower ${e.lower}, upper ${eu}`);
         if (Number.isFinite(eu)) seen.maxOptimalGap = Math.max(seen.maxOptimalGap, eu - e.lower!);
         const rho = e.lower!;

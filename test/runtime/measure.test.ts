@@ -206,7 +206,7 @@ describe("runtime/measure: robustc measure on mnist_mlp", function () {
     assert.equal(XMLValidator.validate(svg), true);
     assert.match(svg, /^<svg /);
     assert.match(svg, /number of points with value ≤ eps/);
-    assert.match(svg, /eps \(L∞ distance, pixels 0–255\)/);
+    assert.match(svg, /eps \(L∞ distance, pixels \(0-255 scale\)\)/);
     for (const s of ["upper \\(checked example\\)", "rho_hat \\(paper's LP; exact up to eps\\)", "lower \\(certified\\)"]) assert.match(svg, new RegExp(s));
     assert.match(svg, /mnist_mlp\.onnx on /);
     assert.doesNotMatch(svg, /examples\/models/);

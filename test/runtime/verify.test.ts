@@ -146,7 +146,8 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
   it("CLI: robustc vnncomp on test_2021 agrees with its ground truth", async () => {
     const out = join(dir, "results.csv");
     const { stdout } = await execAsync("node", ["bin/robustc.js", "vnncomp", join(BENCH, "test_2021/instances.csv"), "--timeout-scale", "0.5", "--out", out]);
-    const rows = readFileSync(out, "utf8").trim().split("\n").map((l) => l.split(","));
+    const [header, ...rows] = readFileSync(out, "utf8").trim().split("\n").map((l) => l.split(","));
+    assert.equal(header.join(","), "onnx,vnnlib,result,seconds,note");
     assert.deepEqual(rows.map((r) => r[2]), ["unsat", "unsat", "unsat", "sat", "unsat"]);
     assert.match(stdout, /5 instances: 1 sat, 4 unsat, 0 timeout, 0 unknown, 0 unsupported/);
     assert.match(stdout, /0 contradiction\(s\)/);

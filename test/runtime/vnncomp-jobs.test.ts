@@ -26,19 +26,20 @@ describe("robustc vnncomp --jobs", function () {
     const out = join(dir, "results.csv");
     const truth = answers(readFileSync(join(SET, "ground_truth.csv"), "utf8"));
     const run1 = await execAsync("node", ["bin/robustc.js", "vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--out", out]);
-    const rows = readFileSync(out, "utf8").trim().split("\n");
+    const [header, ...rows] = readFileSync(out, "utf8").trim().split("\n");
+    assert.equal(header, "onnx,vnnlib,result,seconds,note");
     assert.equal(rows.length, 5, rows.join("\n"));
     assert.deepEqual(answers(rows.join("\n")), truth);
     assert.match(run1.stdout, /5 instances: 1 sat, 4 unsat, 0 timeout, 0 unknown, 0 unsupported/);
     assert.match(run1.stdout, /ground truth: 5 of 5 answered instances solved alike; 0 contradiction\(s\)/);
 
     const dropped = rows.findIndex((l) => l.startsWith("test_small.onnx,"));
-    writeFileSync(out, rows.filter((_, i) => i !== dropped).join("\n") + "\n");
+    writeFileSync(out, [header, ...rows.filter((_, i) => i !== dropped)].join("\n") + "\n");
     const run2 = await execAsync("node", ["bin/robustc.js", "vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--resume", "--out", out]);
     assert.match(run2.stdout, /resuming: 4 of 5 instances already in /);
     const ran = run2.stdout.split("\n").filter((l) => /^(sat|unsat|timeout|unknown|unsupported) /.test(l));
     assert.deepEqual(ran.map((l) => l.trim().split(/\s+/).slice(-2).join(",")), ["test_small.onnx,test_small.vnnlib"]);
-    const resumed = readFileSync(out, "utf8").trim().split("\n");
+    const resumed = readFileSync(out, "utf8").trim().split("\n").slice(1);
     assert.equal(resumed.length, 5);
     assert.deepEqual(resumed.slice(0, 4), rows.filter((_, i) => i !== dropped), "the kept rows stay as they were");
     assert.deepEqual(answers(resumed.join("\n")), truth);
@@ -52,7 +53,7 @@ describe("robustc vnncomp --jobs", function () {
     const res = await runVnncomp(CSV, two, { timeoutScale: 1, out, jobs: 2 }, (x) => ticked.push(x));
     assert.deepEqual(res.map((x) => `${x.onnx}:${x.result}`).sort(), ["test_nano.onnx:unsat", "test_sat.onnx:sat"]);
     assert.equal(ticked.length, 2);
-    assert.equal(readFileSync(out, "utf8").trim().split("\n").length, 2);
+    assert.equal(readFileSync(out, "utf8").trim().split("\n").length, 3, "the header and two rows");
   });
 
   it("CLI: --jobs 0 is one line on stderr, exit 2", async () => {

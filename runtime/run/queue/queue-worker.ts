@@ -6,9 +6,9 @@ import { hostname } from "node:os";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { UserError, diag, fail, ok, type Result } from "../../../compiler/index.js";
 import { pointRecord } from "../points-file.js";
-import { poolRunner, type PointRunner } from "../point-runner.js";
+import { dataOptionsOf, poolRunner, type PointRunner } from "../point-runner.js";
 import { openSession } from "../session.js";
-import { closeQueue, finishedKey, openQueue, readRun, resultsKey, sha256File, type QueueHandle, type QueuedRun } from "./queue.js";
+import { closeQueue, guarded, openQueue, readRun, saveResult, sha256File, type QueueHandle, type QueuedRun } from "./queue.js";
 import type { QueueTarget } from "./redis-url.js";
 import { type PointResult } from "../../rho/types.js";
 
@@ -72,22 +72,34 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
     } finally {
       clearTimeout(timer);
     }
-    await h.redis.multi()
-      .hset(resultsKey(t.name), String(index), JSON.stringify(pointRecord(p, true)))
-      .hset(finishedKey(t.name), String(index), JSON.stringify({ worker: me, at: Date.now() }))
-      .exec();
+    if (!(await saveResult(h, id, index, pointRecord(p, true), { worker: me, at: Date.now() }))) {
+      throw new UnrecoverableError(`the queue no longer holds run ${id} (cleared?): result not stored`);
+    }
     points++;
     o.log(formatDone(p));
     return { status: p.status, rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null };
   };
 
   const lock = Math.round(o.lockSeconds * 1000);
+  // The worker's connections share the handle's lifeline: Redis gone for longer than its reconnect time stops
+  // the worker with one line (its jobs in flight stall, and another worker retries them once Redis is back).
   const worker = new Worker(t.name, processor, {
-    connection: { ...t.connection, maxRetriesPerRequest: null }, concurrency: o.concurrency,
+    connection: h.lifeline.connection, concurrency: o.concurrency,
     lockDuration: lock, stalledInterval: lock, maxStalledCount: 2,
   });
-  worker.on("error", () => undefined);
-  await worker.waitUntilReady();
+  worker.on("error", (e) => h.lifeline.noteError(e));
+  const resume = "when Redis is back, start the worker again (the points it held are retried)";
+  void h.lifeline.lost.then((d) => {
+    stopWith ??= new UserError([diag(d.code, `${d.message}; ${resume}`)]);
+    finish();
+  });
+  try {
+    await guarded(h, worker.waitUntilReady(), resume);
+  } catch (e) {
+    await worker.close(true).catch(() => undefined);
+    await closeQueue(h);
+    throw e;
+  }
   worker.on("failed", (job, err) => { if (job) o.log(`point ${(job.data as { index: number }).index}: attempt ${job.attemptsMade} failed: ${err.message.split("\n")[0]}`); });
 
   const onSignal = () => finish();
@@ -101,8 +113,9 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   if (drainTimer) clearInterval(drainTimer);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  // Let jobs in flight finish (a second signal kills the process; their jobs then stall and are retried).
-  await worker.close();
+  // Let jobs in flight finish (a second signal kills the process; their jobs then stall and are retried); with
+  // Redis gone, nothing can take their results: close at once.
+  await worker.close(h.lifeline.lostWith() !== null).catch(() => undefined);
   for (const c of contexts.values()) await c.then((x) => x.runner.close(), () => undefined);
   await closeQueue(h);
   if (stopWith !== null) return fail(...(stopWith as UserError).diagnostics);
@@ -112,7 +125,7 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
 async function openContext(h: QueueHandle, id: string, threads: number): Promise<RunContext> {
   const run = await readRun(h);
   if (run === null || run.id !== id) throw new UnrecoverableError(`the job belongs to run ${id}, which the queue no longer holds`);
-  const s = openSession(run.cfg.modelPath, { data: run.cfg.data, labels: run.cfg.labels, pixelScale: run.cfg.pixelScale });
+  const s = openSession(run.cfg.modelPath, dataOptionsOf(run.cfg));
   if (!s.ok) throw new UserError(s.diagnostics);
   const here = sha256File(run.cfg.modelPath);
   if (here !== run.modelSha256) {

@@ -1,14 +1,16 @@
 // A measurement on a BullMQ queue over Redis, the side that enqueues and collects: the run's config under
 // the queue name (robustc:NAME:run), one job per point (jobId = run id + index, so enqueuing a point twice
-// does nothing), and the finished points in a Redis hash (robustc:NAME:results, index -> points.jsonl record).
+// does nothing), and the finished points in a Redis hash (robustc:NAME:results, index -> points.jsonl record;
+// robustc:NAME:finished says who finished each). clear.ts removes all of these; connection.ts bounds the waits.
 
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { diag, fail, ok, type Diagnostic, type Result } from "../../../compiler/index.js";
+import { UserError, diag, fail, ok, type Diagnostic, type Result } from "../../../compiler/index.js";
 import { pointFromRecord } from "../points-file.js";
+import { errCode, lifeline, reconnectSeconds, type Lifeline } from "./connection.js";
 import type { RunConfig } from "../point-runner.js";
 import type { RunIdentity } from "../out-dir.js";
 import type { QueueTarget } from "./redis-url.js";
@@ -32,7 +34,8 @@ export interface QueuedRun {
   readonly started: number;
 }
 
-export interface QueueHandle { readonly target: QueueTarget; readonly redis: Redis; readonly queue: Queue }
+/** `lifeline`: the connection options of every client of this command, and how the first lost connection ended. */
+export interface QueueHandle { readonly target: QueueTarget; readonly redis: Redis; readonly queue: Queue; readonly lifeline: Lifeline }
 
 export const runKey = (name: string) => `robustc:${name}:run`;
 export const resultsKey = (name: string) => `robustc:${name}:results`;
@@ -40,13 +43,18 @@ export const resultsKey = (name: string) => `robustc:${name}:results`;
 export const finishedKey = (name: string) => `robustc:${name}:finished`;
 export const jobId = (run: string, index: number) => `${run}-${index}`;
 
-const errCode = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message.split("\n")[0] : String(e));
-
-/** Connects (one try, 5 s), so that a wrong URL is one line, not an endless retry; then a resilient client. */
-export async function connectRedis(t: QueueTarget): Promise<Result<Redis>> {
+/**
+ * Connects (one try, 5 s), so that a wrong URL is one line, not an endless retry; then a client that reconnects
+ * for a bounded time (connection.ts). `label`: how the URL was given (an option, or the queue command's argument).
+ */
+export async function connectRedis(t: QueueTarget, label = "--queue"): Promise<Result<{ redis: Redis; lifeline: Lifeline }>> {
+  const seconds = reconnectSeconds();
+  if (typeof seconds !== "number") return fail(seconds);
   // bullmq and ioredis load when a queue is opened, not at start-up (~0.25 s every other command saves).
   const { Redis } = await import("ioredis");
-  const probe = new Redis({ ...t.connection, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // commandTimeout: a Redis that accepts the connection but does not answer (stopped) is no Redis either.
+  // (No ready check: its INFO would wait on such a Redis beyond both timeouts; the PING below is the check.)
+  const probe = new Redis({ ...t.connection, lazyConnect: true, connectTimeout: 5000, commandTimeout: 5000, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // The connect promise only says "Connection is closed"; the error event has the cause (ECONNREFUSED, ...).
   let cause: unknown = null;
   probe.on("error", (e) => { cause ??= e; });
@@ -54,29 +62,66 @@ export async function connectRedis(t: QueueTarget): Promise<Result<Redis>> {
     await probe.connect();
     await probe.ping();
   } catch (e) {
-    return fail(diag("queue/connect", `--queue ${t.display}: cannot reach Redis (${errCode(cause ?? e)})`));
+    const timedOut = [cause, e].some((x) => x instanceof Error && x.message === "Command timed out");
+    const why = timedOut ? "no answer within 5 s" : errCode(cause ?? e);
+    return fail(diag("queue/connect", `${label} ${t.display}: cannot reach Redis (${why})`));
   } finally {
     probe.disconnect();
   }
-  const redis = new Redis({ ...t.connection, maxRetriesPerRequest: null });
-  redis.on("error", () => undefined);
-  return ok(redis);
+  const life = lifeline(t, seconds, label);
+  const redis = new Redis({ ...life.connection, commandTimeout: life.commandTimeoutMs });
+  redis.on("error", (e) => life.noteError(e));
+  return ok({ redis, lifeline: life });
 }
 
-export async function openQueue(t: QueueTarget): Promise<Result<QueueHandle>> {
-  const r = await connectRedis(t);
-  if (!r.ok) return r;
+/** `connected`: a client of connectRedis to use (else one is connected here). */
+export async function openQueue(t: QueueTarget, label = "--queue", connected?: { redis: Redis; lifeline: Lifeline }): Promise<Result<QueueHandle>> {
+  let c = connected;
+  if (c === undefined) {
+    const r = await connectRedis(t, label);
+    if (!r.ok) return r;
+    c = r.value;
+  }
+  const { redis, lifeline: life } = c;
   const { Queue } = await import("bullmq");
-  const queue = new Queue(t.name, { connection: { ...t.connection, maxRetriesPerRequest: null } });
-  queue.on("error", () => undefined);
-  // Closing a Queue whose connection is still starting makes BullMQ emit an unhandled "Connection is closed".
-  await queue.waitUntilReady();
-  return ok({ target: t, redis: r.value, queue });
+  const queue = new Queue(t.name, { connection: { ...life.connection, commandTimeout: life.commandTimeoutMs } });
+  queue.on("error", (e) => life.noteError(e));
+  const h: QueueHandle = { target: t, redis, queue, lifeline: life };
+  try {
+    // Closing a Queue whose connection is still starting makes BullMQ emit an unhandled "Connection is closed".
+    await guarded(h, queue.waitUntilReady(), "try again once Redis is back");
+  } catch (e) {
+    await closeQueue(h);
+    throw e;
+  }
+  return ok(h);
 }
 
+/** Closes the clients; after a lost connection nothing is waited for (there is nobody to answer). */
 export async function closeQueue(h: QueueHandle): Promise<void> {
-  await h.queue.close();
+  if (h.lifeline.lostWith() === null) await h.queue.close();
+  else await h.queue.disconnect().catch(() => undefined);
   h.redis.disconnect();
+}
+
+/**
+ * `p`, or, once a Redis connection of the command has given up (before `p` settles, or as the reason `p`
+ * failed), a UserError: the lost connection and `hint` (how to resume) on one line.
+ */
+export async function guarded<T>(h: QueueHandle, p: Promise<T>, hint: string | (() => string)): Promise<T> {
+  const lostError = (d: Diagnostic) => new UserError([diag(d.code, `${d.message}; ${typeof hint === "string" ? hint : hint()}`)]);
+  p.catch(() => undefined);
+  const lost = h.lifeline.lost.then((d) => { throw lostError(d); });
+  lost.catch(() => undefined);
+  try {
+    return await Promise.race([p, lost]);
+  } catch (e) {
+    // ioredis' commandTimeout (connection.ts): a Redis that does not answer is lost too.
+    if (e instanceof Error && e.message === "Command timed out") h.lifeline.noAnswer();
+    const d = h.lifeline.lostWith();
+    if (d !== null && !(e instanceof UserError)) throw lostError(d);
+    throw e;
+  }
 }
 
 /** A data spec or labels path as workers elsewhere must open it: file paths absolute, bundled names as they are. */
@@ -106,6 +151,20 @@ export function describeRun(r: QueuedRun): string {
 export async function readRun(h: QueueHandle): Promise<QueuedRun | null> {
   const text = await h.redis.get(runKey(h.target.name));
   return text === null ? null : (JSON.parse(text) as QueuedRun);
+}
+
+// KEYS: run, results, finished; ARGV: run id, index, the points.jsonl record, who finished it. One script, so
+// that a result of a run no longer on the queue (cleared while its job ran) is never stored for a later run.
+const SAVE_RESULT = `local run = redis.call('GET', KEYS[1])
+if not run or cjson.decode(run).id ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+return 1`;
+
+/** Stores a finished point of run `id`; false when the queue no longer holds that run (nothing stored). */
+export async function saveResult(h: QueueHandle, id: string, index: number, record: unknown, by: unknown): Promise<boolean> {
+  const n = h.target.name;
+  return (await h.redis.eval(SAVE_RESULT, 3, runKey(n), resultsKey(n), finishedKey(n), id, String(index), JSON.stringify(record), JSON.stringify(by))) === 1;
 }
 
 export interface Enqueued { readonly run: QueuedRun; readonly added: number; readonly finished: number; readonly retried: number }
@@ -182,8 +241,13 @@ export async function waitForRun(h: QueueHandle, run: QueuedRun, tick: (p: Point
   let polls = 0;
   for (;;) {
     const before = new Set(known.keys());
-    // Failed jobs are rare and listing them costs a round trip per job: look every 8th poll.
-    const c = await collect(h, run, known, polls++ % 8 === 0);
+    const rare = polls++ % 8 === 0;
+    // Failed jobs are rare and listing them costs a round trip per job: look every 8th poll. Then, too, check
+    // that the run is still there: with it cleared (robustc queue clear), no job would ever answer.
+    if (rare && (await readRun(h))?.id !== run.id) {
+      throw new UserError([diag("queue/cleared", `--queue ${h.target.display}: the run is no longer on the queue (cleared by robustc queue clear, or Redis restarted without its data); rerun this command to enqueue it again`)]);
+    }
+    const c = await collect(h, run, known, rare);
     for (const p of c.points) if (!before.has(p.index)) tick(p);
     if (c.points.length + c.failed.length >= run.indices.length) return c;
     await new Promise((r) => setTimeout(r, pollMs));

@@ -15,17 +15,18 @@ export interface QueueTarget {
 
 const USAGE = "expected redis://HOST:PORT/NAME (NAME: letters, digits, '.', '_', '-'; optional ?db=N)";
 
-export function parseQueueUrl(s: string): Result<QueueTarget> {
+/** `label`: how the URL was given, for messages (the --queue option, or the queue command's argument). */
+export function parseQueueUrl(s: string, label = "--queue"): Result<QueueTarget> {
   let u: URL;
-  try { u = new URL(s); } catch { return fail(diag("cli/queue", `--queue '${s}': ${USAGE}`)); }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") return fail(diag("cli/queue", `--queue '${s}': ${USAGE}`));
+  try { u = new URL(s); } catch { return fail(diag("cli/queue", `${label} '${s}': ${USAGE}`)); }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") return fail(diag("cli/queue", `${label} '${s}': ${USAGE}`));
   const name = decodeURIComponent(u.pathname.replace(/^\//, ""));
   // BullMQ joins key parts with ':'; a name with ':' or '/' would alias other keys.
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name)) return fail(diag("cli/queue", `--queue '${s}': missing or invalid queue name '${name}'; ${USAGE}`));
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name)) return fail(diag("cli/queue", `${label} '${s}': missing or invalid queue name '${name}'; ${USAGE}`));
   const port = u.port === "" ? 6379 : Number(u.port);
-  if (u.hostname === "") return fail(diag("cli/queue", `--queue '${s}': no host; ${USAGE}`));
+  if (u.hostname === "") return fail(diag("cli/queue", `${label} '${s}': no host; ${USAGE}`));
   const dbText = u.searchParams.get("db");
-  if (dbText !== null && !/^\d+$/.test(dbText)) return fail(diag("cli/queue", `--queue '${s}': db must be a number, got '${dbText}'`));
+  if (dbText !== null && !/^\d+$/.test(dbText)) return fail(diag("cli/queue", `${label} '${s}': db must be a number, got '${dbText}'`));
   const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
   return ok({
     name,

@@ -80,7 +80,10 @@ describe("runtime/data/index loadDataset", () => {
     expectError(loadDataset(p("x.npy"), { labels: p("nolabels.npy") }), "data/missing-file", /nolabels\.npy/);
     expectError(loadDataset(p("x.npy"), { labels: p("labels.csv") }), "data/missing-file", /labels\.csv/);
     writeFileSync(p("labels.csv"), "1,2,3,4\n");
-    expectError(loadDataset(p("x.npy"), { labels: p("labels.csv") }), "data/unknown-format", /labels\.csv/);
+    // A .csv of labels has one column (or one named 'label'): one row of four values is not a labels file.
+    expectError(loadDataset(p("x.npy"), { labels: p("labels.csv") }), "data/bad-labels", /labels\.csv: 4 columns and none named 'label'/);
+    writeFileSync(p("labels.txt"), "1\n2\n3\n4\n");
+    expectError(loadDataset(p("x.npy"), { labels: p("labels.txt") }), "data/unknown-format", /labels\.txt/);
   });
 
   it("rejects NaN and Inf, naming the file and the first bad index", () => {

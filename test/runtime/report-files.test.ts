@@ -1,0 +1,64 @@
+// What every --mode's report carries (issue 15, items 10-11): the bracket in points.csv and on the terminal for
+// the modes beside the default, and a cdf.svg whose x axis reaches every finite value, titled by the model's
+// file name, with whole-number counts.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { cdfSvg } from "../../runtime/report/plot.js";
+
+const M = "examples/models/mnist_mlp.onnx";
+const robustc = (...args: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
+/** The numbers an SVG prints as text (tick labels and titles). */
+const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].trim());
+
+describe("report files of every mode (issue 15, items 10-11)", function () {
+  this.timeout(240_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-files-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  // (walk is the quickest mode beside the bracket; bounds and exact write the same columns through the same code.)
+  for (const mode of ["walk"]) {
+    it(`--mode ${mode}: points.csv and the terminal carry lower, upper and the gap; cdf.svg reaches every finite value`, async () => {
+      const out = join(dir, mode);
+      // eps 1: most uppers lie far beyond 2·eps, where the old axis ended.
+      const { stdout } = await robustc("measure", M, "--data", "mnist:test", "--limit", "3", "--mode", mode, "--eps", "1", "--time-limit", "20", "--out", out);
+      assert.match(stdout, /phi\(1\) in \[phi_lower, phi_upper\]/);
+      assert.match(stdout, /median bracket width \(upper - lower\)/);
+      const [head, ...rows] = readFileSync(join(out, "points.csv"), "utf8").trim().split("\n");
+      const cols = head.split(",");
+      for (const c of ["lower", "upper", "gap", "rho_hat"]) assert.ok(cols.includes(c), `points.csv columns: ${head}`);
+      const points = readFileSync(join(out, "points.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(rows.length, points.length);
+      rows.forEach((row, k) => {
+        const cell = row.split(",")[cols.indexOf("upper")];
+        assert.equal(cell === "" ? null : Number(cell), points[k].upper, `row ${k}: ${row}`);
+      });
+      const svg = readFileSync(join(out, "cdf.svg"), "utf8");
+      assert.match(svg, /mnist_mlp\.onnx on mnist:test/);
+      assert.doesNotMatch(svg, /examples\/models|\/tmp\//);
+      const finite = points.flatMap((p) => [p.upper, p.lower, p.rho_hat]).filter((v) => typeof v === "number" && Number.isFinite(v));
+      const top = Math.max(...finite);
+      const ticks = texts(svg).map(Number).filter((v) => Number.isFinite(v));
+      assert.ok(top > 2 && Math.max(...ticks) >= top / 2, `largest tick ${Math.max(...ticks)} for values up to ${top}`);
+    });
+  }
+
+  it("rho's terminal table has a header naming the bracket's columns and units", async () => {
+    const { stdout } = await robustc("rho", M, "--data", "mnist:test", "--index", "0", "--mode", "walk", "--time-limit", "20");
+    const [head, line] = stdout.trim().split("\n");
+    assert.match(head, /index\s+label\s+predicted\s+status\s+lower\s+upper\s+label\s+rho_hat\s+seconds\s+\(pixels;/);
+    assert.equal(line.trim().split(/\s+/)[0], "0");
+  });
+
+  it("cdf.svg counts in whole numbers", async () => {
+    const svg = await cdfSvg([{ name: "a", rhos: [10, 30] }], { title: "t", xMax: 40, eps: 20 });
+    const labels = texts(svg).filter((t) => /^-?[\d.]+$/.test(t));
+    assert.ok(labels.length > 3, labels.join(" "));
+    assert.deepEqual(labels.filter((t) => t.includes(".")), [], `fractional tick labels: ${labels.join(" ")}`);
+  });
+});
