@@ -1,8 +1,8 @@
 // Prints forward-pass throughput of both evaluators on every example model over mnist:test
 // (points per second; onnxruntime batched). A figure, never an assertion.
 
-import { createEvaluator, EVALUATORS } from "../runtime/evaluator/index.js";
-import { modelInput, openSession } from "../runtime/run/session.js";
+import { EVALUATORS } from "../runtime/evaluator/index.js";
+import { modelInput, openEvaluator, openSession } from "../runtime/run/session.js";
 
 const N = Number(process.env.BENCH_POINTS ?? 500);
 console.log(`evaluator throughput on ${N} mnist:test points (node ${process.version})`);
@@ -13,7 +13,7 @@ for (const name of ["mnist_mlp", "mnist_lenet", "mnist_cnn_bn", "mnist_nin"]) {
   if (!s.ok) throw new Error(s.diagnostics.map((d) => d.message).join("; "));
   const xs = Array.from({ length: N }, (_, i) => modelInput(s.value, i));
   for (const ev of EVALUATORS) {
-    const e = await createEvaluator(ev, path, s.value.network);
+    const e = await openEvaluator(s.value, ev);
     await e.logits(xs.slice(0, 8)); // warm-up
     const t0 = performance.now();
     await e.logits(xs);

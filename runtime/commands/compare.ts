@@ -2,18 +2,18 @@
 // table, compare.json, one plot with the lp and lbfgsb cumulative curves (Figure 3 (a) against (b)), the
 // per-algorithm points, and a CSV of the points where lp and lbfgsb disagree at eps.
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { UserError, diag, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
 import { estimate, quantile, runPoints, type Estimates } from "../run/measure.js";
 import { pointRecord } from "../run/points-file.js";
 import { toCsv } from "../report/csv.js";
-import { cdfSvg } from "../report/plot.js";
+import { cdfSvg, cdfXMax } from "../report/plot.js";
 import { makeRunner, type RunConfig } from "../run/point-runner.js";
 import { prepareOut, runIdentity } from "../run/out-dir.js";
 import { type PointResult } from "../rho/types.js";
 import { openRun, type RunRequest } from "./run-request.js";
-import { unitShort } from "../data/input-map.js";
+import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 
 export interface CompareRequest extends RunRequest {
   readonly out: string;
@@ -26,15 +26,16 @@ export async function compareCommand(model: string, r: CompareRequest, out: (lin
   if (r.algorithmGiven) {
     throw new UserError([diag("cli/algorithm", `compare runs every algorithm (${ALGORITHMS.join(", ")}) on the same points: drop --algorithm ${r.algorithm} (robustc measure --algorithm ${r.algorithm} runs one)`)]);
   }
-  const { indices, cfg } = await openRun(model, r);
+  const { indices, cfg, announce } = await openRun(model, r);
   const eps = cfg.eps;
   unwrap(prepareOut(r.out, { ...runIdentity(cfg, indices, eps), algorithm: "compare" }, false));
+  announce();
   const jobs = Math.min(r.jobs, indices.length);
   const tty = process.stderr.isTTY === true;
   const all = await runCompare(cfg, indices, jobs, (a, done) => { if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `); });
   if (tty) process.stderr.write("\n");
   const rows = summarise(all, eps);
-  unwrap(await writeCompare(r.out, model, r.data, eps, all, rows));
+  unwrap(await writeCompare(r.out, model, r.data, eps, all, rows, cfg.pixelScale));
   out(formatCompare(rows, eps, cfg.pixelScale));
   out(`reports in ${r.out}: compare.json, compare.svg, disagreements.csv, ${ALGORITHMS.map((a) => `${a}.jsonl`).join(", ")}`);
 }
@@ -82,9 +83,9 @@ export function summarise(all: Map<Algorithm, PointResult[]>, eps: number): Algo
 
 export function formatCompare(rows: readonly AlgorithmSummary[], eps: number, scale = 255): string {
   const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
-  const head = ["algorithm", "points", "accuracy", `frequency phi_hat(${eps})`, `severity mu_hat(${eps})`, "median s/point"];
+  const head = ["algorithm", "points", "accuracy", `frequency phi_hat(${fmtValue(eps)})`, `severity mu_hat(${fmtValue(eps)})`, "median s/point"];
   const body = rows.map((r) => [r.algorithm, String(r.n), pct(r.accuracy), pct(r.frequency),
-    r.severity !== null ? `${r.severity.toFixed(3)} ${unitShort(scale)}` : r.severity_note ? "n/a (no severity)" : "n/a (none <= eps)",
+    r.severity !== null ? `${r.severity.toFixed(distDigits(scale))} ${unitShort(scale)}` : r.severity_note ? "n/a (no severity)" : "n/a (none <= eps)",
     r.median_seconds === null ? "n/a" : r.median_seconds.toFixed(3)]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   // The reason under the table, once per algorithm that has none.
@@ -95,7 +96,7 @@ export function formatCompare(rows: readonly AlgorithmSummary[], eps: number, sc
 const within = (p: PointResult | undefined, eps: number) => !!p && p.status === "adversarial" && p.rho !== null && p.rho <= eps;
 
 export async function writeCompare(dir: string, model: string, data: string, eps: number, all: Map<Algorithm, PointResult[]>,
-  rows: readonly AlgorithmSummary[]): Promise<Result<void>> {
+  rows: readonly AlgorithmSummary[], scale = 255): Promise<Result<void>> {
   const lp = all.get("lp")!, lb = all.get("lbfgsb")!, fg = all.get("fgsm")!;
   const byIndex = (ps: PointResult[]) => new Map(ps.map((p) => [p.index, p]));
   const L = byIndex(lb), F = byIndex(fg);
@@ -104,10 +105,11 @@ export async function writeCompare(dir: string, model: string, data: string, eps
     lbfgsb_status: L.get(p.index)?.status, lbfgsb_rho: L.get(p.index)?.rho ?? null, fgsm_status: F.get(p.index)?.status,
   })).map((r) => ({ ...r, lbfgsb_rho: r.lbfgsb_rho !== null && Number.isFinite(r.lbfgsb_rho) ? r.lbfgsb_rho : null }));
   const rhos = (ps: PointResult[]) => ps.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity));
-  const svg = await cdfSvg([{ name: "lp", rhos: rhos(lp) }, { name: "lbfgsb", rhos: rhos(lb) }],
-    { title: `${model} on ${data}: cumulative rho_hat, lp against lbfgsb`, xMax: Math.max(2 * eps, 40), eps });
+  const series = [{ name: "lp", rhos: rhos(lp) }, { name: "lbfgsb", rhos: rhos(lb) }];
+  const svg = await cdfSvg(series, { title: `${basename(model)} on ${data}: cumulative rho_hat, lp against lbfgsb`, xMax: cdfXMax(series, eps), eps,
+    xTitle: `eps (L∞ distance, ${unitsOf(scale)})` });
   const files: [string, string][] = [
-    ["compare.json", JSON.stringify({ model, data, eps, algorithms: rows }, null, 2) + "\n"],
+    ["compare.json", JSON.stringify({ model, data, eps, pixel_scale: scale, units: unitsOf(scale), algorithms: rows }, null, 2) + "\n"],
     ["compare.svg", svg],
     ["disagreements.csv", toCsv(disagree, ["index", "label", "lp_status", "lp_rho", "lbfgsb_status", "lbfgsb_rho", "fgsm_status"])],
     ...[...all].map(([a, ps]) => [`${a}.jsonl`, ps.map((p) => JSON.stringify(pointRecord(p))).join("\n") + "\n"] as [string, string]),

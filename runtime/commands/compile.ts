@@ -70,7 +70,6 @@ export interface CompileRequest extends DataOptions {
 /** `robustc compile`: validates everything, writes the files (or prints --emit), then --solve. */
 export async function compileCommand(model: string, r: CompileRequest, out: (line: string) => void): Promise<void> {
   const s = unwrap(openSession(model, r));
-  printNotes(s);
   unwrap(selectIndices(s.dataset.count, r.index, undefined, r.data));
   const options = unwrap(validateCompile(s, r));
   unwrap(refuseOwnLabel(s, r.index, options.target));
@@ -79,6 +78,8 @@ export async function compileCommand(model: string, r: CompileRequest, out: (lin
     const a = await getSolver(r.solve).available();
     if (!a.ok) throw new UserError(a.diagnostics.map((d) => diag(d.code, `--solve ${r.solve}: ${d.message}`)));
   }
+  // The notes after every check: a refusal stays one line.
+  printNotes(s);
   const c = compileSeed(s, r.index, options);
   const files = unwrap(renderCompile(s, r, options, c));
   unwrap(writeOutputs(files, out));
@@ -141,7 +142,7 @@ export function headerFor(s: Session, index: number, mode: CompileMode = "restri
     const truth = s.dataset.labels ? s.dataset.labels[index] : null;
     return [
       `model ${s.modelPath}; seed point x* = ${s.dataset.source} index ${index}; true label ${truth ?? "unknown"}; predicted l* = ${predicted}; target l = ${label}`,
-      `variables: x_i = model input i (pixel / ${s.pixelScale}); minimise t subject to ${MODES[mode].feasibleSet} and |x - x*| <= t`,
+      `variables: x_i = model input i (value / ${s.pixelScale}${s.norm ? ", before the normalisation layer 'normalise' (--mean/--std)" : ""}); minimise t subject to ${MODES[mode].feasibleSet} and |x - x*| <= t`,
     ];
   };
 }

@@ -32,7 +32,7 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
   const target = unwrap(parseQueueUrl(o.queue));
   if (!Number.isInteger(o.attempts) || o.attempts < 1) throw new UserError([diag("cli/attempts", `--attempts must be a positive integer, got ${o.attempts}`)]);
   if (o.jobTimeout !== undefined && !(o.jobTimeout > 0)) throw new UserError([diag("cli/job-timeout", `--job-timeout must be positive, got ${o.jobTimeout}`)]);
-  const { indices, cfg } = await openRun(model, o);
+  const { indices, cfg, announce } = await openRun(model, o);
   const identity = runIdentity(cfg, indices, cfg.eps);
   // A backstop for a point that ignores its own --time-limit (a solver stuck in WebAssembly, a dead thread).
   const run = queuedRun(cfg, identity, indices, cfg.eps, o.attempts, o.jobTimeout ?? 2 * cfg.lazy.timeLimit + 60);
@@ -50,6 +50,7 @@ export async function measureOnQueue(model: string, o: QueueRequest, out: (s: st
     const there = await readRun(h);
     if (there !== null && there.id !== run.id) throw new UserError([diag("queue/other-run", `--queue ${target.display} holds another run (${describeRun(there)}); use another queue name`)]);
     unwrap(prepareOut(o.out, identity, o.resume === true));
+    announce();
     const t0 = performance.now();
     const e = unwrap(await enqueueRun(h, run));
     process.stderr.write(`robustc: queue ${target.display}: ${e.added} points enqueued, ${e.finished} already finished${e.retried > 0 ? `, ${e.retried} failed ones retried` : ""}\n`);

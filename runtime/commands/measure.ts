@@ -35,7 +35,7 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
   if (r.queue !== undefined && r.images !== undefined) throw new UserError([diag("cli/images", "--images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR")]);
   if (r.queue !== undefined) return measureOnQueue(model, { ...r, queue: r.queue, attempts: r.attempts ?? 3 }, out);
   const shard = r.shard === undefined ? null : unwrap(parseShard(r.shard));
-  const { session, indices, cfg } = await openRun(model, r);
+  const { session, indices, cfg, announce } = await openRun(model, r);
   // --images on a model whose input is no image is refused before anything runs.
   if (r.images !== undefined) unwrap(checkImageInput(session));
   const identity = runIdentity(cfg, indices, cfg.eps);
@@ -45,6 +45,7 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
   const prepared = prepareOut(r.out, { ...identity, ...(shard ? { shard: shardName(shard) } : {}) }, r.resume === true);
   if (!prepared.ok && imagesNew) rmSync(r.images!, { recursive: true, force: true });
   const done = unwrap(prepared);
+  announce();
   const finished = new Set(done.map((p) => p.index));
   const todo = (shard ? shardIndices(indices, shard) : indices).filter((i) => !finished.has(i));
   if (done.length > 0) process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);

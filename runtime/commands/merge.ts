@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { diag, fail, ok, unwrap, UserError, type Diagnostic, type Result } from "../../compiler/index.js";
-import { identityDataOptions, parseIdentity, prepareOut, type RunIdentity } from "../run/out-dir.js";
+import { identityDataOptions, identityDifferences, parseIdentity, prepareOut, type RunIdentity } from "../run/out-dir.js";
 import { readPoints, writePoints } from "../run/points-file.js";
 import type { MeasuredRun } from "../report/json.js";
 import { reportsLine, writeMeasurement } from "../report/write.js";
@@ -38,15 +38,12 @@ function readShard(dir: string): Result<ShardDir> {
 const runIndices = (identity: RunIdentity): number[] =>
   Array.from({ length: Number(identity.points) }, (_, k) => Number(identity.first) + k);
 
-const differences = (a: Record<string, unknown>, b: Record<string, unknown>): string[] =>
-  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `${k} ${JSON.stringify(a[k]) ?? "absent"} vs ${JSON.stringify(b[k]) ?? "absent"}`);
 
 /** Checks that the shards are one run and cover it exactly once; the points sorted by index. */
 export function checkShards(shards: readonly ShardDir[]): Result<PointResult[]> {
   const first = shards[0];
   for (const s of shards.slice(1)) {
-    const d = differences(first.identity, s.identity);
+    const d = identityDifferences(first.identity, s.identity, (o, a, b) => `${o} ${a} vs ${b}`);
     if (d.length > 0) return fail(diag("merge/other-run", `${s.dir}: another run than ${first.dir} (${d.join("; ")})`));
   }
   const bySlot = new Map<string, string>();

@@ -18,8 +18,9 @@ export interface PredictRequest extends DataOptions {
 
 export async function predictCommand(model: string, r: PredictRequest, out: (line: string) => void): Promise<void> {
   const s = unwrap(openSession(model, r));
-  if (!r.json) printNotes(s);
   const indices = unwrap(selectIndices(s.dataset.count, r.index, r.limit, r.data));
+  // On stderr, with --json too: the scale chosen or a removed Softmax changes what the logits mean.
+  printNotes(s);
   const res = await predict(s, indices, r.evaluator);
   if (r.json) {
     for (const p of res.predictions) out(JSON.stringify(p));

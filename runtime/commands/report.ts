@@ -8,6 +8,7 @@ import { UserError, diag, unwrap } from "../../compiler/index.js";
 import { formatMeasureReport, measureReport } from "../report/json.js";
 import { writeImages } from "../report/images.js";
 import { reportedExamples } from "../report/write.js";
+import { epsWarning } from "../data/input-map.js";
 import { identityDataOptions, parseIdentity, type RunIdentity } from "../run/out-dir.js";
 import { readPoints } from "../run/points-file.js";
 import { openSession } from "../run/session.js";
@@ -28,6 +29,10 @@ export async function reportCommand(dir: string, r: ReportRequest, out: (line: s
   const epsList = r.eps ?? [identity.eps];
   const bad = epsList.find((e) => !(e > 0) || !Number.isFinite(e));
   if (bad !== undefined) throw new UserError([diag("cli/eps", `--eps must be positive numbers, got ${bad}`)]);
+  for (const e of r.eps ?? []) {
+    const w = epsWarning(e, identity.pixel_scale);
+    if (w) process.stderr.write(`robustc: warning: ${w}\n`);
+  }
   // FGSM's example is a step of the run's eps: at any other eps nothing was measured.
   const other = epsList.find((e) => e !== identity.eps);
   if (identity.algorithm === "fgsm" && other !== undefined) {

@@ -10,7 +10,7 @@ import { makeRunner } from "../run/point-runner.js";
 import { pointRecord } from "../run/points-file.js";
 import { type PointResult } from "../rho/types.js";
 import { openRun, type RunRequest } from "./run-request.js";
-import { unitShort } from "../data/input-map.js";
+import { distDigits, unitShort } from "../data/input-map.js";
 
 export interface RhoRequest extends RunRequest {
   readonly json?: boolean;
@@ -38,7 +38,8 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
   const ignored = r.eps === undefined ? null : epsIgnored(r.algorithm, r.mode);
   if (ignored) throw new UserError([diag("cli/eps", `--eps ${r.eps} does nothing for rho --algorithm ${r.algorithm}${r.mode ? ` --mode ${r.mode}` : ""} (${ignored}): drop --eps (it sets the bracket's rho_hat ball, certify's question and FGSM's step)`)]);
   if (r.examples && !r.json) throw new UserError([diag("cli/examples", "--examples adds each example to the JSON records: use it with --json")]);
-  const { session, indices, cfg } = await openRun(model, r);
+  const { session, indices, cfg, announce } = await openRun(model, r);
+  announce();
   const jobs = Math.min(r.jobs, indices.length);
   // No --index or --limit: the whole dataset, which can take hours; say so before the first point.
   if (r.index === undefined && r.limit === undefined) {
@@ -53,25 +54,28 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
     if (!r.json) out(bracket ? bracketHeader(cfg.pixelScale) : pointHeader(cfg.pixelScale));
     const record = (p: PointResult) => JSON.stringify({ ...pointRecord(p), ...(r.examples ? { example: exampleRecord(session, p) } : {}) });
     await runPoints(runner, indices, jobs, null,
-      { tick: (p) => { progress.tick(p); out(r.json ? record(p) : bracket ? formatBracketPoint(p) : formatPoint(p)); }, stop: () => progress.stop() });
+      { tick: (p) => { progress.tick(p); out(r.json ? record(p) : bracket ? formatBracketPoint(p, cfg.pixelScale) : formatPoint(p, cfg.pixelScale)); }, stop: () => progress.stop() });
   } finally {
     progress.stop();
     await runner.close();
   }
 }
 
-export function formatPoint(p: PointResult): string {
-  const rho = p.rho === null ? "-" : Number.isFinite(p.rho) ? p.rho.toFixed(4) : "inf";
+export function formatPoint(p: PointResult, scale = 255): string {
+  const rho = p.rho === null ? "-" : Number.isFinite(p.rho) ? p.rho.toFixed(distDigits(scale, 4)) : "inf";
   return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${String(p.target ?? "-").padStart(6)}  ${p.status.padEnd(24)}  ${rho.padStart(9)}  ${String(p.iterations).padStart(5)}  ${String(p.rows).padStart(6)}  ${p.seconds.toFixed(3).padStart(8)}${p.message ? `  ${p.message}` : ""}`;
 }
 
-const f4 = (v: number | null | undefined) => (v === null || v === undefined ? "-" : Number.isFinite(v) ? v.toFixed(4) : "inf");
+/** A distance with the decimals its scale needs (4 on 0-255). */
+const fd = (v: number | null | undefined, scale: number) => (v === null || v === undefined ? "-" : Number.isFinite(v) ? v.toFixed(distDigits(scale, 4)) : "inf");
 
 /** A bracket line: lower <= rho <= upper, the label of upper's example, the paper's rho_hat ("> R" beyond the ball). */
-export function formatBracketPoint(p: PointResult): string {
-  const hat = p.rhoHatAbove !== null && p.rhoHatAbove !== undefined ? `> ${p.rhoHatAbove.toFixed(2)}` : f4(p.rhoHat);
+export function formatBracketPoint(p: PointResult, scale = 255): string {
+  const d = distDigits(scale, 4);
+  // "> R" rounded down: rounding up would claim a larger bound than was shown.
+  const hat = p.rhoHatAbove !== null && p.rhoHatAbove !== undefined ? `> ${(Math.floor(p.rhoHatAbove * 10 ** d) / 10 ** d).toFixed(d)}` : fd(p.rhoHat, scale);
   const upperLabel = p.upper !== null && p.upper !== undefined ? String(p.target ?? "-") : "-";
-  return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${p.status.padEnd(13)}  ${f4(p.lower).padStart(9)}  ${f4(p.upper).padStart(9)}  ${upperLabel.padStart(5)}  ${hat.padStart(9)}  ${p.seconds.toFixed(3).padStart(8)}${p.optimal === false ? "  not optimal" : ""}${p.message ? `  ${p.message}` : ""}`;
+  return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${p.status.padEnd(13)}  ${fd(p.lower, scale).padStart(9)}  ${fd(p.upper, scale).padStart(9)}  ${upperLabel.padStart(5)}  ${hat.padStart(9)}  ${p.seconds.toFixed(3).padStart(8)}${p.optimal === false ? "  not optimal" : ""}${p.message ? `  ${p.message}` : ""}`;
 }
 
 /** The table heads, with the data's unit (pixels on the 0-255 scale). */

@@ -45,20 +45,27 @@ export function lazyOptions(r: RunRequest): Result<LazyOptions> {
   return ok({ ...DEFAULT_LAZY, add, timeLimit: r.timeLimit });
 }
 
-export async function openRun(model: string, r: RunRequest): Promise<{ session: Session; indices: number[]; cfg: RunConfig }> {
+/**
+ * The session, the points and the run's config. `announce` prints the notes on what robustc chose for the user
+ * (scale, layout, eps) and the unit warnings: a command calls it once its own checks passed, so that a refusal
+ * stays one line.
+ */
+export async function openRun(model: string, r: RunRequest): Promise<{ session: Session; indices: number[]; cfg: RunConfig; announce: () => void }> {
   unwrap(checkMode(r));
   if (r.eps !== undefined && !(r.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
   const session = unwrap(openSession(model, r));
   const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
   const lazy = unwrap(lazyOptions(r));
-  printNotes(session);
   const scale = session.pixelScale;
   // eps follows the data's scale: the paper's 20 of 255 unless the user gave one (then a unit slip is flagged).
   const eps = r.eps ?? defaultEps(scale);
-  if (r.eps === undefined && scale !== 255) process.stderr.write(`robustc: note: eps = ${Number(eps.toPrecision(6))} (the paper's 20 of 255 on the 0-${scale} scale); pass --eps to change it\n`);
   const warn = r.eps === undefined ? null : epsWarning(r.eps, scale);
-  if (warn) process.stderr.write(`robustc: warning: ${warn}\n`);
-  return { session, indices, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: scale, lazy, algorithm: r.algorithm, eps,
+  const announce = () => {
+    printNotes(session);
+    if (r.eps === undefined && scale !== 255) process.stderr.write(`robustc: note: eps = ${Number(eps.toPrecision(6))} (the paper's 20 of 255 on the 0-${scale} scale); pass --eps to change it\n`);
+    if (warn) process.stderr.write(`robustc: warning: ${warn}\n`);
+  };
+  return { session, indices, announce, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: scale, lazy, algorithm: r.algorithm, eps,
     ...(r.layout !== undefined ? { layout: r.layout } : {}), ...(r.mean !== undefined ? { mean: r.mean } : {}), ...(r.std !== undefined ? { std: r.std } : {}),
     // The lp algorithm answers the bracket unless --mode restrict asks for the paper's rho_hat alone.
     ...(r.algorithm === "lp" && (r.mode ?? "bracket") !== "restrict" ? { mode: r.mode ?? "bracket" } : {}) } };

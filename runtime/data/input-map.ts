@@ -32,8 +32,16 @@ export function unitsOf(scale: number): string {
 
 /** The short unit after a number in a table. */
 export function unitShort(scale: number): string {
-  return scale === 255 ? "pixels" : `(0-${fmt(scale)} scale)`;
+  return scale === 255 ? "pixels" : "data units";
 }
+
+/** Decimals for a distance on this scale: `base` on 0-255, more on smaller scales (0.0784 on 0-1 is 20 px). */
+export function distDigits(scale: number, base = 3): number {
+  return base + Math.max(0, Math.round(Math.log10(255 / scale)));
+}
+
+/** eps or any value in a label: 6 significant digits at most (0.0784314, not 0.0784313725490196). */
+export const fmtValue = (v: number): string => String(Number(v.toPrecision(6)));
 
 /** The paper's eps (20 of 255) on this scale. */
 export function defaultEps(scale: number): number {
@@ -110,6 +118,16 @@ function hwcToChw(ds: Dataset, [C, H, W]: [number, number, number]): Dataset {
     }
   }
   return { ...ds, itemShape: [C, H, W], pixels: out };
+}
+
+/** Items [C, H, W] row-major → [H, W, C] row-major (the inverse of hwcToChw): outputs in a channels-last data's layout. */
+export function chwToHwc(values: ArrayLike<number>, [C, H, W]: readonly number[], count: number): Float64Array {
+  const n = C * H * W, out = new Float64Array(count * n);
+  for (let it = 0; it < count; it++) {
+    const o = it * n;
+    for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[o + (h * W + w) * C + c] = values[o + (c * H + h) * W + w];
+  }
+  return out;
 }
 
 /**

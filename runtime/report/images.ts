@@ -9,7 +9,7 @@ import { PNG } from "pngjs";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { item } from "../data/index.js";
 import { makeDir } from "../run/out-dir.js";
-import type { Session } from "../run/session.js";
+import { toDataLayout, type Session } from "../run/session.js";
 import { linf, type PointResult } from "../rho/types.js";
 
 /** How one model input is an image: channels (1 grey, 3 RGB), height, width, and where the channels are. */
@@ -78,7 +78,9 @@ export function examplePixels(s: Session, example: Float32Array): number[] {
 /** rho --json --examples: the example of a point (null without one), with x*'s index and the example's label. */
 export function exampleRecord(s: Session, p: PointResult): Record<string, unknown> | null {
   if (!p.example) return null;
-  return { index: p.index, target: p.target, shape: s.network.inputShape.slice(1), pixels: examplePixels(s, p.example) };
+  // In the data's layout (channels last for --layout nhwc), as adversarial.npy holds it.
+  const { shape, values } = toDataLayout(s, examplePixels(s, p.example), 1);
+  return { index: p.index, target: p.target, shape: shape.slice(1), pixels: Array.from(values) };
 }
 
 /** The file of one example: index, label, the example's label and the perturbation's stretch ±m (data units). */

@@ -12,7 +12,7 @@ import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estima
 import type { RunIdentity } from "../run/out-dir.js";
 import { type PointResult } from "../rho/types.js";
 import type { Algorithm } from "../attacks/point.js";
-import { unitShort, unitsOf } from "../data/input-map.js";
+import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 
 const require = createRequire(import.meta.url);
 /** A package's version; `highs` exports no ./package.json, so it is read beside the package's main file. */
@@ -52,7 +52,8 @@ export function measureReport(run: MeasuredRun): MeasureReport {
   const id = run.identity;
   const inp: ReportInput = {
     model: id.model, data: id.data, pixelScale: id.pixel_scale, algorithm: id.algorithm, jobs: run.jobs, totalSeconds: run.totalSeconds,
-    settings: { add: id.lazy.add, time_limit: id.lazy.timeLimit, tolerance: id.lazy.tolerance, ...run.settings },
+    settings: { add: id.lazy.add, time_limit: id.lazy.timeLimit, tolerance: id.lazy.tolerance,
+      ...(id.layout ? { layout: id.layout } : {}), ...(id.mean ? { mean: id.mean } : {}), ...(id.std ? { std: id.std } : {}), ...run.settings },
   };
   const est = estimate(run.points, id.eps, id.algorithm);
   if (!id.mode) return { estimates: est, bracket: null, json: buildReport(inp, est, run.points) };
@@ -138,24 +139,27 @@ export function formatMeasureReport(r: MeasureReport): string {
 }
 
 /** The unit after a distance in the tables, from report.json's settings.pixel_scale. */
-const unitOf = (report: Record<string, unknown>) => unitShort(Number((report.settings as { pixel_scale?: number } | undefined)?.pixel_scale ?? 255));
+const scaleOf = (report: Record<string, unknown>) => Number((report.settings as { pixel_scale?: number } | undefined)?.pixel_scale ?? 255);
+const unitOf = (report: Record<string, unknown>) => unitShort(scaleOf(report));
+/** A distance in a table: its decimals follow the scale (distDigits), its unit after it. */
+const dist = (v: number, report: Record<string, unknown>) => `${v.toFixed(distDigits(scaleOf(report)))} ${unitOf(report)}`;
 
 function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>): string {
-  const eps = b.eps, unit = unitOf(report);
+  const eps = fmtValue(b.eps);
   const stages = report.median_stage_seconds as Record<string, number | null>;
   const rows: [string, string][] = [
     ["points", String(b.n)],
     ["correctly classified", `${b.correct} (${pct(b.n > 0 ? b.correct / b.n : null)})`],
     [`phi(${eps}) in [phi_lower, phi_upper]`, `[${pct(b.phiLower)}, ${pct(b.phiUpper)}] (${b.within}/${b.correct} with a checked example within eps, ${b.possible}/${b.correct} not certified beyond eps)`],
-    [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : `${b.mu.toFixed(3)} ${unit}`],
+    [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : dist(b.mu, report)],
     ...(b.phiHat === null && b.correct > 0 ? [[`paper's phi_hat(${eps}) from rho_hat`, "n/a (this mode does not solve the paper's LP)"] as [string, string]] : [
       // Above the run's eps (robustc report --eps) some rho_hat were sought only within R < eps: never exact then.
       [`paper's phi_hat(${eps}) from rho_hat`, b.hatOpen > 0
         ? `>= ${pct(b.phiHat)} (${b.withinHat}/${b.correct}; only a lower estimate: ${b.hatOpen} points' rho_hat was sought only within R < ${eps} and not found there)`
         : `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`] as [string, string],
-      [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${b.muHat.toFixed(3)} ${unit}${b.hatOpen > 0 ? " (over the points known within eps)" : ""}`] as [string, string]]),
+      [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${dist(b.muHat, report)}${b.hatOpen > 0 ? " (over the points known within eps)" : ""}`] as [string, string]]),
     ...Object.entries(b.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
-    ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : `${b.medianWidth.toFixed(3)} ${unit}`],
+    ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : dist(b.medianWidth, report)],
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
     ["median seconds per stage", Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "n/a"],
     ["total seconds", fmt(report.total_seconds)],
@@ -171,8 +175,8 @@ function formatTable(est: Estimates, report: Record<string, unknown>): string {
   const rows: [string, string][] = [
     ["points", String(est.n)],
     ["correctly classified", `${est.correct} (${pct(est.n > 0 ? est.correct / est.n : null)})`],
-    [`adversarial frequency phi_hat(${est.eps})`, `${pct(est.frequency)} (${est.within}/${est.correct})`],
-    [`adversarial severity mu_hat(${est.eps})`, est.severity === null ? `n/a (${est.severityNote ?? "no rho_hat <= eps"})` : `${est.severity.toFixed(3)} ${unitOf(report)}`],
+    [`adversarial frequency phi_hat(${fmtValue(est.eps)})`, `${pct(est.frequency)} (${est.within}/${est.correct})`],
+    [`adversarial severity mu_hat(${fmtValue(est.eps)})`, est.severity === null ? `n/a (${est.severityNote ?? "no rho_hat <= eps"})` : dist(est.severity, report)],
     ...Object.entries(est.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
     ["total seconds", fmt(report.total_seconds)],

@@ -6,6 +6,26 @@ import type { TopLevelSpec } from "vega-lite";
 
 export interface CdfSeries { readonly name: string; readonly rhos: readonly number[] }
 
+/**
+ * A bracket's band: between the cumulative count of `upper` (points with a checked example within eps: phi_lower)
+ * and of `lower` (points not certified beyond eps: phi_upper); the true cumulative curve of rho lies inside it.
+ */
+export interface CdfBand { readonly name: string; readonly upper: readonly number[]; readonly lower: readonly number[] }
+
+/** The band's step points on the union of both series' values: count(upper ≤ eps) and count(lower ≤ eps). */
+export function bandPoints(b: CdfBand, xMax: number): { eps: number; count: number; count2: number }[] {
+  const fin = (v: readonly number[]) => v.filter((r) => Number.isFinite(r) && r <= xMax).sort((a, c) => a - c);
+  const up = fin(b.upper), lo = fin(b.lower);
+  const xs = [...new Set([0, ...up, ...lo, xMax])].sort((a, c) => a - c);
+  const count = (s: number[], x: number) => { let k = 0; while (k < s.length && s[k] <= x) k++; return k; };
+  return xs.map((x) => ({ eps: x, count: count(up, x), count2: count(lo, x) }));
+}
+
+/** The x axis's end: every finite value of every series (2% beyond the largest), and at least 1.1·eps. */
+export function cdfXMax(series: readonly CdfSeries[], eps: number): number {
+  return series.flatMap((x) => x.rhos).reduce((m, v) => (Number.isFinite(v) ? Math.max(m, v * 1.02) : m), eps * 1.1);
+}
+
 /** Step points of a cumulative count: (0, 0), then (rho_k, k) for the sorted finite rhos ≤ xMax, then (xMax, K). */
 export function cdfPoints(rhos: readonly number[], xMax: number): { eps: number; count: number }[] {
   const finite = rhos.filter((r) => Number.isFinite(r) && r <= xMax).sort((a, b) => a - b);
@@ -16,20 +36,33 @@ export function cdfPoints(rhos: readonly number[], xMax: number): { eps: number;
 }
 
 /** `legend` titles the series (default "algorithm"; Figure 3 of the paper has one curve per net). */
-export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number; legend?: string; yTitle?: string; xTitle?: string }): Promise<string> {
+export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number; legend?: string; yTitle?: string; xTitle?: string;
+  bands?: readonly CdfBand[] }): Promise<string> {
   const values = series.flatMap((s) => cdfPoints(s.rhos, opts.xMax).map((p) => ({ ...p, algorithm: s.name })));
+  const bandValues = (opts.bands ?? []).flatMap((b) => bandPoints(b, opts.xMax).map((p) => ({ ...p, algorithm: b.name })));
+  const names = [...series.map((x) => x.name), ...(opts.bands ?? []).map((b) => b.name)];
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: opts.title,
     width: 480, height: 300,
     layer: [
+      ...(bandValues.length > 0 ? [{
+        data: { values: bandValues },
+        mark: { type: "area", interpolate: "step-after", opacity: 0.25 },
+        encoding: {
+          x: { field: "eps", type: "quantitative" },
+          y: { field: "count", type: "quantitative" },
+          y2: { field: "count2" },
+          color: { field: "algorithm", type: "nominal", sort: names },
+        },
+      }] : []),
       {
         data: { values },
         mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
         encoding: {
-          x: { field: "eps", type: "quantitative", title: opts.xTitle ?? "eps (L∞ distance, pixels 0–255)", scale: { domain: [0, opts.xMax] } },
+          x: { field: "eps", type: "quantitative", title: opts.xTitle ?? "eps (L∞ distance)", scale: { domain: [0, opts.xMax] } },
           y: { field: "count", type: "quantitative", title: opts.yTitle ?? "number of points with rho_hat ≤ eps", axis: { tickMinStep: 1, format: "d" } },
-          color: { field: "algorithm", type: "nominal", title: opts.legend ?? "algorithm", legend: { orient: "bottom-right" }, sort: series.map((x) => x.name) },
+          color: { field: "algorithm", type: "nominal", title: opts.legend ?? "algorithm", legend: { orient: "bottom-right" }, sort: names },
         },
       },
       ...(opts.eps !== undefined ? [{

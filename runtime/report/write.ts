@@ -6,11 +6,11 @@ import { inputSize, ok, writeFileAtomic, type Result } from "../../compiler/inde
 import { encodeNpy } from "../data/npy.js";
 import { pointRecord } from "../run/points-file.js";
 import type { PointResult } from "../rho/types.js";
-import type { Session } from "../run/session.js";
+import { toDataLayout, type Session } from "../run/session.js";
 import { BRACKET_COLUMNS, bracketRow, POINT_COLUMNS, toCsv } from "./csv.js";
 import { formatMeasureReport, measureReport, type MeasuredRun } from "./json.js";
 import { highsVersion } from "../solvers/highs.js";
-import { cdfSvg } from "./plot.js";
+import { cdfSvg, cdfXMax } from "./plot.js";
 import { unitsOf } from "../data/input-map.js";
 
 /** Builds the report of `run` (report/json.ts), writes every report file into `dir`; returns what measure prints. */
@@ -35,7 +35,7 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
     ? [{ name: "upper (checked example)", rhos: X.map((p) => val(p.upper)) }, { name: "rho_hat (paper's LP; exact up to eps)", rhos: X.map((p) => val(p.rhoHat)) },
       { name: "lower (certified)", rhos: X.map((p) => p.lower ?? 0) }]
     : [{ name: String(r.json.algorithm), rhos: X.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity)) }];
-  const xMax = series.flatMap((x) => x.rhos).reduce((m, v) => (Number.isFinite(v) ? Math.max(m, v * 1.02) : m), est.eps * 1.1);
+  const xMax = cdfXMax(series, est.eps);
   const svg = await cdfSvg(series, {
     title: `${basename(s.modelPath)} on ${s.dataset.source}: cumulative ${bracket ? "rho bracket" : "rho_hat"} (n = ${X.length} correctly classified)`,
     xMax, eps: est.eps, xTitle: `eps (L∞ distance, ${unitsOf(s.pixelScale)})`, ...(bracket ? { legend: "estimate", yTitle: "number of points with value ≤ eps" } : {}),
@@ -43,7 +43,7 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
   const files: [string, string | Uint8Array][] = [
     ["report.json", JSON.stringify(r.json, null, 2) + "\n"],
     ["points.csv", bracket ? toCsv(records.map(bracketRow), BRACKET_COLUMNS) : toCsv(records, POINT_COLUMNS)],
-    ["adversarial.npy", encodeNpy([adv.length, ...s.network.inputShape.slice(1)], "float32", px)],
+    ["adversarial.npy", (({ shape, values }) => encodeNpy(shape, "float32", values))(toDataLayout(s, px, adv.length))],
     ["adversarial_index.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.index))],
     ["adversarial_target.npy", encodeNpy([adv.length], "int64", adv.map((p) => p.target ?? -1))],
     ["cdf.svg", svg],

@@ -9,7 +9,7 @@ import type { LazyOptions } from "../lazy/lazy-loop.js";
 /**
  * `not-found`: a baseline attack (or every search of the bracket) found no checked example (the LP's answer
  * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (upper − lower ≤
- * EXACT_TOLERANCE pixels, or lower = ∞: no input of the box has another label), `bracketed` (a checked
+ * exactTolerance(scale), or lower = ∞: no input of the box has another label), `bracketed` (a checked
  * example and a certified lower bound further apart). --mode certify's (the question "is rho > eps?"):
  * `verified` (no input within eps of x* has another label, proved), `falsified` (a checked example within
  * eps), `unknown` (neither within the time limit).
@@ -64,7 +64,7 @@ export interface PointResult {
   readonly optimal?: boolean | null;
   /** The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or failed. */
   readonly rhoHat?: number | null;
-  /** rho_hat was sought inside the ball of this radius (pixels) and lies beyond it (rho_hat > R); null otherwise. */
+  /** rho_hat was sought inside the ball of this radius (data units) and lies beyond it (rho_hat > R); null otherwise. */
   readonly rhoHatAbove?: number | null;
   /** Seconds per stage (attack, walk, restrict, forward, lower, bab, milp) that ran. */
   readonly stages?: Readonly<Record<string, number>>;

@@ -33,11 +33,11 @@ export interface Estimates {
 
 /**
  * Algorithms whose example distances are no severity, and why: the one rule measure's table, report.json and
- * compare all follow. FGSM takes one step of eps, so its example sits at that step (clipped to the pixel box:
+ * compare all follow. FGSM takes one step of eps, so its example sits at that step (clipped to the input box:
  * 255 with --eps 300), not at the smallest distance an example exists at; the mean would just echo eps.
  */
 export const NO_SEVERITY: Readonly<Record<string, string>> = {
-  fgsm: "FGSM has no severity: its example's distance is its step eps (clipped to the pixel box), not a minimum distance",
+  fgsm: "FGSM has no severity: its example's distance is its step eps (clipped to the input box), not a minimum distance",
 };
 
 /** The paper's estimators at eps; `algorithm` (the points' own) decides whether a severity exists (NO_SEVERITY). */
@@ -120,7 +120,7 @@ export function quantile(sorted: readonly number[], q: number): number | null {
 export interface Progress { tick(p: PointResult): void; stop(): void }
 
 export interface ProgressOptions {
-  /** Count the points with an example within this eps (pixels) as the report counts them; absent: no count. */
+  /** Count the points with an example within this eps (data units) as the report counts them; absent: no count. */
   readonly eps?: number;
   /** Without a TTY: seconds between progress lines (default 10, or ROBUSTC_PROGRESS_SECONDS); 0: none. */
   readonly interval?: number;

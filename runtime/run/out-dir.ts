@@ -10,7 +10,7 @@ import { RHO_MODES, type RhoMode } from "../rho/modes.js";
 import { LAYOUTS, type Layout } from "../data/input-map.js";
 import { type PointResult } from "../rho/types.js";
 import type { RunConfig } from "./point-runner.js";
-import type { DataOptions } from "./session.js";
+import { toDataOptions, type DataOptions } from "./session.js";
 import { readPoints } from "./points-file.js";
 
 /**
@@ -45,8 +45,7 @@ export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: num
 
 /** The data options of the run's session (merge and report re-open it): every choice as the run resolved it. */
 export function identityDataOptions(id: RunIdentity): DataOptions {
-  return { data: id.data, ...(id.labels !== null ? { labels: id.labels } : {}), pixelScale: id.pixel_scale,
-    ...(id.layout !== undefined ? { layout: id.layout } : {}), ...(id.mean !== undefined ? { mean: id.mean } : {}), ...(id.std !== undefined ? { std: id.std } : {}) };
+  return toDataOptions({ ...id, labels: id.labels ?? undefined, pixelScale: id.pixel_scale });
 }
 
 /**
@@ -105,13 +104,14 @@ const OPTION_OF: Record<string, string> = {
  * Every key where two run.json identities differ, "option: was X in run.json, now Y", nested objects (lazy)
  * key by key. Generic over the keys, so that fields added to RunIdentity are compared without a change here.
  */
-export function identityDifferences(before: Record<string, unknown>, now: Record<string, unknown>): string[] {
+export function identityDifferences(before: Record<string, unknown>, now: Record<string, unknown>,
+  say: (option: string, before: string, now: string) => string = (o, a, b) => `${o} was ${a} in run.json, now ${b}`): string[] {
   const flat = (o: Record<string, unknown>, pre = ""): [string, unknown][] => Object.entries(o).flatMap(([k, v]) =>
     v !== null && typeof v === "object" && !Array.isArray(v) ? flat(v as Record<string, unknown>, `${pre}${k}.`) : [[`${pre}${k}`, v] as [string, unknown]]);
   const a = new Map(flat(before)), b = new Map(flat(now));
   const show = (m: Map<string, unknown>, k: string) => (m.has(k) ? JSON.stringify(m.get(k)) : "absent");
   return [...new Set([...a.keys(), ...b.keys()])].filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)) || a.has(k) !== b.has(k))
-    .map((k) => `${OPTION_OF[k] ?? k} was ${show(a, k)} in run.json, now ${show(b, k)}`);
+    .map((k) => say(OPTION_OF[k] ?? k, show(a, k), show(b, k)));
 }
 
 /**

@@ -5,11 +5,12 @@
 
 import { diag, fail, inputSize, loadNetwork, ok, outputSize, prependScaleShift, type Network, type Result } from "../../compiler/index.js";
 import { item, loadDataset, type Dataset } from "../data/index.js";
-import { arrangeLayout, normalisation, resolveScale, type InputOptions, type Layout } from "../data/input-map.js";
+import { arrangeLayout, chwToHwc, normalisation, resolveScale, type InputOptions, type Layout } from "../data/input-map.js";
 import { NormalisedEvaluator } from "../evaluator/normalised.js";
 import { OnnxRuntimeEvaluator, type OrtOptions } from "../evaluator/onnxruntime.js";
 import { ReferenceEvaluator } from "../evaluator/reference.js";
 import type { Evaluator } from "../evaluator/types.js";
+import type { EvaluatorName } from "../evaluator/index.js";
 
 export interface DataOptions extends InputOptions {
   readonly data: string;
@@ -31,6 +32,13 @@ export interface Session {
   readonly notes: readonly string[];
 }
 
+/** DataOptions from any record of them (a RunConfig, a run.json's identity), without the absent ones. */
+export function toDataOptions(o: { readonly data: string; readonly labels?: string; readonly pixelScale: number; readonly layout?: Layout;
+  readonly mean?: readonly number[]; readonly std?: readonly number[] }): DataOptions {
+  return { data: o.data, ...(o.labels !== undefined ? { labels: o.labels } : {}), pixelScale: o.pixelScale,
+    ...(o.layout !== undefined ? { layout: o.layout } : {}), ...(o.mean !== undefined ? { mean: o.mean } : {}), ...(o.std !== undefined ? { std: o.std } : {}) };
+}
+
 export function openModel(modelPath: string): Result<{ network: Network; warnings: readonly string[] }> {
   const r = loadNetwork(modelPath);
   if (!r.ok) return r;
@@ -41,9 +49,6 @@ export function openModel(modelPath: string): Result<{ network: Network; warning
 }
 
 export function openSession(modelPath: string, opts: DataOptions): Result<Session> {
-  if (opts.pixelScale !== undefined && !(opts.pixelScale > 0 && Number.isFinite(opts.pixelScale))) {
-    return fail(diag("cli/pixel-scale", `--pixel-scale must be a positive number, got ${opts.pixelScale}`));
-  }
   const m = openModel(modelPath);
   if (!m.ok) return m;
   const d = loadDataset(opts.data, opts.labels === undefined ? {} : { labels: opts.labels });
@@ -70,6 +75,16 @@ export function openSession(modelPath: string, opts: DataOptions): Result<Sessio
     layout: opts.layout ?? null, norm: norm.value === null ? null : { mean: norm.value.mean, std: norm.value.std }, notes });
 }
 
+/**
+ * Items in the data's own layout, for the files robustc writes (adversarial.npy, augment's images.npy, rho
+ * --examples): `values` holds `count` items in the model's layout; channels-last data (--layout nhwc) get theirs back.
+ */
+export function toDataLayout(s: Session, values: ArrayLike<number>, count: number): { shape: number[]; values: ArrayLike<number> } {
+  const item = s.network.inputShape.slice(1);
+  if (s.layout !== "nhwc" || item.length !== 3 || item[0] === 1) return { shape: [count, ...item], values };
+  return { shape: [count, item[1], item[2], item[0]], values: chwToHwc(values, item, count) };
+}
+
 /** The model's warnings and the session's notes on stderr (the main thread of a command, once). */
 export function printNotes(s: Session): void {
   for (const w of s.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
@@ -80,7 +95,7 @@ export function printNotes(s: Session): void {
  * The evaluator of the model as measured: onnxruntime on the ONNX file (behind the float32 normalisation when
  * the session has one), or the float64 reference on the session's network.
  */
-export async function openEvaluator(s: Session, name: "onnxruntime" | "reference" = "onnxruntime", options: OrtOptions = {}): Promise<Evaluator> {
+export async function openEvaluator(s: Session, name: EvaluatorName = "onnxruntime", options: OrtOptions = {}): Promise<Evaluator> {
   if (name === "reference") return new ReferenceEvaluator(s.network);
   const ort = await OnnxRuntimeEvaluator.create(s.modelPath, s.network, options);
   return s.norm ? new NormalisedEvaluator(ort, s.norm.mean, s.norm.std) : ort;

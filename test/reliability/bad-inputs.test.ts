@@ -4,29 +4,15 @@
 // asked for (`compile -o FILE`, `measure --out DIR`). The README's "Reliability: bad inputs" table lists them.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OnnxBuilder, tensorProto } from "../../compiler/frontend/onnx/write.js";
 import { onnx, type ModelProto } from "../../compiler/frontend/onnx/load.js";
 import { encodeNpy } from "../../runtime/data/npy.js";
+import { lines, robustc } from "../cli.js";
 
 const MLP = "examples/models/mnist_mlp.onnx";
-
-interface Run { code: number | null; signal: string | null; stdout: string; stderr: string }
-
-const run = (args: string[]): Promise<Run> =>
-  new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.ROBUSTC_DEBUG;
-    execFile("node", ["bin/robustc.js", ...args], { env, maxBuffer: 1 << 24, timeout: 60_000 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number | string; signal?: string | null }) | null;
-      resolve({ code: e ? (typeof e.code === "number" ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
-    });
-  });
-
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 
 const mlpModel = (): ModelProto => onnx.ModelProto.decode(readFileSync(MLP));
 const encode = (m: ModelProto): Uint8Array => onnx.ModelProto.encode(m).finish();
@@ -342,7 +328,7 @@ describe("reliability: bad inputs through the CLI", function () {
       const args = c.args(dir);
       const before = readdirSync(dir).sort();
       tried++;
-      const r = await run(args);
+      const r = await robustc(args, { timeout: 60_000 });
       // A crash: killed, an exit code other than 0 (success) and 2 (user error), or an internal error / stack trace.
       if (r.signal !== null || (r.code !== 0 && r.code !== 2) || /internal error|\n\s+at /.test(r.stderr)) crashes++;
       const show = `exit ${r.code}${r.signal ? ` (${r.signal})` : ""}; stderr:\n${r.stderr}`;

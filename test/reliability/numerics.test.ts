@@ -3,15 +3,12 @@
 // or a clear status; and a time limit too short for any LP gives `timeout` points without stopping the run.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { decodeModel, onnx, tensorFromProto } from "../../compiler/frontend/onnx/load.js";
 import { tensorProto } from "../../compiler/frontend/onnx/write.js";
-
-const run = (...a: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24 });
+import { robustcOk } from "../cli.js";
 
 function scaled(s: number): Uint8Array {
   const m = decodeModel(readFileSync("examples/models/mnist_mlp.onnx"), "mnist_mlp.onnx");
@@ -40,8 +37,8 @@ describe("reliability: numerics and solver limits", function () {
     it(`weights scaled by ${s} and ${1 / s}: the same rho_hat or a clear status, every example checked`, async () => {
       const path = join(dir, `mlp_${s}.onnx`);
       writeFileSync(path, scaled(s));
-      const base = jsonl((await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json")).stdout);
-      const got = jsonl((await run("rho", path, "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json")).stdout);
+      const base = jsonl((await robustcOk(["rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json"])).stdout);
+      const got = jsonl((await robustcOk(["rho", path, "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json"])).stdout);
       let same = 0;
       got.forEach((p, i) => {
         assert.ok(["adversarial", "no-adversarial-in-region", "misclassified", "timeout", "error"].includes(p.status), p.status);
@@ -58,7 +55,7 @@ describe("reliability: numerics and solver limits", function () {
 
   it("a time limit too short for any LP: every point `timeout` with the reason, the run completes and counts them", async () => {
     const out = join(dir, "short");
-    const { stdout } = await run("measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "4", "--time-limit", "0.000001", "--mode", "restrict", "--out", out);
+    const { stdout } = await robustcOk(["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "4", "--time-limit", "0.000001", "--mode", "restrict", "--out", out]);
     assert.match(stdout, /timeout +[1-4]/);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     assert.equal(report.counts.timeout + report.counts.misclassified, 4);

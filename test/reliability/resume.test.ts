@@ -3,14 +3,13 @@
 // an uninterrupted run's (timing fields aside). Real child processes, a real SIGKILL.
 
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { robustcOk } from "../cli.js";
 
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "24", "--eps", "20"];
-const run = (...a: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24 });
 const lines = (p: string) => (existsSync(p) ? readFileSync(p, "utf8").split("\n").filter((l) => l !== "").length : 0);
 const TIMING = ["seconds", "solver_seconds", "stages"];
 const points = (dir: string) => readFileSync(join(dir, "points.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
@@ -27,7 +26,7 @@ describe("reliability: kill -9 and --resume", function () {
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-resume-"));
-    await run(...ARGS, "--out", join(dir, "whole"));
+    await robustcOk([...ARGS, "--out", join(dir, "whole")]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -47,7 +46,7 @@ describe("reliability: kill -9 and --resume", function () {
     assert.equal(existsSync(join(out, "report.json")), false, "no report from a killed run");
     // A kill can also land mid-line: simulate the torn tail the resume must drop.
     appendFileSync(jsonl, '{"index":23,"label":3,"stat');
-    const { stderr } = await run(...ARGS, "--out", out, "--resume");
+    const { stderr } = await robustcOk([...ARGS, "--out", out, "--resume"]);
     assert.match(stderr, new RegExp(`resuming: ${before} points finished, ${24 - before} to run`));
     assert.deepEqual(points(out), points(join(dir, "whole")));
     assert.deepEqual(report(out), report(join(dir, "whole")));
@@ -56,9 +55,9 @@ describe("reliability: kill -9 and --resume", function () {
 
   it("refuses to resume a different run, and to overwrite a measurement without --resume", async () => {
     const out = join(dir, "whole");
-    await assert.rejects(run(...ARGS, "--out", out), (e: { code: number; stderr: string }) =>
+    await assert.rejects(robustcOk([...ARGS, "--out", out]), (e: { code: number; stderr: string }) =>
       e.code === 2 && /already holds a measurement \(points\.jsonl\); add --resume/.test(e.stderr));
-    await assert.rejects(run(...ARGS.map((a) => (a === "20" ? "10" : a)), "--out", out, "--resume"), (e: { code: number; stderr: string }) =>
+    await assert.rejects(robustcOk([...ARGS.map((a) => (a === "20" ? "10" : a)), "--out", out, "--resume"]), (e: { code: number; stderr: string }) =>
       e.code === 2 && /--resume: .*run\.json describes another run/.test(e.stderr));
   });
 });

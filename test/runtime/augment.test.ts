@@ -3,29 +3,17 @@
 // manifest's counts add up (found = kept + lost); bad input gives one line, exit 2 and nothing on disk.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { decodeNpy } from "../../runtime/data/npy.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { argmax } from "../../runtime/evaluator/types.js";
 import { openSession } from "../../runtime/run/session.js";
 import { pixelsToInput, roundPixels } from "../../runtime/augment.js";
+import { robustc, robustcOk } from "../cli.js";
 
 const MODEL = "examples/models/mnist_mlp.onnx";
-const run = (...args: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
-const fails = async (...args: string[]): Promise<{ code: number; stderr: string }> => {
-  try {
-    await run(...args);
-  } catch (e) {
-    const err = e as { code: number; stderr: string };
-    return { code: err.code, stderr: err.stderr };
-  }
-  throw new Error(`expected robustc ${args.join(" ")} to fail`);
-};
-
 describe("runtime/augment: rounding helpers", () => {
   it("rounds model units to integer pixels in [0, 255] and back to float32 inputs", () => {
     assert.deepEqual(Array.from(roundPixels([0, 0.5 / 255, 1.49 / 255, 1.2, -0.1, 254.5 / 255], 255)), [0, 1, 1, 255, 0, 255]);
@@ -40,8 +28,8 @@ describe("runtime/augment: robustc augment on mnist_mlp", function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-augment-"));
     // margin 1 (logits): the LP finds examples for most MLP digits; margin 0: on the boundary, rounding loses some.
-    await run("augment", MODEL, "--data", "mnist:train", "--limit", "8", "--margin", "1", "--out", join(dir, "m1"));
-    await run("augment", MODEL, "--data", "mnist:train", "--limit", "8", "--margin", "0", "--jobs", "2", "--out", join(dir, "m0"));
+    await robustcOk(["augment", MODEL, "--data", "mnist:train", "--limit", "8", "--margin", "1", "--out", join(dir, "m1")]);
+    await robustcOk(["augment", MODEL, "--data", "mnist:train", "--limit", "8", "--margin", "0", "--jobs", "2", "--out", join(dir, "m0")]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -97,7 +85,7 @@ describe("runtime/augment: robustc augment on mnist_mlp", function () {
       ["--pixel-scale", "1", "--out", join(dir, "scale")],
     ];
     for (const extra of cases) {
-      const r = await fails("augment", MODEL, "--data", "mnist:train", ...extra);
+      const r = await robustc(["augment", MODEL, "--data", "mnist:train", ...extra]);
       assert.equal(r.code, 2, extra.join(" "));
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
       const out = extra[extra.length - 1];
@@ -106,11 +94,11 @@ describe("runtime/augment: robustc augment on mnist_mlp", function () {
     }
     mkdirSync(join(dir, "full"));
     writeFileSync(join(dir, "full", "keep.txt"), "x");
-    const r = await fails("augment", MODEL, "--data", "mnist:train", "--limit", "1", "--out", join(dir, "full"));
+    const r = await robustc(["augment", MODEL, "--data", "mnist:train", "--limit", "1", "--out", join(dir, "full")]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not empty/);
     assert.deepEqual(readdirSync(join(dir, "full")), ["keep.txt"]);
-    const missing = await fails("augment", "nope.onnx", "--data", "mnist:train", "--out", join(dir, "nope"));
+    const missing = await robustc(["augment", "nope.onnx", "--data", "mnist:train", "--out", join(dir, "nope")]);
     assert.equal(missing.code, 2);
     assert.equal(existsSync(join(dir, "nope")), false);
   });

@@ -8,13 +8,11 @@
 // pass the stricter float32-and-float64 rule, by design no longer the same records.)
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { robustcOk } from "../cli.js";
 
-const run = promisify(execFile);
 const FIX = "test/fixtures/before-refactor";
 const TIMING = new Set(["seconds", "solver_seconds", "message"]);
 // A walk's message names its step and region counts, which are behaviour: compared for walk records.
@@ -52,7 +50,7 @@ function sameRecords(got: Record<string, unknown>[], want: Record<string, unknow
 }
 
 const rho = async (model: string, extra: string[]) =>
-  records((await run("node", ["bin/robustc.js", "rho", `examples/models/${model}.onnx`, "--data", "mnist:test", "--json", "--jobs", "2", "--time-limit", "600", "--mode", "restrict", ...extra], { maxBuffer: 1 << 26 })).stdout);
+  records((await robustcOk(["rho", `examples/models/${model}.onnx`, "--data", "mnist:test", "--json", "--jobs", "2", "--time-limit", "600", "--mode", "restrict", ...extra])).stdout);
 
 describe("behaviour kept by the refactor (outputs recorded before it)", function () {
   this.timeout(600_000);
@@ -77,7 +75,7 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
 
     it(`${model}: measure --jobs 2, 20 points (points.jsonl with the examples, report.json's estimators)`, async () => {
       const out = join(dir, model);
-      await run("node", ["bin/robustc.js", "measure", `examples/models/${model}.onnx`, "--data", "mnist:test", "--limit", "20", "--jobs", "2", "--time-limit", "600", "--mode", "restrict", "--out", out]);
+      await robustcOk(["measure", `examples/models/${model}.onnx`, "--data", "mnist:test", "--limit", "20", "--jobs", "2", "--time-limit", "600", "--mode", "restrict", "--out", out]);
       const got = records(readFileSync(join(out, "points.jsonl"), "utf8"));
       const want = records(readFileSync(`${FIX}/${model}.measure.points.jsonl`, "utf8"));
       sameRecords(got, want, TIMING, `${model} measure`);

@@ -10,19 +10,10 @@ import { promisify } from "node:util";
 import { unwrap } from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
+import { lines, robustc } from "../cli.js";
 
 const MODEL = "examples/models/mnist_mlp.onnx";
 
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
 
 interface Point { index: number; status: string; predicted: number; lower: number | null; upper: number | null; example?: string }
@@ -39,7 +30,7 @@ describe("robustc certify", function () {
   /** One run: exit 0, counts summing to 5 and matching points.jsonl, the last line; the points back. */
   async function certify(eps: number): Promise<{ counts: Record<string, number>; points: Point[] }> {
     const out = join(dir, `eps${eps}`);
-    const r = await run("certify", MODEL, "--data", "mnist:test", "--eps", String(eps), "--limit", "5", "--out", out);
+    const r = await robustc(["certify", MODEL, "--data", "mnist:test", "--eps", String(eps), "--limit", "5", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(lines(r.stdout).at(-1)!.startsWith(`verified robust accuracy at eps ${eps}`), lines(r.stdout).at(-1));
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as { counts: Record<string, number>; n: number };
@@ -85,7 +76,7 @@ describe("robustc certify", function () {
   for (const [name, eps] of [["missing", []], ["negative", ["--eps", "-1"]]] as const) {
     it(`--eps ${name}: one line on stderr, exit 2, no --out directory`, async () => {
       const out = join(dir, `bad-${name}`);
-      const r = await run("certify", MODEL, "--data", "mnist:test", ...eps, "--limit", "5", "--out", out);
+      const r = await robustc(["certify", MODEL, "--data", "mnist:test", ...eps, "--limit", "5", "--out", out]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
       assert.match(r.stderr, /--eps/);

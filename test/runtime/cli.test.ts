@@ -2,25 +2,12 @@
 // Bad input gives one line naming the problem and exit code 2, with no stack trace.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { encodeNpy } from "../../runtime/data/npy.js";
-
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
-
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
+import { lines, robustc } from "../cli.js";
 
 describe("runtime/cli", function () {
   this.timeout(60_000);
@@ -40,17 +27,17 @@ describe("runtime/cli", function () {
   });
 
   it("inspect prints layers, parameters and ReLU counts of mnist_lenet", async () => {
-    const r = await run("inspect", "examples/models/mnist_lenet.onnx");
+    const r = await robustc(["inspect", "examples/models/mnist_lenet.onnx"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /parameters {2}431,080/);
     assert.match(r.stdout, /ReLUs {7}15,220 {4}max-pool outputs {2}3,680/);
     assert.match(r.stdout, /\/conv1\/Conv +affine +Conv +\[1,20,24,24\]/);
-    const j = JSON.parse((await run("inspect", "examples/models/mnist_lenet.onnx", "--json")).stdout);
+    const j = JSON.parse((await robustc(["inspect", "examples/models/mnist_lenet.onnx", "--json"])).stdout);
     assert.equal(j.layers.length, 11);
   });
 
   it("predict --json prints one JSON object per point and nothing else", async () => {
-    const r = await run("predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "5", "--json");
+    const r = await robustc(["predict", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "5", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const objs = lines(r.stdout).map((l) => JSON.parse(l));
     assert.deepEqual(objs.map((o) => o.index), [0, 1, 2, 3, 4]);
@@ -59,8 +46,8 @@ describe("runtime/cli", function () {
   });
 
   it("predict gives the same predictions with both evaluators and prints the accuracy", async () => {
-    const a = await run("predict", "examples/models/mnist_cnn_bn.onnx", "--data", "mnist:test", "--limit", "30", "--evaluator", "reference");
-    const b = await run("predict", "examples/models/mnist_cnn_bn.onnx", "--data", "mnist:test", "--limit", "30");
+    const a = await robustc(["predict", "examples/models/mnist_cnn_bn.onnx", "--data", "mnist:test", "--limit", "30", "--evaluator", "reference"]);
+    const b = await robustc(["predict", "examples/models/mnist_cnn_bn.onnx", "--data", "mnist:test", "--limit", "30"]);
     assert.equal(a.code, 0, a.stderr);
     const acc = (s: string) => lines(s).at(-1)!.replace(/ with .*/, "");
     assert.match(acc(a.stdout), /^accuracy \d+\.\d\d% \(\d+\/30\) on mnist:test$/);
@@ -93,7 +80,7 @@ describe("runtime/cli", function () {
   ];
   for (const [what, args, re] of bad) {
     it(`rejects ${what} with one line and exit code 2`, async () => {
-      const r = await run(...args());
+      const r = await robustc(args());
       assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr}`);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
       assert.match(r.stderr, re);
@@ -110,7 +97,7 @@ describe("runtime/cli: compile", function () {
 
   it("writes an LP whose header names the seed point, labels and pixel scale", async () => {
     const out = join(dir, "p3.lp");
-    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "3", "-o", out);
+    const r = await robustc(["compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "3", "-o", out]);
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(out, "utf8");
     assert.match(text, /^\\ robustc_3: written by robustc \(CPLEX LP format\)\n\\ model examples\/models\/mnist_mlp\.onnx; seed point x\* = mnist:test index 3; true label 3; predicted l\* = 3; target l = \d/);
@@ -120,7 +107,7 @@ describe("runtime/cli: compile", function () {
 
   it("writes one file per target with --target all, and MPS from the extension", async () => {
     const out = join(dir, "all.mps");
-    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--target", "all", "--form", "layered", "-o", out);
+    const r = await robustc(["compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--target", "all", "--form", "layered", "-o", out]);
     assert.equal(r.code, 0, r.stderr);
     const files = readdirSync(dir).filter((f) => f.startsWith("all.l")).sort();
     assert.deepEqual(files, ["all.l1.mps", "all.l2.mps", "all.l3.mps", "all.l4.mps", "all.l5.mps", "all.l6.mps", "all.l7.mps", "all.l8.mps", "all.l9.mps"]);
@@ -129,7 +116,7 @@ describe("runtime/cli: compile", function () {
 
   it("--solve runs an external solver on the written file and checks the optimiser with onnxruntime", async () => {
     const out = join(dir, "p2.mps");
-    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "2", "-o", out, "--solve", "clp");
+    const r = await robustc(["compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "2", "-o", out, "--solve", "clp"]);
     assert.equal(r.code, 0, r.stderr);
     const line = lines(r.stdout)[0];
     const m = /: clp: target (\d): optimal, rho_hat = ([\d.]+) pixels \(t = ([\d.e-]+)\); the optimiser, checked by onnxruntime \(float32\), has the target label$/.exec(line);
@@ -138,7 +125,7 @@ describe("runtime/cli: compile", function () {
   });
 
   it("--emit cf prints C_f(x, l) with its disjunctions", async () => {
-    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--emit", "cf");
+    const r = await robustc(["compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "0", "--emit", "cf"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^\s*or relu_net_net_2_Relu \[100\] layer \d+ \{$/m);
     assert.match(r.stdout, /^var x\[784\] in \[0, 1\]$/m);
@@ -156,7 +143,7 @@ describe("runtime/cli: compile", function () {
     it(`rejects ${what}: one line, exit 2, no file written`, async () => {
       const out = join(dir, `bad-${what.replace(/\W+/g, "_")}.lp`);
       const outArgs = args.includes("-o") ? args.map((a) => (a === "OUT.txt" ? join(dir, "OUT.txt") : a)) : [...args, "-o", out];
-      const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", ...outArgs);
+      const r = await robustc(["compile", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", ...outArgs]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
       assert.match(r.stderr, re);
@@ -168,7 +155,7 @@ describe("runtime/cli: compile", function () {
     const data = join(dir, "tiny.npy");
     writeFileSync(data, encodeNpy([2, 5, 5], "uint8", new Uint8Array(50)));
     const out = join(dir, "tiny.lp");
-    const r = await run("compile", "examples/models/mnist_mlp.onnx", "--data", data, "--index", "0", "-o", out);
+    const r = await robustc(["compile", "examples/models/mnist_mlp.onnx", "--data", data, "--index", "0", "-o", out]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /do not fit the input 'input'/);
     assert.equal(existsSync(out), false);
@@ -194,7 +181,7 @@ describe("runtime/cli: invalid combinations", function () {
   ];
   for (const [what, args, re] of cases) {
     it(`refuses ${what}: one line, exit 2, no --out`, async () => {
-      const r = await run(...args());
+      const r = await robustc(args());
       assert.equal(r.code, 2, `exit ${r.code}: ${r.stderr}`);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
       assert.match(lines(r.stderr)[0], re);
@@ -204,12 +191,12 @@ describe("runtime/cli: invalid combinations", function () {
   }
 
   it("without --mode: the bracket with --algorithm lp, the attack's own answer with the others", async () => {
-    const lp = await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--json");
+    const lp = await robustc(["rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--json"]);
     assert.equal(lp.code, 0, lp.stderr);
     const b = JSON.parse(lp.stdout);
     assert.equal(b.mode, "bracket");
     assert.ok(b.lower <= b.upper && (b.rho_hat === null || b.upper <= b.rho_hat), lp.stdout);
-    const pgd = await run("rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--algorithm", "pgd", "--json");
+    const pgd = await robustc(["rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--index", "1", "--algorithm", "pgd", "--json"]);
     assert.equal(pgd.code, 0, pgd.stderr);
     const p = JSON.parse(pgd.stdout);
     assert.equal(p.index, 1);

@@ -3,20 +3,19 @@
 // lbfgsb curves, the per-algorithm points, and disagreements.csv; every adversarial point was checked.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { XMLValidator } from "fast-xml-parser";
+import { robustcOk } from "../cli.js";
 
 describe("runtime/commands/compare: robustc compare on mnist_lenet, 3 points", function () {
   this.timeout(600_000);
   let dir: string, stdout: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-compare-"));
-    ({ stdout } = await promisify(execFile)("node", ["bin/robustc.js", "compare", "examples/models/mnist_lenet.onnx", "--data", "mnist:test",
-      "--limit", "3", "--eps", "20", "--out", join(dir, "c")], { maxBuffer: 1 << 24 }));
+    ({ stdout } = await robustcOk(["compare", "examples/models/mnist_lenet.onnx", "--data", "mnist:test",
+      "--limit", "3", "--eps", "20", "--out", join(dir, "c")]));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const read = (f: string) => readFileSync(join(dir, "c", f), "utf8");

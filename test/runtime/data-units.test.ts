@@ -3,41 +3,21 @@
 // digits in the form robustc always read) or one line and exit 2.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import onnxProto from "onnx-proto";
 import { unwrap } from "../../compiler/index.js";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { loadDataset, item } from "../../runtime/data/index.js";
 import { makeDataset } from "../../runtime/data/dataset.js";
 import { arrangeLayout, epsWarning, normalisation, resolveScale } from "../../runtime/data/input-map.js";
-import { encodeNpy } from "../../runtime/data/npy.js";
+import { decodeNpy, encodeNpy } from "../../runtime/data/npy.js";
 import { modelInput, openEvaluator, openSession } from "../../runtime/run/session.js";
+import { refusedOneLine, robustc } from "../cli.js";
 
 const { onnx } = onnxProto;
 const MLP = "examples/models/mnist_mlp.onnx";
-
-interface Run { code: number; stdout: string; stderr: string }
-async function robustc(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
-
-/** Exit 2 with exactly one line on stderr that matches `re`. */
-function refused(r: Run, re: RegExp): void {
-  assert.equal(r.code, 2, `exit ${r.code}; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line expected: ${r.stderr}`);
-  assert.match(lines[0], re);
-}
 
 /** A 3-channel conv classifier on 6×6 inputs with fixed pseudo-random weights (the project's ONNX writer). */
 function convModel(prefix?: { mul: number[]; add: number[] }): Uint8Array {
@@ -123,26 +103,26 @@ describe("data units, layouts and normalisation (issue 15)", function () {
     });
 
     it("predict on float [0, 1] digits: the same accuracy as on the uint8 digits, with a note", async () => {
-      const f = await robustc("predict", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--summary");
-      const u = await robustc("predict", MLP, "--data", "mnist:test", "--limit", "40", "--summary");
+      const f = await robustc(["predict", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--summary"]);
+      const u = await robustc(["predict", MLP, "--data", "mnist:test", "--limit", "40", "--summary"]);
       assert.equal(f.code, 0, f.stderr);
       assert.match(f.stderr, /using --pixel-scale 1/);
       const acc = (s: string) => /accuracy ([\d.]+)% \((\d+)\/40\)/.exec(s)?.slice(1);
       assert.ok(acc(u.stdout), u.stdout);
       assert.deepEqual(acc(f.stdout), acc(u.stdout));
-      refused(await robustc("predict", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--pixel-scale", "255"), /divided by 255/);
-      refused(await robustc("predict", MLP, "--data", join(dir, "normalised.npy"), "--labels", join(dir, "labels.npy")), /normalised already/);
+      refusedOneLine(await robustc(["predict", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--pixel-scale", "255"]), /divided by 255/);
+      refusedOneLine(await robustc(["predict", MLP, "--data", join(dir, "normalised.npy"), "--labels", join(dir, "labels.npy")]), /normalised already/);
     });
 
     it("rho and the report in the data's units: rho_hat on [0, 1] floats = rho_hat on 0-255 / 255, eps = 20/255 by default", async () => {
-      const f = await robustc("rho", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--index", "3", "--mode", "restrict", "--json");
-      const u = await robustc("rho", MLP, "--data", "mnist:test", "--index", "3", "--mode", "restrict", "--json");
+      const f = await robustc(["rho", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--index", "3", "--mode", "restrict", "--json"]);
+      const u = await robustc(["rho", MLP, "--data", "mnist:test", "--index", "3", "--mode", "restrict", "--json"]);
       assert.equal(f.code, 0, f.stderr);
       const rf = JSON.parse(f.stdout.trim()).rho, ru = JSON.parse(u.stdout.trim()).rho;
       assert.ok(typeof ru === "number" && ru > 0, u.stdout);
       assert.ok(Math.abs(rf * 255 - ru) <= 1e-6 * ru, `float data rho ${rf} × 255 vs ${ru}`);
       const out = join(dir, "m-float");
-      const m = await robustc("measure", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--limit", "4", "--mode", "restrict", "--out", out);
+      const m = await robustc(["measure", MLP, "--data", join(dir, "float.npy"), "--labels", join(dir, "labels.npy"), "--limit", "4", "--mode", "restrict", "--out", out]);
       assert.equal(m.code, 0, m.stderr);
       assert.match(m.stderr, /eps = 0\.0784314/);
       const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
@@ -152,7 +132,7 @@ describe("data units, layouts and normalisation (issue 15)", function () {
       assert.ok(!report.notes.some((n: string) => /0-255/.test(n)), report.notes.join("\n"));
       assert.match(readFileSync(join(out, "cdf.svg"), "utf8"), /0-1 scale/);
       // FGSM's step is eps: a unit slip (0.08 meant on a 0-1 scale) is flagged.
-      const w = await robustc("rho", MLP, "--data", "mnist:test", "--index", "3", "--eps", "0.08", "--algorithm", "fgsm", "--json");
+      const w = await robustc(["rho", MLP, "--data", "mnist:test", "--index", "3", "--eps", "0.08", "--algorithm", "fgsm", "--json"]);
       assert.equal(w.code, 0, w.stderr);
       assert.match(w.stderr, /warning: --eps 0\.08 is less than one grey level.*--eps 20\.4/);
     });
@@ -161,24 +141,43 @@ describe("data units, layouts and normalisation (issue 15)", function () {
   describe("the layout", () => {
     it("refuses channels-last items for a channels-first model with the fix; --layout nhwc transposes them", async () => {
       const model = join(dir, "conv.onnx");
-      refused(await robustc("predict", model, "--data", join(dir, "hwc.npy")), /channels last.*--layout nhwc/);
-      const t = await robustc("predict", model, "--data", join(dir, "hwc.npy"), "--layout", "nhwc", "--json");
-      const c = await robustc("predict", model, "--data", join(dir, "chw.npy"), "--json");
+      refusedOneLine(await robustc(["predict", model, "--data", join(dir, "hwc.npy")]), /channels last.*--layout nhwc/);
+      const t = await robustc(["predict", model, "--data", join(dir, "hwc.npy"), "--layout", "nhwc", "--json"]);
+      const c = await robustc(["predict", model, "--data", join(dir, "chw.npy"), "--json"]);
       assert.equal(t.code, 0, t.stderr);
       const logits = (s: string) => s.trim().split("\n").map((l) => JSON.parse(l).logits as number[]);
       assert.equal(logits(t.stdout).length, 12);
       assert.deepEqual(logits(t.stdout), logits(c.stdout));
-      refused(await robustc("predict", model, "--data", join(dir, "chw.npy"), "--layout", "nhwc"), /--layout nhwc: items .* not \[H,W,C\]/);
+      refusedOneLine(await robustc(["predict", model, "--data", join(dir, "chw.npy"), "--layout", "nhwc"]), /--layout nhwc: items .* not \[H,W,C\]/);
       const flat = new OnnxBuilder(13).input("x", [1, 4]);
       flat.initializer({ name: "W", dims: [4, 2], data: [1, -1, 0.5, 2, -1, 1, 0, 1] });
       writeFileSync(join(dir, "flat.onnx"), flat.node("MatMul", ["x", "W"], ["y"]).output("y", [1, 2]).toBytes());
       writeFileSync(join(dir, "flat.npy"), encodeNpy([3, 4], "uint8", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
-      assert.equal((await robustc("predict", join(dir, "flat.onnx"), "--data", join(dir, "flat.npy"), "--json")).code, 0);
-      refused(await robustc("predict", join(dir, "flat.onnx"), "--data", join(dir, "flat.npy"), "--layout", "nhwc"), /no channel dimension/);
+      assert.equal((await robustc(["predict", join(dir, "flat.onnx"), "--data", join(dir, "flat.npy"), "--json"])).code, 0);
+      refusedOneLine(await robustc(["predict", join(dir, "flat.onnx"), "--data", join(dir, "flat.npy"), "--layout", "nhwc"]), /no channel dimension/);
       // One channel: the two layouts are the same order in memory, so --layout nhwc changes nothing.
-      const one = await robustc("predict", MLP, "--data", "mnist:test", "--limit", "5", "--layout", "nhwc", "--json");
-      assert.deepEqual(one.stdout, (await robustc("predict", MLP, "--data", "mnist:test", "--limit", "5", "--json")).stdout);
+      const one = await robustc(["predict", MLP, "--data", "mnist:test", "--limit", "5", "--layout", "nhwc", "--json"]);
+      assert.deepEqual(one.stdout, (await robustc(["predict", MLP, "--data", "mnist:test", "--limit", "5", "--json"])).stdout);
     });
+    it("writes its examples back in the data's layout: adversarial.npy and rho --examples of channels-last data are channels-last", async () => {
+      const model = join(dir, "conv.onnx");
+      const [h, c] = [join(dir, "out-hwc"), join(dir, "out-chw")];
+      const mh = await robustc(["measure", model, "--data", join(dir, "hwc.npy"), "--layout", "nhwc", "--limit", "4", "--algorithm", "pgd", "--eps", "60", "--out", h]);
+      const mc = await robustc(["measure", model, "--data", join(dir, "chw.npy"), "--limit", "4", "--algorithm", "pgd", "--eps", "60", "--out", c]);
+      assert.equal(mh.code, 0, mh.stderr);
+      const [ah, ac] = [h, c].map((d) => unwrap(decodeNpy(readFileSync(join(d, "adversarial.npy")), "adversarial.npy")));
+      assert.ok(ac.shape[0] > 0, "no example to compare");
+      assert.deepEqual(ah.shape, [ac.shape[0], 6, 6, 3]);
+      assert.deepEqual(ac.shape, [ac.shape[0], 3, 6, 6]);
+      // The same examples (the same algorithm on the same images), each in its data's order.
+      for (let k = 0; k < ac.shape[0]; k++) for (let ch = 0; ch < 3; ch++) for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) {
+        assert.equal(ah.data[k * 108 + (y * 6 + x) * 3 + ch], ac.data[k * 108 + (ch * 6 + y) * 6 + x], `example ${k} at c${ch} y${y} x${x}`);
+      }
+      const r = await robustc(["rho", model, "--data", join(dir, "hwc.npy"), "--layout", "nhwc", "--index", "0", "--algorithm", "pgd", "--json", "--examples"]);
+      const rec = JSON.parse(r.stdout.trim());
+      if (rec.example) assert.deepEqual(rec.example.shape, [6, 6, 3]);
+    });
+
     it("reads flat items of a multi-channel model channels-first and says so", () => {
       const flat = unwrap(makeDataset("flat.npy", [108], new Float64Array(108 * 2), null));
       const r = unwrap(arrangeLayout(flat, [1, 3, 6, 6], undefined, "m.onnx"));
@@ -203,22 +202,22 @@ describe("data units, layouts and normalisation (issue 15)", function () {
     });
     it("rho of mnist_mlp behind a normalisation equals rho of mnist_mlp, in pixels", async () => {
       const model = join(dir, "mlp-norm.onnx");
-      const n = await robustc("rho", model, "--data", "mnist:test", "--index", "3", "--mode", "restrict", "--json", "--mean", "0.1307", "--std", "0.3081");
-      const p = await robustc("rho", MLP, "--data", "mnist:test", "--index", "3", "--mode", "restrict", "--json");
+      const n = await robustc(["rho", model, "--data", "mnist:test", "--index", "3", "--mode", "restrict", "--json", "--mean", "0.1307", "--std", "0.3081"]);
+      const p = await robustc(["rho", MLP, "--data", "mnist:test", "--index", "3", "--mode", "restrict", "--json"]);
       assert.equal(n.code, 0, n.stderr);
       const [rn, rp] = [JSON.parse(n.stdout.trim()), JSON.parse(p.stdout.trim())];
       assert.equal(rn.predicted, rp.predicted);
       assert.ok(Math.abs(rn.rho - rp.rho) <= 1e-3, `normalised ${rn.rho} vs plain ${rp.rho} pixels`);
-      const without = await robustc("predict", model, "--data", "mnist:test", "--limit", "40", "--summary");
-      const withNorm = await robustc("predict", model, "--data", "mnist:test", "--limit", "40", "--summary", "--mean", "0.1307", "--std", "0.3081");
+      const without = await robustc(["predict", model, "--data", "mnist:test", "--limit", "40", "--summary"]);
+      const withNorm = await robustc(["predict", model, "--data", "mnist:test", "--limit", "40", "--summary", "--mean", "0.1307", "--std", "0.3081"]);
       const acc = (s: string) => Number(/accuracy ([\d.]+)%/.exec(s)?.[1]);
       assert.ok(acc(withNorm.stdout) > acc(without.stdout), `${withNorm.stdout} vs ${without.stdout}`);
     });
     it("refuses a wrong count, 0-255 values and a missing half", async () => {
-      refused(await robustc("predict", MLP, "--data", "mnist:test", "--mean", "0.4,0.4,0.4", "--std", "0.2"), /--mean has 3 values.*1 channel/);
-      refused(await robustc("predict", MLP, "--data", "mnist:test", "--mean", "33.3", "--std", "78.5"), /divide them by 255/);
-      refused(await robustc("predict", MLP, "--data", "mnist:test", "--mean", "0.13"), /--std is missing/);
-      refused(await robustc("predict", MLP, "--data", "mnist:test", "--mean", "0.1,x", "--std", "0.3"), /--mean must be a number/);
+      refusedOneLine(await robustc(["predict", MLP, "--data", "mnist:test", "--mean", "0.4,0.4,0.4", "--std", "0.2"]), /--mean has 3 values.*1 channel/);
+      refusedOneLine(await robustc(["predict", MLP, "--data", "mnist:test", "--mean", "33.3", "--std", "78.5"]), /divide them by 255/);
+      refusedOneLine(await robustc(["predict", MLP, "--data", "mnist:test", "--mean", "0.13"]), /--std is missing/);
+      refusedOneLine(await robustc(["predict", MLP, "--data", "mnist:test", "--mean", "0.1,x", "--std", "0.3"]), /--mean must be a number/);
       const r = normalisation([0.1, 0.2, 0.3], [0.5], [1, 3, 2, 2]);
       assert.ok(r.ok && r.value);
       assert.deepEqual(Array.from(r.value.mean), [0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3, 0.3]);

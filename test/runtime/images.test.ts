@@ -2,30 +2,18 @@
 // (grey for 1 channel, RGB for 3), and rho --json --examples carries the example in the data's units.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { PNG } from "pngjs";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { item, loadDataset } from "../../runtime/data/index.js";
 import { decodeNpy, encodeNpy } from "../../runtime/data/npy.js";
 import { gapOf, imageLayout, triptychPng, zoomOf, type ImageLayout } from "../../runtime/report/images.js";
 import { linf } from "../../runtime/rho/types.js";
+import { lines, robustc } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
-
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 
 /** The value of panel `p` (0: x*, 1: the example, 2: the perturbation) at element (c, y, x) of a decoded PNG. */
 const panelAt = (png: PNG, l: ImageLayout, p: number, c: number, y: number, x: number): number => {
@@ -87,7 +75,7 @@ describe("runtime/report/images", function () {
 
     it("measure --images: one PNG per reported example; its panels are x*, the example of adversarial.npy and their difference", async () => {
       const out = join(dir, "run"), img = join(dir, "img");
-      const r = await run("measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "1", "--out", out, "--images", img);
+      const r = await robustc(["measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "1", "--out", out, "--images", img]);
       assert.equal(r.code, 0, r.stderr);
       const adv = decodeNpy(readFileSync(join(out, "adversarial.npy")), "adversarial.npy");
       const idx = decodeNpy(readFileSync(join(out, "adversarial_index.npy")), "adversarial_index.npy");
@@ -123,11 +111,11 @@ describe("runtime/report/images", function () {
 
     it("report DIR --images writes the same PNGs from a finished run; measure --queue --images is refused", async () => {
       const out = join(dir, "run"), img = join(dir, "img"), again = join(dir, "img-again");
-      const r = await run("report", out, "--images", again);
+      const r = await robustc(["report", out, "--images", again]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(readdirSync(again).sort(), readdirSync(img).sort());
       for (const f of readdirSync(img)) assert.ok(readFileSync(join(again, f)).equals(readFileSync(join(img, f))), f);
-      const q = await run("measure", M, "--data", "mnist:test", "--limit", "1", "--out", join(dir, "q"), "--queue", "redis://127.0.0.1:1/x", "--images", join(dir, "qi"));
+      const q = await robustc(["measure", M, "--data", "mnist:test", "--limit", "1", "--out", join(dir, "q"), "--queue", "redis://127.0.0.1:1/x", "--images", join(dir, "qi")]);
       assert.equal(q.code, 2);
       assert.deepEqual(lines(q.stderr), ["robustc: --images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR"]);
       assert.equal(existsSync(join(dir, "qi")), false);
@@ -141,7 +129,7 @@ describe("runtime/report/images", function () {
       writeFileSync(data, encodeNpy([2, 10], "float32", Array.from({ length: 20 }, (_, k) => (k * 37) % 256)));
       writeFileSync(labels, encodeNpy([2], "int64", [0, 1]));
       const out = join(dir, "flat-out"), img = join(dir, "flat-img");
-      const r = await run("measure", model, "--data", data, "--labels", labels, "--pixel-scale", "255", "--out", out, "--images", img, "--time-limit", "1");
+      const r = await robustc(["measure", model, "--data", data, "--labels", labels, "--pixel-scale", "255", "--out", out, "--images", img, "--time-limit", "1"]);
       assert.equal(r.code, 2, r.stderr);
       assert.deepEqual(lines(r.stderr), [`robustc: --images: the input 'x' of ${model} has shape [1,10], not an image ([N,C,H,W] or [N,H,W,C] with 1 or 3 channels, [N,H,W], or [N,D] with D a square)`]);
       assert.equal(existsSync(out), false);
@@ -149,7 +137,7 @@ describe("runtime/report/images", function () {
     });
 
     it("rho --json --examples: the example's pixels in the data's units, at its reported distance, with x*'s index and its label", async () => {
-      const r = await run("rho", M, "--data", "mnist:test", "--index", "3", "--time-limit", "1", "--json", "--examples");
+      const r = await robustc(["rho", M, "--data", "mnist:test", "--index", "3", "--time-limit", "1", "--json", "--examples"]);
       assert.equal(r.code, 0, r.stderr);
       const [rec] = lines(r.stdout).map((l) => JSON.parse(l));
       assert.ok(rec.example, "an example for digit 3");
@@ -162,10 +150,10 @@ describe("runtime/report/images", function () {
       // onnxruntime labels the example, read back from the pixels, as the record says.
       const f = join(dir, "example.npy");
       writeFileSync(f, encodeNpy([1, 28, 28], "float64", rec.example.pixels));
-      const p = await run("predict", M, "--data", f, "--pixel-scale", "255", "--json");
+      const p = await robustc(["predict", M, "--data", f, "--pixel-scale", "255", "--json"]);
       assert.equal(p.code, 0, p.stderr);
       assert.equal(JSON.parse(lines(p.stdout)[0]).predicted, rec.target);
-      const plain = await run("rho", M, "--data", "mnist:test", "--index", "3", "--examples");
+      const plain = await robustc(["rho", M, "--data", "mnist:test", "--index", "3", "--examples"]);
       assert.equal(plain.code, 2);
       assert.deepEqual(lines(plain.stderr), ["robustc: --examples adds each example to the JSON records: use it with --json"]);
     });

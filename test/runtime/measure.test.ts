@@ -3,11 +3,9 @@
 // report.json, points.jsonl and points.csv agree; cdf.svg is well-formed; --jobs 2 gives the --jobs 1 points.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { XMLValidator } from "fast-xml-parser";
 import { decodeNpy } from "../../runtime/data/npy.js";
 import { bracketEstimate, estimate } from "../../runtime/run/measure.js";
@@ -17,6 +15,7 @@ import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { appendPoints, pointFromRecord, pointRecord, readPoints } from "../../runtime/run/points-file.js";
 import type { RunIdentity } from "../../runtime/run/out-dir.js";
 import { type PointResult } from "../../runtime/rho/types.js";
+import { robustcOk } from "../cli.js";
 
 const pt = (status: PointResult["status"], rho: number | null) => ({ status, rho });
 
@@ -147,11 +146,10 @@ describe("runtime/report/json: measureReport", () => {
 describe("runtime/measure: robustc measure on mnist_mlp", function () {
   this.timeout(300_000);
   let dir: string;
-  const run = (...args: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-measure-"));
-    await run("measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "16", "--out", join(dir, "one"));
-    await run("measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "16", "--jobs", "2", "--out", join(dir, "two"));
+    await robustcOk(["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "16", "--out", join(dir, "one")]);
+    await robustcOk(["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "16", "--jobs", "2", "--out", join(dir, "two")]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,25 +4,14 @@
 // line and exit 2, leaving no --out behind.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { parseShard, shardIndices } from "../../runtime/run/shard.js";
 import { runPoints, runReport } from "./compare-runs.js";
+import { lines, robustc } from "../cli.js";
 
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "10", "--eps", "20"];
-const cli = async (...a: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 
 describe("runtime/shard", () => {
   it("parses K/N and deals every N-th point from the K-th, the shards partitioning the run", () => {
@@ -45,7 +34,7 @@ describe("robustc merge of shards", function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-merge-"));
     for (const [out, extra] of [["whole", []], ["s1", ["--shard", "1/2"]], ["s2", ["--shard", "2/2"]]] as const) {
-      const r = await cli(...ARGS, ...extra, "--out", join(dir, out));
+      const r = await robustc([...ARGS, ...extra, "--out", join(dir, out)]);
       assert.equal(r.code, 0, r.stderr);
     }
   });
@@ -53,7 +42,7 @@ describe("robustc merge of shards", function () {
 
   it("shards 1/2 and 2/2 merge into the unsharded run's points, report and examples", async () => {
     assert.deepEqual(runPoints(join(dir, "s1")).map((p) => p.index), [0, 2, 4, 6, 8]);
-    const r = await cli("merge", join(dir, "s2"), join(dir, "s1"), "--out", join(dir, "merged"));
+    const r = await robustc(["merge", join(dir, "s2"), join(dir, "s1"), "--out", join(dir, "merged")]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /phi\(20\) in \[phi_lower, phi_upper\]/);
     assert.deepEqual(runPoints(join(dir, "merged")), runPoints(join(dir, "whole")));
@@ -84,7 +73,7 @@ describe("robustc merge of shards", function () {
     truncateSync(jsonl, Buffer.byteLength(readFileSync(jsonl, "utf8").split("\n").slice(0, 3).join("\n") + "\n"));
     rmSync(join(cut, "report.json"));
     const cases: [string[], RegExp][] = [
-      [[join(dir, "s1"), eps10], /eps10: another run than .*s1 \(eps 20 vs 10\)$/],
+      [[join(dir, "s1"), eps10], /eps10: another run than .*s1 \(--eps 20 vs 10\)$/],
       [[join(dir, "s1"), join(dir, "s1")], /s1 and .*s1 are both shard 1\/2: each shard once$/],
       [[join(dir, "s1"), fake2], /^robustc: point 0 is in both .*s1 and .*fake2: shards must not overlap$/],
       [[join(dir, "s1")], /^robustc: 5 of 10 points are in no shard \(1, 3, 5, 7, 9\): shard 2\/2 missing$/],
@@ -94,16 +83,16 @@ describe("robustc merge of shards", function () {
     ];
     for (const [dirs, expected] of cases) {
       const out = join(dir, "refused");
-      const r = await cli("merge", ...dirs, "--out", out);
+      const r = await robustc(["merge", ...dirs, "--out", out]);
       assert.equal(r.code, 2, `${dirs}: ${r.stderr}`);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
       assert.match(lines(r.stderr)[0], expected);
       assert.equal(existsSync(out), false, `${dirs}: left ${out} behind`);
     }
-    const both = await cli(...ARGS, "--shard", "1/2", "--queue", "redis://127.0.0.1:1/x", "--out", join(dir, "both"));
+    const both = await robustc([...ARGS, "--shard", "1/2", "--queue", "redis://127.0.0.1:1/x", "--out", join(dir, "both")]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^robustc: --shard and --queue are two ways to spread a run: use one\n$/);
-    const badShard = await cli(...ARGS, "--shard", "3/2", "--out", join(dir, "bad"));
+    const badShard = await robustc([...ARGS, "--shard", "3/2", "--out", join(dir, "bad")]);
     assert.equal(badShard.code, 2);
     assert.match(badShard.stderr, /^robustc: --shard must be K\/N with 1 <= K <= N \(e\.g\. 2\/8\), got '3\/2'\n$/);
     assert.equal(existsSync(join(dir, "bad")), false);
@@ -117,13 +106,13 @@ describe("robustc merge of --mode shards", function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-merge-mode-"));
     const runs = await Promise.all([["whole", []], ["s1", ["--shard", "1/2"]], ["s2", ["--shard", "2/2"]]].map(([out, extra]) =>
-      cli(...WALK, ...(extra as string[]), "--out", join(dir, out as string))));
+      robustc([...WALK, ...(extra as string[]), "--out", join(dir, out as string)])));
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("writes the mode and its phi interval into report.json, as a single run does", async () => {
-    const r = await cli("merge", join(dir, "s1"), join(dir, "s2"), "--out", join(dir, "merged"));
+    const r = await robustc(["merge", join(dir, "s1"), join(dir, "s2"), "--out", join(dir, "merged")]);
     assert.equal(r.code, 0, r.stderr);
     const merged = JSON.parse(readFileSync(join(dir, "merged", "report.json"), "utf8"));
     const whole = JSON.parse(readFileSync(join(dir, "whole", "report.json"), "utf8"));

@@ -3,7 +3,6 @@
 // honestly. Runs the real CLI (`node bin/robustc.js`, built from dist/) and a few functions in-process.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,30 +13,11 @@ import { formatCompare, summarise } from "../../runtime/commands/compare.js";
 import { epsIgnored } from "../../runtime/commands/rho.js";
 import type { Algorithm } from "../../runtime/attacks/point.js";
 import type { PointResult } from "../../runtime/rho/types.js";
+import { lines, refusedOneLine, robustc, type CliOptions } from "../cli.js";
 
 const MLP = "examples/models/mnist_mlp.onnx";
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-const run = (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> =>
-  new Promise((resolve) => {
-    const e = { ...env };
-    delete e.ROBUSTC_DEBUG;
-    execFile(process.execPath, ["bin/robustc.js", ...args], { env: e, maxBuffer: 1 << 24, timeout: 110_000 }, (err, stdout, stderr) => {
-      const x = err as (Error & { code?: number | string }) | null;
-      resolve({ code: x ? (typeof x.code === "number" ? x.code : null) : 0, stdout, stderr });
-    });
-  });
-
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
-
-/** Exit 2 and exactly one line on stderr, matching `re`, no stack trace. */
-const refused = (r: Run, re: RegExp) => {
-  assert.equal(r.code, 2, r.stderr);
-  assert.equal(lines(r.stderr).length, 1, r.stderr);
-  assert.match(r.stderr, re);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-};
+// Killed before the test's own 120 s run out, so that a hang fails with the child's stderr.
+const run = (args: string[], env?: CliOptions["env"]) => robustc(args, { env, timeout: 110_000 });
 
 describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", function () {
   this.timeout(120_000);
@@ -52,8 +32,8 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
       mkdirSync(bin);
       symlinkSync(process.execPath, join(bin, "node"));
       const out = join(dir, "nohighs.lp");
-      const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "0", "-o", out, "--solve", "highs-cli"], { ...process.env, PATH: bin });
-      refused(r, /--solve highs-cli: no `highs` executable on PATH/);
+      const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "0", "-o", out, "--solve", "highs-cli"], { PATH: bin });
+      refusedOneLine(r, /--solve highs-cli: no `highs` executable on PATH/);
       assert.equal(existsSync(out), false);
     });
 
@@ -61,7 +41,7 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
       const p = JSON.parse((await run(["predict", MLP, "--data", "mnist:test", "--index", "3", "--json"])).stdout);
       const out = join(dir, "own.lp");
       const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "3", "--target", String(p.predicted), "-o", out]);
-      refused(r, new RegExp(`--target ${p.predicted} is the predicted label of point 3`));
+      refusedOneLine(r, new RegExp(`--target ${p.predicted} is the predicted label of point 3`));
       assert.equal(existsSync(out), false);
       // Any other label compiles.
       const other = (p.predicted + 1) % 10;
@@ -72,7 +52,7 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
 
     it("--solve with --emit (text, no file to solve) is refused", async () => {
       const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "0", "--emit", "ir", "--solve", "highs"]);
-      refused(r, /--solve .*--emit ir/);
+      refusedOneLine(r, /--solve .*--emit ir/);
     });
 
     it("--target all --solve: no number the float32 check refutes; the float32 rule gives rho's own rho_hat", async () => {
@@ -102,8 +82,8 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
 
   describe("options accepted and ignored (item 5)", () => {
     it("rho --eps where nothing uses it (--mode restrict, --algorithm lbfgsb) is refused, naming the mode", async () => {
-      refused(await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--mode", "restrict", "--eps", "20"]), /--eps 20 does nothing for rho --algorithm lp --mode restrict/);
-      refused(await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--algorithm", "lbfgsb", "--eps", "8"]), /--eps 8 does nothing for rho --algorithm lbfgsb/);
+      refusedOneLine(await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--mode", "restrict", "--eps", "20"]), /--eps 20 does nothing for rho --algorithm lp --mode restrict/);
+      refusedOneLine(await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--algorithm", "lbfgsb", "--eps", "8"]), /--eps 8 does nothing for rho --algorithm lbfgsb/);
     });
 
     it("which rho runs use --eps: the bracket's ball, certify's question, FGSM's step; not restrict, bounds, walk, lbfgsb, pgd", () => {
@@ -115,13 +95,13 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
 
     it("compare --algorithm is refused (compare runs them all), before --out is created", async () => {
       const out = join(dir, "cmp");
-      refused(await run(["compare", MLP, "--data", "mnist:test", "--limit", "1", "--algorithm", "fgsm", "--out", out]), /compare runs every algorithm .*drop --algorithm fgsm/);
+      refusedOneLine(await run(["compare", MLP, "--data", "mnist:test", "--limit", "1", "--algorithm", "fgsm", "--out", out]), /compare runs every algorithm .*drop --algorithm fgsm/);
       assert.equal(existsSync(out), false);
     });
 
     it("--index with --limit is refused (rho and predict)", async () => {
-      refused(await run(["rho", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]), /--index 2 and --limit 5: give --index .* or --limit .*, not both/);
-      refused(await run(["predict", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]), /--index 2 and --limit 5/);
+      refusedOneLine(await run(["rho", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]), /--index 2 and --limit 5: give --index .* or --limit .*, not both/);
+      refusedOneLine(await run(["predict", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]), /--index 2 and --limit 5/);
     });
 
     it("--limit beyond the data runs every point and says so on stderr", async () => {

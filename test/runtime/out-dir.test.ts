@@ -2,26 +2,13 @@
 // mkdirSync spins forever under /proc, so a regression must fail by the child's timeout, not hang the suite).
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { makeDir } from "../../runtime/run/out-dir.js";
+import { lines, robustc } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
-
-/** The CLI with a hard limit: a child still running after 30 s is killed and reported as such. */
-const run = async (...args: string[]): Promise<{ code: number | string; stdout: string; stderr: string; killed: boolean }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { timeout: 30_000, killSignal: "SIGKILL" });
-    return { code: 0, stdout, stderr, killed: false };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string; killed: boolean };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr, killed: x.killed };
-  }
-};
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 
 describe("runtime/run/out-dir makeDir", function () {
   this.timeout(60_000);
@@ -54,8 +41,9 @@ describe("runtime/run/out-dir makeDir", function () {
     it(`${what} under /proc: one line naming the level that cannot be created, exit 2, no hang`, async function () {
       if (!existsSync("/proc/self")) this.skip();
       const out = join(dir, `out-${what.replace(/\W/g, "")}`);
-      const r = await run(...args.map((a) => (a === "OUT" ? out : a)));
-      assert.equal(r.killed, false, "it returned (no endless mkdir)");
+      // A hard limit: a child still running after 30 s is killed and reported as such.
+      const r = await robustc(args.map((a) => (a === "OUT" ? out : a)), { timeout: 30_000 });
+      assert.equal(r.timedOut, false, "it returned (no endless mkdir)");
       assert.equal(r.code, 2, r.stderr);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
       assert.match(r.stderr, /^robustc: --(out|images) \/proc\/robustc-\w+\/(run|x)(\.partial)?: cannot create the directory \(ENOENT\) at \/proc\/robustc-\w+: \/proc does not take new directories\n$/);

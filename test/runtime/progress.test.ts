@@ -2,13 +2,13 @@
 // Ctrl-C on measure (points saved, the resume command, exit 130) and rho's notice before a whole dataset.
 
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { bracketEstimate, estimate, progressBar, roughDuration, withinEps } from "../../runtime/run/measure.js";
 import type { PointResult } from "../../runtime/rho/types.js";
+import { robustcOk } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,7 +110,7 @@ describe("runtime/commands measure and rho: interrupts and notices (CLI)", funct
     assert.equal(m[2], jsonl);
     assert.equal(m[3], `robustc ${args.join(" ")} --resume`);
     assert.match(stderr, /robustc: progress: 0\/4 points \(0%\), 0\.00 points\/s, ETA n\/a, adversarial within eps 20: 0\n/, "progress lines without a TTY");
-    const resumed = await promisify(execFile)("node", ["bin/robustc.js", ...m[3].split(" ").slice(1)], { maxBuffer: 1 << 26 });
+    const resumed = await robustcOk(m[3].split(" ").slice(1));
     assert.match(resumed.stderr, new RegExp(`resuming: ${m[1]} points finished, ${4 - Number(m[1])} to run`));
     const idx = readFileSync(jsonl, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l).index).sort();
     assert.deepEqual(idx, [0, 1, 2, 3]);
@@ -130,8 +130,7 @@ describe("runtime/commands measure and rho: interrupts and notices (CLI)", funct
   });
 
   it("rho over a few points says nothing of the whole dataset, and without a TTY prints progress lines", async () => {
-    const r = await promisify(execFile)("node", ["bin/robustc.js", "rho", M, "--data", "mnist:test", "--limit", "2", "--time-limit", "1", "--json"],
-      { env: { ...process.env, ROBUSTC_PROGRESS_SECONDS: "0.2" } });
+    const r = await robustcOk(["rho", M, "--data", "mnist:test", "--limit", "2", "--time-limit", "1", "--json"], { env: { ROBUSTC_PROGRESS_SECONDS: "0.2" } });
     assert.doesNotMatch(r.stderr, /whole dataset/);
     assert.match(r.stderr, /robustc: progress: \d\/2 points/);
     assert.equal(r.stdout.trim().split("\n").length, 2, "stdout holds the JSON records only");

@@ -4,28 +4,20 @@
 // time (ROBUSTC_REDIS_RECONNECT_SECONDS). Needs a build (bin/robustc.js runs dist/).
 
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { closeQueue, openQueue, resultsKey, runKey, saveResult } from "../../runtime/run/queue/queue.js";
 import { parseQueueUrl } from "../../runtime/run/queue/redis-url.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
+import { lines, robustc } from "../cli.js";
 
 interface Ran { code: number; stdout: string; stderr: string }
 const RECONNECT = "1";
 const env = { ...process.env, ROBUSTC_REDIS_RECONNECT_SECONDS: RECONNECT };
-const cli = async (...a: string[]): Promise<Ran> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...a], { env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
+const cli = (...a: string[]) => robustc(a, { env, timeout: 60_000 });
 /** A child CLI process; `done` resolves with its exit code, output and the ms from `mark()` to its exit. */
 function spawnCli(...a: string[]) {
   const child = spawn("node", ["bin/robustc.js", ...a], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -35,7 +27,6 @@ function spawnCli(...a: string[]) {
   const done = new Promise<Ran & { ms: number }>((r) => child.once("exit", (code) => r({ code: code ?? 128, stdout, stderr, ms: Date.now() - t0 })));
   return { child, err: () => stderr, mark: () => { t0 = Date.now(); }, done };
 }
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keysOf = async (c: Redis, name: string) => [...await c.keys(`bull:${name}:*`), ...await c.keys(`robustc:${name}:*`)];
 const measureArgs = (url: string, out: string, n: number) =>
@@ -182,9 +173,7 @@ describe("a Redis that goes away", function () {
   });
 
   it("refuses a reconnect time that is not a positive number: one line, exit 2", async () => {
-    const r = await promisify(execFile)("node", ["bin/robustc.js", "worker", "--queue", "redis://127.0.0.1:1/q"],
-      { env: { ...process.env, ROBUSTC_REDIS_RECONNECT_SECONDS: "soon" } }).then(() => null, (e: Ran) => e);
-    assert.ok(r !== null);
+    const r = await robustc(["worker", "--queue", "redis://127.0.0.1:1/q"], { env: { ROBUSTC_REDIS_RECONNECT_SECONDS: "soon" } });
     assert.equal(r.code, 2);
     assert.equal(lines(r.stderr).at(-1), "robustc: ROBUSTC_REDIS_RECONNECT_SECONDS must be a positive number of seconds, got 'soon'");
   });

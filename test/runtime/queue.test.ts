@@ -3,30 +3,21 @@
 // worker retries it, and the report equals a single-process run's. Needs `make build` (bin/robustc.js).
 
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { parseQueueUrl } from "../../runtime/run/queue/redis-url.js";
 import { runPoints, runReport } from "./compare-runs.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
+import { lines, robustc } from "../cli.js";
 
 const N = 10;
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", String(N), "--eps", "20"];
 interface Ran { code: number; stdout: string; stderr: string }
-const cli = async (...a: string[]): Promise<Ran> => {
-  try {
-    // A child waiting on a queue nobody serves must not outlive the test.
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...a], { maxBuffer: 1 << 24, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
+// A child waiting on a queue nobody serves must not outlive the test.
+const cli = (...a: string[]) => robustc(a, { timeout: 120_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A child CLI process whose output is collected; `done` resolves with its exit code and output. */

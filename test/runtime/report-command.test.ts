@@ -2,25 +2,14 @@
 // writing; rho_hat above the run's eps never shown as exact; --resume naming the settings that differ.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { identityDifferences } from "../../runtime/run/out-dir.js";
+import { lines, robustc } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-};
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 /** Every file of a directory with its size and modification time: what "writes nothing" compares. */
 const snapshot = (d: string) => readdirSync(d).sort().map((f) => `${f} ${statSync(join(d, f)).size} ${statSync(join(d, f)).mtimeMs}`);
 
@@ -30,7 +19,7 @@ describe("robustc report", function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-report-"));
     out = join(dir, "run");
-    const r = await run("measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "1", "--out", out);
+    const r = await robustc(["measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "1", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     measured = r.stdout;
   });
@@ -38,7 +27,7 @@ describe("robustc report", function () {
 
   it("at the run's own eps prints measure's table again, and writes nothing", async () => {
     const before = snapshot(out);
-    const r = await run("report", out);
+    const r = await robustc(["report", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(lines(r.stdout)[0], "eps 20 (the run's own)");
     assert.deepEqual(lines(r.stdout).slice(1), lines(measured).filter((l) => !l.startsWith("reports in ")));
@@ -48,7 +37,7 @@ describe("robustc report", function () {
   it("at other eps: one table each, phi's interval counted from the points' brackets", async () => {
     const points = lines(readFileSync(join(out, "points.jsonl"), "utf8")).map((l) => JSON.parse(l)).filter((p) => p.status !== "misclassified");
     const before = snapshot(out);
-    const r = await run("report", out, "--eps", "3,40");
+    const r = await robustc(["report", out, "--eps", "3,40"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(snapshot(out), before, "nothing written");
     for (const eps of [3, 40]) {
@@ -67,7 +56,7 @@ describe("robustc report", function () {
     // Point 0: an example at 25 pixels, and x*'s region holds none within R = max(25, 20).
     const open = { ...p0, status: "bracketed", upper: 25, rho: 25, lower: 1, gap: 24, rho_hat: null, rho_hat_above: 25 };
     writeFileSync(join(d, "points.jsonl"), [open, ...rest].map((p) => JSON.stringify(p) + "\n").join(""));
-    const r = await run("report", d, "--eps", "20,25,30");
+    const r = await robustc(["report", d, "--eps", "20,25,30"]);
     assert.equal(r.code, 0, r.stderr);
     const hat = lines(r.stdout).filter((l) => l.startsWith("paper's phi_hat"));
     assert.equal(hat.length, 3);
@@ -77,7 +66,7 @@ describe("robustc report", function () {
   });
 
   it("--resume with other settings names each setting that differs and both values", async () => {
-    const r = await run("measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "2", "--eps", "10", "--out", out, "--resume");
+    const r = await robustc(["measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "2", "--eps", "10", "--out", out, "--resume"]);
     assert.equal(r.code, 2);
     assert.equal(lines(r.stderr).length, 1, r.stderr);
     assert.match(r.stderr, /--resume: .*run\.json describes another run: /);
@@ -94,18 +83,18 @@ describe("robustc report", function () {
   });
 
   it("refuses with one line: a directory without a run, an FGSM run at another eps, a bad eps", async () => {
-    const none = await run("report", dir);
+    const none = await robustc(["report", dir]);
     assert.equal(none.code, 2);
     assert.deepEqual(lines(none.stderr), [`robustc: ${dir}: no run.json (not the --out directory of robustc measure, certify or merge)`]);
     const d = join(dir, "fgsm");
     mkdirSync(d);
     writeFileSync(join(d, "run.json"), JSON.stringify({ ...JSON.parse(readFileSync(join(out, "run.json"), "utf8")), algorithm: "fgsm" }));
     writeFileSync(join(d, "points.jsonl"), readFileSync(join(out, "points.jsonl")));
-    const fgsm = await run("report", d, "--eps", "10");
+    const fgsm = await robustc(["report", d, "--eps", "10"]);
     assert.equal(fgsm.code, 2);
     assert.equal(lines(fgsm.stderr).length, 1);
     assert.match(fgsm.stderr, /an FGSM run answers only at its own eps 20 \(its step\); measure again with --algorithm fgsm --eps 10/);
-    const eps = await run("report", out, "--eps", "0");
+    const eps = await robustc(["report", out, "--eps", "0"]);
     assert.equal(eps.code, 2);
     assert.match(eps.stderr, /^robustc: --eps must be positive numbers, got 0\n$/);
   });

@@ -3,15 +3,13 @@
 // file name, with whole-number counts.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { cdfSvg } from "../../runtime/report/plot.js";
+import { robustcOk } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
-const robustc = (...args: string[]) => promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 26 });
 /** The numbers an SVG prints as text (tick labels and titles). */
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].trim());
 
@@ -26,7 +24,7 @@ describe("report files of every mode (issue 15, items 10-11)", function () {
     it(`--mode ${mode}: points.csv and the terminal carry lower, upper and the gap; cdf.svg reaches every finite value`, async () => {
       const out = join(dir, mode);
       // eps 1: most uppers lie far beyond 2·eps, where the old axis ended.
-      const { stdout } = await robustc("measure", M, "--data", "mnist:test", "--limit", "3", "--mode", mode, "--eps", "1", "--time-limit", "20", "--out", out);
+      const { stdout } = await robustcOk(["measure", M, "--data", "mnist:test", "--limit", "3", "--mode", mode, "--eps", "1", "--time-limit", "20", "--out", out]);
       assert.match(stdout, /phi\(1\) in \[phi_lower, phi_upper\]/);
       assert.match(stdout, /median bracket width \(upper - lower\)/);
       const [head, ...rows] = readFileSync(join(out, "points.csv"), "utf8").trim().split("\n");
@@ -49,7 +47,7 @@ describe("report files of every mode (issue 15, items 10-11)", function () {
   }
 
   it("rho's terminal table has a header naming the bracket's columns and units", async () => {
-    const { stdout } = await robustc("rho", M, "--data", "mnist:test", "--index", "0", "--mode", "walk", "--time-limit", "20");
+    const { stdout } = await robustcOk(["rho", M, "--data", "mnist:test", "--index", "0", "--mode", "walk", "--time-limit", "20"]);
     const [head, line] = stdout.trim().split("\n");
     assert.match(head, /index\s+label\s+predicted\s+status\s+lower\s+upper\s+label\s+rho_hat\s+seconds\s+\(pixels;/);
     assert.equal(line.trim().split(/\s+/)[0], "0");

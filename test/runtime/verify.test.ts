@@ -14,6 +14,7 @@ import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { openProperty, openVerifyModel } from "../../runtime/commands/verify.js";
 import { verifyProperty } from "../../runtime/verify/engine.js";
 import { formatResult, type VerifyResult } from "../../runtime/verify/result.js";
+import { robustc, robustcOk } from "../cli.js";
 
 // VNN-COMP benchmark folders, a subset copied into the repository (its README); tests run from the project root.
 const BENCH = resolve("test/fixtures/vnncomp");
@@ -130,13 +131,12 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
     await execAsync("make", ["-s", "build"]);
     const prop = join(dir, "sat.vnnlib"), res = join(dir, "result.txt");
     writeFileSync(prop, box + "(assert (>= Y_1 0.9))\n");
-    const { stdout } = await execAsync("node", ["bin/robustc.js", "verify", model, prop, "--timeout", "10", "--out", res]);
+    const { stdout } = await robustcOk(["verify", model, prop, "--timeout", "10", "--out", res]);
     assert.equal(readFileSync(res, "utf8").trimEnd(), stdout.trimEnd());
     assert.match(stdout, /^sat\n\(\(X_0 /);
     const bad = join(dir, "bad.vnnlib");
     writeFileSync(bad, box + "(assert (>= Y_0 0.5)\n");
-    const e = await execAsync("node", ["bin/robustc.js", "verify", model, bad]).then(() => null, (err: { code: number; stderr: string }) => err);
-    assert.ok(e, "expected a failure");
+    const e = await robustc(["verify", model, bad]);
     assert.equal(e.code, 2);
     const lines = e.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, e.stderr);
@@ -145,7 +145,7 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
 
   it("CLI: robustc vnncomp on test_2021 agrees with its ground truth", async () => {
     const out = join(dir, "results.csv");
-    const { stdout } = await execAsync("node", ["bin/robustc.js", "vnncomp", join(BENCH, "test_2021/instances.csv"), "--timeout-scale", "0.5", "--out", out]);
+    const { stdout } = await robustcOk(["vnncomp", join(BENCH, "test_2021/instances.csv"), "--timeout-scale", "0.5", "--out", out]);
     const [header, ...rows] = readFileSync(out, "utf8").trim().split("\n").map((l) => l.split(","));
     assert.equal(header.join(","), "onnx,vnnlib,result,seconds,note");
     assert.deepEqual(rows.map((r) => r[2]), ["unsat", "unsat", "unsat", "sat", "unsat"]);

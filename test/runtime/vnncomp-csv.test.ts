@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RESULTS_HEADER, readResults } from "../../runtime/commands/vnncomp.js";
+import { lines, robustcOk } from "../cli.js";
 
 const CSV = "test/fixtures/vnncomp/test_2021/instances.csv";
 const OLD = "test/fixtures/vnncomp-results/test_2021.no-header.csv";
 const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { maxBuffer: 1 << 24, timeout: 60_000 });
-const vnncomp = (out: string, filter: string, ...extra: string[]) => run("node", ["bin/robustc.js", "vnncomp", CSV, "--filter", filter, "--out", out, ...extra]);
-const lines = (s: string) => s.split("\n").filter((l) => l !== "");
+const vnncomp = (out: string, filter: string, ...extra: string[]) => robustcOk(["vnncomp", CSV, "--filter", filter, "--out", out, ...extra], { timeout: 60_000 });
 const rowsOf = (path: string) => { const r = readResults(path); assert.ok(r.ok, r.ok ? "" : r.diagnostics[0].message); return r.value; };
 
 describe("robustc vnncomp: results.csv's header", function () {

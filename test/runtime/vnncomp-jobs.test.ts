@@ -2,12 +2,11 @@
 // ground truth; --resume after one row is deleted runs only that instance; --jobs 0 exits 2 with one line.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { runVnncomp, type InstanceResult } from "../../runtime/commands/vnncomp.js";
+import { robustc, robustcOk } from "../cli.js";
 
 const SET = resolve("test/fixtures/vnncomp/test_2021");
 const CSV = join(SET, "instances.csv");
@@ -25,7 +24,7 @@ describe("robustc vnncomp --jobs", function () {
   it("CLI: --jobs 2 on test_2021 writes one row per instance, agreeing with ground truth; --resume re-runs one deleted row", async () => {
     const out = join(dir, "results.csv");
     const truth = answers(readFileSync(join(SET, "ground_truth.csv"), "utf8"));
-    const run1 = await execAsync("node", ["bin/robustc.js", "vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--out", out]);
+    const run1 = await robustcOk(["vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--out", out]);
     const [header, ...rows] = readFileSync(out, "utf8").trim().split("\n");
     assert.equal(header, "onnx,vnnlib,result,seconds,note");
     assert.equal(rows.length, 5, rows.join("\n"));
@@ -35,7 +34,7 @@ describe("robustc vnncomp --jobs", function () {
 
     const dropped = rows.findIndex((l) => l.startsWith("test_small.onnx,"));
     writeFileSync(out, [header, ...rows.filter((_, i) => i !== dropped)].join("\n") + "\n");
-    const run2 = await execAsync("node", ["bin/robustc.js", "vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--resume", "--out", out]);
+    const run2 = await robustcOk(["vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--resume", "--out", out]);
     assert.match(run2.stdout, /resuming: 4 of 5 instances already in /);
     const ran = run2.stdout.split("\n").filter((l) => /^(sat|unsat|timeout|unknown|unsupported) /.test(l));
     assert.deepEqual(ran.map((l) => l.trim().split(/\s+/).slice(-2).join(",")), ["test_small.onnx,test_small.vnnlib"]);
@@ -57,13 +56,8 @@ describe("robustc vnncomp --jobs", function () {
   });
 
   it("CLI: --jobs 0 is one line on stderr, exit 2", async () => {
-    const e = await execAsync("node", ["bin/robustc.js", "vnncomp", CSV, "--jobs", "0", "--out", join(dir, "never.csv")]).then(
-      () => assert.fail("expected exit 2"), (err: { code: number; stderr: string }) => err);
+    const e = await robustc(["vnncomp", CSV, "--jobs", "0", "--out", join(dir, "never.csv")]);
     assert.equal(e.code, 2);
     assert.equal(e.stderr, "robustc: --jobs must be a positive integer, got 0\n");
   });
 });
-
-function execAsync(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return promisify(execFile)(cmd, args, { maxBuffer: 1 << 26 });
-}

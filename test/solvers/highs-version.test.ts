@@ -2,12 +2,11 @@
 // and not the npm wrapper's version, which is beside it as highs-npm), also in a run whose process solved no LP.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { highsModule, highsVersion, loadedHighsVersion } from "../../runtime/solvers/highs.js";
+import { robustcOk } from "../cli.js";
 
 const VERSION = /^\d+\.\d+\.\d+ \(git [0-9a-f]{6,40}\)$/;
 
@@ -31,7 +30,7 @@ describe("runtime/solvers/highs: the HiGHS version", function () {
   ] as const) {
     it(`report.json of ${what} names it, never "unknown"`, async () => {
       const out = join(dir, args[1]);
-      await promisify(execFile)("node", ["bin/robustc.js", "measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", ...args, "--out", out]);
+      await robustcOk(["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", ...args, "--out", out]);
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as { solver: string; versions: Record<string, string> };
       assert.equal(r.versions.highs, await highsVersion());
       assert.match(r.versions["highs-npm"], /^\d+\.\d+\.\d+/);

@@ -3,11 +3,9 @@
 // `inspect` of a model with unsupported ops prints the layer table with those nodes marked.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
 import { onnx } from "../../../compiler/frontend/onnx/load.js";
@@ -16,6 +14,7 @@ import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js"
 import { referenceLogits } from "../../../runtime/evaluator/reference.js";
 import { strictWinner } from "../../../runtime/rho/types.js";
 import { convArb, mlpArb, randomInputs, type RandomNet } from "../../properties/arbitraries.js";
+import { robustc } from "../../cli.js";
 
 /** The model with `op` appended to its graph output, which becomes the op's result "probs". */
 function withHead(bytes: Uint8Array, op: string, axis?: number): Uint8Array {
@@ -57,16 +56,16 @@ describe("frontend: a final Softmax/LogSoftmax is left out", function () {
     try {
       const p = join(dir, "sm.onnx");
       writeFileSync(p, withHead(twoLayer(false), "Softmax"));
-      const r = await run("inspect", p);
+      const r = await robustc(["inspect", p]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^note {8}final Softmax removed: robustness is measured on the logits before it \(same argmax\)$/m);
       assert.match(r.stdout, /^output {6}y \[1,3\]$/m);
       assert.match(r.stderr, /^robustc: warning: final Softmax node 'head' removed: .*logits 'y'/);
-      const j = JSON.parse((await run("inspect", p, "--json")).stdout);
+      const j = JSON.parse((await robustc(["inspect", p, "--json"])).stdout);
       assert.deepEqual(j.removedSoftmax, { op: "Softmax", node: "head", output: "probs" });
       // Without a head there is no note.
       writeFileSync(p, twoLayer(false));
-      assert.doesNotMatch((await run("inspect", p)).stdout, /final Softmax/);
+      assert.doesNotMatch((await robustc(["inspect", p])).stdout, /final Softmax/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -79,7 +78,7 @@ describe("frontend: a final Softmax/LogSoftmax is left out", function () {
     try {
       const p = join(dir, "mid.onnx");
       writeFileSync(p, twoLayer(true));
-      const r = await run("inspect", p);
+      const r = await robustc(["inspect", p]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stderr.split("\n").filter((l) => l).length, 1, r.stderr);
       assert.match(r.stderr, /^robustc: .*mid\.onnx: unsupported op Softmax at node 'mid'/);
@@ -101,7 +100,7 @@ describe("frontend: a final Softmax/LogSoftmax is left out", function () {
       b.initializer({ name: "W", dims: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] });
       b.node("Gemm", ["x", "W"], ["h"], { transB: 1 }, "fc").node("Sigmoid", ["h"], ["y"], {}, "squash");
       writeFileSync(p, b.output("y", [1, 2]).toBytes());
-      const r = await run("inspect", p, "--json");
+      const r = await robustc(["inspect", p, "--json"]);
       assert.equal(r.code, 2);
       const j = JSON.parse(r.stdout);
       assert.deepEqual(j.unsupported, [{ node: "squash", op: "Sigmoid" }]);
@@ -176,12 +175,3 @@ function loadOk(bytes: Uint8Array) {
   return r.value.network;
 }
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}

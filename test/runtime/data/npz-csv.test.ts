@@ -3,15 +3,14 @@
 // Fixtures are written here (fflate's zipSync, stored and deflated), plus one archive made by np.savez_compressed.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { zipSync } from "fflate";
 import { loadDataset, type Dataset } from "../../../runtime/data/index.js";
 import { encodeNpy } from "../../../runtime/data/npy.js";
 import type { Result } from "../../../compiler/index.js";
+import { robustc } from "../../cli.js";
 
 /** np.savez_compressed('b.npz', x_test=np.arange(24, dtype=np.uint8).reshape(2, 3, 4), y_test=np.array([1, 0]), other=np.zeros(3)), numpy 2.4.6 (zip64 local headers). */
 const NUMPY_NPZ = "UEsDBC0AAAAIAAAAIQBErVeC//////////8KABQAeF90ZXN0Lm5weQEAEACYAAAAAAAAAGEAAAAAAAAAm+wX6hsQychQxlCtnpJanFykbqWgXlNqqK6joJ6WX1RSlJgXn1+UkgoSd0vMKU4FihdnJBakAvkaRjoKxjoKJpo6CrUK5AEuBkYmZhZWNnYOTi5uHl4+fgFBIWERUTFxAFBLAwQtAAAACAAAACEAcfs5q///////////CgAUAHlfdGVzdC5ucHkBABAAkAAAAAAAAABIAAAAAAAAAJvsF+obEMnIUMZQrZ6SWpxcpG6loG6TaaGuo6Cell9UUpSYF59flJIKEndLzClOBYoXZyQWpAL5GkY6mjoKtQoUAC5GBlQAAFBLAwQtAAAACAAAACEALuP5vP//////////CQAUAG90aGVyLm5weQEAEACYAAAAAAAAAEcAAAAAAAAAm+wX6hsQychQxlCtnpJanFykbqWgbpNmoa6joJ6WX1RSlJgXn1+UkgoSd0vMKU4FihdnJBakAvkaxjqaOgq1ChQALgYcAABQSwECLQMtAAAACAAAACEARK1XgmEAAACYAAAACgAAAAAAAAAAAAAAgAEAAAAAeF90ZXN0Lm5weVBLAQItAy0AAAAIAAAAIQBx+zmrSAAAAJAAAAAKAAAAAAAAAAAAAACAAZ0AAAB5X3Rlc3QubnB5UEsBAi0DLQAAAAgAAAAhAC7j+bxHAAAAmAAAAAkAAAAAAAAAAAAAAIABIQEAAG90aGVyLm5weVBLBQYAAAAAAwADAKcAAACjAQAAAAA=";
@@ -154,15 +153,6 @@ describe("runtime/data: .npz and .csv through the CLI", function () {
   let dir: string;
   before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-npzcli-")); });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)("node", ["bin/robustc.js", ...args], { maxBuffer: 1 << 24 });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-    }
-  };
 
   it("predict on mnist:test items as .npy, .npz and .csv gives the same predictions", async () => {
     const d = ok(loadDataset("mnist:test"));
@@ -175,7 +165,7 @@ describe("runtime/data: .npz and .csv through the CLI", function () {
     for (let i = 0; i < n; i++) rows.push([lab[i], ...px.slice(i * 784, (i + 1) * 784)].join(","));
     writeFileSync(csvPath, `${rows.join("\n")}\n`);
     const preds = async (...data: string[]) => {
-      const r = await run("predict", "examples/models/mnist_mlp.onnx", "--data", ...data, "--json");
+      const r = await robustc(["predict", "examples/models/mnist_mlp.onnx", "--data", ...data, "--json"]);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout.split("\n").filter((l) => l).map((l) => { const o = JSON.parse(l); return [o.label, o.predicted]; });
     };
@@ -189,7 +179,7 @@ describe("runtime/data: .npz and .csv through the CLI", function () {
   it("a non-numeric CSV cell: exit 2, one line, no stack trace", async () => {
     const p = join(dir, "bad.csv");
     writeFileSync(p, `label,${Array.from({ length: 784 }, (_, i) => `p${i}`).join(",")}\n1,${Array.from({ length: 784 }, (_, i) => (i === 5 ? "n/a" : "0")).join(",")}\n`);
-    const r = await run("predict", "examples/models/mnist_mlp.onnx", "--data", p);
+    const r = await robustc(["predict", "examples/models/mnist_mlp.onnx", "--data", p]);
     assert.equal(r.code, 2, r.stderr);
     assert.deepEqual(r.stderr.split("\n").filter((l) => l), [`robustc: ${p}: line 2, column 7 ('p5'): 'n/a' is not a number`]);
   });
