@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# The paper's Table 1 and Figure 3 (Bastani et al. 2016, sections 5-6) on mnist_lenet: adversarial
-# fine-tuning with L-BFGS-B and with LP examples (T = 1, 2), each net measured by both algorithms.
+# The paper's Table 1 and Figure 3 (Bastani et al. 2016, sections 5-6): adversarial fine-tuning of the paper's
+# own LeNet (mnist_lenet_caffe, Caffe's net and recipe) and of mnist_lenet (a ReLU after every convolution), with
+# examples from L-BFGS-B (the paper's baseline) and from our algorithm (the bracket's example, then the paper's LP
+# with the margin alpha = 3 in its region and the regions forward from it; integer rounding), T = 1, 2; every net
+# measured by the bracket (phi in [phi_lower, phi_upper], and the paper's LP's phi_hat from the same run) and by
+# L-BFGS-B, frequencies with 95% Wilson intervals (bench/table1.ts).
 #
 # Usage: bash examples/table1.sh            (make table1; make table1-quick for a smoke run)
-# Environment: TRAIN_POINTS (original training points attacked per round, default 150), TEST_POINTS
-# (mnist:test points measured, default 20), JOBS (worker threads, default 2), EPOCHS (per round, 1),
-# TRAIN_SUBSET (fine-tune on the first K training digits only; 0 = all 8,004), NIN_TRAIN_POINTS (default
-# 100), OUT (default out/table1), PYTHON (default /usr/bin/python3), PARALLEL=1 (the chains and the
-# original's measurements side by side, each with JOBS workers, instead of one after another).
-# Writes OUT/table1.md, OUT/fig3a.svg (measured by L-BFGS-B), fig3b.svg (by the LP), fig3c.svg (mnist_nin
-# by the LP, original vs LP-fine-tuned T = 1: our stand-in for the paper's NiN on CIFAR-10), OUT/table1.json.
+# Environment: BASES (default "mnist_lenet_caffe mnist_lenet"), TRAIN_POINTS (training digits attacked per round,
+# default 1000), TEST_POINTS (mnist:test digits measured, default 500), JOBS (worker threads, default 2), EPOCHS
+# (per round, 1), TRAIN_SUBSET (fine-tune on the first K training digits only; 0 = all 8,004), NIN_TRAIN_POINTS
+# (default 100), OUT (default out/table1), PYTHON (default /usr/bin/python3), PARALLEL=1 (the chains side by
+# side, each with JOBS workers). Writes OUT/table1.md, OUT/table1.json, OUT/fig3a.svg (by L-BFGS-B), fig3b.svg
+# (by the paper's LP with the bracket's band), fig3c.svg (mnist_nin, the stand-in for the paper's NiN on CIFAR-10).
 # Restartable: finished augment directories are reused and measurements resume (--resume).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-TRAIN_POINTS="${TRAIN_POINTS:-150}"
-TEST_POINTS="${TEST_POINTS:-20}"
+BASES="${BASES:-mnist_lenet_caffe mnist_lenet}"
+TRAIN_POINTS="${TRAIN_POINTS:-1000}"
+TEST_POINTS="${TEST_POINTS:-500}"
 JOBS="${JOBS:-2}"
 EPOCHS="${EPOCHS:-1}"
 TRAIN_SUBSET="${TRAIN_SUBSET:-0}"
@@ -22,13 +26,12 @@ NIN_TRAIN_POINTS="${NIN_TRAIN_POINTS:-100}"
 OUT="${OUT:-out/table1}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 ROBUSTC=(node bin/robustc.js)
-LENET=examples/models/mnist_lenet.onnx
 NIN=examples/models/mnist_nin.onnx
 start=$(date +%s)
 stamp() { echo "[table1 $(( $(date +%s) - start ))s] $*"; }
 mkdir -p "$OUT"
 cat > "$OUT/settings.json" <<EOF
-{"train_points": $TRAIN_POINTS, "test_points": $TEST_POINTS, "jobs": $JOBS, "epochs": $EPOCHS, "train_subset": $TRAIN_SUBSET, "nin_train_points": $NIN_TRAIN_POINTS}
+{"bases": "$BASES", "train_points": $TRAIN_POINTS, "test_points": $TEST_POINTS, "jobs": $JOBS, "epochs": $EPOCHS, "train_subset": $TRAIN_SUBSET, "nin_train_points": $NIN_TRAIN_POINTS}
 EOF
 
 finetune() { # NAME ONNX ALGORITHM ROUNDS DIR POINTS
@@ -38,40 +41,39 @@ finetune() { # NAME ONNX ALGORITHM ROUNDS DIR POINTS
     --train-points "$6" --jobs "$JOBS" --epochs "$EPOCHS" --train-subset "$TRAIN_SUBSET"
 }
 
-measure() { # ONNX ALGORITHM DIR
-  local resume=()
+measure() { # ONNX HOW DIR   (HOW: bracket = --algorithm lp, the default mode; lbfgsb)
+  local resume=() alg=lp
+  if [ "$2" = lbfgsb ]; then alg=lbfgsb; fi
   if [ -f "$3/report.json" ]; then stamp "reusing $3"; return; fi
   if [ -f "$3/run.json" ]; then resume=(--resume); fi
-  stamp "measuring $1 with $2 on $TEST_POINTS test points -> $3"
+  stamp "measuring $1 by $2 on $TEST_POINTS test points -> $3"
   "${ROBUSTC[@]}" measure "$1" --data mnist:test --limit "$TEST_POINTS" --eps 20 --jobs "$JOBS" \
-    --algorithm "$2" --out "$3" "${resume[@]}" | grep -E "frequency|severity|total seconds"
+    --algorithm "$alg" --out "$3" "${resume[@]}" | grep -E "phi|frequency|severity|total seconds"
 }
 
-original() { for alg in lp lbfgsb; do measure "$LENET" "$alg" "$OUT/measure/lenet-original-$alg"; done; }
-lenet_chain() { # ALGORITHM: fine-tune T = 1, 2, then measure both nets with both algorithms
-  finetune mnist_lenet "$LENET" "$1" 2 "$OUT/lenet-$1" "$TRAIN_POINTS"
+original() { for base in $BASES; do for how in bracket lbfgsb; do measure "examples/models/$base.onnx" "$how" "$OUT/measure/$base-original-$how"; done; done; }
+chain() { # BASE ALGORITHM: fine-tune T = 1, 2, then measure both nets both ways
+  finetune "$1" "examples/models/$1.onnx" "$2" 2 "$OUT/$1-$2" "$TRAIN_POINTS"
   for t in 1 2; do
-    for alg in lp lbfgsb; do measure "$OUT/lenet-$1/round$t.onnx" "$alg" "$OUT/measure/lenet-$1-t$t-$alg"; done
+    for how in bracket lbfgsb; do measure "$OUT/$1-$2/round$t.onnx" "$how" "$OUT/measure/$1-$2-t$t-$how"; done
   done
 }
 nin_chain() {
-  finetune mnist_nin "$NIN" lp 1 "$OUT/nin-lp" "$NIN_TRAIN_POINTS"
-  measure "$NIN" lp "$OUT/measure/nin-original-lp"
-  measure "$OUT/nin-lp/round1.onnx" lp "$OUT/measure/nin-lp-t1-lp"
+  finetune mnist_nin "$NIN" bracket 1 "$OUT/mnist_nin-bracket" "$NIN_TRAIN_POINTS"
+  measure "$NIN" bracket "$OUT/measure/mnist_nin-original-bracket"
+  measure "$OUT/mnist_nin-bracket/round1.onnx" bracket "$OUT/measure/mnist_nin-bracket-t1-bracket"
 }
 
 if [ "${PARALLEL:-0}" = 1 ]; then
-  # The four independent parts side by side (each with JOBS workers): faster on a busy machine, more threads.
+  # The independent parts side by side (each with JOBS workers): faster on a busy machine, more threads.
   pids=()
   original & pids+=($!)
-  lenet_chain lbfgsb & pids+=($!)
-  lenet_chain lp & pids+=($!)
+  for base in $BASES; do for alg in lbfgsb bracket; do chain "$base" "$alg" & pids+=($!); done; done
   nin_chain & pids+=($!)
   for p in "${pids[@]}"; do wait "$p"; done
 else
   original
-  lenet_chain lbfgsb
-  lenet_chain lp
+  for base in $BASES; do for alg in lbfgsb bracket; do chain "$base" "$alg"; done; done
   nin_chain
 fi
 

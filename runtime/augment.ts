@@ -5,9 +5,13 @@
 import { argmax, type Evaluator } from "./evaluator/types.js";
 import { type PointResult } from "./rho/types.js";
 
-/** Algorithms that take a confidence margin; the paper's defaults: alpha = 3.0 (LP), 0.15 (L-BFGS-B). */
-export type AugmentAlgorithm = "lp" | "lbfgsb";
-export const DEFAULT_MARGIN: Readonly<Record<AugmentAlgorithm, number>> = { lp: 3.0, lbfgsb: 0.15 };
+/**
+ * Algorithms that take a confidence margin; the paper's defaults: alpha = 3.0 (its LP: the restriction to x*'s
+ * region, or the bracket's example's region), 0.15 (L-BFGS-B).
+ */
+export const AUGMENT_ALGORITHMS = ["lp", "bracket", "lbfgsb"] as const;
+export type AugmentAlgorithm = (typeof AUGMENT_ALGORITHMS)[number];
+export const DEFAULT_MARGIN: Readonly<Record<AugmentAlgorithm, number>> = { lp: 3.0, bracket: 3.0, lbfgsb: 0.15 };
 
 /** One found example after rounding: kept (still adversarial) or lost to rounding. */
 export interface RoundedExample {

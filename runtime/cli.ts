@@ -14,6 +14,7 @@ import { workerCommand, type WorkerRequest } from "./commands/worker.js";
 import { queueClearCommand } from "./commands/queue.js";
 import { compareCommand, type CompareRequest } from "./commands/compare.js";
 import { runAugment, type AugmentRequest } from "./commands/augment.js";
+import { AUGMENT_ALGORITHMS } from "./augment.js";
 import { predictCommand, type PredictRequest } from "./commands/predict.js";
 import { EVALUATORS } from "./evaluator/index.js";
 import { ALGORITHMS } from "./attacks/point.js";
@@ -84,7 +85,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .requiredOption("--index <i>", "the seed point x* (index into --data)", int("--index"))
     .option("--form <form>", "layered (a variable per neuron) or reduced (rows in the input only; default, but layered for --mode exact)")
     .option("--mode <mode>", "restrict (the paper's LP over the linear region of x*), exact (a big-M MILP: rho(f, x*, l) itself) or relax (the triangle-relaxation LP: a lower bound)", "restrict")
-    .option("--radius <px>", "exact and relax modes: the L-inf radius (pixels) of the box their interval bounds hold on", num("--radius"))
+    .option("--radius <px>", "exact and relax modes: the L-inf radius (data units: pixels on the 0-255 scale) of the box their interval bounds hold on", num("--radius"))
     .option("--target <t>", "second (most probable after l*), all, or a label", "second")
     .option("--margin <alpha>", "confidence margin: y_l >= y_l' + alpha", num("--margin"), 0)
     .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
@@ -178,8 +179,8 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), 1)
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
-    .addOption(new Option("--algorithm <a>", "lp (the restricted LP) or lbfgsb (Szegedy et al.)").choices(["lp", "lbfgsb"]).default("lp"))
-    .option("--margin <alpha>", "confidence margin y_l >= y_l' + alpha (default 3.0 for lp, 0.15 for lbfgsb)", num("--margin"))
+    .addOption(new Option("--algorithm <a>", "lp (the restricted LP of x*'s region), bracket (the bracket's example, then the restricted LP with the margin in its region) or lbfgsb (Szegedy et al.)").choices(AUGMENT_ALGORITHMS as unknown as string[]).default("lp"))
+    .option("--margin <alpha>", "confidence margin y_l >= y_l' + alpha (default 3.0 for lp and bracket, 0.15 for lbfgsb)", num("--margin"))
     .requiredOption("--out <dir>", "a new directory for the examples")
     .action(async (model: string, o: AugmentRequest) => { await runAugment(model, o, out); });
 

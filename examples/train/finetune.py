@@ -1,6 +1,6 @@
 """Adversarial fine-tuning of a robustc example model (Bastani et al. 2016, section 5).
 
-Usage: /usr/bin/python3 examples/train/finetune.py MODEL_NAME --onnx IN.onnx --algorithm lp|lbfgsb
+Usage: /usr/bin/python3 examples/train/finetune.py MODEL_NAME --onnx IN.onnx --algorithm lp|bracket|lbfgsb
            --rounds T --out-dir DIR [--train-points N] [--jobs K] [--margin A] [--epochs E] [--lr LR]
 
 Round t = 1..T: `robustc augment` computes adversarial examples of the CURRENT model (the input model for
@@ -106,7 +106,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", choices=sorted(MODELS))
     ap.add_argument("--onnx", required=True, help="the model to start from (an export of MODEL)")
-    ap.add_argument("--algorithm", choices=["lp", "lbfgsb"], required=True)
+    ap.add_argument("--algorithm", choices=["lp", "bracket", "lbfgsb"], required=True)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--train-points", type=int, default=300, help="original training points attacked per round")

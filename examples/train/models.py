@@ -49,6 +49,30 @@ class MnistLeNet(nn.Module):
         return self.fc2(x)
 
 
+class MnistLeNetCaffe(nn.Module):
+    """The paper's LeNet as Caffe defines it (examples/mnist/lenet_train_test.prototxt):
+    conv 20@5x5 -> maxpool 2 -> conv 50@5x5 -> maxpool 2 -> fc 500 -> ReLU -> fc 10.
+    One ReLU layer; the max-pools sit straight on the convolutions' outputs. Trained by
+    train_caffe_lenet.py with Caffe's solver (lenet_solver.prototxt).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.conv2 = nn.Conv2d(20, 50, 5)
+        self.pool = nn.MaxPool2d(2)
+        self.ip1 = nn.Linear(50 * 4 * 4, 500)
+        self.ip2 = nn.Linear(500, 10)
+        self.relu = nn.ReLU()
+        self.flatten = nn.Flatten()
+
+    def forward(self, x):
+        x = self.pool(self.conv1(x))
+        x = self.pool(self.conv2(x))
+        x = self.relu(self.ip1(self.flatten(x)))
+        return self.ip2(x)
+
+
 class MnistCnnBn(nn.Module):
     """Small CNN with BatchNorm and one residual block:
     conv 8@3x3 pad 1 -> BN -> ReLU -> AvgPool 2
@@ -115,6 +139,7 @@ class MnistNIN(nn.Module):
 MODELS = {
     "mnist_mlp": MnistMLP,
     "mnist_lenet": MnistLeNet,
+    "mnist_lenet_caffe": MnistLeNetCaffe,
     "mnist_cnn_bn": MnistCnnBn,
     "mnist_nin": MnistNIN,
 }

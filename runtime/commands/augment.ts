@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { UserError, diag, fail, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { item } from "../data/index.js";
-import { countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
+import { AUGMENT_ALGORITHMS, countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
 import { progressBar, runPoints } from "../run/measure.js";
 import { makeDir } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
-import { openEvaluator } from "../run/session.js";
+import { openEvaluator, toDataLayout } from "../run/session.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> {
@@ -41,7 +41,7 @@ function prepareStaging(out: string): Result<string> {
 }
 
 function validate(r: AugmentRequest): Result<number> {
-  if (r.algorithm !== "lp" && r.algorithm !== "lbfgsb") return fail(diag("cli/algorithm", `--algorithm must be lp or lbfgsb, got '${r.algorithm}'`));
+  if (!(AUGMENT_ALGORITHMS as readonly string[]).includes(r.algorithm)) return fail(diag("cli/algorithm", `--algorithm must be ${AUGMENT_ALGORITHMS.join(", ")}, got '${r.algorithm}'`));
   const margin = r.margin ?? DEFAULT_MARGIN[r.algorithm];
   if (!Number.isFinite(margin) || margin < 0) return fail(diag("cli/margin", `--margin must be a non-negative number, got ${r.margin}`));
   if (r.pixelScale !== undefined && r.pixelScale !== 255) return fail(diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`));
@@ -51,9 +51,12 @@ function validate(r: AugmentRequest): Result<number> {
 export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<AugmentOutcome> {
   const margin = unwrap(validate(r));
   // The paper's §5: examples of the restricted LP with a confidence margin (--mode restrict), or L-BFGS-B's.
-  const { session, indices, cfg } = await openRun(model, { ...r, ...(r.algorithm === "lp" ? { mode: "restrict" as const } : {}) });
+  // lp: the restricted LP of x*'s region; bracket: the bracket's example, then the LP in its region (both --algorithm lp runs).
+  const { session, indices, cfg, announce } = await openRun(model, { ...r, algorithm: r.algorithm === "lbfgsb" ? "lbfgsb" : "lp",
+    ...(r.algorithm === "lbfgsb" ? {} : { mode: r.algorithm === "lp" ? "restrict" as const : "bracket" as const }) });
   if (session.pixelScale !== 255) throw new UserError([diag("data/range", `augment writes uint8 pixel images: ${r.data} is on a 0-${session.pixelScale} scale, not 0-255 (convert it to 8-bit images first)`)]);
   const staging = unwrap(prepareStaging(r.out));
+  announce();
   const t0 = performance.now();
   try {
     const runCfg = { ...cfg, margin };
@@ -79,7 +82,7 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
     const images = new Uint8Array(kept.length * n);
     kept.forEach((e, k) => images.set(e.pixels, k * n));
     const files: [string, string | Uint8Array][] = [
-      ["images.npy", encodeNpy([kept.length, ...session.network.inputShape.slice(1)], "uint8", images)],
+      ["images.npy", (({ shape, values }) => encodeNpy(shape, "uint8", values))(toDataLayout(session, images, kept.length))],
       ["labels.npy", encodeNpy([kept.length], "int64", kept.map((e) => e.label))],
       ["index.npy", encodeNpy([kept.length], "int64", kept.map((e) => e.index))],
       ["points.jsonl", rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join("")],

@@ -122,12 +122,13 @@ export interface ForwardResult {
  * and repeat, at most opts.steps LPs, never entering a region twice.
  */
 export async function walkForward(ctx: RhoContext, star: Trace, xStar: Float64Array, target: number, predicted: number,
-  radius: number, opts: WalkOptions, step = FORWARD_STEP): Promise<ForwardResult> {
+  radius: number, opts: WalkOptions, step = FORWARD_STEP, from?: { readonly pattern: ActivationPattern; readonly z: Float64Array }): Promise<ForwardResult> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   const ladder = marginLadder(ctx, star.logits).slice(1);
   const tol = 1e-6 * logitScale(star.logits);
-  let ph = patternAt(star), margin: number | null = null, z = xStar;
+  // From x*'s region, or (margin-example.ts) from a region and point already past the decision boundary.
+  let ph = from?.pattern ?? patternAt(star), margin: number | null = null, z = from?.z ?? xStar;
   const seen = new Set([patternKey(ph)]);
   const done = (best: Checked | null, steps: number): ForwardResult => ({ best, pattern: best ? ph : null, steps, margin, seconds: (performance.now() - t0) / 1000 });
   for (let k = 1; k <= opts.steps && left() > 0; k++) {

@@ -9,7 +9,8 @@ import type { Layout } from "../data/input-map.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 import { attackPoint, type Algorithm } from "../attacks/point.js";
 import { rhoForPointMode, type RhoMode } from "../rho/modes.js";
-import { modelInput, openEvaluator, openSession, type DataOptions, type Session } from "./session.js";
+import { marginExample } from "../rho/margin-example.js";
+import { modelInput, openEvaluator, openSession, toDataOptions, type DataOptions, type Session } from "./session.js";
 import { type PointResult, type RhoContext } from "../rho/types.js";
 
 /** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
@@ -39,10 +40,7 @@ export interface PointRunner {
 }
 
 /** The data options of a run's session (what a worker re-opens). */
-export function dataOptionsOf(cfg: Pick<RunConfig, "data" | "labels" | "pixelScale" | "layout" | "mean" | "std">): DataOptions {
-  return { data: cfg.data, ...(cfg.labels !== undefined ? { labels: cfg.labels } : {}), pixelScale: cfg.pixelScale,
-    ...(cfg.layout !== undefined ? { layout: cfg.layout } : {}), ...(cfg.mean !== undefined ? { mean: cfg.mean } : {}), ...(cfg.std !== undefined ? { std: cfg.std } : {}) };
-}
+export const dataOptionsOf = (cfg: RunConfig): DataOptions => toDataOptions(cfg);
 
 export async function localContext(cfg: RunConfig): Promise<{ session: Session; ctx: RhoContext }> {
   const session = unwrap(openSession(cfg.modelPath, dataOptionsOf(cfg)));
@@ -61,7 +59,16 @@ type PointAlgorithm = (cfg: RunConfig, ctx: RhoContext, index: number, x: Float6
 
 /** Per --algorithm; only lp has modes (rho/modes.ts; a --mode with another algorithm is refused by the CLI). */
 const BY_ALGORITHM: Record<Algorithm, PointAlgorithm> = {
-  lp: (cfg, ctx, i, x, label) => rhoForPointMode(ctx, cfg.mode ?? "restrict", i, x, label, cfg.eps),
+  lp: async (cfg, ctx, i, x, label) => {
+    // A bracket with a margin (augment --algorithm bracket): the bracket as measured, then the paper's LP with
+    // the margin in the region of its example (rho/margin-example.ts).
+    if (cfg.mode === "bracket" && cfg.margin !== undefined) {
+      const { margin, ...plain } = ctx;
+      const p = await rhoForPointMode(plain, "bracket", i, x, label, cfg.eps);
+      return marginExample(ctx, p, x, margin ?? cfg.margin, Math.max(1, cfg.lazy.timeLimit / 2));
+    }
+    return rhoForPointMode(ctx, cfg.mode ?? "restrict", i, x, label, cfg.eps);
+  },
   lbfgsb: (cfg, ctx, i, x, label) => attackPoint(ctx, "lbfgsb", cfg.eps, i, x, label),
   fgsm: (cfg, ctx, i, x, label) => attackPoint(ctx, "fgsm", cfg.eps, i, x, label),
   pgd: (cfg, ctx, i, x, label) => attackPoint(ctx, "pgd", cfg.eps, i, x, label),
