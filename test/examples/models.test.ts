@@ -8,7 +8,7 @@ import { referenceLogits } from "../../runtime/evaluator/reference.js";
 import { argmax } from "../../runtime/evaluator/types.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
 
-const MODELS = ["mnist_mlp", "mnist_lenet", "mnist_cnn_bn", "mnist_nin"];
+const MODELS = ["mnist_mlp", "mnist_lenet", "mnist_lenet_caffe", "mnist_cnn_bn", "mnist_nin"];
 const N = 200;
 
 describe("examples/models", function () {
