@@ -10,6 +10,7 @@ import { writeFileAtomic } from "../compiler/backend/write-file.js";
 import { predict } from "../runtime/commands/predict.js";
 import { cdfSvg, type CdfBand } from "../runtime/report/plot.js";
 import { openSession } from "../runtime/run/session.js";
+import { wilson } from "../runtime/run/measure.js";
 
 const OUT = process.argv[2] ?? "out/table1";
 const EPS = 20;
@@ -17,14 +18,6 @@ const EPS = 20;
 const XMAX = Number(process.env.FIG_XMAX ?? 255);
 const settings = existsSync(join(OUT, "settings.json")) ? JSON.parse(readFileSync(join(OUT, "settings.json"), "utf8")) : {};
 const BASES: string[] = (settings.bases ?? "mnist_lenet_caffe mnist_lenet").split(/\s+/).filter((b: string) => b !== "");
-
-/** The 95% Wilson score interval of k successes in n trials (null for n = 0). */
-export function wilson(k: number, n: number, z = 1.959964): [number, number] | null {
-  if (n === 0) return null;
-  const p = k / n, d = 1 + (z * z) / n;
-  const centre = (p + (z * z) / (2 * n)) / d, half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
-}
 
 interface Net { readonly key: string; readonly name: string; readonly model: string }
 const netsOf = (base: string): Net[] => [

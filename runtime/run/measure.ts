@@ -112,6 +112,14 @@ export function bracketEstimate(points: readonly PointResult[], eps: number): Br
   };
 }
 
+/** The 95% Wilson score interval of a frequency k/n (null for n = 0): Table 1's intervals (bench/table1.ts). */
+export function wilson(k: number, n: number, z = 1.959964): [number, number] | null {
+  if (n === 0) return null;
+  const p = k / n, d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d, half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
 export function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];

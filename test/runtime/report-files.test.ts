@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cdfSvg } from "../../runtime/report/plot.js";
+import { bandPoints, cdfSvg } from "../../runtime/report/plot.js";
+import { wilson } from "../../runtime/run/measure.js";
 import { robustcOk } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
@@ -51,6 +52,23 @@ describe("report files of every mode (issue 15, items 10-11)", function () {
     const [head, line] = stdout.trim().split("\n");
     assert.match(head, /index\s+label\s+predicted\s+status\s+lower\s+upper\s+label\s+rho_hat\s+seconds\s+\(pixels;/);
     assert.equal(line.trim().split(/\s+/)[0], "0");
+  });
+
+  it("the bracket's band counts upper and lower at every value of either", () => {
+    // upper (checked examples) at 1 and 3; lower (certified) at 0.5 and 2: the band runs from count(upper <= x) to count(lower <= x).
+    assert.deepEqual(bandPoints({ name: "b", upper: [3, 1, Infinity], lower: [2, 0.5, 0] }, 4).map((p) => [p.eps, p.count, p.count2]),
+      [[0, 0, 1], [0.5, 0, 2], [1, 1, 2], [2, 1, 3], [3, 2, 3], [4, 2, 3]]);
+  });
+
+  it("Wilson intervals: 0 of n has the closed form [0, z²/(n + z²)]; k = n mirrors it; they contain k/n", () => {
+    const z2 = 1.959964 ** 2;
+    const [lo, hi] = wilson(0, 98)!;
+    assert.equal(lo, 0);
+    assert.ok(Math.abs(hi - z2 / (98 + z2)) < 1e-12, `${hi}`);
+    const [lo2, hi2] = wilson(98, 98)!;
+    assert.ok(Math.abs(lo2 - 98 / (98 + z2)) < 1e-12 && Math.abs(hi2 - 1) < 1e-12, `[${lo2}, ${hi2}]`);
+    for (const [k, n] of [[17, 98], [1, 3], [50, 100]]) { const [a, b] = wilson(k, n)!; assert.ok(a < k / n && k / n < b, `${k}/${n}: [${a}, ${b}]`); }
+    assert.equal(wilson(0, 0), null);
   });
 
   it("cdf.svg counts in whole numbers", async () => {
