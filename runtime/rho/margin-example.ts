@@ -17,9 +17,9 @@ export async function marginExample(ctx: RhoContext, p: PointResult, xStar: Floa
   const done = (extra: Partial<PointResult>): PointResult => ({ ...p, ...extra, seconds: p.seconds + (performance.now() - t0) / 1000 });
   if (!p.example || p.target === null) return done({ status: "not-found", rho: null, example: undefined, message: "the bracket found no example" });
   const region = patternAt(trace(ctx.net, Float64Array.from(p.example), { matrices: ctx.matrices }));
-  const ladder = marginLadder({ margin: alpha }, trace(ctx.net, xStar, { matrices: ctx.matrices }).logits);
-  const withMargin = { ...ctx, margin: alpha };
   const star = trace(ctx.net, xStar, { matrices: ctx.matrices });
+  const withMargin = { ...ctx, margin: alpha };
+  const ladder = marginLadder(withMargin, star.logits);
   let c = await checkedRegionLp(withMargin, region, xStar, p.target, p.predicted, ladder, timeLimit);
   const left = timeLimit - (performance.now() - t0) / 1000;
   if (!c && left > 0) {
