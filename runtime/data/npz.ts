@@ -83,14 +83,9 @@ function labelsBeside(npz: Npz, images: string): string | null {
  * `autoLabels` (no --labels given). The notes name the arrays used.
  */
 export function loadNpzDataset(spec: string, autoLabels: boolean): Result<Dataset> {
-  const s = parseNpzSpec(spec);
-  if (!s) throw new Error(`internal: ${spec} is not an .npz spec`);
-  const npz = openNpz(s.path);
-  if (!npz.ok) return npz;
-  const name = pick(npz.value, s.name, NPZ_IMAGE_NAMES, "images", "--data");
-  if (!name.ok) return name;
-  const arr = npz.value.read(name.value);
-  if (!arr.ok) return arr;
+  const opened = openNamed(spec, NPZ_IMAGE_NAMES, "images", "--data");
+  if (!opened.ok) return opened;
+  const { s, npz, name, arr } = opened.value;
   const count = arr.value.shape[0] ?? 0;
   const note = `${s.path}: images from array '${name.value}' ${describe(arr.value)}`;
   const yName = autoLabels && npz.value.names.length > 1 ? labelsBeside(npz.value, name.value) : null;
@@ -112,12 +107,19 @@ export function loadNpzDataset(spec: string, autoLabels: boolean): Result<Datase
 
 /** Labels from `spec` ("file.npz:NAME", or "file.npz" with one array or a conventionally named one). */
 export function readNpzLabels(spec: string): Result<Int32Array> {
+  const opened = openNamed(spec, NPZ_LABEL_NAMES, "labels", "--labels");
+  return opened.ok ? npyLabels(opened.value.arr.value, `${opened.value.s.path}:${opened.value.name.value}`) : opened;
+}
+
+/** The archive of `spec`, the array it names (or the conventional one among `names`) and that array, read. */
+function openNamed(spec: string, names: readonly string[], what: string, option: string) {
   const s = parseNpzSpec(spec);
   if (!s) throw new Error(`internal: ${spec} is not an .npz spec`);
   const npz = openNpz(s.path);
   if (!npz.ok) return npz;
-  const name = pick(npz.value, s.name, NPZ_LABEL_NAMES, "labels", "--labels");
+  const name = pick(npz.value, s.name, names, what, option);
   if (!name.ok) return name;
   const arr = npz.value.read(name.value);
-  return arr.ok ? npyLabels(arr.value, `${s.path}:${name.value}`) : arr;
+  if (!arr.ok) return arr;
+  return ok({ s, npz, name, arr });
 }
