@@ -9,7 +9,7 @@ SOURCES := $(shell find compiler runtime grammar -name '*.ts' 2>/dev/null)
 MODEL ?= examples/models/mnist_lenet.onnx
 DATA ?= mnist:test
 
-.PHONY: all install deps build lint test demo bench clean models typecheck baseline-accept table1 table1-quick
+.PHONY: all install deps build lint format test demo bench clean models typecheck baseline-accept table1 table1-quick
 
 all: build
 
@@ -47,8 +47,14 @@ typecheck: $(NODE_MODULES)
 # Import rules (.dependency-cruiser.cjs): no cycles; the compiler imports nothing from the runtime; the runtime
 # imports the compiler only through compiler/index.ts; grammar/ only the compiler's IR, diagnostics and LpModel.
 LINT_DIRS := compiler runtime grammar
+# The formatter (Prettier, .prettierrc.json: a line width of 120) checks every TypeScript file; `make format` writes.
+FORMAT_GLOBS := "compiler/**/*.ts" "runtime/**/*.ts" "grammar/**/*.ts" "test/**/*.ts" "test/**/*.mjs" "bench/**/*.ts" "bin/*.js" "*.ts" ".dependency-cruiser.cjs"
 lint: $(NODE_MODULES)
 	npx depcruise --config .dependency-cruiser.cjs $(LINT_DIRS)
+	npx prettier --check --log-level warn --no-error-on-unmatched-pattern $(FORMAT_GLOBS)
+
+format: $(NODE_MODULES)
+	npx prettier --write --log-level warn --no-error-on-unmatched-pattern $(FORMAT_GLOBS)
 
 # The test files run in TEST_JOBS mocha worker processes (each loads tsx: .mocharc.json), handed out in this
 # order: the slowest files first (each runs a few minutes of LPs on one worker while the other works through

@@ -26,7 +26,11 @@ import type { SolveStatus, SolverName } from "../runtime/solvers/types.js";
 
 const REL = 1e-6;
 
-interface Run { readonly name: string; readonly solver: SolverName; readonly format: "lp" | "mps" | null }
+interface Run {
+  readonly name: string;
+  readonly solver: SolverName;
+  readonly format: "lp" | "mps" | null;
+}
 const ALL_RUNS: readonly Run[] = [
   { name: "highs", solver: "highs", format: null },
   { name: "highs-lp", solver: "highs", format: "lp" },
@@ -42,7 +46,9 @@ const DEFAULT_RUNS = ALL_RUNS.filter((r) => r.name !== "highs-lp" && r.name !== 
 
 function usage(msg: string): never {
   console.error(`bench/cross-solver.ts: ${msg}`);
-  console.error("usage: npx tsx bench/cross-solver.ts [model] [points] [--skip NAME[,NAME]] [--only NAME[,NAME]] [--time-limit S]");
+  console.error(
+    "usage: npx tsx bench/cross-solver.ts [model] [points] [--skip NAME[,NAME]] [--only NAME[,NAME]] [--time-limit S]",
+  );
   console.error(`NAME: highs, clp, cbc, glpk or one of ${ALL_RUNS.map((r) => r.name).join(", ")}`);
   process.exit(2);
 }
@@ -55,7 +61,10 @@ function value<T>(r: Result<T>): T {
 /** Runs named by a list: a solver name selects every run of that solver. */
 function select(list: string): Set<string> {
   const names = new Set<string>();
-  for (const n of list.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+  for (const n of list
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")) {
     // A run's own name first ("highs" is the in-process run, not highs-lp and highs-mps too).
     const exact = ALL_RUNS.filter((r) => r.name === n);
     const hit = exact.length > 0 ? exact : ALL_RUNS.filter((r) => r.solver === n);
@@ -84,13 +93,19 @@ function parseArgs(argv: string[]) {
   if (positional.length > 2) usage("at most two positional arguments: model and points");
   const model = positional[0] ?? process.env.CROSS_SOLVER_MODEL ?? "mnist_lenet";
   const points = Number(positional[1] ?? process.env.CROSS_SOLVER_POINTS ?? 20);
-  if (!Number.isInteger(points) || points <= 0) usage(`points must be a positive integer, got '${positional[1] ?? process.env.CROSS_SOLVER_POINTS}'`);
+  if (!Number.isInteger(points) || points <= 0)
+    usage(`points must be a positive integer, got '${positional[1] ?? process.env.CROSS_SOLVER_POINTS}'`);
   const runs = (only ? ALL_RUNS.filter((r) => only!.has(r.name)) : DEFAULT_RUNS).filter((r) => !skip.has(r.name));
   if (runs.length === 0) usage("no solver left to run");
   return { model, points, runs, timeLimit };
 }
 
-interface Outcome { readonly status: SolveStatus; readonly objective: number | null; readonly seconds: number; readonly message?: string }
+interface Outcome {
+  readonly status: SolveStatus;
+  readonly objective: number | null;
+  readonly seconds: number;
+  readonly message?: string;
+}
 
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-9);
 
@@ -109,14 +124,20 @@ const session = value(openSession(modelPath, { data: "mnist:test", pixelScale: 2
 const options = value(compileOptions({ form: "reduced", target: "second", pixelScale: session.pixelScale }));
 const count = Math.min(points, session.dataset.count);
 
-console.log(`cross-solver: ${modelPath}, the first ${count} mnist:test points, form reduced, target second; rho_hat in pixels = t * ${session.pixelScale}`);
-console.log(`node ${process.version}, ${cpus().length} cores; solves one at a time${timeLimit !== undefined ? `, time limit ${timeLimit} s each` : ""}; agreement: same status, objectives within ${REL} relative`);
+console.log(
+  `cross-solver: ${modelPath}, the first ${count} mnist:test points, form reduced, target second; rho_hat in pixels = t * ${session.pixelScale}`,
+);
+console.log(
+  `node ${process.version}, ${cpus().length} cores; solves one at a time${timeLimit !== undefined ? `, time limit ${timeLimit} s each` : ""}; agreement: same status, objectives within ${REL} relative`,
+);
 const usable: Run[] = [];
 for (const solver of [...new Set(runs.map((r) => r.solver))]) {
   const v = await getSolver(solver).available();
   const names = runs.filter((r) => r.solver === solver).map((r) => r.name);
-  if (v.ok) { console.log(`  ${names.join(", ")}: ${v.value}`); usable.push(...runs.filter((r) => r.solver === solver)); }
-  else console.log(`  ${names.join(", ")}: skipped, ${v.diagnostics[0].message}`);
+  if (v.ok) {
+    console.log(`  ${names.join(", ")}: ${v.value}`);
+    usable.push(...runs.filter((r) => r.solver === solver));
+  } else console.log(`  ${names.join(", ")}: skipped, ${v.diagnostics[0].message}`);
 }
 if (usable.length === 0) usage("no solver is available");
 
@@ -125,11 +146,15 @@ process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 const W = Math.max(9, ...usable.map((r) => r.name.length + 1));
 console.log();
-console.log(`${"point".padStart(5)} ${"l*->l".padEnd(6)} ${"status".padEnd(10)} ${"rho_px".padStart(10)} ${"max rel".padStart(8)} ${"compile".padStart(8)} ${"write".padStart(6)}`
-  + usable.map((r) => r.name.padStart(W)).join("") + "   (seconds)");
+console.log(
+  `${"point".padStart(5)} ${"l*->l".padEnd(6)} ${"status".padEnd(10)} ${"rho_px".padStart(10)} ${"max rel".padStart(8)} ${"compile".padStart(8)} ${"write".padStart(6)}` +
+    usable.map((r) => r.name.padStart(W)).join("") +
+    "   (seconds)",
+);
 
 const seconds = new Map<string, number[]>(usable.map((r) => [r.name, []]));
-const compileSeconds: number[] = [], writeSeconds: number[] = [];
+const compileSeconds: number[] = [],
+  writeSeconds: number[] = [];
 const statusCount = new Map<string, number>();
 const disagreements: string[] = [];
 let worst = 0;
@@ -150,8 +175,14 @@ for (let i = 0; i < count; i++) {
   const outcomes: Outcome[] = [];
   for (const r of usable) {
     const opts = timeLimit !== undefined ? { timeLimit } : {};
-    const s = r.format === null ? await getSolver(r.solver).solve(m, opts) : await solveFile(files[r.format], r.solver, opts);
-    outcomes.push({ status: s.status, objective: s.objective, seconds: s.seconds, ...(s.message ? { message: s.message } : {}) });
+    const s =
+      r.format === null ? await getSolver(r.solver).solve(m, opts) : await solveFile(files[r.format], r.solver, opts);
+    outcomes.push({
+      status: s.status,
+      objective: s.objective,
+      seconds: s.seconds,
+      ...(s.message ? { message: s.message } : {}),
+    });
     seconds.get(r.name)!.push(s.seconds);
   }
   rmSync(files.lp, { force: true });
@@ -161,20 +192,25 @@ for (let i = 0; i < count; i++) {
   let agree = outcomes.every((o) => o.status === ref.status);
   let rel = 0;
   if (agree && ref.status === "optimal") {
-    for (const o of outcomes) rel = Math.max(rel, o.objective === null ? Infinity : relDiff(o.objective, ref.objective!));
+    for (const o of outcomes)
+      rel = Math.max(rel, o.objective === null ? Infinity : relDiff(o.objective, ref.objective!));
     agree = rel <= REL;
   }
   worst = Math.max(worst, rel);
   statusCount.set(ref.status, (statusCount.get(ref.status) ?? 0) + 1);
-  const rho = ref.status === "optimal" && ref.objective !== null ? (ref.objective * session.pixelScale).toPrecision(6) : "-";
-  console.log(`${String(i).padStart(5)} ${`${c.predicted}->${target.label}`.padEnd(6)} ${(agree ? ref.status : "DISAGREE").padEnd(10)} ${rho.padStart(10)} `
-    + `${(ref.status === "optimal" ? rel.toExponential(0) : "-").padStart(8)} ${sec(compileSeconds[i]).padStart(8)} ${sec(writeSeconds[i]).padStart(6)}`
-    + outcomes.map((o) => sec(o.seconds).padStart(W)).join(""));
+  const rho =
+    ref.status === "optimal" && ref.objective !== null ? (ref.objective * session.pixelScale).toPrecision(6) : "-";
+  console.log(
+    `${String(i).padStart(5)} ${`${c.predicted}->${target.label}`.padEnd(6)} ${(agree ? ref.status : "DISAGREE").padEnd(10)} ${rho.padStart(10)} ` +
+      `${(ref.status === "optimal" ? rel.toExponential(0) : "-").padStart(8)} ${sec(compileSeconds[i]).padStart(8)} ${sec(writeSeconds[i]).padStart(6)}` +
+      outcomes.map((o) => sec(o.seconds).padStart(W)).join(""),
+  );
   if (!agree) {
     disagreements.push(`point ${i}`);
     usable.forEach((r, k) => {
       const o = outcomes[k];
-      const obj = o.objective === null ? "" : ` t = ${o.objective} (${(o.objective * session.pixelScale).toPrecision(8)} px)`;
+      const obj =
+        o.objective === null ? "" : ` t = ${o.objective} (${(o.objective * session.pixelScale).toPrecision(8)} px)`;
       console.log(`        ${r.name}: ${o.status}${obj}${o.message ? ` (${o.message})` : ""}`);
     });
   }
@@ -183,8 +219,12 @@ for (let i = 0; i < count; i++) {
 console.log();
 const statuses = [...statusCount].map(([s, n]) => `${n} ${s}`).join(", ");
 console.log(`${count} point${count === 1 ? "" : "s"} (${statuses}) in ${sec((performance.now() - t0) / 1000)} s`);
-console.log(disagreements.length === 0
-  ? `all ${usable.length} solver runs agree on every point (max relative objective difference ${worst.toExponential(1)})`
-  : `solvers DISAGREE on ${disagreements.length} point(s): ${disagreements.join(", ")}`);
-console.log(`median seconds: compile ${sec(median(compileSeconds))}, write ${sec(median(writeSeconds))}, `
-  + usable.map((r) => `${r.name} ${sec(median(seconds.get(r.name)!))}`).join(", "));
+console.log(
+  disagreements.length === 0
+    ? `all ${usable.length} solver runs agree on every point (max relative objective difference ${worst.toExponential(1)})`
+    : `solvers DISAGREE on ${disagreements.length} point(s): ${disagreements.join(", ")}`,
+);
+console.log(
+  `median seconds: compile ${sec(median(compileSeconds))}, write ${sec(median(writeSeconds))}, ` +
+    usable.map((r) => `${r.name} ${sec(median(seconds.get(r.name)!))}`).join(", "),
+);

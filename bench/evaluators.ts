@@ -19,6 +19,8 @@ for (const name of ["mnist_mlp", "mnist_lenet", "mnist_cnn_bn", "mnist_nin"]) {
     await e.logits(xs);
     const sec = (performance.now() - t0) / 1000;
     await e.dispose();
-    console.log(`${name.padEnd(14)} ${ev.padEnd(12)} ${(N / sec).toFixed(0).padStart(10)} ${((1000 * sec) / N).toFixed(3).padStart(9)}`);
+    console.log(
+      `${name.padEnd(14)} ${ev.padEnd(12)} ${(N / sec).toFixed(0).padStart(10)} ${((1000 * sec) / N).toFixed(3).padStart(9)}`,
+    );
   }
 }

@@ -11,28 +11,70 @@ import { rhoForPointMode } from "../runtime/rho/modes.js";
 import { quantile } from "../runtime/run/measure.js";
 import type { PointResult, RhoMode } from "../runtime/rho/types.js";
 
-const POINTS = Number(process.env.POINTS ?? 20), SECONDS = Number(process.env.SECONDS ?? 60);
+const POINTS = Number(process.env.POINTS ?? 20),
+  SECONDS = Number(process.env.SECONDS ?? 60);
 const MODES = (process.env.MODES ?? "exact,milp").split(",") as RhoMode[];
-const q = (xs: number[], p: number) => quantile([...xs].sort((a, b) => a - b), p);
-const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? "n/a" : Number.isFinite(v) ? v.toFixed(d) : "inf");
+const q = (xs: number[], p: number) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
+const f = (v: number | null | undefined, d = 3) =>
+  v === null || v === undefined ? "n/a" : Number.isFinite(v) ? v.toFixed(d) : "inf";
 
-const { session, ctx } = await localContext({ modelPath: "examples/models/mnist_mlp.onnx", data: "mnist:test", pixelScale: 255,
-  lazy: { ...DEFAULT_LAZY, timeLimit: SECONDS }, algorithm: "lp", eps: 20 });
+const { session, ctx } = await localContext({
+  modelPath: "examples/models/mnist_mlp.onnx",
+  data: "mnist:test",
+  pixelScale: 255,
+  lazy: { ...DEFAULT_LAZY, timeLimit: SECONDS },
+  algorithm: "lp",
+  eps: 20,
+});
 const rows: Record<string, PointResult[]> = Object.fromEntries(MODES.map((m) => [m, []]));
 for (let i = 0; i < POINTS; i++) {
-  const x = modelInput(session, i), label = session.dataset.labels![i];
+  const x = modelInput(session, i),
+    label = session.dataset.labels![i];
   for (const m of MODES) {
     const r = await rhoForPointMode(ctx, m, i, x, label, 20);
     if (r.status !== "misclassified") rows[m].push(r);
-    console.log(`digit ${i} ${m.padEnd(5)} ${r.status.padEnd(9)} lower ${f(r.lower)} upper ${f(r.upper)} px  ${f(r.seconds, 1)} s${r.nodes !== undefined ? `  ${r.nodes} subdomains` : ""}`);
+    console.log(
+      `digit ${i} ${m.padEnd(5)} ${r.status.padEnd(9)} lower ${f(r.lower)} upper ${f(r.upper)} px  ${f(r.seconds, 1)} s${r.nodes !== undefined ? `  ${r.nodes} subdomains` : ""}`,
+    );
   }
 }
 console.log(`\nmnist_mlp, mnist:test 0..${POINTS - 1}, ${SECONDS} s per point, node ${process.version}, one thread`);
-console.log("| mode | closed (exact within 1e-3 px) | median s (all) | median s (closed) | median upper - lower where open (px) | median lower/upper |");
+console.log(
+  "| mode | closed (exact within 1e-3 px) | median s (all) | median s (closed) | median upper - lower where open (px) | median lower/upper |",
+);
 console.log("|---|---|---|---|---|---|");
 for (const m of MODES) {
-  const v = rows[m], closed = v.filter((r) => r.status === "exact");
+  const v = rows[m],
+    closed = v.filter((r) => r.status === "exact");
   const open = v.filter((r) => r.status !== "exact" && r.upper != null && r.lower != null);
-  console.log(`| ${m} | ${closed.length}/${v.length} | ${f(q(v.map((r) => r.seconds), 0.5), 2)} | ${f(q(closed.map((r) => r.seconds), 0.5), 2)} | ${f(q(open.map((r) => r.upper! - r.lower!), 0.5))} | ${f(q(v.filter((r) => r.upper).map((r) => r.lower! / r.upper!), 0.5))} |`);
+  console.log(
+    `| ${m} | ${closed.length}/${v.length} | ${f(
+      q(
+        v.map((r) => r.seconds),
+        0.5,
+      ),
+      2,
+    )} | ${f(
+      q(
+        closed.map((r) => r.seconds),
+        0.5,
+      ),
+      2,
+    )} | ${f(
+      q(
+        open.map((r) => r.upper! - r.lower!),
+        0.5,
+      ),
+    )} | ${f(
+      q(
+        v.filter((r) => r.upper).map((r) => r.lower! / r.upper!),
+        0.5,
+      ),
+    )} |`,
+  );
 }
 process.exit(0);

@@ -23,8 +23,12 @@ const stats = (xs: number[]) => {
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-console.log(`rho_hat per point (restricted LP, target = second most probable), node ${process.version}, one core per solve`);
-console.log("paper (Bastani et al. 2016, LeNet on MNIST): 1.5 s per point with iterative solving; > 2 minutes without it");
+console.log(
+  `rho_hat per point (restricted LP, target = second most probable), node ${process.version}, one core per solve`,
+);
+console.log(
+  "paper (Bastani et al. 2016, LeNet on MNIST): 1.5 s per point with iterative solving; > 2 minutes without it",
+);
 for (const name of models) {
   const s = openSession(`examples/models/${name}.onnx`, { data: "mnist:test", pixelScale: 255 });
   if (!s.ok) throw new Error(s.diagnostics[0].message);
@@ -40,26 +44,36 @@ for (const name of models) {
   ];
   const lazySecs: Record<string, number[]> = {};
   for (const [label, opts] of lazyRuns) {
-    const secs: number[] = [], its: number[] = [], added: number[] = [];
+    const secs: number[] = [],
+      its: number[] = [],
+      added: number[] = [];
     const status: Record<string, number> = {};
     for (const i of points) {
       const x = modelInput(s.value, i);
       const t0 = performance.now();
       const star = trace(net, x);
       const target = rankLabels(star.logits)[1];
-      const r = await solveLazy({ region: new Region(net, matrices, star.pattern), xStar: x, target, margin: 0, lower: 0, upper: 1 }, opts);
+      const r = await solveLazy(
+        { region: new Region(net, matrices, star.pattern), xStar: x, target, margin: 0, lower: 0, upper: 1 },
+        opts,
+      );
       secs.push((performance.now() - t0) / 1000);
-      its.push(r.iterations); added.push(r.rowsAdded);
+      its.push(r.iterations);
+      added.push(r.rowsAdded);
       status[r.status] = (status[r.status] ?? 0) + 1;
     }
     lazySecs[label] = secs;
-    console.log(`${label.padEnd(30)} ${stats(secs)}; mean iterations ${mean(its).toFixed(1)}, mean rows added ${mean(added).toFixed(0)}; ${JSON.stringify(status)}`);
+    console.log(
+      `${label.padEnd(30)} ${stats(secs)}; mean iterations ${mean(its).toFixed(1)}, mean rows added ${mean(added).toFixed(0)}; ${JSON.stringify(status)}`,
+    );
   }
   for (const form of FULL > 0 ? (["reduced", "layered"] as const) : []) {
     const o = compileOptions({ form });
     if (!o.ok) throw new Error("options");
-    const secs: number[] = [], build: number[] = [];
-    let rows = 0, nnz = 0;
+    const secs: number[] = [],
+      build: number[] = [];
+    let rows = 0,
+      nnz = 0;
     for (const i of points.slice(0, FULL)) {
       const x = modelInput(s.value, i);
       const t0 = performance.now();
@@ -68,9 +82,23 @@ for (const name of models) {
       await createHighs().solve(c.targets[0].lp, { timeLimit: 600 });
       secs.push((performance.now() - t0) / 1000);
       build.push((t1 - t0) / 1000);
-      rows = c.targets[0].lp.rowNames.length; nnz = c.targets[0].lp.indptr[rows];
+      rows = c.targets[0].lp.rowNames.length;
+      nnz = c.targets[0].lp.indptr[rows];
     }
-    const ratio = quantile([...secs].sort((a, b) => a - b), 0.5)! / quantile([...lazySecs["lazy (default: earliest layer, add all)"].slice(0, FULL)].sort((a, b) => a - b), 0.5)!;
-    console.log(`${`all rows, ${form}`.padEnd(30)} ${stats(secs)} (building the LP: median ${quantile([...build].sort((a, b) => a - b), 0.5)!.toFixed(3)} s); ${rows} rows, ${nnz} nonzeros; all-rows / lazy (median, same points) = ${ratio.toFixed(1)}x`);
+    const ratio =
+      quantile(
+        [...secs].sort((a, b) => a - b),
+        0.5,
+      )! /
+      quantile(
+        [...lazySecs["lazy (default: earliest layer, add all)"].slice(0, FULL)].sort((a, b) => a - b),
+        0.5,
+      )!;
+    console.log(
+      `${`all rows, ${form}`.padEnd(30)} ${stats(secs)} (building the LP: median ${quantile(
+        [...build].sort((a, b) => a - b),
+        0.5,
+      )!.toFixed(3)} s); ${rows} rows, ${nnz} nonzeros; all-rows / lazy (median, same points) = ${ratio.toFixed(1)}x`,
+    );
   }
 }

@@ -57,55 +57,96 @@ export function pixelsToInput(px: ArrayLike<number>, pixelScale: number): Float6
  * Rounds every found example and re-runs it through onnxruntime: kept when the argmax is not the original label.
  * `seed(i)` gives x*'s pixels for the rounded distance.
  */
-export async function roundAndCheck(points: readonly PointResult[], ort: Evaluator, pixelScale: number,
-  seed: (index: number) => ArrayLike<number>): Promise<RoundedExample[]> {
+export async function roundAndCheck(
+  points: readonly PointResult[],
+  ort: Evaluator,
+  pixelScale: number,
+  seed: (index: number) => ArrayLike<number>,
+): Promise<RoundedExample[]> {
   const found = points.filter((p) => p.status === "adversarial" && p.example && p.target !== null);
   if (found.length === 0) return [];
   const pixels = found.map((p) => roundPixels(p.example!, pixelScale));
   const logits = await ort.logits(pixels.map((px) => pixelsToInput(px, pixelScale)));
   return found.map((p, k) => {
-    const y = logits[k], target = p.target!, label = p.label ?? p.predicted;
+    const y = logits[k],
+      target = p.target!,
+      label = p.label ?? p.predicted;
     const xs = seed(p.index);
     let roundedRho = 0;
     for (let i = 0; i < xs.length; i++) roundedRho = Math.max(roundedRho, Math.abs(pixels[k][i] - xs[i]));
     const others = Array.from(y).filter((_, i) => i !== target);
     const roundedLabel = argmax(y);
     return {
-      index: p.index, label, target, pixels: pixels[k], rho: p.rho ?? Infinity, roundedRho, roundedLabel,
-      roundedMargin: y[target] - Math.max(...others), kept: roundedLabel !== label,
+      index: p.index,
+      label,
+      target,
+      pixels: pixels[k],
+      rho: p.rho ?? Infinity,
+      roundedRho,
+      roundedLabel,
+      roundedMargin: y[target] - Math.max(...others),
+      kept: roundedLabel !== label,
     };
   });
 }
 
 export function countAugment(points: readonly PointResult[], rounded: readonly RoundedExample[]): AugmentCounts {
   const other: Record<string, number> = {};
-  for (const p of points) if (p.status !== "adversarial" && p.status !== "misclassified") other[p.status] = (other[p.status] ?? 0) + 1;
+  for (const p of points)
+    if (p.status !== "adversarial" && p.status !== "misclassified") other[p.status] = (other[p.status] ?? 0) + 1;
   const kept = rounded.filter((r) => r.kept).length;
   return {
-    tried: points.length, misclassified: points.filter((p) => p.status === "misclassified").length,
-    found: rounded.length, lostToRounding: rounded.length - kept, kept, other,
+    tried: points.length,
+    misclassified: points.filter((p) => p.status === "misclassified").length,
+    found: rounded.length,
+    lostToRounding: rounded.length - kept,
+    kept,
+    other,
   };
 }
 
 /** manifest.json: what was run and what came out of it. */
-export function manifest(req: { model: string; data: string; algorithm: AugmentAlgorithm; margin: number; jobs: number; seconds: number },
-  c: AugmentCounts, rounded: readonly RoundedExample[]): Record<string, unknown> {
+export function manifest(
+  req: { model: string; data: string; algorithm: AugmentAlgorithm; margin: number; jobs: number; seconds: number },
+  c: AugmentCounts,
+  rounded: readonly RoundedExample[],
+): Record<string, unknown> {
   const kept = rounded.filter((r) => r.kept);
   const rhos = kept.map((r) => r.roundedRho).sort((a, b) => a - b);
   return {
-    model: req.model, data: req.data, algorithm: req.algorithm, margin: req.margin, jobs: req.jobs,
-    points_tried: c.tried, misclassified: c.misclassified, found: c.found, lost_to_rounding: c.lostToRounding, kept: c.kept,
-    lost_share: c.found > 0 ? c.lostToRounding / c.found : null, other_statuses: c.other,
+    model: req.model,
+    data: req.data,
+    algorithm: req.algorithm,
+    margin: req.margin,
+    jobs: req.jobs,
+    points_tried: c.tried,
+    misclassified: c.misclassified,
+    found: c.found,
+    lost_to_rounding: c.lostToRounding,
+    kept: c.kept,
+    lost_share: c.found > 0 ? c.lostToRounding / c.found : null,
+    other_statuses: c.other,
     kept_rho_median_px: rhos.length > 0 ? rhos[Math.floor(rhos.length / 2)] : null,
     seconds: Math.round(req.seconds * 1000) / 1000,
-    files: { images: "images.npy (uint8 N×C×H×W, integer pixels)", labels: "labels.npy (int64, the ORIGINAL labels)", index: "index.npy (int64, data indices)", points: "points.jsonl" },
+    files: {
+      images: "images.npy (uint8 N×C×H×W, integer pixels)",
+      labels: "labels.npy (int64, the ORIGINAL labels)",
+      index: "index.npy (int64, data indices)",
+      points: "points.jsonl",
+    },
   };
 }
 
 /** One line per found example (kept or not) for points.jsonl. */
 export function roundedRecord(r: RoundedExample): Record<string, unknown> {
   return {
-    index: r.index, label: r.label, target: r.target, rho: r.rho, rounded_rho: r.roundedRho,
-    rounded_label: r.roundedLabel, rounded_margin: r.roundedMargin, kept: r.kept,
+    index: r.index,
+    label: r.label,
+    target: r.target,
+    rho: r.rho,
+    rounded_rho: r.roundedRho,
+    rounded_label: r.roundedLabel,
+    rounded_margin: r.roundedMargin,
+    kept: r.kept,
   };
 }

@@ -35,14 +35,29 @@ export function robustc(args: readonly string[], opts: CliOptions = {}): Promise
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "", stderr = "", timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    let stdout = "",
+      stderr = "",
+      timedOut = false;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
     // A child that exits before reading its input closes the pipe: EPIPE here is no failure of the run.
     child.stdin.on("error", () => {});
     child.stdin.end(opts.input);
-    const timer = opts.timeout === undefined ? undefined : setTimeout(() => { timedOut = true; child.kill("SIGKILL"); }, opts.timeout);
-    child.once("error", (e) => { clearTimeout(timer); reject(e); });
+    const timer =
+      opts.timeout === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+          }, opts.timeout);
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? 128 + constants.signals[signal!], signal, timedOut, stdout, stderr });

@@ -29,30 +29,38 @@ export interface TraceOptions {
 }
 
 export function trace(net: Network, x: Float64Array, opts: TraceOptions = {}): Trace {
-  if (x.length !== inputSize(net)) throw new Error(`internal: input of length ${x.length}, network expects ${inputSize(net)}`);
+  if (x.length !== inputSize(net))
+    throw new Error(`internal: input of length ${x.length}, network expects ${inputSize(net)}`);
   const { matrices: m, pattern: fixed } = opts;
   const values: Float64Array[] = [];
   const choices = new Map<number, Int32Array>();
   for (const l of net.layers) {
-    values.push(match(l)
-      .with({ kind: "input" }, () => x)
-      // Convolutions always directly (affine.ts applyConv, the patch-matrix product: ~30% faster than the CSR
-      // gather on mnist_lenet and the same sums in the same order).
-      .with({ kind: "affine" }, (a) => (m && a.op.kind !== "conv" ? applyCsr(m.csr[a.id]!, m.bias[a.id]!, values[a.input]) : applyAffine(a.op, values[a.input])))
-      .with({ kind: P.union("relu", "maxpool") }, (n) => {
-        const r = semanticsOf(n).forward(n, windowsOf(n), values[n.input], fixed ? choicesOf(fixed, n.id) : null);
-        choices.set(n.id, r.choice);
-        return r.y;
-      })
-      .with({ kind: "add" }, (a) => {
-        const p = values[a.inputs[0]], q = values[a.inputs[1]];
-        return p.map((v, i) => v + q[i]);
-      })
-      .with({ kind: "reshape" }, (r) => {
-        const u = values[r.input];
-        return r.source ? Float64Array.from(r.source, (s) => (s < 0 ? 0 : u[s])) : u;
-      })
-      .exhaustive());
+    values.push(
+      match(l)
+        .with({ kind: "input" }, () => x)
+        // Convolutions always directly (affine.ts applyConv, the patch-matrix product: ~30% faster than the CSR
+        // gather on mnist_lenet and the same sums in the same order).
+        .with({ kind: "affine" }, (a) =>
+          m && a.op.kind !== "conv"
+            ? applyCsr(m.csr[a.id]!, m.bias[a.id]!, values[a.input])
+            : applyAffine(a.op, values[a.input]),
+        )
+        .with({ kind: P.union("relu", "maxpool") }, (n) => {
+          const r = semanticsOf(n).forward(n, windowsOf(n), values[n.input], fixed ? choicesOf(fixed, n.id) : null);
+          choices.set(n.id, r.choice);
+          return r.y;
+        })
+        .with({ kind: "add" }, (a) => {
+          const p = values[a.inputs[0]],
+            q = values[a.inputs[1]];
+          return p.map((v, i) => v + q[i]);
+        })
+        .with({ kind: "reshape" }, (r) => {
+          const u = values[r.input];
+          return r.source ? Float64Array.from(r.source, (s) => (s < 0 ? 0 : u[s])) : u;
+        })
+        .exhaustive(),
+    );
   }
   return { values, pattern: fixed ?? patternOf(choices), logits: values[net.output] };
 }

@@ -8,7 +8,15 @@ import type { LpModel } from "./lp-model.js";
 
 const WRAP = 240;
 
-function terms(out: string[], head: string, idx: ArrayLike<number>, val: ArrayLike<number>, from: number, to: number, names: readonly string[]): string {
+function terms(
+  out: string[],
+  head: string,
+  idx: ArrayLike<number>,
+  val: ArrayLike<number>,
+  from: number,
+  to: number,
+  names: readonly string[],
+): string {
   let line = head;
   let n = 0;
   for (let k = from; k < to; k++) {
@@ -18,7 +26,10 @@ function terms(out: string[], head: string, idx: ArrayLike<number>, val: ArrayLi
     const mag = Math.abs(v) === 1 ? "" : `${formatNumber(Math.abs(v))} `;
     const t = `${v < 0 ? "-" : n === 0 ? "" : "+"} ${mag}${name}`;
     const piece = n === 0 && v > 0 ? `${mag}${name}` : t;
-    if (line.length + piece.length + 1 > WRAP) { out.push(line); line = " "; }
+    if (line.length + piece.length + 1 > WRAP) {
+      out.push(line);
+      line = " ";
+    }
     line += ` ${piece}`;
     n++;
   }
@@ -33,28 +44,42 @@ export function writeCplexLp(m: LpModel): string {
   for (const c of m.comments) out.push(`\\ ${c}`);
   out.push(`\\ ${m.colNames.length} columns, ${m.rowNames.length} rows, ${m.indptr[m.rowNames.length]} nonzeros`);
   out.push("", "\\ ---- objective ----", m.sense === "min" ? "Minimize" : "Maximize");
-  const objIdx: number[] = [], objVal: number[] = [];
-  m.objective.forEach((v, j) => { if (v !== 0) { objIdx.push(j); objVal.push(v); } });
+  const objIdx: number[] = [],
+    objVal: number[] = [];
+  m.objective.forEach((v, j) => {
+    if (v !== 0) {
+      objIdx.push(j);
+      objVal.push(v);
+    }
+  });
   let obj = terms(out, " obj:", objIdx, objVal, 0, objIdx.length, m.colNames);
-  if (m.objectiveConstant !== 0) obj += ` ${m.objectiveConstant < 0 ? "-" : "+"} ${formatNumber(Math.abs(m.objectiveConstant))}`;
+  if (m.objectiveConstant !== 0)
+    obj += ` ${m.objectiveConstant < 0 ? "-" : "+"} ${formatNumber(Math.abs(m.objectiveConstant))}`;
   out.push(obj);
   out.push("", "\\ ---- constraints ----", "Subject To");
   const banner = new Map(m.rowGroups.map((g) => [g.start, g]));
   for (let r = 0; r < m.rowNames.length; r++) {
     const g = banner.get(r);
     if (g) out.push(`\\ block ${g.name}: ${g.count} rows`);
-    const lo = m.rowLower[r], hi = m.rowUpper[r];
+    const lo = m.rowLower[r],
+      hi = m.rowUpper[r];
     const emit = (name: string, rel: string, rhs: number) =>
-      out.push(`${terms(out, ` ${name}:`, m.indices, m.values, m.indptr[r], m.indptr[r + 1], m.colNames)} ${rel} ${formatNumber(rhs)}`);
+      out.push(
+        `${terms(out, ` ${name}:`, m.indices, m.values, m.indptr[r], m.indptr[r + 1], m.colNames)} ${rel} ${formatNumber(rhs)}`,
+      );
     if (lo === hi) emit(m.rowNames[r], "=", lo);
-    else if (Number.isFinite(lo) && Number.isFinite(hi)) { emit(`${m.rowNames[r]}_lo`, ">=", lo); emit(`${m.rowNames[r]}_hi`, "<=", hi); }
-    else if (Number.isFinite(lo)) emit(m.rowNames[r], ">=", lo);
+    else if (Number.isFinite(lo) && Number.isFinite(hi)) {
+      emit(`${m.rowNames[r]}_lo`, ">=", lo);
+      emit(`${m.rowNames[r]}_hi`, "<=", hi);
+    } else if (Number.isFinite(lo)) emit(m.rowNames[r], ">=", lo);
     else if (Number.isFinite(hi)) emit(m.rowNames[r], "<=", hi);
     else emit(m.rowNames[r], ">=", -Infinity);
   }
   out.push("", "\\ ---- bounds ----", "Bounds");
   for (let j = 0; j < m.colNames.length; j++) {
-    const lo = m.colLower[j], hi = m.colUpper[j], n = m.colNames[j];
+    const lo = m.colLower[j],
+      hi = m.colUpper[j],
+      n = m.colNames[j];
     if (lo === -Infinity && hi === Infinity) out.push(` ${n} free`);
     else if (lo === hi) out.push(` ${n} = ${formatNumber(lo)}`);
     else out.push(` ${formatNumber(lo)} <= ${n} <= ${hi === Infinity ? "+inf" : formatNumber(hi)}`);

@@ -7,7 +7,8 @@ import type { LpModel } from "./lp-model.js";
 
 export function writeMps(m: LpModel): string {
   const out: string[] = [];
-  const nr = m.rowNames.length, nc = m.colNames.length;
+  const nr = m.rowNames.length,
+    nc = m.colNames.length;
   out.push(`NAME ${m.name} FREE`);
   out.push(`* written by robustc (free MPS)`);
   for (const c of m.comments) out.push(`* ${c}`);
@@ -16,7 +17,8 @@ export function writeMps(m: LpModel): string {
   out.push("ROWS", " N obj");
   const banner = new Map(m.rowGroups.map((g) => [g.start, g]));
   const type = (r: number) => {
-    const lo = m.rowLower[r], hi = m.rowUpper[r];
+    const lo = m.rowLower[r],
+      hi = m.rowUpper[r];
     return lo === hi ? "E" : Number.isFinite(lo) ? "G" : Number.isFinite(hi) ? "L" : "N";
   };
   for (let r = 0; r < nr; r++) {
@@ -29,11 +31,14 @@ export function writeMps(m: LpModel): string {
   for (let k = 0; k < m.indptr[nr]; k++) colCount[m.indices[k] + 1]++;
   for (let j = 0; j < nc; j++) colCount[j + 1] += colCount[j];
   const fill = colCount.slice(0, nc);
-  const rowOf = new Int32Array(m.indptr[nr]), valOf = new Float64Array(m.indptr[nr]);
-  for (let r = 0; r < nr; r++) for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) {
-    const p = fill[m.indices[k]]++;
-    rowOf[p] = r; valOf[p] = m.values[k];
-  }
+  const rowOf = new Int32Array(m.indptr[nr]),
+    valOf = new Float64Array(m.indptr[nr]);
+  for (let r = 0; r < nr; r++)
+    for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) {
+      const p = fill[m.indices[k]]++;
+      rowOf[p] = r;
+      valOf[p] = m.values[k];
+    }
   out.push("COLUMNS");
   let inInt = false;
   for (let j = 0; j < nc; j++) {
@@ -43,7 +48,10 @@ export function writeMps(m: LpModel): string {
     }
     const name = m.colNames[j];
     let wrote = false;
-    if (m.objective[j] !== 0) { out.push(` ${name} obj ${formatNumber(m.objective[j])}`); wrote = true; }
+    if (m.objective[j] !== 0) {
+      out.push(` ${name} obj ${formatNumber(m.objective[j])}`);
+      wrote = true;
+    }
     for (let p = colCount[j]; p < colCount[j + 1]; p++) {
       if (valOf[p] === 0) continue;
       out.push(` ${name} ${m.rowNames[rowOf[p]]} ${formatNumber(valOf[p])}`);
@@ -68,9 +76,17 @@ export function writeMps(m: LpModel): string {
   }
   out.push("BOUNDS");
   for (let j = 0; j < nc; j++) {
-    const lo = m.colLower[j], hi = m.colUpper[j], n = m.colNames[j];
-    if (lo === hi) { out.push(` FX BND ${n} ${formatNumber(lo)}`); continue; }
-    if (lo === -Infinity && hi === Infinity) { out.push(` FR BND ${n}`); continue; }
+    const lo = m.colLower[j],
+      hi = m.colUpper[j],
+      n = m.colNames[j];
+    if (lo === hi) {
+      out.push(` FX BND ${n} ${formatNumber(lo)}`);
+      continue;
+    }
+    if (lo === -Infinity && hi === Infinity) {
+      out.push(` FR BND ${n}`);
+      continue;
+    }
     if (lo === -Infinity) out.push(` MI BND ${n}`);
     else if (lo !== 0) out.push(` LO BND ${n} ${formatNumber(lo)}`);
     if (hi !== Infinity) out.push(` UP BND ${n} ${formatNumber(hi)}`);

@@ -12,7 +12,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): Result
     renameSync(tmp, path);
     return ok(undefined);
   } catch (e) {
-    try { rmSync(tmp, { force: true }); } catch { /* nothing to clean */ }
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* nothing to clean */
+    }
     return fail(diag("io/write", `${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
 }

@@ -33,8 +33,13 @@ export function affineOutSize(op: AffineOp): number {
  * Visits the receptive field of output (oc, oy, ox) of a windowed op: calls f(inputIndex, ky, kx) for every
  * kernel tap that lands inside the input (taps in the padding are skipped), for input channel c.
  */
-function forWindow(g: ConvGeometry, c: number, oy: number, ox: number,
-  f: (inIndex: number, ky: number, kx: number) => void): void {
+function forWindow(
+  g: ConvGeometry,
+  c: number,
+  oy: number,
+  ox: number,
+  f: (inIndex: number, ky: number, kx: number) => void,
+): void {
   const [kh, kw] = g.kernel;
   const y0 = oy * g.strides[0] - g.pads[0];
   const x0 = ox * g.strides[1] - g.pads[1];
@@ -55,7 +60,9 @@ function forWindow(g: ConvGeometry, c: number, oy: number, ox: number,
  */
 export function avgPoolDivisor(g: ConvGeometry, oy: number, ox: number, countIncludePad: boolean): number {
   const span = (o: number, axis: 0 | 1, size: number): number => {
-    const k = g.kernel[axis], s = g.strides[axis], d = g.dilations[axis];
+    const k = g.kernel[axis],
+      s = g.strides[axis],
+      d = g.dilations[axis];
     const lo = countIncludePad ? -g.pads[axis] : 0;
     const hi = countIncludePad ? size + g.pads[axis + 2] : size;
     let n = 0;
@@ -82,12 +89,21 @@ export function affineToCsr(op: AffineOp): Csr {
 
 function expandToCsr(op: AffineOp): Csr {
   return match(op)
-    .with({ kind: "matrix" }, (m) => ({ rows: m.rows, cols: m.cols, indptr: m.indptr, indices: m.indices, values: m.values }))
+    .with({ kind: "matrix" }, (m) => ({
+      rows: m.rows,
+      cols: m.cols,
+      indptr: m.indptr,
+      indices: m.indices,
+      values: m.values,
+    }))
     .with({ kind: "scale-shift" }, (s) => {
       const n = s.scale.length;
       const indptr = new Int32Array(n + 1);
       const indices = new Int32Array(n);
-      for (let i = 0; i < n; i++) { indptr[i + 1] = i + 1; indices[i] = i; }
+      for (let i = 0; i < n; i++) {
+        indptr[i + 1] = i + 1;
+        indices[i] = i;
+      }
       return { rows: n, cols: n, indptr, indices, values: Float64Array.from(s.scale) };
     })
     .with({ kind: "conv" }, { kind: "avgpool" }, (c) => windowedToCsr(c))
@@ -111,12 +127,18 @@ function windowedToCsr(op: Extract<AffineOp, { kind: "conv" | "avgpool" }>): Csr
           for (let ci = 0; ci < cpg; ci++) {
             forWindow(g, c0 + ci, oy, ox, (i, ky, kx) => {
               const w = op.weight[((oc * cpg + ci) * g.kernel[0] + ky) * g.kernel[1] + kx];
-              if (w !== 0) { idx.push(i); val.push(w); }
+              if (w !== 0) {
+                idx.push(i);
+                val.push(w);
+              }
             });
           }
         } else {
           const div = avgPoolDivisor(g, oy, ox, op.countIncludePad);
-          forWindow(g, oc, oy, ox, (i) => { idx.push(i); val.push(1 / div); });
+          forWindow(g, oc, oy, ox, (i) => {
+            idx.push(i);
+            val.push(1 / div);
+          });
         }
         indptr[++r] = idx.length;
       }
@@ -170,7 +192,9 @@ export function applyAffine(op: AffineOp, x: Float64Array): Float64Array {
         for (let oy = 0; oy < g.outH; oy++)
           for (let ox = 0; ox < g.outW; ox++) {
             let s = 0;
-            forWindow(g, c, oy, ox, (i) => { s += x[i]; });
+            forWindow(g, c, oy, ox, (i) => {
+              s += x[i];
+            });
             y[o++] = s / avgPoolDivisor(g, oy, ox, a.countIncludePad);
           }
       return y;
@@ -188,34 +212,42 @@ export function applyAffine(op: AffineOp, x: Float64Array): Float64Array {
 function applyConv(c: Extract<AffineOp, { kind: "conv" }>, x: Float64Array): Float64Array {
   const g = c.geometry;
   const [kh, kw] = g.kernel;
-  const [sh, sw] = g.strides, [dh, dw] = g.dilations, [ph, pw] = [g.pads[0], g.pads[1]];
-  const cpg = g.inC / c.group, mpg = g.outC / c.group;
+  const [sh, sw] = g.strides,
+    [dh, dw] = g.dilations,
+    [ph, pw] = [g.pads[0], g.pads[1]];
+  const cpg = g.inC / c.group,
+    mpg = g.outC / c.group;
   const { outH, outW, inH, inW } = g;
-  const P = outH * outW, K = cpg * kh * kw;
+  const P = outH * outW,
+    K = cpg * kh * kw;
   const y = new Float64Array(g.outC * P);
   const cols = new Float64Array(K * P);
   for (let grp = 0; grp < c.group; grp++) {
     cols.fill(0);
     for (let ci = 0; ci < cpg; ci++) {
       const xPlane = (grp * cpg + ci) * inH;
-      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) {
-        const row = ((ci * kh + ky) * kw + kx) * P;
-        for (let oy = 0; oy < outH; oy++) {
-          const yy = oy * sh - ph + ky * dh;
-          if (yy < 0 || yy >= inH) continue;
-          const xRow = (xPlane + yy) * inW;
-          for (let ox = 0; ox < outW; ox++) {
-            const xx = ox * sw - pw + kx * dw;
-            if (xx >= 0 && xx < inW) cols[row + oy * outW + ox] = x[xRow + xx];
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) {
+          const row = ((ci * kh + ky) * kw + kx) * P;
+          for (let oy = 0; oy < outH; oy++) {
+            const yy = oy * sh - ph + ky * dh;
+            if (yy < 0 || yy >= inH) continue;
+            const xRow = (xPlane + yy) * inW;
+            for (let ox = 0; ox < outW; ox++) {
+              const xx = ox * sw - pw + kx * dw;
+              if (xx >= 0 && xx < inW) cols[row + oy * outW + ox] = x[xRow + xx];
+            }
           }
         }
-      }
     }
     for (let m = 0; m < mpg; m++) {
-      const oc = grp * mpg + m, yo = oc * P, wo = oc * K;
+      const oc = grp * mpg + m,
+        yo = oc * P,
+        wo = oc * K;
       y.fill(c.bias[oc], yo, yo + P);
       for (let k = 0; k < K; k++) {
-        const w = c.weight[wo + k], co = k * P;
+        const w = c.weight[wo + k],
+          co = k * P;
         if (w === 0) continue;
         for (let p = 0; p < P; p++) y[yo + p] += w * cols[co + p];
       }
@@ -227,7 +259,8 @@ function applyConv(c: Extract<AffineOp, { kind: "conv" }>, x: Float64Array): Flo
 /** Every window of a windowed op, output j (row-major over [C, OH, OW]) → its input indices. */
 export function poolWindows(g: ConvGeometry): number[][] {
   const out: number[][] = [];
-  for (let c = 0; c < g.outC; c++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) out.push(poolWindow(g, c, oy, ox));
+  for (let c = 0; c < g.outC; c++)
+    for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) out.push(poolWindow(g, c, oy, ox));
   return out;
 }
 

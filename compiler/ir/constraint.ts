@@ -15,7 +15,9 @@ export interface VarBlock {
   readonly integer: boolean;
 }
 
-export const EQ = 0, GE = 1, LE = -1;
+export const EQ = 0,
+  GE = 1,
+  LE = -1;
 export type SenseCode = typeof EQ | typeof GE | typeof LE;
 
 /** A block of linear relations. Inside an `or`, `lane` says which disjunction each row belongs to. */
@@ -33,7 +35,10 @@ export interface LinearBlock {
   readonly lane: Int32Array | null;
 }
 
-export interface And { readonly kind: "and"; readonly items: readonly Formula[] }
+export interface And {
+  readonly kind: "and";
+  readonly items: readonly Formula[];
+}
 
 /**
  * A lane-wise disjunction: for every lane j < width, one item must hold on its rows of lane j
@@ -41,7 +46,10 @@ export interface And { readonly kind: "and"; readonly items: readonly Formula[] 
  * `and`s of them (no nested `or`). A ReLU layer of n neurons is one `or` of width n with two items.
  */
 export interface Or {
-  readonly kind: "or"; readonly name: string; readonly width: number; readonly items: readonly Formula[];
+  readonly kind: "or";
+  readonly name: string;
+  readonly width: number;
+  readonly items: readonly Formula[];
   /** The network layer whose nonlinearity this is (set by encode; absent in hand-written IR). */
   readonly layer?: number;
 }
@@ -79,7 +87,10 @@ export class RowBuilder {
   private readonly lane: number[] = [];
   constructor(readonly name: string) {}
   term(col: number, val: number): this {
-    if (val !== 0) { this.cols.push(col); this.vals.push(val); }
+    if (val !== 0) {
+      this.cols.push(col);
+      this.vals.push(val);
+    }
     return this;
   }
   end(sense: SenseCode, constant = 0, lane = -1): this {
@@ -89,20 +100,34 @@ export class RowBuilder {
     this.indptr.push(this.cols.length);
     return this;
   }
-  get rows(): number { return this.constant.length; }
+  get rows(): number {
+    return this.constant.length;
+  }
   build(): LinearBlock {
     // Rows given no lane keep the default "row r is in lane r" even when others name theirs.
     const lanes = this.lane.some((l) => l >= 0) ? Int32Array.from(this.lane, (l, r) => (l >= 0 ? l : r)) : null;
     return {
-      kind: "linear", name: this.name, rows: this.constant.length, indptr: Int32Array.from(this.indptr),
-      cols: Int32Array.from(this.cols), vals: Float64Array.from(this.vals), constant: Float64Array.from(this.constant),
-      sense: Int8Array.from(this.sense), lane: lanes,
+      kind: "linear",
+      name: this.name,
+      rows: this.constant.length,
+      indptr: Int32Array.from(this.indptr),
+      cols: Int32Array.from(this.cols),
+      vals: Float64Array.from(this.vals),
+      constant: Float64Array.from(this.constant),
+      sense: Int8Array.from(this.sense),
+      lane: lanes,
     };
   }
 }
 
 export const and = (...items: Formula[]): And => ({ kind: "and", items });
-export const or = (name: string, width: number, items: Formula[], layer?: number): Or => ({ kind: "or", name, width, items, ...(layer !== undefined ? { layer } : {}) });
+export const or = (name: string, width: number, items: Formula[], layer?: number): Or => ({
+  kind: "or",
+  name,
+  width,
+  items,
+  ...(layer !== undefined ? { layer } : {}),
+});
 
 /** Value of row r at v (Σ vals·v[cols] + constant). */
 export function rowValue(b: LinearBlock, r: number, v: ArrayLike<number>): number {
@@ -180,7 +205,14 @@ export function withinBounds(p: Problem, v: ArrayLike<number>, tol: number): boo
 }
 
 export function freeBlock(name: string, offset: number, size: number): VarBlock {
-  return { name, offset, size, lower: new Float64Array(size).fill(-Infinity), upper: new Float64Array(size).fill(Infinity), integer: false };
+  return {
+    name,
+    offset,
+    size,
+    lower: new Float64Array(size).fill(-Infinity),
+    upper: new Float64Array(size).fill(Infinity),
+    integer: false,
+  };
 }
 
 /**
@@ -214,11 +246,17 @@ export function restrictOr(o: Or, choice: Int32Array): Formula {
 function gatherRows(name: string, rows: readonly [LinearBlock, number][]): LinearBlock {
   let nnz = 0;
   for (const [b, r] of rows) nnz += b.indptr[r + 1] - b.indptr[r];
-  const indptr = new Int32Array(rows.length + 1), cols = new Int32Array(nnz), vals = new Float64Array(nnz);
-  const constant = new Float64Array(rows.length), sense = new Int8Array(rows.length);
+  const indptr = new Int32Array(rows.length + 1),
+    cols = new Int32Array(nnz),
+    vals = new Float64Array(nnz);
+  const constant = new Float64Array(rows.length),
+    sense = new Int8Array(rows.length);
   let k = 0;
   rows.forEach(([b, r], i) => {
-    for (let q = b.indptr[r]; q < b.indptr[r + 1]; q++, k++) { cols[k] = b.cols[q]; vals[k] = b.vals[q]; }
+    for (let q = b.indptr[r]; q < b.indptr[r + 1]; q++, k++) {
+      cols[k] = b.cols[q];
+      vals[k] = b.vals[q];
+    }
     indptr[i + 1] = k;
     constant[i] = b.constant[r];
     sense[i] = b.sense[r];

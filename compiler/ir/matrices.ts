@@ -6,7 +6,10 @@ import { affineBias, affineToCsr, poolWindows, type Csr } from "./affine.js";
 import type { Layer, Network } from "./network.js";
 
 /** A window list as CSR: output j's input indices are indices[indptr[j] .. indptr[j+1]), row-major. */
-export interface Windows { readonly indptr: Int32Array; readonly indices: Int32Array }
+export interface Windows {
+  readonly indptr: Int32Array;
+  readonly indices: Int32Array;
+}
 
 /** Per-network data shared by every point: each affine layer as CSR and its bias (null for other layers). */
 export interface NetworkMatrices {
@@ -20,8 +23,12 @@ const windowCache = new WeakMap<Layer, Windows>();
 export function layerWindows(l: Extract<Layer, { kind: "maxpool" }>): Windows {
   let w = windowCache.get(l);
   if (!w) {
-    const indptr: number[] = [0], indices: number[] = [];
-    for (const win of poolWindows(l.geometry)) { indices.push(...win); indptr.push(indices.length); }
+    const indptr: number[] = [0],
+      indices: number[] = [];
+    for (const win of poolWindows(l.geometry)) {
+      indices.push(...win);
+      indptr.push(indices.length);
+    }
     w = { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices) };
     windowCache.set(l, w);
   }

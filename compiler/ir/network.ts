@@ -7,8 +7,12 @@ import { match, P } from "ts-pattern";
 /** A 2-D convolution (also used for average pooling with implicit constant weights). */
 export interface ConvGeometry {
   /** Input [C, H, W] and output [M, OH, OW] (batch excluded). */
-  readonly inC: number; readonly inH: number; readonly inW: number;
-  readonly outC: number; readonly outH: number; readonly outW: number;
+  readonly inC: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outC: number;
+  readonly outH: number;
+  readonly outW: number;
   readonly kernel: readonly [number, number];
   readonly strides: readonly [number, number];
   /** [top, left, bottom, right], as ONNX orders pads [x1_begin, x2_begin, x1_end, x2_end]. */
@@ -19,12 +23,23 @@ export interface ConvGeometry {
 /** The affine maps every linear ONNX op lowers to; `affine-map.ts` applies them and expands them to CSR. */
 export type AffineOp =
   /** y = W x + b, W sparse in CSR (rows = output size, cols = input size). */
-  | { readonly kind: "matrix"; readonly rows: number; readonly cols: number;
-      readonly indptr: Int32Array; readonly indices: Int32Array; readonly values: Float64Array;
-      readonly bias: Float64Array }
+  | {
+      readonly kind: "matrix";
+      readonly rows: number;
+      readonly cols: number;
+      readonly indptr: Int32Array;
+      readonly indices: Int32Array;
+      readonly values: Float64Array;
+      readonly bias: Float64Array;
+    }
   /** Conv: weight [M, C/group, kH, kW], bias [M]. */
-  | { readonly kind: "conv"; readonly geometry: ConvGeometry; readonly group: number;
-      readonly weight: Float64Array; readonly bias: Float64Array }
+  | {
+      readonly kind: "conv";
+      readonly geometry: ConvGeometry;
+      readonly group: number;
+      readonly weight: Float64Array;
+      readonly bias: Float64Array;
+    }
   /** AveragePool / GlobalAveragePool: per-channel window mean; countIncludePad as ONNX defines it. */
   | { readonly kind: "avgpool"; readonly geometry: ConvGeometry; readonly countIncludePad: boolean }
   /** Elementwise y = scale ⊙ x + shift (BatchNormalization, Mul/Div/Add/Sub/Neg with constants). */
@@ -107,18 +122,35 @@ export function inputsOf(l: Layer): readonly number[] {
  */
 export function prependScaleShift(net: Network, scale: Float64Array, shift: Float64Array, name: string): Network {
   const n = inputSize(net);
-  if (scale.length !== n || shift.length !== n) throw new Error(`internal: scale-shift of ${scale.length}/${shift.length} values for an input of ${n}`);
+  if (scale.length !== n || shift.length !== n)
+    throw new Error(`internal: scale-shift of ${scale.length}/${shift.length} values for an input of ${n}`);
   const input = net.layers[0];
   if (input.kind !== "input") throw new Error("internal: layer 0 is not the input");
   const taken = new Set(net.layers.map((l) => l.name));
   let unique = name;
   for (let k = 2; taken.has(unique); k++) unique = `${name}_${k}`;
   const up = (id: number) => id + 1;
-  const moved = net.layers.slice(1).map((l): Layer => match(l)
-    .with({ kind: "input" }, () => { throw new Error("internal: a second input layer"); })
-    .with({ kind: "add" }, (a) => ({ ...a, id: up(a.id), inputs: [up(a.inputs[0]), up(a.inputs[1])] as const }))
-    .with({ kind: P.union("affine", "relu", "maxpool", "reshape") }, (u) => ({ ...u, id: up(u.id), input: up(u.input) }))
-    .exhaustive());
-  const norm: Layer = { kind: "affine", id: 1, name: unique, onnxOp: "Normalize", shape: input.shape, input: 0, op: { kind: "scale-shift", scale, shift } };
+  const moved = net.layers.slice(1).map((l): Layer =>
+    match(l)
+      .with({ kind: "input" }, () => {
+        throw new Error("internal: a second input layer");
+      })
+      .with({ kind: "add" }, (a) => ({ ...a, id: up(a.id), inputs: [up(a.inputs[0]), up(a.inputs[1])] as const }))
+      .with({ kind: P.union("affine", "relu", "maxpool", "reshape") }, (u) => ({
+        ...u,
+        id: up(u.id),
+        input: up(u.input),
+      }))
+      .exhaustive(),
+  );
+  const norm: Layer = {
+    kind: "affine",
+    id: 1,
+    name: unique,
+    onnxOp: "Normalize",
+    shape: input.shape,
+    input: 0,
+    op: { kind: "scale-shift", scale, shift },
+  };
   return { ...net, layers: [input, norm, ...moved], output: up(net.output) };
 }

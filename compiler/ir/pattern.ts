@@ -8,7 +8,11 @@ export interface ActivationPattern {
   readonly layers: ReadonlyMap<number, Int32Array>;
 }
 
-export interface Flip { readonly layer: number; readonly j: number; readonly to: number }
+export interface Flip {
+  readonly layer: number;
+  readonly j: number;
+  readonly to: number;
+}
 
 export const patternOf = (layers: ReadonlyMap<number, Int32Array>): ActivationPattern => ({ layers });
 
@@ -24,7 +28,10 @@ export function flip(p: ActivationPattern, flips: readonly Flip[]): ActivationPa
   const layers = new Map(p.layers);
   const copied = new Set<number>();
   for (const f of flips) {
-    if (!copied.has(f.layer)) { layers.set(f.layer, Int32Array.from(choicesOf(p, f.layer))); copied.add(f.layer); }
+    if (!copied.has(f.layer)) {
+      layers.set(f.layer, Int32Array.from(choicesOf(p, f.layer)));
+      copied.add(f.layer);
+    }
     layers.get(f.layer)![f.j] = f.to;
   }
   return { layers };

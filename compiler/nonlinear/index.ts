@@ -33,7 +33,8 @@ export function patternItems(layers: readonly Layer[], pattern: ActivationPatter
 
 /** A nonlinear layer's rows restricted to a pattern: its disjunction with one item per lane (restrictOr). */
 export function restrictLayer(l: NonlinearLayer, pattern: ActivationPattern, cols: Cols, base: string): Formula {
-  const sem = semanticsOf(l), w = windowsOf(l);
+  const sem = semanticsOf(l),
+    w = windowsOf(l);
   return restrictOr(sem.disjunction(l, w, cols, base), sem.laneItems(l, w, choicesOf(pattern, l.id)));
 }
 

@@ -11,19 +11,36 @@ export type NonlinearKind = "relu" | "maxpool";
 export type NonlinearLayer = Extract<Layer, { kind: NonlinearKind }>;
 
 /** Column offsets of a layer's input values (u) and output values (v) in a layered encoding. */
-export interface Cols { readonly u: number; readonly v: number }
+export interface Cols {
+  readonly u: number;
+  readonly v: number;
+}
 
 /** A row Σ ws·value_js(layer) ∈ [lower, upper] over one layer's values, and how far a point is outside it. */
 export interface RowSpec {
-  readonly layer: number; readonly js: number[]; readonly ws: number[];
-  readonly lower: number; readonly upper: number; readonly amount: number;
+  readonly layer: number;
+  readonly js: number[];
+  readonly ws: number[];
+  readonly lower: number;
+  readonly upper: number;
+  readonly amount: number;
 }
 
 /** A pattern entry that a point sits (nearly) on the boundary of: `to` is the neighbouring entry, `gap` how near. */
-export interface BindingFlip { readonly layer: number; readonly j: number; readonly to: number; readonly gap: number }
+export interface BindingFlip {
+  readonly layer: number;
+  readonly j: number;
+  readonly to: number;
+  readonly gap: number;
+}
 
 /** Counts a relaxation or a big-M encoding reports (a kind fills what applies to it). */
-export interface RowStats { binaries: number; unstable: number; stableActive: number; stableInactive: number }
+export interface RowStats {
+  binaries: number;
+  unstable: number;
+  stableActive: number;
+  stableInactive: number;
+}
 
 /**
  * The linear relaxation of each output v_j under bounds: lowerSlope_j·u_{lowerIndex_j} ≤ v_j ≤
@@ -31,8 +48,11 @@ export interface RowStats { binaries: number; unstable: number; stableActive: nu
  * line is its intercept alone). Elementwise kinds (ReLU) read their own index.
  */
 export interface LinearRelaxation {
-  readonly lowerSlope: Float64Array; readonly upperSlope: Float64Array; readonly upperIntercept: Float64Array;
-  readonly lowerIndex: Int32Array; readonly upperIndex: Int32Array;
+  readonly lowerSlope: Float64Array;
+  readonly upperSlope: Float64Array;
+  readonly upperIntercept: Float64Array;
+  readonly lowerIndex: Int32Array;
+  readonly upperIndex: Int32Array;
 }
 
 export interface NonlinearSemantics<L extends NonlinearLayer> {
@@ -50,7 +70,15 @@ export interface NonlinearSemantics<L extends NonlinearLayer> {
   /** Per lane of the disjunction, the item a pattern entry selects (its rows are the region's: index.ts restrictLayer). */
   laneItems(l: L, w: Windows | null, choice: Int32Array): Int32Array;
   /** Mixed-integer rows exact on the bounds' box (MIPVerify); binary() allocates a binary column. */
-  bigMRows(l: L, w: Windows | null, inBounds: LayerBounds, cols: Cols, base: string, binary: () => number, stats: RowStats): LinearBlock;
+  bigMRows(
+    l: L,
+    w: Windows | null,
+    inBounds: LayerBounds,
+    cols: Cols,
+    base: string,
+    binary: () => number,
+    stats: RowStats,
+  ): LinearBlock;
   /** The convex outer relaxation on the bounds (triangle for a ReLU), exact where the bounds decide the piece. */
   triangleRows(l: L, w: Windows | null, inBounds: LayerBounds, cols: Cols, base: string, stats: RowStats): LinearBlock;
   /** Interval bounds of the outputs from the inputs' (exact: monotone maps). */

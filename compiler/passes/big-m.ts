@@ -10,9 +10,17 @@ import { emptyStats, isNonlinear, semanticsOf, windowsOf } from "../nonlinear/in
 import type { Encoding } from "./encode.js";
 import { sanitizeName } from "../backend/names.js";
 
-export interface BigMStats { readonly binaries: number; readonly stableActive: number; readonly stableInactive: number }
+export interface BigMStats {
+  readonly binaries: number;
+  readonly stableActive: number;
+  readonly stableInactive: number;
+}
 
-export function bigM(net: Network, enc: Encoding, bounds: readonly LayerBounds[]): { problem: Problem; stats: BigMStats } {
+export function bigM(
+  net: Network,
+  enc: Encoding,
+  bounds: readonly LayerBounds[],
+): { problem: Problem; stats: BigMStats } {
   const p = enc.problem;
   const at = (id: number) => p.vars[enc.layerVar[id]].offset;
   const nBase = varCount(p);
@@ -21,12 +29,33 @@ export function bigM(net: Network, enc: Encoding, bounds: readonly LayerBounds[]
   const blocks: LinearBlock[] = [];
   for (const l of net.layers) {
     if (!isNonlinear(l)) continue;
-    blocks.push(semanticsOf(l).bigMRows(l, windowsOf(l), bounds[l.input], { u: at(l.input), v: at(l.id) }, sanitizeName(l.name), () => nBase + nBin++, stats));
+    blocks.push(
+      semanticsOf(l).bigMRows(
+        l,
+        windowsOf(l),
+        bounds[l.input],
+        { u: at(l.input), v: at(l.id) },
+        sanitizeName(l.name),
+        () => nBase + nBin++,
+        stats,
+      ),
+    );
   }
-  const binaries: VarBlock = { name: "b", offset: nBase, size: nBin, lower: new Float64Array(nBin), upper: new Float64Array(nBin).fill(1), integer: true };
+  const binaries: VarBlock = {
+    name: "b",
+    offset: nBase,
+    size: nBin,
+    lower: new Float64Array(nBin),
+    upper: new Float64Array(nBin).fill(1),
+    integer: true,
+  };
   const keep = (f: Formula): Formula[] => (f.kind === "and" ? f.items.flatMap(keep) : f.kind === "or" ? [] : [f]);
   return {
-    problem: { vars: nBin > 0 ? [...p.vars, binaries] : p.vars, constraint: and(...keep(p.constraint), ...blocks), objective: p.objective },
+    problem: {
+      vars: nBin > 0 ? [...p.vars, binaries] : p.vars,
+      constraint: and(...keep(p.constraint), ...blocks),
+      objective: p.objective,
+    },
     stats: { binaries: nBin, stableActive: stats.stableActive, stableInactive: stats.stableInactive },
   };
 }

@@ -10,11 +10,23 @@ export function linearizeLinf(p: Problem, xStar: Float64Array, tMax = Infinity):
   const x = findVar(p, "x");
   if (x.size !== xStar.length) throw new Error(`internal: x* has ${xStar.length} entries, x has ${x.size}`);
   const tCol = varCount(p);
-  const t: VarBlock = { name: T_VAR, offset: tCol, size: 1, lower: Float64Array.of(0), upper: Float64Array.of(tMax), integer: false };
-  const lo = new RowBuilder("linf_lo"), hi = new RowBuilder("linf_hi");
+  const t: VarBlock = {
+    name: T_VAR,
+    offset: tCol,
+    size: 1,
+    lower: Float64Array.of(0),
+    upper: Float64Array.of(tMax),
+    integer: false,
+  };
+  const lo = new RowBuilder("linf_lo"),
+    hi = new RowBuilder("linf_hi");
   for (let i = 0; i < x.size; i++) {
-    lo.term(x.offset + i, 1).term(tCol, 1).end(GE, -xStar[i]);
-    hi.term(x.offset + i, 1).term(tCol, -1).end(LE, -xStar[i]);
+    lo.term(x.offset + i, 1)
+      .term(tCol, 1)
+      .end(GE, -xStar[i]);
+    hi.term(x.offset + i, 1)
+      .term(tCol, -1)
+      .end(LE, -xStar[i]);
   }
   return {
     vars: [...p.vars, t],

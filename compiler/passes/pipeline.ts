@@ -20,8 +20,14 @@ import { intervalBounds } from "../analysis/bounds/interval.js";
 import type { CompileOptions, Mode } from "./options.js";
 
 /** One pass over the problem: the new problem and the map from its solutions to the old one's. */
-export interface PassResult { readonly problem: Problem; readonly inverse: (sol: Float64Array) => Float64Array }
-export interface Pass { readonly name: string; run(p: Problem, ctx: PointContext): PassResult }
+export interface PassResult {
+  readonly problem: Problem;
+  readonly inverse: (sol: Float64Array) => Float64Array;
+}
+export interface Pass {
+  readonly name: string;
+  run(p: Problem, ctx: PointContext): PassResult;
+}
 
 export interface PointContext {
   readonly net: Network;
@@ -36,7 +42,8 @@ const identity = (s: Float64Array) => s;
 
 /** The radius box's sound interval bounds (exact and relax modes: their rows hold on this box only). */
 function radiusBounds(ctx: PointContext) {
-  const o = ctx.options, r = o.radius;
+  const o = ctx.options,
+    r = o.radius;
   const lo = ctx.xStar.map((v) => Math.max(o.pixelMin / o.pixelScale, v - r));
   const hi = ctx.xStar.map((v) => Math.min(o.pixelMax / o.pixelScale, v + r));
   return intervalBounds(ctx.net, lo, hi);
@@ -62,7 +69,10 @@ const SELECT: Record<Mode, Pass> = {
   // The triangle relaxation on the same sound interval bounds: an LP containing F(C_f) within the radius.
   relax: {
     name: "select-disjuncts (relax: triangle)",
-    run: (_p, ctx) => ({ problem: relaxDisjuncts(ctx.net, ctx.encoding, radiusBounds(ctx)).problem, inverse: identity }),
+    run: (_p, ctx) => ({
+      problem: relaxDisjuncts(ctx.net, ctx.encoding, radiusBounds(ctx)).problem,
+      inverse: identity,
+    }),
   },
 };
 
@@ -72,7 +82,10 @@ export function buildPipeline(options: CompileOptions): Pass[] {
     // before anything that assumes a conjunction (linearize, eliminate, to-lp-model).
     SELECT[options.mode],
     // target-label adds C_out(l) after selection: it has no disjunctions of its own.
-    { name: "target-label", run: (p, ctx) => ({ problem: addTarget(p, ctx.encoding, ctx.label, ctx.options.margin), inverse: identity }) },
+    {
+      name: "target-label",
+      run: (p, ctx) => ({ problem: addTarget(p, ctx.encoding, ctx.label, ctx.options.margin), inverse: identity }),
+    },
     // linearize-linf appends t after the layer variables, so every earlier variable keeps its column.
     {
       name: "linearize-linf",
@@ -118,8 +131,19 @@ export interface PointInfo {
   readonly name: string;
 }
 
-export function compilePoint(net: Network, xStar: Float64Array, options: CompileOptions, info: PointInfo, enc?: Encoding): CompiledPoint {
-  const encoding = enc ?? encode(net, { inputLower: options.pixelMin / options.pixelScale, inputUpper: options.pixelMax / options.pixelScale });
+export function compilePoint(
+  net: Network,
+  xStar: Float64Array,
+  options: CompileOptions,
+  info: PointInfo,
+  enc?: Encoding,
+): CompiledPoint {
+  const encoding =
+    enc ??
+    encode(net, {
+      inputLower: options.pixelMin / options.pixelScale,
+      inputUpper: options.pixelMax / options.pixelScale,
+    });
   const evaluated = evaluate(net, encoding, xStar);
   const ranked = rankLabels(evaluated.trace.logits);
   const predicted = ranked[0];

@@ -8,10 +8,11 @@ import { match } from "ts-pattern";
 import { and, restrictOr, type Formula, type Or, type Problem } from "../ir/constraint.js";
 
 export function selectDisjuncts(p: Problem, itemsOf: (o: Or) => Int32Array): Problem {
-  const walk = (f: Formula): Formula => match(f)
-    .with({ kind: "linear" }, (b) => b)
-    .with({ kind: "and" }, (a) => and(...a.items.map(walk)))
-    .with({ kind: "or" }, (o) => restrictOr(o, itemsOf(o)))
-    .exhaustive();
+  const walk = (f: Formula): Formula =>
+    match(f)
+      .with({ kind: "linear" }, (b) => b)
+      .with({ kind: "and" }, (a) => and(...a.items.map(walk)))
+      .with({ kind: "or" }, (o) => restrictOr(o, itemsOf(o)))
+      .exhaustive();
   return { ...p, constraint: walk(p.constraint) };
 }

@@ -2,33 +2,83 @@
 // tokenizer and recursive descent: the grammar is a dozen rules, and errors must carry line and column).
 
 import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
-import { and, EQ, GE, LE, or, RowBuilder, type Formula, type Objective, type Problem, type SenseCode, type VarBlock } from "../../compiler/ir/constraint.js";
+import {
+  and,
+  EQ,
+  GE,
+  LE,
+  or,
+  RowBuilder,
+  type Formula,
+  type Objective,
+  type Problem,
+  type SenseCode,
+  type VarBlock,
+} from "../../compiler/ir/constraint.js";
 
-interface Token { readonly kind: "name" | "num" | "sym" | "eof"; readonly text: string; readonly line: number; readonly col: number }
+interface Token {
+  readonly kind: "name" | "num" | "sym" | "eof";
+  readonly text: string;
+  readonly line: number;
+  readonly col: number;
+}
 
 /** Words of the syntax; no variable block may take these names. */
 const KEYWORDS = new Set(["var", "int", "free", "in", "bounds", "minimize", "maximize", "and", "or", "linear", "inf"]);
 
 class ParseError extends Error {
-  constructor(readonly line: number, readonly col: number, msg: string) { super(msg); }
+  constructor(
+    readonly line: number,
+    readonly col: number,
+    msg: string,
+  ) {
+    super(msg);
+  }
 }
 
 function tokenize(src: string): Token[] {
   const toks: Token[] = [];
-  let line = 1, col = 1, i = 0;
-  const push = (kind: Token["kind"], text: string) => { toks.push({ kind, text, line, col }); i += text.length; col += text.length; };
+  let line = 1,
+    col = 1,
+    i = 0;
+  const push = (kind: Token["kind"], text: string) => {
+    toks.push({ kind, text, line, col });
+    i += text.length;
+    col += text.length;
+  };
   while (i < src.length) {
     const c = src[i];
-    if (c === "\n") { i++; line++; col = 1; continue; }
-    if (c === " " || c === "\t" || c === "\r") { i++; col++; continue; }
-    if (c === "#") { while (i < src.length && src[i] !== "\n") i++; continue; }
+    if (c === "\n") {
+      i++;
+      line++;
+      col = 1;
+      continue;
+    }
+    if (c === " " || c === "\t" || c === "\r") {
+      i++;
+      col++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < src.length && src[i] !== "\n") i++;
+      continue;
+    }
     const rest = src.slice(i, i + 64);
     const num = /^(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf\b)/.exec(rest);
-    if (num) { push("num", num[0]); continue; }
+    if (num) {
+      push("num", num[0]);
+      continue;
+    }
     const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
-    if (name) { push("name", name[0]); continue; }
+    if (name) {
+      push("name", name[0]);
+      continue;
+    }
     const sym = /^(?:>=|<=|[=@:\[\]{},+-])/.exec(rest);
-    if (sym) { push("sym", sym[0]); continue; }
+    if (sym) {
+      push("sym", sym[0]);
+      continue;
+    }
     throw new ParseError(line, col, `unexpected character '${c}'`);
   }
   toks.push({ kind: "eof", text: "end of input", line, col });
@@ -41,10 +91,19 @@ class Parser {
   private nextCol = 0;
   constructor(private readonly toks: Token[]) {}
 
-  private peek(): Token { return this.toks[this.pos]; }
-  private fail(msg: string, t = this.peek()): never { throw new ParseError(t.line, t.col, msg); }
-  private next(): Token { return this.toks[this.pos++]; }
-  private is(text: string): boolean { const t = this.peek(); return t.kind !== "num" && t.text === text; }
+  private peek(): Token {
+    return this.toks[this.pos];
+  }
+  private fail(msg: string, t = this.peek()): never {
+    throw new ParseError(t.line, t.col, msg);
+  }
+  private next(): Token {
+    return this.toks[this.pos++];
+  }
+  private is(text: string): boolean {
+    const t = this.peek();
+    return t.kind !== "num" && t.text === text;
+  }
   private expect(text: string): Token {
     if (!this.is(text)) this.fail(`expected '${text}', found '${this.peek().text}'`);
     return this.next();
@@ -56,7 +115,10 @@ class Parser {
   }
   private number(): number {
     let sign = 1;
-    if (this.is("-")) { this.next(); sign = -1; } else if (this.is("+")) this.next();
+    if (this.is("-")) {
+      this.next();
+      sign = -1;
+    } else if (this.is("+")) this.next();
     const t = this.next();
     if (t.kind !== "num") this.fail(`expected a number, found '${t.text}'`, t);
     return sign * (t.text === "inf" ? Infinity : Number(t.text));
@@ -84,17 +146,38 @@ class Parser {
     if (KEYWORDS.has(name)) this.fail(`'${name}' is a keyword, not a variable name`, nameTok);
     if (this.vars.some((v) => v.name === name)) this.fail(`variable block '${name}' declared twice`, nameTok);
     let size = 1;
-    if (this.is("[")) { this.next(); size = this.int(); this.expect("]"); }
+    if (this.is("[")) {
+      this.next();
+      size = this.int();
+      this.expect("]");
+    }
     let integer = false;
-    if (this.is("int")) { this.next(); integer = true; }
-    const lower = new Float64Array(size), upper = new Float64Array(size);
-    if (this.is("free")) { this.next(); lower.fill(-Infinity); upper.fill(Infinity); }
-    else if (this.is("in")) {
-      this.next(); this.expect("["); const lo = this.number(); this.expect(","); const hi = this.number(); this.expect("]");
-      lower.fill(lo); upper.fill(hi);
+    if (this.is("int")) {
+      this.next();
+      integer = true;
+    }
+    const lower = new Float64Array(size),
+      upper = new Float64Array(size);
+    if (this.is("free")) {
+      this.next();
+      lower.fill(-Infinity);
+      upper.fill(Infinity);
+    } else if (this.is("in")) {
+      this.next();
+      this.expect("[");
+      const lo = this.number();
+      this.expect(",");
+      const hi = this.number();
+      this.expect("]");
+      lower.fill(lo);
+      upper.fill(hi);
     } else if (this.is("bounds")) {
-      this.next(); this.expect("{");
-      for (let i = 0; i < size; i++) { lower[i] = this.number(); upper[i] = this.number(); }
+      this.next();
+      this.expect("{");
+      for (let i = 0; i < size; i++) {
+        lower[i] = this.number();
+        upper[i] = this.number();
+      }
       this.expect("}");
     } else this.fail(`expected 'free', 'in' or 'bounds' after variable block '${name}'`);
     this.vars.push({ name, offset: this.nextCol, size, lower, upper, integer });
@@ -107,8 +190,11 @@ class Parser {
     const b = this.vars.find((v) => v.name === name);
     if (!b) this.fail(`unknown variable '${name}'`, t);
     let i = 0;
-    if (this.is("[")) { this.next(); i = this.int(); this.expect("]"); }
-    else if (b.size !== 1) this.fail(`variable block '${name}' has ${b.size} variables: write ${name}[i]`, t);
+    if (this.is("[")) {
+      this.next();
+      i = this.int();
+      this.expect("]");
+    } else if (b.size !== 1) this.fail(`variable block '${name}' has ${b.size} variables: write ${name}[i]`, t);
     if (i >= b.size) this.fail(`index ${i} out of range for '${name}' (size ${b.size})`, t);
     return b.offset + i;
   }
@@ -119,15 +205,17 @@ class Parser {
     let first = true;
     for (;;) {
       let sign = 1;
-      if (this.is("+") || this.is("-")) { sign = this.next().text === "-" ? -1 : 1; }
-      else if (!first) break;
+      if (this.is("+") || this.is("-")) {
+        sign = this.next().text === "-" ? -1 : 1;
+      } else if (!first) break;
       first = false;
       const t = this.peek();
       if (t.kind === "num") {
         const v = this.number();
         if (this.peek().kind === "name" && !KEYWORDS.has(this.peek().text)) add(this.ref(), sign * v);
-        else if (v === 0 && sign === 1 && !allowConstant) { /* "0": an empty left-hand side */ }
-        else if (allowConstant) constant += sign * v;
+        else if (v === 0 && sign === 1 && !allowConstant) {
+          /* "0": an empty left-hand side */
+        } else if (allowConstant) constant += sign * v;
         else this.fail("a constant belongs on the right-hand side of a row", t);
       } else add(this.ref(), sign);
       if (!(this.is("+") || this.is("-"))) break;
@@ -137,15 +225,20 @@ class Parser {
 
   private objective(): Objective {
     const sense = this.next().text === "minimize" ? "min" : "max";
-    const cols: number[] = [], vals: number[] = [];
-    const constant = this.terms((c, v) => { cols.push(c); vals.push(v); }, true);
+    const cols: number[] = [],
+      vals: number[] = [];
+    const constant = this.terms((c, v) => {
+      cols.push(c);
+      vals.push(v);
+    }, true);
     return { sense, cols: Int32Array.from(cols), vals: Float64Array.from(vals), constant };
   }
 
   private formula(inOr: boolean): Formula {
     const t = this.peek();
     if (this.is("and")) {
-      this.next(); this.expect("{");
+      this.next();
+      this.expect("{");
       const items: Formula[] = [];
       while (!this.is("}")) items.push(this.formula(inOr));
       this.expect("}");
@@ -155,10 +248,15 @@ class Parser {
       if (inOr) this.fail("an `or` inside an `or` is not supported");
       this.next();
       const name = this.name();
-      this.expect("["); const width = this.int(); this.expect("]");
+      this.expect("[");
+      const width = this.int();
+      this.expect("]");
       // `layer L`: the network layer whose nonlinearity the disjunction encodes (encode sets it).
       let layer: number | undefined;
-      if (this.peek().kind === "name" && this.peek().text === "layer") { this.next(); layer = this.int(); }
+      if (this.peek().kind === "name" && this.peek().text === "layer") {
+        this.next();
+        layer = this.int();
+      }
       this.expect("{");
       const items: Formula[] = [];
       while (!this.is("}")) items.push(this.formula(true));
@@ -174,11 +272,13 @@ class Parser {
         if (this.is("@")) {
           const at = this.next();
           if (!inOr) this.fail("a lane prefix is only allowed inside an `or`", at);
-          lane = this.int(); this.expect(":");
+          lane = this.int();
+          this.expect(":");
         }
         this.terms((c, v) => rb.term(c, v), false);
         const relTok = this.next();
-        const sense: SenseCode | null = relTok.text === "=" ? EQ : relTok.text === ">=" ? GE : relTok.text === "<=" ? LE : null;
+        const sense: SenseCode | null =
+          relTok.text === "=" ? EQ : relTok.text === ">=" ? GE : relTok.text === "<=" ? LE : null;
         if (sense === null) this.fail(`expected '=', '>=' or '<=', found '${relTok.text}'`, relTok);
         const rhs = this.number();
         rb.end(sense, rhs === 0 ? 0 : -rhs, lane);

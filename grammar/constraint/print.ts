@@ -14,12 +14,20 @@ function refNamer(p: Problem): (col: number) => string {
   };
 }
 
-function termsText(cols: ArrayLike<number>, vals: ArrayLike<number>, from: number, to: number, ref: (c: number) => string): string {
+function termsText(
+  cols: ArrayLike<number>,
+  vals: ArrayLike<number>,
+  from: number,
+  to: number,
+  ref: (c: number) => string,
+): string {
   const parts: string[] = [];
   for (let k = from; k < to; k++) {
     const v = vals[k];
     const mag = Math.abs(v) === 1 ? "" : `${formatNumber(Math.abs(v))} `;
-    parts.push(parts.length === 0 ? `${v < 0 ? "-" : ""}${mag}${ref(cols[k])}` : `${v < 0 ? "-" : "+"} ${mag}${ref(cols[k])}`);
+    parts.push(
+      parts.length === 0 ? `${v < 0 ? "-" : ""}${mag}${ref(cols[k])}` : `${v < 0 ? "-" : "+"} ${mag}${ref(cols[k])}`,
+    );
   }
   return parts.length ? parts.join(" ") : "0";
 }
@@ -38,7 +46,9 @@ function blockText(b: LinearBlock, ref: (c: number) => string, indent: string, l
   for (let r = 0; r < b.rows; r++) {
     const rel = b.sense[r] === EQ ? "=" : b.sense[r] === GE ? ">=" : "<=";
     const lane = lanes && b.lane ? `@${b.lane[r]}: ` : "";
-    out.push(`${indent}  ${lane}${termsText(b.cols, b.vals, b.indptr[r], b.indptr[r + 1], ref)} ${rel} ${formatNumber(b.constant[r] === 0 ? 0 : -b.constant[r])}`);
+    out.push(
+      `${indent}  ${lane}${termsText(b.cols, b.vals, b.indptr[r], b.indptr[r + 1], ref)} ${rel} ${formatNumber(b.constant[r] === 0 ? 0 : -b.constant[r])}`,
+    );
   }
   out.push(`${indent}}`);
   return out;
@@ -47,8 +57,16 @@ function blockText(b: LinearBlock, ref: (c: number) => string, indent: string, l
 function formulaText(f: Formula, ref: (c: number) => string, indent: string, inOr: boolean): string[] {
   return match(f)
     .with({ kind: "linear" }, (b) => blockText(b, ref, indent, inOr))
-    .with({ kind: "and" }, (a) => [`${indent}and {`, ...a.items.flatMap((i) => formulaText(i, ref, indent + "  ", inOr)), `${indent}}`])
-    .with({ kind: "or" }, (o) => [`${indent}or ${o.name} [${o.width}]${o.layer === undefined ? "" : ` layer ${o.layer}`} {`, ...o.items.flatMap((i) => formulaText(i, ref, indent + "  ", true)), `${indent}}`])
+    .with({ kind: "and" }, (a) => [
+      `${indent}and {`,
+      ...a.items.flatMap((i) => formulaText(i, ref, indent + "  ", inOr)),
+      `${indent}}`,
+    ])
+    .with({ kind: "or" }, (o) => [
+      `${indent}or ${o.name} [${o.width}]${o.layer === undefined ? "" : ` layer ${o.layer}`} {`,
+      ...o.items.flatMap((i) => formulaText(i, ref, indent + "  ", true)),
+      `${indent}}`,
+    ])
     .exhaustive();
 }
 

@@ -22,37 +22,77 @@ const NAME_REST = /[A-Za-z0-9_!"#$%&()/,.;?@`'{}|~]*/y;
 const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
 
 const SECTION_WORDS: ReadonlyMap<string, Section> = new Map<string, Section>([
-  ["minimize", "min"], ["minimise", "min"], ["minimum", "min"], ["min", "min"],
-  ["maximize", "max"], ["maximise", "max"], ["maximum", "max"], ["max", "max"],
-  ["st", "st"], ["s.t.", "st"], ["st.", "st"],
-  ["bounds", "bounds"], ["bound", "bounds"],
-  ["generals", "generals"], ["general", "generals"], ["gen", "generals"], ["integers", "generals"], ["integer", "generals"],
-  ["binaries", "binaries"], ["binary", "binaries"], ["bin", "binaries"],
+  ["minimize", "min"],
+  ["minimise", "min"],
+  ["minimum", "min"],
+  ["min", "min"],
+  ["maximize", "max"],
+  ["maximise", "max"],
+  ["maximum", "max"],
+  ["max", "max"],
+  ["st", "st"],
+  ["s.t.", "st"],
+  ["st.", "st"],
+  ["bounds", "bounds"],
+  ["bound", "bounds"],
+  ["generals", "generals"],
+  ["general", "generals"],
+  ["gen", "generals"],
+  ["integers", "generals"],
+  ["integer", "generals"],
+  ["binaries", "binaries"],
+  ["binary", "binaries"],
+  ["bin", "binaries"],
   ["end", "end"],
-  ["semi", "unsupported"], ["semis", "unsupported"], ["semi-continuous", "unsupported"], ["sos", "unsupported"],
+  ["semi", "unsupported"],
+  ["semis", "unsupported"],
+  ["semi-continuous", "unsupported"],
+  ["sos", "unsupported"],
   ["pwl", "unsupported"],
 ]);
-const TWO_WORD_SECTIONS: ReadonlyMap<string, Section> = new Map<string, Section>([["subject to", "st"], ["such that", "st"]]);
+const TWO_WORD_SECTIONS: ReadonlyMap<string, Section> = new Map<string, Section>([
+  ["subject to", "st"],
+  ["such that", "st"],
+]);
 
 function tokenizeLine(src: string, line: number, out: Tok[]): void {
   // `\` starts a comment that runs to the end of the line.
   const cut = src.indexOf("\\");
   const s = cut >= 0 ? src.slice(0, cut) : src;
   let i = 0;
-  const push = (kind: TokKind, text: string, value: number, at: number) => out.push({ kind, text, value, line, col: at + 1 });
+  const push = (kind: TokKind, text: string, value: number, at: number) =>
+    out.push({ kind, text, value, line, col: at + 1 });
   while (i < s.length) {
     const c = s[i];
-    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") { i++; continue; }
+    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
+      i++;
+      continue;
+    }
     const at = i;
     if (c === "<" || c === ">" || c === "=") {
       const two = s.slice(i, i + 2);
-      if (two === "<=" || two === "=<") { push("rel", "<=", 0, at); i += 2; }
-      else if (two === ">=" || two === "=>") { push("rel", ">=", 0, at); i += 2; }
-      else { push("rel", c === "<" ? "<=" : c === ">" ? ">=" : "=", 0, at); i++; }
+      if (two === "<=" || two === "=<") {
+        push("rel", "<=", 0, at);
+        i += 2;
+      } else if (two === ">=" || two === "=>") {
+        push("rel", ">=", 0, at);
+        i += 2;
+      } else {
+        push("rel", c === "<" ? "<=" : c === ">" ? ">=" : "=", 0, at);
+        i++;
+      }
       continue;
     }
-    if (c === "+" || c === "-") { push("sign", c, 0, at); i++; continue; }
-    if (c === ":") { push("colon", c, 0, at); i++; continue; }
+    if (c === "+" || c === "-") {
+      push("sign", c, 0, at);
+      i++;
+      continue;
+    }
+    if (c === ":") {
+      push("colon", c, 0, at);
+      i++;
+      continue;
+    }
     NUMBER.lastIndex = i;
     const num = NUMBER.exec(s);
     if (num && (c !== "." || /\d/.test(s[i + 1] ?? ""))) {
@@ -86,10 +126,17 @@ function markSection(toks: Tok[]): void {
     }
   }
   // "semi-continuous" lexes as name, sign, name.
-  const word = lower === "semi" && b?.text === "-" && c?.text.toLowerCase() === "continuous" ? "semi-continuous" : lower;
+  const word =
+    lower === "semi" && b?.text === "-" && c?.text.toLowerCase() === "continuous" ? "semi-continuous" : lower;
   const sec = SECTION_WORDS.get(word);
   if (!sec || (b && b.kind === "colon")) return;
-  toks.splice(0, word === "semi-continuous" ? 3 : 1, { kind: "section", text: sec === "unsupported" ? `unsupported:${a.text}` : sec, value: 0, line: a.line, col: a.col });
+  toks.splice(0, word === "semi-continuous" ? 3 : 1, {
+    kind: "section",
+    text: sec === "unsupported" ? `unsupported:${a.text}` : sec,
+    value: 0,
+    line: a.line,
+    col: a.col,
+  });
 }
 
 export class Lexer {
@@ -109,7 +156,10 @@ export class Lexer {
         return { kind: "eof", text: "end of file", value: 0, line: this.lines.length, col: 1 };
       }
       // Drop consumed tokens before refilling, so the buffer stays about a line long.
-      if (this.pos > 0) { this.buf = this.buf.slice(this.pos); this.pos = 0; }
+      if (this.pos > 0) {
+        this.buf = this.buf.slice(this.pos);
+        this.pos = 0;
+      }
       const toks: Tok[] = [];
       tokenizeLine(this.lines[this.nextLine], this.nextLine + 1, toks);
       this.nextLine++;

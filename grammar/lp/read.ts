@@ -9,7 +9,13 @@ import { Lexer, type Tok } from "./lexer.js";
 /** Thrown only inside this module and turned into a Result at the edge. */
 class LpSyntaxError extends Error {}
 
-interface Row { name: string | null; line: number; coefs: Map<number, number>; lower: number; upper: number }
+interface Row {
+  name: string | null;
+  line: number;
+  coefs: Map<number, number>;
+  lower: number;
+  upper: number;
+}
 
 const noNegZero = (v: number) => (v === 0 ? 0 : v);
 
@@ -26,7 +32,10 @@ class LpParser {
   private objectiveConstant = 0;
   private readonly rows: Row[] = [];
 
-  constructor(private readonly lex: Lexer, private readonly file: string) {}
+  constructor(
+    private readonly lex: Lexer,
+    private readonly file: string,
+  ) {}
 
   private error(t: Tok, msg: string): never {
     throw new LpSyntaxError(`${this.file}:${t.line}:${t.col}: ${msg}`);
@@ -51,11 +60,15 @@ class LpParser {
 
   /** Sum of signed terms up to a relation, a section keyword or the end; constants are summed apart. */
   private expression(into: Map<number, number>): { constant: number; terms: number; constants: number } {
-    let constant = 0, terms = 0, constants = 0, first = true;
+    let constant = 0,
+      terms = 0,
+      constants = 0,
+      first = true;
     for (;;) {
       let t = this.lex.peek();
       if (t.kind === "rel" || t.kind === "section" || t.kind === "eof") return { constant, terms, constants };
-      let sign = 1, signed = false;
+      let sign = 1,
+        signed = false;
       while (t.kind === "sign") {
         if (t.text === "-") sign = -sign;
         signed = true;
@@ -70,7 +83,10 @@ class LpParser {
           this.lex.next();
           this.addTerm(into, this.column(after.text), sign * t.value);
           terms++;
-        } else { constant += sign * t.value; constants++; }
+        } else {
+          constant += sign * t.value;
+          constants++;
+        }
       } else if (t.kind === "name") {
         this.lex.next();
         this.addTerm(into, this.column(t.text), sign);
@@ -102,8 +118,12 @@ class LpParser {
   }
 
   private objectiveSection(): void {
-    const a = this.lex.peek(), b = this.lex.peek(1);
-    if (a.kind === "name" && b.kind === "colon") { this.lex.next(); this.lex.next(); }
+    const a = this.lex.peek(),
+      b = this.lex.peek(1);
+    if (a.kind === "name" && b.kind === "colon") {
+      this.lex.next();
+      this.lex.next();
+    }
     const { constant } = this.expression(this.objective);
     const t = this.lex.peek();
     if (t.kind === "rel") this.error(t, "a relation in the objective (is 'Subject To' missing?)");
@@ -112,8 +132,13 @@ class LpParser {
 
   private constraint(): void {
     let name: string | null = null;
-    const a = this.lex.peek(), b = this.lex.peek(1);
-    if (a.kind === "name" && b.kind === "colon") { name = a.text; this.lex.next(); this.lex.next(); }
+    const a = this.lex.peek(),
+      b = this.lex.peek(1);
+    if (a.kind === "name" && b.kind === "colon") {
+      name = a.text;
+      this.lex.next();
+      this.lex.next();
+    }
     const start = this.lex.peek();
     const what = `constraint${name ? ` '${name}'` : ""}`;
     const coefs = new Map<number, number>();
@@ -148,19 +173,24 @@ class LpParser {
   }
 
   private boundEntry(): void {
-    const t = this.lex.peek(), t1 = this.lex.peek(1), t2 = this.lex.peek(2);
-    const valueFirst = t.kind === "sign" || t.kind === "num" || (isInfWord(t) && t1.kind === "rel" && t2.kind === "name");
+    const t = this.lex.peek(),
+      t1 = this.lex.peek(1),
+      t2 = this.lex.peek(2);
+    const valueFirst =
+      t.kind === "sign" || t.kind === "num" || (isInfWord(t) && t1.kind === "rel" && t2.kind === "name");
     if (!valueFirst) {
       if (t.kind !== "name") this.error(t, `expected a bound, found ${this.describe(t)}`);
       this.lex.next();
       const j = this.column(t.text);
       if (t1.kind === "name" && t1.text.toLowerCase() === "free") {
         this.lex.next();
-        this.lower[j] = -Infinity; this.upper[j] = Infinity;
+        this.lower[j] = -Infinity;
+        this.upper[j] = Infinity;
         return;
       }
       const rel = this.lex.next();
-      if (rel.kind !== "rel") this.error(rel, `expected a relation or 'free' after '${t.text}', found ${this.describe(rel)}`);
+      if (rel.kind !== "rel")
+        this.error(rel, `expected a relation or 'free' after '${t.text}', found ${this.describe(rel)}`);
       this.applyBound(j, rel, this.value(), false);
       return;
     }
@@ -203,7 +233,10 @@ class LpParser {
       this.lex.next();
       const j = this.column(t.text);
       this.integer[j] = 1;
-      if (binary) { this.lower[j] = 0; this.upper[j] = 1; }
+      if (binary) {
+        this.lower[j] = 0;
+        this.upper[j] = 1;
+      }
     }
   }
 
@@ -219,16 +252,19 @@ class LpParser {
       if (t.kind === "eof") this.error(t, "missing 'End'");
       if (t.kind !== "section") this.error(t, `unexpected ${this.describe(t)}`);
       if (t.text === "end") break;
-      if (t.text === "min" || t.text === "max") this.error(t, "a second objective section (multiple objectives are not supported)");
+      if (t.text === "min" || t.text === "max")
+        this.error(t, "a second objective section (multiple objectives are not supported)");
       if (t.text.startsWith("unsupported:")) {
         // An empty one is harmless (HiGHS writes an empty `semi` section).
         const next = this.lex.peek();
         if (next.kind === "section" || next.kind === "eof") continue;
         this.error(t, `section '${t.text.slice(12)}' is not supported`);
       }
-      if (t.text === "st") { while (this.startsTerm(this.lex.peek()) || this.lex.peek().kind === "rel") this.constraint(); }
-      else if (t.text === "bounds") { while (this.startsTerm(this.lex.peek())) this.boundEntry(); }
-      else this.nameList(t.text === "binaries");
+      if (t.text === "st") {
+        while (this.startsTerm(this.lex.peek()) || this.lex.peek().kind === "rel") this.constraint();
+      } else if (t.text === "bounds") {
+        while (this.startsTerm(this.lex.peek())) this.boundEntry();
+      } else this.nameList(t.text === "binaries");
       const after = this.lex.peek();
       if (after.kind !== "section" && after.kind !== "eof") this.error(after, `unexpected ${this.describe(after)}`);
     }
@@ -237,7 +273,8 @@ class LpParser {
   }
 
   private build(sense: "min" | "max"): LpModel {
-    const nc = this.colNames.length, nr = this.rows.length;
+    const nc = this.colNames.length,
+      nr = this.rows.length;
     const objective = new Float64Array(nc);
     for (const [j, v] of this.objective) objective[j] = noNegZero(v);
     const taken = new Set(this.rows.map((r) => r.name).filter((n): n is string => n !== null));
@@ -260,9 +297,16 @@ class LpParser {
       for (const v of this.rows[r].coefs.values()) if (v !== 0) nnz++;
       indptr[r + 1] = nnz;
     }
-    const indices = new Int32Array(nnz), values = new Float64Array(nnz);
+    const indices = new Int32Array(nnz),
+      values = new Float64Array(nnz);
     let k = 0;
-    for (const row of this.rows) for (const [j, v] of row.coefs) if (v !== 0) { indices[k] = j; values[k] = v; k++; }
+    for (const row of this.rows)
+      for (const [j, v] of row.coefs)
+        if (v !== 0) {
+          indices[k] = j;
+          values[k] = v;
+          k++;
+        }
     return {
       name: modelName(this.lex.firstLine(), this.file),
       comments: [],

@@ -8,15 +8,46 @@ import type { LpModel } from "../../compiler/backend/lp-model.js";
 class MpsSyntaxError extends Error {}
 
 type RowType = "N" | "L" | "G" | "E";
-type SectionName = "NAME" | "OBJSENSE" | "OBJSENSE_VALUE" | "OBJNAME" | "ROWS" | "COLUMNS" | "RHS" | "RANGES" | "BOUNDS" | "ENDATA";
+type SectionName =
+  "NAME" | "OBJSENSE" | "OBJSENSE_VALUE" | "OBJNAME" | "ROWS" | "COLUMNS" | "RHS" | "RANGES" | "BOUNDS" | "ENDATA";
 
-const SECTIONS = new Set(["NAME", "OBJSENSE", "OBJSENS", "OBJNAME", "ROWS", "COLUMNS", "RHS", "RANGES", "BOUNDS", "ENDATA"]);
-const UNSUPPORTED = new Set(["QUADOBJ", "QSECTION", "QMATRIX", "QCMATRIX", "SOS", "SETS", "INDICATORS", "CSECTION", "GENCONS", "PWLOBJ", "PWLNAM"]);
+const SECTIONS = new Set([
+  "NAME",
+  "OBJSENSE",
+  "OBJSENS",
+  "OBJNAME",
+  "ROWS",
+  "COLUMNS",
+  "RHS",
+  "RANGES",
+  "BOUNDS",
+  "ENDATA",
+]);
+const UNSUPPORTED = new Set([
+  "QUADOBJ",
+  "QSECTION",
+  "QMATRIX",
+  "QCMATRIX",
+  "SOS",
+  "SETS",
+  "INDICATORS",
+  "CSECTION",
+  "GENCONS",
+  "PWLOBJ",
+  "PWLNAM",
+]);
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const noNegZero = (v: number) => (v === 0 ? 0 : v);
 const unquote = (s: string) => s.replace(/^'(.*)'$/, "$1");
 
-interface Col { lower: number; upper: number; lowerSet: boolean; integer: boolean; cost: number; rows: Map<number, number> }
+interface Col {
+  lower: number;
+  upper: number;
+  lowerSet: boolean;
+  integer: boolean;
+  cost: number;
+  rows: Map<number, number>;
+}
 
 class MpsParser {
   private line = 0;
@@ -66,7 +97,9 @@ class MpsParser {
   parse(text: string): LpModel {
     const lines = text.split("\n");
     let section: SectionName | null = null;
-    let inInt = false, lastCol: string | null = null, ended = false;
+    let inInt = false,
+      lastCol: string | null = null,
+      ended = false;
     for (let i = 0; i < lines.length && !ended; i++) {
       this.line = i + 1;
       const raw = lines[i].replace(/\r$/, "");
@@ -83,11 +116,24 @@ class MpsParser {
         }
       }
       switch (section) {
-        case null: case "NAME": case "ENDATA": this.error(`data line outside a section: '${raw.trim()}'`); break;
-        case "OBJSENSE": this.objSense(f[0]); section = "OBJSENSE_VALUE"; break;
-        case "OBJSENSE_VALUE": this.error(`unexpected '${raw.trim()}' after the OBJSENSE value`); break;
-        case "OBJNAME": this.objName = f[0]; break;
-        case "ROWS": this.rowLine(f); break;
+        case null:
+        case "NAME":
+        case "ENDATA":
+          this.error(`data line outside a section: '${raw.trim()}'`);
+          break;
+        case "OBJSENSE":
+          this.objSense(f[0]);
+          section = "OBJSENSE_VALUE";
+          break;
+        case "OBJSENSE_VALUE":
+          this.error(`unexpected '${raw.trim()}' after the OBJSENSE value`);
+          break;
+        case "OBJNAME":
+          this.objName = f[0];
+          break;
+        case "ROWS":
+          this.rowLine(f);
+          break;
         case "COLUMNS": {
           if (f.length === 3 && unquote(f[1]).toUpperCase() === "MARKER") {
             const m = unquote(f[2]).toUpperCase();
@@ -96,7 +142,8 @@ class MpsParser {
             else this.error(`unknown marker '${f[2]}'`);
             break;
           }
-          if (f.length !== 3 && f.length !== 5) this.error(`expected 'column row value [row value]', found ${f.length} fields`);
+          if (f.length !== 3 && f.length !== 5)
+            this.error(`expected 'column row value [row value]', found ${f.length} fields`);
           if (f[0] !== lastCol) {
             if (this.colIndex.has(f[0])) this.error(`column '${f[0]}' appears again after other columns`);
             this.colIndex.set(f[0], this.cols.length);
@@ -108,12 +155,21 @@ class MpsParser {
           for (let k = 1; k < f.length; k += 2) this.entry(c, f[0], f[k], this.num(f[k + 1], `column '${f[0]}'`));
           break;
         }
-        case "RHS": this.rhsLine(f); break;
-        case "RANGES": this.rangeLine(f); break;
-        case "BOUNDS": this.boundLine(f); break;
+        case "RHS":
+          this.rhsLine(f);
+          break;
+        case "RANGES":
+          this.rangeLine(f);
+          break;
+        case "BOUNDS":
+          this.boundLine(f);
+          break;
       }
     }
-    if (!ended) { this.line = lines.length; this.error("missing ENDATA"); }
+    if (!ended) {
+      this.line = lines.length;
+      this.error("missing ENDATA");
+    }
     return this.build();
   }
 
@@ -123,8 +179,12 @@ class MpsParser {
         // `NAME <name> [FREE]`; the FREE marker is what Clp and CBC look for.
         this.name = f.length > 1 && f[1].toUpperCase() !== "FREE" ? f[1] : "";
         return "NAME";
-      case "OBJSENSE": case "OBJSENS":
-        if (f.length > 1) { this.objSense(f[1]); return "OBJSENSE_VALUE"; }
+      case "OBJSENSE":
+      case "OBJSENS":
+        if (f.length > 1) {
+          this.objSense(f[1]);
+          return "OBJSENSE_VALUE";
+        }
         return "OBJSENSE";
       case "OBJNAME":
         if (f.length > 1) this.objName = f[1];
@@ -185,7 +245,8 @@ class MpsParser {
     const [set, pairs] = this.pairs(f, "RHS", this.rhsSet);
     this.rhsSet = set;
     for (const [rowName, val] of pairs) {
-      const r = this.row(rowName), v = this.num(val, `the RHS of '${rowName}'`);
+      const r = this.row(rowName),
+        v = this.num(val, `the RHS of '${rowName}'`);
       // The objective's RHS is minus the objective constant (the CPLEX, Clp and HiGHS reading; GLPK
       // reads it with the other sign).
       if (r === this.objRow) this.objectiveConstant = noNegZero(-v);
@@ -212,35 +273,72 @@ class MpsParser {
     if (type === "SC") this.error("bound type SC (semi-continuous) is not supported");
     if (!valued && !bare) this.error(`unknown bound type '${f[0]}'`);
     // The bound set name may be left out; BV sometimes carries a value that is ignored.
-    let set: string, colName: string, val: string | null = null;
+    let set: string,
+      colName: string,
+      val: string | null = null;
     if (valued) {
       if (f.length === 4) [, set, colName, val] = f;
-      else if (f.length === 3) { set = ""; [, colName, val] = f; }
-      else this.error(`expected '${type} [set] column value'`);
-    } else if (f.length === 2) { set = ""; colName = f[1]; }
-    else if (f.length === 3) {
-      if (type === "BV" && this.colIndex.has(f[1]) && NUMBER.test(f[2])) { set = ""; colName = f[1]; }
-      else { set = f[1]; colName = f[2]; }
-    } else if (f.length === 4 && type === "BV") { set = f[1]; colName = f[2]; }
-    else this.error(`expected '${type} [set] column'`);
-    if (this.boundSet !== null && this.boundSet !== set) this.error(`a second BOUNDS set '${set}' (only one is supported)`);
+      else if (f.length === 3) {
+        set = "";
+        [, colName, val] = f;
+      } else this.error(`expected '${type} [set] column value'`);
+    } else if (f.length === 2) {
+      set = "";
+      colName = f[1];
+    } else if (f.length === 3) {
+      if (type === "BV" && this.colIndex.has(f[1]) && NUMBER.test(f[2])) {
+        set = "";
+        colName = f[1];
+      } else {
+        set = f[1];
+        colName = f[2];
+      }
+    } else if (f.length === 4 && type === "BV") {
+      set = f[1];
+      colName = f[2];
+    } else this.error(`expected '${type} [set] column'`);
+    if (this.boundSet !== null && this.boundSet !== set)
+      this.error(`a second BOUNDS set '${set}' (only one is supported)`);
     this.boundSet = set;
     const c = this.col(colName);
     const v = val === null ? 0 : this.num(val, `the bound of '${colName}'`);
     switch (type) {
-      case "UP": case "UI":
+      case "UP":
+      case "UI":
         // MPS convention (CPLEX, HiGHS): a negative upper bound on a column whose lower bound was never
         // set makes the lower bound -inf.
         if (v < 0 && !c.lowerSet && c.lower === 0) c.lower = -Infinity;
         c.upper = v;
         if (type === "UI") c.integer = true;
         break;
-      case "LO": case "LI": c.lower = v; c.lowerSet = true; if (type === "LI") c.integer = true; break;
-      case "FX": c.lower = c.upper = v; c.lowerSet = true; break;
-      case "FR": c.lower = -Infinity; c.upper = Infinity; c.lowerSet = true; break;
-      case "MI": c.lower = -Infinity; c.lowerSet = true; break;
-      case "PL": c.upper = Infinity; break;
-      case "BV": c.lower = 0; c.upper = 1; c.integer = true; c.lowerSet = true; break;
+      case "LO":
+      case "LI":
+        c.lower = v;
+        c.lowerSet = true;
+        if (type === "LI") c.integer = true;
+        break;
+      case "FX":
+        c.lower = c.upper = v;
+        c.lowerSet = true;
+        break;
+      case "FR":
+        c.lower = -Infinity;
+        c.upper = Infinity;
+        c.lowerSet = true;
+        break;
+      case "MI":
+        c.lower = -Infinity;
+        c.lowerSet = true;
+        break;
+      case "PL":
+        c.upper = Infinity;
+        break;
+      case "BV":
+        c.lower = 0;
+        c.upper = 1;
+        c.integer = true;
+        c.lowerSet = true;
+        break;
     }
     if (c.lower === Infinity || c.upper === -Infinity || (c.lower === c.upper && !Number.isFinite(v))) {
       this.error(`infinite ${type} bound on '${colName}'`);
@@ -251,31 +349,53 @@ class MpsParser {
     // Rows kept in the model: every row but the objective (extra N rows stay, as free rows).
     const keep: number[] = [];
     const newIndex = new Int32Array(this.rowNames.length).fill(-1);
-    for (let r = 0; r < this.rowNames.length; r++) if (r !== this.objRow) { newIndex[r] = keep.length; keep.push(r); }
-    const nr = keep.length, nc = this.cols.length;
-    const rowLower = new Float64Array(nr), rowUpper = new Float64Array(nr);
+    for (let r = 0; r < this.rowNames.length; r++)
+      if (r !== this.objRow) {
+        newIndex[r] = keep.length;
+        keep.push(r);
+      }
+    const nr = keep.length,
+      nc = this.cols.length;
+    const rowLower = new Float64Array(nr),
+      rowUpper = new Float64Array(nr);
     keep.forEach((r, i) => {
-      const rhs = this.rhs[r], R = this.range[r];
+      const rhs = this.rhs[r],
+        R = this.range[r];
       let lo: number, hi: number;
       // RANGES per the MPS standard: G [rhs, rhs+|R|], L [rhs-|R|, rhs], E by the sign of R.
       switch (this.rowTypes[r]) {
-        case "N": lo = -Infinity; hi = Infinity; break;
-        case "G": lo = rhs; hi = R === null ? Infinity : rhs + Math.abs(R); break;
-        case "L": lo = R === null ? -Infinity : rhs - Math.abs(R); hi = rhs; break;
-        case "E": lo = R !== null && R < 0 ? rhs + R : rhs; hi = R !== null && R > 0 ? rhs + R : rhs; break;
+        case "N":
+          lo = -Infinity;
+          hi = Infinity;
+          break;
+        case "G":
+          lo = rhs;
+          hi = R === null ? Infinity : rhs + Math.abs(R);
+          break;
+        case "L":
+          lo = R === null ? -Infinity : rhs - Math.abs(R);
+          hi = rhs;
+          break;
+        case "E":
+          lo = R !== null && R < 0 ? rhs + R : rhs;
+          hi = R !== null && R > 0 ? rhs + R : rhs;
+          break;
       }
-      rowLower[i] = lo; rowUpper[i] = hi;
+      rowLower[i] = lo;
+      rowUpper[i] = hi;
     });
     const indptr = new Int32Array(nr + 1);
     for (const c of this.cols) for (const [r, v] of c.rows) if (v !== 0) indptr[newIndex[r] + 1]++;
     for (let i = 0; i < nr; i++) indptr[i + 1] += indptr[i];
     const fill = indptr.slice(0, nr);
-    const indices = new Int32Array(indptr[nr]), values = new Float64Array(indptr[nr]);
+    const indices = new Int32Array(indptr[nr]),
+      values = new Float64Array(indptr[nr]);
     this.cols.forEach((c, j) => {
       for (const [r, v] of c.rows) {
         if (v === 0) continue;
         const p = fill[newIndex[r]]++;
-        indices[p] = j; values[p] = v;
+        indices[p] = j;
+        values[p] = v;
       }
     });
     return {

@@ -10,7 +10,15 @@ export interface Tok {
   readonly col: number;
 }
 
-const LF = 10, CR = 13, TAB = 9, VT = 11, FF = 12, SPACE = 32, SEMI = 59, LPAREN = 40, RPAREN = 41;
+const LF = 10,
+  CR = 13,
+  TAB = 9,
+  VT = 11,
+  FF = 12,
+  SPACE = 32,
+  SEMI = 59,
+  LPAREN = 40,
+  RPAREN = 41;
 const BLANK = (c: number): boolean => c === SPACE || c === TAB || c === CR || c === VT || c === FF;
 
 /** One-token lookahead is all the recursive-descent parser needs, so no token array is ever built. */
@@ -37,24 +45,35 @@ export class Lexer {
   }
 
   private scan(): Tok {
-    const s = this.src, n = s.length;
+    const s = this.src,
+      n = s.length;
     let i = this.i;
     // Blanks and `;` comments (to the end of the line).
     while (i < n) {
       const c = s.charCodeAt(i);
-      if (c === LF) { i++; this.line++; this.col = 1; }
-      else if (BLANK(c)) { i++; this.col++; }
-      else if (c === SEMI) {
+      if (c === LF) {
+        i++;
+        this.line++;
+        this.col = 1;
+      } else if (BLANK(c)) {
+        i++;
+        this.col++;
+      } else if (c === SEMI) {
         const start = i;
         while (i < n && s.charCodeAt(i) !== LF) i++;
         this.col += i - start; // matters only for a comment that ends the file
       } else break;
     }
-    const line = this.line, col = this.col;
-    if (i >= n) { this.i = i; return { kind: "eof", text: "end of file", line, col }; }
+    const line = this.line,
+      col = this.col;
+    if (i >= n) {
+      this.i = i;
+      return { kind: "eof", text: "end of file", line, col };
+    }
     const c = s.charCodeAt(i);
     if (c === LPAREN || c === RPAREN) {
-      this.i = i + 1; this.col++;
+      this.i = i + 1;
+      this.col++;
       return { kind: c === LPAREN ? "(" : ")", text: c === LPAREN ? "(" : ")", line, col };
     }
     const start = i;
@@ -63,7 +82,8 @@ export class Lexer {
       if (d === LF || BLANK(d) || d === SEMI || d === LPAREN || d === RPAREN) break;
       i++;
     }
-    this.i = i; this.col += i - start;
+    this.i = i;
+    this.col += i - start;
     return { kind: "sym", text: s.slice(start, i), line, col };
   }
 }

@@ -31,11 +31,20 @@ const UNSUPPORTED = new Set(["not", "=>", "xor", "ite", "let", "distinct", "fora
 
 /** Thrown inside the parser only and turned into a Diagnostic by parseVnnlib: nothing escapes. */
 class ParseError {
-  constructor(readonly code: string, readonly line: number, readonly col: number, readonly message: string) {}
+  constructor(
+    readonly code: string,
+    readonly line: number,
+    readonly col: number,
+    readonly message: string,
+  ) {}
 }
 
 /** Mutable linear term under construction. */
-interface Lin { x: Map<number, number>; y: Map<number, number>; c: number }
+interface Lin {
+  x: Map<number, number>;
+  y: Map<number, number>;
+  c: number;
+}
 
 const constant = (c: number): Lin => ({ x: new Map(), y: new Map(), c });
 const isConstant = (t: Lin): boolean => t.x.size === 0 && t.y.size === 0;
@@ -69,7 +78,9 @@ class Parser {
   private readonly decl = { X: new Map<number, Tok>(), Y: new Map<number, Tok>() };
   readonly asserts: Node[] = [];
 
-  constructor(text: string) { this.lex = new Lexer(text); }
+  constructor(text: string) {
+    this.lex = new Lexer(text);
+  }
 
   private fail(t: Tok, msg: string, code = "vnnlib/syntax"): never {
     throw new ParseError(code, t.line, t.col, msg);
@@ -84,8 +95,12 @@ class Parser {
   /** Consumes the ')' that closes `open` (whose head was `what`). */
   private close(open: Tok, what: string): void {
     const t = this.lex.next();
-    if (t.kind === ")") { this.depth--; return; }
-    if (t.kind === "eof") this.fail(t, `unexpected end of file: '(${what}' opened at ${open.line}:${open.col} is never closed`);
+    if (t.kind === ")") {
+      this.depth--;
+      return;
+    }
+    if (t.kind === "eof")
+      this.fail(t, `unexpected end of file: '(${what}' opened at ${open.line}:${open.col} is never closed`);
     this.fail(t, `expected ')' to close '(${what}' opened at ${open.line}:${open.col}, found ${show(t)}`);
   }
 
@@ -101,7 +116,8 @@ class Parser {
     for (;;) {
       const t = this.lex.peek();
       if (t.kind === ")") return out;
-      if (t.kind === "eof") this.fail(t, `unexpected end of file: '(${what}' opened at ${open.line}:${open.col} is never closed`);
+      if (t.kind === "eof")
+        this.fail(t, `unexpected end of file: '(${what}' opened at ${open.line}:${open.col} is never closed`);
       out.push(item());
     }
   }
@@ -111,20 +127,31 @@ class Parser {
       const t = this.lex.peek();
       if (t.kind === "eof") return;
       if (t.kind !== "(") {
-        this.fail(t, t.kind === ")" ? "unexpected ')' with no matching '('" : `expected '(' to start a command, found ${show(t)}`);
+        this.fail(
+          t,
+          t.kind === ")" ? "unexpected ')' with no matching '('" : `expected '(' to start a command, found ${show(t)}`,
+        );
       }
       const open = this.open();
       const cmd = this.head(open, "a command (declare-const or assert)");
       switch (cmd.text) {
-        case "declare-const": this.declareConst(); break;
+        case "declare-const":
+          this.declareConst();
+          break;
         case "assert": {
           if (this.lex.peek().kind === ")") this.fail(this.lex.peek(), "expected a formula after 'assert', found ')'");
           this.asserts.push(this.formula());
           break;
         }
-        case "check-sat": case "get-model": case "exit": break;
-        case "set-logic": this.head(open, "a logic name"); break;
-        default: this.fail(cmd, `unknown command ${show(cmd)}: expected declare-const or assert`, "vnnlib/unsupported");
+        case "check-sat":
+        case "get-model":
+        case "exit":
+          break;
+        case "set-logic":
+          this.head(open, "a logic name");
+          break;
+        default:
+          this.fail(cmd, `unknown command ${show(cmd)}: expected declare-const or assert`, "vnnlib/unsupported");
       }
       this.close(open, cmd.text);
     }
@@ -135,10 +162,13 @@ class Parser {
     const m = name.kind === "sym" ? VARIABLE.exec(name.text) : null;
     if (!m) this.fail(name, `expected a variable name X_<i> or Y_<j> after 'declare-const', found ${show(name)}`);
     const sort = this.lex.next();
-    if (sort.kind !== "sym" || sort.text !== "Real") this.fail(sort, `expected sort 'Real' for ${name.text}, found ${show(sort)}`);
-    const table = this.decl[m[1] as "X" | "Y"], index = Number(m[2]);
+    if (sort.kind !== "sym" || sort.text !== "Real")
+      this.fail(sort, `expected sort 'Real' for ${name.text}, found ${show(sort)}`);
+    const table = this.decl[m[1] as "X" | "Y"],
+      index = Number(m[2]);
     const prev = table.get(index);
-    if (prev) this.fail(name, `${name.text} is declared twice (first at ${prev.line}:${prev.col})`, "vnnlib/declarations");
+    if (prev)
+      this.fail(name, `${name.text} is declared twice (first at ${prev.line}:${prev.col})`, "vnnlib/declarations");
     table.set(index, name);
   }
 
@@ -153,12 +183,26 @@ class Parser {
     const op = this.head(open, "'and', 'or' or a comparison (<= >= < > =)");
     let node: Node;
     switch (op.text) {
-      case "and": case "or":
-        node = { kind: op.text, items: this.until(open, op.text, () => this.formula()), line: open.line, col: open.col };
+      case "and":
+      case "or":
+        node = {
+          kind: op.text,
+          items: this.until(open, op.text, () => this.formula()),
+          line: open.line,
+          col: open.col,
+        };
         break;
-      case "<=": case ">=": case "<": case ">": case "=": {
+      case "<=":
+      case ">=":
+      case "<":
+      case ">":
+      case "=": {
         const terms = this.until(open, op.text, () => this.term());
-        if (terms.length < 2) this.fail(this.lex.peek(), `expected at least two terms in '(${op.text}' at ${open.line}:${open.col}, found ')'`);
+        if (terms.length < 2)
+          this.fail(
+            this.lex.peek(),
+            `expected at least two terms in '(${op.text}' at ${open.line}:${open.col}, found ')'`,
+          );
         // Strict comparisons are read as non-strict: over the reals the closure is what an LP can
         // state, and VNN-COMP counts ties as counterexamples anyway. `=` is `<=` and `>=`.
         const atoms: Node[] = [];
@@ -174,7 +218,12 @@ class Parser {
         break;
       }
       default:
-        if (UNSUPPORTED.has(op.text)) this.fail(op, `unsupported operator ${show(op)}: only and, or, <=, >=, <, >, = are supported`, "vnnlib/unsupported");
+        if (UNSUPPORTED.has(op.text))
+          this.fail(
+            op,
+            `unsupported operator ${show(op)}: only and, or, <=, >=, <, >, = are supported`,
+            "vnnlib/unsupported",
+          );
         this.fail(op, `expected 'and', 'or' or a comparison (<= >= < > =), found ${show(op)}`);
     }
     this.close(open, op.text);
@@ -183,27 +232,40 @@ class Parser {
 
   private term(): Lin {
     const t = this.lex.peek();
-    if (t.kind === "sym") { this.lex.next(); return this.leaf(t); }
+    if (t.kind === "sym") {
+      this.lex.next();
+      return this.leaf(t);
+    }
     if (t.kind !== "(") this.fail(t, `expected a term (a number, a variable or '('), found ${show(t)}`);
     const open = this.open();
     const op = this.head(open, "'+', '-', '*' or '/'");
     if (!["+", "-", "*", "/"].includes(op.text)) {
-      this.fail(op, `expected '+', '-', '*' or '/' in a term, found ${show(op)}`, UNSUPPORTED.has(op.text) ? "vnnlib/unsupported" : "vnnlib/syntax");
+      this.fail(
+        op,
+        `expected '+', '-', '*' or '/' in a term, found ${show(op)}`,
+        UNSUPPORTED.has(op.text) ? "vnnlib/unsupported" : "vnnlib/syntax",
+      );
     }
     const args = this.until(open, op.text, () => this.term());
     const needs = op.text === "+" ? 0 : op.text === "-" ? 1 : 2;
-    if (args.length < needs) this.fail(this.lex.peek(), `expected at least ${needs} term${needs > 1 ? "s" : ""} in '(${op.text}' at ${open.line}:${open.col}, found ')'`);
+    if (args.length < needs)
+      this.fail(
+        this.lex.peek(),
+        `expected at least ${needs} term${needs > 1 ? "s" : ""} in '(${op.text}' at ${open.line}:${open.col}, found ')'`,
+      );
     let out: Lin;
     if (op.text === "+" || op.text === "-") {
       out = constant(0);
       args.forEach((a, k) => addScaled(out, a, op.text === "-" && (k > 0 || args.length === 1) ? -1 : 1));
     } else if (op.text === "*") {
       const vars = args.filter((a) => !isConstant(a));
-      if (vars.length > 1) this.fail(open, "nonlinear term: at most one factor of '*' may contain variables", "vnnlib/unsupported");
+      if (vars.length > 1)
+        this.fail(open, "nonlinear term: at most one factor of '*' may contain variables", "vnnlib/unsupported");
       const k = args.filter(isConstant).reduce((p, a) => p * a.c, 1);
       out = vars.length === 1 ? scaled(vars[0], k) : constant(k);
     } else {
-      if (!args.slice(1).every(isConstant)) this.fail(open, "nonlinear term: only the first argument of '/' may contain variables", "vnnlib/unsupported");
+      if (!args.slice(1).every(isConstant))
+        this.fail(open, "nonlinear term: only the first argument of '/' may contain variables", "vnnlib/unsupported");
       const k = args.slice(1).reduce((p, a) => p * a.c, 1);
       if (k === 0) this.fail(open, "division by zero", "vnnlib/bad-number");
       out = scaled(args[0], 1 / k);
@@ -224,8 +286,14 @@ class Parser {
     if (LOOKS_NUMERIC.test(t.text)) this.fail(t, `bad number ${show(t)}`, "vnnlib/bad-number");
     const m = VARIABLE.exec(t.text);
     if (m) {
-      const kind = m[1] as "X" | "Y", index = Number(m[2]);
-      if (!this.decl[kind].has(index)) this.fail(t, `undeclared variable ${t.text} (expected (declare-const ${t.text} Real) before its use)`, "vnnlib/undeclared");
+      const kind = m[1] as "X" | "Y",
+        index = Number(m[2]);
+      if (!this.decl[kind].has(index))
+        this.fail(
+          t,
+          `undeclared variable ${t.text} (expected (declare-const ${t.text} Real) before its use)`,
+          "vnnlib/undeclared",
+        );
       const out = constant(0);
       (kind === "X" ? out.x : out.y).set(index, 1);
       return out;
@@ -237,19 +305,30 @@ class Parser {
   /** Declared count per kind; a gap (X_0, X_2 without X_1) is an error at the highest declaration. */
   count(kind: "X" | "Y", end: Tok): number {
     const table = this.decl[kind];
-    if (table.size === 0) this.fail(end, `no ${kind === "X" ? "input" : "output"} variables declared (expected (declare-const ${kind}_0 Real))`, "vnnlib/declarations");
+    if (table.size === 0)
+      this.fail(
+        end,
+        `no ${kind === "X" ? "input" : "output"} variables declared (expected (declare-const ${kind}_0 Real))`,
+        "vnnlib/declarations",
+      );
     let max = -1;
     for (const i of table.keys()) max = Math.max(max, i);
     if (table.size !== max + 1) {
       let missing = 0;
       while (table.has(missing)) missing++;
       const last = table.get(max)!;
-      this.fail(last, `${kind}_${missing} is not declared but ${last.text} is (declare ${kind}_0 .. ${last.text} without gaps)`, "vnnlib/declarations");
+      this.fail(
+        last,
+        `${kind}_${missing} is not declared but ${last.text} is (declare ${kind}_0 .. ${last.text} without gaps)`,
+        "vnnlib/declarations",
+      );
     }
     return table.size;
   }
 
-  end(): Tok { return this.lex.peek(); }
+  end(): Tok {
+    return this.lex.peek();
+  }
 }
 
 /** Parses VNN-LIB text; `file` names it in messages. Never throws on bad input. */

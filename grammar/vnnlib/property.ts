@@ -4,10 +4,18 @@
 import { diag, fail, ok, type Result } from "../../compiler/diagnostics.js";
 
 /** Σ a_i X_i + Σ b_j Y_j + c; no zero coefficients are stored. */
-export interface LinearTerm { readonly x: ReadonlyMap<number, number>; readonly y: ReadonlyMap<number, number>; readonly c: number }
+export interface LinearTerm {
+  readonly x: ReadonlyMap<number, number>;
+  readonly y: ReadonlyMap<number, number>;
+  readonly c: number;
+}
 /** term op 0, i.e. lhs − rhs op 0. */
-export interface Atom { readonly term: LinearTerm; readonly op: "<=" | ">=" }
-export type Formula = { kind: "atom"; atom: Atom } | { kind: "and"; items: Formula[] } | { kind: "or"; items: Formula[] };
+export interface Atom {
+  readonly term: LinearTerm;
+  readonly op: "<=" | ">=";
+}
+export type Formula =
+  { kind: "atom"; atom: Atom } | { kind: "and"; items: Formula[] } | { kind: "or"; items: Formula[] };
 
 /** One input box with the unsafe set to check in it. */
 export interface VnnlibCase {
@@ -55,7 +63,11 @@ export const MAX_DISJUNCTS = 100_000;
 /** Atoms summed over all disjuncts; bounds memory when each disjunct carries a whole input box. */
 const MAX_DNF_ATOMS = 20_000_000;
 
-interface Bound { readonly index: number; readonly lower: boolean; readonly value: number }
+interface Bound {
+  readonly index: number;
+  readonly lower: boolean;
+  readonly value: number;
+}
 
 /**
  * `±X_i + c op 0` as a bound on X_i. Only coefficients ±1 count, so the bound is exactly the constant
@@ -78,7 +90,12 @@ export function toFormula(n: Node): Formula {
 }
 
 /** Thrown inside the DNF expansion only, caught in buildProperty; `at` is the item that overflowed. */
-class TooLarge { constructor(readonly at: Node, readonly what: string) {} }
+class TooLarge {
+  constructor(
+    readonly at: Node,
+    readonly what: string,
+  ) {}
+}
 
 function dnf(n: Node, maxDisjuncts: number): Atom[][] {
   if (n.kind === "atom") return [[n.atom]];
@@ -98,7 +115,8 @@ function dnf(n: Node, maxDisjuncts: number): Atom[][] {
     const dAtoms = d.reduce((s, c) => s + c.length, 0);
     const atoms = d.length * accAtoms + acc.length * dAtoms;
     if (atoms > MAX_DNF_ATOMS) throw new TooLarge(item, `${MAX_DNF_ATOMS} atoms`);
-    if (d.length === 1) for (const c of acc) c.push(...d[0]); // the common case: no copy
+    if (d.length === 1)
+      for (const c of acc) c.push(...d[0]); // the common case: no copy
     else acc = acc.flatMap((a) => d.map((b) => [...a, ...b]));
     accAtoms = atoms;
   }
@@ -107,7 +125,9 @@ function dnf(n: Node, maxDisjuncts: number): Atom[][] {
 
 /** Flattens top-level `and`s: each assert, and each conjunct of an asserted `and`, is one conjunct. */
 function conjuncts(ns: readonly Node[], out: Node[]): Node[] {
-  for (const n of ns) if (n.kind === "and") conjuncts(n.items, out); else out.push(n);
+  for (const n of ns)
+    if (n.kind === "and") conjuncts(n.items, out);
+    else out.push(n);
   return out;
 }
 
@@ -116,7 +136,11 @@ function conjuncts(ns: readonly Node[], out: Node[]): Node[] {
  * DNF (not to inputConstraints) when some branch bounds an X_i: that is a union of input boxes (cases).
  */
 export function buildProperty(
-  asserts: readonly Node[], numInputs: number, numOutputs: number, file: string, maxDisjuncts = MAX_DISJUNCTS,
+  asserts: readonly Node[],
+  numInputs: number,
+  numOutputs: number,
+  file: string,
+  maxDisjuncts = MAX_DISJUNCTS,
 ): Result<VnnlibProperty> {
   const lower = new Float64Array(numInputs).fill(-Infinity);
   const upper = new Float64Array(numInputs).fill(Infinity);
@@ -133,28 +157,43 @@ export function buildProperty(
 
   let disjuncts: Atom[][];
   try {
-    disjuncts = rest.length === 0 ? [[]] : dnf({ kind: "and", items: rest, line: rest[0].line, col: rest[0].col }, maxDisjuncts);
+    disjuncts =
+      rest.length === 0 ? [[]] : dnf({ kind: "and", items: rest, line: rest[0].line, col: rest[0].col }, maxDisjuncts);
   } catch (e) {
     if (!(e instanceof TooLarge)) throw e;
-    return fail(diag("vnnlib/too-large",
-      `${file}:${e.at.line}:${e.at.col}: with this formula the unsafe set's disjunctive normal form exceeds ${e.what} (a limit that bounds memory)`));
+    return fail(
+      diag(
+        "vnnlib/too-large",
+        `${file}:${e.at.line}:${e.at.col}: with this formula the unsafe set's disjunctive normal form exceeds ${e.what} (a limit that bounds memory)`,
+      ),
+    );
   }
 
   // Group disjuncts by the box their own bounds carve out of the top-level box. The key lists only the
   // bounds that change it, so a disjunct without bounds (the usual shape) lands in the top-level group.
-  interface Group { readonly key: string; readonly changes: Map<number, [number, number]>; readonly unsafe: Atom[][] }
+  interface Group {
+    readonly key: string;
+    readonly changes: Map<number, [number, number]>;
+    readonly unsafe: Atom[][];
+  }
   const groups = new Map<string, Group>();
   for (const d of disjuncts) {
     const others: Atom[] = [];
     const box = new Map<number, [number, number]>();
     for (const a of d) {
       const b = asBound(a);
-      if (!b) { others.push(a); continue; }
+      if (!b) {
+        others.push(a);
+        continue;
+      }
       const cur = box.get(b.index) ?? [lower[b.index], upper[b.index]];
-      if (b.lower) cur[0] = Math.max(cur[0], b.value); else cur[1] = Math.min(cur[1], b.value);
+      if (b.lower) cur[0] = Math.max(cur[0], b.value);
+      else cur[1] = Math.min(cur[1], b.value);
       box.set(b.index, cur);
     }
-    const changes = new Map([...box].filter(([i, [lo, hi]]) => lo !== lower[i] || hi !== upper[i]).sort((p, q) => p[0] - q[0]));
+    const changes = new Map(
+      [...box].filter(([i, [lo, hi]]) => lo !== lower[i] || hi !== upper[i]).sort((p, q) => p[0] - q[0]),
+    );
     const key = [...changes].map(([i, [lo, hi]]) => `${i}:${lo}:${hi}`).join(",");
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { key, changes, unsafe: [] }));
@@ -162,8 +201,12 @@ export function buildProperty(
   }
 
   const caseOf = (g: Group): VnnlibCase => {
-    const lo = lower.slice(), hi = upper.slice();
-    for (const [i, [l, h]] of g.changes) { lo[i] = l; hi[i] = h; }
+    const lo = lower.slice(),
+      hi = upper.slice();
+    for (const [i, [l, h]] of g.changes) {
+      lo[i] = l;
+      hi[i] = h;
+    }
     return { inputLower: lo, inputUpper: hi, unsafe: g.unsafe };
   };
   const base = { numInputs, numOutputs, inputConstraints };

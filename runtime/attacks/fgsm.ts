@@ -5,7 +5,15 @@
 import type { Network, NetworkMatrices } from "../../compiler/index.js";
 import { crossEntropyGradient } from "./gradient.js";
 
-export function fgsmExample(net: Network, m: NetworkMatrices, xStar: Float64Array, label: number, eps: number, lower: number, upper: number): Float64Array {
+export function fgsmExample(
+  net: Network,
+  m: NetworkMatrices,
+  xStar: Float64Array,
+  label: number,
+  eps: number,
+  lower: number,
+  upper: number,
+): Float64Array {
   const { grad } = crossEntropyGradient(net, m, xStar, label);
   return Float64Array.from(xStar, (v, i) => Math.min(upper, Math.max(lower, v + eps * Math.sign(grad[i]))));
 }

@@ -6,13 +6,25 @@ import { sizeOf, trace, type Network, type NetworkMatrices, type Trace } from ".
 import { Region } from "../lazy/region.js";
 
 /** d(Σ_k w_k·y_k)/dx at x, dense over the input. */
-export function logitCombinationGradient(net: Network, m: NetworkMatrices, t: Trace, ws: ArrayLike<number>): Float64Array {
+export function logitCombinationGradient(
+  net: Network,
+  m: NetworkMatrices,
+  t: Trace,
+  ws: ArrayLike<number>,
+): Float64Array {
   const n = sizeOf(net.inputShape);
-  const ks: number[] = [], vs: number[] = [];
-  for (let k = 0; k < ws.length; k++) if (ws[k] !== 0) { ks.push(k); vs.push(ws[k]); }
+  const ks: number[] = [],
+    vs: number[] = [];
+  for (let k = 0; k < ws.length; k++)
+    if (ws[k] !== 0) {
+      ks.push(k);
+      vs.push(ws[k]);
+    }
   const row = new Region(net, m, t.pattern).rowFor(net.output, ks, vs);
   const g = new Float64Array(n);
-  row.idx.forEach((i, k) => { g[i] = row.val[k]; });
+  row.idx.forEach((i, k) => {
+    g[i] = row.val[k];
+  });
   return g;
 }
 
@@ -24,7 +36,12 @@ export function softmax(y: ArrayLike<number>): Float64Array {
 }
 
 /** Cross-entropy −log softmax(y)_label and its input gradient Σ_k (p_k − [k = label]) ∇y_k. */
-export function crossEntropyGradient(net: Network, m: NetworkMatrices, x: Float64Array, label: number): { loss: number; grad: Float64Array; logits: Float64Array } {
+export function crossEntropyGradient(
+  net: Network,
+  m: NetworkMatrices,
+  x: Float64Array,
+  label: number,
+): { loss: number; grad: Float64Array; logits: Float64Array } {
   const t = trace(net, x, { matrices: m });
   const p = softmax(t.logits);
   const mx = Math.max(...Array.from(t.logits));

@@ -1,7 +1,10 @@
 // Moré–Thuente line search (MINPACK-2 dcsrch/dcstep, the one L-BFGS-B uses): consumes phi(stp) = (f, f') along a
 // descent direction and returns the last step it evaluated, which meets the strong Wolfe conditions on "converged".
 
-export interface PhiValue { readonly f: number; readonly dg: number }
+export interface PhiValue {
+  readonly f: number;
+  readonly dg: number;
+}
 /** null: the caller's evaluation budget ran out before phi(stp) could be computed. */
 export type Phi = (stp: number) => PhiValue | null;
 
@@ -11,39 +14,68 @@ export type Phi = (stp: number) => PhiValue | null;
  * without an acceptable step. budget: phi returned null.
  */
 export type LineSearchStatus = "converged" | "warning" | "failed" | "budget";
-export interface LineSearchResult { readonly status: LineSearchStatus; readonly stp: number; readonly f: number; readonly dg: number }
+export interface LineSearchResult {
+  readonly status: LineSearchStatus;
+  readonly stp: number;
+  readonly f: number;
+  readonly dg: number;
+}
 
-export interface LineSearchParams { readonly ftol: number; readonly gtol: number; readonly xtol: number; readonly maxEvaluations: number }
+export interface LineSearchParams {
+  readonly ftol: number;
+  readonly gtol: number;
+  readonly xtol: number;
+  readonly maxEvaluations: number;
+}
 /** L-BFGS-B's constants (lnsrlb): ftol 1e-3, gtol 0.9, xtol 0.1, and at most 20 trials per search. */
 export const LBFGSB_LINE_SEARCH: LineSearchParams = { ftol: 1e-3, gtol: 0.9, xtol: 0.1, maxEvaluations: 20 };
 
-const XTRAPL = 1.1, XTRAPU = 4.0;
+const XTRAPL = 1.1,
+  XTRAPU = 4.0;
 
 /** The interval of uncertainty: stx is the best step so far, sty the other end. */
-interface Bracket { stx: number; fx: number; dx: number; sty: number; fy: number; dy: number; brackt: boolean }
+interface Bracket {
+  stx: number;
+  fx: number;
+  dx: number;
+  sty: number;
+  fy: number;
+  dy: number;
+  brackt: boolean;
+}
 
 /** Minimize phi over [0, stpmax] from stp0; finit = phi(0), ginit = phi'(0) < 0. */
-export function moreThuente(phi: Phi, finit: number, ginit: number, stp0: number, stpmax: number,
-  params: LineSearchParams = LBFGSB_LINE_SEARCH): LineSearchResult {
+export function moreThuente(
+  phi: Phi,
+  finit: number,
+  ginit: number,
+  stp0: number,
+  stpmax: number,
+  params: LineSearchParams = LBFGSB_LINE_SEARCH,
+): LineSearchResult {
   const { ftol, gtol, xtol } = params;
   let stpmin = 0;
   let stp = Math.min(stp0, stpmax);
   const b: Bracket = { stx: 0, fx: finit, dx: ginit, sty: 0, fy: finit, dy: ginit, brackt: false };
   let stage = 1;
   const gtest = ftol * ginit;
-  let width = stpmax - stpmin, width1 = 2 * width;
-  let stmin = 0, stmax = stp + XTRAPU * stp;
+  let width = stpmax - stpmin,
+    width1 = 2 * width;
+  let stmin = 0,
+    stmax = stp + XTRAPU * stp;
   let last: LineSearchResult = { status: "failed", stp: 0, f: finit, dg: ginit };
   for (let trial = 0; trial < params.maxEvaluations; trial++) {
     const v = phi(stp);
     if (v === null) return { ...last, status: "budget" };
-    const f = v.f, g = v.dg;
+    const f = v.f,
+      g = v.dg;
     last = { status: "failed", stp, f, dg: g };
     if (!Number.isFinite(f) || !Number.isFinite(g)) {
       // Not in MINPACK: f overflowed or is undefined here. Treat the step as a wall: never go that far
       // again, and bisect back toward the best step (dcstep's interpolation would produce NaN from it).
       const mid = b.stx + 0.5 * (stp - b.stx);
-      if (stp > b.stx) stpmax = mid; else stpmin = mid;
+      if (stp > b.stx) stpmax = mid;
+      else stpmin = mid;
       stp = mid;
       continue;
     }
@@ -51,16 +83,26 @@ export function moreThuente(phi: Phi, finit: number, ginit: number, stp0: number
     // Stage 2 once psi(stp) = f - finit - stp*ftol*ginit <= 0 and f' >= 0 at some step.
     if (stage === 1 && f <= ftest && g >= 0) stage = 2;
     if (f <= ftest && Math.abs(g) <= gtol * -ginit) return { ...last, status: "converged" };
-    if ((b.brackt && (stp <= stmin || stp >= stmax)) || (b.brackt && stmax - stmin <= xtol * stmax)
-      || (stp === stpmax && f <= ftest && g <= gtest) || (stp === stpmin && (f > ftest || g >= gtest))) {
+    if (
+      (b.brackt && (stp <= stmin || stp >= stmax)) ||
+      (b.brackt && stmax - stmin <= xtol * stmax) ||
+      (stp === stpmax && f <= ftest && g <= gtest) ||
+      (stp === stpmin && (f > ftest || g >= gtest))
+    ) {
       return { ...last, status: "warning" };
     }
     if (stage === 1 && f <= b.fx && f > ftest) {
       // Lower f but not a sufficient decrease: interpolate the modified function psi, whose minimizers
       // satisfy sufficient decrease, so the step is not dragged toward a point that fails it.
-      b.fx -= b.stx * gtest; b.fy -= b.sty * gtest; b.dx -= gtest; b.dy -= gtest;
+      b.fx -= b.stx * gtest;
+      b.fy -= b.sty * gtest;
+      b.dx -= gtest;
+      b.dy -= gtest;
       stp = dcstep(b, stp, f - stp * gtest, g - gtest, stmin, stmax);
-      b.fx += b.stx * gtest; b.fy += b.sty * gtest; b.dx += gtest; b.dy += gtest;
+      b.fx += b.stx * gtest;
+      b.fy += b.sty * gtest;
+      b.dx += gtest;
+      b.dy += gtest;
     } else {
       stp = dcstep(b, stp, f, g, stmin, stmax);
     }
@@ -95,20 +137,22 @@ function dcstep(b: Bracket, stp: number, fp: number, dp: number, stpmin: number,
   let stpf: number;
   if (fp > fx) {
     // Case 1: higher f. The minimum is bracketed; take the cubic step unless the quadratic is much closer to stx.
-    const theta = 3 * (fx - fp) / (stp - stx) + dx + dp;
+    const theta = (3 * (fx - fp)) / (stp - stx) + dx + dp;
     let gamma = cubicGamma(theta, dx, dp);
     if (stp < stx) gamma = -gamma;
-    const p = (gamma - dx) + theta, q = ((gamma - dx) + gamma) + dp;
+    const p = gamma - dx + theta,
+      q = gamma - dx + gamma + dp;
     const stpc = stx + (p / q) * (stp - stx);
-    const stpq = stx + ((dx / ((fx - fp) / (stp - stx) + dx)) / 2) * (stp - stx);
+    const stpq = stx + (dx / ((fx - fp) / (stp - stx) + dx) / 2) * (stp - stx);
     stpf = Math.abs(stpc - stx) < Math.abs(stpq - stx) ? stpc : stpc + (stpq - stpc) / 2;
     b.brackt = true;
   } else if (sgnd < 0) {
     // Case 2: lower f, derivatives of opposite sign: bracketed; take the step farther from stp.
-    const theta = 3 * (fx - fp) / (stp - stx) + dx + dp;
+    const theta = (3 * (fx - fp)) / (stp - stx) + dx + dp;
     let gamma = cubicGamma(theta, dx, dp);
     if (stp > stx) gamma = -gamma;
-    const p = (gamma - dp) + theta, q = ((gamma - dp) + gamma) + dx;
+    const p = gamma - dp + theta,
+      q = gamma - dp + gamma + dx;
     const stpc = stp + (p / q) * (stx - stp);
     const stpq = stp + (dp / (dp - dx)) * (stx - stp);
     stpf = Math.abs(stpc - stp) > Math.abs(stpq - stp) ? stpc : stpq;
@@ -116,10 +160,11 @@ function dcstep(b: Bracket, stp: number, fp: number, dp: number, stpmin: number,
   } else if (Math.abs(dp) < Math.abs(dx)) {
     // Case 3: lower f, same-sign derivatives, |f'| decreasing. The cubic may not have a minimizer in the
     // direction of the step; then extrapolate to the end of the allowed interval.
-    const theta = 3 * (fx - fp) / (stp - stx) + dx + dp;
+    const theta = (3 * (fx - fp)) / (stp - stx) + dx + dp;
     let gamma = cubicGamma(theta, dx, dp);
     if (stp > stx) gamma = -gamma;
-    const p = (gamma - dp) + theta, q = (gamma + (dx - dp)) + gamma;
+    const p = gamma - dp + theta,
+      q = gamma + (dx - dp) + gamma;
     const r = p / q;
     const stpc = r < 0 && gamma !== 0 ? stp + r * (stx - stp) : stp > stx ? stpmax : stpmin;
     const stpq = stp + (dp / (dp - dx)) * (stx - stp);
@@ -132,19 +177,28 @@ function dcstep(b: Bracket, stp: number, fp: number, dp: number, stpmin: number,
     }
   } else if (b.brackt) {
     // Case 4: lower f, same-sign derivatives, |f'| not decreasing: cubic between stp and sty.
-    const theta = 3 * (fp - fy) / (sty - stp) + dy + dp;
+    const theta = (3 * (fp - fy)) / (sty - stp) + dy + dp;
     let gamma = cubicGamma(theta, dy, dp);
     if (stp > sty) gamma = -gamma;
-    const p = (gamma - dp) + theta, q = ((gamma - dp) + gamma) + dy;
+    const p = gamma - dp + theta,
+      q = gamma - dp + gamma + dy;
     stpf = stp + (p / q) * (sty - stp);
   } else {
     stpf = stp > stx ? stpmax : stpmin;
   }
   if (fp > fx) {
-    b.sty = stp; b.fy = fp; b.dy = dp;
+    b.sty = stp;
+    b.fy = fp;
+    b.dy = dp;
   } else {
-    if (sgnd < 0) { b.sty = stx; b.fy = fx; b.dy = dx; }
-    b.stx = stp; b.fx = fp; b.dx = dp;
+    if (sgnd < 0) {
+      b.sty = stx;
+      b.fy = fx;
+      b.dy = dx;
+    }
+    b.stx = stp;
+    b.fx = fp;
+    b.dx = dp;
   }
   return stpf;
 }

@@ -27,7 +27,15 @@ export interface PgdOptions {
   readonly seed: number;
 }
 
-export const DEFAULT_PGD: PgdOptions = { steps: 10, restarts: 1, bisections: 5, relTol: 0.01, rayPoints: 16, timeLimit: 30, seed: 1 };
+export const DEFAULT_PGD: PgdOptions = {
+  steps: 10,
+  restarts: 1,
+  bisections: 5,
+  relTol: 0.01,
+  rayPoints: 16,
+  timeLimit: 30,
+  seed: 1,
+};
 
 export interface AttackResult {
   readonly best: Checked | null;
@@ -43,22 +51,31 @@ function competitor(logits: Float64Array, predicted: number): { j: number; m: nu
   return { j, m: logits[j] - logits[predicted] };
 }
 
-export async function minNormAttack(ctx: RhoContext, xStar: Float64Array, predicted: number, opts: PgdOptions = DEFAULT_PGD): Promise<AttackResult> {
+export async function minNormAttack(
+  ctx: RhoContext,
+  xStar: Float64Array,
+  predicted: number,
+  opts: PgdOptions = DEFAULT_PGD,
+): Promise<AttackResult> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
-  const n = xStar.length, lo = ctx.pixelMin / ctx.pixelScale, hi = ctx.pixelMax / ctx.pixelScale;
+  const n = xStar.length,
+    lo = ctx.pixelMin / ctx.pixelScale,
+    hi = ctx.pixelMax / ctx.pixelScale;
   const rand = prng(opts.seed);
   const star = trace(ctx.net, xStar, { matrices: ctx.matrices });
   // The float64 margin a candidate needs before it is worth checking: a hair above 0, so that float32
   // rounding in onnxruntime rarely reverses it (the check decides).
   const kappa = 1e-6 * logitScale(star.logits);
   const full = fullRadius(xStar, lo, hi);
-  let gradients = 0, radii = 0;
+  let gradients = 0,
+    radii = 0;
 
   const gradient = (t: Trace): Float64Array => {
     const { j } = competitor(t.logits, predicted);
     const w = new Float64Array(t.logits.length);
-    w[j] = 1; w[predicted] = -1;
+    w[j] = 1;
+    w[predicted] = -1;
     gradients++;
     return logitCombinationGradient(ctx.net, ctx.matrices, t, w);
   };
@@ -93,7 +110,8 @@ export async function minNormAttack(ctx: RhoContext, xStar: Float64Array, predic
   const attempt = async (r: number, warm: Checked | null): Promise<Checked | null> => {
     radii++;
     const starts: Float64Array[] = [];
-    if (warm) starts.push(Float64Array.from(warm.example, (v, i) => xStar[i] + (v - xStar[i]) * Math.min(1, r / warm.dist)));
+    if (warm)
+      starts.push(Float64Array.from(warm.example, (v, i) => xStar[i] + (v - xStar[i]) * Math.min(1, r / warm.dist)));
     else {
       starts.push(signed);
       for (let s = 0; s < opts.restarts; s++) starts.push(Float64Array.from(xStar, (v) => v + (2 * rand() - 1) * r));
@@ -114,18 +132,27 @@ export async function minNormAttack(ctx: RhoContext, xStar: Float64Array, predic
    * that scale if it passes the check. Two rounds of `rayPoints` scales narrow s to ~1/rayPoints².
    */
   const alongRay = async (c: Checked): Promise<Checked> => {
-    let sLo = 0, sHi = 1, best = c;
+    let sLo = 0,
+      sHi = 1,
+      best = c;
     const d = Float64Array.from(c.example, (v, i) => v - xStar[i]);
     for (let round = 0; round < 2 && left() > 0; round++) {
       const ss = Array.from({ length: opts.rayPoints }, (_, k) => sLo + ((sHi - sLo) * (k + 1)) / (opts.rayPoints + 1));
       const xs = ss.map((s) => Float64Array.from(Float32Array.from(xStar, (v, i) => v + s * d[i])));
       const ys = await ctx.ort.logits(xs);
-      const k = ys.findIndex((y) => { const w = strictWinner(y); return w !== null && w.label !== predicted; });
-      if (k < 0) { sLo = ss[ss.length - 1]; continue; }
+      const k = ys.findIndex((y) => {
+        const w = strictWinner(y);
+        return w !== null && w.label !== predicted;
+      });
+      if (k < 0) {
+        sLo = ss[ss.length - 1];
+        continue;
+      }
       const ck = await checkExample(ctx, Float32Array.from(xs[k]), xStar, predicted);
       if (!ck) break;
       if (ck.dist < best.dist) best = ck;
-      sHi = ss[k]; sLo = k > 0 ? ss[k - 1] : sLo;
+      sHi = ss[k];
+      sLo = k > 0 ? ss[k - 1] : sLo;
     }
     return best;
   };
@@ -134,8 +161,12 @@ export async function minNormAttack(ctx: RhoContext, xStar: Float64Array, predic
   // the linearised boundary), then doubling until an example is found.
   const ranked = rankLabels(star.logits);
   const l1 = g0.reduce((a, v) => a + Math.abs(v), 0);
-  let r = Math.min(full, Math.max(1e-4, l1 > 0 ? (1.25 * (star.logits[ranked[0]] - star.logits[ranked[1]])) / l1 : full));
-  let best: Checked | null = null, failed = 0;
+  let r = Math.min(
+    full,
+    Math.max(1e-4, l1 > 0 ? (1.25 * (star.logits[ranked[0]] - star.logits[ranked[1]])) / l1 : full),
+  );
+  let best: Checked | null = null,
+    failed = 0;
   while (!best && left() > 0) {
     best = await attempt(r, null);
     if (best || r >= full) break;
@@ -146,7 +177,8 @@ export async function minNormAttack(ctx: RhoContext, xStar: Float64Array, predic
   for (let b = 0; best && b < opts.bisections && left() > 0 && best.dist - failed > opts.relTol * best.dist; b++) {
     const mid = (failed + best.dist) / 2;
     const c = await attempt(mid, best);
-    if (c && c.dist < best.dist) best = await alongRay(c); else failed = mid;
+    if (c && c.dist < best.dist) best = await alongRay(c);
+    else failed = mid;
   }
   return { best, gradients, radii, seconds: (performance.now() - t0) / 1000 };
 }

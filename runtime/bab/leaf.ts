@@ -16,22 +16,42 @@ export interface LeafAnswer {
   readonly point: Float64Array | null;
 }
 
-export async function leafLp(net: Network, s: Spec, bounds: readonly LayerBounds[], d: number, timeLimit: number): Promise<LeafAnswer> {
+export async function leafLp(
+  net: Network,
+  s: Spec,
+  bounds: readonly LayerBounds[],
+  d: number,
+  timeLimit: number,
+): Promise<LeafAnswer> {
   const base = baseFromBounds(net, s, bounds);
   const atoms = s.disjuncts[d];
-  const out = base.offset[net.output], xin = base.offset[base.inputLayer];
+  const out = base.offset[net.output],
+    xin = base.offset[base.inputLayer];
   let point: Float64Array | null = null;
   for (let k = 0; k < atoms.length; k++) {
     const a = atoms[k];
     // The other atoms as rows (g ≤ 0), this one as the objective: min g_k > 0 refutes the conjunction.
-    const lp = disjunctModel(net, base, atoms.filter((_, i) => i !== k), { kind: "relax" }, 0);
+    const lp = disjunctModel(
+      net,
+      base,
+      atoms.filter((_, i) => i !== k),
+      { kind: "relax" },
+      0,
+    );
     const c = new Float64Array(lp.colLower.length);
-    a.ys.forEach((j, i) => { c[out + j] += a.yw[i]; });
-    a.xs.forEach((j, i) => { c[xin + j] += a.xw[i]; });
+    a.ys.forEach((j, i) => {
+      c[out + j] += a.yw[i];
+    });
+    a.xs.forEach((j, i) => {
+      c[xin + j] += a.xw[i];
+    });
     const cols = Int32Array.from(c.keys()).filter((j) => c[j] !== 0);
     const session = await openHighsLp(lp, Math.max(0.05, timeLimit));
     try {
-      const y = await session.minimize(cols, Float64Array.from(cols, (j) => c[j]));
+      const y = await session.minimize(
+        cols,
+        Float64Array.from(cols, (j) => c[j]),
+      );
       if (y === null) {
         // No duals: HiGHS proved the relaxation infeasible (as verify's LP step takes it), or gave up.
         if (session.infeasible?.()) return { refuted: true, point: null };

@@ -11,7 +11,11 @@ import { baseFromBounds, disjunctModel } from "../verify/milp.js";
 import type { Spec } from "../verify/spec.js";
 
 /** An LP over a layered encoding: each layer's first column, the input layer's id; binaries as bigM made them. */
-export interface SubdomainModel { readonly lp: LpModel; readonly offset: readonly number[]; readonly inputLayer: number }
+export interface SubdomainModel {
+  readonly lp: LpModel;
+  readonly offset: readonly number[];
+  readonly inputLayer: number;
+}
 
 export interface SubdomainAnswer {
   /** A sound lower bound of the objective on the subdomain (+∞: the subdomain's LP is proved empty). */
@@ -22,7 +26,13 @@ export interface SubdomainAnswer {
 
 export interface SubdomainLp {
   /** min c·z + constant over the subdomain's LP (columns of the model's layers bounded by `bounds`). */
-  minimize(bounds: readonly LayerBounds[], c: Float64Array, constant: number, timeLimit: number, input?: { readonly lower: Float64Array; readonly upper: Float64Array }): SubdomainAnswer;
+  minimize(
+    bounds: readonly LayerBounds[],
+    c: Float64Array,
+    constant: number,
+    timeLimit: number,
+    input?: { readonly lower: Float64Array; readonly upper: Float64Array },
+  ): SubdomainAnswer;
   dispose(): void;
 }
 
@@ -30,34 +40,57 @@ export interface SubdomainLp {
  * The model's binaries must be bigM's on `root`: one per ReLU unstable there, layer by layer, neuron by neuron,
  * after the layer columns (compiler/passes/big-m.ts); each with its rows v − u − l·a ≤ −l and v − h·a ≤ 0.
  */
-export async function openSubdomainLp(net: Network, sm: SubdomainModel, root: readonly LayerBounds[]): Promise<SubdomainLp> {
+export async function openSubdomainLp(
+  net: Network,
+  sm: SubdomainModel,
+  root: readonly LayerBounds[],
+): Promise<SubdomainLp> {
   const lp: LpModel = { ...sm.lp, colInteger: new Uint8Array(sm.lp.colInteger.length) };
   const first = sm.lp.colInteger.indexOf(1);
   const binOf = new Map<number, Int32Array>();
   let next = first;
   for (const l of net.layers) {
     if (l.kind !== "relu") continue;
-    const p = root[l.input], cols = new Int32Array(p.lower.length).fill(-1);
+    const p = root[l.input],
+      cols = new Int32Array(p.lower.length).fill(-1);
     for (let j = 0; j < cols.length; j++) if (p.lower[j] < 0 && p.upper[j] > 0) cols[j] = next++;
     binOf.set(l.id, cols);
   }
   const nb = first < 0 ? 0 : next - first;
-  if (sm.lp.colInteger.reduce((a, v) => a + v, 0) !== nb) throw new Error("internal: the big-M binaries are not the root's unstable ReLUs in order");
+  if (sm.lp.colInteger.reduce((a, v) => a + v, 0) !== nb)
+    throw new Error("internal: the big-M binaries are not the root's unstable ReLUs in order");
   // Each binary's two rows, found by their binary, and the CSR position of its coefficient in each.
-  const rowL = new Int32Array(nb).fill(-1), rowH = new Int32Array(nb).fill(-1), posL = new Int32Array(nb), posH = new Int32Array(nb);
+  const rowL = new Int32Array(nb).fill(-1),
+    rowH = new Int32Array(nb).fill(-1),
+    posL = new Int32Array(nb),
+    posH = new Int32Array(nb);
   for (let r = 0; r < lp.rowLower.length; r++) {
     for (let k = lp.indptr[r]; k < lp.indptr[r + 1]; k++) {
       const b = lp.indices[k] - first;
       if (first < 0 || b < 0 || b >= nb) continue;
-      if (lp.indptr[r + 1] - lp.indptr[r] === 3) { rowL[b] = r; posL[b] = k; } else { rowH[b] = r; posH[b] = k; }
+      if (lp.indptr[r + 1] - lp.indptr[r] === 3) {
+        rowL[b] = r;
+        posL[b] = k;
+      } else {
+        rowH[b] = r;
+        posH[b] = k;
+      }
     }
   }
   for (const l of net.layers) {
     if (l.kind !== "relu") continue;
-    const p = root[l.input], cols = binOf.get(l.id)!;
+    const p = root[l.input],
+      cols = binOf.get(l.id)!;
     for (let j = 0; j < cols.length; j++) {
       const k = cols[j] - first;
-      if (cols[j] >= 0 && (rowL[k] < 0 || rowH[k] < 0 || lp.values[posL[k]] !== -p.lower[j] || lp.rowUpper[rowL[k]] !== -p.lower[j] || lp.values[posH[k]] !== -p.upper[j])) {
+      if (
+        cols[j] >= 0 &&
+        (rowL[k] < 0 ||
+          rowH[k] < 0 ||
+          lp.values[posL[k]] !== -p.lower[j] ||
+          lp.rowUpper[rowL[k]] !== -p.lower[j] ||
+          lp.values[posH[k]] !== -p.upper[j])
+      ) {
         throw new Error("internal: the big-M rows are not v − u − l·a ≤ −l and v − h·a ≤ 0");
       }
     }
@@ -65,9 +98,13 @@ export async function openSubdomainLp(net: Network, sm: SubdomainModel, root: re
   const model: BoundedLp = await openBoundedLp(lp);
   return {
     minimize(bounds, c, constant, timeLimit, input) {
-      const lower = lp.colLower.slice(), upper = lp.colUpper.slice();
-      const values = lp.values.slice(), rowUpper = lp.rowUpper.slice();
-      const coefRow = new Int32Array(2 * nb), coefCol = new Int32Array(2 * nb), coefValue = new Float64Array(2 * nb);
+      const lower = lp.colLower.slice(),
+        upper = lp.colUpper.slice();
+      const values = lp.values.slice(),
+        rowUpper = lp.rowUpper.slice();
+      const coefRow = new Int32Array(2 * nb),
+        coefCol = new Int32Array(2 * nb),
+        coefValue = new Float64Array(2 * nb);
       for (const l of net.layers) {
         const o = sm.offset[l.id];
         const b = l.kind === "input" ? input : bounds[l.id];
@@ -78,22 +115,36 @@ export async function openSubdomainLp(net: Network, sm: SubdomainModel, root: re
           }
         }
         if (l.kind !== "relu") continue;
-        const p = bounds[l.input], cols = binOf.get(l.id)!;
+        const p = bounds[l.input],
+          cols = binOf.get(l.id)!;
         for (let j = 0; j < cols.length; j++) {
           if (cols[j] < 0) continue;
           if (p.lower[j] >= 0) lower[cols[j]] = 1;
           else if (p.upper[j] <= 0) upper[cols[j]] = 0;
-          const k = cols[j] - first, lo = Math.min(0, p.lower[j]), hi = Math.max(0, p.upper[j]);
-          values[posL[k]] = -lo; rowUpper[rowL[k]] = -lo; values[posH[k]] = -hi;
-          coefRow[2 * k] = rowL[k]; coefCol[2 * k] = cols[j]; coefValue[2 * k] = -lo;
-          coefRow[2 * k + 1] = rowH[k]; coefCol[2 * k + 1] = cols[j]; coefValue[2 * k + 1] = -hi;
+          const k = cols[j] - first,
+            lo = Math.min(0, p.lower[j]),
+            hi = Math.max(0, p.upper[j]);
+          values[posL[k]] = -lo;
+          rowUpper[rowL[k]] = -lo;
+          values[posH[k]] = -hi;
+          coefRow[2 * k] = rowL[k];
+          coefCol[2 * k] = cols[j];
+          coefValue[2 * k] = -lo;
+          coefRow[2 * k + 1] = rowH[k];
+          coefCol[2 * k + 1] = cols[j];
+          coefValue[2 * k + 1] = -hi;
         }
       }
       // Every column bound holds on the subdomain: crossing ones leave it empty.
       for (let j = 0; j < lower.length; j++) if (lower[j] > upper[j]) return { lower: Infinity, primal: null };
       const node: LpModel = { ...lp, colLower: lower, colUpper: upper, values, rowUpper };
       const cols = Int32Array.from(c.keys()).filter((j) => c[j] !== 0);
-      const r = model.minimize({ colLower: lower, colUpper: upper, rowUpper, coefRow, coefCol, coefValue }, cols, Float64Array.from(cols, (j) => c[j]), timeLimit);
+      const r = model.minimize(
+        { colLower: lower, colUpper: upper, rowUpper, coefRow, coefCol, coefValue },
+        cols,
+        Float64Array.from(cols, (j) => c[j]),
+        timeLimit,
+      );
       // Farkas: a ray whose weak-duality bound on min 0 is positive proves that no point satisfies the rows.
       if (r.ray && dualBound(node, new Float64Array(c.length), r.ray) > 0) return { lower: Infinity, primal: null };
       return { lower: r.duals ? dualBound(node, c, r.duals) + constant : -Infinity, primal: r.primal };
@@ -104,7 +155,11 @@ export async function openSubdomainLp(net: Network, sm: SubdomainModel, root: re
 
 export interface NodeLp {
   /** min of disjunct d's first atom over the subdomain's LP (its other atoms as rows), and the optimiser's input part. */
-  bound(bounds: readonly LayerBounds[], d: number, timeLimit: number): { readonly lower: number; readonly point: Float64Array | null };
+  bound(
+    bounds: readonly LayerBounds[],
+    d: number,
+    timeLimit: number,
+  ): { readonly lower: number; readonly point: Float64Array | null };
   dispose(): void;
 }
 
@@ -115,9 +170,12 @@ export interface NodeLp {
  * more than MAX_MODELS multi-atom disjuncts (one HiGHS model each; leaf.ts decides their leaves).
  */
 export async function openNodeLp(net: Network, s: Spec, root: readonly LayerBounds[]): Promise<NodeLp | null> {
-  if (net.layers.some((l) => l.kind === "maxpool") || s.disjuncts.filter((d) => d.length > 1).length > MAX_MODELS) return null;
+  if (net.layers.some((l) => l.kind === "maxpool") || s.disjuncts.filter((d) => d.length > 1).length > MAX_MODELS)
+    return null;
   const base = baseFromBounds(net, s, root);
-  const out = base.offset[net.output], xin = base.offset[base.inputLayer], n = s.lower.length;
+  const out = base.offset[net.output],
+    xin = base.offset[base.inputLayer],
+    n = s.lower.length;
   // Single-atom disjuncts share the base model; each multi-atom one gets its own with the other atoms' rows.
   const shared = await openSubdomainLp(net, base, root);
   const own = new Map<number, SubdomainLp>();
@@ -134,14 +192,22 @@ export async function openNodeLp(net: Network, s: Spec, root: readonly LayerBoun
   }
   return {
     bound(bounds, d, timeLimit) {
-      const a = s.disjuncts[d][0], sub = own.get(d) ?? shared;
+      const a = s.disjuncts[d][0],
+        sub = own.get(d) ?? shared;
       const c = new Float64Array(base.lp.colLower.length);
-      a.ys.forEach((j, i) => { c[out + j] += a.yw[i]; });
-      a.xs.forEach((j, i) => { c[xin + j] += a.xw[i]; });
+      a.ys.forEach((j, i) => {
+        c[out + j] += a.yw[i];
+      });
+      a.xs.forEach((j, i) => {
+        c[xin + j] += a.xw[i];
+      });
       const r = sub.minimize(bounds, c, a.c, timeLimit);
       return { lower: r.lower, point: r.primal ? r.primal.slice(xin, xin + n) : null };
     },
-    dispose: () => { shared.dispose(); for (const m of own.values()) m.dispose(); },
+    dispose: () => {
+      shared.dispose();
+      for (const m of own.values()) m.dispose();
+    },
   };
 }
 

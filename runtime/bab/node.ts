@@ -4,7 +4,16 @@
 // back-substitution refutes it there, the box vertex its bound points at, and the neuron to split next.
 // Sound as the bounds layer is (compiler/analysis/bounds/): every bound holds on the subdomain.
 
-import { backsub, inputPart, isNonlinear, refineBounds, sizeOf, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import {
+  backsub,
+  inputPart,
+  isNonlinear,
+  refineBounds,
+  sizeOf,
+  type LayerBounds,
+  type Network,
+  type NetworkMatrices,
+} from "../../compiler/index.js";
 import type { LeAtom, Spec } from "../verify/spec.js";
 
 export interface BabNet {
@@ -15,7 +24,10 @@ export interface BabNet {
 }
 
 /** A ReLU to split: layer id of the ReLU and the neuron. */
-export interface Neuron { readonly layer: number; readonly j: number }
+export interface Neuron {
+  readonly layer: number;
+  readonly j: number;
+}
 
 export interface NodeEval {
   readonly bounds: readonly LayerBounds[];
@@ -51,7 +63,12 @@ export function splitBounds(b: BabNet, parent: readonly LayerBounds[], n: Neuron
  * The subdomain's verdict per disjunct (`candidates`: the disjuncts still open at its parent). One
  * back-substitution pass for every atom of every open disjunct, lower side only.
  */
-export function evaluateNode(b: BabNet, s: Spec, bounds: readonly LayerBounds[], candidates: readonly number[]): NodeEval {
+export function evaluateNode(
+  b: BabNet,
+  s: Spec,
+  bounds: readonly LayerBounds[],
+  candidates: readonly number[],
+): NodeEval {
   const { net, matrices: m } = b;
   const input = net.layers.findIndex((l) => l.kind === "input");
   const rowsOf: { d: number; a: LeAtom }[] = [];
@@ -59,18 +76,27 @@ export function evaluateNode(b: BabNet, s: Spec, bounds: readonly LayerBounds[],
   const unstable = unstableCount(net, bounds);
   const values = new Float64Array(s.disjuncts.length).fill(Infinity);
   if (rowsOf.length === 0) return { bounds, open: [], value: Infinity, values, vertex: null, branch: null, unstable };
-  const ny = sizeOf(net.layers[net.output].shape), rows = rowsOf.length;
+  const ny = sizeOf(net.layers[net.output].shape),
+    rows = rowsOf.length;
   const A = new Float64Array(rows * ny);
-  rowsOf.forEach(({ a }, r) => { for (let k = 0; k < a.ys.length; k++) A[r * ny + a.ys[k]] += a.yw[k]; });
+  rowsOf.forEach(({ a }, r) => {
+    for (let k = 0; k < a.ys.length; k++) A[r * ny + a.ys[k]] += a.yw[k];
+  });
   const seen = new Map<number, Float64Array>();
-  const r = backsub(net, m, bounds, net.output, A, new Float64Array(rows), rows, Infinity, true, (id, L) => seen.set(id, L.slice()));
+  const r = backsub(net, m, bounds, net.output, A, new Float64Array(rows), rows, Infinity, true, (id, L) =>
+    seen.set(id, L.slice()),
+  );
   if (!r) throw new Error("internal: back-substitution refused the atoms (dense rows over the output)");
   // The atoms' input terms (rare) over the box, from exclude.ts, padded for rounding.
-  const lb = rowsOf.map(({ a }, k) => { const x = inputPart(a, bounds, input); return r.lower[k] + a.c + x.lo - 1e-12 * (1 + x.mag); });
+  const lb = rowsOf.map(({ a }, k) => {
+    const x = inputPart(a, bounds, input);
+    return r.lower[k] + a.c + x.lo - 1e-12 * (1 + x.mag);
+  });
   // Per disjunct: its best atom (refuted when that atom's lower bound is positive).
   const best = new Map<number, { v: number; row: number }>();
   lb.forEach((v, row) => {
-    const d = rowsOf[row].d, e = best.get(d);
+    const d = rowsOf[row].d,
+      e = best.get(d);
     if (!e || v > e.v) best.set(d, { v, row });
   });
   for (const [d, e] of best) values[d] = e.v;
@@ -79,9 +105,19 @@ export function evaluateNode(b: BabNet, s: Spec, bounds: readonly LayerBounds[],
   let worst = open[0];
   for (const d of open) if (best.get(d)!.v < best.get(worst)!.v) worst = d;
   const row = best.get(worst)!.row;
-  const Lx = seen.get(input)!, nIn = bounds[input].lower.length, box = bounds[input];
+  const Lx = seen.get(input)!,
+    nIn = bounds[input].lower.length,
+    box = bounds[input];
   const vertex = Float64Array.from({ length: nIn }, (_, j) => (Lx[row * nIn + j] >= 0 ? box.lower[j] : box.upper[j]));
-  return { bounds, open, value: best.get(worst)!.v, values, vertex, branch: pickNeuron(net, bounds, seen, row), unstable };
+  return {
+    bounds,
+    open,
+    value: best.get(worst)!.v,
+    values,
+    vertex,
+    branch: pickNeuron(net, bounds, seen, row),
+    unstable,
+  };
 }
 
 /** Unstable ReLUs: pre-activation bounds strictly on both sides of 0. */
@@ -101,19 +137,37 @@ export function unstableCount(net: Network, bounds: readonly LayerBounds[]): num
  * negative coefficient, whose intercept costs the bound directly; the lower line a positive one, half as much).
  * Falls back to the widest unstable ReLU when every weighted score is 0 (the neuron does not reach the atom).
  */
-function pickNeuron(net: Network, bounds: readonly LayerBounds[], seen: ReadonlyMap<number, Float64Array>, row: number): Neuron | null {
-  let best: Neuron | null = null, bestScore = -1, wide: Neuron | null = null, wideW = -1;
+function pickNeuron(
+  net: Network,
+  bounds: readonly LayerBounds[],
+  seen: ReadonlyMap<number, Float64Array>,
+  row: number,
+): Neuron | null {
+  let best: Neuron | null = null,
+    bestScore = -1,
+    wide: Neuron | null = null,
+    wideW = -1;
   for (const l of net.layers) {
     if (!isNonlinear(l) || l.kind !== "relu") continue;
-    const p = bounds[l.input], L = seen.get(l.id), n = p.lower.length;
+    const p = bounds[l.input],
+      L = seen.get(l.id),
+      n = p.lower.length;
     for (let j = 0; j < n; j++) {
-      const lo = p.lower[j], hi = p.upper[j];
+      const lo = p.lower[j],
+        hi = p.upper[j];
       if (!(lo < 0 && hi > 0)) continue;
-      if (hi - lo > wideW) { wideW = hi - lo; wide = { layer: l.id, j }; }
+      if (hi - lo > wideW) {
+        wideW = hi - lo;
+        wide = { layer: l.id, j };
+      }
       if (!L) continue;
-      const lam = L[row * n + j], h = (-lo * hi) / (hi - lo);
+      const lam = L[row * n + j],
+        h = (-lo * hi) / (hi - lo);
       const score = lam < 0 ? -lam * h : 0.5 * lam * h;
-      if (score > bestScore) { bestScore = score; best = { layer: l.id, j }; }
+      if (score > bestScore) {
+        bestScore = score;
+        best = { layer: l.id, j };
+      }
     }
   }
   return bestScore > 0 ? best : wide;

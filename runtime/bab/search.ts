@@ -42,13 +42,32 @@ export interface BabResult<T> {
   readonly reason?: string;
 }
 
-interface Item { readonly e: NodeEval; readonly depth: number }
+interface Item {
+  readonly e: NodeEval;
+  readonly depth: number;
+}
 
-export async function decide<T>(b: BabNet, s: Spec, check: (x: Float64Array) => Promise<T | null>, o: BabOptions): Promise<BabResult<T>> {
+export async function decide<T>(
+  b: BabNet,
+  s: Spec,
+  check: (x: Float64Array) => Promise<T | null>,
+  o: BabOptions,
+): Promise<BabResult<T>> {
   const t0 = performance.now();
-  let nodes = 0, lps = 0, depth = 0, undecided = 0;
-  const done = (status: BabStatus, example: T | null, open: number, reason?: string): BabResult<T> =>
-    ({ status, example, nodes, lps, depth, openValue: open, seconds: (performance.now() - t0) / 1000, ...(reason ? { reason } : {}) });
+  let nodes = 0,
+    lps = 0,
+    depth = 0,
+    undecided = 0;
+  const done = (status: BabStatus, example: T | null, open: number, reason?: string): BabResult<T> => ({
+    status,
+    example,
+    nodes,
+    lps,
+    depth,
+    openValue: open,
+    seconds: (performance.now() - t0) / 1000,
+    ...(reason ? { reason } : {}),
+  });
   const tried = new Set<string>();
   // A candidate goes to the float32 check only when the float64 trace already says it is unsafe.
   const tryPoint = async (x: Float64Array | null): Promise<T | null> => {
@@ -84,7 +103,14 @@ export async function decide<T>(b: BabNet, s: Spec, check: (x: Float64Array) => 
       if (r.lower > 1e-9) continue;
       const open = order.slice(k);
       const example = await tryPoint(r.point);
-      return { e: { ...e, open, value: Math.min(...open.map((i) => (i === dj ? Math.max(r.lower, e.values[i]) : e.values[i]))) }, example };
+      return {
+        e: {
+          ...e,
+          open,
+          value: Math.min(...open.map((i) => (i === dj ? Math.max(r.lower, e.values[i]) : e.values[i]))),
+        },
+        example,
+      };
     }
     return { e: { ...e, open: [], value: Infinity }, example: null };
   };
@@ -96,7 +122,8 @@ export async function decide<T>(b: BabNet, s: Spec, check: (x: Float64Array) => 
     const heap = new Heap<Item>((p, q) => p.e.value - q.e.value || q.depth - p.depth);
     heap.push({ e: root, depth: 0 });
     while (heap.size() > 0) {
-      if (performance.now() >= o.deadline) return done("timeout", null, heap.peek()!.e.value, `time limit after ${nodes} subdomains`);
+      if (performance.now() >= o.deadline)
+        return done("timeout", null, heap.peek()!.e.value, `time limit after ${nodes} subdomains`);
       if (nodes >= o.nodeLimit) return done("unknown", null, heap.peek()!.e.value, `node limit ${o.nodeLimit} reached`);
       const { e, depth: d } = heap.pop()!;
       if (e.branch === null) {
@@ -109,7 +136,10 @@ export async function decide<T>(b: BabNet, s: Spec, check: (x: Float64Array) => 
           for (const dj of e.open) {
             lps++;
             const r = await leafLp(b.net, s, e.bounds, dj, left);
-            if (!r.refuted) { still.push(dj); candidate ??= r.point; }
+            if (!r.refuted) {
+              still.push(dj);
+              candidate ??= r.point;
+            }
           }
           if (still.length === 0) continue;
           const ex = await tryPoint(candidate);
@@ -133,7 +163,13 @@ export async function decide<T>(b: BabNet, s: Spec, check: (x: Float64Array) => 
         heap.push({ e: c, depth: d + 1 });
       }
     }
-    if (undecided > 0) return done("unknown", null, -Infinity, `${undecided} subdomain(s) with no unstable ReLU left whose LP optimiser failed the float32 check or whose relaxation (max-pool) could not decide`);
+    if (undecided > 0)
+      return done(
+        "unknown",
+        null,
+        -Infinity,
+        `${undecided} subdomain(s) with no unstable ReLU left whose LP optimiser failed the float32 check or whose relaxation (max-pool) could not decide`,
+      );
     return done("unsat", null, Infinity);
   } finally {
     lp?.dispose();

@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { UserError, diag, fail, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { item } from "../data/index.js";
-import { AUGMENT_ALGORITHMS, countAugment, DEFAULT_MARGIN, manifest, roundAndCheck, roundedRecord, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
+import {
+  AUGMENT_ALGORITHMS,
+  countAugment,
+  DEFAULT_MARGIN,
+  manifest,
+  roundAndCheck,
+  roundedRecord,
+  type AugmentAlgorithm,
+  type AugmentCounts,
+} from "../augment.js";
 import { progressBar, runPoints } from "../run/measure.js";
 import { makeDir } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
@@ -20,7 +29,12 @@ export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> 
   readonly out: string;
 }
 
-export interface AugmentOutcome { readonly counts: AugmentCounts; readonly seconds: number; readonly margin: number; readonly out: string }
+export interface AugmentOutcome {
+  readonly counts: AugmentCounts;
+  readonly seconds: number;
+  readonly margin: number;
+  readonly out: string;
+}
 
 /** --out must be new (or an empty directory) and its DIR.partial creatable; returns the staging directory. */
 function prepareStaging(out: string): Result<string> {
@@ -35,16 +49,23 @@ function prepareStaging(out: string): Result<string> {
     const made = makeDir(staging, "--out");
     if (!made.ok) return made;
   } catch (e) {
-    return fail(diag("cli/out", `--out ${out}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+    return fail(
+      diag("cli/out", `--out ${out}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`),
+    );
   }
   return ok(staging);
 }
 
 function validate(r: AugmentRequest): Result<number> {
-  if (!(AUGMENT_ALGORITHMS as readonly string[]).includes(r.algorithm)) return fail(diag("cli/algorithm", `--algorithm must be ${AUGMENT_ALGORITHMS.join(", ")}, got '${r.algorithm}'`));
+  if (!(AUGMENT_ALGORITHMS as readonly string[]).includes(r.algorithm))
+    return fail(diag("cli/algorithm", `--algorithm must be ${AUGMENT_ALGORITHMS.join(", ")}, got '${r.algorithm}'`));
   const margin = r.margin ?? DEFAULT_MARGIN[r.algorithm];
-  if (!Number.isFinite(margin) || margin < 0) return fail(diag("cli/margin", `--margin must be a non-negative number, got ${r.margin}`));
-  if (r.pixelScale !== undefined && r.pixelScale !== 255) return fail(diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`));
+  if (!Number.isFinite(margin) || margin < 0)
+    return fail(diag("cli/margin", `--margin must be a non-negative number, got ${r.margin}`));
+  if (r.pixelScale !== undefined && r.pixelScale !== 255)
+    return fail(
+      diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`),
+    );
   return ok(margin);
 }
 
@@ -52,9 +73,18 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
   const margin = unwrap(validate(r));
   // The paper's §5: examples of the restricted LP with a confidence margin (--mode restrict), or L-BFGS-B's.
   // lp: the restricted LP of x*'s region; bracket: the bracket's example, then the LP in its region (both --algorithm lp runs).
-  const { session, indices, cfg, announce } = await openRun(model, { ...r, algorithm: r.algorithm === "lbfgsb" ? "lbfgsb" : "lp",
-    ...(r.algorithm === "lbfgsb" ? {} : { mode: r.algorithm === "lp" ? "restrict" as const : "bracket" as const }) });
-  if (session.pixelScale !== 255) throw new UserError([diag("data/range", `augment writes uint8 pixel images: ${r.data} is on a 0-${session.pixelScale} scale, not 0-255 (convert it to 8-bit images first)`)]);
+  const { session, indices, cfg, announce } = await openRun(model, {
+    ...r,
+    algorithm: r.algorithm === "lbfgsb" ? "lbfgsb" : "lp",
+    ...(r.algorithm === "lbfgsb" ? {} : { mode: r.algorithm === "lp" ? ("restrict" as const) : ("bracket" as const) }),
+  });
+  if (session.pixelScale !== 255)
+    throw new UserError([
+      diag(
+        "data/range",
+        `augment writes uint8 pixel images: ${r.data} is on a 0-${session.pixelScale} scale, not 0-255 (convert it to 8-bit images first)`,
+      ),
+    ]);
   const staging = unwrap(prepareStaging(r.out));
   announce();
   const t0 = performance.now();
@@ -64,7 +94,13 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
     const runner = await makeRunner(runCfg, jobs);
     let points;
     try {
-      points = await runPoints(runner, indices, jobs, null, await progressBar(indices.length, process.stderr.isTTY === true));
+      points = await runPoints(
+        runner,
+        indices,
+        jobs,
+        null,
+        await progressBar(indices.length, process.stderr.isTTY === true),
+      );
     } finally {
       await runner.close();
     }
@@ -82,11 +118,35 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
     const images = new Uint8Array(kept.length * n);
     kept.forEach((e, k) => images.set(e.pixels, k * n));
     const files: [string, string | Uint8Array][] = [
-      ["images.npy", (({ shape, values }) => encodeNpy(shape, "uint8", values))(toDataLayout(session, images, kept.length))],
-      ["labels.npy", encodeNpy([kept.length], "int64", kept.map((e) => e.label))],
-      ["index.npy", encodeNpy([kept.length], "int64", kept.map((e) => e.index))],
+      [
+        "images.npy",
+        (({ shape, values }) => encodeNpy(shape, "uint8", values))(toDataLayout(session, images, kept.length)),
+      ],
+      [
+        "labels.npy",
+        encodeNpy(
+          [kept.length],
+          "int64",
+          kept.map((e) => e.label),
+        ),
+      ],
+      [
+        "index.npy",
+        encodeNpy(
+          [kept.length],
+          "int64",
+          kept.map((e) => e.index),
+        ),
+      ],
       ["points.jsonl", rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join("")],
-      ["manifest.json", JSON.stringify(manifest({ model, data: r.data, algorithm: r.algorithm, margin, jobs, seconds }, counts, rounded), null, 2) + "\n"],
+      [
+        "manifest.json",
+        JSON.stringify(
+          manifest({ model, data: r.data, algorithm: r.algorithm, margin, jobs, seconds }, counts, rounded),
+          null,
+          2,
+        ) + "\n",
+      ],
     ];
     for (const [name, data] of files) unwrap(writeFileAtomic(join(staging, name), data));
     if (existsSync(r.out)) rmSync(r.out, { recursive: true }); // an empty directory (checked above)
@@ -101,7 +161,9 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
 
 export function formatAugment(r: AugmentRequest, margin: number, c: AugmentCounts, seconds: number): string {
   const share = c.found > 0 ? `${((100 * c.lostToRounding) / c.found).toFixed(1)}%` : "n/a";
-  const other = Object.entries(c.other).map(([k, v]) => `${k} ${v}`).join(", ");
+  const other = Object.entries(c.other)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
   return [
     `augment ${r.algorithm} (margin ${margin}) on ${r.data}: ${c.tried} points tried, ${c.misclassified} misclassified${other ? `, ${other}` : ""}`,
     `found ${c.found}, lost to rounding ${c.lostToRounding} (${share}), kept ${c.kept}; ${seconds.toFixed(1)} s`,

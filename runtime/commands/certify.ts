@@ -8,11 +8,17 @@ import { join } from "node:path";
 import { measureCommand, type MeasureRequest } from "./measure.js";
 import { unitShort } from "../data/input-map.js";
 
-export type CertifyRequest = Omit<MeasureRequest, "mode" | "algorithm" | "add" | "shard" | "queue"> & { readonly eps: number };
+export type CertifyRequest = Omit<MeasureRequest, "mode" | "algorithm" | "add" | "shard" | "queue"> & {
+  readonly eps: number;
+};
 
 export async function certifyCommand(model: string, r: CertifyRequest, out: (line: string) => void): Promise<void> {
   await measureCommand(model, { ...r, mode: "certify", algorithm: "lp", add: "all" }, out);
-  const report = JSON.parse(readFileSync(join(r.out, "report.json"), "utf8")) as { counts: Record<string, number>; n?: number; settings: { pixel_scale: number } };
+  const report = JSON.parse(readFileSync(join(r.out, "report.json"), "utf8")) as {
+    counts: Record<string, number>;
+    n?: number;
+    settings: { pixel_scale: number };
+  };
   out(certifyLine(report.counts, r.eps, report.settings.pixel_scale));
 }
 
@@ -21,6 +27,8 @@ export function certifyLine(counts: Readonly<Record<string, number>>, eps: numbe
   const c = (k: string) => counts[k] ?? 0;
   const n = c("verified") + c("falsified") + c("unknown") + c("misclassified") + c("error");
   const pct = (k: number) => (n > 0 ? `${((100 * k) / n).toFixed(2)}%` : "n/a");
-  return `verified robust accuracy at eps ${eps} ${unitShort(scale)}: ${pct(c("verified"))} (${c("verified")} of ${n} points verified); ` +
-    `falsified ${pct(c("falsified"))} (${c("falsified")}), unknown ${pct(c("unknown") + c("error"))} (${c("unknown") + c("error")}), misclassified ${pct(c("misclassified"))} (${c("misclassified")})`;
+  return (
+    `verified robust accuracy at eps ${eps} ${unitShort(scale)}: ${pct(c("verified"))} (${c("verified")} of ${n} points verified); ` +
+    `falsified ${pct(c("falsified"))} (${c("falsified")}), unknown ${pct(c("unknown") + c("error"))} (${c("unknown") + c("error")}), misclassified ${pct(c("misclassified"))} (${c("misclassified")})`
+  );
 }

@@ -24,7 +24,12 @@ export interface CompareRequest extends RunRequest {
 /** `robustc compare`: every algorithm on the request's points; the table printed, the files in --out. */
 export async function compareCommand(model: string, r: CompareRequest, out: (line: string) => void): Promise<void> {
   if (r.algorithmGiven) {
-    throw new UserError([diag("cli/algorithm", `compare runs every algorithm (${ALGORITHMS.join(", ")}) on the same points: drop --algorithm ${r.algorithm} (robustc measure --algorithm ${r.algorithm} runs one)`)]);
+    throw new UserError([
+      diag(
+        "cli/algorithm",
+        `compare runs every algorithm (${ALGORITHMS.join(", ")}) on the same points: drop --algorithm ${r.algorithm} (robustc measure --algorithm ${r.algorithm} runs one)`,
+      ),
+    ]);
   }
   const { indices, cfg, announce } = await openRun(model, r);
   const eps = cfg.eps;
@@ -32,12 +37,16 @@ export async function compareCommand(model: string, r: CompareRequest, out: (lin
   announce();
   const jobs = Math.min(r.jobs, indices.length);
   const tty = process.stderr.isTTY === true;
-  const all = await runCompare(cfg, indices, jobs, (a, done) => { if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `); });
+  const all = await runCompare(cfg, indices, jobs, (a, done) => {
+    if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `);
+  });
   if (tty) process.stderr.write("\n");
   const rows = summarise(all, eps);
   unwrap(await writeCompare(r.out, model, r.data, eps, all, rows, cfg.pixelScale));
   out(formatCompare(rows, eps, cfg.pixelScale));
-  out(`reports in ${r.out}: compare.json, compare.svg, disagreements.csv, ${ALGORITHMS.map((a) => `${a}.jsonl`).join(", ")}`);
+  out(
+    `reports in ${r.out}: compare.json, compare.svg, disagreements.csv, ${ALGORITHMS.map((a) => `${a}.jsonl`).join(", ")}`,
+  );
 }
 
 export interface AlgorithmSummary {
@@ -52,8 +61,12 @@ export interface AlgorithmSummary {
   readonly counts: Estimates["counts"];
 }
 
-export async function runCompare(cfg: RunConfig, indices: readonly number[], jobs: number,
-  onProgress: (algorithm: Algorithm, done: number) => void): Promise<Map<Algorithm, PointResult[]>> {
+export async function runCompare(
+  cfg: RunConfig,
+  indices: readonly number[],
+  jobs: number,
+  onProgress: (algorithm: Algorithm, done: number) => void,
+): Promise<Map<Algorithm, PointResult[]>> {
   const all = new Map<Algorithm, PointResult[]>();
   for (const algorithm of ALGORITHMS) {
     // lp is the paper's restricted LP here (rho_hat, as in its Table 1), beside the attacks.
@@ -61,7 +74,13 @@ export async function runCompare(cfg: RunConfig, indices: readonly number[], job
     const runner = await makeRunner({ ...paper, algorithm }, jobs);
     let done = 0;
     try {
-      all.set(algorithm, await runPoints(runner, indices, jobs, null, { tick: () => onProgress(algorithm, ++done), stop: () => undefined }));
+      all.set(
+        algorithm,
+        await runPoints(runner, indices, jobs, null, {
+          tick: () => onProgress(algorithm, ++done),
+          stop: () => undefined,
+        }),
+      );
     } finally {
       await runner.close();
     }
@@ -74,45 +93,109 @@ export function summarise(all: Map<Algorithm, PointResult[]>, eps: number): Algo
     const e = estimate(pts, eps, algorithm);
     const secs = pts.map((p) => p.seconds).sort((a, b) => a - b);
     return {
-      algorithm, n: e.n, accuracy: e.n > 0 ? e.correct / e.n : null, frequency: e.frequency,
+      algorithm,
+      n: e.n,
+      accuracy: e.n > 0 ? e.correct / e.n : null,
+      frequency: e.frequency,
       // FGSM's examples sit at distance <= eps by construction: no severity (run/measure.ts NO_SEVERITY).
-      severity: e.severity, ...(e.severityNote ? { severity_note: e.severityNote } : {}), median_seconds: quantile(secs, 0.5), counts: e.counts,
+      severity: e.severity,
+      ...(e.severityNote ? { severity_note: e.severityNote } : {}),
+      median_seconds: quantile(secs, 0.5),
+      counts: e.counts,
     };
   });
 }
 
 export function formatCompare(rows: readonly AlgorithmSummary[], eps: number, scale = 255): string {
   const pct = (v: number | null) => (v === null ? "n/a" : `${(100 * v).toFixed(2)}%`);
-  const head = ["algorithm", "points", "accuracy", `frequency phi_hat(${fmtValue(eps)})`, `severity mu_hat(${fmtValue(eps)})`, "median s/point"];
-  const body = rows.map((r) => [r.algorithm, String(r.n), pct(r.accuracy), pct(r.frequency),
-    r.severity !== null ? `${r.severity.toFixed(distDigits(scale))} ${unitShort(scale)}` : r.severity_note ? "n/a (no severity)" : "n/a (none <= eps)",
-    r.median_seconds === null ? "n/a" : r.median_seconds.toFixed(3)]);
+  const head = [
+    "algorithm",
+    "points",
+    "accuracy",
+    `frequency phi_hat(${fmtValue(eps)})`,
+    `severity mu_hat(${fmtValue(eps)})`,
+    "median s/point",
+  ];
+  const body = rows.map((r) => [
+    r.algorithm,
+    String(r.n),
+    pct(r.accuracy),
+    pct(r.frequency),
+    r.severity !== null
+      ? `${r.severity.toFixed(distDigits(scale))} ${unitShort(scale)}`
+      : r.severity_note
+        ? "n/a (no severity)"
+        : "n/a (none <= eps)",
+    r.median_seconds === null ? "n/a" : r.median_seconds.toFixed(3),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   // The reason under the table, once per algorithm that has none.
   const notes = rows.filter((r) => r.severity_note).map((r) => `${r.algorithm}: ${r.severity_note}`);
-  return [...[head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()), ...notes].join("\n");
+  return [
+    ...[head, ...body].map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join("  ")
+        .trimEnd(),
+    ),
+    ...notes,
+  ].join("\n");
 }
 
-const within = (p: PointResult | undefined, eps: number) => !!p && p.status === "adversarial" && p.rho !== null && p.rho <= eps;
+const within = (p: PointResult | undefined, eps: number) =>
+  !!p && p.status === "adversarial" && p.rho !== null && p.rho <= eps;
 
-export async function writeCompare(dir: string, model: string, data: string, eps: number, all: Map<Algorithm, PointResult[]>,
-  rows: readonly AlgorithmSummary[], scale = 255): Promise<Result<void>> {
-  const lp = all.get("lp")!, lb = all.get("lbfgsb")!, fg = all.get("fgsm")!;
+export async function writeCompare(
+  dir: string,
+  model: string,
+  data: string,
+  eps: number,
+  all: Map<Algorithm, PointResult[]>,
+  rows: readonly AlgorithmSummary[],
+  scale = 255,
+): Promise<Result<void>> {
+  const lp = all.get("lp")!,
+    lb = all.get("lbfgsb")!,
+    fg = all.get("fgsm")!;
   const byIndex = (ps: PointResult[]) => new Map(ps.map((p) => [p.index, p]));
-  const L = byIndex(lb), F = byIndex(fg);
-  const disagree = lp.filter((p) => within(p, eps) !== within(L.get(p.index), eps)).map((p) => ({
-    index: p.index, label: p.label, lp_status: p.status, lp_rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null,
-    lbfgsb_status: L.get(p.index)?.status, lbfgsb_rho: L.get(p.index)?.rho ?? null, fgsm_status: F.get(p.index)?.status,
-  })).map((r) => ({ ...r, lbfgsb_rho: r.lbfgsb_rho !== null && Number.isFinite(r.lbfgsb_rho) ? r.lbfgsb_rho : null }));
-  const rhos = (ps: PointResult[]) => ps.map((p) => (p.status === "adversarial" ? p.rho ?? Infinity : Infinity));
-  const series = [{ name: "lp", rhos: rhos(lp) }, { name: "lbfgsb", rhos: rhos(lb) }];
-  const svg = await cdfSvg(series, { title: `${basename(model)} on ${data}: cumulative rho_hat, lp against lbfgsb`, xMax: cdfXMax(series, eps), eps,
-    xTitle: `eps (L∞ distance, ${unitsOf(scale)})` });
+  const L = byIndex(lb),
+    F = byIndex(fg);
+  const disagree = lp
+    .filter((p) => within(p, eps) !== within(L.get(p.index), eps))
+    .map((p) => ({
+      index: p.index,
+      label: p.label,
+      lp_status: p.status,
+      lp_rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null,
+      lbfgsb_status: L.get(p.index)?.status,
+      lbfgsb_rho: L.get(p.index)?.rho ?? null,
+      fgsm_status: F.get(p.index)?.status,
+    }))
+    .map((r) => ({ ...r, lbfgsb_rho: r.lbfgsb_rho !== null && Number.isFinite(r.lbfgsb_rho) ? r.lbfgsb_rho : null }));
+  const rhos = (ps: PointResult[]) => ps.map((p) => (p.status === "adversarial" ? (p.rho ?? Infinity) : Infinity));
+  const series = [
+    { name: "lp", rhos: rhos(lp) },
+    { name: "lbfgsb", rhos: rhos(lb) },
+  ];
+  const svg = await cdfSvg(series, {
+    title: `${basename(model)} on ${data}: cumulative rho_hat, lp against lbfgsb`,
+    xMax: cdfXMax(series, eps),
+    eps,
+    xTitle: `eps (L∞ distance, ${unitsOf(scale)})`,
+  });
   const files: [string, string][] = [
-    ["compare.json", JSON.stringify({ model, data, eps, pixel_scale: scale, units: unitsOf(scale), algorithms: rows }, null, 2) + "\n"],
+    [
+      "compare.json",
+      JSON.stringify({ model, data, eps, pixel_scale: scale, units: unitsOf(scale), algorithms: rows }, null, 2) + "\n",
+    ],
     ["compare.svg", svg],
-    ["disagreements.csv", toCsv(disagree, ["index", "label", "lp_status", "lp_rho", "lbfgsb_status", "lbfgsb_rho", "fgsm_status"])],
-    ...[...all].map(([a, ps]) => [`${a}.jsonl`, ps.map((p) => JSON.stringify(pointRecord(p))).join("\n") + "\n"] as [string, string]),
+    [
+      "disagreements.csv",
+      toCsv(disagree, ["index", "label", "lp_status", "lp_rho", "lbfgsb_status", "lbfgsb_rho", "fgsm_status"]),
+    ],
+    ...[...all].map(
+      ([a, ps]) => [`${a}.jsonl`, ps.map((p) => JSON.stringify(pointRecord(p))).join("\n") + "\n"] as [string, string],
+    ),
   ];
   for (const [name, text] of files) {
     const w = writeFileAtomic(join(dir, name), text);

@@ -5,13 +5,45 @@
 
 import { writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { and, compileOptions, compilePoint, diag, encode, fail, formatNumber, inputSize, networkMatrices, ok, outputConstraint, outputSize, rankLabels, trace, unwrap, UserError, writeCplexLp, writeFileAtomic, writeMps, type CompiledPoint, type CompileOptions, type Result, type Target } from "../../compiler/index.js";
+import {
+  and,
+  compileOptions,
+  compilePoint,
+  diag,
+  encode,
+  fail,
+  formatNumber,
+  inputSize,
+  networkMatrices,
+  ok,
+  outputConstraint,
+  outputSize,
+  rankLabels,
+  trace,
+  unwrap,
+  UserError,
+  writeCplexLp,
+  writeFileAtomic,
+  writeMps,
+  type CompiledPoint,
+  type CompileOptions,
+  type Result,
+  type Target,
+} from "../../compiler/index.js";
 import { printProblem } from "../../grammar/constraint/print.js";
 import { argmax } from "../evaluator/types.js";
 import { checkExample, marginLadder, type RhoContext } from "../rho/types.js";
 import { withTempDir } from "../solvers/external.js";
 import { getSolver, solveFile, type SolverName } from "../solvers/registry.js";
-import { modelInput, openEvaluator, openSession, printNotes, selectIndices, type DataOptions, type Session } from "../run/session.js";
+import {
+  modelInput,
+  openEvaluator,
+  openSession,
+  printNotes,
+  selectIndices,
+  type DataOptions,
+  type Session,
+} from "../run/session.js";
 import { unitShort } from "../data/input-map.js";
 
 type CompileMode = CompileOptions["mode"];
@@ -38,16 +70,25 @@ interface ModeEntry {
 // --radius); relax: a LOWER bound on rho(f, x*, l), whose optimiser need not have the target label.
 const MODES: Record<CompileMode, ModeEntry> = {
   restrict: {
-    form: "reduced", feasibleSet: "C_f(x, l) restricted to Z(x*)", quantity: "rho_hat",
-    infeasible: "no adversarial example in the linear region of x* (rho_hat = inf)", example: true,
+    form: "reduced",
+    feasibleSet: "C_f(x, l) restricted to Z(x*)",
+    quantity: "rho_hat",
+    infeasible: "no adversarial example in the linear region of x* (rho_hat = inf)",
+    example: true,
   },
   exact: {
-    form: "layered", feasibleSet: "C_f(x, l) (every disjunction as big-M rows)", quantity: "rho (exact within --radius)",
-    infeasible: "no input within --radius has the target label (rho > radius)", example: true,
+    form: "layered",
+    feasibleSet: "C_f(x, l) (every disjunction as big-M rows)",
+    quantity: "rho (exact within --radius)",
+    infeasible: "no input within --radius has the target label (rho > radius)",
+    example: true,
   },
   relax: {
-    form: "layered", feasibleSet: "the triangle relaxation of C_f(x, l)", quantity: "a lower bound on rho (relaxation)",
-    infeasible: "the relaxation proves no input within --radius has the target label (rho > radius)", example: false,
+    form: "layered",
+    feasibleSet: "the triangle relaxation of C_f(x, l)",
+    quantity: "a lower bound on rho (relaxation)",
+    infeasible: "the relaxation proves no input within --radius has the target label (rho > radius)",
+    example: false,
   },
 };
 
@@ -84,7 +125,10 @@ export async function compileCommand(model: string, r: CompileRequest, out: (lin
   const files = unwrap(renderCompile(s, r, options, c));
   unwrap(writeOutputs(files, out));
   for (const f of files) {
-    if (f.path) process.stderr.write(`robustc: wrote ${f.path} (point ${r.index}, predicted ${c.predicted}, target ${f.label})\n`);
+    if (f.path)
+      process.stderr.write(
+        `robustc: wrote ${f.path} (point ${r.index}, predicted ${c.predicted}, target ${f.label})\n`,
+      );
   }
   if (r.solve) await solveWritten(s, r.index, options, c, files, r.solve, out);
 }
@@ -97,7 +141,12 @@ export function refuseOwnLabel(s: Session, index: number, target: Target): Resul
   if (typeof target !== "number") return ok(undefined);
   const predicted = rankLabels(trace(s.network, modelInput(s, index)).logits)[0];
   if (target !== predicted) return ok(undefined);
-  return fail(diag("cli/target", `--target ${target} is the predicted label of point ${index} of ${s.dataset.source} (x* itself has label ${target}, so its distance would be 0): give another label, second or all`));
+  return fail(
+    diag(
+      "cli/target",
+      `--target ${target} is the predicted label of point ${index} of ${s.dataset.source} (x* itself has label ${target}, so its distance would be 0): give another label, second or all`,
+    ),
+  );
 }
 
 export function parseTarget(t: string): Target | null {
@@ -121,20 +170,38 @@ export function targetPath(path: string, label: number, several: boolean): strin
 
 export function validateCompile(s: Session, r: CompileRequest): Result<CompileOptions> {
   const target = parseTarget(r.target);
-  if (target === null) return fail(diag("cli/target", `--target must be second, all or a label number, got '${r.target}'`));
+  if (target === null)
+    return fail(diag("cli/target", `--target must be second, all or a label number, got '${r.target}'`));
   const labels = outputSize(s.network);
-  if (typeof target === "number" && target >= labels) return fail(diag("cli/target", `--target ${target} is not a label of the model (0..${labels - 1})`));
-  if (r.emit !== undefined && r.emit !== "ir" && r.emit !== "cf") return fail(diag("cli/emit", `--emit must be ir or cf, got '${r.emit}'`));
-  if (r.emit === undefined && r.out === undefined) return fail(diag("cli/output", "give -o FILE.lp or -o FILE.mps (or --emit ir)"));
-  if (r.emit !== undefined && r.solve !== undefined) return fail(diag("cli/solve", `--solve solves the .lp/.mps files of -o; --emit ${r.emit} prints text instead: use one`));
+  if (typeof target === "number" && target >= labels)
+    return fail(diag("cli/target", `--target ${target} is not a label of the model (0..${labels - 1})`));
+  if (r.emit !== undefined && r.emit !== "ir" && r.emit !== "cf")
+    return fail(diag("cli/emit", `--emit must be ir or cf, got '${r.emit}'`));
+  if (r.emit === undefined && r.out === undefined)
+    return fail(diag("cli/output", "give -o FILE.lp or -o FILE.mps (or --emit ir)"));
+  if (r.emit !== undefined && r.solve !== undefined)
+    return fail(
+      diag("cli/solve", `--solve solves the .lp/.mps files of -o; --emit ${r.emit} prints text instead: use one`),
+    );
   if (r.out !== undefined && r.emit === undefined && formatOf(r.out) === null) {
-    return fail(diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`));
+    return fail(
+      diag("cli/output", `${r.out}: the output format comes from the extension: .lp (CPLEX LP) or .mps (free MPS)`),
+    );
   }
   // The input box is [0, 1] in model units: pixels [0, pixel scale].
   // An unknown --mode is compileOptions' to refuse.
   const form = r.form ?? (isMode(r.mode) ? MODES[r.mode].form : "reduced");
   const radius = r.radius === undefined ? Infinity : r.radius / s.pixelScale;
-  return compileOptions({ form, mode: r.mode, radius, target, margin: r.margin, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale });
+  return compileOptions({
+    form,
+    mode: r.mode,
+    radius,
+    target,
+    margin: r.margin,
+    pixelScale: s.pixelScale,
+    pixelMin: 0,
+    pixelMax: s.pixelScale,
+  });
 }
 
 export function headerFor(s: Session, index: number, mode: CompileMode = "restrict") {
@@ -148,31 +215,65 @@ export function headerFor(s: Session, index: number, mode: CompileMode = "restri
 }
 
 export function compileSeed(s: Session, index: number, options: CompileOptions): CompiledPoint {
-  return compilePoint(s.network, modelInput(s, index), options, { name: `robustc_${index}`, header: headerFor(s, index, options.mode) });
+  return compilePoint(s.network, modelInput(s, index), options, {
+    name: `robustc_${index}`,
+    header: headerFor(s, index, options.mode),
+  });
 }
 
 /** Renders the requested text for every target: LP/MPS files, or IR. */
-export function renderCompile(s: Session, r: CompileRequest, options: CompileOptions, c: CompiledPoint): Result<{ path: string | null; text: string; label: number }[]> {
+export function renderCompile(
+  s: Session,
+  r: CompileRequest,
+  options: CompileOptions,
+  c: CompiledPoint,
+): Result<{ path: string | null; text: string; label: number }[]> {
   const several = c.targets.length > 1;
   if (r.emit === "cf") {
     // C_f(x, l) itself, with its disjunctions: what the passes start from.
-    const enc = encode(s.network, { inputLower: options.pixelMin / options.pixelScale, inputUpper: options.pixelMax / options.pixelScale });
-    return ok(c.targets.map((t) => ({
-      path: r.out ? targetPath(r.out, t.label, several) : null, label: t.label,
-      text: printProblem({ ...enc.problem, constraint: and(enc.problem.constraint, outputConstraint(enc, t.label, options.margin)) },
-        [`C_f(x, ${t.label}) of ${s.modelPath} (Bastani et al. 2016, section 3): disjunctions kept`]),
-    })));
+    const enc = encode(s.network, {
+      inputLower: options.pixelMin / options.pixelScale,
+      inputUpper: options.pixelMax / options.pixelScale,
+    });
+    return ok(
+      c.targets.map((t) => ({
+        path: r.out ? targetPath(r.out, t.label, several) : null,
+        label: t.label,
+        text: printProblem(
+          { ...enc.problem, constraint: and(enc.problem.constraint, outputConstraint(enc, t.label, options.margin)) },
+          [`C_f(x, ${t.label}) of ${s.modelPath} (Bastani et al. 2016, section 3): disjunctions kept`],
+        ),
+      })),
+    );
   }
   if (r.emit === "ir") {
-    return ok(c.targets.map((t) => ({ path: r.out ? targetPath(r.out, t.label, several) : null, label: t.label, text: printProblem(t.problem, t.lp.comments) })));
+    return ok(
+      c.targets.map((t) => ({
+        path: r.out ? targetPath(r.out, t.label, several) : null,
+        label: t.label,
+        text: printProblem(t.problem, t.lp.comments),
+      })),
+    );
   }
   const fmt = formatOf(r.out!)!;
-  return ok(c.targets.map((t) => ({ path: targetPath(r.out!, t.label, several), label: t.label, text: fmt === "lp" ? writeCplexLp(t.lp) : writeMps(t.lp) })));
+  return ok(
+    c.targets.map((t) => ({
+      path: targetPath(r.out!, t.label, several),
+      label: t.label,
+      text: fmt === "lp" ? writeCplexLp(t.lp) : writeMps(t.lp),
+    })),
+  );
 }
 
-export function writeOutputs(files: { path: string | null; text: string }[], stdout: (s: string) => void): Result<void> {
+export function writeOutputs(
+  files: { path: string | null; text: string }[],
+  stdout: (s: string) => void,
+): Result<void> {
   for (const f of files) {
-    if (f.path === null) { stdout(f.text.trimEnd()); continue; }
+    if (f.path === null) {
+      stdout(f.text.trimEnd());
+      continue;
+    }
     const w = writeFileAtomic(f.path, f.text);
     if (!w.ok) return w;
   }
@@ -180,7 +281,9 @@ export function writeOutputs(files: { path: string | null; text: string }[], std
 }
 
 /** One solve of an LP/MILP file, its optimiser checked: `checked` when it passes checkExample with the target label. */
-type SolvedFile = { status: "infeasible" } | { status: "failed"; text: string }
+type SolvedFile =
+  | { status: "infeasible" }
+  | { status: "failed"; text: string }
   | { status: "optimal"; t: number; label32: number; checked: boolean };
 
 /**
@@ -190,18 +293,33 @@ type SolvedFile = { status: "infeasible" } | { status: "failed"; text: string }
  * target is recompiled with each raised margin (in a scratch file, the written file unchanged) and re-solved,
  * and the first checked optimum is printed; if none passes, the line says so and prints no number as rho.
  */
-export async function solveWritten(s: Session, index: number, options: CompileOptions, c: CompiledPoint,
-  files: { path: string | null; label: number }[], solver: SolverName, stdout: (line: string) => void): Promise<void> {
+export async function solveWritten(
+  s: Session,
+  index: number,
+  options: CompileOptions,
+  c: CompiledPoint,
+  files: { path: string | null; label: number }[],
+  solver: SolverName,
+  stdout: (line: string) => void,
+): Promise<void> {
   const { quantity, infeasible, example } = MODES[options.mode];
   const n = inputSize(s.network);
   const xStar = modelInput(s, index);
   const ort = await openEvaluator(s);
-  const ctx: RhoContext = { net: s.network, matrices: networkMatrices(s.network), ort, pixelScale: s.pixelScale, pixelMin: 0, pixelMax: s.pixelScale };
+  const ctx: RhoContext = {
+    net: s.network,
+    matrices: networkMatrices(s.network),
+    ort,
+    pixelScale: s.pixelScale,
+    pixelMin: 0,
+    pixelMax: s.pixelScale,
+  };
   const px = (t: number) => `${formatNumber(t * s.pixelScale)} ${unitShort(s.pixelScale)} (t = ${formatNumber(t)})`;
   const solveChecked = async (path: string, label: number): Promise<SolvedFile> => {
     const r = await solveFile(path, solver);
     if (r.status === "infeasible") return { status: "infeasible" };
-    if (r.status !== "optimal" || r.values === null || r.objective === null) return { status: "failed", text: `${r.status}${r.message ? ` (${r.message})` : ""}` };
+    if (r.status !== "optimal" || r.values === null || r.objective === null)
+      return { status: "failed", text: `${r.status}${r.message ? ` (${r.message})` : ""}` };
     const x = Float32Array.from({ length: n }, (_, i) => r.values!.get(`x_${i}`) ?? 0);
     const [y] = await ort.logits([Float64Array.from(x)]);
     const ck = await checkExample(ctx, x, xStar, c.predicted);
@@ -214,22 +332,53 @@ export async function solveWritten(s: Session, index: number, options: CompileOp
       if (!f.path) continue;
       const head = `${f.path}: ${solver}: target ${f.label}:`;
       const a = await solveChecked(f.path, f.label);
-      if (a.status === "infeasible") { stdout(`${head} infeasible: ${infeasible}`); continue; }
-      if (a.status === "failed") { stdout(`${head} ${a.text}`); continue; }
-      if (a.checked) { stdout(`${head} optimal, ${quantity} = ${px(a.t)}; the optimiser, checked by onnxruntime (float32), has the target label`); continue; }
-      if (!example) { stdout(`${head} optimal, ${quantity} = ${px(a.t)}; the optimiser has ${why(a, f.label)} (a relaxation's optimiser need not be a real example; the bound stands)`); continue; }
+      if (a.status === "infeasible") {
+        stdout(`${head} infeasible: ${infeasible}`);
+        continue;
+      }
+      if (a.status === "failed") {
+        stdout(`${head} ${a.text}`);
+        continue;
+      }
+      if (a.checked) {
+        stdout(
+          `${head} optimal, ${quantity} = ${px(a.t)}; the optimiser, checked by onnxruntime (float32), has the target label`,
+        );
+        continue;
+      }
+      if (!example) {
+        stdout(
+          `${head} optimal, ${quantity} = ${px(a.t)}; the optimiser has ${why(a, f.label)} (a relaxation's optimiser need not be a real example; the bound stands)`,
+        );
+        continue;
+      }
       // The file's optimiser lies on the decision boundary and float32 rounding tipped it back: the float32 rule.
       const tried = [`margin ${formatNumber(options.margin)}: ${why(a, f.label)} at t = ${formatNumber(a.t)}`];
       let found: { alpha: number; t: number } | null = null;
       for (const alpha of marginLadder({ margin: options.margin }, c.evaluated.trace.logits).slice(1)) {
-        const b = await ladderSolve(s, index, { ...options, target: f.label, margin: alpha }, c.encoding, f.path, solveChecked, f.label);
-        if (b.status === "optimal" && b.checked) { found = { alpha, t: b.t }; break; }
-        tried.push(`margin ${alpha.toExponential(1)}: ${b.status === "optimal" ? `${why(b, f.label)} at t = ${formatNumber(b.t)}` : b.status === "infeasible" ? "infeasible" : b.text}`);
+        const b = await ladderSolve(
+          s,
+          index,
+          { ...options, target: f.label, margin: alpha },
+          c.encoding,
+          f.path,
+          solveChecked,
+          f.label,
+        );
+        if (b.status === "optimal" && b.checked) {
+          found = { alpha, t: b.t };
+          break;
+        }
+        tried.push(
+          `margin ${alpha.toExponential(1)}: ${b.status === "optimal" ? `${why(b, f.label)} at t = ${formatNumber(b.t)}` : b.status === "infeasible" ? "infeasible" : b.text}`,
+        );
         if (b.status !== "optimal") break;
       }
-      stdout(found
-        ? `${head} the file's optimiser fails the float32 check (${tried.join("; ")}); float32 rule (as robustc rho), re-solved at margin alpha = ${found.alpha.toExponential(1)}: ${quantity} = ${px(found.t)}, its optimiser checked by onnxruntime (float32) and the float64 reference`
-        : `${head} no ${quantity}: no optimiser passed the float32 check, at any margin of the float32 rule of robustc rho (${tried.join("; ")})`);
+      stdout(
+        found
+          ? `${head} the file's optimiser fails the float32 check (${tried.join("; ")}); float32 rule (as robustc rho), re-solved at margin alpha = ${found.alpha.toExponential(1)}: ${quantity} = ${px(found.t)}, its optimiser checked by onnxruntime (float32) and the float64 reference`
+          : `${head} no ${quantity}: no optimiser passed the float32 check, at any margin of the float32 rule of robustc rho (${tried.join("; ")})`,
+      );
     }
   } finally {
     await ort.dispose();
@@ -237,10 +386,23 @@ export async function solveWritten(s: Session, index: number, options: CompileOp
 }
 
 /** Target `label` recompiled with a raised margin into a scratch file of the written file's format, then solved and checked. */
-async function ladderSolve(s: Session, index: number, options: CompileOptions, encoding: CompiledPoint["encoding"], writtenPath: string,
-  solveChecked: (path: string, label: number) => Promise<SolvedFile>, label: number): Promise<SolvedFile> {
+async function ladderSolve(
+  s: Session,
+  index: number,
+  options: CompileOptions,
+  encoding: CompiledPoint["encoding"],
+  writtenPath: string,
+  solveChecked: (path: string, label: number) => Promise<SolvedFile>,
+  label: number,
+): Promise<SolvedFile> {
   // x*'s encoding is shared: only the target's rows change with the margin.
-  const t = compilePoint(s.network, modelInput(s, index), options, { name: `robustc_${index}`, header: headerFor(s, index, options.mode) }, encoding).targets[0];
+  const t = compilePoint(
+    s.network,
+    modelInput(s, index),
+    options,
+    { name: `robustc_${index}`, header: headerFor(s, index, options.mode) },
+    encoding,
+  ).targets[0];
   const fmt = formatOf(writtenPath)!;
   return withTempDir("compile-ladder", async (dir) => {
     const path = join(dir, `model.${fmt}`);

@@ -31,8 +31,15 @@ export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {
 }
 
 export async function measureCommand(model: string, r: MeasureRequest, out: (line: string) => void): Promise<void> {
-  if (r.queue !== undefined && r.shard !== undefined) throw new UserError([diag("cli/shard", "--shard and --queue are two ways to spread a run: use one")]);
-  if (r.queue !== undefined && r.images !== undefined) throw new UserError([diag("cli/images", "--images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR")]);
+  if (r.queue !== undefined && r.shard !== undefined)
+    throw new UserError([diag("cli/shard", "--shard and --queue are two ways to spread a run: use one")]);
+  if (r.queue !== undefined && r.images !== undefined)
+    throw new UserError([
+      diag(
+        "cli/images",
+        "--images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR",
+      ),
+    ]);
   if (r.queue !== undefined) return measureOnQueue(model, { ...r, queue: r.queue, attempts: r.attempts ?? 3 }, out);
   const shard = r.shard === undefined ? null : unwrap(parseShard(r.shard));
   const { session, indices, cfg, announce } = await openRun(model, r);
@@ -48,7 +55,8 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
   announce();
   const finished = new Set(done.map((p) => p.index));
   const todo = (shard ? shardIndices(indices, shard) : indices).filter((i) => !finished.has(i));
-  if (done.length > 0) process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
+  if (done.length > 0)
+    process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
   const mine = done.length + todo.length;
   const t0 = performance.now();
   const jobs = Math.max(1, Math.min(r.jobs, todo.length));
@@ -60,26 +68,43 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
     let saved = done.length;
     const interrupted = () => {
       bar.stop();
-      process.stderr.write(`\nrobustc: interrupted: ${saved} of ${mine} points saved in ${r.out}/points.jsonl; resume with:\n  ${resumeCommand(r.argv)}\n`);
+      process.stderr.write(
+        `\nrobustc: interrupted: ${saved} of ${mine} points saved in ${r.out}/points.jsonl; resume with:\n  ${resumeCommand(r.argv)}\n`,
+      );
       process.exit(130);
     };
     process.on("SIGINT", interrupted);
     try {
-      points = await runPoints(runner, todo, jobs, `${r.out}/points.jsonl`, { tick: (p) => { saved++; bar.tick(p); }, stop: () => bar.stop() });
+      points = await runPoints(runner, todo, jobs, `${r.out}/points.jsonl`, {
+        tick: (p) => {
+          saved++;
+          bar.tick(p);
+        },
+        stop: () => bar.stop(),
+      });
     } finally {
       process.off("SIGINT", interrupted);
       await runner.close();
     }
   }
   const all = [...done, ...points].sort((a, b) => a.index - b.index);
-  out(unwrap(await writeMeasurement(r.out, session, {
-    identity, points: all, jobs, totalSeconds: (performance.now() - t0) / 1000,
-    settings: { resumed_points: done.length, ...(shard ? { shard: shardName(shard) } : {}) },
-  })));
+  out(
+    unwrap(
+      await writeMeasurement(r.out, session, {
+        identity,
+        points: all,
+        jobs,
+        totalSeconds: (performance.now() - t0) / 1000,
+        settings: { resumed_points: done.length, ...(shard ? { shard: shardName(shard) } : {}) },
+      }),
+    ),
+  );
   out(reportsLine(r.out));
   if (r.images !== undefined) {
     const n = unwrap(writeImages(r.images, session, reportedExamples(all, identity.mode !== undefined)));
-    out(`images in ${r.images}: ${n} PNG (x*, the example, the perturbation stretched to ±m in the data's units, m in each name) and images.csv`);
+    out(
+      `images in ${r.images}: ${n} PNG (x*, the example, the perturbation stretched to ±m in the data's units, m in each name) and images.csv`,
+    );
   }
 }
 

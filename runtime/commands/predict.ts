@@ -4,7 +4,15 @@
 import { unwrap } from "../../compiler/index.js";
 import type { EvaluatorName } from "../evaluator/index.js";
 import { argmax } from "../evaluator/types.js";
-import { modelInput, openEvaluator, openSession, printNotes, selectIndices, type DataOptions, type Session } from "../run/session.js";
+import {
+  modelInput,
+  openEvaluator,
+  openSession,
+  printNotes,
+  selectIndices,
+  type DataOptions,
+  type Session,
+} from "../run/session.js";
 
 export interface PredictRequest extends DataOptions {
   readonly index?: number;
@@ -48,18 +56,26 @@ export interface PredictResult {
   readonly seconds: number;
 }
 
-export async function predict(s: Session, indices: readonly number[], evaluator: EvaluatorName): Promise<PredictResult> {
+export async function predict(
+  s: Session,
+  indices: readonly number[],
+  evaluator: EvaluatorName,
+): Promise<PredictResult> {
   const t0 = performance.now();
   const ev = await openEvaluator(s, evaluator);
   try {
     const logits = await ev.logits(indices.map((i) => modelInput(s, i)));
     const predictions = indices.map((index, k) => ({
-      index, label: s.dataset.labels ? s.dataset.labels[index] : null,
-      predicted: argmax(logits[k]), logits: Array.from(logits[k], (v) => Math.fround(v)),
+      index,
+      label: s.dataset.labels ? s.dataset.labels[index] : null,
+      predicted: argmax(logits[k]),
+      logits: Array.from(logits[k], (v) => Math.fround(v)),
     }));
     const labelled = predictions.filter((p) => p.label !== null);
     return {
-      predictions, evaluator, labelled: labelled.length,
+      predictions,
+      evaluator,
+      labelled: labelled.length,
       correct: labelled.filter((p) => p.label === p.predicted).length,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -74,6 +90,7 @@ export function formatPrediction(p: Prediction): string {
 }
 
 export function formatAccuracy(r: PredictResult, source: string): string {
-  if (r.labelled === 0) return `${r.predictions.length} points predicted on ${source} (no labels: accuracy unknown) with ${r.evaluator} in ${r.seconds.toFixed(2)} s`;
-  return `accuracy ${(100 * r.correct / r.labelled).toFixed(2)}% (${r.correct}/${r.labelled}) on ${source} with ${r.evaluator} in ${r.seconds.toFixed(2)} s`;
+  if (r.labelled === 0)
+    return `${r.predictions.length} points predicted on ${source} (no labels: accuracy unknown) with ${r.evaluator} in ${r.seconds.toFixed(2)} s`;
+  return `accuracy ${((100 * r.correct) / r.labelled).toFixed(2)}% (${r.correct}/${r.labelled}) on ${source} with ${r.evaluator} in ${r.seconds.toFixed(2)} s`;
 }

@@ -18,9 +18,19 @@ export async function queueClearCommand(url: string, out: (line: string) => void
     return;
   }
   const total = Object.values(c.jobs).reduce((a, n) => a + n, 0);
-  const states = Object.entries(c.jobs).map(([s, n]) => `${n} ${s}`).join(", ");
-  out(`queue ${t.display}: removed ${plural(total, "job")}${total > 0 ? ` (${states})` : ""}, ${plural(c.results, "result")} and ${c.run ? `the run (${describeRun(c.run)})` : "no run"}`);
+  const states = Object.entries(c.jobs)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(", ");
+  out(
+    `queue ${t.display}: removed ${plural(total, "job")}${total > 0 ? ` (${states})` : ""}, ${plural(c.results, "result")} and ${c.run ? `the run (${describeRun(c.run)})` : "no run"}`,
+  );
   const active = c.jobs.active ?? 0;
-  if (active > 0) out(`${plural(active, "job")} ${active === 1 ? "was" : "were"} running: their workers' results are refused (the workers go on with other jobs)`);
-  if (c.keysAfter > 0) out(`note: ${plural(c.keysAfter, "key")} under '${t.name}' appeared while clearing (a client still writing): run queue clear again once it has stopped`);
+  if (active > 0)
+    out(
+      `${plural(active, "job")} ${active === 1 ? "was" : "were"} running: their workers' results are refused (the workers go on with other jobs)`,
+    );
+  if (c.keysAfter > 0)
+    out(
+      `note: ${plural(c.keysAfter, "key")} under '${t.name}' appeared while clearing (a client still writing): run queue clear again once it has stopped`,
+    );
 }

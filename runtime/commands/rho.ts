@@ -36,25 +36,43 @@ export function epsIgnored(algorithm: RunRequest["algorithm"], mode: RunRequest[
 export async function rhoCommand(model: string, r: RhoRequest, out: (line: string) => void): Promise<void> {
   // An --eps that changes nothing would read as if the answer depended on it: refused, as --mode is (checkMode).
   const ignored = r.eps === undefined ? null : epsIgnored(r.algorithm, r.mode);
-  if (ignored) throw new UserError([diag("cli/eps", `--eps ${r.eps} does nothing for rho --algorithm ${r.algorithm}${r.mode ? ` --mode ${r.mode}` : ""} (${ignored}): drop --eps (it sets the bracket's rho_hat ball, certify's question and FGSM's step)`)]);
-  if (r.examples && !r.json) throw new UserError([diag("cli/examples", "--examples adds each example to the JSON records: use it with --json")]);
+  if (ignored)
+    throw new UserError([
+      diag(
+        "cli/eps",
+        `--eps ${r.eps} does nothing for rho --algorithm ${r.algorithm}${r.mode ? ` --mode ${r.mode}` : ""} (${ignored}): drop --eps (it sets the bracket's rho_hat ball, certify's question and FGSM's step)`,
+      ),
+    ]);
+  if (r.examples && !r.json)
+    throw new UserError([diag("cli/examples", "--examples adds each example to the JSON records: use it with --json")]);
   const { session, indices, cfg, announce } = await openRun(model, r);
   announce();
   const jobs = Math.min(r.jobs, indices.length);
   // No --index or --limit: the whole dataset, which can take hours; say so before the first point.
   if (r.index === undefined && r.limit === undefined) {
-    process.stderr.write(`robustc: rho runs the whole dataset: ${indices.length} points of ${r.data}, up to about ${roughDuration((indices.length * r.timeLimit) / Math.max(1, jobs))} ` +
-      `(--time-limit ${r.timeLimit} s per point, --jobs ${jobs}); --limit N or --index I runs fewer\n`);
+    process.stderr.write(
+      `robustc: rho runs the whole dataset: ${indices.length} points of ${r.data}, up to about ${roughDuration((indices.length * r.timeLimit) / Math.max(1, jobs))} ` +
+        `(--time-limit ${r.timeLimit} s per point, --jobs ${jobs}); --limit N or --index I runs fewer\n`,
+    );
   }
   const runner = await makeRunner(cfg, jobs);
   // The per-point lines show progress on a terminal; a log gets a progress line every ~10 s.
-  const progress = await progressBar(indices.length, false, { eps: cfg.eps, ...(process.stderr.isTTY === true || indices.length < 2 ? { interval: 0 } : {}) });
+  const progress = await progressBar(indices.length, false, {
+    eps: cfg.eps,
+    ...(process.stderr.isTTY === true || indices.length < 2 ? { interval: 0 } : {}),
+  });
   try {
     const bracket = cfg.mode !== undefined;
     if (!r.json) out(bracket ? bracketHeader(cfg.pixelScale) : pointHeader(cfg.pixelScale));
-    const record = (p: PointResult) => JSON.stringify({ ...pointRecord(p), ...(r.examples ? { example: exampleRecord(session, p) } : {}) });
-    await runPoints(runner, indices, jobs, null,
-      { tick: (p) => { progress.tick(p); out(r.json ? record(p) : bracket ? formatBracketPoint(p, cfg.pixelScale) : formatPoint(p, cfg.pixelScale)); }, stop: () => progress.stop() });
+    const record = (p: PointResult) =>
+      JSON.stringify({ ...pointRecord(p), ...(r.examples ? { example: exampleRecord(session, p) } : {}) });
+    await runPoints(runner, indices, jobs, null, {
+      tick: (p) => {
+        progress.tick(p);
+        out(r.json ? record(p) : bracket ? formatBracketPoint(p, cfg.pixelScale) : formatPoint(p, cfg.pixelScale));
+      },
+      stop: () => progress.stop(),
+    });
   } finally {
     progress.stop();
     await runner.close();
@@ -67,18 +85,24 @@ export function formatPoint(p: PointResult, scale = 255): string {
 }
 
 /** A distance with the decimals its scale needs (4 on 0-255). */
-const fd = (v: number | null | undefined, scale: number) => (v === null || v === undefined ? "-" : Number.isFinite(v) ? v.toFixed(distDigits(scale, 4)) : "inf");
+const fd = (v: number | null | undefined, scale: number) =>
+  v === null || v === undefined ? "-" : Number.isFinite(v) ? v.toFixed(distDigits(scale, 4)) : "inf";
 
 /** A bracket line: lower <= rho <= upper, the label of upper's example, the paper's rho_hat ("> R" beyond the ball). */
 export function formatBracketPoint(p: PointResult, scale = 255): string {
   const d = distDigits(scale, 4);
   // "> R" rounded down: rounding up would claim a larger bound than was shown.
-  const hat = p.rhoHatAbove !== null && p.rhoHatAbove !== undefined ? `> ${(Math.floor(p.rhoHatAbove * 10 ** d) / 10 ** d).toFixed(d)}` : fd(p.rhoHat, scale);
+  const hat =
+    p.rhoHatAbove !== null && p.rhoHatAbove !== undefined
+      ? `> ${(Math.floor(p.rhoHatAbove * 10 ** d) / 10 ** d).toFixed(d)}`
+      : fd(p.rhoHat, scale);
   const upperLabel = p.upper !== null && p.upper !== undefined ? String(p.target ?? "-") : "-";
   return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${p.status.padEnd(13)}  ${fd(p.lower, scale).padStart(9)}  ${fd(p.upper, scale).padStart(9)}  ${upperLabel.padStart(5)}  ${hat.padStart(9)}  ${p.seconds.toFixed(3).padStart(8)}${p.optimal === false ? "  not optimal" : ""}${p.message ? `  ${p.message}` : ""}`;
 }
 
 /** The table heads, with the data's unit (pixels on the 0-255 scale). */
-export const bracketHeader = (scale: number) => `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"status".padEnd(13)}  ${"lower".padStart(9)}  ${"upper".padStart(9)}  ${"label".padStart(5)}  ${"rho_hat".padStart(9)}  ${"seconds".padStart(8)}  (${unitShort(scale)}; lower <= rho <= upper, label: upper's example)`;
+export const bracketHeader = (scale: number) =>
+  `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"status".padEnd(13)}  ${"lower".padStart(9)}  ${"upper".padStart(9)}  ${"label".padStart(5)}  ${"rho_hat".padStart(9)}  ${"seconds".padStart(8)}  (${unitShort(scale)}; lower <= rho <= upper, label: upper's example)`;
 
-export const pointHeader = (scale: number) => `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"target".padStart(6)}  ${"status".padEnd(24)}  ${(scale === 255 ? "rho (px)" : "rho").padStart(9)}  ${"iters".padStart(5)}  ${"rows".padStart(6)}  ${"seconds".padStart(8)}`;
+export const pointHeader = (scale: number) =>
+  `${"index".padStart(6)}  ${"label".padStart(5)}  ${"predicted".padStart(9)}  ${"target".padStart(6)}  ${"status".padEnd(24)}  ${(scale === 255 ? "rho (px)" : "rho").padStart(9)}  ${"iters".padStart(5)}  ${"rows".padStart(6)}  ${"seconds".padStart(8)}`;

@@ -34,14 +34,20 @@ const MODES_OF: Record<Algorithm, readonly RhoMode[]> = {
 /** --mode with an algorithm that has no such mode would be silently ignored: refused instead. */
 export function checkMode(r: Pick<RunRequest, "algorithm" | "mode">): Result<void> {
   if (r.mode === undefined || MODES_OF[r.algorithm].includes(r.mode)) return ok(undefined);
-  return fail(diag("cli/mode", `--mode ${r.mode} is a mode of --algorithm lp, not of --algorithm ${r.algorithm}: drop --mode or use --algorithm lp`));
+  return fail(
+    diag(
+      "cli/mode",
+      `--mode ${r.mode} is a mode of --algorithm lp, not of --algorithm ${r.algorithm}: drop --mode or use --algorithm lp`,
+    ),
+  );
 }
 
 export function lazyOptions(r: RunRequest): Result<LazyOptions> {
   if (!(r.timeLimit > 0)) return fail(diag("cli/time-limit", `--time-limit must be positive, got ${r.timeLimit}`));
   const add = r.add === "all" ? "all" : /^\d+$/.test(r.add) && Number(r.add) > 0 ? Number(r.add) : null;
   if (add === null) return fail(diag("cli/add", `--add must be all or a positive integer, got '${r.add}'`));
-  if (!Number.isInteger(r.jobs) || r.jobs < 1) return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
+  if (!Number.isInteger(r.jobs) || r.jobs < 1)
+    return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
   return ok({ ...DEFAULT_LAZY, add, timeLimit: r.timeLimit });
 }
 
@@ -50,9 +56,13 @@ export function lazyOptions(r: RunRequest): Result<LazyOptions> {
  * (scale, layout, eps) and the unit warnings: a command calls it once its own checks passed, so that a refusal
  * stays one line.
  */
-export async function openRun(model: string, r: RunRequest): Promise<{ session: Session; indices: number[]; cfg: RunConfig; announce: () => void }> {
+export async function openRun(
+  model: string,
+  r: RunRequest,
+): Promise<{ session: Session; indices: number[]; cfg: RunConfig; announce: () => void }> {
   unwrap(checkMode(r));
-  if (r.eps !== undefined && !(r.eps > 0)) throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
+  if (r.eps !== undefined && !(r.eps > 0))
+    throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
   const session = unwrap(openSession(model, r));
   const indices = unwrap(selectIndices(session.dataset.count, r.index, r.limit, r.data));
   const lazy = unwrap(lazyOptions(r));
@@ -62,11 +72,29 @@ export async function openRun(model: string, r: RunRequest): Promise<{ session: 
   const warn = r.eps === undefined ? null : epsWarning(r.eps, scale);
   const announce = () => {
     printNotes(session);
-    if (r.eps === undefined && scale !== 255) process.stderr.write(`robustc: note: eps = ${Number(eps.toPrecision(6))} (the paper's 20 of 255 on the 0-${scale} scale); pass --eps to change it\n`);
+    if (r.eps === undefined && scale !== 255)
+      process.stderr.write(
+        `robustc: note: eps = ${Number(eps.toPrecision(6))} (the paper's 20 of 255 on the 0-${scale} scale); pass --eps to change it\n`,
+      );
     if (warn) process.stderr.write(`robustc: warning: ${warn}\n`);
   };
-  return { session, indices, announce, cfg: { modelPath: model, data: r.data, labels: r.labels, pixelScale: scale, lazy, algorithm: r.algorithm, eps,
-    ...(r.layout !== undefined ? { layout: r.layout } : {}), ...(r.mean !== undefined ? { mean: r.mean } : {}), ...(r.std !== undefined ? { std: r.std } : {}),
-    // The lp algorithm answers the bracket unless --mode restrict asks for the paper's rho_hat alone.
-    ...(r.algorithm === "lp" && (r.mode ?? "bracket") !== "restrict" ? { mode: r.mode ?? "bracket" } : {}) } };
+  return {
+    session,
+    indices,
+    announce,
+    cfg: {
+      modelPath: model,
+      data: r.data,
+      labels: r.labels,
+      pixelScale: scale,
+      lazy,
+      algorithm: r.algorithm,
+      eps,
+      ...(r.layout !== undefined ? { layout: r.layout } : {}),
+      ...(r.mean !== undefined ? { mean: r.mean } : {}),
+      ...(r.std !== undefined ? { std: r.std } : {}),
+      // The lp algorithm answers the bracket unless --mode restrict asks for the paper's rho_hat alone.
+      ...(r.algorithm === "lp" && (r.mode ?? "bracket") !== "restrict" ? { mode: r.mode ?? "bracket" } : {}),
+    },
+  };
 }

@@ -1,13 +1,27 @@
 // `robustc verify MODEL.onnx PROP.vnnlib`: opens the model (any output size; the property names Y_j), parses
 // the property, checks that their sizes agree, and runs the engine; prints and writes the VNN-COMP answer.
 
-import { diag, fail, loadNetwork, networkMatrices, ok, unwrap, writeFileAtomic, type Network, type Result } from "../../compiler/index.js";
+import {
+  diag,
+  fail,
+  loadNetwork,
+  networkMatrices,
+  ok,
+  unwrap,
+  writeFileAtomic,
+  type Network,
+  type Result,
+} from "../../compiler/index.js";
 import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
 import { checkShapes, verifyProperty, type VerifyContext } from "../verify/engine.js";
 import { formatResult, type VerifyResult } from "../verify/result.js";
 
-export interface OpenModel { readonly context: VerifyContext; readonly warnings: readonly string[]; close(): Promise<void> }
+export interface OpenModel {
+  readonly context: VerifyContext;
+  readonly warnings: readonly string[];
+  close(): Promise<void>;
+}
 
 /** The lowered network, its matrices and a one-thread onnxruntime session (per-instance work). */
 export async function openVerifyModel(path: string): Promise<Result<OpenModel>> {
@@ -18,9 +32,18 @@ export async function openVerifyModel(path: string): Promise<Result<OpenModel>> 
   try {
     evaluator = await OnnxRuntimeEvaluator.create(path, net, { threads: 1 });
   } catch (e) {
-    return fail(diag("onnx/runtime", `${path}: onnxruntime cannot open the model (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`));
+    return fail(
+      diag(
+        "onnx/runtime",
+        `${path}: onnxruntime cannot open the model (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`,
+      ),
+    );
   }
-  return ok({ context: { net, matrices: networkMatrices(net), evaluator }, warnings: r.value.warnings, close: () => evaluator.dispose() });
+  return ok({
+    context: { net, matrices: networkMatrices(net), evaluator },
+    warnings: r.value.warnings,
+    close: () => evaluator.dispose(),
+  });
 }
 
 export function openProperty(path: string, net: Network, model: string): Result<VnnlibProperty> {
@@ -30,16 +53,22 @@ export function openProperty(path: string, net: Network, model: string): Result<
   return s.ok ? p : s;
 }
 
-export interface VerifyRequest { readonly timeout: number; readonly out?: string; readonly verbose?: boolean }
+export interface VerifyRequest {
+  readonly timeout: number;
+  readonly out?: string;
+  readonly verbose?: boolean;
+}
 
 export function validateVerify(r: VerifyRequest): Result<null> {
-  if (!(r.timeout > 0)) return fail(diag("cli/timeout", `--timeout must be a positive number of seconds, got ${r.timeout}`));
+  if (!(r.timeout > 0))
+    return fail(diag("cli/timeout", `--timeout must be a positive number of seconds, got ${r.timeout}`));
   return ok(null);
 }
 
 export async function runVerify(model: OpenModel, prop: VnnlibProperty, r: VerifyRequest): Promise<VerifyResult> {
   return verifyProperty(model.context, prop, {
-    timeout: r.timeout, ...(r.verbose ? { log: (l: string) => process.stderr.write(`robustc: ${l}\n`) } : {}),
+    timeout: r.timeout,
+    ...(r.verbose ? { log: (l: string) => process.stderr.write(`robustc: ${l}\n`) } : {}),
   });
 }
 
@@ -55,14 +84,25 @@ export function reportVerify(res: VerifyResult, r: VerifyRequest): Result<string
 
 /** One stderr line: how the answer was reached. */
 export function describeVerify(res: VerifyResult): string {
-  const parts = [`${res.status} (${res.stage}) in ${res.seconds.toFixed(2)} s`, `${res.milps} MILP(s), ${res.binaries} binaries`];
-  if (res.counterexample) parts.push(`counterexample checked in float32: disjunct ${res.counterexample.disjunct}, margin ${res.counterexample.value.toPrecision(4)}`);
+  const parts = [
+    `${res.status} (${res.stage}) in ${res.seconds.toFixed(2)} s`,
+    `${res.milps} MILP(s), ${res.binaries} binaries`,
+  ];
+  if (res.counterexample)
+    parts.push(
+      `counterexample checked in float32: disjunct ${res.counterexample.disjunct}, margin ${res.counterexample.value.toPrecision(4)}`,
+    );
   if (res.reason) parts.push(res.reason);
   return parts.join("; ");
 }
 
 /** `robustc verify MODEL PROPERTY`: the answer on stdout (and in --out), what it means on stderr. */
-export async function verifyCommand(model: string, property: string, r: VerifyRequest, out: (line: string) => void): Promise<void> {
+export async function verifyCommand(
+  model: string,
+  property: string,
+  r: VerifyRequest,
+  out: (line: string) => void,
+): Promise<void> {
   unwrap(validateVerify(r));
   const m = unwrap(await openVerifyModel(model));
   try {

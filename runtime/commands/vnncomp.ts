@@ -8,12 +8,24 @@ import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } fro
 import { fileURLToPath } from "node:url";
 import { dirname, join, posix } from "node:path";
 import { diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
-import { instanceRunner, type Answer, type Instance, type InstanceResult, type InstanceTask } from "../verify/vnncomp-worker.js";
+import {
+  instanceRunner,
+  type Answer,
+  type Instance,
+  type InstanceResult,
+  type InstanceTask,
+} from "../verify/vnncomp-worker.js";
 
 export type { Answer, Instance, InstanceResult };
 
 /** jobs: worker threads (default 1: this thread, one instance after another). */
-export interface VnncompRequest { readonly timeoutScale: number; readonly filter?: string; readonly out: string; readonly resume?: boolean; readonly jobs?: number }
+export interface VnncompRequest {
+  readonly timeoutScale: number;
+  readonly filter?: string;
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly jobs?: number;
+}
 
 /** The first line of every results.csv robustc writes; readResults reads files with and without it. */
 export const RESULTS_HEADER = "onnx,vnnlib,result,seconds,note";
@@ -21,7 +33,11 @@ export const RESULTS_HEADER = "onnx,vnnlib,result,seconds,note";
 /** Plain CSV as VNN-COMP writes it: no quoting, no header; blank lines and `#` lines skipped. */
 export function readInstances(csv: string): Result<Instance[]> {
   let text: string;
-  try { text = readFileSync(csv, "utf8"); } catch (e) { return fail(diag("io/read", `${csv}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`)); }
+  try {
+    text = readFileSync(csv, "utf8");
+  } catch (e) {
+    return fail(diag("io/read", `${csv}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+  }
   const out: Instance[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -29,7 +45,10 @@ export function readInstances(csv: string): Result<Instance[]> {
     if (line === "" || line.startsWith("#")) continue;
     const f = line.split(",").map((s) => s.trim());
     const t = Number(f[2]);
-    if (f.length < 3 || !f[0] || !f[1] || !(t > 0)) return fail(diag("vnncomp/csv", `${csv}:${i + 1}:1: expected onnx,vnnlib,timeout_seconds, got '${line.slice(0, 200)}'`));
+    if (f.length < 3 || !f[0] || !f[1] || !(t > 0))
+      return fail(
+        diag("vnncomp/csv", `${csv}:${i + 1}:1: expected onnx,vnnlib,timeout_seconds, got '${line.slice(0, 200)}'`),
+      );
     out.push({ onnx: f[0], vnnlib: f[1], timeout: t });
   }
   return ok(out);
@@ -53,25 +72,39 @@ const key = (onnx: string, vnnlib: string) => `${posix.normalize(onnx)},${posix.
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""').replace(/\n/g, " ")}"` : s);
 
 export function validateVnncomp(r: VnncompRequest): Result<RegExp | null> {
-  if (!(r.timeoutScale > 0)) return fail(diag("cli/timeout-scale", `--timeout-scale must be positive, got ${r.timeoutScale}`));
-  if (r.jobs !== undefined && (!Number.isInteger(r.jobs) || r.jobs < 1)) return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
+  if (!(r.timeoutScale > 0))
+    return fail(diag("cli/timeout-scale", `--timeout-scale must be positive, got ${r.timeoutScale}`));
+  if (r.jobs !== undefined && (!Number.isInteger(r.jobs) || r.jobs < 1))
+    return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
   if (r.filter === undefined) return ok(null);
-  try { return ok(new RegExp(r.filter)); } catch { return fail(diag("cli/filter", `--filter '${r.filter}' is not a regular expression`)); }
+  try {
+    return ok(new RegExp(r.filter));
+  } catch {
+    return fail(diag("cli/filter", `--filter '${r.filter}' is not a regular expression`));
+  }
 }
 
 /**
  * Runs the instances, in this thread in order (one model open at a time) or on min(jobs, instances) worker
  * threads (each keeps its own model); each row is appended (and flushed) and ticked as its instance finishes.
  */
-export async function runVnncomp(csv: string, instances: readonly Instance[], r: VnncompRequest, tick: (x: InstanceResult) => void,
-  done: readonly InstanceResult[] = []): Promise<InstanceResult[]> {
+export async function runVnncomp(
+  csv: string,
+  instances: readonly Instance[],
+  r: VnncompRequest,
+  tick: (x: InstanceResult) => void,
+  done: readonly InstanceResult[] = [],
+): Promise<InstanceResult[]> {
   const dir = dirname(csv);
   // A fresh file starts with the header; a resumed one is appended to as it is (never rewritten), even when
   // none of its rows are of the instances run now.
   if (!r.resume || !existsSync(r.out) || statSync(r.out).size === 0) writeFileSync(r.out, `${RESULTS_HEADER}\n`);
   const results: InstanceResult[] = [...done];
   const finish = (x: InstanceResult) => {
-    appendFileSync(r.out, `${csvField(x.onnx)},${csvField(x.vnnlib)},${x.result},${x.seconds.toFixed(3)},${csvField(x.note)}\n`);
+    appendFileSync(
+      r.out,
+      `${csvField(x.onnx)},${csvField(x.vnnlib)},${x.result},${x.seconds.toFixed(3)},${csvField(x.note)}\n`,
+    );
     results.push(x);
     tick(x);
   };
@@ -91,12 +124,25 @@ export async function runVnncomp(csv: string, instances: readonly Instance[], r:
   // Once the run has failed (a row could not be written), the tasks that the pool's end rejects are no answers.
   let failed = false;
   try {
-    await Promise.all(instances.map((inst) => (pool.run(task(inst)) as Promise<InstanceResult>).then((x) => {
-      if (!failed) finish(x);
-    }, (e: unknown) => {
-      // The runner answers every failure it can catch: this is a thread that died (its time unknown: 0 s).
-      if (!failed) finish({ ...inst, result: "unknown", seconds: 0, note: `internal error: worker thread: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` });
-    })));
+    await Promise.all(
+      instances.map((inst) =>
+        (pool.run(task(inst)) as Promise<InstanceResult>).then(
+          (x) => {
+            if (!failed) finish(x);
+          },
+          (e: unknown) => {
+            // The runner answers every failure it can catch: this is a thread that died (its time unknown: 0 s).
+            if (!failed)
+              finish({
+                ...inst,
+                result: "unknown",
+                seconds: 0,
+                note: `internal error: worker thread: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`,
+              });
+          },
+        ),
+      ),
+    );
   } finally {
     failed = true;
     await pool.destroy();
@@ -113,12 +159,19 @@ function workerModule(): string {
   const js = fileURLToPath(new URL("../verify/vnncomp-worker.js", import.meta.url));
   if (existsSync(js)) return js;
   const ts = JSON.stringify(fileURLToPath(new URL("../verify/vnncomp-worker.ts", import.meta.url)));
-  const entry = `import { createRequire } from "node:module";\nconst require = createRequire(${ts});\n`
-    + `require("tsx/cjs/api").register();\nexport default require(${ts}).default;\n`;
+  const entry =
+    `import { createRequire } from "node:module";\nconst require = createRequire(${ts});\n` +
+    `require("tsx/cjs/api").register();\nexport default require(${ts}).default;\n`;
   return `data:text/javascript,${encodeURIComponent(entry)}`;
 }
 
-export interface Summary { readonly counts: Record<Answer, number>; readonly seconds: number; readonly contradictions: string[]; readonly agree: number; readonly truthKnown: number }
+export interface Summary {
+  readonly counts: Record<Answer, number>;
+  readonly seconds: number;
+  readonly contradictions: string[];
+  readonly agree: number;
+  readonly truthKnown: number;
+}
 
 /**
  * Rows of an earlier results.csv (resume, bench/vnncomp-table.ts): `onnx,vnnlib,result,seconds,note`, the note
@@ -131,9 +184,19 @@ export function readResults(path: string): Result<InstanceResult[]> {
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].trim() === "" || (i === 0 && lines[i].trim() === RESULTS_HEADER)) continue;
     const f = lines[i].split(",");
-    const result = f[2] as Answer, seconds = Number(f[3]);
-    if (f.length < 4 || !["sat", "unsat", "timeout", "unknown", "unsupported"].includes(result) || !Number.isFinite(seconds)) {
-      return fail(diag("vnncomp/resume", `${path}:${i + 1}: not a results row (onnx,vnnlib,result,seconds,note): '${lines[i].slice(0, 200)}'`));
+    const result = f[2] as Answer,
+      seconds = Number(f[3]);
+    if (
+      f.length < 4 ||
+      !["sat", "unsat", "timeout", "unknown", "unsupported"].includes(result) ||
+      !Number.isFinite(seconds)
+    ) {
+      return fail(
+        diag(
+          "vnncomp/resume",
+          `${path}:${i + 1}: not a results row (onnx,vnnlib,result,seconds,note): '${lines[i].slice(0, 200)}'`,
+        ),
+      );
     }
     out.push({ onnx: f[0], vnnlib: f[1], timeout: NaN, result, seconds, note: f.slice(4).join(",") });
   }
@@ -143,14 +206,16 @@ export function readResults(path: string): Result<InstanceResult[]> {
 export function summariseVnncomp(results: readonly InstanceResult[], truth: Map<string, string> | null): Summary {
   const counts: Record<Answer, number> = { sat: 0, unsat: 0, timeout: 0, unknown: 0, unsupported: 0 };
   const contradictions: string[] = [];
-  let agree = 0, truthKnown = 0;
+  let agree = 0,
+    truthKnown = 0;
   for (const x of results) {
     counts[x.result]++;
     const t = truth?.get(key(x.onnx, x.vnnlib));
     if (t === "sat" || t === "unsat") {
       truthKnown++;
       if (x.result === t) agree++;
-      else if (x.result === "sat" || x.result === "unsat") contradictions.push(`${x.onnx},${x.vnnlib}: robustc says ${x.result}, ground truth ${t}`);
+      else if (x.result === "sat" || x.result === "unsat")
+        contradictions.push(`${x.onnx},${x.vnnlib}: robustc says ${x.result}, ground truth ${t}`);
     }
   }
   return { counts, seconds: results.reduce((a, x) => a + x.seconds, 0), contradictions, agree, truthKnown };
@@ -158,9 +223,13 @@ export function summariseVnncomp(results: readonly InstanceResult[], truth: Map<
 
 export function formatSummary(s: Summary, n: number, truth: boolean): string[] {
   const c = s.counts;
-  const lines = [`${n} instances: ${c.sat} sat, ${c.unsat} unsat, ${c.timeout} timeout, ${c.unknown} unknown, ${c.unsupported} unsupported; ${s.seconds.toFixed(1)} s`];
+  const lines = [
+    `${n} instances: ${c.sat} sat, ${c.unsat} unsat, ${c.timeout} timeout, ${c.unknown} unknown, ${c.unsupported} unsupported; ${s.seconds.toFixed(1)} s`,
+  ];
   if (truth) {
-    lines.push(`ground truth: ${s.agree} of ${s.truthKnown} answered instances solved alike; ${s.contradictions.length} contradiction(s)`);
+    lines.push(
+      `ground truth: ${s.agree} of ${s.truthKnown} answered instances solved alike; ${s.contradictions.length} contradiction(s)`,
+    );
     for (const x of s.contradictions) lines.push(`CONTRADICTION ${x}`);
   }
   return lines;
@@ -176,9 +245,17 @@ export async function vnncompCommand(csv: string, r: VnncompRequest, out: (line:
   const todo = re ? all.filter((x) => re.test(`${x.onnx},${x.vnnlib}`)) : all;
   const truth = readGroundTruth(csv);
   // --resume: the rows already written count as they are; only the instances missing there run.
-  const done = r.resume ? unwrap(readResults(r.out)).filter((x) => todo.some((t) => key(t.onnx, t.vnnlib) === key(x.onnx, x.vnnlib))) : [];
+  const done = r.resume
+    ? unwrap(readResults(r.out)).filter((x) => todo.some((t) => key(t.onnx, t.vnnlib) === key(x.onnx, x.vnnlib)))
+    : [];
   const finished = new Set(done.map((x) => key(x.onnx, x.vnnlib)));
   if (done.length > 0) out(`resuming: ${done.length} of ${todo.length} instances already in ${r.out}`);
-  const results = await runVnncomp(csv, todo.filter((t) => !finished.has(key(t.onnx, t.vnnlib))), r, (x) => out(formatInstance(x)), done);
+  const results = await runVnncomp(
+    csv,
+    todo.filter((t) => !finished.has(key(t.onnx, t.vnnlib))),
+    r,
+    (x) => out(formatInstance(x)),
+    done,
+  );
   for (const line of formatSummary(summariseVnncomp(results, truth), todo.length, truth !== null)) out(line);
 }

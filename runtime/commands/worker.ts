@@ -6,14 +6,22 @@ import { UserError, diag, unwrap } from "../../compiler/index.js";
 import { defaultJobs } from "../run/point-runner.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
 
-export interface WorkerRequest { readonly queue: string; readonly concurrency?: number; readonly lock: number; readonly drain?: boolean }
+export interface WorkerRequest {
+  readonly queue: string;
+  readonly concurrency?: number;
+  readonly lock: number;
+  readonly drain?: boolean;
+}
 
 export async function workerCommand(o: WorkerRequest, out: (s: string) => void): Promise<void> {
   const target = unwrap(parseQueueUrl(o.queue));
   const concurrency = o.concurrency ?? defaultJobs();
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError([diag("cli/concurrency", `--concurrency must be a positive integer, got ${concurrency}`)]);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UserError([diag("cli/concurrency", `--concurrency must be a positive integer, got ${concurrency}`)]);
   if (!(o.lock >= 1)) throw new UserError([diag("cli/lock", `--lock must be at least 1 second, got ${o.lock}`)]);
-  process.stderr.write(`robustc: worker ${hostname()}:${process.pid} on ${target.display}, concurrency ${concurrency}\n`);
+  process.stderr.write(
+    `robustc: worker ${hostname()}:${process.pid} on ${target.display}, concurrency ${concurrency}\n`,
+  );
   // bullmq loads with the worker, not at every command's start-up.
   const { runWorker } = await import("../run/queue/queue-worker.js");
   const r = unwrap(await runWorker(target, { concurrency, lockSeconds: o.lock, drain: o.drain === true, log: out }));

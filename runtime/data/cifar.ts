@@ -35,7 +35,12 @@ export function decodeCifar(bytes: Uint8Array, name: string): Result<{ labels: I
     const off = i * RECORD;
     const label = bytes[off];
     if (label >= CLASSES) {
-      return fail(diag("data/bad-cifar", `${name}: record ${i} has label ${label}, CIFAR-10 labels are 0..9 (not a CIFAR-10 batch?)`));
+      return fail(
+        diag(
+          "data/bad-cifar",
+          `${name}: record ${i} has label ${label}, CIFAR-10 labels are 0..9 (not a CIFAR-10 batch?)`,
+        ),
+      );
     }
     labels[i] = label;
     pixels.set(bytes.subarray(off + 1, off + RECORD), i * PIXELS);

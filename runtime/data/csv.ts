@@ -38,9 +38,15 @@ function parseTable(text: string, path: string): Result<Table> {
   if (lines.length === 0) return fail(diag("data/empty", `${path}: the file is empty`));
   let first = 0;
   let header: string[] | null = null;
-  const firstCells = lines[0].replace(/^\uFEFF/, "").split(",").map(unquote);
+  const firstCells = lines[0]
+    .replace(/^\uFEFF/, "")
+    .split(",")
+    .map(unquote);
   // A header has no number in it; a first row that mixes numbers and text is data with a bad cell, not a header.
-  if (firstCells.every((c) => !NUMBER.test(c))) { header = firstCells; first = 1; }
+  if (firstCells.every((c) => !NUMBER.test(c))) {
+    header = firstCells;
+    first = 1;
+  }
   const columns = firstCells.length;
   const rows = lines.length - first;
   const values = new Float64Array(rows * columns);
@@ -49,7 +55,12 @@ function parseTable(text: string, path: string): Result<Table> {
     const cells = lines[i].split(",");
     if (cells.length !== columns) {
       const blank = lines[i].trim() === "" ? " (a blank line)" : "";
-      return fail(diag("data/bad-csv", `${path}: line ${i + 1} has ${cells.length} column${cells.length === 1 ? "" : "s"}${blank}, line ${first + 1} has ${columns}`));
+      return fail(
+        diag(
+          "data/bad-csv",
+          `${path}: line ${i + 1} has ${cells.length} column${cells.length === 1 ? "" : "s"}${blank}, line ${first + 1} has ${columns}`,
+        ),
+      );
     }
     for (let j = 0; j < columns; j++, o++) {
       const c = unquote(cells[j]);
@@ -106,7 +117,12 @@ export function readCsvLabels(path: string): Result<Int32Array> {
   const { header, columns, values, rows } = t.value;
   const li = labelColumn(t.value);
   if (li < 0 && columns !== 1) {
-    return fail(diag("data/bad-labels", `${path}: ${columns} columns and none named '${LABEL_COLUMN}': a labels file has one column, or one named '${LABEL_COLUMN}'`));
+    return fail(
+      diag(
+        "data/bad-labels",
+        `${path}: ${columns} columns and none named '${LABEL_COLUMN}': a labels file has one column, or one named '${LABEL_COLUMN}'`,
+      ),
+    );
   }
   const j = li < 0 ? 0 : li;
   const raw = Float64Array.from({ length: rows }, (_, i) => values[i * columns + j]);

@@ -42,7 +42,9 @@ export function decodeIdx(bytes: Uint8Array, name: string, rank: 1 | 3): Result<
   }
   const headerLen = 4 + 4 * rank;
   if (bytes.length < headerLen) {
-    return fail(diag("data/truncated", `${name}: truncated IDX header (expected ${headerLen} bytes, file has ${bytes.length})`));
+    return fail(
+      diag("data/truncated", `${name}: truncated IDX header (expected ${headerLen} bytes, file has ${bytes.length})`),
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
@@ -51,7 +53,10 @@ export function decodeIdx(bytes: Uint8Array, name: string, rank: 1 | 3): Result<
   if (bytes.length !== expected) {
     const why = bytes.length < expected ? "truncated" : "has trailing bytes";
     return fail(
-      diag("data/truncated", `${name}: IDX file ${why} (dims ${dims.join("×")}: expected ${expected} bytes, got ${bytes.length})`),
+      diag(
+        "data/truncated",
+        `${name}: IDX file ${why} (dims ${dims.join("×")}: expected ${expected} bytes, got ${bytes.length})`,
+      ),
     );
   }
   return ok({ dims, data: bytes.subarray(headerLen) });
@@ -98,7 +103,10 @@ export function loadIdxDataset(path: string, source: string = path, autoPair = t
     if (!l.ok) return l;
     if (l.value.length !== count) {
       return fail(
-        diag("data/label-count", `${path} has ${count} images but its labels file ${labelsPath} has ${l.value.length} labels`),
+        diag(
+          "data/label-count",
+          `${path} has ${count} images but its labels file ${labelsPath} has ${l.value.length} labels`,
+        ),
       );
     }
     labels = l.value;
@@ -120,7 +128,8 @@ export function encodeIdx(shape: readonly number[], data: ArrayLike<number>): Bu
   shape.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
   for (let j = 0; j < count; j++) {
     const v = data[j];
-    if (!Number.isInteger(v) || v < 0 || v > 255) throw new RangeError(`internal: IDX value ${v} at ${j} is not a byte`);
+    if (!Number.isInteger(v) || v < 0 || v > 255)
+      throw new RangeError(`internal: IDX value ${v} at ${j} is not a byte`);
     out[headerLen + j] = v;
   }
   return out;

@@ -28,14 +28,20 @@ function readLabels(path: string): Result<Int32Array> {
   if (isCsvPath(path)) return readCsvLabels(path);
   if (isIdxLabelsPath(path)) return readIdxLabels(path);
   if (!existsSync(path)) return fail(diag("data/missing-file", `no such labels file: ${path}`));
-  return fail(diag("data/unknown-format", `labels file ${path}: unrecognized format (expected *.npy, *.npz[:ARRAY], *.csv or *idx1-ubyte(.gz))`));
+  return fail(
+    diag(
+      "data/unknown-format",
+      `labels file ${path}: unrecognized format (expected *.npy, *.npz[:ARRAY], *.csv or *idx1-ubyte(.gz))`,
+    ),
+  );
 }
 
 function loadImages(spec: string, autoPairLabels: boolean): Result<Dataset> {
   if (spec.startsWith("mnist:")) return loadMnist(spec.slice("mnist:".length), spec);
   if (spec.startsWith("cifar:")) {
     const path = spec.slice("cifar:".length);
-    if (path === "") return fail(diag("data/unknown-format", `${spec}: expected cifar:<path to a CIFAR-10 .bin batch>`));
+    if (path === "")
+      return fail(diag("data/unknown-format", `${spec}: expected cifar:<path to a CIFAR-10 .bin batch>`));
     return loadCifarDataset(path, spec);
   }
   if (/\.npy$/i.test(spec)) return loadNpyDataset(spec, spec);
@@ -43,13 +49,18 @@ function loadImages(spec: string, autoPairLabels: boolean): Result<Dataset> {
   if (isCsvPath(spec)) return loadCsvDataset(spec, spec);
   if (isIdxImagesPath(spec)) return loadIdxDataset(spec, spec, autoPairLabels);
   if (isCifarPath(spec)) return loadCifarDataset(spec, spec);
-  if (!existsSync(spec)) return fail(diag("data/missing-file", `no such file: ${spec} (known data formats: ${FORMATS})`));
+  if (!existsSync(spec))
+    return fail(diag("data/missing-file", `no such file: ${spec} (known data formats: ${FORMATS})`));
   if (isIdxLabelsPath(spec)) {
-    return fail(diag("data/unknown-format", `${spec} is an IDX labels file; name the images file and pass labels separately`));
+    return fail(
+      diag("data/unknown-format", `${spec} is an IDX labels file; name the images file and pass labels separately`),
+    );
   }
-  const hint = /\.bin$/i.test(spec) ? "; for a CIFAR-10 batch with another name use cifar:" + spec
+  const hint = /\.bin$/i.test(spec)
+    ? "; for a CIFAR-10 batch with another name use cifar:" + spec
     : /\.(pt|pth|pkl|pickle|h5|hdf5|mat|json|parquet|tfrecords?)$/i.test(spec)
-      ? "; convert it with numpy: np.savez('data.npz', x_test=images, y_test=labels), or np.save('x.npy', images)" : "";
+      ? "; convert it with numpy: np.savez('data.npz', x_test=images, y_test=labels), or np.save('x.npy', images)"
+      : "";
   return fail(diag("data/unknown-format", `${spec}: unrecognized data format (known: ${FORMATS})${hint}`));
 }
 
@@ -59,7 +70,9 @@ export function loadDataset(spec: string, options: LoadOptions = {}): Result<Dat
   const ds = loadImages(spec, labelsPath === undefined);
   if (!ds.ok || labelsPath === undefined) return ds;
   if (ds.value.labels !== null) {
-    return fail(diag("data/labels-conflict", `${spec} already carries labels; do not also pass a labels file (${labelsPath})`));
+    return fail(
+      diag("data/labels-conflict", `${spec} already carries labels; do not also pass a labels file (${labelsPath})`),
+    );
   }
   const labels = readLabels(labelsPath);
   if (!labels.ok) return labels;

@@ -35,7 +35,9 @@ function loadClasses(): Result<readonly Uint8Array[]> {
     }
     const data = (json as { data?: unknown } | null)?.data;
     if (!Array.isArray(data) || data.length % ITEM !== 0) {
-      return fail(diag("data/mnist-unavailable", `${file}: expected {"data": [...]} with a multiple of ${ITEM} values`));
+      return fail(
+        diag("data/mnist-unavailable", `${file}: expected {"data": [...]} with a multiple of ${ITEM} values`),
+      );
     }
     const bytes = new Uint8Array(data.length);
     for (let j = 0; j < data.length; j++) {
@@ -59,7 +61,12 @@ export function isMnistTest(k: number): boolean {
 /** Load "mnist:<split>" (split "test" or "train"), ordered round-robin over classes (see header). */
 export function loadMnist(split: string, source = `mnist:${split}`): Result<Dataset> {
   if (!(MNIST_SPLITS as readonly string[]).includes(split)) {
-    return fail(diag("data/unknown-split", `${source}: unknown MNIST split '${split}' (valid: ${MNIST_SPLITS.map((s) => `mnist:${s}`).join(", ")})`));
+    return fail(
+      diag(
+        "data/unknown-split",
+        `${source}: unknown MNIST split '${split}' (valid: ${MNIST_SPLITS.map((s) => `mnist:${s}`).join(", ")})`,
+      ),
+    );
   }
   const classes = loadClasses();
   if (!classes.ok) return classes;

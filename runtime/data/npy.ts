@@ -5,7 +5,8 @@ import { type Result, diag, fail, ok } from "../../compiler/index.js";
 import { type Dataset, makeDataset, toLabels } from "./dataset.js";
 import { readInput, writeOutput } from "./file.js";
 
-export type NpyDtype = "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "uint64" | "int64" | "float32" | "float64";
+export type NpyDtype =
+  "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "uint64" | "int64" | "float32" | "float64";
 
 export interface NpyArray {
   readonly shape: readonly number[];
@@ -107,7 +108,11 @@ function parsePyLiteral(text: string): PyValue | string {
       pos += num[0].length;
       return Number(num[0].replace(/[lL]$/, ""));
     }
-    for (const [word, v] of [["True", true], ["False", false], ["None", null]] as const) {
+    for (const [word, v] of [
+      ["True", true],
+      ["False", false],
+      ["None", null],
+    ] as const) {
       if (text.startsWith(word, pos)) {
         pos += word.length;
         return v;
@@ -127,12 +132,23 @@ function parsePyLiteral(text: string): PyValue | string {
 
 function parseDescr(descr: string, name: string): Result<NpyDtype> {
   const m = /^([<>|=])([uif])(\d+)$/.exec(descr);
-  const found = m && (Object.keys(DTYPES) as NpyDtype[]).find((k) => DTYPES[k].kind === m[2] && DTYPES[k].size === Number(m[3]));
+  const found =
+    m && (Object.keys(DTYPES) as NpyDtype[]).find((k) => DTYPES[k].kind === m[2] && DTYPES[k].size === Number(m[3]));
   if (!m || !found) {
-    return fail(diag("data/bad-dtype", `${name}: unsupported dtype '${descr}' (supported: unsigned/signed ints, float32, float64)`));
+    return fail(
+      diag(
+        "data/bad-dtype",
+        `${name}: unsupported dtype '${descr}' (supported: unsigned/signed ints, float32, float64)`,
+      ),
+    );
   }
   if (m[1] === ">" && DTYPES[found].size > 1) {
-    return fail(diag("data/bad-dtype", `${name}: big-endian dtype '${descr}' is not supported; save with arr.astype('<${m[2]}${m[3]}')`));
+    return fail(
+      diag(
+        "data/bad-dtype",
+        `${name}: big-endian dtype '${descr}' is not supported; save with arr.astype('<${m[2]}${m[3]}')`,
+      ),
+    );
   }
   return ok(found);
 }
@@ -142,7 +158,8 @@ function parseDescr(descr: string, name: string): Result<NpyDtype> {
 /** Decode .npy bytes; `name` is the file named in error messages. */
 export function decodeNpy(bytes: Uint8Array, name: string): Result<NpyArray> {
   const bad = (what: string) => fail<NpyArray>(diag("data/bad-npy", `${name}: ${what}`));
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) return bad("not a .npy file (missing \\x93NUMPY magic)");
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    return bad("not a .npy file (missing \\x93NUMPY magic)");
   const major = bytes[6];
   const minor = bytes[7];
   if (major < 1 || major > 3 || minor !== 0) return bad(`unsupported .npy format version ${major}.${minor}`);
@@ -153,9 +170,13 @@ export function decodeNpy(bytes: Uint8Array, name: string): Result<NpyArray> {
   const headerStart = 8 + lenBytes;
   const dataStart = headerStart + headerLen;
   if (bytes.length < dataStart) {
-    return fail(diag("data/truncated", `${name}: truncated header (expected ${dataStart} bytes, file has ${bytes.length})`));
+    return fail(
+      diag("data/truncated", `${name}: truncated header (expected ${dataStart} bytes, file has ${bytes.length})`),
+    );
   }
-  const headerText = Buffer.from(bytes.buffer, bytes.byteOffset + headerStart, headerLen).toString(major === 3 ? "utf8" : "latin1");
+  const headerText = Buffer.from(bytes.buffer, bytes.byteOffset + headerStart, headerLen).toString(
+    major === 3 ? "utf8" : "latin1",
+  );
   const header = parsePyLiteral(headerText);
   if (typeof header === "string") return bad(`malformed header (${header})`);
   if (!(header instanceof Map)) return bad("malformed header (not a dict)");
@@ -172,7 +193,12 @@ export function decodeNpy(bytes: Uint8Array, name: string): Result<NpyArray> {
   }
   const shape = shapeV as number[];
   if (fortran) {
-    return fail(diag("data/fortran-order", `${name}: Fortran-order arrays are not supported; save np.ascontiguousarray(arr) instead`));
+    return fail(
+      diag(
+        "data/fortran-order",
+        `${name}: Fortran-order arrays are not supported; save np.ascontiguousarray(arr) instead`,
+      ),
+    );
   }
   const dt = parseDescr(descr, name);
   if (!dt.ok) return dt;
@@ -181,7 +207,9 @@ export function decodeNpy(bytes: Uint8Array, name: string): Result<NpyArray> {
   const need = count * size;
   const have = bytes.length - dataStart;
   if (have < need) {
-    return fail(diag("data/truncated", `${name}: truncated data (expected ${need} bytes after the header, found ${have})`));
+    return fail(
+      diag("data/truncated", `${name}: truncated data (expected ${need} bytes after the header, found ${have})`),
+    );
   }
   const data = new Float64Array(count);
   if (size === 1 && kind === "u") {
@@ -194,7 +222,8 @@ export function decodeNpy(bytes: Uint8Array, name: string): Result<NpyArray> {
         const big = kind === "u" ? view.getBigUint64(off, true) : view.getBigInt64(off, true);
         v = Number(big);
         if (!Number.isSafeInteger(v)) return bad(`value ${big} at flat index ${j} is too large to represent exactly`);
-      } else if (kind === "u") v = size === 1 ? view.getUint8(off) : size === 2 ? view.getUint16(off, true) : view.getUint32(off, true);
+      } else if (kind === "u")
+        v = size === 1 ? view.getUint8(off) : size === 2 ? view.getUint16(off, true) : view.getUint32(off, true);
       else v = size === 1 ? view.getInt8(off) : size === 2 ? view.getInt16(off, true) : view.getInt32(off, true);
       data[j] = v;
     }
@@ -263,7 +292,12 @@ export function encodeNpy(shape: readonly number[], dtype: NpyDtype, data: Array
 }
 
 /** Write a .npy file; returns the bytes written. */
-export function writeNpy(path: string, shape: readonly number[], dtype: NpyDtype, data: ArrayLike<number>): Result<Buffer> {
+export function writeNpy(
+  path: string,
+  shape: readonly number[],
+  dtype: NpyDtype,
+  data: ArrayLike<number>,
+): Result<Buffer> {
   const bytes = encodeNpy(shape, dtype, data);
   const w = writeOutput(path, bytes);
   return w.ok ? ok(bytes) : w;
@@ -278,9 +312,7 @@ export function itemShapeOf(shape: readonly number[], name: string): Result<numb
   const [, ...rest] = shape;
   if (shape.length === 2 || shape.length === 4) return ok(rest);
   if (shape.length === 3) return ok([1, ...rest]);
-  return fail(
-    diag("data/bad-shape", `${name}: array shape (${shape.join(", ")}) is not N×D, N×H×W or N×C×H×W`),
-  );
+  return fail(diag("data/bad-shape", `${name}: array shape (${shape.join(", ")}) is not N×D, N×H×W or N×C×H×W`));
 }
 
 /** Load a .npy image array (uint8/float32/float64) as a Dataset without labels. */
@@ -290,10 +322,17 @@ export function loadNpyDataset(path: string, source: string = path): Result<Data
 }
 
 /** An image array (uint8/float32/float64, N×D, N×H×W or N×C×H×W) as a Dataset; `path` names it in errors. */
-export function npyImages(arr: NpyArray, path: string, labels: Int32Array | null, source: string = path): Result<Dataset> {
+export function npyImages(
+  arr: NpyArray,
+  path: string,
+  labels: Int32Array | null,
+  source: string = path,
+): Result<Dataset> {
   const { shape, dtype, data } = arr;
   if (!IMAGE_DTYPES.includes(dtype)) {
-    return fail(diag("data/bad-dtype", `${path}: image dtype ${dtype} is not supported (use uint8, float32 or float64)`));
+    return fail(
+      diag("data/bad-dtype", `${path}: image dtype ${dtype} is not supported (use uint8, float32 or float64)`),
+    );
   }
   const itemShape = itemShapeOf(shape, path);
   if (!itemShape.ok) return itemShape;

@@ -35,9 +35,16 @@ function openNpz(path: string): Result<Npz> {
   const entries: string[] = [];
   try {
     // The filter sees every entry of the central directory; returning false inflates nothing.
-    unzipSync(bytes.value, { filter: (f) => { entries.push(f.name); return false; } });
+    unzipSync(bytes.value, {
+      filter: (f) => {
+        entries.push(f.name);
+        return false;
+      },
+    });
   } catch (e) {
-    return fail(diag("data/bad-npz", `${path}: not a .npz archive (zip: ${e instanceof Error ? e.message : String(e)})`));
+    return fail(
+      diag("data/bad-npz", `${path}: not a .npz archive (zip: ${e instanceof Error ? e.message : String(e)})`),
+    );
   }
   const names = entries.filter((n) => n.endsWith(".npy")).map((n) => n.slice(0, -4));
   if (names.length === 0) return fail(diag("data/bad-npz", `${path}: the archive holds no .npy arrays`));
@@ -46,7 +53,12 @@ function openNpz(path: string): Result<Npz> {
     try {
       files = unzipSync(bytes.value, { filter: (f) => f.name === `${name}.npy` });
     } catch (e) {
-      return fail(diag("data/bad-npz", `${path}: array '${name}' cannot be extracted (zip: ${e instanceof Error ? e.message : String(e)})`));
+      return fail(
+        diag(
+          "data/bad-npz",
+          `${path}: array '${name}' cannot be extracted (zip: ${e instanceof Error ? e.message : String(e)})`,
+        ),
+      );
     }
     return decodeNpy(files[`${name}.npy`], `${path}:${name}`);
   };
@@ -57,7 +69,13 @@ const listed = (npz: Npz): string => npz.names.map((n) => `'${n}'`).join(", ");
 
 const describe = (a: NpyArray): string => `(${a.shape.join(", ")}) ${a.dtype}`;
 
-function pick(npz: Npz, name: string | null, conventions: readonly string[], what: string, option: string): Result<string> {
+function pick(
+  npz: Npz,
+  name: string | null,
+  conventions: readonly string[],
+  what: string,
+  option: string,
+): Result<string> {
   if (name !== null) {
     if (npz.names.includes(name)) return ok(name);
     return fail(diag("data/npz-array", `${npz.path}: no array '${name}' (it holds ${listed(npz)})`));
@@ -65,7 +83,12 @@ function pick(npz: Npz, name: string | null, conventions: readonly string[], wha
   if (npz.names.length === 1) return ok(npz.names[0]);
   const found = conventions.find((c) => npz.names.includes(c));
   if (found !== undefined) return ok(found);
-  return fail(diag("data/npz-array", `${npz.path}: which array holds the ${what}? It holds ${listed(npz)} and none is named ${conventions.join(", ")}: name one with ${option} ${npz.path}:NAME`));
+  return fail(
+    diag(
+      "data/npz-array",
+      `${npz.path}: which array holds the ${what}? It holds ${listed(npz)} and none is named ${conventions.join(", ")}: name one with ${option} ${npz.path}:NAME`,
+    ),
+  );
 }
 
 /** The labels array that goes with images named `images`: y_SUFFIX for x_SUFFIX, else the conventional names. */
@@ -91,7 +114,9 @@ export function loadNpzDataset(spec: string, autoLabels: boolean): Result<Datase
   const yName = autoLabels && npz.value.names.length > 1 ? labelsBeside(npz.value, name.value) : null;
   if (yName === null) {
     const ds = npyImages(arr.value, `${s.path}:${name.value}`, null, spec);
-    const why = autoLabels ? `no labels array beside it (looked for ${/^[xX]_/.test(name.value) ? `y_${name.value.slice(2)}` : NPZ_LABEL_NAMES.join(", ")}; pass --labels ${s.path}:NAME)` : "labels from --labels";
+    const why = autoLabels
+      ? `no labels array beside it (looked for ${/^[xX]_/.test(name.value) ? `y_${name.value.slice(2)}` : NPZ_LABEL_NAMES.join(", ")}; pass --labels ${s.path}:NAME)`
+      : "labels from --labels";
     return ds.ok ? ok({ ...ds.value, notes: [`${note}; ${why}`] }) : ds;
   }
   const yArr = npz.value.read(yName);
@@ -99,7 +124,12 @@ export function loadNpzDataset(spec: string, autoLabels: boolean): Result<Datase
   const labels = npyLabels(yArr.value, `${s.path}:${yName}`);
   if (!labels.ok) return labels;
   if (labels.value.length !== count) {
-    return fail(diag("data/label-count", `${s.path}: array '${name.value}' has ${count} items but array '${yName}' beside it has ${labels.value.length} labels; name the labels with --labels ${s.path}:NAME`));
+    return fail(
+      diag(
+        "data/label-count",
+        `${s.path}: array '${name.value}' has ${count} items but array '${yName}' beside it has ${labels.value.length} labels; name the labels with --labels ${s.path}:NAME`,
+      ),
+    );
   }
   const ds = npyImages(arr.value, `${s.path}:${name.value}`, labels.value, spec);
   return ds.ok ? ok({ ...ds.value, notes: [`${note}, labels from array '${yName}'`] }) : ds;

@@ -10,19 +10,27 @@ export class NormalisedEvaluator implements Evaluator {
   private readonly std: Float32Array;
 
   /** `mean` and `std` per input element (runtime/data/input-map.ts normalisation). */
-  constructor(private readonly inner: Evaluator, mean: Float64Array, std: Float64Array) {
+  constructor(
+    private readonly inner: Evaluator,
+    mean: Float64Array,
+    std: Float64Array,
+  ) {
     this.name = inner.name;
     this.mean = Float32Array.from(mean);
     this.std = Float32Array.from(std);
   }
 
   logits(inputs: readonly Float64Array[]): Promise<Float64Array[]> {
-    return this.inner.logits(inputs.map((x) => {
-      if (x.length !== this.mean.length) throw new Error(`internal: input of length ${x.length}, normalisation of ${this.mean.length}`);
-      const y = new Float64Array(x.length);
-      for (let i = 0; i < x.length; i++) y[i] = Math.fround(Math.fround(Math.fround(x[i]) - this.mean[i]) / this.std[i]);
-      return y;
-    }));
+    return this.inner.logits(
+      inputs.map((x) => {
+        if (x.length !== this.mean.length)
+          throw new Error(`internal: input of length ${x.length}, normalisation of ${this.mean.length}`);
+        const y = new Float64Array(x.length);
+        for (let i = 0; i < x.length; i++)
+          y[i] = Math.fround(Math.fround(Math.fround(x[i]) - this.mean[i]) / this.std[i]);
+        return y;
+      }),
+    );
   }
 
   dispose(): Promise<void> {

@@ -30,45 +30,67 @@ function cudaInstalled(): boolean {
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
     const dir = join(pkg, "bin", "napi-v6", process.platform, process.arch);
-    return existsSync(join(dir, "libonnxruntime_providers_cuda.so")) && existsSync(join(dir, "libonnxruntime_providers_shared.so"));
+    return (
+      existsSync(join(dir, "libonnxruntime_providers_cuda.so")) &&
+      existsSync(join(dir, "libonnxruntime_providers_shared.so"))
+    );
   } catch {
     return false;
   }
 }
 
-async function createSession(model: string | Uint8Array, provider: "auto" | "cpu", threads?: number): Promise<{ session: ort.InferenceSession; provider: string }> {
+async function createSession(
+  model: string | Uint8Array,
+  provider: "auto" | "cpu",
+  threads?: number,
+): Promise<{ session: ort.InferenceSession; provider: string }> {
   // Graph optimisations are off: onnxruntime's basic-level PadFusion folds Pad(0) into a following MaxPool's
   // pads, which MaxPool fills with -inf, changing the result wherever a window's real values are all negative
   // (found by test/properties/evaluators-agree; onnxruntime PR #18136 added the fusion). The check that every
   // adversarial example goes through must evaluate the model as written.
   const base: ort.InferenceSession.SessionOptions = {
-    logSeverityLevel: 3, graphOptimizationLevel: "disabled",
+    logSeverityLevel: 3,
+    graphOptimizationLevel: "disabled",
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
   if (provider === "auto" && cudaInstalled()) {
     try {
-      const s = typeof model === "string"
-        ? await ort.InferenceSession.create(model, { ...base, executionProviders: ["cuda"] })
-        : await ort.InferenceSession.create(model, { ...base, executionProviders: ["cuda"] });
+      const s =
+        typeof model === "string"
+          ? await ort.InferenceSession.create(model, { ...base, executionProviders: ["cuda"] })
+          : await ort.InferenceSession.create(model, { ...base, executionProviders: ["cuda"] });
       return { session: s, provider: "cuda" };
-    } catch { /* no CUDA libraries here: fall back silently */ }
+    } catch {
+      /* no CUDA libraries here: fall back silently */
+    }
   }
-  const s = typeof model === "string"
-    ? await ort.InferenceSession.create(model, { ...base, executionProviders: ["cpu"] })
-    : await ort.InferenceSession.create(model, { ...base, executionProviders: ["cpu"] });
+  const s =
+    typeof model === "string"
+      ? await ort.InferenceSession.create(model, { ...base, executionProviders: ["cpu"] })
+      : await ort.InferenceSession.create(model, { ...base, executionProviders: ["cpu"] });
   return { session: s, provider: "cpu" };
 }
 
 export class OnnxRuntimeEvaluator implements Evaluator {
   readonly name = "onnxruntime" as const;
-  private constructor(private readonly session: ort.InferenceSession, private readonly net: Network,
-    readonly provider: string, private readonly batchSize: number) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly net: Network,
+    readonly provider: string,
+    private readonly batchSize: number,
+  ) {}
 
-  static async create(model: string | Uint8Array, net: Network, options: OrtOptions = {}): Promise<OnnxRuntimeEvaluator> {
+  static async create(
+    model: string | Uint8Array,
+    net: Network,
+    options: OrtOptions = {},
+  ): Promise<OnnxRuntimeEvaluator> {
     // A model whose final Softmax the IR left out: onnxruntime runs it with the logits exposed as an output.
-    const source = net.removedSoftmax ? logitsModelBytes(typeof model === "string" ? readFileSync(model) : model, net) : model;
+    const source = net.removedSoftmax
+      ? logitsModelBytes(typeof model === "string" ? readFileSync(model) : model, net)
+      : model;
     const { session, provider } = await createSession(source, options.provider ?? "auto", options.threads);
-    return new OnnxRuntimeEvaluator(session, net, provider, net.dynamicBatch ? options.batchSize ?? 512 : 1);
+    return new OnnxRuntimeEvaluator(session, net, provider, net.dynamicBatch ? (options.batchSize ?? 512) : 1);
   }
 
   async logits(inputs: readonly Float64Array[]): Promise<Float64Array[]> {

@@ -5,7 +5,15 @@
 // infeasible subset proves the whole restricted LP infeasible. Optionally inside a ball around x* (the
 // bracket's rho_hat, region LPs of walking) and with the margin objective (the forward walk).
 
-import { choicesOf, isNonlinear, semanticsOf, sizeOf, windowsOf, type LayerBounds, type RowSpec } from "../../compiler/index.js";
+import {
+  choicesOf,
+  isNonlinear,
+  semanticsOf,
+  sizeOf,
+  windowsOf,
+  type LayerBounds,
+  type RowSpec,
+} from "../../compiler/index.js";
 import { Region, type InputRow } from "./region.js";
 import { isHighsAbort, openIncrementalLp, type IncrementalLp, type RowBatch } from "../solvers/highs.js";
 import type { SolveStatus } from "../solvers/types.js";
@@ -33,7 +41,14 @@ export interface LazyOptions {
   readonly ipmRows: number;
 }
 
-export const DEFAULT_LAZY: LazyOptions = { add: "all", scope: "earliest-layer", tolerance: 1e-8, timeLimit: 60, maxIterations: 10_000, ipmRows: 1000 };
+export const DEFAULT_LAZY: LazyOptions = {
+  add: "all",
+  scope: "earliest-layer",
+  tolerance: 1e-8,
+  timeLimit: 60,
+  maxIterations: 10_000,
+  ipmRows: 1000,
+};
 
 export interface LazyProblem {
   readonly region: Region;
@@ -91,9 +106,13 @@ export function violatedRows(region: Region, vals: readonly Float64Array[], tol:
 /** Rows a·x + c ∈ [lower, upper] as a row batch over columns (x, t). */
 function rowBatch(rows: { row: InputRow; lower: number; upper: number }[]): RowBatch {
   const starts = new Int32Array(rows.length + 1);
-  rows.forEach((r, i) => { starts[i + 1] = starts[i] + r.row.idx.length; });
-  const indices = new Int32Array(starts[rows.length]), values = new Float64Array(starts[rows.length]);
-  const lower = new Float64Array(rows.length), upper = new Float64Array(rows.length);
+  rows.forEach((r, i) => {
+    starts[i + 1] = starts[i] + r.row.idx.length;
+  });
+  const indices = new Int32Array(starts[rows.length]),
+    values = new Float64Array(starts[rows.length]);
+  const lower = new Float64Array(rows.length),
+    upper = new Float64Array(rows.length);
   rows.forEach((r, i) => {
     indices.set(r.row.idx, starts[i]);
     values.set(r.row.val, starts[i]);
@@ -108,18 +127,44 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
   const { region } = p;
   const n = p.xStar.length;
   let model: IncrementalLp | null = null;
-  let iterations = 0, rowsAdded = 0, solverSeconds = 0, rows = 0, rowsPruned = 0;
+  let iterations = 0,
+    rowsAdded = 0,
+    solverSeconds = 0,
+    rows = 0,
+    rowsPruned = 0;
   const done = (status: SolveStatus, extra: Partial<LazyResult> = {}): LazyResult => ({
-    status, t: null, x: null, iterations, rows, rowsAdded, rowsPruned, poolViolation: Infinity, solverSeconds,
-    seconds: (performance.now() - t0) / 1000, ...extra,
+    status,
+    t: null,
+    x: null,
+    iterations,
+    rows,
+    rowsAdded,
+    rowsPruned,
+    poolViolation: Infinity,
+    solverSeconds,
+    seconds: (performance.now() - t0) / 1000,
+    ...extra,
   });
   try {
-    const colLower = new Float64Array(n + 1), colUpper = new Float64Array(n + 1), cost = new Float64Array(n + 1);
+    const colLower = new Float64Array(n + 1),
+      colUpper = new Float64Array(n + 1),
+      cost = new Float64Array(n + 1);
     const R = p.radius ?? Infinity;
     const byMargin = p.objective === "margin";
     if (byMargin && !Number.isFinite(R)) throw new Error("internal: the margin objective needs a ball");
-    for (let i = 0; i < n; i++) { colLower[i] = Math.max(p.lower, p.xStar[i] - R); colUpper[i] = Math.min(p.upper, p.xStar[i] + R); }
-    if (byMargin) { colLower[n] = -Infinity; colUpper[n] = Infinity; cost[n] = -1; } else { colLower[n] = 0; colUpper[n] = R; cost[n] = 1; }
+    for (let i = 0; i < n; i++) {
+      colLower[i] = Math.max(p.lower, p.xStar[i] - R);
+      colUpper[i] = Math.min(p.upper, p.xStar[i] + R);
+    }
+    if (byMargin) {
+      colLower[n] = -Infinity;
+      colUpper[n] = Infinity;
+      cost[n] = -1;
+    } else {
+      colLower[n] = 0;
+      colUpper[n] = R;
+      cost[n] = 1;
+    }
     model = await openIncrementalLp({ lower: colLower, upper: colUpper, cost }, opts.timeLimit);
     // Always-needed rows: |x − x*| ≤ t (distance objective), and C_out(target): y_target − y_l' ≥ margin
     // (or ≥ s, the margin objective's column).
@@ -130,19 +175,28 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
       linf.push({ row: { ...row, val: Float64Array.of(1, -1) }, lower: -Infinity, upper: p.xStar[i] });
     }
     const net = region.net;
-    const outLayer = net.output, nOut = sizeOf(net.layers[outLayer].shape);
+    const outLayer = net.output,
+      nOut = sizeOf(net.layers[outLayer].shape);
     for (let k = 0; k < nOut; k++) {
       if (k === p.target) continue;
       const row = region.rowFor(outLayer, [p.target, k], [1, -1]);
-      linf.push(byMargin
-        ? { row: { idx: Int32Array.from([...row.idx, n]), val: Float64Array.from([...row.val, -1]), c: row.c }, lower: 0, upper: Infinity }
-        : { row, lower: p.margin, upper: Infinity });
+      linf.push(
+        byMargin
+          ? {
+              row: { idx: Int32Array.from([...row.idx, n]), val: Float64Array.from([...row.val, -1]), c: row.c },
+              lower: 0,
+              upper: Infinity,
+            }
+          : { row, lower: p.margin, upper: Infinity },
+      );
     }
     model.addRows(rowBatch(linf));
     rows = linf.length;
-    let poolViolation = Infinity, fresh = 0;
+    let poolViolation = Infinity,
+      fresh = 0;
     for (;;) {
-      if (iterations >= opts.maxIterations) return done("error", { message: `no convergence in ${opts.maxIterations} iterations` });
+      if (iterations >= opts.maxIterations)
+        return done("error", { message: `no convergence in ${opts.maxIterations} iterations` });
       const remaining = opts.timeLimit - (performance.now() - t0) / 1000;
       if (remaining <= 0) return done("timeout", { message: `time limit ${opts.timeLimit} s` });
       const ipm = fresh >= opts.ipmRows;
@@ -167,26 +221,37 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
         return done("optimal", { t: st.x![n], x, poolViolation });
       }
       let pool = viol;
-      if (opts.scope === "earliest-layer") { const first = Math.min(...viol.map((v) => v.layer)); pool = viol.filter((v) => v.layer === first); }
+      if (opts.scope === "earliest-layer") {
+        const first = Math.min(...viol.map((v) => v.layer));
+        pool = viol.filter((v) => v.layer === first);
+      }
       const chosen = opts.add === "all" ? pool : pool.sort((a, b) => b.amount - a.amount).slice(0, opts.add);
-      model.addRows(rowBatch(chosen.map((c) => ({ row: region.rowFor(c.layer, c.js, c.ws), lower: c.lower, upper: c.upper }))));
+      model.addRows(
+        rowBatch(chosen.map((c) => ({ row: region.rowFor(c.layer, c.js, c.ws), lower: c.lower, upper: c.upper }))),
+      );
       rowsAdded += chosen.length;
       rows += chosen.length;
       fresh += chosen.length;
     }
   } catch (e) {
-    return done("error", { message: isHighsAbort(e) ? `HiGHS aborted: ${(e as Error).message}` : `lazy loop failed: ${e instanceof Error ? e.message : String(e)}` });
+    return done("error", {
+      message: isHighsAbort(e)
+        ? `HiGHS aborted: ${(e as Error).message}`
+        : `lazy loop failed: ${e instanceof Error ? e.message : String(e)}`,
+    });
   } finally {
     model?.dispose();
   }
 }
 
-
 /** Whether bounds of a layer's values imply the row Σ ws·value_js ∈ [lower, upper] (interval arithmetic). */
 export function impliedBy(b: LayerBounds, r: RowSpec): boolean {
-  let lo = 0, hi = 0;
+  let lo = 0,
+    hi = 0;
   for (let k = 0; k < r.js.length; k++) {
-    const w = r.ws[k], l = b.lower[r.js[k]], u = b.upper[r.js[k]];
+    const w = r.ws[k],
+      l = b.lower[r.js[k]],
+      u = b.upper[r.js[k]];
     lo += w >= 0 ? w * l : w * u;
     hi += w >= 0 ? w * u : w * l;
   }

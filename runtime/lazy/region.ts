@@ -5,10 +5,22 @@
 // `eliminate` would produce from select-disjuncts' rows for the same pattern.
 
 import { match, P } from "ts-pattern";
-import { choicesOf, semanticsOf, sizeOf, trace, type ActivationPattern, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import {
+  choicesOf,
+  semanticsOf,
+  sizeOf,
+  trace,
+  type ActivationPattern,
+  type Network,
+  type NetworkMatrices,
+} from "../../compiler/index.js";
 
 /** A sparse affine function a·x + c of the input. */
-export interface InputRow { readonly idx: Int32Array; readonly val: Float64Array; readonly c: number }
+export interface InputRow {
+  readonly idx: Int32Array;
+  readonly val: Float64Array;
+  readonly c: number;
+}
 
 export class Region {
   private readonly grad: Float64Array[];
@@ -16,7 +28,11 @@ export class Region {
   private readonly nTouched: Int32Array;
   private readonly mark: Uint8Array[];
 
-  constructor(readonly net: Network, readonly m: NetworkMatrices, readonly pattern: ActivationPattern) {
+  constructor(
+    readonly net: Network,
+    readonly m: NetworkMatrices,
+    readonly pattern: ActivationPattern,
+  ) {
     this.grad = net.layers.map((l) => new Float64Array(sizeOf(l.shape)));
     this.touched = net.layers.map((l) => new Int32Array(sizeOf(l.shape)));
     this.mark = net.layers.map((l) => new Uint8Array(sizeOf(l.shape)));
@@ -29,7 +45,10 @@ export class Region {
   }
 
   private add(layer: number, i: number, v: number): void {
-    if (!this.mark[layer][i]) { this.mark[layer][i] = 1; this.touched[layer][this.nTouched[layer]++] = i; }
+    if (!this.mark[layer][i]) {
+      this.mark[layer][i] = 1;
+      this.touched[layer][this.nTouched[layer]++] = i;
+    }
     this.grad[layer][i] += v;
   }
 
@@ -43,26 +62,33 @@ export class Region {
     for (let id = layer; id > 0; id--) {
       const n = this.nTouched[id];
       if (n === 0) continue;
-      const g = this.grad[id], t = this.touched[id];
+      const g = this.grad[id],
+        t = this.touched[id];
       const l = this.net.layers[id];
       match(l)
         .with({ kind: "input" }, () => undefined)
         .with({ kind: "affine" }, (a) => {
-          const A = this.m.csr[id]!, b = this.m.bias[id]!;
+          const A = this.m.csr[id]!,
+            b = this.m.bias[id]!;
           for (let q = 0; q < n; q++) {
-            const r = t[q], gr = g[r];
+            const r = t[q],
+              gr = g[r];
             if (gr === 0) continue;
             c += gr * b[r];
             for (let k = A.indptr[r]; k < A.indptr[r + 1]; k++) this.add(a.input, A.indices[k], gr * A.values[k]);
           }
         })
         .with({ kind: P.union("relu", "maxpool") }, (nl) => {
-          const sem = semanticsOf(nl), choice = choicesOf(this.pattern, id);
+          const sem = semanticsOf(nl),
+            choice = choicesOf(this.pattern, id);
           const add = (i: number, v: number) => this.add(nl.input, i, v);
           for (let q = 0; q < n; q++) if (g[t[q]] !== 0) sem.backward(nl, choice, t[q], g[t[q]], add);
         })
         .with({ kind: "add" }, (a) => {
-          for (let q = 0; q < n; q++) { this.add(a.inputs[0], t[q], g[t[q]]); this.add(a.inputs[1], t[q], g[t[q]]); }
+          for (let q = 0; q < n; q++) {
+            this.add(a.inputs[0], t[q], g[t[q]]);
+            this.add(a.inputs[1], t[q], g[t[q]]);
+          }
         })
         .with({ kind: "reshape" }, (r) => {
           for (let q = 0; q < n; q++) {
@@ -71,14 +97,27 @@ export class Region {
           }
         })
         .exhaustive();
-      for (let q = 0; q < n; q++) { g[t[q]] = 0; this.mark[id][t[q]] = 0; }
+      for (let q = 0; q < n; q++) {
+        g[t[q]] = 0;
+        this.mark[id][t[q]] = 0;
+      }
       this.nTouched[id] = 0;
     }
     // Layer 0 is the input: its gradient is the row.
-    const n0 = this.nTouched[0], t0 = this.touched[0], g0 = this.grad[0];
+    const n0 = this.nTouched[0],
+      t0 = this.touched[0],
+      g0 = this.grad[0];
     const order = Array.from(t0.subarray(0, n0)).sort((a, b) => a - b);
-    const idx: number[] = [], val: number[] = [];
-    for (const i of order) { if (g0[i] !== 0) { idx.push(i); val.push(g0[i]); } g0[i] = 0; this.mark[0][i] = 0; }
+    const idx: number[] = [],
+      val: number[] = [];
+    for (const i of order) {
+      if (g0[i] !== 0) {
+        idx.push(i);
+        val.push(g0[i]);
+      }
+      g0[i] = 0;
+      this.mark[0][i] = 0;
+    }
     this.nTouched[0] = 0;
     return { idx: Int32Array.from(idx), val: Float64Array.from(val), c };
   }

@@ -10,14 +10,45 @@ export function toCsv(records: readonly Record<string, unknown>[], columns: read
 }
 
 export const POINT_COLUMNS = [
-  "index", "label", "predicted", "target", "rho", "status", "iterations", "rows", "rows_added", "seconds",
-  "solver_seconds", "lp_objective", "check_margin", "alpha", "primal_infeasibility", "message",
+  "index",
+  "label",
+  "predicted",
+  "target",
+  "rho",
+  "status",
+  "iterations",
+  "rows",
+  "rows_added",
+  "seconds",
+  "solver_seconds",
+  "lp_objective",
+  "check_margin",
+  "alpha",
+  "primal_infeasibility",
+  "message",
 ] as const;
 
 /** A bracket run's points.csv (every --mode but restrict): the bracket first, then seconds per stage. */
 export const BRACKET_COLUMNS = [
-  "index", "label", "predicted", "status", "lower", "upper", "rho_hat", "rho_hat_above", "upper_label", "gap", "optimal",
-  "seconds", "attack_seconds", "walk_seconds", "restrict_seconds", "lower_seconds", "milp_seconds", "check_margin", "message",
+  "index",
+  "label",
+  "predicted",
+  "status",
+  "lower",
+  "upper",
+  "rho_hat",
+  "rho_hat_above",
+  "upper_label",
+  "gap",
+  "optimal",
+  "seconds",
+  "attack_seconds",
+  "walk_seconds",
+  "restrict_seconds",
+  "lower_seconds",
+  "milp_seconds",
+  "check_margin",
+  "message",
 ] as const;
 
 /** A points.jsonl record flattened for BRACKET_COLUMNS (stages as <stage>_seconds; "inf" stays "inf"). */

@@ -13,7 +13,12 @@ import { toDataLayout, type Session } from "../run/session.js";
 import { linf, type PointResult } from "../rho/types.js";
 
 /** How one model input is an image: channels (1 grey, 3 RGB), height, width, and where the channels are. */
-export interface ImageLayout { readonly channels: 1 | 3; readonly height: number; readonly width: number; readonly channelsLast: boolean }
+export interface ImageLayout {
+  readonly channels: 1 | 3;
+  readonly height: number;
+  readonly width: number;
+  readonly channelsLast: boolean;
+}
 
 /**
  * The image layout of a model input shape (without the batch): [C,H,W] or [H,W,C] with C 1 or 3, [H,W], or a
@@ -21,11 +26,14 @@ export interface ImageLayout { readonly channels: 1 | 3; readonly height: number
  */
 export function imageLayout(shape: readonly number[]): ImageLayout | null {
   const rgbOrGrey = (c: number): c is 1 | 3 => c === 1 || c === 3;
-  if (shape.length === 3 && rgbOrGrey(shape[0])) return { channels: shape[0], height: shape[1], width: shape[2], channelsLast: false };
-  if (shape.length === 3 && rgbOrGrey(shape[2])) return { channels: shape[2], height: shape[0], width: shape[1], channelsLast: true };
+  if (shape.length === 3 && rgbOrGrey(shape[0]))
+    return { channels: shape[0], height: shape[1], width: shape[2], channelsLast: false };
+  if (shape.length === 3 && rgbOrGrey(shape[2]))
+    return { channels: shape[2], height: shape[0], width: shape[1], channelsLast: true };
   if (shape.length === 2) return { channels: 1, height: shape[0], width: shape[1], channelsLast: false };
   const side = Math.round(Math.sqrt(shape[0] ?? 0));
-  if (shape.length === 1 && side > 1 && side * side === shape[0]) return { channels: 1, height: side, width: side, channelsLast: false };
+  if (shape.length === 1 && side > 1 && side * side === shape[0])
+    return { channels: 1, height: side, width: side, channelsLast: false };
   return null;
 }
 
@@ -33,7 +41,13 @@ export function imageLayout(shape: readonly number[]): ImageLayout | null {
 export function checkImageInput(s: Session): Result<ImageLayout> {
   const shape = s.network.inputShape.slice(1);
   const l = imageLayout(shape);
-  if (l === null) return fail(diag("cli/images", `--images: the input '${s.network.inputName}' of ${s.modelPath} has shape [${s.network.inputShape}], not an image ([N,C,H,W] or [N,H,W,C] with 1 or 3 channels, [N,H,W], or [N,D] with D a square)`));
+  if (l === null)
+    return fail(
+      diag(
+        "cli/images",
+        `--images: the input '${s.network.inputName}' of ${s.modelPath} has shape [${s.network.inputShape}], not an image ([N,C,H,W] or [N,H,W,C] with 1 or 3 channels, [N,H,W], or [N,D] with D a square)`,
+      ),
+    );
   return ok(l);
 }
 
@@ -46,15 +60,29 @@ export const gapOf = (l: ImageLayout): number => 2 * zoomOf(l);
  * One PNG: x*, the example (values in the data's units, shown as value / range · 255) and the perturbation
  * example − x* stretched so that ±m (m = max |perturbation|, its L∞ norm) spans 0..255, zero at mid grey.
  */
-export function triptychPng(xStar: ArrayLike<number>, example: ArrayLike<number>, l: ImageLayout, range: number): { png: Buffer; m: number } {
-  const z = zoomOf(l), gap = gapOf(l), pw = l.width * z;
+export function triptychPng(
+  xStar: ArrayLike<number>,
+  example: ArrayLike<number>,
+  l: ImageLayout,
+  range: number,
+): { png: Buffer; m: number } {
+  const z = zoomOf(l),
+    gap = gapOf(l),
+    pw = l.width * z;
   const m = linf(example, xStar);
-  const png = new PNG({ width: 3 * pw + 2 * gap, height: l.height * z, colorType: l.channels === 3 ? 2 : 0, inputHasAlpha: false });
+  const png = new PNG({
+    width: 3 * pw + 2 * gap,
+    height: l.height * z,
+    colorType: l.channels === 3 ? 2 : 0,
+    inputHasAlpha: false,
+  });
   png.data.fill(255);
   const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
-  const at = (c: number, y: number, x: number) => (l.channelsLast ? (y * l.width + x) * l.channels + c : (c * l.height + y) * l.width + x);
+  const at = (c: number, y: number, x: number) =>
+    l.channelsLast ? (y * l.width + x) * l.channels + c : (c * l.height + y) * l.width + x;
   const panels: ((k: number) => number)[] = [
-    (k) => byte((xStar[k] / range) * 255), (k) => byte((example[k] / range) * 255),
+    (k) => byte((xStar[k] / range) * 255),
+    (k) => byte((example[k] / range) * 255),
     (k) => byte(127.5 + (m > 0 ? (127.5 * (example[k] - xStar[k])) / m : 0)),
   ];
   // pngjs takes RGBA rows in `data` whatever the colour type it writes.
@@ -62,7 +90,8 @@ export function triptychPng(xStar: ArrayLike<number>, example: ArrayLike<number>
     for (let y = 0; y < l.height * z; y++) {
       for (let x = 0; x < pw; x++) {
         const o = (y * png.width + p * (pw + gap) + x) * 4;
-        for (let c = 0; c < 3; c++) png.data[o + c] = value(at(l.channels === 3 ? c : 0, Math.floor(y / z), Math.floor(x / z)));
+        for (let c = 0; c < 3; c++)
+          png.data[o + c] = value(at(l.channels === 3 ? c : 0, Math.floor(y / z), Math.floor(x / z)));
         png.data[o + 3] = 255;
       }
     }

@@ -17,17 +17,27 @@ import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 const require = createRequire(import.meta.url);
 /** A package's version; `highs` exports no ./package.json, so it is read beside the package's main file. */
 const version = (pkg: string): string => {
-  try { return (require(`${pkg}/package.json`) as { version: string }).version; } catch { /* not exported */ }
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    /* not exported */
+  }
   try {
     for (let d = dirname(require.resolve(pkg)); d !== dirname(d); d = dirname(d)) {
       const f = join(d, "package.json");
-      if (existsSync(f)) { const j = JSON.parse(readFileSync(f, "utf8")) as { name?: string; version?: string }; if (j.name === pkg && j.version) return j.version; }
+      if (existsSync(f)) {
+        const j = JSON.parse(readFileSync(f, "utf8")) as { name?: string; version?: string };
+        if (j.name === pkg && j.version) return j.version;
+      }
     }
-  } catch { /* not installed */ }
+  } catch {
+    /* not installed */
+  }
   return "unknown";
 };
 /** HiGHS' own version (writeMeasurement loads the module first); else the npm package's, saying it is that. */
-const highsVersion = () => loadedHighsVersion() ?? `of npm highs ${version("highs")} (its own version unread: the module was not loaded)`;
+const highsVersion = () =>
+  loadedHighsVersion() ?? `of npm highs ${version("highs")} (its own version unread: the module was not loaded)`;
 
 /** A finished measurement, however it ran (one process, shards merged, a queue). */
 export interface MeasuredRun {
@@ -51,9 +61,21 @@ export interface MeasureReport {
 export function measureReport(run: MeasuredRun): MeasureReport {
   const id = run.identity;
   const inp: ReportInput = {
-    model: id.model, data: id.data, pixelScale: id.pixel_scale, algorithm: id.algorithm, jobs: run.jobs, totalSeconds: run.totalSeconds,
-    settings: { add: id.lazy.add, time_limit: id.lazy.timeLimit, tolerance: id.lazy.tolerance,
-      ...(id.layout ? { layout: id.layout } : {}), ...(id.mean ? { mean: id.mean } : {}), ...(id.std ? { std: id.std } : {}), ...run.settings },
+    model: id.model,
+    data: id.data,
+    pixelScale: id.pixel_scale,
+    algorithm: id.algorithm,
+    jobs: run.jobs,
+    totalSeconds: run.totalSeconds,
+    settings: {
+      add: id.lazy.add,
+      time_limit: id.lazy.timeLimit,
+      tolerance: id.lazy.tolerance,
+      ...(id.layout ? { layout: id.layout } : {}),
+      ...(id.mean ? { mean: id.mean } : {}),
+      ...(id.std ? { std: id.std } : {}),
+      ...run.settings,
+    },
   };
   const est = estimate(run.points, id.eps, id.algorithm);
   if (!id.mode) return { estimates: est, bracket: null, json: buildReport(inp, est, run.points) };
@@ -61,16 +83,24 @@ export function measureReport(run: MeasuredRun): MeasureReport {
   const base = buildReport(inp, est, run.points);
   const stages = stageQuantiles(run.points);
   return {
-    estimates: est, bracket: b,
+    estimates: est,
+    bracket: b,
     json: {
-      ...base, mode: id.mode,
+      ...base,
+      mode: id.mode,
       solver: `the bracket: minimum-norm PGD over every label (runtime/attacks/pgd.ts); HiGHS ${highsVersion()} (npm highs, WebAssembly) for the region LPs and rho_hat; back-substitution (CROWN/DeepPoly-style) for the lower bound${id.mode === "exact" || id.mode === "certify" ? "; branch and bound over ReLU splits (runtime/bab/: back-substituted bounds and a warm HiGHS LP per subdomain)" : ""}`,
-      settings: { ...(base.settings as Record<string, unknown>), target: "any label but l* (upper); the second most probable (rho_hat)" },
+      settings: {
+        ...(base.settings as Record<string, unknown>),
+        target: "any label but l* (upper); the second most probable (rho_hat)",
+      },
       // The paper's estimators, from rho_hat (exact for every eps ≤ R, the ball rho_hat was sought in).
-      frequency: b.phiHat, severity: b.muHat, adversarial_within_eps: b.withinHat,
+      frequency: b.phiHat,
+      severity: b.muHat,
+      adversarial_within_eps: b.withinHat,
       frequency_interval: [b.phiLower, b.phiUpper],
       frequency_counts: { surely_within: b.within, possibly_within: b.possible, correct: b.correct },
-      severity_upper: b.mu, median_bracket_width: b.medianWidth,
+      severity_upper: b.mu,
+      median_bracket_width: b.medianWidth,
       counts: b.counts,
       median_stage_seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.median])),
       p90_stage_seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.p90])),
@@ -92,7 +122,12 @@ const bracketNotes = (scale: number) => [
 function stageQuantiles(points: readonly PointResult[]): Record<string, { median: number | null; p90: number | null }> {
   const by = new Map<string, number[]>();
   for (const p of points) for (const [k, v] of Object.entries(p.stages ?? {})) by.set(k, [...(by.get(k) ?? []), v]);
-  return Object.fromEntries([...by].map(([k, v]) => { const s = v.sort((a, b) => a - b); return [k, { median: quantile(s, 0.5), p90: quantile(s, 0.9) }]; }));
+  return Object.fromEntries(
+    [...by].map(([k, v]) => {
+      const s = v.sort((a, b) => a - b);
+      return [k, { median: quantile(s, 0.5), p90: quantile(s, 0.9) }];
+    }),
+  );
 }
 
 interface ReportInput {
@@ -115,15 +150,37 @@ const SOLVER_OF: Record<Algorithm, string> = {
 function buildReport(inp: ReportInput, est: Estimates, points: readonly PointResult[]): Record<string, unknown> {
   const secs = points.map((p) => p.seconds).sort((a, b) => a - b);
   return {
-    model: inp.model, model_file: basename(inp.model), data: inp.data, n: est.n, eps: est.eps, algorithm: inp.algorithm,
+    model: inp.model,
+    model_file: basename(inp.model),
+    data: inp.data,
+    n: est.n,
+    eps: est.eps,
+    algorithm: inp.algorithm,
     // FGSM's example is at distance <= eps by construction: it estimates the frequency only (NO_SEVERITY).
-    frequency: est.frequency, severity: est.severity, ...(est.severityNote ? { severity_note: est.severityNote } : {}),
-    counts: est.counts, correct: est.correct, accuracy: est.n > 0 ? est.correct / est.n : null,
+    frequency: est.frequency,
+    severity: est.severity,
+    ...(est.severityNote ? { severity_note: est.severityNote } : {}),
+    counts: est.counts,
+    correct: est.correct,
+    accuracy: est.n > 0 ? est.correct / est.n : null,
     adversarial_within_eps: est.within,
-    median_seconds: quantile(secs, 0.5), p90_seconds: quantile(secs, 0.9), total_seconds: inp.totalSeconds,
+    median_seconds: quantile(secs, 0.5),
+    p90_seconds: quantile(secs, 0.9),
+    total_seconds: inp.totalSeconds,
     solver: SOLVER_OF[inp.algorithm as Algorithm] ?? inp.algorithm,
-    versions: { robustc: "0.1.0", node: process.version, highs: highsVersion(), "highs-npm": version("highs"), "onnxruntime-node": version("onnxruntime-node") },
-    settings: { pixel_scale: inp.pixelScale, target: inp.algorithm === "fgsm" || inp.algorithm === "pgd" ? "any label but l*" : "second", jobs: inp.jobs, ...inp.settings },
+    versions: {
+      robustc: "0.1.0",
+      node: process.version,
+      highs: highsVersion(),
+      "highs-npm": version("highs"),
+      "onnxruntime-node": version("onnxruntime-node"),
+    },
+    settings: {
+      pixel_scale: inp.pixelScale,
+      target: inp.algorithm === "fgsm" || inp.algorithm === "pgd" ? "any label but l*" : "second",
+      jobs: inp.jobs,
+      ...inp.settings,
+    },
     notes: [
       `rho and eps are in ${unitsOf(inp.pixelScale)}: rho_hat = L-inf distance of the onnxruntime-checked adversarial example from x*.`,
       "misclassified points are excluded from the estimators, as in the paper (frequency = within / correct).",
@@ -139,10 +196,12 @@ export function formatMeasureReport(r: MeasureReport): string {
 }
 
 /** The unit after a distance in the tables, from report.json's settings.pixel_scale. */
-const scaleOf = (report: Record<string, unknown>) => Number((report.settings as { pixel_scale?: number } | undefined)?.pixel_scale ?? 255);
+const scaleOf = (report: Record<string, unknown>) =>
+  Number((report.settings as { pixel_scale?: number } | undefined)?.pixel_scale ?? 255);
 const unitOf = (report: Record<string, unknown>) => unitShort(scaleOf(report));
 /** A distance in a table: its decimals follow the scale (distDigits), its unit after it. */
-const dist = (v: number, report: Record<string, unknown>) => `${v.toFixed(distDigits(scaleOf(report)))} ${unitOf(report)}`;
+const dist = (v: number, report: Record<string, unknown>) =>
+  `${v.toFixed(distDigits(scaleOf(report)))} ${unitOf(report)}`;
 
 function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>): string {
   const eps = fmtValue(b.eps);
@@ -150,18 +209,37 @@ function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>
   const rows: [string, string][] = [
     ["points", String(b.n)],
     ["correctly classified", `${b.correct} (${pct(b.n > 0 ? b.correct / b.n : null)})`],
-    [`phi(${eps}) in [phi_lower, phi_upper]`, `[${pct(b.phiLower)}, ${pct(b.phiUpper)}] (${b.within}/${b.correct} with a checked example within eps, ${b.possible}/${b.correct} not certified beyond eps)`],
+    [
+      `phi(${eps}) in [phi_lower, phi_upper]`,
+      `[${pct(b.phiLower)}, ${pct(b.phiUpper)}] (${b.within}/${b.correct} with a checked example within eps, ${b.possible}/${b.correct} not certified beyond eps)`,
+    ],
     [`mu(${eps}) from upper`, b.mu === null ? "n/a (no upper <= eps)" : dist(b.mu, report)],
-    ...(b.phiHat === null && b.correct > 0 ? [[`paper's phi_hat(${eps}) from rho_hat`, "n/a (this mode does not solve the paper's LP)"] as [string, string]] : [
-      // Above the run's eps (robustc report --eps) some rho_hat were sought only within R < eps: never exact then.
-      [`paper's phi_hat(${eps}) from rho_hat`, b.hatOpen > 0
-        ? `>= ${pct(b.phiHat)} (${b.withinHat}/${b.correct}; only a lower estimate: ${b.hatOpen} points' rho_hat was sought only within R < ${eps} and not found there)`
-        : `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`] as [string, string],
-      [`paper's mu_hat(${eps}) from rho_hat`, b.muHat === null ? "n/a (no rho_hat <= eps)" : `${dist(b.muHat, report)}${b.hatOpen > 0 ? " (over the points known within eps)" : ""}`] as [string, string]]),
+    ...(b.phiHat === null && b.correct > 0
+      ? [[`paper's phi_hat(${eps}) from rho_hat`, "n/a (this mode does not solve the paper's LP)"] as [string, string]]
+      : [
+          // Above the run's eps (robustc report --eps) some rho_hat were sought only within R < eps: never exact then.
+          [
+            `paper's phi_hat(${eps}) from rho_hat`,
+            b.hatOpen > 0
+              ? `>= ${pct(b.phiHat)} (${b.withinHat}/${b.correct}; only a lower estimate: ${b.hatOpen} points' rho_hat was sought only within R < ${eps} and not found there)`
+              : `${pct(b.phiHat)} (${b.withinHat}/${b.correct})`,
+          ] as [string, string],
+          [
+            `paper's mu_hat(${eps}) from rho_hat`,
+            b.muHat === null
+              ? "n/a (no rho_hat <= eps)"
+              : `${dist(b.muHat, report)}${b.hatOpen > 0 ? " (over the points known within eps)" : ""}`,
+          ] as [string, string],
+        ]),
     ...Object.entries(b.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
     ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : dist(b.medianWidth, report)],
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
-    ["median seconds per stage", Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "n/a"],
+    [
+      "median seconds per stage",
+      Object.entries(stages)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(", ") || "n/a",
+    ],
     ["total seconds", fmt(report.total_seconds)],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -169,14 +247,18 @@ function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>
 }
 
 /** The bracket's meaning in one line (measure and make demo print it under the table). */
-export const BRACKET_MEANING = "per point lower <= rho <= upper: upper is a checked adversarial example, lower is certified (nothing closer has another label); the true phi(eps) lies in [phi_lower, phi_upper].";
+export const BRACKET_MEANING =
+  "per point lower <= rho <= upper: upper is a checked adversarial example, lower is certified (nothing closer has another label); the true phi(eps) lies in [phi_lower, phi_upper].";
 
 function formatTable(est: Estimates, report: Record<string, unknown>): string {
   const rows: [string, string][] = [
     ["points", String(est.n)],
     ["correctly classified", `${est.correct} (${pct(est.n > 0 ? est.correct / est.n : null)})`],
     [`adversarial frequency phi_hat(${fmtValue(est.eps)})`, `${pct(est.frequency)} (${est.within}/${est.correct})`],
-    [`adversarial severity mu_hat(${fmtValue(est.eps)})`, est.severity === null ? `n/a (${est.severityNote ?? "no rho_hat <= eps"})` : dist(est.severity, report)],
+    [
+      `adversarial severity mu_hat(${fmtValue(est.eps)})`,
+      est.severity === null ? `n/a (${est.severityNote ?? "no rho_hat <= eps"})` : dist(est.severity, report),
+    ],
     ...Object.entries(est.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
     ["total seconds", fmt(report.total_seconds)],

@@ -4,20 +4,32 @@
 
 import type { TopLevelSpec } from "vega-lite";
 
-export interface CdfSeries { readonly name: string; readonly rhos: readonly number[] }
+export interface CdfSeries {
+  readonly name: string;
+  readonly rhos: readonly number[];
+}
 
 /**
  * A bracket's band: between the cumulative count of `upper` (points with a checked example within eps: phi_lower)
  * and of `lower` (points not certified beyond eps: phi_upper); the true cumulative curve of rho lies inside it.
  */
-export interface CdfBand { readonly name: string; readonly upper: readonly number[]; readonly lower: readonly number[] }
+export interface CdfBand {
+  readonly name: string;
+  readonly upper: readonly number[];
+  readonly lower: readonly number[];
+}
 
 /** The band's step points on the union of both series' values: count(upper ≤ eps) and count(lower ≤ eps). */
 export function bandPoints(b: CdfBand, xMax: number): { eps: number; count: number; count2: number }[] {
   const fin = (v: readonly number[]) => v.filter((r) => Number.isFinite(r) && r <= xMax).sort((a, c) => a - c);
-  const up = fin(b.upper), lo = fin(b.lower);
+  const up = fin(b.upper),
+    lo = fin(b.lower);
   const xs = [...new Set([0, ...up, ...lo, xMax])].sort((a, c) => a - c);
-  const count = (s: number[], x: number) => { let k = 0; while (k < s.length && s[k] <= x) k++; return k; };
+  const count = (s: number[], x: number) => {
+    let k = 0;
+    while (k < s.length && s[k] <= x) k++;
+    return k;
+  };
   return xs.map((x) => ({ eps: x, count: count(up, x), count2: count(lo, x) }));
 }
 
@@ -36,40 +48,77 @@ export function cdfPoints(rhos: readonly number[], xMax: number): { eps: number;
 }
 
 /** `legend` titles the series (default "algorithm"; Figure 3 of the paper has one curve per net). */
-export async function cdfSvg(series: readonly CdfSeries[], opts: { title: string; xMax: number; eps?: number; legend?: string; yTitle?: string; xTitle?: string;
-  bands?: readonly CdfBand[] }): Promise<string> {
+export async function cdfSvg(
+  series: readonly CdfSeries[],
+  opts: {
+    title: string;
+    xMax: number;
+    eps?: number;
+    legend?: string;
+    yTitle?: string;
+    xTitle?: string;
+    bands?: readonly CdfBand[];
+  },
+): Promise<string> {
   const values = series.flatMap((s) => cdfPoints(s.rhos, opts.xMax).map((p) => ({ ...p, algorithm: s.name })));
-  const bandValues = (opts.bands ?? []).flatMap((b) => bandPoints(b, opts.xMax).map((p) => ({ ...p, algorithm: b.name })));
+  const bandValues = (opts.bands ?? []).flatMap((b) =>
+    bandPoints(b, opts.xMax).map((p) => ({ ...p, algorithm: b.name })),
+  );
   const names = [...series.map((x) => x.name), ...(opts.bands ?? []).map((b) => b.name)];
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: opts.title,
-    width: 480, height: 300,
+    width: 480,
+    height: 300,
     layer: [
-      ...(bandValues.length > 0 ? [{
-        data: { values: bandValues },
-        mark: { type: "area", interpolate: "step-after", opacity: 0.25 },
-        encoding: {
-          x: { field: "eps", type: "quantitative" },
-          y: { field: "count", type: "quantitative" },
-          y2: { field: "count2" },
-          color: { field: "algorithm", type: "nominal", sort: names },
-        },
-      }] : []),
+      ...(bandValues.length > 0
+        ? [
+            {
+              data: { values: bandValues },
+              mark: { type: "area", interpolate: "step-after", opacity: 0.25 },
+              encoding: {
+                x: { field: "eps", type: "quantitative" },
+                y: { field: "count", type: "quantitative" },
+                y2: { field: "count2" },
+                color: { field: "algorithm", type: "nominal", sort: names },
+              },
+            },
+          ]
+        : []),
       {
         data: { values },
         mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
         encoding: {
-          x: { field: "eps", type: "quantitative", title: opts.xTitle ?? "eps (L∞ distance)", scale: { domain: [0, opts.xMax] } },
-          y: { field: "count", type: "quantitative", title: opts.yTitle ?? "number of points with rho_hat ≤ eps", axis: { tickMinStep: 1, format: "d" } },
-          color: { field: "algorithm", type: "nominal", title: opts.legend ?? "algorithm", legend: { orient: "bottom-right" }, sort: names },
+          x: {
+            field: "eps",
+            type: "quantitative",
+            title: opts.xTitle ?? "eps (L∞ distance)",
+            scale: { domain: [0, opts.xMax] },
+          },
+          y: {
+            field: "count",
+            type: "quantitative",
+            title: opts.yTitle ?? "number of points with rho_hat ≤ eps",
+            axis: { tickMinStep: 1, format: "d" },
+          },
+          color: {
+            field: "algorithm",
+            type: "nominal",
+            title: opts.legend ?? "algorithm",
+            legend: { orient: "bottom-right" },
+            sort: names,
+          },
         },
       },
-      ...(opts.eps !== undefined ? [{
-        data: { values: [{ eps: opts.eps }] },
-        mark: { type: "rule", strokeDash: [4, 4], color: "gray" },
-        encoding: { x: { field: "eps", type: "quantitative" } },
-      }] : []),
+      ...(opts.eps !== undefined
+        ? [
+            {
+              data: { values: [{ eps: opts.eps }] },
+              mark: { type: "rule", strokeDash: [4, 4], color: "gray" },
+              encoding: { x: { field: "eps", type: "quantitative" } },
+            },
+          ]
+        : []),
     ],
   } as unknown as TopLevelSpec;
   // Loaded here, not at the top: vega costs ~0.3 s of start-up that commands drawing no chart need not pay.

@@ -26,16 +26,34 @@ export interface BabRhoResult {
 export function rhoSpec(ctx: RhoContext, xStar: Float64Array, predicted: number, eps: number): Spec {
   const box = radiusBox(xStar, eps, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
   const nOut = sizeOf(ctx.net.layers[ctx.net.output].shape);
-  const disjuncts = Array.from({ length: nOut }, (_, l) => l).filter((l) => l !== predicted).map((l) => [{
-    ys: Int32Array.of(predicted, l), yw: Float64Array.of(1, -1), xs: new Int32Array(0), xw: new Float64Array(0), c: 0,
-  }]);
+  const disjuncts = Array.from({ length: nOut }, (_, l) => l)
+    .filter((l) => l !== predicted)
+    .map((l) => [
+      {
+        ys: Int32Array.of(predicted, l),
+        yw: Float64Array.of(1, -1),
+        xs: new Int32Array(0),
+        xw: new Float64Array(0),
+        c: 0,
+      },
+    ]);
   return { lower: box.lower, upper: box.upper, disjuncts };
 }
 
 /** Is there an input within eps of x* (and in the pixel box) where another label ties or beats l*? Sat answers pass checkExample. */
-export function decideRho(ctx: RhoContext, xStar: Float64Array, predicted: number, eps: number, deadline: number): Promise<BabResult<Checked>> {
-  return decide({ net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork }, rhoSpec(ctx, xStar, predicted, eps),
-    (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted), { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+export function decideRho(
+  ctx: RhoContext,
+  xStar: Float64Array,
+  predicted: number,
+  eps: number,
+  deadline: number,
+): Promise<BabResult<Checked>> {
+  return decide(
+    { net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork },
+    rhoSpec(ctx, xStar, predicted, eps),
+    (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted),
+    { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp },
+  );
 }
 
 /**
@@ -48,8 +66,13 @@ async function shrink(ctx: RhoContext, xStar: Float64Array, predicted: number, c
     const y = trace(ctx.net, at(s), { matrices: ctx.matrices }).logits;
     return y.some((v, l) => l !== predicted && v > y[predicted]);
   };
-  let lo = 0, hi = 1;
-  for (let k = 0; k < 30 && hi - lo > 1e-6; k++) { const mid = (lo + hi) / 2; if (wins(mid)) hi = mid; else lo = mid; }
+  let lo = 0,
+    hi = 1;
+  for (let k = 0; k < 30 && hi - lo > 1e-6; k++) {
+    const mid = (lo + hi) / 2;
+    if (wins(mid)) hi = mid;
+    else lo = mid;
+  }
   if (hi >= 1) return null;
   // Slightly beyond the boundary, so that float32 rounding does not tip the point back.
   for (const s of [hi * (1 + 1e-4), hi * (1 + 1e-3)]) {
@@ -61,11 +84,22 @@ async function shrink(ctx: RhoContext, xStar: Float64Array, predicted: number, c
 }
 
 /** `lower`: a proven lower bound (model units); `best`: the best checked example so far. Time in seconds. */
-export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: number, lower0: number, best0: Checked | null,
-  timeLimit: number): Promise<BabRhoResult> {
-  const t0 = performance.now(), end = t0 + timeLimit * 1000;
+export async function babRho(
+  ctx: RhoContext,
+  xStar: Float64Array,
+  predicted: number,
+  lower0: number,
+  best0: Checked | null,
+  timeLimit: number,
+): Promise<BabRhoResult> {
+  const t0 = performance.now(),
+    end = t0 + timeLimit * 1000;
   const tol = exactTolerance(ctx.pixelScale) / ctx.pixelScale;
-  let lower = lower0, best = best0, decisions = 0, nodes = 0, lps = 0;
+  let lower = lower0,
+    best = best0,
+    decisions = 0,
+    nodes = 0,
+    lps = 0;
   const full = fullRadius(xStar, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
   const upper = () => (best ? best.dist : full);
   // Where a decision ran out of time: later ones stay below it (nothing is known between it and upper).
@@ -73,7 +107,8 @@ export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: nu
   while (upper() - lower > tol && performance.now() < end) {
     const left = end - performance.now();
     const hi = Math.min(upper(), cap);
-    let q = (lower + hi) / 2, share = 1 / 3;
+    let q = (lower + hi) / 2,
+      share = 1 / 3;
     if (hi - lower <= tol / 2) {
       // Nothing is left to learn below a decision that timed out: one last one just below upper (an unsat
       // there closes the bracket), with all the time left.
@@ -83,7 +118,9 @@ export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: nu
       share = 1;
     }
     const r = await decideRho(ctx, xStar, predicted, q, performance.now() + left * share);
-    decisions++; nodes += r.nodes; lps += r.lps;
+    decisions++;
+    nodes += r.nodes;
+    lps += r.lps;
     if (r.status === "unsat") lower = Math.max(lower, q);
     else if (r.status === "sat" && r.example) {
       const e = (await shrink(ctx, xStar, predicted, r.example)) ?? r.example;
@@ -91,6 +128,15 @@ export async function babRho(ctx: RhoContext, xStar: Float64Array, predicted: nu
     } else cap = q;
   }
   // rho = ∞ cannot be proved this way; a lower bound above the best example cannot happen (it would be a bug).
-  if (best && lower > best.dist) throw new Error(`internal: proven lower bound ${lower} above a checked example at ${best.dist}`);
-  return { lower, best, optimal: best !== null && best.dist - lower <= tol, decisions, nodes, lps, seconds: (performance.now() - t0) / 1000 };
+  if (best && lower > best.dist)
+    throw new Error(`internal: proven lower bound ${lower} above a checked example at ${best.dist}`);
+  return {
+    lower,
+    best,
+    optimal: best !== null && best.dist - lower <= tol,
+    decisions,
+    nodes,
+    lps,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

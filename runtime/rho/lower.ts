@@ -4,7 +4,16 @@
 // never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network in exact
 // arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
 
-import { allPositive, marginOf, radiusBox, soundBounds, type Box, type LayerBounds, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import {
+  allPositive,
+  marginOf,
+  radiusBox,
+  soundBounds,
+  type Box,
+  type LayerBounds,
+  type Network,
+  type NetworkMatrices,
+} from "../../compiler/index.js";
 import { openHighsLp } from "../solvers/highs.js";
 import { fullRadius } from "./types.js";
 
@@ -37,17 +46,37 @@ export const BRACKET_LOWER: LowerOptions = { steps: 8, method: "backsub", timeLi
 const BACKSUB_WORK = 3e7;
 
 /** Sound bounds on a box by the method (HiGHS as the LP oracle; compiler/analysis/bounds/). */
-export function boxBounds(net: Network, m: NetworkMatrices, box: Box, method: LowerMethod, timeLimit: number): Promise<LayerBounds[]> {
-  const req = { interval: { method: "interval" } as const, backsub: { method: "backsub", matrices: m, workLimit: BACKSUB_WORK, outputs: false } as const, lp: { method: "lp", open: openHighsLp, timeLimit } as const }[method];
+export function boxBounds(
+  net: Network,
+  m: NetworkMatrices,
+  box: Box,
+  method: LowerMethod,
+  timeLimit: number,
+): Promise<LayerBounds[]> {
+  const req = {
+    interval: { method: "interval" } as const,
+    backsub: { method: "backsub", matrices: m, workLimit: BACKSUB_WORK, outputs: false } as const,
+    lp: { method: "lp", open: openHighsLp, timeLimit } as const,
+  }[method];
   return soundBounds(net, box, req);
 }
 
 /** Whether the bounds (or the relaxation) on the box of radius eps prove that l* wins against every other label. */
-export async function provesRobust(net: Network, m: NetworkMatrices, xStar: Float64Array, predicted: number, eps: number,
-  box: { lo: number; hi: number }, method: LowerMethod, timeLimit: number): Promise<{ proved: boolean; lps: number }> {
+export async function provesRobust(
+  net: Network,
+  m: NetworkMatrices,
+  xStar: Float64Array,
+  predicted: number,
+  eps: number,
+  box: { lo: number; hi: number },
+  method: LowerMethod,
+  timeLimit: number,
+): Promise<{ proved: boolean; lps: number }> {
   const bounds = await boxBounds(net, m, radiusBox(xStar, eps, box.lo, box.hi), method, timeLimit);
   const nOut = bounds[net.output].lower.length;
-  const gs = Array.from({ length: nOut }, (_, l) => l).filter((l) => l !== predicted).map((l) => marginOf(predicted, l));
+  const gs = Array.from({ length: nOut }, (_, l) => l)
+    .filter((l) => l !== predicted)
+    .map((l) => marginOf(predicted, l));
   return allPositive(net, m, bounds, gs, method === "lp" ? { open: openHighsLp, timeLimit } : {});
 }
 
@@ -56,12 +85,21 @@ export async function provesRobust(net: Network, m: NetworkMatrices, xStar: Floa
  * proved) or, when rho_hat = ∞, the radius at which the box becomes the whole input box. Returns the
  * largest eps proved (0 when none: x* alone is trivially at distance 0).
  */
-export async function certifiedLower(net: Network, m: NetworkMatrices, xStar: Float64Array, predicted: number, hi: number,
-  box: { lo: number; hi: number }, opts: LowerOptions = DEFAULT_LOWER): Promise<{ lower: number; lps: number; seconds: number }> {
+export async function certifiedLower(
+  net: Network,
+  m: NetworkMatrices,
+  xStar: Float64Array,
+  predicted: number,
+  hi: number,
+  box: { lo: number; hi: number },
+  opts: LowerOptions = DEFAULT_LOWER,
+): Promise<{ lower: number; lps: number; seconds: number }> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   const full = fullRadius(xStar, box.lo, box.hi);
-  let top = Math.min(hi, full), proved = 0, lps = 0;
+  let top = Math.min(hi, full),
+    proved = 0,
+    lps = 0;
   // The whole box first when rho_hat = ∞ (a proof there says rho = ∞: no input has another label).
   if (!Number.isFinite(hi)) {
     const r = await provesRobust(net, m, xStar, predicted, full, box, opts.method, Math.max(0.1, left()));
@@ -72,7 +110,8 @@ export async function certifiedLower(net: Network, m: NetworkMatrices, xStar: Fl
     const mid = (proved + top) / 2;
     const r = await provesRobust(net, m, xStar, predicted, mid, box, opts.method, Math.max(0.1, left()));
     lps += r.lps;
-    if (r.proved) proved = mid; else top = mid;
+    if (r.proved) proved = mid;
+    else top = mid;
   }
   return { lower: proved, lps, seconds: (performance.now() - t0) / 1000 };
 }

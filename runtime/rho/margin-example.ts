@@ -11,11 +11,22 @@ import { fullRadius, marginLadder, type PointResult, type RhoContext } from "./t
 /** The forward walk's LPs toward the margin (the bracket's FORWARD_WALK allows 16). */
 const MARGIN_WALK_STEPS = 24;
 
-export async function marginExample(ctx: RhoContext, p: PointResult, xStar: Float64Array, alpha: number, timeLimit: number): Promise<PointResult> {
+export async function marginExample(
+  ctx: RhoContext,
+  p: PointResult,
+  xStar: Float64Array,
+  alpha: number,
+  timeLimit: number,
+): Promise<PointResult> {
   if (p.status === "misclassified" || p.status === "error") return p;
   const t0 = performance.now();
-  const done = (extra: Partial<PointResult>): PointResult => ({ ...p, ...extra, seconds: p.seconds + (performance.now() - t0) / 1000 });
-  if (!p.example || p.target === null) return done({ status: "not-found", rho: null, example: undefined, message: "the bracket found no example" });
+  const done = (extra: Partial<PointResult>): PointResult => ({
+    ...p,
+    ...extra,
+    seconds: p.seconds + (performance.now() - t0) / 1000,
+  });
+  if (!p.example || p.target === null)
+    return done({ status: "not-found", rho: null, example: undefined, message: "the bracket found no example" });
   const region = patternAt(trace(ctx.net, Float64Array.from(p.example), { matrices: ctx.matrices }));
   const star = trace(ctx.net, xStar, { matrices: ctx.matrices });
   const withMargin = { ...ctx, margin: alpha };
@@ -26,8 +37,33 @@ export async function marginExample(ctx: RhoContext, p: PointResult, xStar: Floa
     // From the example (already past the boundary) on, region by region, until a region reaches the margin.
     const radius = fullRadius(xStar, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
     const from = { pattern: region, z: Float64Array.from(p.example) };
-    c = (await walkForward(withMargin, star, xStar, p.target, p.predicted, radius, { ...DEFAULT_WALK, steps: MARGIN_WALK_STEPS, timeLimit: left }, FORWARD_STEP, from)).best;
+    c = (
+      await walkForward(
+        withMargin,
+        star,
+        xStar,
+        p.target,
+        p.predicted,
+        radius,
+        { ...DEFAULT_WALK, steps: MARGIN_WALK_STEPS, timeLimit: left },
+        FORWARD_STEP,
+        from,
+      )
+    ).best;
   }
-  if (!c) return done({ status: "not-found", rho: null, example: undefined, message: `the LP with margin ${alpha} has no checked optimum in the region of the bracket's example (upper ${p.upper?.toFixed(3)}) or in the regions forward from it` });
-  return done({ status: "adversarial", rho: c.dist * ctx.pixelScale, example: c.example, target: c.label, alpha, checkMargin: c.margin32 ?? null });
+  if (!c)
+    return done({
+      status: "not-found",
+      rho: null,
+      example: undefined,
+      message: `the LP with margin ${alpha} has no checked optimum in the region of the bracket's example (upper ${p.upper?.toFixed(3)}) or in the regions forward from it`,
+    });
+  return done({
+    status: "adversarial",
+    rho: c.dist * ctx.pixelScale,
+    example: c.example,
+    target: c.label,
+    alpha,
+    checkMargin: c.margin32 ?? null,
+  });
 }

@@ -24,9 +24,18 @@ import { babRho, decideRho } from "./bab-exact.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import { exactTolerance, fullRadius, linf, marginLadder, type Checked, type PointResult, type PointStatus, type RhoContext, type RhoMode } from "./types.js";
+import {
+  exactTolerance,
+  fullRadius,
+  linf,
+  marginLadder,
+  type Checked,
+  type PointResult,
+  type PointStatus,
+  type RhoContext,
+  type RhoMode,
+} from "./types.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
-
 
 /**
  * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that region LP takes ~0.1 s and gains ~1%, on mnist_lenet ~1 s and ~0.5%
@@ -37,7 +46,15 @@ const WALK_ON = 0.005;
 /** The forward walk: at most 16 margin LPs (each a step of at most the trust radius, walk.ts FORWARD_STEP). */
 const FORWARD_WALK: WalkOptions = { steps: 16, tries: 1, timeLimit: 60 };
 
-export const RHO_MODES = ["bracket", "restrict", "exact", "milp", "bounds", "walk", "certify"] as const satisfies readonly RhoMode[];
+export const RHO_MODES = [
+  "bracket",
+  "restrict",
+  "exact",
+  "milp",
+  "bounds",
+  "walk",
+  "certify",
+] as const satisfies readonly RhoMode[];
 export type { RhoMode };
 
 /**
@@ -60,12 +77,21 @@ class Bracket {
   readonly notes: string[] = [];
   private readonly t0 = performance.now();
 
-  constructor(readonly ctx: RhoContext, readonly xStar: Float64Array, readonly star: Trace, readonly predicted: number,
-    readonly timeLimit: number) {}
+  constructor(
+    readonly ctx: RhoContext,
+    readonly xStar: Float64Array,
+    readonly star: Trace,
+    readonly predicted: number,
+    readonly timeLimit: number,
+  ) {}
 
-  left(): number { return this.timeLimit - (performance.now() - this.t0) / 1000; }
+  left(): number {
+    return this.timeLimit - (performance.now() - this.t0) / 1000;
+  }
   /** The current upper bound (model units; ∞ without an example). */
-  get upper(): number { return this.best ? this.best.dist : Infinity; }
+  get upper(): number {
+    return this.best ? this.best.dist : Infinity;
+  }
 
   offer(c: Checked | null): void {
     if (c && (!this.best || c.dist < this.best.dist)) this.best = c;
@@ -73,94 +99,159 @@ class Bracket {
 
   async stage<T>(name: string, f: () => Promise<T>): Promise<T> {
     const t = performance.now();
-    try { return await f(); } finally { this.stages[name] = (this.stages[name] ?? 0) + (performance.now() - t) / 1000; }
+    try {
+      return await f();
+    } finally {
+      this.stages[name] = (this.stages[name] ?? 0) + (performance.now() - t) / 1000;
+    }
   }
 
   /** The input box in model units. */
-  get box(): { lo: number; hi: number } { return { lo: this.ctx.pixelMin / this.ctx.pixelScale, hi: this.ctx.pixelMax / this.ctx.pixelScale }; }
+  get box(): { lo: number; hi: number } {
+    return { lo: this.ctx.pixelMin / this.ctx.pixelScale, hi: this.ctx.pixelMax / this.ctx.pixelScale };
+  }
 }
 
 /** The stages, each a step that only narrows the bracket. */
 const STAGES = {
   /** The minimum-norm attack over every label (its own share of the time). */
-  attack: (b: Bracket, share: number) => b.stage("attack", async () => {
-    const a = await minNormAttack(b.ctx, b.xStar, b.predicted, { ...DEFAULT_PGD, timeLimit: Math.max(0.1, b.left() * share) });
-    b.offer(a.best);
-    b.notes.push(`attack: ${a.gradients} gradients, ${a.radii} radii`);
-  }),
+  attack: (b: Bracket, share: number) =>
+    b.stage("attack", async () => {
+      const a = await minNormAttack(b.ctx, b.xStar, b.predicted, {
+        ...DEFAULT_PGD,
+        timeLimit: Math.max(0.1, b.left() * share),
+      });
+      b.offer(a.best);
+      b.notes.push(`attack: ${a.gradients} gradients, ${a.radii} radii`);
+    }),
   /**
    * From the attack's example back toward x*: the restricted LP of the example's own region (target = its
    * label) inside the ball of its distance, then walking across the binding facets of each optimum.
    */
-  walkBack: (b: Bracket, share: number) => b.stage("walk", async () => {
-    const start = b.best;
-    if (!start) return;
-    // Bounded by counts (BRACKET_WALK), not by the clock, so that a point's answer does not depend on the
-    // machine's speed; the share of the point's time limit is only a safety net.
-    const until = b.left() * (1 - share);
-    const budget = () => Math.max(0.1, b.left() - until);
-    const ladder = marginLadder(b.ctx, b.star.logits).slice(1);
-    const from = patternAt(trace(b.ctx.net, Float64Array.from(start.example), { matrices: b.ctx.matrices }));
-    const c = await checkedRegionLp(b.ctx, from, b.xStar, start.label, b.predicted, ladder, budget(), start.dist);
-    b.offer(c);
-    if (!c || c.dist >= start.dist) { b.notes.push("walk: no closer checked point in the example's region"); return; }
-    // A step to the neighbouring regions only where the region's LP moved the attack's example noticeably
-    // (by 0.5%): elsewhere the attack had already reached its region's boundary and a step rarely gains.
-    if (c.dist > start.dist * (1 - WALK_ON)) { b.notes.push("walk: the example's region"); return; }
-    const w = await walkRegions(b.ctx, b.star, b.xStar, c.label, b.predicted, c, { ...BRACKET_WALK, timeLimit: budget() }, from);
-    b.offer(w.best);
-    b.notes.push(`walk: ${w.steps} steps, ${w.regions} neighbouring regions`);
-  }),
+  walkBack: (b: Bracket, share: number) =>
+    b.stage("walk", async () => {
+      const start = b.best;
+      if (!start) return;
+      // Bounded by counts (BRACKET_WALK), not by the clock, so that a point's answer does not depend on the
+      // machine's speed; the share of the point's time limit is only a safety net.
+      const until = b.left() * (1 - share);
+      const budget = () => Math.max(0.1, b.left() - until);
+      const ladder = marginLadder(b.ctx, b.star.logits).slice(1);
+      const from = patternAt(trace(b.ctx.net, Float64Array.from(start.example), { matrices: b.ctx.matrices }));
+      const c = await checkedRegionLp(b.ctx, from, b.xStar, start.label, b.predicted, ladder, budget(), start.dist);
+      b.offer(c);
+      if (!c || c.dist >= start.dist) {
+        b.notes.push("walk: no closer checked point in the example's region");
+        return;
+      }
+      // A step to the neighbouring regions only where the region's LP moved the attack's example noticeably
+      // (by 0.5%): elsewhere the attack had already reached its region's boundary and a step rarely gains.
+      if (c.dist > start.dist * (1 - WALK_ON)) {
+        b.notes.push("walk: the example's region");
+        return;
+      }
+      const w = await walkRegions(
+        b.ctx,
+        b.star,
+        b.xStar,
+        c.label,
+        b.predicted,
+        c,
+        { ...BRACKET_WALK, timeLimit: budget() },
+        from,
+      );
+      b.offer(w.best);
+      b.notes.push(`walk: ${w.steps} steps, ${w.regions} neighbouring regions`);
+    }),
   /**
    * Walking from the full restricted LP's optimum in x*'s region (the walk mode); where that LP is
    * infeasible, forward first (walk.ts walkForward: maximise the target's margin region by region, from x*'s
    * toward the target, inside the ball `radius`), then walking from the example it finds.
    */
-  walkFromStar: (b: Bracket, target: number, radius: number) => b.stage("walk", async () => {
-    let from: ActivationPattern | undefined;
-    if (!b.best && b.rhoHat === Infinity) {
-      const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, { ...FORWARD_WALK, timeLimit: Math.max(0.1, b.left() / 2) });
-      b.notes.push(`forward: ${f.steps} regions${f.best ? "" : f.margin !== null ? `, target margin ${f.margin.toExponential(2)} at most` : ""}`);
-      if (!f.best) return;
-      b.offer(f.best);
-      from = f.pattern ?? undefined;
-    }
-    if (!b.best) return;
-    const w = await walkRegions(b.ctx, b.star, b.xStar, target, b.predicted, b.best, { ...DEFAULT_WALK, timeLimit: Math.max(0.1, b.left()) }, from);
-    b.offer(w.best);
-    b.notes.push(`walk: ${w.steps} steps, ${w.regions} neighbouring regions`);
-  }),
+  walkFromStar: (b: Bracket, target: number, radius: number) =>
+    b.stage("walk", async () => {
+      let from: ActivationPattern | undefined;
+      if (!b.best && b.rhoHat === Infinity) {
+        const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, {
+          ...FORWARD_WALK,
+          timeLimit: Math.max(0.1, b.left() / 2),
+        });
+        b.notes.push(
+          `forward: ${f.steps} regions${f.best ? "" : f.margin !== null ? `, target margin ${f.margin.toExponential(2)} at most` : ""}`,
+        );
+        if (!f.best) return;
+        b.offer(f.best);
+        from = f.pattern ?? undefined;
+      }
+      if (!b.best) return;
+      const w = await walkRegions(
+        b.ctx,
+        b.star,
+        b.xStar,
+        target,
+        b.predicted,
+        b.best,
+        { ...DEFAULT_WALK, timeLimit: Math.max(0.1, b.left()) },
+        from,
+      );
+      b.offer(w.best);
+      b.notes.push(`walk: ${w.steps} steps, ${w.regions} neighbouring regions`);
+    }),
   /** Forward from x*'s region where no search found an example (the bracket's last resort for upper). */
-  forward: (b: Bracket, target: number, radius: number, share: number) => b.stage("forward", async () => {
-    const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, { ...FORWARD_WALK, timeLimit: Math.max(0.1, b.left() * share) });
-    b.offer(f.best);
-    b.notes.push(`forward: ${f.steps} regions${f.best ? ", example found" : ""}`);
-  }),
+  forward: (b: Bracket, target: number, radius: number, share: number) =>
+    b.stage("forward", async () => {
+      const f = await walkForward(b.ctx, b.star, b.xStar, target, b.predicted, radius, {
+        ...FORWARD_WALK,
+        timeLimit: Math.max(0.1, b.left() * share),
+      });
+      b.offer(f.best);
+      b.notes.push(`forward: ${f.steps} regions${f.best ? ", example found" : ""}`);
+    }),
   /**
    * The paper's restricted LP (target: the second most probable label), inside the ball of radius `radius`
    * (∞: the full LP). Its checked optimum is an example like any other.
    */
-  restrict: (b: Bracket, index: number, radius: number, share: number) => b.stage("restrict", async () => {
-    // The ball is padded a hair beyond upper (as exact.ts pads its box): the float32 rule's raised margin
-    // moves the LP's optimum ~1e-6 further out, and upper itself may be that region's optimum.
-    if (Number.isFinite(radius)) radius = radius * (1 + 1e-6) + 1e-9;
-    const inBall = Number.isFinite(radius);
-    const bounds = inBall ? await boxBounds(b.ctx.net, b.ctx.matrices, radiusBox(b.xStar, radius, b.box.lo, b.box.hi), "interval", 1) : undefined;
-    const ctx = { ...b.ctx, lazy: { ...(b.ctx.lazy ?? DEFAULT_LAZY), timeLimit: Math.max(0.1, b.left() * share) } };
-    const r = await rhoForPoint(ctx, index, b.xStar, null, inBall ? { radius, ...(bounds ? { bounds } : {}) } : undefined);
-    if (r.status === "adversarial" && r.example) {
-      b.rhoHat = r.rho! / b.ctx.pixelScale;
-      b.offer({ example: r.example, dist: linf(r.example, b.xStar), label: r.target!, lps: r.iterations, ...(r.checkMargin !== null ? { margin32: r.checkMargin } : {}) });
-    } else if (r.status === "no-adversarial-in-region") {
-      if (inBall) b.rhoHatAbove = radius; else b.rhoHat = Infinity;
-    } else b.notes.push(`restricted LP: ${r.status}${r.message ? ` (${r.message})` : ""}`);
-  }),
+  restrict: (b: Bracket, index: number, radius: number, share: number) =>
+    b.stage("restrict", async () => {
+      // The ball is padded a hair beyond upper (as exact.ts pads its box): the float32 rule's raised margin
+      // moves the LP's optimum ~1e-6 further out, and upper itself may be that region's optimum.
+      if (Number.isFinite(radius)) radius = radius * (1 + 1e-6) + 1e-9;
+      const inBall = Number.isFinite(radius);
+      const bounds = inBall
+        ? await boxBounds(b.ctx.net, b.ctx.matrices, radiusBox(b.xStar, radius, b.box.lo, b.box.hi), "interval", 1)
+        : undefined;
+      const ctx = { ...b.ctx, lazy: { ...(b.ctx.lazy ?? DEFAULT_LAZY), timeLimit: Math.max(0.1, b.left() * share) } };
+      const r = await rhoForPoint(
+        ctx,
+        index,
+        b.xStar,
+        null,
+        inBall ? { radius, ...(bounds ? { bounds } : {}) } : undefined,
+      );
+      if (r.status === "adversarial" && r.example) {
+        b.rhoHat = r.rho! / b.ctx.pixelScale;
+        b.offer({
+          example: r.example,
+          dist: linf(r.example, b.xStar),
+          label: r.target!,
+          lps: r.iterations,
+          ...(r.checkMargin !== null ? { margin32: r.checkMargin } : {}),
+        });
+      } else if (r.status === "no-adversarial-in-region") {
+        if (inBall) b.rhoHatAbove = radius;
+        else b.rhoHat = Infinity;
+      } else b.notes.push(`restricted LP: ${r.status}${r.message ? ` (${r.message})` : ""}`);
+    }),
   /** The certified lower bound, by bisection below the current upper bound (the whole box without one). */
-  lower: (b: Bracket, opts: LowerOptions) => b.stage("lower", async () => {
-    const r = await certifiedLower(b.ctx.net, b.ctx.matrices, b.xStar, b.predicted, b.upper, b.box, { ...opts, timeLimit: Math.max(0.1, b.left()) });
-    b.lower = Math.max(b.lower, r.lower);
-    if (r.lps > 0) b.notes.push(`lower: ${r.lps} relaxation LPs`);
-  }),
+  lower: (b: Bracket, opts: LowerOptions) =>
+    b.stage("lower", async () => {
+      const r = await certifiedLower(b.ctx.net, b.ctx.matrices, b.xStar, b.predicted, b.upper, b.box, {
+        ...opts,
+        timeLimit: Math.max(0.1, b.left()),
+      });
+      b.lower = Math.max(b.lower, r.lower);
+      if (r.lps > 0) b.notes.push(`lower: ${r.lps} relaxation LPs`);
+    }),
 };
 
 /** The bracket's stages in order; `eps` (model units) sets the rho_hat ball R = max(upper, eps). */
@@ -182,7 +273,10 @@ async function halfBracket(b: Bracket, index: number, eps: number): Promise<bool
   Object.assign(b, { best: half.best, lower: half.lower, rhoHat: half.rhoHat, rhoHatAbove: half.rhoHatAbove });
   Object.assign(b.stages, half.stages);
   b.notes.push(...half.notes);
-  if (b.lower === Infinity) { b.optimal = true; return true; }
+  if (b.lower === Infinity) {
+    b.optimal = true;
+    return true;
+  }
   return false;
 }
 
@@ -199,7 +293,9 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
       b.lower = Math.max(b.lower, e.lower);
       b.optimal = e.optimal;
       b.nodes = e.nodes;
-      b.notes.push(`exact: ${e.decisions} branch-and-bound decisions, ${e.nodes} subdomains, ${e.lps} subdomain LPs${e.optimal ? "" : ", time limit reached"}`);
+      b.notes.push(
+        `exact: ${e.decisions} branch-and-bound decisions, ${e.nodes} subdomains, ${e.lps} subdomain LPs${e.optimal ? "" : ", time limit reached"}`,
+      );
     });
   },
   certify: async (b, _index, eps) => {
@@ -209,20 +305,30 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
     await b.stage("bab", async () => {
       const r = await decideRho(b.ctx, b.xStar, b.predicted, eps, performance.now() + Math.max(0.1, b.left()) * 1000);
       b.nodes = r.nodes;
-      if (r.status === "unsat") { b.lower = Math.max(b.lower, eps); b.verified = true; }
+      if (r.status === "unsat") {
+        b.lower = Math.max(b.lower, eps);
+        b.verified = true;
+      }
       b.offer(r.example);
-      b.notes.push(`certify: ${r.status} after ${r.nodes} subdomains, ${r.lps} subdomain LPs${r.reason ? ` (${r.reason})` : ""}`);
+      b.notes.push(
+        `certify: ${r.status} after ${r.nodes} subdomains, ${r.lps} subdomain LPs${r.reason ? ` (${r.reason})` : ""}`,
+      );
     });
   },
   milp: async (b, index, eps) => {
     if (await halfBracket(b, index, eps)) return;
     await b.stage("milp", async () => {
-      const e = await exactRho(b.ctx, b.star, b.xStar, b.predicted, b.upper, b.best,
-        { timeLimit: Math.max(0.1, b.left()), tighten: true, tMin: b.lower });
+      const e = await exactRho(b.ctx, b.star, b.xStar, b.predicted, b.upper, b.best, {
+        timeLimit: Math.max(0.1, b.left()),
+        tighten: true,
+        tMin: b.lower,
+      });
       b.offer(e.best);
       b.lower = Math.max(b.lower, e.lower);
       b.optimal = e.optimal;
-      b.notes.push(`milp: ${e.milps} MILPs (${e.pruned} labels excluded by the relaxation), ${e.binaries} binaries${e.optimal ? "" : ", time limit reached"}`);
+      b.notes.push(
+        `milp: ${e.milps} MILPs (${e.pruned} labels excluded by the relaxation), ${e.binaries} binaries${e.optimal ? "" : ", time limit reached"}`,
+      );
     });
   },
   bounds: async (b, index) => {
@@ -235,13 +341,29 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
   },
 };
 
-const EMPTY = { lpObjective: null, checkMargin: null, alpha: 0, iterations: 0, rows: 0, rowsAdded: 0, primalInfeasibility: null, solverSeconds: 0 };
+const EMPTY = {
+  lpObjective: null,
+  checkMargin: null,
+  alpha: 0,
+  iterations: 0,
+  rows: 0,
+  rowsAdded: 0,
+  primalInfeasibility: null,
+  solverSeconds: 0,
+};
 
 /**
  * rho for one point in a mode. restrict is exactly rhoForPoint's answer; every other mode answers the
  * bracket (`eps` in pixels sets the bracket's rho_hat ball).
  */
-export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: number, xStar: Float64Array, label: number | null, eps = 20): Promise<PointResult> {
+export async function rhoForPointMode(
+  ctx: RhoContext,
+  mode: RhoMode,
+  index: number,
+  xStar: Float64Array,
+  label: number | null,
+  eps = 20,
+): Promise<PointResult> {
   if (mode === "restrict") return rhoForPoint(ctx, index, xStar, label);
   const t0 = performance.now();
   const [yStar] = await ctx.ort.logits([xStar]);
@@ -249,28 +371,71 @@ export async function rhoForPointMode(ctx: RhoContext, mode: RhoMode, index: num
   const px = ctx.pixelScale;
   const none = { mode, lower: null, upper: null, gap: null, optimal: null, rhoHat: null, rhoHatAbove: null };
   if (label !== null && predicted !== label) {
-    return { ...EMPTY, ...none, index, label, predicted, target: null, rho: null, status: "misclassified", seconds: (performance.now() - t0) / 1000 };
+    return {
+      ...EMPTY,
+      ...none,
+      index,
+      label,
+      predicted,
+      target: null,
+      rho: null,
+      status: "misclassified",
+      seconds: (performance.now() - t0) / 1000,
+    };
   }
   const star = trace(ctx.net, xStar);
   if (argmax(star.logits) !== predicted) {
-    return { ...EMPTY, ...none, index, label, predicted, target: null, rho: null, status: "error", seconds: (performance.now() - t0) / 1000,
-      message: "the float64 reference and onnxruntime (float32) disagree on the label at x* (a near-tie)" };
+    return {
+      ...EMPTY,
+      ...none,
+      index,
+      label,
+      predicted,
+      target: null,
+      rho: null,
+      status: "error",
+      seconds: (performance.now() - t0) / 1000,
+      message: "the float64 reference and onnxruntime (float32) disagree on the label at x* (a near-tie)",
+    };
   }
   const b = new Bracket(ctx, xStar, star, predicted, ctx.lazy?.timeLimit ?? 60);
   await MODES[mode](b, index, eps / px);
   const upper = b.best ? b.best.dist * px : null;
   const lower = b.lower * px;
   const closed = lower === Infinity || (upper !== null && upper - lower <= exactTolerance(px));
-  const status: PointStatus = mode === "certify" ? (upper !== null && upper <= eps ? "falsified" : b.verified || lower === Infinity ? "verified" : "unknown")
-    : closed ? "exact" : upper !== null ? "bracketed" : "not-found";
+  const status: PointStatus =
+    mode === "certify"
+      ? upper !== null && upper <= eps
+        ? "falsified"
+        : b.verified || lower === Infinity
+          ? "verified"
+          : "unknown"
+      : closed
+        ? "exact"
+        : upper !== null
+          ? "bracketed"
+          : "not-found";
   return {
-    ...EMPTY, index, label, predicted, mode, status,
-    target: b.best ? b.best.label : null, rho: upper, example: b.best?.example,
+    ...EMPTY,
+    index,
+    label,
+    predicted,
+    mode,
+    status,
+    target: b.best ? b.best.label : null,
+    rho: upper,
+    example: b.best?.example,
     // The check already measured it (types.ts checkExample: onnxruntime's float32 margin of the example).
     checkMargin: b.best?.margin32 ?? null,
-    lower, upper, gap: upper !== null ? Math.max(0, upper - lower) : null, optimal: b.optimal,
-    rhoHat: b.rhoHat === null ? null : b.rhoHat * px, rhoHatAbove: b.rhoHatAbove === null ? null : b.rhoHatAbove * px,
-    stages: b.stages, seconds: (performance.now() - t0) / 1000, ...(b.nodes !== null ? { nodes: b.nodes } : {}),
+    lower,
+    upper,
+    gap: upper !== null ? Math.max(0, upper - lower) : null,
+    optimal: b.optimal,
+    rhoHat: b.rhoHat === null ? null : b.rhoHat * px,
+    rhoHatAbove: b.rhoHatAbove === null ? null : b.rhoHatAbove * px,
+    stages: b.stages,
+    seconds: (performance.now() - t0) / 1000,
+    ...(b.nodes !== null ? { nodes: b.nodes } : {}),
     ...(b.notes.length > 0 ? { message: b.notes.join("; ") } : {}),
   };
 }

@@ -14,8 +14,18 @@ import type { LazyOptions } from "../lazy/lazy-loop.js";
  * `verified` (no input within eps of x* has another label, proved), `falsified` (a checked example within
  * eps), `unknown` (neither within the time limit).
  */
-export type PointStatus = "adversarial" | "no-adversarial-in-region" | "not-found" | "misclassified" | "timeout" | "error" | "exact" | "bracketed"
-  | "verified" | "falsified" | "unknown";
+export type PointStatus =
+  | "adversarial"
+  | "no-adversarial-in-region"
+  | "not-found"
+  | "misclassified"
+  | "timeout"
+  | "error"
+  | "exact"
+  | "bracketed"
+  | "verified"
+  | "falsified"
+  | "unknown";
 
 /** The rho modes (rho/modes.ts). bracket is the default; restrict is the paper's rho_hat alone. */
 export type RhoMode = "bracket" | "restrict" | "exact" | "milp" | "bounds" | "walk" | "certify";
@@ -125,7 +135,13 @@ export function strictWinner(y: ArrayLike<number>): { label: number; margin: num
  * on that label. A float32 tie won by index order, or a float32 margin that exact arithmetic reverses, does
  * not count. Null: the example does not count.
  */
-export async function checkExample(ctx: RhoContext, example: Float32Array, xStar: ArrayLike<number>, avoid: number, lps = 0): Promise<Checked | null> {
+export async function checkExample(
+  ctx: RhoContext,
+  example: Float32Array,
+  xStar: ArrayLike<number>,
+  avoid: number,
+  lps = 0,
+): Promise<Checked | null> {
   const x = Float64Array.from(example);
   const [y] = await ctx.ort.logits([x]);
   const w32 = strictWinner(y);

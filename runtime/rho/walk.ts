@@ -7,7 +7,19 @@
 // checkedRegionLp (the restricted LP of any region, with the float32 margin ladder) is shared with the
 // exact mode, which uses it to repair a MILP optimiser that float32 rounding tips back.
 
-import { choicesOf, flip, isNonlinear, patternAt, patternKey, semanticsOf, trace, windowsOf, type ActivationPattern, type BindingFlip, type Trace } from "../../compiler/index.js";
+import {
+  choicesOf,
+  flip,
+  isNonlinear,
+  patternAt,
+  patternKey,
+  semanticsOf,
+  trace,
+  windowsOf,
+  type ActivationPattern,
+  type BindingFlip,
+  type Trace,
+} from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
 import { checkExample, logitScale, marginLadder, type Checked, type RhoContext } from "./types.js";
@@ -17,17 +29,34 @@ import { checkExample, logitScale, marginLadder, type Checked, type RhoContext }
  * onnxruntime (label ≠ `avoid`, the seed's label); if it does not, the next margin of `ladder` (types.ts:
  * marginLadder) is tried. Null: infeasible, failed, or never checked.
  */
-export async function checkedRegionLp(ctx: RhoContext, pattern: ActivationPattern, xStar: Float64Array,
-  target: number, avoid: number, ladder: readonly number[], timeLimit: number, radius?: number): Promise<Checked | null> {
+export async function checkedRegionLp(
+  ctx: RhoContext,
+  pattern: ActivationPattern,
+  xStar: Float64Array,
+  target: number,
+  avoid: number,
+  ladder: readonly number[],
+  timeLimit: number,
+  radius?: number,
+): Promise<Checked | null> {
   const region = new Region(ctx.net, ctx.matrices, pattern);
   const t0 = performance.now();
   let lps = 0;
   for (const margin of ladder) {
     const remaining = timeLimit - (performance.now() - t0) / 1000;
     if (remaining <= 0) return null;
-    const r = await solveLazy({ region, xStar, target, margin, lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale,
-      ...(radius !== undefined && Number.isFinite(radius) ? { radius } : {}) },
-      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: remaining });
+    const r = await solveLazy(
+      {
+        region,
+        xStar,
+        target,
+        margin,
+        lower: ctx.pixelMin / ctx.pixelScale,
+        upper: ctx.pixelMax / ctx.pixelScale,
+        ...(radius !== undefined && Number.isFinite(radius) ? { radius } : {}),
+      },
+      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: remaining },
+    );
     lps += r.iterations;
     if (r.status !== "optimal") return null;
     const c = await checkExample(ctx, Float32Array.from(r.x!), xStar, avoid, lps);
@@ -70,8 +99,16 @@ export interface WalkResult {
  * Each step tries the neighbouring regions across the binding facets at the current best point — inside
  * the ball of the current best distance, where every improvement lies — and moves to the best checked one.
  */
-export async function walkRegions(ctx: RhoContext, star: Trace, xStar: Float64Array, target: number, predicted: number,
-  start: Checked | null, opts: WalkOptions = DEFAULT_WALK, from?: ActivationPattern): Promise<WalkResult> {
+export async function walkRegions(
+  ctx: RhoContext,
+  star: Trace,
+  xStar: Float64Array,
+  target: number,
+  predicted: number,
+  start: Checked | null,
+  opts: WalkOptions = DEFAULT_WALK,
+  from?: ActivationPattern,
+): Promise<WalkResult> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   // From the first raised margin: an optimiser at margin 0 lies on the decision boundary, where the strict
@@ -80,7 +117,9 @@ export async function walkRegions(ctx: RhoContext, star: Trace, xStar: Float64Ar
   // The checked example is float32 and may sit a hair off the LP's facets: a tolerance of 1e-6 (scaled).
   const tol = 1e-6 * logitScale(star.logits);
   let ph = from ?? patternAt(star);
-  let best = start, steps = 0, regions = 0;
+  let best = start,
+    steps = 0,
+    regions = 0;
   while (best && steps < opts.steps && left() > 0) {
     steps++;
     const flips = bindingFlips(ctx, ph, Float64Array.from(best.example), tol);
@@ -121,23 +160,52 @@ export interface ForwardResult {
  * where no facet binds — the ball stopped it — go on from z in the same region with a ball twice as large)
  * and repeat, at most opts.steps LPs, never entering a region twice.
  */
-export async function walkForward(ctx: RhoContext, star: Trace, xStar: Float64Array, target: number, predicted: number,
-  radius: number, opts: WalkOptions, step = FORWARD_STEP, from?: { readonly pattern: ActivationPattern; readonly z: Float64Array }): Promise<ForwardResult> {
+export async function walkForward(
+  ctx: RhoContext,
+  star: Trace,
+  xStar: Float64Array,
+  target: number,
+  predicted: number,
+  radius: number,
+  opts: WalkOptions,
+  step = FORWARD_STEP,
+  from?: { readonly pattern: ActivationPattern; readonly z: Float64Array },
+): Promise<ForwardResult> {
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   const ladder = marginLadder(ctx, star.logits).slice(1);
   const tol = 1e-6 * logitScale(star.logits);
   // From x*'s region, or (margin-example.ts) from a region and point already past the decision boundary.
-  let ph = from?.pattern ?? patternAt(star), margin: number | null = null, z = from?.z ?? xStar;
+  let ph = from?.pattern ?? patternAt(star),
+    margin: number | null = null,
+    z = from?.z ?? xStar;
   const seen = new Set([patternKey(ph)]);
-  const done = (best: Checked | null, steps: number): ForwardResult => ({ best, pattern: best ? ph : null, steps, margin, seconds: (performance.now() - t0) / 1000 });
+  const done = (best: Checked | null, steps: number): ForwardResult => ({
+    best,
+    pattern: best ? ph : null,
+    steps,
+    margin,
+    seconds: (performance.now() - t0) / 1000,
+  });
   for (let k = 1; k <= opts.steps && left() > 0; k++) {
-    const r = await solveLazy({ region: new Region(ctx.net, ctx.matrices, ph), xStar: z, target, margin: 0, objective: "margin", radius: step,
-      lower: ctx.pixelMin / ctx.pixelScale, upper: ctx.pixelMax / ctx.pixelScale }, { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: left() });
+    const r = await solveLazy(
+      {
+        region: new Region(ctx.net, ctx.matrices, ph),
+        xStar: z,
+        target,
+        margin: 0,
+        objective: "margin",
+        radius: step,
+        lower: ctx.pixelMin / ctx.pixelScale,
+        upper: ctx.pixelMax / ctx.pixelScale,
+      },
+      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: left() },
+    );
     if (r.status !== "optimal") return done(null, k);
     margin = r.t!;
     z = r.x!;
-    if (margin > ladder[0]) return done(await checkedRegionLp(ctx, ph, xStar, target, predicted, ladder, Math.max(0.1, left()), radius), k);
+    if (margin > ladder[0])
+      return done(await checkedRegionLp(ctx, ph, xStar, target, predicted, ladder, Math.max(0.1, left()), radius), k);
     const flips = bindingFlips(ctx, ph, z, tol);
     // The ball stopped it, not a facet: on in the same region from z, with a ball twice as large.
     if (flips.length === 0) {

@@ -9,7 +9,14 @@ import type { PointRunner } from "./point-runner.js";
 import { appendPoints } from "./points-file.js";
 import { type PointResult, type PointStatus } from "../rho/types.js";
 
-export const STATUSES: readonly PointStatus[] = ["adversarial", "no-adversarial-in-region", "not-found", "misclassified", "timeout", "error"];
+export const STATUSES: readonly PointStatus[] = [
+  "adversarial",
+  "no-adversarial-in-region",
+  "not-found",
+  "misclassified",
+  "timeout",
+  "error",
+];
 /** The statuses of a bracket run (every --mode but restrict). */
 export const BRACKET_STATUSES: readonly PointStatus[] = ["exact", "bracketed", "not-found", "misclassified", "error"];
 /** The statuses of a certify run (--mode certify). */
@@ -41,14 +48,24 @@ export const NO_SEVERITY: Readonly<Record<string, string>> = {
 };
 
 /** The paper's estimators at eps; `algorithm` (the points' own) decides whether a severity exists (NO_SEVERITY). */
-export function estimate(points: readonly Pick<PointResult, "status" | "rho">[], eps: number, algorithm?: string): Estimates {
+export function estimate(
+  points: readonly Pick<PointResult, "status" | "rho">[],
+  eps: number,
+  algorithm?: string,
+): Estimates {
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<PointStatus, number>;
   // (A bracket point's status is not one of these: bracketEstimate counts those.)
   for (const p of points) if (p.status in counts) counts[p.status]++;
   const correct = points.length - counts.misclassified;
-  const rhos = points.filter((p) => p.status === "adversarial" && p.rho !== null && p.rho <= eps).map((p) => p.rho as number);
+  const rhos = points
+    .filter((p) => p.status === "adversarial" && p.rho !== null && p.rho <= eps)
+    .map((p) => p.rho as number);
   return {
-    eps, n: points.length, correct, counts, within: rhos.length,
+    eps,
+    n: points.length,
+    correct,
+    counts,
+    within: rhos.length,
     frequency: correct > 0 ? rhos.length / correct : null,
     ...(algorithm !== undefined && Object.hasOwn(NO_SEVERITY, algorithm)
       ? { severity: null, severityNote: NO_SEVERITY[algorithm] }
@@ -90,7 +107,9 @@ export interface BracketEstimates {
 
 export function bracketEstimate(points: readonly PointResult[], eps: number): BracketEstimates {
   const certify = points.some((p) => p.mode === "certify");
-  const counts: Record<string, number> = Object.fromEntries((certify ? CERTIFY_STATUSES : BRACKET_STATUSES).map((s) => [s, 0]));
+  const counts: Record<string, number> = Object.fromEntries(
+    (certify ? CERTIFY_STATUSES : BRACKET_STATUSES).map((s) => [s, 0]),
+  );
   for (const p of points) counts[p.status] = (counts[p.status] ?? 0) + 1;
   const X = points.filter((p) => p.status !== "misclassified");
   const n = X.length;
@@ -98,25 +117,43 @@ export function bracketEstimate(points: readonly PointResult[], eps: number): Br
   const uppers = X.map((p) => p.upper).filter((u): u is number => u !== null && u !== undefined && u <= eps);
   // A verified point (certify: no tie or win within the closed ball of its eps) is not possibly adversarial
   // at that eps even though its lower bound is the eps itself.
-  const possible = X.filter((p) => !(p.status === "verified" && p.lower != null && p.lower >= eps) && (p.lower === null || p.lower === undefined || p.lower <= eps)).length;
-  const widths = X.filter((p) => p.upper != null && p.lower != null && Number.isFinite(p.upper) && Number.isFinite(p.lower))
-    .map((p) => p.upper! - p.lower!).sort((a, b) => a - b);
+  const possible = X.filter(
+    (p) =>
+      !(p.status === "verified" && p.lower != null && p.lower >= eps) &&
+      (p.lower === null || p.lower === undefined || p.lower <= eps),
+  ).length;
+  const widths = X.filter(
+    (p) => p.upper != null && p.lower != null && Number.isFinite(p.upper) && Number.isFinite(p.lower),
+  )
+    .map((p) => p.upper! - p.lower!)
+    .sort((a, b) => a - b);
   const mean = (v: number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
   return {
-    eps, n: points.length, correct: n, counts,
+    eps,
+    n: points.length,
+    correct: n,
+    counts,
     // --mode certify never solves the paper's LP: its phi_hat is not 0, it is absent.
-    phiHat: n > 0 && !certify ? hats.length / n : null, muHat: mean(hats), withinHat: hats.length,
+    phiHat: n > 0 && !certify ? hats.length / n : null,
+    muHat: mean(hats),
+    withinHat: hats.length,
     hatOpen: X.filter((p) => p.rhoHatAbove != null && p.rhoHatAbove < eps).length,
-    phiLower: n > 0 ? uppers.length / n : null, phiUpper: n > 0 ? possible / n : null, within: uppers.length, possible,
-    mu: mean(uppers), medianWidth: quantile(widths, 0.5),
+    phiLower: n > 0 ? uppers.length / n : null,
+    phiUpper: n > 0 ? possible / n : null,
+    within: uppers.length,
+    possible,
+    mu: mean(uppers),
+    medianWidth: quantile(widths, 0.5),
   };
 }
 
 /** The 95% Wilson score interval of a frequency k/n (null for n = 0): Table 1's intervals (bench/table1.ts). */
 export function wilson(k: number, n: number, z = 1.959964): [number, number] | null {
   if (n === 0) return null;
-  const p = k / n, d = 1 + (z * z) / n;
-  const centre = (p + (z * z) / (2 * n)) / d, half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  const p = k / n,
+    d = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / d,
+    half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
@@ -125,7 +162,10 @@ export function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-export interface Progress { tick(p: PointResult): void; stop(): void }
+export interface Progress {
+  tick(p: PointResult): void;
+  stop(): void;
+}
 
 export interface ProgressOptions {
   /** Count the points with an example within this eps (data units) as the report counts them; absent: no count. */
@@ -162,24 +202,41 @@ const defaultInterval = (): number => {
 export async function progressBar(total: number, tty: boolean, o: ProgressOptions = {}): Promise<Progress> {
   const stream = o.stream ?? process.stderr;
   const t0 = performance.now();
-  let done = 0, adv = 0;
-  const count = (p: PointResult) => { done++; if (o.eps !== undefined && withinEps(p, o.eps)) adv++; };
+  let done = 0,
+    adv = 0;
+  const count = (p: PointResult) => {
+    done++;
+    if (o.eps !== undefined && withinEps(p, o.eps)) adv++;
+  };
   const seconds = () => (performance.now() - t0) / 1000;
   const eta = () => (done === 0 ? "n/a" : roughDuration(((total - done) * seconds()) / done));
   const advText = () => (o.eps === undefined ? "" : `adversarial within eps ${o.eps}: ${adv}`);
   if (!tty) {
     const interval = o.interval ?? defaultInterval();
-    const line = () => stream.write(`robustc: progress: ${done}/${total} points (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ` +
-      `${(done / seconds()).toFixed(2)} points/s, ETA ${eta()}${o.eps === undefined ? "" : `, ${advText()}`}\n`);
+    const line = () =>
+      stream.write(
+        `robustc: progress: ${done}/${total} points (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ` +
+          `${(done / seconds()).toFixed(2)} points/s, ETA ${eta()}${o.eps === undefined ? "" : `, ${advText()}`}\n`,
+      );
     const timer = interval > 0 ? setInterval(line, interval * 1000) : null;
     timer?.unref();
-    return { tick: count, stop: () => { if (timer) clearInterval(timer); } };
+    return {
+      tick: count,
+      stop: () => {
+        if (timer) clearInterval(timer);
+      },
+    };
   }
   const { SingleBar, Presets } = await import("cli-progress");
-  const bar = new SingleBar({
-    format: `rho {bar} {value}/{total} points | {rate} pts/s | ETA {remaining}${o.eps === undefined ? "" : " | {adv}"}`,
-    hideCursor: true, clearOnComplete: false, stream: stream as NodeJS.WritableStream,
-  }, Presets.shades_classic);
+  const bar = new SingleBar(
+    {
+      format: `rho {bar} {value}/{total} points | {rate} pts/s | ETA {remaining}${o.eps === undefined ? "" : " | {adv}"}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: stream as NodeJS.WritableStream,
+    },
+    Presets.shades_classic,
+  );
   // (cli-progress owns the token {eta}: ours is {remaining}.)
   bar.start(total, 0, { rate: "0.00", remaining: eta(), adv: advText() });
   return {
@@ -195,8 +252,13 @@ export async function progressBar(total: number, tty: boolean, o: ProgressOption
  * Runs every index through the runner (as many in flight as `concurrency`), appending each finished point
  * to `jsonlPath` (flushed to disk) and returning all results sorted by index.
  */
-export async function runPoints(runner: PointRunner, indices: readonly number[], concurrency: number,
-  jsonlPath: string | null, progress: Progress): Promise<PointResult[]> {
+export async function runPoints(
+  runner: PointRunner,
+  indices: readonly number[],
+  concurrency: number,
+  jsonlPath: string | null,
+  progress: Progress,
+): Promise<PointResult[]> {
   const file = jsonlPath ? appendPoints(jsonlPath) : null;
   const results: PointResult[] = [];
   let next = 0;

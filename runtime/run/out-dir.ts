@@ -37,9 +37,19 @@ export type RunIdentity = {
 
 export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): RunIdentity {
   return {
-    model: cfg.modelPath, data: cfg.data, labels: cfg.labels ?? null, pixel_scale: cfg.pixelScale, eps,
-    algorithm: cfg.algorithm, points: indices.length, first: indices[0], lazy: cfg.lazy, ...(cfg.mode ? { mode: cfg.mode } : {}),
-    ...(cfg.layout ? { layout: cfg.layout } : {}), ...(cfg.mean ? { mean: cfg.mean } : {}), ...(cfg.std ? { std: cfg.std } : {}),
+    model: cfg.modelPath,
+    data: cfg.data,
+    labels: cfg.labels ?? null,
+    pixel_scale: cfg.pixelScale,
+    eps,
+    algorithm: cfg.algorithm,
+    points: indices.length,
+    first: indices[0],
+    lazy: cfg.lazy,
+    ...(cfg.mode ? { mode: cfg.mode } : {}),
+    ...(cfg.layout ? { layout: cfg.layout } : {}),
+    ...(cfg.mean ? { mean: cfg.mean } : {}),
+    ...(cfg.std ? { std: cfg.std } : {}),
   };
 }
 
@@ -54,19 +64,37 @@ export function identityDataOptions(id: RunIdentity): DataOptions {
  */
 export function parseIdentity(text: string, path: string): Result<{ identity: RunIdentity; shard: string | null }> {
   let v: Record<string, unknown>;
-  try { v = JSON.parse(text); } catch { return fail(diag("merge/corrupt", `${path}: not valid JSON`)); }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return fail(diag("merge/corrupt", `${path}: not a run.json of robustc measure`));
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return fail(diag("merge/corrupt", `${path}: not valid JSON`));
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    return fail(diag("merge/corrupt", `${path}: not a run.json of robustc measure`));
   const isNum = (x: unknown) => typeof x === "number" && Number.isFinite(x);
   const checks: [keyof RunIdentity, (x: unknown) => boolean][] = [
-    ["model", (x) => typeof x === "string"], ["data", (x) => typeof x === "string"], ["labels", (x) => x === null || typeof x === "string"],
-    ["pixel_scale", isNum], ["eps", isNum], ["algorithm", (x) => typeof x === "string" && (ALGORITHMS as readonly string[]).includes(x)],
-    ["points", isNum], ["first", isNum], ["lazy", (x) => x !== null && typeof x === "object"],
+    ["model", (x) => typeof x === "string"],
+    ["data", (x) => typeof x === "string"],
+    ["labels", (x) => x === null || typeof x === "string"],
+    ["pixel_scale", isNum],
+    ["eps", isNum],
+    ["algorithm", (x) => typeof x === "string" && (ALGORITHMS as readonly string[]).includes(x)],
+    ["points", isNum],
+    ["first", isNum],
+    ["lazy", (x) => x !== null && typeof x === "object"],
     ["mode", (x) => x === undefined || (RHO_MODES as readonly unknown[]).includes(x)],
     ["layout", (x) => x === undefined || (LAYOUTS as readonly unknown[]).includes(x)],
-    ["mean", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))], ["std", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
+    ["mean", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
+    ["std", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
   ];
   const bad = checks.find(([k, ok]) => !ok(v[k]));
-  if (bad) return fail(diag("merge/corrupt", `${path}: not a run.json of robustc measure (${bad[0]} ${v[bad[0]] === undefined ? "missing" : "invalid"})`));
+  if (bad)
+    return fail(
+      diag(
+        "merge/corrupt",
+        `${path}: not a run.json of robustc measure (${bad[0]} ${v[bad[0]] === undefined ? "missing" : "invalid"})`,
+      ),
+    );
   const { shard, ...identity } = v;
   return ok({ identity: identity as RunIdentity, shard: typeof shard === "string" ? shard : null });
 }
@@ -79,15 +107,32 @@ export function parseIdentity(text: string, path: string): Result<{ identity: Ru
 export function prepareOut(dir: string, identity: Record<string, unknown>, resume: boolean): Result<PointResult[]> {
   const made = makeDir(dir, "--out");
   if (!made.ok) return made;
-  const runPath = join(dir, "run.json"), jsonl = join(dir, "points.jsonl");
+  const runPath = join(dir, "run.json"),
+    jsonl = join(dir, "points.jsonl");
   if (resume && existsSync(runPath)) {
     let before: Record<string, unknown>;
-    try { before = JSON.parse(readFileSync(runPath, "utf8")); } catch { return fail(diag("cli/resume", `--resume: ${runPath} is not valid JSON (not a run.json of robustc measure)`)); }
+    try {
+      before = JSON.parse(readFileSync(runPath, "utf8"));
+    } catch {
+      return fail(diag("cli/resume", `--resume: ${runPath} is not valid JSON (not a run.json of robustc measure)`));
+    }
     const d = identityDifferences(before, identity);
-    if (d.length > 0) return fail(diag("cli/resume", `--resume: ${runPath} describes another run: ${d.join("; ")}; rerun with the run's settings, or choose another --out`));
+    if (d.length > 0)
+      return fail(
+        diag(
+          "cli/resume",
+          `--resume: ${runPath} describes another run: ${d.join("; ")}; rerun with the run's settings, or choose another --out`,
+        ),
+      );
     return readPoints(jsonl, true);
   }
-  if (existsSync(jsonl)) return fail(diag("cli/out", `--out ${dir} already holds a measurement (points.jsonl); add --resume to continue it, or choose another directory`));
+  if (existsSync(jsonl))
+    return fail(
+      diag(
+        "cli/out",
+        `--out ${dir} already holds a measurement (points.jsonl); add --resume to continue it, or choose another directory`,
+      ),
+    );
   const w = writeFileAtomic(runPath, JSON.stringify(identity, null, 2) + "\n");
   if (!w.ok) return w;
   return ok([]);
@@ -95,22 +140,43 @@ export function prepareOut(dir: string, identity: Record<string, unknown>, resum
 
 /** The command-line option of each identity key, where one sets it (keys without one are named as they are). */
 const OPTION_OF: Record<string, string> = {
-  model: "the model", data: "--data", labels: "--labels", pixel_scale: "--pixel-scale", eps: "--eps", algorithm: "--algorithm",
-  points: "--limit (points)", first: "--index (first point)", "lazy.add": "--add", "lazy.timeLimit": "--time-limit", mode: "--mode", shard: "--shard",
-  layout: "--layout", mean: "--mean", std: "--std",
+  model: "the model",
+  data: "--data",
+  labels: "--labels",
+  pixel_scale: "--pixel-scale",
+  eps: "--eps",
+  algorithm: "--algorithm",
+  points: "--limit (points)",
+  first: "--index (first point)",
+  "lazy.add": "--add",
+  "lazy.timeLimit": "--time-limit",
+  mode: "--mode",
+  shard: "--shard",
+  layout: "--layout",
+  mean: "--mean",
+  std: "--std",
 };
 
 /**
  * Every key where two run.json identities differ, "option: was X in run.json, now Y", nested objects (lazy)
  * key by key. Generic over the keys, so that fields added to RunIdentity are compared without a change here.
  */
-export function identityDifferences(before: Record<string, unknown>, now: Record<string, unknown>,
-  say: (option: string, before: string, now: string) => string = (o, a, b) => `${o} was ${a} in run.json, now ${b}`): string[] {
-  const flat = (o: Record<string, unknown>, pre = ""): [string, unknown][] => Object.entries(o).flatMap(([k, v]) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? flat(v as Record<string, unknown>, `${pre}${k}.`) : [[`${pre}${k}`, v] as [string, unknown]]);
-  const a = new Map(flat(before)), b = new Map(flat(now));
+export function identityDifferences(
+  before: Record<string, unknown>,
+  now: Record<string, unknown>,
+  say: (option: string, before: string, now: string) => string = (o, a, b) => `${o} was ${a} in run.json, now ${b}`,
+): string[] {
+  const flat = (o: Record<string, unknown>, pre = ""): [string, unknown][] =>
+    Object.entries(o).flatMap(([k, v]) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? flat(v as Record<string, unknown>, `${pre}${k}.`)
+        : [[`${pre}${k}`, v] as [string, unknown]],
+    );
+  const a = new Map(flat(before)),
+    b = new Map(flat(now));
   const show = (m: Map<string, unknown>, k: string) => (m.has(k) ? JSON.stringify(m.get(k)) : "absent");
-  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)) || a.has(k) !== b.has(k))
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .filter((k) => JSON.stringify(a.get(k)) !== JSON.stringify(b.get(k)) || a.has(k) !== b.has(k))
     .map((k) => say(OPTION_OF[k] ?? k, show(a, k), show(b, k)));
 }
 
@@ -130,10 +196,19 @@ export function makeDir(dir: string, what: string): Result<void> {
   }
   try {
     if (existsSync(at) && !statSync(at).isDirectory()) {
-      return fail(diag("cli/out", at === resolve(dir) ? `${what} ${dir} exists and is not a directory` : `${what} ${dir}: cannot create the directory (ENOTDIR): ${at} is not a directory`));
+      return fail(
+        diag(
+          "cli/out",
+          at === resolve(dir)
+            ? `${what} ${dir} exists and is not a directory`
+            : `${what} ${dir}: cannot create the directory (ENOTDIR): ${at} is not a directory`,
+        ),
+      );
     }
   } catch (e) {
-    return fail(diag("cli/out", `${what} ${dir}: cannot read ${at} (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+    return fail(
+      diag("cli/out", `${what} ${dir}: cannot read ${at} (${(e as NodeJS.ErrnoException).code ?? String(e)})`),
+    );
   }
   const made: string[] = [];
   for (const level of missing.reverse()) {
@@ -143,9 +218,20 @@ export function makeDir(dir: string, what: string): Result<void> {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? String(e);
       if (code === "EEXIST" && statSync(level).isDirectory()) continue;
-      for (const m of made.reverse()) { try { rmdirSync(m); } catch { /* leave it: not empty any more */ } }
+      for (const m of made.reverse()) {
+        try {
+          rmdirSync(m);
+        } catch {
+          /* leave it: not empty any more */
+        }
+      }
       const where = level === resolve(dir) ? "" : ` at ${level}`;
-      return fail(diag("cli/out", `${what} ${dir}: cannot create the directory (${code})${where}${code === "ENOENT" ? `: ${dirname(level)} does not take new directories` : ""}`));
+      return fail(
+        diag(
+          "cli/out",
+          `${what} ${dir}: cannot create the directory (${code})${where}${code === "ENOENT" ? `: ${dirname(level)} does not take new directories` : ""}`,
+        ),
+      );
     }
   }
   return ok(undefined);

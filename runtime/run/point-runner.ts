@@ -46,16 +46,27 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
   const session = unwrap(openSession(cfg.modelPath, dataOptionsOf(cfg)));
   const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
   const ctx: RhoContext = {
-    net: session.network, matrices: networkMatrices(session.network), ort,
+    net: session.network,
+    matrices: networkMatrices(session.network),
+    ort,
     // The input box is [0, 1] in model units: pixels [0, pixel scale] (the example models' input range).
-    pixelScale: cfg.pixelScale, pixelMin: 0, pixelMax: cfg.pixelScale, lazy: cfg.lazy,
+    pixelScale: cfg.pixelScale,
+    pixelMin: 0,
+    pixelMax: cfg.pixelScale,
+    lazy: cfg.lazy,
     ...(cfg.margin !== undefined ? { margin: cfg.margin } : {}),
   };
   return { session, ctx };
 }
 
 /** One point's answer: the point's index, its model input x* and its true label (if known). */
-type PointAlgorithm = (cfg: RunConfig, ctx: RhoContext, index: number, x: Float64Array, label: number | null) => Promise<PointResult>;
+type PointAlgorithm = (
+  cfg: RunConfig,
+  ctx: RhoContext,
+  index: number,
+  x: Float64Array,
+  label: number | null,
+) => Promise<PointResult>;
 
 /** Per --algorithm; only lp has modes (rho/modes.ts; a --mode with another algorithm is refused by the CLI). */
 const BY_ALGORITHM: Record<Algorithm, PointAlgorithm> = {
@@ -76,7 +87,8 @@ const BY_ALGORITHM: Record<Algorithm, PointAlgorithm> = {
 
 /** One point with the configured algorithm. */
 export function runPoint(cfg: RunConfig, session: Session, ctx: RhoContext, i: number): Promise<PointResult> {
-  const x = modelInput(session, i), label = session.dataset.labels ? session.dataset.labels[i] : null;
+  const x = modelInput(session, i),
+    label = session.dataset.labels ? session.dataset.labels[i] : null;
   return BY_ALGORITHM[cfg.algorithm](cfg, ctx, i, x, label);
 }
 

@@ -11,18 +11,39 @@ import { type PointResult, type PointStatus } from "../rho/types.js";
  */
 export function pointRecord(p: PointResult, withExample = false): Record<string, unknown> {
   return {
-    index: p.index, label: p.label, predicted: p.predicted, target: p.target,
-    rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null, status: p.status,
-    iterations: p.iterations, rows: p.rows, rows_added: p.rowsAdded, seconds: round(p.seconds),
-    solver_seconds: round(p.solverSeconds), lp_objective: p.lpObjective, check_margin: p.checkMargin,
-    alpha: p.alpha, primal_infeasibility: p.primalInfeasibility, ...(p.message ? { message: p.message } : {}),
-    ...(p.mode ? {
-      mode: p.mode, lower: finite(p.lower), upper: finite(p.upper), gap: finite(p.gap), optimal: p.optimal ?? null,
-      rho_hat: finite(p.rhoHat), rho_hat_above: finite(p.rhoHatAbove), upper_label: p.upper !== null && p.upper !== undefined ? p.target : null,
-      ...(p.stages ? { stages: Object.fromEntries(Object.entries(p.stages).map(([k, v]) => [k, round(v)])) } : {}),
-      ...(p.nodes !== undefined ? { nodes: p.nodes } : {}),
-    } : {}),
-    ...(withExample && p.example ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") } : {}),
+    index: p.index,
+    label: p.label,
+    predicted: p.predicted,
+    target: p.target,
+    rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null,
+    status: p.status,
+    iterations: p.iterations,
+    rows: p.rows,
+    rows_added: p.rowsAdded,
+    seconds: round(p.seconds),
+    solver_seconds: round(p.solverSeconds),
+    lp_objective: p.lpObjective,
+    check_margin: p.checkMargin,
+    alpha: p.alpha,
+    primal_infeasibility: p.primalInfeasibility,
+    ...(p.message ? { message: p.message } : {}),
+    ...(p.mode
+      ? {
+          mode: p.mode,
+          lower: finite(p.lower),
+          upper: finite(p.upper),
+          gap: finite(p.gap),
+          optimal: p.optimal ?? null,
+          rho_hat: finite(p.rhoHat),
+          rho_hat_above: finite(p.rhoHatAbove),
+          upper_label: p.upper !== null && p.upper !== undefined ? p.target : null,
+          ...(p.stages ? { stages: Object.fromEntries(Object.entries(p.stages).map(([k, v]) => [k, round(v)])) } : {}),
+          ...(p.nodes !== undefined ? { nodes: p.nodes } : {}),
+        }
+      : {}),
+    ...(withExample && p.example
+      ? { example: Buffer.from(p.example.buffer, p.example.byteOffset, p.example.byteLength).toString("base64") }
+      : {}),
   };
 }
 
@@ -32,27 +53,53 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
   const status = r.status as PointStatus;
   const ex = typeof r.example === "string" ? Buffer.from(r.example, "base64") : null;
   return {
-    index: Number(r.index), label: num("label"), predicted: Number(r.predicted), target: num("target"),
+    index: Number(r.index),
+    label: num("label"),
+    predicted: Number(r.predicted),
+    target: num("target"),
     // An attack's or the LP's "nothing found" is rho = ∞; a bracket point without an example has rho = upper = null.
-    rho: r.rho === null ? ((status === "no-adversarial-in-region" || status === "not-found") && typeof r.mode !== "string" ? Infinity : null) : Number(r.rho),
-    status, lpObjective: num("lp_objective"), checkMargin: num("check_margin"), alpha: Number(r.alpha ?? 0),
-    iterations: Number(r.iterations ?? 0), rows: Number(r.rows ?? 0), rowsAdded: Number(r.rows_added ?? 0),
-    primalInfeasibility: num("primal_infeasibility"), solverSeconds: Number(r.solver_seconds ?? 0), seconds: Number(r.seconds ?? 0),
+    rho:
+      r.rho === null
+        ? (status === "no-adversarial-in-region" || status === "not-found") && typeof r.mode !== "string"
+          ? Infinity
+          : null
+        : Number(r.rho),
+    status,
+    lpObjective: num("lp_objective"),
+    checkMargin: num("check_margin"),
+    alpha: Number(r.alpha ?? 0),
+    iterations: Number(r.iterations ?? 0),
+    rows: Number(r.rows ?? 0),
+    rowsAdded: Number(r.rows_added ?? 0),
+    primalInfeasibility: num("primal_infeasibility"),
+    solverSeconds: Number(r.solver_seconds ?? 0),
+    seconds: Number(r.seconds ?? 0),
     ...(typeof r.message === "string" ? { message: r.message } : {}),
-    ...(typeof r.mode === "string" ? {
-      mode: r.mode as PointResult["mode"], lower: bound(r.lower), upper: bound(r.upper), gap: bound(r.gap), optimal: (r.optimal ?? null) as boolean | null,
-      rhoHat: bound(r.rho_hat), rhoHatAbove: bound(r.rho_hat_above),
-      ...(typeof r.stages === "object" && r.stages !== null ? { stages: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) } : {}),
-      ...(typeof r.nodes === "number" ? { nodes: r.nodes } : {}),
-    } : {}),
+    ...(typeof r.mode === "string"
+      ? {
+          mode: r.mode as PointResult["mode"],
+          lower: bound(r.lower),
+          upper: bound(r.upper),
+          gap: bound(r.gap),
+          optimal: (r.optimal ?? null) as boolean | null,
+          rhoHat: bound(r.rho_hat),
+          rhoHatAbove: bound(r.rho_hat_above),
+          ...(typeof r.stages === "object" && r.stages !== null
+            ? { stages: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) }
+            : {}),
+          ...(typeof r.nodes === "number" ? { nodes: r.nodes } : {}),
+        }
+      : {}),
     ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };
 }
 
-const bound = (v: unknown): number | null => (v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v));
+const bound = (v: unknown): number | null =>
+  v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v);
 const round = (s: number) => Math.round(s * 1e6) / 1e6;
 /** JSON has no Infinity: an infinite bound is written as the string "inf". */
-const finite = (v: number | null | undefined): number | string | null => (v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf");
+const finite = (v: number | null | undefined): number | string | null =>
+  v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf";
 
 /**
  * The finished points of a points.jsonl (none when the file does not exist). A last line without its
@@ -67,18 +114,28 @@ export function readPoints(path: string, truncate = false): Result<PointResult[]
   const points: PointResult[] = [];
   for (const [k, l] of text.slice(0, end).split("\n").entries()) {
     if (l.trim() === "") continue;
-    try { points.push(pointFromRecord(JSON.parse(l))); } catch { return fail(diag("points/corrupt", `${path}:${k + 1}: not a point record`)); }
+    try {
+      points.push(pointFromRecord(JSON.parse(l)));
+    } catch {
+      return fail(diag("points/corrupt", `${path}:${k + 1}: not a point record`));
+    }
   }
   return ok(points);
 }
 
 /** An open points.jsonl: one write per point, then fsync, so that a killed run loses at most the point in flight. */
-export interface PointsAppender { append(p: PointResult): void; close(): void }
+export interface PointsAppender {
+  append(p: PointResult): void;
+  close(): void;
+}
 
 export function appendPoints(path: string): PointsAppender {
   const fd = openSync(path, "a");
   return {
-    append: (p) => { writeSync(fd, JSON.stringify(pointRecord(p, true)) + "\n"); fsyncSync(fd); },
+    append: (p) => {
+      writeSync(fd, JSON.stringify(pointRecord(p, true)) + "\n");
+      fsyncSync(fd);
+    },
     close: () => closeSync(fd),
   };
 }

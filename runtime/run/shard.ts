@@ -4,12 +4,17 @@
 
 import { diag, fail, ok, type Result } from "../../compiler/index.js";
 
-export interface Shard { readonly k: number; readonly n: number }
+export interface Shard {
+  readonly k: number;
+  readonly n: number;
+}
 
 export function parseShard(s: string): Result<Shard> {
   const m = /^(\d+)\/(\d+)$/.exec(s.trim());
-  const k = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
-  if (!m || !(n >= 1) || !(k >= 1) || k > n) return fail(diag("cli/shard", `--shard must be K/N with 1 <= K <= N (e.g. 2/8), got '${s}'`));
+  const k = m ? Number(m[1]) : NaN,
+    n = m ? Number(m[2]) : NaN;
+  if (!m || !(n >= 1) || !(k >= 1) || k > n)
+    return fail(diag("cli/shard", `--shard must be K/N with 1 <= K <= N (e.g. 2/8), got '${s}'`));
   return ok({ k, n });
 }
 

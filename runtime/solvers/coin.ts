@@ -17,8 +17,10 @@ const missing = (name: CoinName, exe: string) =>
 export function parseCoinBinary(buf: Uint8Array): { objective: number; rows: number; cols: Float64Array } | string {
   if (buf.byteLength < 16) return "Coin binary solution too short";
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const nr = view.getInt32(0, true), nc = view.getInt32(4, true);
-  if (nr < 0 || nc < 0 || buf.byteLength !== 16 + 8 * (2 * nr + 2 * nc)) return `Coin binary solution: ${buf.byteLength} bytes for ${nr} rows and ${nc} columns`;
+  const nr = view.getInt32(0, true),
+    nc = view.getInt32(4, true);
+  if (nr < 0 || nc < 0 || buf.byteLength !== 16 + 8 * (2 * nr + 2 * nc))
+    return `Coin binary solution: ${buf.byteLength} bytes for ${nr} rows and ${nc} columns`;
   const cols = new Float64Array(nc);
   const at = 16 + 8 * 2 * nr;
   for (let j = 0; j < nc; j++) cols[j] = view.getFloat64(at + 8 * j, true);
@@ -61,38 +63,71 @@ async function mpsMaximizes(path: string): Promise<boolean> {
   }
 }
 
-export async function solveFileWithCoin(name: CoinName, exe: string, path: string, format: "lp" | "mps", opts: SolveOptions, dir: string): Promise<FileSolution> {
+export async function solveFileWithCoin(
+  name: CoinName,
+  exe: string,
+  path: string,
+  format: "lp" | "mps",
+  opts: SolveOptions,
+  dir: string,
+): Promise<FileSolution> {
   const t0 = performance.now();
-  const txt = join(dir, `${name}.sol`), bin = join(dir, `${name}.bin`);
+  const txt = join(dir, `${name}.sol`),
+    bin = join(dir, `${name}.bin`);
   const tol = String(FEASIBILITY_TOLERANCE);
   // Commands run in order: read (by extension: .lp or .mps), set parameters, solve, write both files.
   const args = [path, "-primalT", tol, "-dualT", tol];
   if (name === "cbc") args.push("-ratioGap", String(MIP_GAP));
   if (opts.timeLimit !== undefined) args.push("-sec", String(Math.max(0.01, opts.timeLimit)));
   // Clp and CBC ignore an MPS OBJSENSE section ("MAX found after OBJSENSE - Coin ignores") and minimise.
-  if (format === "mps" && await mpsMaximizes(path)) args.push("-maximize");
+  if (format === "mps" && (await mpsMaximizes(path))) args.push("-maximize");
   args.push("-printingOptions", "all", "-solve", "-solution", txt, "-saveSolution", bin);
   const out = await runProcess(exe, args, dir, missing(name, exe), opts.timeLimit);
   if (!out.ran) return fileSolution(name, t0, out.status, null, null, out.message);
   const text = await readFile(txt, "utf8").catch(() => null);
   // A file Clp/CBC cannot read still exits 0: the missing solution is the sign.
-  if (text === null) return fileSolution(name, t0, "error", null, null, `${name} wrote no solution (exit ${out.exitCode})${tail(out.output)}`);
+  if (text === null)
+    return fileSolution(
+      name,
+      t0,
+      "error",
+      null,
+      null,
+      `${name} wrote no solution (exit ${out.exitCode})${tail(out.output)}`,
+    );
   const first = text.split("\n")[0];
   const status = coinStatus(first);
   if (status === null) return fileSolution(name, t0, "error", null, null, `${name}: ${first.trim()}`);
-  if (status !== "optimal") return fileSolution(name, t0, status, null, null, `${name}: ${first.split(" - ")[0].trim()}`);
+  if (status !== "optimal")
+    return fileSolution(name, t0, status, null, null, `${name}: ${first.split(" - ")[0].trim()}`);
   const binary = parseCoinBinary(await readFile(bin).catch(() => new Uint8Array()));
   if (typeof binary === "string") return fileSolution(name, t0, "error", null, null, `${name}: ${binary}`);
   // "printingOptions all" lists every row, then every column: the last `cols` entries are the columns.
   const entries = textEntries(text);
   const nc = binary.cols.length;
-  if (entries.length !== binary.rows + nc) return fileSolution(name, t0, "error", null, null, `${name}: ${entries.length} solution lines for ${binary.rows} rows and ${nc} columns`);
+  if (entries.length !== binary.rows + nc)
+    return fileSolution(
+      name,
+      t0,
+      "error",
+      null,
+      null,
+      `${name}: ${entries.length} solution lines for ${binary.rows} rows and ${nc} columns`,
+    );
   const values = new Map<string, number>();
   for (let j = 0; j < nc; j++) {
-    const e = entries[binary.rows + j], v = binary.cols[j];
+    const e = entries[binary.rows + j],
+      v = binary.cols[j];
     // The text has 8 significant digits; it must agree with the binary, or the index → name map is off.
     if (e.index !== j || !(Math.abs(e.value - v) <= 1e-6 * Math.max(1, Math.abs(v)))) {
-      return fileSolution(name, t0, "error", null, null, `${name}: text and binary solutions disagree at column ${j} ('${e.name}')`);
+      return fileSolution(
+        name,
+        t0,
+        "error",
+        null,
+        null,
+        `${name}: text and binary solutions disagree at column ${j} ('${e.name}')`,
+      );
     }
     values.set(e.name, v);
   }

@@ -30,27 +30,54 @@ export type ProcessOutcome =
  * Runs an executable. With a time limit the process is also killed at 2×limit + 10 s, in case its own
  * limit does not stop it (reading a big file is not counted by every solver's clock).
  */
-export async function runProcess(exe: string, args: string[], cwd: string, missing: string, timeLimit?: number): Promise<ProcessOutcome> {
+export async function runProcess(
+  exe: string,
+  args: string[],
+  cwd: string,
+  missing: string,
+  timeLimit?: number,
+): Promise<ProcessOutcome> {
   const timeout = timeLimit === undefined ? undefined : Math.ceil((2 * timeLimit + 10) * 1000);
-  const r = await execa(exe, args, { cwd, reject: false, all: true, stdin: "ignore", killSignal: "SIGKILL", ...(timeout ? { timeout } : {}) });
+  const r = await execa(exe, args, {
+    cwd,
+    reject: false,
+    all: true,
+    stdin: "ignore",
+    killSignal: "SIGKILL",
+    ...(timeout ? { timeout } : {}),
+  });
   const output = r.all ?? "";
   if (r.code === "ENOENT") return { ran: false, status: "error", message: missing };
-  if (r.timedOut) return { ran: false, status: "timeout", message: `${exe} was killed after ${(timeout ?? 0) / 1000} s (its own time limit did not stop it)` };
+  if (r.timedOut)
+    return {
+      ran: false,
+      status: "timeout",
+      message: `${exe} was killed after ${(timeout ?? 0) / 1000} s (its own time limit did not stop it)`,
+    };
   if (r.signal) return { ran: false, status: "error", message: `${exe} was killed by ${r.signal}${tail(output)}` };
-  if (r.exitCode === undefined) return { ran: false, status: "error", message: `${exe} could not run: ${(r.shortMessage ?? "").split("\n")[0]}` };
+  if (r.exitCode === undefined)
+    return { ran: false, status: "error", message: `${exe} could not run: ${(r.shortMessage ?? "").split("\n")[0]}` };
   return { ran: true, output, exitCode: r.exitCode };
 }
 
 /** The solver's last complaint (else its last line), as a one-line suffix for messages. */
 export function tail(output: string): string {
-  const lines = output.trim().split("\n").filter((l) => l.trim() !== "");
+  const lines = output
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   const complaints = lines.filter((l) => /error|invalid|not valid|bad image|not found|unable|cannot/i.test(l));
   const last = complaints.at(-1) ?? lines.at(-1);
   return last ? ` (last output: ${last.trim().slice(0, 200)})` : "";
 }
 
 /** `<exe> <args>` → the first version-like number in its output. */
-export async function executableVersion(exe: string, args: string[], missing: string, label: string): Promise<Result<string>> {
+export async function executableVersion(
+  exe: string,
+  args: string[],
+  missing: string,
+  label: string,
+): Promise<Result<string>> {
   const r = await execa(exe, args, { reject: false, all: true, stdin: "ignore", timeout: 20_000 });
   if (r.code === "ENOENT") return fail(diag("solver/missing", missing));
   const v = /\b(\d+\.\d+(?:\.\d+)?)\b/.exec(r.all ?? "");
@@ -68,9 +95,22 @@ export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promis
 }
 
 /** FileSolution constructor with the clock started at t0 (performance.now()). */
-export function fileSolution(solver: SolverName, t0: number, status: SolveStatus, objective: number | null,
-  values: ReadonlyMap<string, number> | null, message?: string): FileSolution {
-  return { status, objective, values, seconds: (performance.now() - t0) / 1000, solver, ...(message ? { message } : {}) };
+export function fileSolution(
+  solver: SolverName,
+  t0: number,
+  status: SolveStatus,
+  objective: number | null,
+  values: ReadonlyMap<string, number> | null,
+  message?: string,
+): FileSolution {
+  return {
+    status,
+    objective,
+    values,
+    seconds: (performance.now() - t0) / 1000,
+    solver,
+    ...(message ? { message } : {}),
+  };
 }
 
 /** Reported values → LpModel column order; every model column must be reported, and nothing else. */
@@ -93,10 +133,14 @@ function byName(m: LpModel, values: ReadonlyMap<string, number>): Float64Array |
  */
 export function portableModel(m: LpModel): LpModel {
   const keep: number[] = [];
-  for (let r = 0; r < m.rowNames.length; r++) if (m.rowLower[r] !== -Infinity || m.rowUpper[r] !== Infinity) keep.push(r);
+  for (let r = 0; r < m.rowNames.length; r++)
+    if (m.rowLower[r] !== -Infinity || m.rowUpper[r] !== Infinity) keep.push(r);
   const indptr = new Int32Array(keep.length + 1);
-  keep.forEach((r, i) => { indptr[i + 1] = indptr[i] + m.indptr[r + 1] - m.indptr[r]; });
-  const indices = new Int32Array(indptr[keep.length]), values = new Float64Array(indptr[keep.length]);
+  keep.forEach((r, i) => {
+    indptr[i + 1] = indptr[i] + m.indptr[r + 1] - m.indptr[r];
+  });
+  const indices = new Int32Array(indptr[keep.length]),
+    values = new Float64Array(indptr[keep.length]);
   keep.forEach((r, i) => {
     indices.set(m.indices.subarray(m.indptr[r], m.indptr[r + 1]), indptr[i]);
     values.set(m.values.subarray(m.indptr[r], m.indptr[r + 1]), indptr[i]);
@@ -110,7 +154,9 @@ export function portableModel(m: LpModel): LpModel {
     rowGroups: [],
     rowLower: Float64Array.from(keep, (r) => m.rowLower[r]),
     rowUpper: Float64Array.from(keep, (r) => m.rowUpper[r]),
-    indptr, indices, values,
+    indptr,
+    indices,
+    values,
   };
 }
 
@@ -129,10 +175,26 @@ export function externalSolver(b: ExternalBackend): Solver {
     available: () => b.version(),
     async solve(m: LpModel, opts: SolveOptions = {}): Promise<LpSolution> {
       const t0 = performance.now();
-      const done = (status: SolveStatus, objective: number | null, x: Float64Array | null, message?: string): LpSolution =>
-        ({ status, objective, x, seconds: (performance.now() - t0) / 1000, solver: b.name, ...(message ? { message } : {}) });
+      const done = (
+        status: SolveStatus,
+        objective: number | null,
+        x: Float64Array | null,
+        message?: string,
+      ): LpSolution => ({
+        status,
+        objective,
+        x,
+        seconds: (performance.now() - t0) / 1000,
+        solver: b.name,
+        ...(message ? { message } : {}),
+      });
       if (!b.integers && m.colInteger.some((v) => v !== 0)) {
-        return done("error", null, null, `${b.name} solves LPs only and the model has integer columns (use cbc, glpk or highs)`);
+        return done(
+          "error",
+          null,
+          null,
+          `${b.name} solves LPs only and the model has integer columns (use cbc, glpk or highs)`,
+        );
       }
       const format = opts.format ?? b.defaultFormat;
       return withTempDir(b.name, async (dir) => {
@@ -140,7 +202,8 @@ export function externalSolver(b: ExternalBackend): Solver {
         await writeFile(path, portableText(m, format));
         const s = await b.solveFile(path, format, opts, dir);
         if (s.status !== "optimal") return done(s.status, null, null, s.message);
-        if (s.values === null || s.objective === null) return done("error", null, null, `${b.name}: optimal without a solution`);
+        if (s.values === null || s.objective === null)
+          return done("error", null, null, `${b.name}: optimal without a solution`);
         const x = byName(m, s.values);
         if (typeof x === "string") return done("error", null, null, `${b.name}: ${x}`);
         // Undo portableModel: the file minimised −c for a max model and had no constant.

@@ -23,13 +23,20 @@ export function glpkColumnNames(report: string): string[] | string {
     // long name start with blanks past column 6 (their first field is a status or a number).
     const m = /^([ \d]{5}\d) (\S+)/.exec(l);
     if (!m) continue;
-    if (Number(m[1]) !== names.length + 1) return `glpsol's report numbers column ${m[1].trim()} where ${names.length + 1} was expected`;
+    if (Number(m[1]) !== names.length + 1)
+      return `glpsol's report numbers column ${m[1].trim()} where ${names.length + 1} was expected`;
     names.push(m[2]);
   }
   return names;
 }
 
-interface RawSolution { kind: "bas" | "mip" | "ipt"; primal: string; dual: string; objective: number; cols: Float64Array }
+interface RawSolution {
+  kind: "bas" | "mip" | "ipt";
+  primal: string;
+  dual: string;
+  objective: number;
+  cols: Float64Array;
+}
 
 /** The `-w` file: `s bas m n p d obj` (or `s mip m n st obj`), then `j col ...` lines. */
 export function parseGlpkRaw(text: string): RawSolution | string {
@@ -40,13 +47,15 @@ export function parseGlpkRaw(text: string): RawSolution | string {
       const kind = f[1] as RawSolution["kind"];
       const n = Number(f[3]);
       if (kind === "mip") sol = { kind, primal: f[4], dual: "", objective: Number(f[5]), cols: new Float64Array(n) };
-      else if (kind === "bas" || kind === "ipt") sol = { kind, primal: f[4], dual: f[5], objective: Number(f[6]), cols: new Float64Array(n) };
+      else if (kind === "bas" || kind === "ipt")
+        sol = { kind, primal: f[4], dual: f[5], objective: Number(f[6]), cols: new Float64Array(n) };
       else return `unknown solution kind '${f[1]}' in glpsol's raw solution`;
     } else if (f[0] === "j" && sol) {
       // bas: j idx stat value dual; ipt: j idx value dual; mip: j idx value.
       const v = Number(sol.kind === "bas" ? f[3] : f[2]);
       const j = Number(f[1]) - 1;
-      if (!(j >= 0 && j < sol.cols.length) || Number.isNaN(v)) return `bad line in glpsol's raw solution: '${line.trim()}'`;
+      if (!(j >= 0 && j < sol.cols.length) || Number.isNaN(v))
+        return `bad line in glpsol's raw solution: '${line.trim()}'`;
       sol.cols[j] = v;
     }
   }
@@ -71,9 +80,16 @@ function glpkStatus(sol: RawSolution, output: string): SolveStatus | "undefined"
   return "undefined";
 }
 
-export async function solveFileWithGlpk(exe: string, path: string, format: "lp" | "mps", opts: SolveOptions, dir: string): Promise<FileSolution> {
+export async function solveFileWithGlpk(
+  exe: string,
+  path: string,
+  format: "lp" | "mps",
+  opts: SolveOptions,
+  dir: string,
+): Promise<FileSolution> {
   const t0 = performance.now();
-  const raw = join(dir, "glpk.sol"), report = join(dir, "glpk.txt");
+  const raw = join(dir, "glpk.sol"),
+    report = join(dir, "glpk.txt");
   const run = async (presolve: boolean) => {
     const args = [format === "lp" ? "--lp" : "--freemps", path, "-w", raw, "-o", report, "--mipgap", String(MIP_GAP)];
     if (!presolve) args.push("--nopresol");
@@ -86,19 +102,46 @@ export async function solveFileWithGlpk(exe: string, path: string, format: "lp" 
   for (let attempt = 0; ; attempt++) {
     if (!out.ran) return fileSolution("glpk", t0, out.status, null, null, out.message);
     const text = await readFile(raw, "utf8").catch(() => null);
-    if (text === null) return fileSolution("glpk", t0, "error", null, null, `glpsol wrote no solution (exit ${out.exitCode})${tail(out.output)}`);
+    if (text === null)
+      return fileSolution(
+        "glpk",
+        t0,
+        "error",
+        null,
+        null,
+        `glpsol wrote no solution (exit ${out.exitCode})${tail(out.output)}`,
+      );
     const sol = parseGlpkRaw(text);
     if (typeof sol === "string") return fileSolution("glpk", t0, "error", null, null, sol);
     const status = glpkStatus(sol, out.output);
     if (status === "undefined") {
       // The LP presolver leaves the status undefined when it proves nothing; without it the simplex says.
-      if (attempt === 0 && sol.kind !== "mip") { out = await run(false); continue; }
+      if (attempt === 0 && sol.kind !== "mip") {
+        out = await run(false);
+        continue;
+      }
       return fileSolution("glpk", t0, "error", null, null, `glpsol ended without a definite status${tail(out.output)}`);
     }
-    if (status !== "optimal") return fileSolution("glpk", t0, status, null, null, `glpsol: ${status}${attempt > 0 ? " (re-run without presolve)" : ""}`);
+    if (status !== "optimal")
+      return fileSolution(
+        "glpk",
+        t0,
+        status,
+        null,
+        null,
+        `glpsol: ${status}${attempt > 0 ? " (re-run without presolve)" : ""}`,
+      );
     const names = glpkColumnNames(await readFile(report, "utf8").catch(() => ""));
     if (typeof names === "string") return fileSolution("glpk", t0, "error", null, null, names);
-    if (names.length !== sol.cols.length) return fileSolution("glpk", t0, "error", null, null, `glpsol's report names ${names.length} columns, its solution has ${sol.cols.length}`);
+    if (names.length !== sol.cols.length)
+      return fileSolution(
+        "glpk",
+        t0,
+        "error",
+        null,
+        null,
+        `glpsol's report names ${names.length} columns, its solution has ${sol.cols.length}`,
+      );
     const values = new Map<string, number>();
     names.forEach((n, j) => values.set(n, sol.cols[j]));
     return fileSolution("glpk", t0, "optimal", sol.objective, values);

@@ -7,17 +7,26 @@ import type { FileSolution, SolveOptions, SolveStatus, Solver } from "./types.js
 import { FEASIBILITY_TOLERANCE, MIP_GAP } from "./types.js";
 import { executableVersion, externalSolver, fileSolution, runProcess, tail, type ExternalBackend } from "./external.js";
 
-const missing = (exe: string) => exe.includes("/")
-  ? `no \`${exe}\` executable; HiGHS is not packaged in Debian 12 — install it from its releases`
-  : `no \`${exe}\` executable on PATH; HiGHS is not packaged in Debian 12 — install it from its releases and put it on PATH`;
+const missing = (exe: string) =>
+  exe.includes("/")
+    ? `no \`${exe}\` executable; HiGHS is not packaged in Debian 12 — install it from its releases`
+    : `no \`${exe}\` executable on PATH; HiGHS is not packaged in Debian 12 — install it from its releases and put it on PATH`;
 
 /** HiGHS' model-status strings (utilModelStatusToString) → ours; null for "infeasible or unbounded". */
 const STATUS: Record<string, SolveStatus | null> = {
-  "Optimal": "optimal", "Empty": "optimal", "Infeasible": "infeasible", "Unbounded": "unbounded",
-  "Time limit reached": "timeout", "Primal infeasible or unbounded": null,
+  Optimal: "optimal",
+  Empty: "optimal",
+  Infeasible: "infeasible",
+  Unbounded: "unbounded",
+  "Time limit reached": "timeout",
+  "Primal infeasible or unbounded": null,
 };
 
-export interface HighsRawSolution { status: string; objective: number | null; values: Map<string, number> | null }
+export interface HighsRawSolution {
+  status: string;
+  objective: number | null;
+  values: Map<string, number> | null;
+}
 
 /** The raw solution file: "Model status" / <status>, then "# Primal solution values" / Feasible /
  *  "Objective v" / "# Columns n" / n lines "name value" (then rows, duals and the basis, ignored). */
@@ -41,17 +50,26 @@ export function parseHighsRaw(text: string): HighsRawSolution | string {
   return { status, objective: Number(obj[1]), values };
 }
 
-export async function solveFileWithHighsCli(exe: string, path: string, opts: SolveOptions, dir: string): Promise<FileSolution> {
+export async function solveFileWithHighsCli(
+  exe: string,
+  path: string,
+  opts: SolveOptions,
+  dir: string,
+): Promise<FileSolution> {
   const t0 = performance.now();
-  const optionsFile = join(dir, "highs.opt"), sol = join(dir, "highs.sol");
-  await writeFile(optionsFile, [
-    `primal_feasibility_tolerance = ${FEASIBILITY_TOLERANCE}`,
-    `dual_feasibility_tolerance = ${FEASIBILITY_TOLERANCE}`,
-    `mip_feasibility_tolerance = ${FEASIBILITY_TOLERANCE}`,
-    `mip_rel_gap = ${MIP_GAP}`,
-    "write_solution_style = 0",
-    "",
-  ].join("\n"));
+  const optionsFile = join(dir, "highs.opt"),
+    sol = join(dir, "highs.sol");
+  await writeFile(
+    optionsFile,
+    [
+      `primal_feasibility_tolerance = ${FEASIBILITY_TOLERANCE}`,
+      `dual_feasibility_tolerance = ${FEASIBILITY_TOLERANCE}`,
+      `mip_feasibility_tolerance = ${FEASIBILITY_TOLERANCE}`,
+      `mip_rel_gap = ${MIP_GAP}`,
+      "write_solution_style = 0",
+      "",
+    ].join("\n"),
+  );
   for (let attempt = 0; ; attempt++) {
     const args = ["--options_file", optionsFile, "--solution_file", sol];
     if (opts.timeLimit !== undefined) args.push("--time_limit", String(Math.max(0, opts.timeLimit)));
@@ -62,14 +80,24 @@ export async function solveFileWithHighsCli(exe: string, path: string, opts: Sol
     const out = await runProcess(exe, args, dir, missing(exe), opts.timeLimit);
     if (!out.ran) return fileSolution("highs-cli", t0, out.status, null, null, out.message);
     const text = await readFile(sol, "utf8").catch(() => null);
-    if (text === null) return fileSolution("highs-cli", t0, "error", null, null, `${exe} wrote no solution (exit ${out.exitCode})${tail(out.output)}`);
+    if (text === null)
+      return fileSolution(
+        "highs-cli",
+        t0,
+        "error",
+        null,
+        null,
+        `${exe} wrote no solution (exit ${out.exitCode})${tail(out.output)}`,
+      );
     const r = parseHighsRaw(text);
     if (typeof r === "string") return fileSolution("highs-cli", t0, "error", null, null, r);
     const status = STATUS[r.status];
     if (status === null && attempt === 0) continue;
-    if (status === undefined || status === null) return fileSolution("highs-cli", t0, "error", null, null, `HiGHS: ${r.status}`);
+    if (status === undefined || status === null)
+      return fileSolution("highs-cli", t0, "error", null, null, `HiGHS: ${r.status}`);
     if (status !== "optimal") return fileSolution("highs-cli", t0, status, null, null, `HiGHS: ${r.status}`);
-    if (r.values === null) return fileSolution("highs-cli", t0, "error", null, null, "HiGHS: optimal without a feasible primal solution");
+    if (r.values === null)
+      return fileSolution("highs-cli", t0, "error", null, null, "HiGHS: optimal without a feasible primal solution");
     return fileSolution("highs-cli", t0, "optimal", r.objective, r.values);
   }
 }
@@ -86,4 +114,5 @@ export function highsCliBackend(executable = "highs"): ExternalBackend {
   };
 }
 
-export const createHighsCli = (opts: { executable?: string } = {}): Solver => externalSolver(highsCliBackend(opts.executable));
+export const createHighsCli = (opts: { executable?: string } = {}): Solver =>
+  externalSolver(highsCliBackend(opts.executable));

@@ -8,7 +8,15 @@ import * as highsPackage from "highs";
 import type { Highs, Model, ModelData, ModelStatusCode } from "highs";
 import type { LpSession } from "../../compiler/index.js";
 import { ok, type LpModel, type Result } from "../../compiler/index.js";
-import { FEASIBILITY_TOLERANCE, MIP_GAP, type FileSolution, type LpSolution, type SolveOptions, type SolveStatus, type Solver } from "./types.js";
+import {
+  FEASIBILITY_TOLERANCE,
+  MIP_GAP,
+  type FileSolution,
+  type LpSolution,
+  type SolveOptions,
+  type SolveStatus,
+  type Solver,
+} from "./types.js";
 
 // `highs` ships CommonJS-flavoured typings, so under NodeNext its default export types as `.default` of
 // the namespace; at run time Node loads build/highs.mjs, whose default export is the loader.
@@ -19,8 +27,18 @@ let loadedVersion: string | null = null;
 
 /** The loaded module, shared by all callers (it is synchronous and single-threaded anyway). */
 export function highsModule(): Promise<Highs> {
-  const p = module ?? loadHighs().then((h) => { loadedVersion = `${h.version.string} (git ${h.version.gitHash})`; return h; },
-    (e: unknown) => { module = null; throw e; });
+  const p =
+    module ??
+    loadHighs().then(
+      (h) => {
+        loadedVersion = `${h.version.string} (git ${h.version.gitHash})`;
+        return h;
+      },
+      (e: unknown) => {
+        module = null;
+        throw e;
+      },
+    );
   module = p;
   return p;
 }
@@ -70,12 +88,28 @@ export function highsOptions(opts: { readonly timeLimit?: number } = {}): Record
  * HighsModelStatus enum: 6 empty model, 7 optimal, 8 infeasible, 9 infeasible or unbounded, 10 unbounded,
  * 13 time limit, 14 iteration limit, 15 unknown, 17 interrupted; the others are errors).
  */
-export type HighsStatusName = "optimal" | "empty" | "infeasible" | "infeasible-or-unbounded" | "unbounded" | "time-limit"
-  | "iteration-limit" | "unknown" | "interrupted" | "other";
+export type HighsStatusName =
+  | "optimal"
+  | "empty"
+  | "infeasible"
+  | "infeasible-or-unbounded"
+  | "unbounded"
+  | "time-limit"
+  | "iteration-limit"
+  | "unknown"
+  | "interrupted"
+  | "other";
 
 const STATUS_BY_CODE: Record<number, HighsStatusName> = {
-  6: "empty", 7: "optimal", 8: "infeasible", 9: "infeasible-or-unbounded", 10: "unbounded", 13: "time-limit",
-  14: "iteration-limit", 15: "unknown", 17: "interrupted",
+  6: "empty",
+  7: "optimal",
+  8: "infeasible",
+  9: "infeasible-or-unbounded",
+  10: "unbounded",
+  13: "time-limit",
+  14: "iteration-limit",
+  15: "unknown",
+  17: "interrupted",
 };
 
 export const statusName = (code: ModelStatusCode | number): HighsStatusName => STATUS_BY_CODE[code] ?? "other";
@@ -84,25 +118,40 @@ export const statusName = (code: ModelStatusCode | number): HighsStatusName => S
  *  by a re-run without presolve. */
 export function mapHighsStatus(code: ModelStatusCode | number): { status: SolveStatus; message?: string } {
   switch (statusName(code)) {
-    case "optimal": return { status: "optimal" };
-    case "empty": return { status: "optimal", message: "HiGHS: empty model" };
-    case "infeasible": return { status: "infeasible", message: "HiGHS: infeasible" };
-    case "unbounded": return { status: "unbounded", message: "HiGHS: unbounded" };
-    case "time-limit": return { status: "timeout", message: "HiGHS: time limit reached" };
-    case "infeasible-or-unbounded": return { status: "error", message: "HiGHS: infeasible or unbounded (not distinguished)" };
-    default: return { status: "error", message: `HiGHS: model status ${code} (${STATUS_NAMES[code] ?? statusName(code)})` };
+    case "optimal":
+      return { status: "optimal" };
+    case "empty":
+      return { status: "optimal", message: "HiGHS: empty model" };
+    case "infeasible":
+      return { status: "infeasible", message: "HiGHS: infeasible" };
+    case "unbounded":
+      return { status: "unbounded", message: "HiGHS: unbounded" };
+    case "time-limit":
+      return { status: "timeout", message: "HiGHS: time limit reached" };
+    case "infeasible-or-unbounded":
+      return { status: "error", message: "HiGHS: infeasible or unbounded (not distinguished)" };
+    default:
+      return { status: "error", message: `HiGHS: model status ${code} (${STATUS_NAMES[code] ?? statusName(code)})` };
   }
 }
 
 const STATUS_NAMES: Record<number, string> = {
-  0: "not set", 1: "load error", 2: "model error", 3: "presolve error", 4: "solve error", 5: "postsolve error",
-  11: "objective bound reached", 12: "objective target reached", 16: "solution limit reached",
+  0: "not set",
+  1: "load error",
+  2: "model error",
+  3: "presolve error",
+  4: "solve error",
+  5: "postsolve error",
+  11: "objective bound reached",
+  12: "objective target reached",
+  16: "solution limit reached",
 };
 
 /** The LpModel as HiGHS model data (HiGHS' infinity is IEEE Infinity, so bounds pass as they are). `integer`
  *  false drops the integrality: the LP relaxation of a MILP. */
 export function modelData(h: Highs, m: LpModel, integer = true): ModelData {
-  const nc = m.colNames.length, nr = m.rowNames.length;
+  const nc = m.colNames.length,
+    nr = m.rowNames.length;
   return {
     numCols: nc,
     numRows: nr,
@@ -139,10 +188,25 @@ export function createHighs(): Solver {
     },
     async solve(m: LpModel, opts: SolveOptions = {}): Promise<LpSolution> {
       const t0 = performance.now();
-      const done = (status: SolveStatus, objective: number | null, x: Float64Array | null, message?: string): LpSolution =>
-        ({ status, objective, x, seconds: (performance.now() - t0) / 1000, solver: "highs", ...(message ? { message } : {}) });
+      const done = (
+        status: SolveStatus,
+        objective: number | null,
+        x: Float64Array | null,
+        message?: string,
+      ): LpSolution => ({
+        status,
+        objective,
+        x,
+        seconds: (performance.now() - t0) / 1000,
+        solver: "highs",
+        ...(message ? { message } : {}),
+      });
       let h: Highs;
-      try { h = await highsModule(); } catch (e) { return done("error", null, null, `cannot load HiGHS: ${String(e)}`); }
+      try {
+        h = await highsModule();
+      } catch (e) {
+        return done("error", null, null, `cannot load HiGHS: ${String(e)}`);
+      }
       let model: Model | null = null;
       try {
         model = h.createModel(modelData(h, m));
@@ -152,7 +216,8 @@ export function createHighs(): Solver {
         const note = rerun ? `${message ?? "HiGHS"} (after a re-run without presolve)` : message;
         if (status !== "optimal") return done(status, null, null, note);
         // HiGHS calls a model without columns "empty" and reports no primal solution for it.
-        if (statusName(code) === "empty" && m.colNames.length === 0) return done("optimal", m.objectiveConstant, new Float64Array(0), note);
+        if (statusName(code) === "empty" && m.colNames.length === 0)
+          return done("optimal", m.objectiveConstant, new Float64Array(0), note);
         if (Number(model.info.get("primal_solution_status")) !== h.constants.solutionStatus.feasible) {
           return done("error", null, null, "HiGHS reported optimal without a feasible primal solution");
         }
@@ -161,21 +226,40 @@ export function createHighs(): Solver {
         return done("error", null, null, describeError(e));
       } finally {
         // Disposing a model of an aborted module can throw too; the module is dropped anyway.
-        try { model?.dispose(); } catch { /* the runtime is gone */ }
+        try {
+          model?.dispose();
+        } catch {
+          /* the runtime is gone */
+        }
       }
     },
   };
 }
 
 const LEGACY_STATUS: Record<string, SolveStatus> = {
-  "Optimal": "optimal", "Empty": "optimal", "Infeasible": "infeasible", "Unbounded": "unbounded", "Time limit reached": "timeout",
+  Optimal: "optimal",
+  Empty: "optimal",
+  Infeasible: "infeasible",
+  Unbounded: "unbounded",
+  "Time limit reached": "timeout",
 };
 
 /** HiGHS on CPLEX-LP text (its own LP parser), for checking a written file; values keyed by column name. */
 export async function solveLpTextWithHighs(text: string, opts: SolveOptions = {}): Promise<FileSolution> {
   const t0 = performance.now();
-  const done = (status: SolveStatus, objective: number | null, values: Map<string, number> | null, message?: string): FileSolution =>
-    ({ status, objective, values, seconds: (performance.now() - t0) / 1000, solver: "highs", ...(message ? { message } : {}) });
+  const done = (
+    status: SolveStatus,
+    objective: number | null,
+    values: Map<string, number> | null,
+    message?: string,
+  ): FileSolution => ({
+    status,
+    objective,
+    values,
+    seconds: (performance.now() - t0) / 1000,
+    solver: "highs",
+    ...(message ? { message } : {}),
+  });
   try {
     const h = await highsModule();
     let r = h.solve(text, highsOptions(opts));
@@ -193,8 +277,19 @@ export async function solveLpTextWithHighs(text: string, opts: SolveOptions = {}
 /** HiGHS on MPS text (its own MPS parser), for checking a written file; values keyed by column name. */
 export async function solveMpsTextWithHighs(text: string, opts: SolveOptions = {}): Promise<FileSolution> {
   const t0 = performance.now();
-  const done = (status: SolveStatus, objective: number | null, values: Map<string, number> | null, message?: string): FileSolution =>
-    ({ status, objective, values, seconds: (performance.now() - t0) / 1000, solver: "highs", ...(message ? { message } : {}) });
+  const done = (
+    status: SolveStatus,
+    objective: number | null,
+    values: Map<string, number> | null,
+    message?: string,
+  ): FileSolution => ({
+    status,
+    objective,
+    values,
+    seconds: (performance.now() - t0) / 1000,
+    solver: "highs",
+    ...(message ? { message } : {}),
+  });
   let model: Model | null = null;
   try {
     const h = await highsModule();
@@ -210,7 +305,11 @@ export async function solveMpsTextWithHighs(text: string, opts: SolveOptions = {
   } catch (e) {
     return done("error", null, null, describeError(e));
   } finally {
-    try { model?.dispose(); } catch { /* the runtime is gone */ }
+    try {
+      model?.dispose();
+    } catch {
+      /* the runtime is gone */
+    }
   }
 }
 
@@ -225,14 +324,21 @@ async function createModel(lp: LpModel, integer: boolean): Promise<{ model: Mode
 export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpSession> {
   const { model } = await createModel({ ...lp, objective: new Float64Array(lp.colLower.length), sense: "min" }, false);
   model.options.set(highsOptions({ timeLimit: timeLimitPerLp }));
-  let last: Int32Array | null = null, primal: Float64Array | null = null, infeasible = false;
+  let last: Int32Array | null = null,
+    primal: Float64Array | null = null,
+    infeasible = false;
   return {
     async minimize(cols, vals) {
-      primal = null; infeasible = false;
+      primal = null;
+      infeasible = false;
       try {
-        if (last && last.length > 0) model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
+        if (last && last.length > 0)
+          model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
         const order = Array.from(cols.keys()).sort((a, b) => cols[a] - cols[b]);
-        model.changeColsCost({ kind: "set", indices: order.map((i) => cols[i]) }, Float64Array.from(order, (i) => vals[i]));
+        model.changeColsCost(
+          { kind: "set", indices: order.map((i) => cols[i]) },
+          Float64Array.from(order, (i) => vals[i]),
+        );
         last = Int32Array.from(order, (i) => cols[i]);
         model.run();
         const st = statusName(model.getModelStatus());
@@ -249,7 +355,13 @@ export async function openHighsLp(lp: LpModel, timeLimitPerLp = 30): Promise<LpS
     },
     primal: () => primal,
     infeasible: () => infeasible,
-    close() { try { model.dispose(); } catch { /* an aborted module */ } },
+    close() {
+      try {
+        model.dispose();
+      } catch {
+        /* an aborted module */
+      }
+    },
   };
 }
 
@@ -276,21 +388,59 @@ export async function solveMilp(lp: LpModel, timeLimit: number): Promise<MilpRes
     model.options.set(highsOptions({ timeLimit: Math.max(0.01, timeLimit) }));
     model.run();
     const st = statusName(model.getModelStatus());
-    if (st === "infeasible") return done({ status: "infeasible", objective: null, x: null, dualBound: Infinity, gap: null });
+    if (st === "infeasible")
+      return done({ status: "infeasible", objective: null, x: null, dualBound: Infinity, gap: null });
     // Without integer columns HiGHS solves an LP and reports no MIP dual bound: the optimum is the bound.
     const isMip = lp.colInteger.some((v) => v !== 0);
-    const bound = isMip ? Number(model.info.get("mip_dual_bound")) : st === "optimal" ? model.getObjectiveValue() : -Infinity;
+    const bound = isMip
+      ? Number(model.info.get("mip_dual_bound"))
+      : st === "optimal"
+        ? model.getObjectiveValue()
+        : -Infinity;
     const feasible = Number(model.info.get("primal_solution_status")) === h.constants.solutionStatus.feasible;
     const x = feasible ? Float64Array.from(model.getSolution().colValue) : null;
     const objective = feasible ? model.getObjectiveValue() : null;
     const gap = objective !== null && Number.isFinite(bound) ? objective - bound : null;
-    if (st === "optimal") return done({ status: "optimal", objective, x, dualBound: Number.isFinite(bound) ? bound : (objective ?? -Infinity), gap });
-    if (st === "time-limit" || st === "iteration-limit" || st === "interrupted") return done({ status: "timeout", objective, x, dualBound: Number.isFinite(bound) ? bound : -Infinity, gap, message: "HiGHS: time limit reached" });
-    return done({ status: "error", objective, x, dualBound: -Infinity, gap, message: mapHighsStatus(model.getModelStatus()).message });
+    if (st === "optimal")
+      return done({
+        status: "optimal",
+        objective,
+        x,
+        dualBound: Number.isFinite(bound) ? bound : (objective ?? -Infinity),
+        gap,
+      });
+    if (st === "time-limit" || st === "iteration-limit" || st === "interrupted")
+      return done({
+        status: "timeout",
+        objective,
+        x,
+        dualBound: Number.isFinite(bound) ? bound : -Infinity,
+        gap,
+        message: "HiGHS: time limit reached",
+      });
+    return done({
+      status: "error",
+      objective,
+      x,
+      dualBound: -Infinity,
+      gap,
+      message: mapHighsStatus(model.getModelStatus()).message,
+    });
   } catch (e) {
-    return done({ status: "error", objective: null, x: null, dualBound: -Infinity, gap: null, message: isHighsAbort(e) ? `HiGHS aborted: ${(e as Error).message}` : String(e) });
+    return done({
+      status: "error",
+      objective: null,
+      x: null,
+      dualBound: -Infinity,
+      gap: null,
+      message: isHighsAbort(e) ? `HiGHS aborted: ${(e as Error).message}` : String(e),
+    });
   } finally {
-    try { model?.dispose(); } catch { /* an aborted module */ }
+    try {
+      model?.dispose();
+    } catch {
+      /* an aborted module */
+    }
   }
 }
 
@@ -298,8 +448,11 @@ export async function solveMilp(lp: LpModel, timeLimit: number): Promise<MilpRes
 
 /** Rows lower ≤ A·z ≤ upper in CSR over the model's columns (±Infinity for a free side). */
 export interface RowBatch {
-  readonly starts: Int32Array; readonly indices: Int32Array; readonly values: Float64Array;
-  readonly lower: Float64Array; readonly upper: Float64Array;
+  readonly starts: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
 }
 
 export interface IncrementalLp {
@@ -310,38 +463,74 @@ export interface IncrementalLp {
    * the simplex method, and a run that ends in HiGHS' "unknown" (numerical trouble after a warm start) is
    * repeated cold once. x is the primal solution when optimal.
    */
-  solve(opts: { readonly timeLimit: number; readonly ipm: boolean }): { status: SolveStatus; message?: string; x: Float64Array | null };
+  solve(opts: { readonly timeLimit: number; readonly ipm: boolean }): {
+    status: SolveStatus;
+    message?: string;
+    x: Float64Array | null;
+  };
   dispose(): void;
 }
 
 /** min cost·z over the column box, no rows yet. */
-export async function openIncrementalLp(cols: { readonly lower: Float64Array; readonly upper: Float64Array; readonly cost: Float64Array },
-  timeLimit: number): Promise<IncrementalLp> {
+export async function openIncrementalLp(
+  cols: { readonly lower: Float64Array; readonly upper: Float64Array; readonly cost: Float64Array },
+  timeLimit: number,
+): Promise<IncrementalLp> {
   const h = await highsModule();
   const n = cols.cost.length;
   const model = h.createModel({
-    numCols: n, numRows: 0, sense: h.constants.objectiveSense.minimize, colCost: cols.cost, colLower: cols.lower, colUpper: cols.upper,
-    rowLower: new Float64Array(0), rowUpper: new Float64Array(0),
-    matrix: { format: "csr", numRows: 0, numCols: n, starts: Int32Array.of(0), indices: new Int32Array(0), values: new Float64Array(0) },
+    numCols: n,
+    numRows: 0,
+    sense: h.constants.objectiveSense.minimize,
+    colCost: cols.cost,
+    colLower: cols.lower,
+    colUpper: cols.upper,
+    rowLower: new Float64Array(0),
+    rowUpper: new Float64Array(0),
+    matrix: {
+      format: "csr",
+      numRows: 0,
+      numCols: n,
+      starts: Int32Array.of(0),
+      indices: new Int32Array(0),
+      values: new Float64Array(0),
+    },
   });
   model.options.set(highsOptions({ timeLimit }));
   return {
     addRows(r) {
       const m = r.lower.length;
       if (m === 0) return;
-      model.addRows({ lower: r.lower, upper: r.upper, matrix: { format: "csr", numRows: m, numCols: n, starts: r.starts, indices: r.indices, values: r.values } });
+      model.addRows({
+        lower: r.lower,
+        upper: r.upper,
+        matrix: { format: "csr", numRows: m, numCols: n, starts: r.starts, indices: r.indices, values: r.values },
+      });
     },
     solve({ timeLimit: t, ipm }) {
       model.options.set("time_limit", t);
       model.options.set("solver", ipm ? "ipm" : "simplex");
       model.run();
       const st = () => statusName(model.getModelStatus());
-      if (ipm && st() !== "optimal" && st() !== "infeasible") { model.options.set("solver", "simplex"); model.clearSolver(); model.run(); }
-      if (st() === "unknown") { model.clearSolver(); model.run(); }
+      if (ipm && st() !== "optimal" && st() !== "infeasible") {
+        model.options.set("solver", "simplex");
+        model.clearSolver();
+        model.run();
+      }
+      if (st() === "unknown") {
+        model.clearSolver();
+        model.run();
+      }
       const mapped = mapHighsStatus(model.getModelStatus());
       return { ...mapped, x: mapped.status === "optimal" ? Float64Array.from(model.getSolution().colValue) : null };
     },
-    dispose() { try { model.dispose(); } catch { /* an aborted module */ } },
+    dispose() {
+      try {
+        model.dispose();
+      } catch {
+        /* an aborted module */
+      }
+    },
   };
 }
 
@@ -358,9 +547,12 @@ export interface BoundedLpAnswer {
 
 /** What a subdomain changes: every column's bounds, every row's upper side, and some matrix coefficients. */
 export interface BoundedLpChange {
-  readonly colLower: Float64Array; readonly colUpper: Float64Array;
+  readonly colLower: Float64Array;
+  readonly colUpper: Float64Array;
   readonly rowUpper: Float64Array;
-  readonly coefRow: Int32Array; readonly coefCol: Int32Array; readonly coefValue: Float64Array;
+  readonly coefRow: Int32Array;
+  readonly coefCol: Int32Array;
+  readonly coefValue: Float64Array;
 }
 
 export interface BoundedLp {
@@ -385,38 +577,61 @@ export async function openBoundedLp(lp: LpModel): Promise<BoundedLp> {
       } catch (e) {
         // A failed run (HiGHS status −1) or an aborted module: no answer for this subdomain (the caller keeps it open).
         isHighsAbort(e);
-        try { model.clearSolver(); } catch { /* an aborted module */ }
+        try {
+          model.clearSolver();
+        } catch {
+          /* an aborted module */
+        }
         return { status: "other", duals: null, ray: null, primal: null };
       }
     },
-    dispose() { try { model.dispose(); } catch { /* an aborted module */ } },
+    dispose() {
+      try {
+        model.dispose();
+      } catch {
+        /* an aborted module */
+      }
+    },
   };
 
   function solve(change: BoundedLpChange, cols: Int32Array, vals: Float64Array, timeLimit: number): BoundedLpAnswer {
-      model.changeColsBounds(all, change.colLower, change.colUpper);
-      model.changeRowsBounds(allRows, lp.rowLower, change.rowUpper);
-      for (let k = 0; k < change.coefRow.length; k++) {
-        const key = change.coefRow[k] * n + change.coefCol[k], v = change.coefValue[k];
-        if (coef.get(key) === v) continue;
-        model.changeCoefficient(change.coefRow[k], change.coefCol[k], v);
-        coef.set(key, v);
-      }
-      if (last && last.length > 0) model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
-      const order = Array.from(cols.keys()).sort((a, b) => cols[a] - cols[b]);
-      model.changeColsCost({ kind: "set", indices: order.map((i) => cols[i]) }, Float64Array.from(order, (i) => vals[i]));
-      last = Int32Array.from(order, (i) => cols[i]);
-      model.options.set("time_limit", Math.max(0.01, timeLimit));
+    model.changeColsBounds(all, change.colLower, change.colUpper);
+    model.changeRowsBounds(allRows, lp.rowLower, change.rowUpper);
+    for (let k = 0; k < change.coefRow.length; k++) {
+      const key = change.coefRow[k] * n + change.coefCol[k],
+        v = change.coefValue[k];
+      if (coef.get(key) === v) continue;
+      model.changeCoefficient(change.coefRow[k], change.coefCol[k], v);
+      coef.set(key, v);
+    }
+    if (last && last.length > 0)
+      model.changeColsCost({ kind: "set", indices: Array.from(last) }, new Float64Array(last.length));
+    const order = Array.from(cols.keys()).sort((a, b) => cols[a] - cols[b]);
+    model.changeColsCost(
+      { kind: "set", indices: order.map((i) => cols[i]) },
+      Float64Array.from(order, (i) => vals[i]),
+    );
+    last = Int32Array.from(order, (i) => cols[i]);
+    model.options.set("time_limit", Math.max(0.01, timeLimit));
+    model.run();
+    let status = statusName(model.getModelStatus());
+    // A warm start that ends in HiGHS' "unknown" (numerical trouble) is repeated cold once.
+    if (status === "unknown") {
+      model.clearSolver();
       model.run();
-      let status = statusName(model.getModelStatus());
-      // A warm start that ends in HiGHS' "unknown" (numerical trouble) is repeated cold once.
-      if (status === "unknown") { model.clearSolver(); model.run(); status = statusName(model.getModelStatus()); }
-      if (status === "infeasible") {
-        const r = model.getDualRay();
-        return { status, duals: null, ray: r ? Float64Array.from(r.values) : null, primal: null };
-      }
-      if (status !== "optimal" && status !== "time-limit" && status !== "iteration-limit") return { status, duals: null, ray: null, primal: null };
-      const sol = model.getSolution();
-      const duals = sol.rowDual.length === lp.rowLower.length && Array.from(sol.rowDual).every(Number.isFinite) ? Float64Array.from(sol.rowDual) : null;
-      return { status, duals, ray: null, primal: status === "optimal" ? Float64Array.from(sol.colValue) : null };
+      status = statusName(model.getModelStatus());
+    }
+    if (status === "infeasible") {
+      const r = model.getDualRay();
+      return { status, duals: null, ray: r ? Float64Array.from(r.values) : null, primal: null };
+    }
+    if (status !== "optimal" && status !== "time-limit" && status !== "iteration-limit")
+      return { status, duals: null, ray: null, primal: null };
+    const sol = model.getSolution();
+    const duals =
+      sol.rowDual.length === lp.rowLower.length && Array.from(sol.rowDual).every(Number.isFinite)
+        ? Float64Array.from(sol.rowDual)
+        : null;
+    return { status, duals, ray: null, primal: status === "optimal" ? Float64Array.from(sol.colValue) : null };
   }
 }

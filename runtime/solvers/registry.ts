@@ -19,11 +19,16 @@ export function isSolverName(s: string): s is SolverName {
 
 export function getSolver(name: SolverName): Solver {
   switch (name) {
-    case "highs": return createHighs();
-    case "glpk": return createGlpk();
-    case "clp": return createClp();
-    case "cbc": return createCbc();
-    case "highs-cli": return createHighsCli();
+    case "highs":
+      return createHighs();
+    case "glpk":
+      return createGlpk();
+    case "clp":
+      return createClp();
+    case "cbc":
+      return createCbc();
+    case "highs-cli":
+      return createHighsCli();
   }
 }
 
@@ -38,13 +43,21 @@ export function getSolver(name: SolverName): Solver {
 export async function solveFile(path: string, solver: SolverName, opts: SolveOptions = {}): Promise<FileSolution> {
   const t0 = performance.now();
   const ext = extname(path).toLowerCase();
-  if (ext !== ".lp" && ext !== ".mps") return fileSolution(solver, t0, "error", null, null, `${path}: expected a .lp or .mps file`);
+  if (ext !== ".lp" && ext !== ".mps")
+    return fileSolution(solver, t0, "error", null, null, `${path}: expected a .lp or .mps file`);
   const format = ext === ".lp" ? "lp" : "mps";
   if (solver === "highs") {
     const text = await readFile(path, "utf8").catch(() => null);
     if (text === null) return fileSolution(solver, t0, "error", null, null, `${path}: cannot read`);
     return format === "lp" ? solveLpTextWithHighs(text, opts) : solveMpsTextWithHighs(text, opts);
   }
-  const backend = solver === "glpk" ? glpkBackend() : solver === "clp" ? clpBackend() : solver === "cbc" ? cbcBackend() : highsCliBackend();
+  const backend =
+    solver === "glpk"
+      ? glpkBackend()
+      : solver === "clp"
+        ? clpBackend()
+        : solver === "cbc"
+          ? cbcBackend()
+          : highsCliBackend();
   return withTempDir(solver, (dir) => backend.solveFile(resolve(path), format, opts, dir));
 }

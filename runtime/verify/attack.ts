@@ -31,11 +31,20 @@ export interface AttackResult {
   readonly perDisjunct: Float64Array;
 }
 
-export async function attack(net: Network, m: NetworkMatrices, ev: Evaluator, s: Spec, o: AttackOptions): Promise<AttackResult> {
-  const n = s.lower.length, rand = prng(o.seed);
+export async function attack(
+  net: Network,
+  m: NetworkMatrices,
+  ev: Evaluator,
+  s: Spec,
+  o: AttackOptions,
+): Promise<AttackResult> {
+  const n = s.lower.length,
+    rand = prng(o.seed);
   const width = s.upper.map((u, i) => u - s.lower[i]);
   const perDisjunct = new Float64Array(s.disjuncts.length).fill(Infinity);
-  let best = centre(s), bestValue = Infinity, bestDisjunct = 0;
+  let best = centre(s),
+    bestValue = Infinity,
+    bestDisjunct = 0;
   const checked = new Set<string>();
 
   const evaluate = (x: Float64Array) => {
@@ -51,7 +60,11 @@ export async function attack(net: Network, m: NetworkMatrices, ev: Evaluator, s:
       perDisjunct[i] = Math.min(perDisjunct[i], v);
     });
     const u = unsafeValue(s, x, t.logits);
-    if (u.value < bestValue) { bestValue = u.value; best = x.slice(); bestDisjunct = u.disjunct; }
+    if (u.value < bestValue) {
+      bestValue = u.value;
+      best = x.slice();
+      bestDisjunct = u.disjunct;
+    }
     return { t, u };
   };
   const tryCheck = async (x: Float64Array): Promise<Counterexample | null> => {
@@ -63,7 +76,12 @@ export async function attack(net: Network, m: NetworkMatrices, ev: Evaluator, s:
 
   for (let r = 0; r < o.restarts && performance.now() < o.deadline; r++) {
     const starts = o.starts ?? [];
-    let x = r < starts.length ? starts[r].slice() : r === starts.length ? centre(s) : s.lower.map((l, i) => l + rand() * width[i]);
+    let x =
+      r < starts.length
+        ? starts[r].slice()
+        : r === starts.length
+          ? centre(s)
+          : s.lower.map((l, i) => l + rand() * width[i]);
     for (let step = 0; step <= o.steps; step++) {
       const { t, u } = evaluate(x);
       if (u.value <= 0) {
@@ -73,12 +91,16 @@ export async function attack(net: Network, m: NetworkMatrices, ev: Evaluator, s:
       if (step === o.steps || performance.now() >= o.deadline || u.disjunct < 0) break;
       const a = s.disjuncts[u.disjunct][u.atom];
       const ws = new Float64Array(t.logits.length);
-      a.ys.forEach((j, k) => { ws[j] += a.yw[k]; });
+      a.ys.forEach((j, k) => {
+        ws[j] += a.yw[k];
+      });
       const g = logitCombinationGradient(net, m, t, ws);
-      a.xs.forEach((i, k) => { g[i] += a.xw[k]; });
+      a.xs.forEach((i, k) => {
+        g[i] += a.xw[k];
+      });
       // A step of a fraction of each coordinate's box width, shrinking from 1/4 to 1/100 (cosine).
       const top = o.stepScale ?? 0.25;
-      const frac = top * (0.04 + 0.48 * (1 + Math.cos(Math.PI * step / o.steps)));
+      const frac = top * (0.04 + 0.48 * (1 + Math.cos((Math.PI * step) / o.steps)));
       const next = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = x[i] - frac * width[i] * Math.sign(g[i]);

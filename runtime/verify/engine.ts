@@ -2,7 +2,19 @@
 // float32-checked counterexample), unsat, timeout or unknown. Cheap sat first (centre, PGD, the restriction
 // LP of the best attack point), then refutation (IBP, LP relaxation), then one big-M MILP per disjunct.
 
-import { diag, fail, inputSize, ok, outputSize, patternAt, trace, type LpModel, type Network, type NetworkMatrices, type Result } from "../../compiler/index.js";
+import {
+  diag,
+  fail,
+  inputSize,
+  ok,
+  outputSize,
+  patternAt,
+  trace,
+  type LpModel,
+  type Network,
+  type NetworkMatrices,
+  type Result,
+} from "../../compiler/index.js";
 import type { VnnlibProperty } from "../../grammar/vnnlib/parse.js";
 import type { Evaluator } from "../evaluator/types.js";
 import { createHighs } from "../solvers/highs.js";
@@ -31,30 +43,66 @@ export interface VerifyOptions {
 /** The property must name exactly the model's flattened input and output. */
 export function checkShapes(net: Network, p: VnnlibProperty, model: string, prop: string): Result<null> {
   if (p.numInputs !== inputSize(net)) {
-    return fail(diag("vnnlib/model-mismatch", `${prop}: declares ${p.numInputs} inputs X_i, but ${model} has input '${net.inputName}' of shape [${net.inputShape}] (${inputSize(net)} values)`));
+    return fail(
+      diag(
+        "vnnlib/model-mismatch",
+        `${prop}: declares ${p.numInputs} inputs X_i, but ${model} has input '${net.inputName}' of shape [${net.inputShape}] (${inputSize(net)} values)`,
+      ),
+    );
   }
   if (p.numOutputs !== outputSize(net)) {
-    return fail(diag("vnnlib/model-mismatch", `${prop}: declares ${p.numOutputs} outputs Y_j, but ${model} has output '${net.outputName}' of ${outputSize(net)} values`));
+    return fail(
+      diag(
+        "vnnlib/model-mismatch",
+        `${prop}: declares ${p.numOutputs} outputs Y_j, but ${model} has output '${net.outputName}' of ${outputSize(net)} values`,
+      ),
+    );
   }
   return ok(null);
 }
 
-interface CaseOutcome { status: VerifyStatus; stage: Stage; ce?: Counterexample; reason?: string; milps: number; binaries: number; nodes?: number }
+interface CaseOutcome {
+  status: VerifyStatus;
+  stage: Stage;
+  ce?: Counterexample;
+  reason?: string;
+  milps: number;
+  binaries: number;
+  nodes?: number;
+}
 
 export async function verifyProperty(ctx: VerifyContext, p: VnnlibProperty, o: VerifyOptions): Promise<VerifyResult> {
-  const t0 = performance.now(), deadline = t0 + o.timeout * 1000;
+  const t0 = performance.now(),
+    deadline = t0 + o.timeout * 1000;
   const done = (c: Omit<CaseOutcome, "ce"> & { ce?: Counterexample }): VerifyResult => ({
-    status: c.status, stage: c.stage, seconds: (performance.now() - t0) / 1000, milps: c.milps, binaries: c.binaries, nodes: c.nodes ?? 0,
-    ...(c.ce ? { counterexample: c.ce } : {}), ...(c.reason ? { reason: c.reason } : {}),
+    status: c.status,
+    stage: c.stage,
+    seconds: (performance.now() - t0) / 1000,
+    milps: c.milps,
+    binaries: c.binaries,
+    nodes: c.nodes ?? 0,
+    ...(c.ce ? { counterexample: c.ce } : {}),
+    ...(c.reason ? { reason: c.reason } : {}),
   });
-  if (p.inputConstraints.length > 0) return done({ status: "unknown", stage: "none", reason: "input constraints other than a box are not supported", milps: 0, binaries: 0 });
+  if (p.inputConstraints.length > 0)
+    return done({
+      status: "unknown",
+      stage: "none",
+      reason: "input constraints other than a box are not supported",
+      milps: 0,
+      binaries: 0,
+    });
   const cases = p.cases ?? [p];
-  let milps = 0, binaries = 0, nodes = 0;
+  let milps = 0,
+    binaries = 0,
+    nodes = 0;
   const open: CaseOutcome[] = [];
   let stage: Stage = "none";
   for (const c of cases) {
     const r = await verifyCase(ctx, specOf(c), deadline, o);
-    milps += r.milps; binaries = Math.max(binaries, r.binaries); nodes += r.nodes ?? 0;
+    milps += r.milps;
+    binaries = Math.max(binaries, r.binaries);
+    nodes += r.nodes ?? 0;
     if (r.status === "sat") return done({ ...r, milps, binaries, nodes });
     if (r.status !== "unsat") open.push(r);
     else stage = r.stage;
@@ -72,10 +120,17 @@ function solveWithin(lp: LpModel, deadline: number, share = 1): Promise<LpSoluti
 async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: VerifyOptions): Promise<CaseOutcome> {
   const { net, matrices: m, evaluator: ev } = ctx;
   const log = o.log ?? (() => undefined);
-  const out = (status: VerifyStatus, stage: Stage, extra: Partial<CaseOutcome> = {}): CaseOutcome => ({ status, stage, milps: 0, binaries: 0, ...extra });
+  const out = (status: VerifyStatus, stage: Stage, extra: Partial<CaseOutcome> = {}): CaseOutcome => ({
+    status,
+    stage,
+    milps: 0,
+    binaries: 0,
+    ...extra,
+  });
   if (s.disjuncts.length === 0) return out("unsat", "none", { reason: "the unsafe set is empty" });
   for (let i = 0; i < s.lower.length; i++) {
-    if (!Number.isFinite(s.lower[i]) || !Number.isFinite(s.upper[i])) return out("unknown", "none", { reason: `X_${i} has no finite bounds` });
+    if (!Number.isFinite(s.lower[i]) || !Number.isFinite(s.upper[i]))
+      return out("unknown", "none", { reason: `X_${i} has no finite bounds` });
     if (s.lower[i] > s.upper[i]) return out("unsat", "none", { reason: `the box is empty at X_${i}` });
   }
   const timeLeft = () => (deadline - performance.now()) / 1000;
@@ -87,7 +142,12 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   if (ce0) return out("sat", "centre", { ce: ce0 });
   const yc = trace(net, c, { matrices: m }).logits;
   const delta = 1e-5 * (1 + Math.max(...Array.from(yc, Math.abs)));
-  const att = await attack(net, m, ev, s, { deadline: performance.now() + Math.min(10, 0.1 * timeLeft()) * 1000, restarts: 12, steps: 60, seed: o.seed ?? 1 });
+  const att = await attack(net, m, ev, s, {
+    deadline: performance.now() + Math.min(10, 0.1 * timeLeft()) * 1000,
+    restarts: 12,
+    steps: 60,
+    seed: o.seed ?? 1,
+  });
   log(`attack: best margin ${att.bestValue.toPrecision(4)} (disjunct ${att.bestDisjunct})`);
   if (att.counterexample) return out("sat", "attack", { ce: att.counterexample });
   if (timeLeft() <= 0) return out("timeout", "attack", { reason: "time limit during the attack" });
@@ -96,14 +156,20 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   const base = await buildBase(net, m, s);
   const binaries = base.binaries;
   let pending = s.disjuncts.map((_, i) => i).filter((i) => !boundsRefute(net, m, base, s.disjuncts[i]));
-  log(`bounds: ${s.disjuncts.length - pending.length} of ${s.disjuncts.length} disjuncts refuted; ${binaries} binaries`);
+  log(
+    `bounds: ${s.disjuncts.length - pending.length} of ${s.disjuncts.length} disjuncts refuted; ${binaries} binaries`,
+  );
   if (pending.length === 0) return out("unsat", "bounds", { binaries });
 
   // 3. The restriction LP: the best attack point's linear region ∩ box ∩ its disjunct (margin δ, then 0).
   const region: ModelKind = { kind: "restrict", pattern: patternAt(trace(net, att.best, { matrices: m })) };
   if (pending.includes(att.bestDisjunct)) {
     for (const margin of [delta, 0]) {
-      const r = await solveWithin(disjunctModel(net, base, s.disjuncts[att.bestDisjunct], region, margin), deadline, 0.2);
+      const r = await solveWithin(
+        disjunctModel(net, base, s.disjuncts[att.bestDisjunct], region, margin),
+        deadline,
+        0.2,
+      );
       if (r.status !== "optimal" || !r.x) break;
       const ce = await checkCandidate(ev, s, inputOf(base, s.lower.length, r.x));
       if (ce) return out("sat", "restrict", { ce, binaries });
@@ -125,8 +191,12 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   // back-substitution and its LP; it keeps the deadline to a subdomain's work.
   if (!net.layers.some((l) => l.kind === "maxpool")) {
     const open: Spec = { ...s, disjuncts: pending.map((i) => s.disjuncts[i]) };
-    const r = await decide({ net, matrices: m, refineWork: DEFAULT_BAB.refineWork }, open, (x) => checkCandidate(ev, s, x),
-      { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp });
+    const r = await decide(
+      { net, matrices: m, refineWork: DEFAULT_BAB.refineWork },
+      open,
+      (x) => checkCandidate(ev, s, x),
+      { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp },
+    );
     log(`bab: ${r.status} after ${r.nodes} subdomains, ${r.lps} LPs, depth ${r.depth}, in ${r.seconds.toFixed(2)} s`);
     const extra = { binaries, nodes: r.nodes, ...(r.reason ? { reason: r.reason } : {}) };
     if (r.status === "sat" && r.example) return out("sat", "bab", { ...extra, ce: r.example });
@@ -137,23 +207,39 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   // promising (smallest attack margin) first; time shared evenly. The
   // disjuncts whose MILP ran out of its share run again, in later rounds, on whatever time the others left.
   pending.sort((a, b) => att.perDisjunct[a] - att.perDisjunct[b]);
-  let milps = 0, timedOut = 0;
+  let milps = 0,
+    timedOut = 0;
   const unresolved: string[] = [];
   let round = pending;
   while (round.length > 0) {
     const again: number[] = [];
     for (let k = 0; k < round.length; k++) {
       const i = round[k];
-      if (timeLeft() <= 0) { again.push(...round.slice(k)); break; }
+      if (timeLeft() <= 0) {
+        again.push(...round.slice(k));
+        break;
+      }
       milps++;
-      const r = await solveWithin(disjunctModel(net, base, s.disjuncts[i], { kind: "milp" }, 0), deadline, 1 / (round.length - k));
+      const r = await solveWithin(
+        disjunctModel(net, base, s.disjuncts[i], { kind: "milp" }, 0),
+        deadline,
+        1 / (round.length - k),
+      );
       log(`milp disjunct ${i}: ${r.status} in ${r.seconds.toFixed(2)} s`);
       if (r.status === "infeasible") continue;
-      if (r.status === "timeout") { again.push(i); continue; }
-      if (r.status !== "optimal" || !r.x) { unresolved.push(`disjunct ${i}: ${r.message ?? r.status}`); continue; }
+      if (r.status === "timeout") {
+        again.push(i);
+        continue;
+      }
+      if (r.status !== "optimal" || !r.x) {
+        unresolved.push(`disjunct ${i}: ${r.message ?? r.status}`);
+        continue;
+      }
       const found = await confirm(ctx, base, s, i, r.x, delta, deadline);
       if (found) return out("sat", "milp", { ce: found, binaries, milps });
-      unresolved.push(`disjunct ${i}: the MILP's point fails the float32 check (within solver tolerance of the boundary)`);
+      unresolved.push(
+        `disjunct ${i}: the MILP's point fails the float32 check (within solver tolerance of the boundary)`,
+      );
     }
     timedOut = again.length;
     // Another round only when it has clearly more time per disjunct than its last share had.
@@ -161,7 +247,8 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
     round = again;
   }
   if (timedOut === 0 && unresolved.length === 0) return out("unsat", "milp", { binaries, milps });
-  if (unresolved.length > 0 && timedOut === 0) return out("unknown", "milp", { binaries, milps, reason: unresolved.join("; ") });
+  if (unresolved.length > 0 && timedOut === 0)
+    return out("unknown", "milp", { binaries, milps, reason: unresolved.join("; ") });
   return out("timeout", "milp", { binaries, milps, reason: `${timedOut} MILP(s) hit the time limit` });
 }
 
@@ -169,12 +256,27 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
  * A MILP point that fails the float32 check sits on the boundary: polish it by a short PGD, then re-solve
  * with margin δ (so float32 rounding cannot undo it). Never `sat` without a checked point.
  */
-async function confirm(ctx: VerifyContext, base: BaseModel, s: Spec, i: number, sol: Float64Array, delta: number, deadline: number): Promise<Counterexample | null> {
+async function confirm(
+  ctx: VerifyContext,
+  base: BaseModel,
+  s: Spec,
+  i: number,
+  sol: Float64Array,
+  delta: number,
+  deadline: number,
+): Promise<Counterexample | null> {
   const x = inputOf(base, s.lower.length, sol);
   const direct = await checkCandidate(ctx.evaluator, s, x);
   if (direct) return direct;
   const one: Spec = { ...s, disjuncts: [s.disjuncts[i]] };
-  const pol = await attack(ctx.net, ctx.matrices, ctx.evaluator, one, { deadline: Math.min(deadline, performance.now() + 2000), restarts: 1, steps: 30, seed: 7, starts: [x], stepScale: 0.005 });
+  const pol = await attack(ctx.net, ctx.matrices, ctx.evaluator, one, {
+    deadline: Math.min(deadline, performance.now() + 2000),
+    restarts: 1,
+    steps: 30,
+    seed: 7,
+    starts: [x],
+    stepScale: 0.005,
+  });
   if (pol.counterexample) return checkCandidate(ctx.evaluator, s, pol.counterexample.x);
   if (deadline - performance.now() <= 0) return null;
   const r = await solveWithin(disjunctModel(ctx.net, base, s.disjuncts[i], { kind: "milp" }, delta), deadline);

@@ -5,8 +5,10 @@ import type { Atom, VnnlibCase } from "../../grammar/vnnlib/parse.js";
 
 /** Σ yw[k]·y[ys[k]] + Σ xw[k]·x[xs[k]] + c ≤ 0. */
 export interface LeAtom {
-  readonly ys: Int32Array; readonly yw: Float64Array;
-  readonly xs: Int32Array; readonly xw: Float64Array;
+  readonly ys: Int32Array;
+  readonly yw: Float64Array;
+  readonly xs: Int32Array;
+  readonly xw: Float64Array;
   readonly c: number;
 }
 
@@ -22,15 +24,22 @@ export interface Spec {
 /** `term <= 0` stays, `term >= 0` becomes `-term <= 0` (negation is exact). */
 export function leAtom(a: Atom): LeAtom {
   const s = a.op === "<=" ? 1 : -1;
-  const ys = [...a.term.y.keys()], xs = [...a.term.x.keys()];
+  const ys = [...a.term.y.keys()],
+    xs = [...a.term.x.keys()];
   return {
-    ys: Int32Array.from(ys), yw: Float64Array.from(ys, (j) => s * a.term.y.get(j)!),
-    xs: Int32Array.from(xs), xw: Float64Array.from(xs, (i) => s * a.term.x.get(i)!),
+    ys: Int32Array.from(ys),
+    yw: Float64Array.from(ys, (j) => s * a.term.y.get(j)!),
+    xs: Int32Array.from(xs),
+    xw: Float64Array.from(xs, (i) => s * a.term.x.get(i)!),
     c: s * a.term.c + 0,
   };
 }
 
-export const specOf = (c: VnnlibCase): Spec => ({ lower: c.inputLower, upper: c.inputUpper, disjuncts: c.unsafe.map((d) => d.map(leAtom)) });
+export const specOf = (c: VnnlibCase): Spec => ({
+  lower: c.inputLower,
+  upper: c.inputUpper,
+  disjuncts: c.unsafe.map((d) => d.map(leAtom)),
+});
 
 export function atomValue(a: LeAtom, x: ArrayLike<number>, y: ArrayLike<number>): number {
   let s = a.c;
@@ -40,14 +49,29 @@ export function atomValue(a: LeAtom, x: ArrayLike<number>, y: ArrayLike<number>)
 }
 
 /** max over the disjunct's atoms of g (≤ 0 iff the disjunct holds); −Infinity for an empty conjunction. */
-export function disjunctValue(d: Disjunct, x: ArrayLike<number>, y: ArrayLike<number>): { value: number; atom: number } {
-  let value = -Infinity, atom = -1;
-  d.forEach((a, k) => { const v = atomValue(a, x, y); if (v > value) { value = v; atom = k; } });
+export function disjunctValue(
+  d: Disjunct,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+): { value: number; atom: number } {
+  let value = -Infinity,
+    atom = -1;
+  d.forEach((a, k) => {
+    const v = atomValue(a, x, y);
+    if (v > value) {
+      value = v;
+      atom = k;
+    }
+  });
   return { value, atom };
 }
 
 /** min over disjuncts of disjunctValue: ≤ 0 iff the point is a counterexample. */
-export function unsafeValue(s: Spec, x: ArrayLike<number>, y: ArrayLike<number>): { value: number; disjunct: number; atom: number } {
+export function unsafeValue(
+  s: Spec,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+): { value: number; disjunct: number; atom: number } {
   let best = { value: Infinity, disjunct: -1, atom: -1 };
   s.disjuncts.forEach((d, i) => {
     const v = disjunctValue(d, x, y);
@@ -56,13 +80,14 @@ export function unsafeValue(s: Spec, x: ArrayLike<number>, y: ArrayLike<number>)
   return best;
 }
 
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
 
 /** The adjacent float32 towards +∞ (dir 1) or −∞ (dir −1) of a finite float32 value. */
 export function stepFloat32(v: number, dir: 1 | -1): number {
   if (v === 0) return dir * 1.401298464324817e-45;
   f32[0] = v;
-  u32[0] += (v > 0) === (dir > 0) ? 1 : -1;
+  u32[0] += v > 0 === dir > 0 ? 1 : -1;
   return f32[0];
 }
 

@@ -6,12 +6,24 @@ import type { Result } from "../../compiler/index.js";
 import { openProperty, openVerifyModel, type OpenModel } from "../commands/verify.js";
 import { verifyProperty } from "./engine.js";
 
-export interface Instance { readonly onnx: string; readonly vnnlib: string; readonly timeout: number }
+export interface Instance {
+  readonly onnx: string;
+  readonly vnnlib: string;
+  readonly timeout: number;
+}
 export type Answer = "sat" | "unsat" | "timeout" | "unknown" | "unsupported";
-export interface InstanceResult extends Instance { readonly result: Answer; readonly seconds: number; readonly note: string }
+export interface InstanceResult extends Instance {
+  readonly result: Answer;
+  readonly seconds: number;
+  readonly note: string;
+}
 
 /** Plain data: it crosses the thread boundary. */
-export interface InstanceTask { readonly dir: string; readonly instance: Instance; readonly timeoutScale: number }
+export interface InstanceTask {
+  readonly dir: string;
+  readonly instance: Instance;
+  readonly timeoutScale: number;
+}
 
 export interface InstanceRunner {
   /** The instance's time limit (timeout × scale) is the engine's deadline; its seconds include opening the model. */
@@ -30,12 +42,14 @@ export function instanceRunner(): InstanceRunner {
   };
   const run = async ({ dir, instance: inst, timeoutScale }: InstanceTask): Promise<InstanceResult> => {
     const t0 = performance.now();
-    const modelPath = join(dir, inst.onnx), propPath = join(dir, inst.vnnlib);
+    const modelPath = join(dir, inst.onnx),
+      propPath = join(dir, inst.vnnlib);
     if (open?.path !== modelPath) {
       await close();
       open = { path: modelPath, model: await openVerifyModel(modelPath) };
     }
-    let result: Answer, note = "";
+    let result: Answer,
+      note = "";
     if (!open.model.ok) {
       result = "unsupported";
       note = open.model.diagnostics.map((d) => d.message).join("; ");
@@ -46,7 +60,9 @@ export function instanceRunner(): InstanceRunner {
         note = prop.diagnostics.map((d) => d.message).join("; ");
       } else {
         try {
-          const res = await verifyProperty(open.model.value.context, prop.value, { timeout: inst.timeout * timeoutScale });
+          const res = await verifyProperty(open.model.value.context, prop.value, {
+            timeout: inst.timeout * timeoutScale,
+          });
           result = res.status;
           note = `${res.stage}${res.reason ? `: ${res.reason}` : ""}`;
         } catch (e) {

@@ -10,8 +10,17 @@ import { argmax } from "../../runtime/evaluator/types.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
 
 // The example models, and every fine-tuned net Table 1 names (examples/models/finetuned/: robustc reads them too).
-const MODELS = ["mnist_mlp", "mnist_lenet", "mnist_lenet_caffe", "mnist_cnn_bn", "mnist_nin",
-  ...readdirSync("examples/models/finetuned").filter((f) => f.endsWith(".onnx")).sort().map((f) => `finetuned/${f.slice(0, -5)}`)];
+const MODELS = [
+  "mnist_mlp",
+  "mnist_lenet",
+  "mnist_lenet_caffe",
+  "mnist_cnn_bn",
+  "mnist_nin",
+  ...readdirSync("examples/models/finetuned")
+    .filter((f) => f.endsWith(".onnx"))
+    .sort()
+    .map((f) => `finetuned/${f.slice(0, -5)}`),
+];
 const N = 200;
 
 describe("examples/models", function () {

@@ -53,13 +53,28 @@ describe("grammar/constraint: text syntax", () => {
     assert.ok(p.ok);
     // columns: x0 x1 u0 u1 v0 v1 t
     const at = (x0: number, x1: number, vOf = (u: number) => Math.max(0, u)) => {
-      const u0 = x0 - 2 * x1 + 0.5, u1 = -1.5 * x0;
+      const u0 = x0 - 2 * x1 + 0.5,
+        u1 = -1.5 * x0;
       return [x0, x1, u0, u1, vOf(u0), vOf(u1), 0];
     };
     assert.equal(satisfies(p.value.constraint, at(0.2, 0.7), 1e-12), true);
     assert.equal(satisfies(p.value.constraint, at(-0.4, 0.1), 1e-12), true);
-    assert.equal(satisfies(p.value.constraint, at(0.2, 0.7, (u) => u), 1e-12), false); // v = u on an inactive unit
-    assert.equal(satisfies(p.value.constraint, at(0.9, -0.3, () => 0), 1e-12), false); // v = 0 on an active unit
+    assert.equal(
+      satisfies(
+        p.value.constraint,
+        at(0.2, 0.7, (u) => u),
+        1e-12,
+      ),
+      false,
+    ); // v = u on an inactive unit
+    assert.equal(
+      satisfies(
+        p.value.constraint,
+        at(0.9, -0.3, () => 0),
+        1e-12,
+      ),
+      false,
+    ); // v = 0 on an active unit
   });
 
   it("reads lanes and per-variable bounds", () => {
@@ -85,10 +100,22 @@ or pool [1] {
 
   const bad: [string, string, RegExp][] = [
     ["an unknown variable", "var x[2] free\nlinear r {\n  x[0] + y >= 1\n}\n", /^<text>:3:10: unknown variable 'y'$/],
-    ["an index out of range", "var x[2] free\nlinear r {\n  x[2] >= 1\n}\n", /^<text>:3:3: index 2 out of range for 'x' \(size 2\)$/],
+    [
+      "an index out of range",
+      "var x[2] free\nlinear r {\n  x[2] >= 1\n}\n",
+      /^<text>:3:3: index 2 out of range for 'x' \(size 2\)$/,
+    ],
     ["a missing relation", "var x free\nlinear r {\n  x 1\n}\n", /^<text>:3:5: expected '=', '>=' or '<=', found '1'$/],
-    ["a constant on the left", "var x free\nlinear r {\n  x + 3 >= 1\n}\n", /^<text>:3:7: a constant belongs on the right-hand side of a row$/],
-    ["a lane outside an or", "var x free\nlinear r {\n  @0: x >= 1\n}\n", /^<text>:3:3: a lane prefix is only allowed inside an `or`$/],
+    [
+      "a constant on the left",
+      "var x free\nlinear r {\n  x + 3 >= 1\n}\n",
+      /^<text>:3:7: a constant belongs on the right-hand side of a row$/,
+    ],
+    [
+      "a lane outside an or",
+      "var x free\nlinear r {\n  @0: x >= 1\n}\n",
+      /^<text>:3:3: a lane prefix is only allowed inside an `or`$/,
+    ],
     ["a stray character", "var x free\nlinear r {\n  x >= 1 ;\n}\n", /^<text>:3:10: unexpected character ';'$/],
   ];
   for (const [what, text, re] of bad) {

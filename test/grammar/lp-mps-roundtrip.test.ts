@@ -35,26 +35,36 @@ function expectedFromMps(m: LpModel): Canonical {
   const c = canonical(m);
   return {
     ...c,
-    rows: c.rows.map((r) => r.lower !== r.upper && Number.isFinite(r.lower) && Number.isFinite(r.upper) ? { ...r, upper: r.lower + (r.upper - r.lower) } : r),
+    rows: c.rows.map((r) =>
+      r.lower !== r.upper && Number.isFinite(r.lower) && Number.isFinite(r.upper)
+        ? { ...r, upper: r.lower + (r.upper - r.lower) }
+        : r,
+    ),
   };
 }
 
 describe("LP and MPS readers: round trip through our writers", () => {
   it("writeCplexLp → readCplexLp gives the same model (by column name)", () => {
-    fc.assert(fc.property(modelArb, (m) => {
-      const back = value(readCplexLp(writeCplexLp(m), "rt.lp"));
-      assert.deepEqual(canonical(back), expectedFromLp(m));
-      assert.equal(back.name, m.name);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(modelArb, (m) => {
+        const back = value(readCplexLp(writeCplexLp(m), "rt.lp"));
+        assert.deepEqual(canonical(back), expectedFromLp(m));
+        assert.equal(back.name, m.name);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("writeMps → readMps gives the same model, columns and rows in the same order", () => {
-    fc.assert(fc.property(modelArb, (m) => {
-      const back = value(readMps(writeMps(m), "rt.mps"));
-      assert.deepEqual(canonical(back), expectedFromMps(m));
-      assert.deepEqual(back.colNames, m.colNames);
-      assert.equal(back.name, m.name);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(modelArb, (m) => {
+        const back = value(readMps(writeMps(m), "rt.mps"));
+        assert.deepEqual(canonical(back), expectedFromMps(m));
+        assert.deepEqual(back.colNames, m.colNames);
+        assert.equal(back.name, m.name);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -215,10 +225,32 @@ describe("MPS reader: hand-written files", () => {
   });
 
   it("takes set names as optional, OBJSENSE on its own line, and OBJNAME", () => {
-    const m = value(readMps([
-      "NAME", "OBJSENSE", "    MAXIMIZE", "OBJNAME", "  second", "ROWS", " N first", " N second", " L r",
-      "COLUMNS", " x first 5 second 1", " x r 1", "RHS", " r 3", " second 2", "BOUNDS", " UP x 10", " LO x 1", "ENDATA",
-    ].join("\n"), "noset.mps"));
+    const m = value(
+      readMps(
+        [
+          "NAME",
+          "OBJSENSE",
+          "    MAXIMIZE",
+          "OBJNAME",
+          "  second",
+          "ROWS",
+          " N first",
+          " N second",
+          " L r",
+          "COLUMNS",
+          " x first 5 second 1",
+          " x r 1",
+          "RHS",
+          " r 3",
+          " second 2",
+          "BOUNDS",
+          " UP x 10",
+          " LO x 1",
+          "ENDATA",
+        ].join("\n"),
+        "noset.mps",
+      ),
+    );
     assert.equal(m.name, "noset");
     assert.equal(m.sense, "max");
     assert.equal(m.objectiveConstant, -2);
@@ -245,7 +277,10 @@ describe("LP and MPS readers: files written by HiGHS (another writer's conventio
       for (const m of [value(readCplexLp(lp, "highs.lp")), value(readMps(mps, "highs.mps"))]) {
         const s = await createHighs().solve(m);
         assert.equal(s.status, f.expect.status, s.message);
-        if (f.expect.status === "optimal") assert.ok(Math.abs((s.objective ?? NaN) - f.expect.objective) <= 1e-6 * Math.max(1, Math.abs(f.expect.objective)));
+        if (f.expect.status === "optimal")
+          assert.ok(
+            Math.abs((s.objective ?? NaN) - f.expect.objective) <= 1e-6 * Math.max(1, Math.abs(f.expect.objective)),
+          );
       }
     });
   }
@@ -294,8 +329,18 @@ describe("MPS reader: malformed input is an error value with a line", () => {
     ["unknown bound type", `${head}BOUNDS\n XX BND x 1\nENDATA`, 8, /unknown bound type 'XX'/],
     ["bound on an unknown column", `${head}BOUNDS\n UP BND y 1\nENDATA`, 8, /unknown column 'y'/],
     ["data before any section", " x obj 1\nENDATA", 1, /outside a section/],
-    ["column split in two", "NAME t\nROWS\n N obj\n L c\nCOLUMNS\n x obj 1\n y obj 1\n x c 1\nENDATA", 8, /appears again/],
-    ["RANGES on a free row", "NAME t\nROWS\n N obj\n N f\nCOLUMNS\n x obj 1 f 1\nRANGES\n R f 1\nENDATA", 8, /free row/],
+    [
+      "column split in two",
+      "NAME t\nROWS\n N obj\n L c\nCOLUMNS\n x obj 1\n y obj 1\n x c 1\nENDATA",
+      8,
+      /appears again/,
+    ],
+    [
+      "RANGES on a free row",
+      "NAME t\nROWS\n N obj\n N f\nCOLUMNS\n x obj 1 f 1\nRANGES\n R f 1\nENDATA",
+      8,
+      /free row/,
+    ],
     ["quadratic section", `${head}QUADOBJ\n x x 1\nENDATA`, 7, /not supported/],
     ["ROWS line with three fields", "NAME t\nROWS\n N obj extra\nENDATA", 3, /expected 'type name'/],
     ["unknown row type", "NAME t\nROWS\n Q r\nENDATA", 3, /unknown row type/],
@@ -313,22 +358,40 @@ describe("readers never throw", () => {
     if (!r.ok) for (const d of r.diagnostics) assert.match(d.message, new RegExp(`^${file}(:\\d+)+: `));
   };
   it("on arbitrary text", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
-      noThrow(readCplexLp(s, "f.lp"), "f.lp");
-      noThrow(readMps(s, "f.mps"), "f.mps");
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        noThrow(readCplexLp(s, "f.lp"), "f.lp");
+        noThrow(readMps(s, "f.mps"), "f.mps");
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("on written files with a line dropped or a character changed", () => {
-    const edit = fc.record({ line: fc.nat(), col: fc.nat(), ch: fc.constantFrom("", " ", "-", "<", ":", "x", "9", "\\", "*", "'"), drop: fc.boolean() });
-    fc.assert(fc.property(modelArb, edit, (m, e) => {
-      for (const [text, read, file] of [[writeCplexLp(m), readCplexLp, "f.lp"], [writeMps(m), readMps, "f.mps"]] as const) {
-        const lines = text.split("\n");
-        const i = e.line % lines.length;
-        if (e.drop) lines.splice(i, 1);
-        else { const l = lines[i], k = e.col % (l.length + 1); lines[i] = l.slice(0, k) + e.ch + l.slice(k + 1); }
-        noThrow(read(lines.join("\n"), file), file);
-      }
-    }), { numRuns: 300 });
+    const edit = fc.record({
+      line: fc.nat(),
+      col: fc.nat(),
+      ch: fc.constantFrom("", " ", "-", "<", ":", "x", "9", "\\", "*", "'"),
+      drop: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(modelArb, edit, (m, e) => {
+        for (const [text, read, file] of [
+          [writeCplexLp(m), readCplexLp, "f.lp"],
+          [writeMps(m), readMps, "f.mps"],
+        ] as const) {
+          const lines = text.split("\n");
+          const i = e.line % lines.length;
+          if (e.drop) lines.splice(i, 1);
+          else {
+            const l = lines[i],
+              k = e.col % (l.length + 1);
+            lines[i] = l.slice(0, k) + e.ch + l.slice(k + 1);
+          }
+          noThrow(read(lines.join("\n"), file), file);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

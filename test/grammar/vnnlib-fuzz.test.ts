@@ -28,7 +28,10 @@ const edit: fc.Arbitrary<Edit> = fc.record({
   at: fc.nat(),
   kind: fc.constantFrom("del", "ins", "sub"),
   len: fc.integer({ min: 1, max: 8 }),
-  text: fc.oneof(fc.string({ unit: fc.constantFrom(...ALPHABET), minLength: 1, maxLength: 6 }), fc.string({ unit: "binary", minLength: 1, maxLength: 3 })),
+  text: fc.oneof(
+    fc.string({ unit: fc.constantFrom(...ALPHABET), minLength: 1, maxLength: 6 }),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 3 }),
+  ),
 });
 
 function apply(src: string, edits: readonly Edit[]): string {
@@ -64,7 +67,8 @@ function checkResult(text: string): void {
   const m = /^f\.vnnlib:(\d+):(\d+): \S/.exec(msg);
   assert.ok(m, msg);
   const lines = text.split("\n");
-  const line = Number(m[1]), col = Number(m[2]);
+  const line = Number(m[1]),
+    col = Number(m[2]);
   assert.ok(line >= 1 && line <= lines.length, msg);
   assert.ok(col >= 1 && col <= lines[line - 1].length + 1, msg);
 }
@@ -77,17 +81,29 @@ describe("VNN-LIB: fuzzing", function () {
   });
 
   it("random strings never throw", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 400 }), (s) => checkResult(s)), { numRuns: 2000 });
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 400 }), (s) => checkResult(s)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 400 }), (s) => checkResult(s)),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...ALPHABET), maxLength: 400 }), (s) => checkResult(s)),
+      { numRuns: 2000 },
+    );
   });
 
   it("random bytes (decoded as UTF-8, as readVnnlibFile does) never throw", () => {
     const dec = new TextDecoder("utf-8");
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => checkResult(dec.decode(b))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (b) => checkResult(dec.decode(b))),
+      { numRuns: 2000 },
+    );
   });
 
   it("random deletions, insertions and substitutions of a valid file never throw", () => {
-    fc.assert(fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (es) => checkResult(apply(VALID, es))), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (es) => checkResult(apply(VALID, es))),
+      { numRuns: 5000 },
+    );
   });
 
   it("deep and wide random nesting of and/or never throws", () => {
@@ -96,9 +112,16 @@ describe("VNN-LIB: fuzzing", function () {
       f: fc.oneof(
         { depthSize: "small", withCrossShrink: true },
         fc.constantFrom("(>= Y_0 Y_1)", "(<= X_0 0.1)", "(>= X_1 -1)", "(< (+ Y_2 X_0) 3)", "true", "false"),
-        fc.tuple(fc.constantFrom("and", "or"), fc.array(tie("f"), { maxLength: 4 })).map(([op, xs]) => `(${op} ${xs.join(" ")})`),
+        fc
+          .tuple(fc.constantFrom("and", "or"), fc.array(tie("f"), { maxLength: 4 }))
+          .map(([op, xs]) => `(${op} ${xs.join(" ")})`),
       ),
     })).f;
-    fc.assert(fc.property(fc.array(formula, { minLength: 1, maxLength: 4 }), (fs) => checkResult(`${head}${fs.map((f) => `(assert ${f})`).join("\n")}`)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.array(formula, { minLength: 1, maxLength: 4 }), (fs) =>
+        checkResult(`${head}${fs.map((f) => `(assert ${f})`).join("\n")}`),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

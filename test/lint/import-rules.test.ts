@@ -14,7 +14,10 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CONFIG = join(ROOT, ".dependency-cruiser.cjs");
 const DEPCRUISE = join(ROOT, "node_modules/dependency-cruiser/bin/dependency-cruise.mjs");
 /** The folders make lint cruises, read from the Makefile so that this test runs what make lint runs. */
-const LINT_DIRS = (/^LINT_DIRS := (.+)$/m.exec(readFileSync(join(ROOT, "Makefile"), "utf8")) ?? assert.fail("no LINT_DIRS in the Makefile"))[1].trim().split(/\s+/);
+const LINT_DIRS = (/^LINT_DIRS := (.+)$/m.exec(readFileSync(join(ROOT, "Makefile"), "utf8")) ??
+  assert.fail("no LINT_DIRS in the Makefile"))[1]
+  .trim()
+  .split(/\s+/);
 
 function writeTree(dir: string, files: Record<string, string>): void {
   for (const [path, text] of Object.entries(files)) {
@@ -26,35 +29,49 @@ function writeTree(dir: string, files: Record<string, string>): void {
 /** The lint in `cwd` as a child process: its exit code and its output. */
 function lint(cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [DEPCRUISE, "--config", CONFIG, "--no-progress", ...LINT_DIRS], { cwd, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      done({ code, out: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      [DEPCRUISE, "--config", CONFIG, "--no-progress", ...LINT_DIRS],
+      { cwd, maxBuffer: 1 << 24 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        done({ code, out: stdout + stderr });
+      },
+    );
   });
 }
 
 /** What every tree has: the compiler's public API over one IR module, diagnostics and a pass. */
 const BASE: Record<string, string> = {
-  "compiler/ir/network.ts": "export interface Network { layers: number }\nexport const empty: Network = { layers: 0 };\n",
+  "compiler/ir/network.ts":
+    "export interface Network { layers: number }\nexport const empty: Network = { layers: 0 };\n",
   "compiler/diagnostics.ts": "export interface Diagnostic { message: string }\n",
-  "compiler/passes/encode.ts": 'import type { Network } from "../ir/network.js";\nexport const encode = (n: Network): number => n.layers;\n',
-  "compiler/index.ts": 'export { empty, type Network } from "./ir/network.js";\nexport { encode } from "./passes/encode.js";\nexport type { Diagnostic } from "./diagnostics.js";\n',
+  "compiler/passes/encode.ts":
+    'import type { Network } from "../ir/network.js";\nexport const encode = (n: Network): number => n.layers;\n',
+  "compiler/index.ts":
+    'export { empty, type Network } from "./ir/network.js";\nexport { encode } from "./passes/encode.js";\nexport type { Diagnostic } from "./diagnostics.js";\n',
 };
 
 describe("make lint: the import rules on planted trees", function () {
   this.timeout(60_000);
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "robustc-lint-")); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-lint-"));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("passes a clean tree: the runtime through compiler/index.ts, grammar on the IR, test/ and bench/ anywhere", async () => {
     writeTree(dir, {
       ...BASE,
-      "runtime/rho/restrict.ts": 'import { encode, empty, type Network } from "../../compiler/index.js";\nexport const rho = (n: Network = empty): number => encode(n);\n',
+      "runtime/rho/restrict.ts":
+        'import { encode, empty, type Network } from "../../compiler/index.js";\nexport const rho = (n: Network = empty): number => encode(n);\n',
       "runtime/rho/modes.ts": 'import { rho } from "./restrict.js";\nexport const modes = { restrict: rho };\n',
-      "grammar/constraint/print.ts": 'import type { Network } from "../../compiler/ir/network.js";\nimport type { Diagnostic } from "../../compiler/diagnostics.js";\nexport const print = (n: Network, d: Diagnostic[]): string => `${n.layers} ${d.length}`;\n',
-      "test/rho.test.ts": 'import { encode } from "../compiler/passes/encode.js";\nimport { modes } from "../runtime/rho/modes.js";\nexport const t = [encode, modes];\n',
-      "bench/rho.ts": 'import { rho } from "../runtime/rho/restrict.js";\nimport { empty } from "../compiler/ir/network.js";\nexport const b = rho(empty);\n',
+      "grammar/constraint/print.ts":
+        'import type { Network } from "../../compiler/ir/network.js";\nimport type { Diagnostic } from "../../compiler/diagnostics.js";\nexport const print = (n: Network, d: Diagnostic[]): string => `${n.layers} ${d.length}`;\n',
+      "test/rho.test.ts":
+        'import { encode } from "../compiler/passes/encode.js";\nimport { modes } from "../runtime/rho/modes.js";\nexport const t = [encode, modes];\n',
+      "bench/rho.ts":
+        'import { rho } from "../runtime/rho/restrict.js";\nimport { empty } from "../compiler/ir/network.js";\nexport const b = rho(empty);\n',
     });
     const r = await lint(dir);
     assert.equal(r.code, 0, r.out);
@@ -65,34 +82,50 @@ describe("make lint: the import rules on planted trees", function () {
     writeTree(dir, {
       ...BASE,
       // A cycle through a type-only import: runtime/rho/exact.ts ⇄ runtime/rho/lower.ts.
-      "runtime/rho/exact.ts": 'import { lower } from "./lower.js";\nexport interface Bracket { lo: number }\nexport const exact = (): Bracket => ({ lo: lower() });\n',
-      "runtime/rho/lower.ts": 'import type { Bracket } from "./exact.js";\nexport const lower = (b?: Bracket): number => b?.lo ?? 0;\n',
+      "runtime/rho/exact.ts":
+        'import { lower } from "./lower.js";\nexport interface Bracket { lo: number }\nexport const exact = (): Bracket => ({ lo: lower() });\n',
+      "runtime/rho/lower.ts":
+        'import type { Bracket } from "./exact.js";\nexport const lower = (b?: Bracket): number => b?.lo ?? 0;\n',
       // The compiler reaching into the runtime, by a type only.
-      "compiler/passes/evaluate.ts": 'import type { Bracket } from "../../runtime/rho/exact.js";\nexport const evaluate = (b: Bracket): number => b.lo;\n',
+      "compiler/passes/evaluate.ts":
+        'import type { Bracket } from "../../runtime/rho/exact.js";\nexport const evaluate = (b: Bracket): number => b.lo;\n',
       // The runtime past compiler/index.ts.
-      "runtime/rho/restrict.ts": 'import { encode } from "../../compiler/passes/encode.js";\nimport { empty } from "../../compiler/index.js";\nexport const rho = (): number => encode(empty);\n',
+      "runtime/rho/restrict.ts":
+        'import { encode } from "../../compiler/passes/encode.js";\nimport { empty } from "../../compiler/index.js";\nexport const rho = (): number => encode(empty);\n',
       // grammar/ on a compiler pass.
       "grammar/lp/read.ts": 'import { encode } from "../../compiler/passes/encode.js";\nexport const read = encode;\n',
     });
     const r = await lint(dir);
     assert.notEqual(r.code, 0, r.out);
-    const errors = r.out.split("\n").filter((l) => /^\s*error /.test(l)).map((l) => l.trim().replace(/\s+→\s*$/, ""));
-    assert.deepEqual(errors.sort(), [
-      "error compiler-not-to-runtime: compiler/passes/evaluate.ts → runtime/rho/exact.ts",
-      "error grammar-to-compiler-ir-only: grammar/lp/read.ts → compiler/passes/encode.ts",
-      "error no-circular: runtime/rho/exact.ts",
-      "error runtime-to-compiler-via-index: runtime/rho/restrict.ts → compiler/passes/encode.ts",
-    ].sort(), r.out);
+    const errors = r.out
+      .split("\n")
+      .filter((l) => /^\s*error /.test(l))
+      .map((l) => l.trim().replace(/\s+→\s*$/, ""));
+    assert.deepEqual(
+      errors.sort(),
+      [
+        "error compiler-not-to-runtime: compiler/passes/evaluate.ts → runtime/rho/exact.ts",
+        "error grammar-to-compiler-ir-only: grammar/lp/read.ts → compiler/passes/encode.ts",
+        "error no-circular: runtime/rho/exact.ts",
+        "error runtime-to-compiler-via-index: runtime/rho/restrict.ts → compiler/passes/encode.ts",
+      ].sort(),
+      r.out,
+    );
     // The cycle names both of its modules.
-    assert.match(r.out, /no-circular: runtime\/rho\/exact\.ts →\s+runtime\/rho\/lower\.ts →\s+runtime\/rho\/exact\.ts/, r.out);
+    assert.match(
+      r.out,
+      /no-circular: runtime\/rho\/exact\.ts →\s+runtime\/rho\/lower\.ts →\s+runtime\/rho\/exact\.ts/,
+      r.out,
+    );
     assert.match(r.out, /4 dependency violations \(4 errors/, r.out);
   });
 
   it("fails on a grammar → runtime import, a source → test import and an unresolvable one", async () => {
     writeTree(dir, {
       ...BASE,
-      "runtime/run/session.ts": 'export const session = 1;\n',
-      "grammar/vnnlib/parse.ts": 'import { session } from "../../runtime/run/session.js";\nexport const parse = session;\n',
+      "runtime/run/session.ts": "export const session = 1;\n",
+      "grammar/vnnlib/parse.ts":
+        'import { session } from "../../runtime/run/session.js";\nexport const parse = session;\n',
       "compiler/ir/fixture.ts": 'import { data } from "../../test/fixtures/data.js";\nexport const fixture = data;\n',
       "test/fixtures/data.ts": "export const data = 1;\n",
       "runtime/run/moved.ts": 'import { gone } from "./not-there.js";\nexport const moved = gone;\n',

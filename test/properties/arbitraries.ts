@@ -20,11 +20,24 @@ class Net {
   readonly b: OnnxBuilder;
   readonly rand: () => number;
   readonly steps: string[] = [];
-  constructor(seed: number, opset: number) { this.b = new OnnxBuilder(opset); this.rand = prng(seed); }
-  weights(n: number, scale: number): number[] { return Array.from({ length: n }, () => (this.rand() * 2 - 1) * scale); }
+  constructor(seed: number, opset: number) {
+    this.b = new OnnxBuilder(opset);
+    this.rand = prng(seed);
+  }
+  weights(n: number, scale: number): number[] {
+    return Array.from({ length: n }, () => (this.rand() * 2 - 1) * scale);
+  }
   init(prefix: string, dims: number[], scale: number): string {
     const name = this.b.fresh(prefix);
-    return this.b.initializer({ name, dims, data: this.weights(dims.reduce((a, c) => a * c, 1), scale), raw: this.rand() < 0.8 });
+    return this.b.initializer({
+      name,
+      dims,
+      data: this.weights(
+        dims.reduce((a, c) => a * c, 1),
+        scale,
+      ),
+      raw: this.rand() < 0.8,
+    });
   }
   op(op: string, inputs: string[], attrs: Record<string, number | number[] | string | { float: number }> = {}): string {
     const out = this.b.fresh(op.toLowerCase());
@@ -38,82 +51,164 @@ function dense(n: Net, x: string, inN: number, outN: number, form: number): stri
   const scale = 1 / Math.sqrt(inN);
   n.steps.push(`dense ${inN}->${outN}`);
   if (form === 0) return n.op("Gemm", [x, n.init("W", [outN, inN], scale), n.init("b", [outN], 0.1)], { transB: 1 });
-  if (form === 1) return n.op("Gemm", [x, n.init("W", [inN, outN], scale), n.init("b", [outN], 0.1)], { alpha: { float: 0.5 }, beta: { float: 2 } });
+  if (form === 1)
+    return n.op("Gemm", [x, n.init("W", [inN, outN], scale), n.init("b", [outN], 0.1)], {
+      alpha: { float: 0.5 },
+      beta: { float: 2 },
+    });
   return n.op("Add", [n.op("MatMul", [x, n.init("W", [inN, outN], scale)]), n.init("b", [outN], 0.1)]);
 }
 
-export const mlpArb: fc.Arbitrary<RandomNet> = fc.record({
-  seed: fc.integer(), inN: fc.integer({ min: 2, max: 16 }), hidden: fc.array(fc.integer({ min: 2, max: 24 }), { minLength: 0, maxLength: 3 }),
-  outN: fc.integer({ min: 2, max: 10 }), forms: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
-  dynamic: fc.boolean(), opset: fc.constantFrom(11, 13, 17),
-}).map(({ seed, inN, hidden, outN, forms, dynamic, opset }) => {
-  const n = new Net(seed, opset);
-  n.b.input("x", [dynamic ? "batch" : 1, inN]);
-  let x = "x", width = inN;
-  hidden.forEach((h, i) => { x = n.op("Relu", [dense(n, x, width, h, forms[i])]); n.steps.push("relu"); width = h; });
-  x = dense(n, x, width, outN, forms[3]);
-  n.b.node("Identity", [x], ["logits"]);
-  n.b.output("logits", [dynamic ? "batch" : 1, outN]);
-  return { bytes: n.b.toBytes(), inputShape: [1, inN], description: `mlp opset${opset} ${n.steps.join(", ")}` };
-});
+export const mlpArb: fc.Arbitrary<RandomNet> = fc
+  .record({
+    seed: fc.integer(),
+    inN: fc.integer({ min: 2, max: 16 }),
+    hidden: fc.array(fc.integer({ min: 2, max: 24 }), { minLength: 0, maxLength: 3 }),
+    outN: fc.integer({ min: 2, max: 10 }),
+    forms: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
+    dynamic: fc.boolean(),
+    opset: fc.constantFrom(11, 13, 17),
+  })
+  .map(({ seed, inN, hidden, outN, forms, dynamic, opset }) => {
+    const n = new Net(seed, opset);
+    n.b.input("x", [dynamic ? "batch" : 1, inN]);
+    let x = "x",
+      width = inN;
+    hidden.forEach((h, i) => {
+      x = n.op("Relu", [dense(n, x, width, h, forms[i])]);
+      n.steps.push("relu");
+      width = h;
+    });
+    x = dense(n, x, width, outN, forms[3]);
+    n.b.node("Identity", [x], ["logits"]);
+    n.b.output("logits", [dynamic ? "batch" : 1, outN]);
+    return { bytes: n.b.toBytes(), inputShape: [1, inN], description: `mlp opset${opset} ${n.steps.join(", ")}` };
+  });
 
 type Block = "conv" | "relu" | "maxpool" | "avgpool" | "batchnorm" | "residual" | "pad";
 
-export const convArb: fc.Arbitrary<RandomNet> = fc.record({
-  seed: fc.integer(), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 5, max: 10 }), W: fc.integer({ min: 5, max: 10 }),
-  blocks: fc.array(fc.record({
-    kind: fc.constantFrom<Block>("conv", "relu", "maxpool", "avgpool", "batchnorm", "residual", "pad"),
-    k: fc.integer({ min: 1, max: 3 }), s: fc.integer({ min: 1, max: 2 }), p: fc.integer({ min: 0, max: 1 }),
-    d: fc.integer({ min: 1, max: 2 }), m: fc.integer({ min: 1, max: 4 }), flag: fc.boolean(),
-  }), { minLength: 1, maxLength: 5 }),
-  global: fc.boolean(), outN: fc.integer({ min: 2, max: 10 }), dynamic: fc.boolean(), opset: fc.constantFrom(11, 13, 17),
-}).map(({ seed, C, H, W, blocks, global, outN, dynamic, opset }) => {
-  const n = new Net(seed, opset);
-  n.b.input("x", [dynamic ? "batch" : 1, C, H, W]);
-  let x = "x", c = C, h = H, w = W;
-  const out = (size: number, k: number, s: number, p: number, d: number) => Math.floor((size + 2 * p - (d * (k - 1) + 1)) / s) + 1;
-  for (const bl of blocks) {
-    if (bl.kind === "conv") {
-      const dk = bl.d * (bl.k - 1) + 1;
-      if (h + 2 * bl.p < dk || w + 2 * bl.p < dk) continue;
-      const group = bl.flag && c % 2 === 0 && bl.m % 2 === 0 ? 2 : 1;
-      const m = bl.m * (group === 2 ? 1 : 1) + (group === 2 && bl.m % 2 ? 1 : 0);
-      x = n.op("Conv", [x, n.init("K", [m, c / group, bl.k, bl.k], 1 / Math.sqrt(c * bl.k * bl.k)), n.init("kb", [m], 0.1)],
-        { kernel_shape: [bl.k, bl.k], strides: [bl.s, bl.s], pads: [bl.p, bl.p, bl.p, bl.p], dilations: [bl.d, bl.d], group });
-      n.steps.push(`conv ${c}->${m} k${bl.k} s${bl.s} p${bl.p} d${bl.d} g${group}`);
-      c = m; h = out(h, bl.k, bl.s, bl.p, bl.d); w = out(w, bl.k, bl.s, bl.p, bl.d);
-    } else if (bl.kind === "relu") {
-      x = n.op("Relu", [x]); n.steps.push("relu");
-    } else if (bl.kind === "maxpool" || bl.kind === "avgpool") {
-      const k = Math.max(2, bl.k), p = Math.min(bl.p, Math.floor(k / 2));
-      if (h + 2 * p < k || w + 2 * p < k) continue;
-      const attrs: Record<string, number | number[]> = { kernel_shape: [k, k], strides: [bl.s, bl.s], pads: [p, p, p, p] };
-      if (bl.kind === "avgpool") attrs.count_include_pad = bl.flag ? 1 : 0;
-      x = n.op(bl.kind === "maxpool" ? "MaxPool" : "AveragePool", [x], attrs);
-      n.steps.push(`${bl.kind} k${k} s${bl.s} p${p}${bl.kind === "avgpool" ? ` cip${+bl.flag}` : ""}`);
-      h = out(h, k, bl.s, p, 1); w = out(w, k, bl.s, p, 1);
-    } else if (bl.kind === "batchnorm") {
-      const varName = n.b.fresh("var");
-      n.b.initializer({ name: varName, dims: [c], data: n.weights(c, 1).map((v) => v * v + 0.1) });
-      x = n.op("BatchNormalization", [x, n.init("gamma", [c], 1), n.init("beta", [c], 0.5), n.init("mean", [c], 0.5), varName], { epsilon: { float: 1e-5 } });
-      n.steps.push("batchnorm");
-    } else if (bl.kind === "residual") {
-      const y = n.op("Relu", [n.op("Conv", [x, n.init("K", [c, c, 3, 3], 1 / Math.sqrt(9 * c)), n.init("kb", [c], 0.1)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })]);
-      x = n.op("Add", [x, y]); n.steps.push("residual");
-    } else {
-      x = opset >= 11
-        ? n.op("Pad", [x, n.b.initializer({ name: n.b.fresh("pads"), dims: [8], data: [0, 0, bl.p, 1, 0, 0, 1, bl.p], dtype: "int64" })])
-        : n.op("Pad", [x], { pads: [0, 0, bl.p, 1, 0, 0, 1, bl.p] });
-      h += bl.p + 1; w += bl.p + 1; n.steps.push(`pad ${bl.p}`);
+export const convArb: fc.Arbitrary<RandomNet> = fc
+  .record({
+    seed: fc.integer(),
+    C: fc.integer({ min: 1, max: 3 }),
+    H: fc.integer({ min: 5, max: 10 }),
+    W: fc.integer({ min: 5, max: 10 }),
+    blocks: fc.array(
+      fc.record({
+        kind: fc.constantFrom<Block>("conv", "relu", "maxpool", "avgpool", "batchnorm", "residual", "pad"),
+        k: fc.integer({ min: 1, max: 3 }),
+        s: fc.integer({ min: 1, max: 2 }),
+        p: fc.integer({ min: 0, max: 1 }),
+        d: fc.integer({ min: 1, max: 2 }),
+        m: fc.integer({ min: 1, max: 4 }),
+        flag: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 5 },
+    ),
+    global: fc.boolean(),
+    outN: fc.integer({ min: 2, max: 10 }),
+    dynamic: fc.boolean(),
+    opset: fc.constantFrom(11, 13, 17),
+  })
+  .map(({ seed, C, H, W, blocks, global, outN, dynamic, opset }) => {
+    const n = new Net(seed, opset);
+    n.b.input("x", [dynamic ? "batch" : 1, C, H, W]);
+    let x = "x",
+      c = C,
+      h = H,
+      w = W;
+    const out = (size: number, k: number, s: number, p: number, d: number) =>
+      Math.floor((size + 2 * p - (d * (k - 1) + 1)) / s) + 1;
+    for (const bl of blocks) {
+      if (bl.kind === "conv") {
+        const dk = bl.d * (bl.k - 1) + 1;
+        if (h + 2 * bl.p < dk || w + 2 * bl.p < dk) continue;
+        const group = bl.flag && c % 2 === 0 && bl.m % 2 === 0 ? 2 : 1;
+        const m = bl.m * (group === 2 ? 1 : 1) + (group === 2 && bl.m % 2 ? 1 : 0);
+        x = n.op(
+          "Conv",
+          [x, n.init("K", [m, c / group, bl.k, bl.k], 1 / Math.sqrt(c * bl.k * bl.k)), n.init("kb", [m], 0.1)],
+          {
+            kernel_shape: [bl.k, bl.k],
+            strides: [bl.s, bl.s],
+            pads: [bl.p, bl.p, bl.p, bl.p],
+            dilations: [bl.d, bl.d],
+            group,
+          },
+        );
+        n.steps.push(`conv ${c}->${m} k${bl.k} s${bl.s} p${bl.p} d${bl.d} g${group}`);
+        c = m;
+        h = out(h, bl.k, bl.s, bl.p, bl.d);
+        w = out(w, bl.k, bl.s, bl.p, bl.d);
+      } else if (bl.kind === "relu") {
+        x = n.op("Relu", [x]);
+        n.steps.push("relu");
+      } else if (bl.kind === "maxpool" || bl.kind === "avgpool") {
+        const k = Math.max(2, bl.k),
+          p = Math.min(bl.p, Math.floor(k / 2));
+        if (h + 2 * p < k || w + 2 * p < k) continue;
+        const attrs: Record<string, number | number[]> = {
+          kernel_shape: [k, k],
+          strides: [bl.s, bl.s],
+          pads: [p, p, p, p],
+        };
+        if (bl.kind === "avgpool") attrs.count_include_pad = bl.flag ? 1 : 0;
+        x = n.op(bl.kind === "maxpool" ? "MaxPool" : "AveragePool", [x], attrs);
+        n.steps.push(`${bl.kind} k${k} s${bl.s} p${p}${bl.kind === "avgpool" ? ` cip${+bl.flag}` : ""}`);
+        h = out(h, k, bl.s, p, 1);
+        w = out(w, k, bl.s, p, 1);
+      } else if (bl.kind === "batchnorm") {
+        const varName = n.b.fresh("var");
+        n.b.initializer({ name: varName, dims: [c], data: n.weights(c, 1).map((v) => v * v + 0.1) });
+        x = n.op(
+          "BatchNormalization",
+          [x, n.init("gamma", [c], 1), n.init("beta", [c], 0.5), n.init("mean", [c], 0.5), varName],
+          { epsilon: { float: 1e-5 } },
+        );
+        n.steps.push("batchnorm");
+      } else if (bl.kind === "residual") {
+        const y = n.op("Relu", [
+          n.op("Conv", [x, n.init("K", [c, c, 3, 3], 1 / Math.sqrt(9 * c)), n.init("kb", [c], 0.1)], {
+            kernel_shape: [3, 3],
+            pads: [1, 1, 1, 1],
+          }),
+        ]);
+        x = n.op("Add", [x, y]);
+        n.steps.push("residual");
+      } else {
+        x =
+          opset >= 11
+            ? n.op("Pad", [
+                x,
+                n.b.initializer({
+                  name: n.b.fresh("pads"),
+                  dims: [8],
+                  data: [0, 0, bl.p, 1, 0, 0, 1, bl.p],
+                  dtype: "int64",
+                }),
+              ])
+            : n.op("Pad", [x], { pads: [0, 0, bl.p, 1, 0, 0, 1, bl.p] });
+        h += bl.p + 1;
+        w += bl.p + 1;
+        n.steps.push(`pad ${bl.p}`);
+      }
     }
-  }
-  if (global) { x = n.op("GlobalAveragePool", [x]); h = 1; w = 1; n.steps.push("gap"); }
-  x = n.op("Flatten", [x], { axis: 1 });
-  x = dense(n, x, c * h * w, outN, 0);
-  n.b.node("Identity", [x], ["logits"]);
-  n.b.output("logits", [dynamic ? "batch" : 1, outN]);
-  return { bytes: n.b.toBytes(), inputShape: [1, C, H, W], description: `conv opset${opset} ${C}x${H}x${W} ${n.steps.join(", ")}` };
-});
+    if (global) {
+      x = n.op("GlobalAveragePool", [x]);
+      h = 1;
+      w = 1;
+      n.steps.push("gap");
+    }
+    x = n.op("Flatten", [x], { axis: 1 });
+    x = dense(n, x, c * h * w, outN, 0);
+    n.b.node("Identity", [x], ["logits"]);
+    n.b.output("logits", [dynamic ? "batch" : 1, outN]);
+    return {
+      bytes: n.b.toBytes(),
+      inputShape: [1, C, H, W],
+      description: `conv opset${opset} ${C}x${H}x${W} ${n.steps.join(", ")}`,
+    };
+  });
 
 export const networkArb: fc.Arbitrary<RandomNet> = fc.oneof(mlpArb, convArb);
 
@@ -130,13 +225,19 @@ export function randomInputs(shape: readonly number[], count: number, seed: numb
  * within 1/H of it (below it always: a grid point of another label is an example).
  */
 export function gridRho(net: Network, x: Float64Array, H: number): number {
-  const label = (z: Float64Array) => { const y = trace(net, z).logits; let b = 0; for (let i = 1; i < y.length; i++) if (y[i] > y[b]) b = i; return b; };
+  const label = (z: Float64Array) => {
+    const y = trace(net, z).logits;
+    let b = 0;
+    for (let i = 1; i < y.length; i++) if (y[i] > y[b]) b = i;
+    return b;
+  };
   const l0 = label(x);
   let grid = Infinity;
-  for (let a = 0; a <= H; a++) for (let c = 0; c <= H; c++) {
-    const z = Float64Array.of(a / H, c / H);
-    const d = Math.max(Math.abs(z[0] - x[0]), Math.abs(z[1] - x[1]));
-    if (d < grid && label(z) !== l0) grid = d;
-  }
+  for (let a = 0; a <= H; a++)
+    for (let c = 0; c <= H; c++) {
+      const z = Float64Array.of(a / H, c / H);
+      const d = Math.max(Math.abs(z[0] - x[0]), Math.abs(z[1] - x[1]));
+      if (d < grid && label(z) !== l0) grid = d;
+    }
   return grid;
 }

@@ -11,7 +11,17 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
-import { intervalBounds, networkMatrices, patternAt, radiusBox, rankLabels, trace, unwrap, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import {
+  intervalBounds,
+  networkMatrices,
+  patternAt,
+  radiusBox,
+  rankLabels,
+  trace,
+  unwrap,
+  type Network,
+  type NetworkMatrices,
+} from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
@@ -34,7 +44,15 @@ const TIME_LIMIT = 20;
 async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Promise<T>): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
   try {
-    return await f({ net, matrices: networkMatrices(net), ort, pixelScale: 1, pixelMin: 0, pixelMax: 1, lazy: { ...DEFAULT_LAZY, timeLimit: TIME_LIMIT } });
+    return await f({
+      net,
+      matrices: networkMatrices(net),
+      ort,
+      pixelScale: 1,
+      pixelMin: 0,
+      pixelMax: 1,
+      lazy: { ...DEFAULT_LAZY, timeLimit: TIME_LIMIT },
+    });
   } finally {
     await ort.dispose();
   }
@@ -42,16 +60,25 @@ async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Pr
 
 /** The invariants of one bracket on its own: fields present, lower ≤ upper, the example checked at distance upper. */
 async function checkOne(ctx: RhoContext, p: PointResult, xStar: Float64Array, what: string): Promise<void> {
-  assert.ok(p.status === "exact" || p.status === "bracketed" || p.status === "not-found", `${what}: status ${p.status} (${p.message ?? ""})`);
+  assert.ok(
+    p.status === "exact" || p.status === "bracketed" || p.status === "not-found",
+    `${what}: status ${p.status} (${p.message ?? ""})`,
+  );
   assert.equal(typeof p.lower, "number", `${what}: lower ${p.lower}`);
-  const lo = p.lower!, up = upperOf(p);
+  const lo = p.lower!,
+    up = upperOf(p);
   assert.ok(lo >= 0, `${what}: lower ${lo} < 0`);
   assert.ok(lo <= up + tol(up), `${what}: lower ${lo} > upper ${up}`);
   assert.equal(p.rho, p.upper, `${what}: rho ${p.rho} ≠ upper ${p.upper}`);
   // exact: closed (gap ≤ EXACT_TOLERANCE pixels, or lower = ∞); bracketed: an example and a wider gap.
   const closed = lo === Infinity || up - lo <= exactTolerance(ctx.pixelScale);
-  assert.equal(p.status, closed ? "exact" : Number.isFinite(up) ? "bracketed" : "not-found", `${what}: status ${p.status} with lower ${lo}, upper ${up}`);
-  if (p.gap !== null && p.gap !== undefined) assert.ok(Math.abs(p.gap - Math.max(0, up - lo)) <= 1e-12, `${what}: gap ${p.gap}, upper − lower ${up - lo}`);
+  assert.equal(
+    p.status,
+    closed ? "exact" : Number.isFinite(up) ? "bracketed" : "not-found",
+    `${what}: status ${p.status} with lower ${lo}, upper ${up}`,
+  );
+  if (p.gap !== null && p.gap !== undefined)
+    assert.ok(Math.abs(p.gap - Math.max(0, up - lo)) <= 1e-12, `${what}: gap ${p.gap}, upper − lower ${up - lo}`);
   if (p.upper === null || p.upper === undefined) {
     assert.equal(p.example, undefined, `${what}: an example without an upper bound`);
     assert.notEqual(p.status, "bracketed", `${what}: bracketed without an example`);
@@ -65,21 +92,43 @@ async function checkOne(ctx: RhoContext, p: PointResult, xStar: Float64Array, wh
   assert.ok(c !== null, `${what}: the example at ${p.upper} does not pass checkExample`);
   assert.notEqual(c.label, p.predicted);
   assert.equal(c.label, p.target, `${what}: example's label ${c.label}, reported target ${p.target}`);
-  for (let i = 0; i < xStar.length; i++) assert.ok(p.example[i] >= ctx.pixelMin / ctx.pixelScale && p.example[i] <= ctx.pixelMax / ctx.pixelScale, `${what}: example outside the input box at ${i}`);
+  for (let i = 0; i < xStar.length; i++)
+    assert.ok(
+      p.example[i] >= ctx.pixelMin / ctx.pixelScale && p.example[i] <= ctx.pixelMax / ctx.pixelScale,
+      `${what}: example outside the input box at ${i}`,
+    );
   if (p.rhoHat !== null && p.rhoHat !== undefined && Number.isFinite(p.rhoHat)) {
     assert.ok(up <= p.rhoHat + 1e-12 * (1 + p.rhoHat), `${what}: upper ${up} > rho_hat ${p.rhoHat}`);
   }
   if (p.rhoHatAbove !== null && p.rhoHatAbove !== undefined) {
-    assert.ok(up <= p.rhoHatAbove + tol(p.rhoHatAbove), `${what}: upper ${up} > the ball radius ${p.rhoHatAbove} its rho_hat was sought in`);
-    assert.ok(p.rhoHat === null || p.rhoHat === undefined, `${what}: rho_hat ${p.rhoHat} and rho_hat > ${p.rhoHatAbove} both set`);
+    assert.ok(
+      up <= p.rhoHatAbove + tol(p.rhoHatAbove),
+      `${what}: upper ${up} > the ball radius ${p.rhoHatAbove} its rho_hat was sought in`,
+    );
+    assert.ok(
+      p.rhoHat === null || p.rhoHat === undefined,
+      `${what}: rho_hat ${p.rhoHat} and rho_hat > ${p.rhoHatAbove} both set`,
+    );
   }
 }
 
 describe("properties: bracket and exact modes hold rho; every upper is a checked example", function () {
   this.timeout(300_000);
-  const seen = { points: 0, errors: 0, optimal: 0, closedBracket: 0, rhoHatInBall: 0, rhoHatAbove: 0, maxOptimalGap: 0 };
-  after(() => console.log(`      ${seen.points} points (${seen.errors} x* near-ties skipped): exact optimal on ${seen.optimal}, bracket closed on ${seen.closedBracket}; ` +
-    `bracket's rho_hat inside the ball on ${seen.rhoHatInBall}, "> R" on ${seen.rhoHatAbove}; largest exact upper − lower when optimal ${seen.maxOptimalGap.toExponential(2)}`));
+  const seen = {
+    points: 0,
+    errors: 0,
+    optimal: 0,
+    closedBracket: 0,
+    rhoHatInBall: 0,
+    rhoHatAbove: 0,
+    maxOptimalGap: 0,
+  };
+  after(() =>
+    console.log(
+      `      ${seen.points} points (${seen.errors} x* near-ties skipped): exact optimal on ${seen.optimal}, bracket closed on ${seen.closedBracket}; ` +
+        `bracket's rho_hat inside the ball on ${seen.rhoHatInBall}, "> R" on ${seen.rhoHatAbove}; largest exact upper − lower when optimal ${seen.maxOptimalGap.toExponential(2)}`,
+    ),
+  );
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
@@ -90,7 +139,11 @@ describe("properties: bracket and exact modes hold rho; every upper is a checked
       const e = await rhoForPointMode(ctx, "exact", 0, x, null);
       if (b.status === "error" || e.status === "error") {
         // Only the near-tie at x* is an error of the bracket modes; both must agree on it.
-        assert.equal(b.status, e.status, `${r.description}: bracket ${b.status} (${b.message}), exact ${e.status} (${e.message})`);
+        assert.equal(
+          b.status,
+          e.status,
+          `${r.description}: bracket ${b.status} (${b.message}), exact ${e.status} (${e.message})`,
+        );
         assert.match(b.message ?? "", /disagree on the label at x\*/);
         seen.errors++;
         return;
@@ -99,25 +152,35 @@ describe("properties: bracket and exact modes hold rho; every upper is a checked
       assert.equal(b.predicted, argmax(trace(net, x).logits));
       await checkOne(ctx, b, x, `${r.description}: bracket`);
       await checkOne(ctx, e, x, `${r.description}: exact`);
-      const bu = upperOf(b), eu = upperOf(e);
+      const bu = upperOf(b),
+        eu = upperOf(e);
       // Both brackets hold rho: each lower below the other's upper.
       assert.ok(b.lower! <= eu + tol(eu), `${r.description}: bracket lower ${b.lower} > exact upper ${eu}`);
       assert.ok(e.lower! <= bu + tol(bu), `${r.description}: exact lower ${e.lower} > bracket upper ${bu}`);
       // rho ≤ rho_hat: no certified lower bound above it.
       for (const rh of [b.rhoHat, e.rhoHat]) {
         if (rh === null || rh === undefined) continue;
-        assert.ok(b.lower! <= rh + tol(rh) && e.lower! <= rh + tol(rh), `${r.description}: a lower bound (${b.lower}, ${e.lower}) > rho_hat ${rh}`);
+        assert.ok(
+          b.lower! <= rh + tol(rh) && e.lower! <= rh + tol(rh),
+          `${r.description}: a lower bound (${b.lower}, ${e.lower}) > rho_hat ${rh}`,
+        );
       }
       // The ball's rho_hat is the full one (the exact mode's, eps covers the box) when it lies inside the ball.
       if (e.rhoHat !== null && e.rhoHat !== undefined) {
         if (b.rhoHat !== null && b.rhoHat !== undefined) {
           seen.rhoHatInBall++;
           assert.ok(Number.isFinite(b.rhoHat), `${r.description}: the ball's rho_hat is ${b.rhoHat}`);
-          assert.ok(Math.abs(b.rhoHat - e.rhoHat) <= 1e-5 * (1 + e.rhoHat), `${r.description}: rho_hat in the ball ${b.rhoHat}, full ${e.rhoHat}`);
+          assert.ok(
+            Math.abs(b.rhoHat - e.rhoHat) <= 1e-5 * (1 + e.rhoHat),
+            `${r.description}: rho_hat in the ball ${b.rhoHat}, full ${e.rhoHat}`,
+          );
         }
         if (b.rhoHatAbove !== null && b.rhoHatAbove !== undefined) {
           seen.rhoHatAbove++;
-          assert.ok(e.rhoHat >= b.rhoHatAbove - tol(b.rhoHatAbove), `${r.description}: rho_hat "> ${b.rhoHatAbove}" in the ball, full rho_hat ${e.rhoHat}`);
+          assert.ok(
+            e.rhoHat >= b.rhoHatAbove - tol(b.rhoHatAbove),
+            `${r.description}: rho_hat "> ${b.rhoHatAbove}" in the ball, full rho_hat ${e.rhoHat}`,
+          );
         }
       }
       if (b.status === "exact") seen.closedBracket++;
@@ -127,8 +190,10 @@ describe("properties: bracket and exact modes hold rho; every upper is a checked
         // margin ladder (types.ts marginLadder: first raised margin 1e-6·(1 + max|logit|)) puts the example.
         // That is not 1e-6: on "mlp dense 2->2" (slope of the margin 0.267 per unit of L∞ distance) the first
         // rung alone moves the example 4.05e-6 beyond rho = 0.00805; the module's contract is EXACT_TOLERANCE.
-        assert.ok(e.lower === Infinity ? eu === Infinity : eu - e.lower! <= exactTolerance(ctx.pixelScale) / ctx.pixelScale,
-          `${r.description}: exact optimal but lower ${e.lower}, upper ${eu}`);
+        assert.ok(
+          e.lower === Infinity ? eu === Infinity : eu - e.lower! <= exactTolerance(ctx.pixelScale) / ctx.pixelScale,
+          `${r.description}: exact optimal but lower ${e.lower}, upper ${eu}`,
+        );
         if (Number.isFinite(eu)) seen.maxOptimalGap = Math.max(seen.maxOptimalGap, eu - e.lower!);
         const rho = e.lower!;
         assert.ok(b.lower! <= rho + tol(rho), `${r.description}: bracket lower ${b.lower} > exact rho ${rho}`);
@@ -141,40 +206,58 @@ describe("properties: bracket and exact modes hold rho; every upper is a checked
     });
   };
   it("on 12 random MLPs", () => fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop), { numRuns: 12, seed: 111 }));
-  it("on 8 random conv nets", () => fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 8, seed: 112 }));
+  it("on 8 random conv nets", () =>
+    fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 8, seed: 112 }));
 });
 
 describe("properties: bracket and exact modes against a brute-force grid search on 2-input networks", function () {
   this.timeout(300_000);
   const H = 256;
   const seen = { points: 0, optimal: 0, finite: 0 };
-  after(() => console.log(`      ${seen.points} points: ${seen.finite} with an example on the grid, exact optimal on ${seen.optimal}`));
+  after(() =>
+    console.log(
+      `      ${seen.points} points: ${seen.finite} with an example on the grid, exact optimal on ${seen.optimal}`,
+    ),
+  );
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
     const grid = gridRho(net, x, H);
-    const [b, e] = await withCtx(r, net, async (ctx) => [await rhoForPointMode(ctx, "bracket", 0, x, null), await rhoForPointMode(ctx, "exact", 0, x, null)]);
+    const [b, e] = await withCtx(r, net, async (ctx) => [
+      await rhoForPointMode(ctx, "bracket", 0, x, null),
+      await rhoForPointMode(ctx, "exact", 0, x, null),
+    ]);
     if (b.status === "error" || e.status === "error") return;
     seen.points++;
     if (Number.isFinite(grid)) seen.finite++;
     const res = 2 / H;
-    for (const [p, what] of [[b, "bracket"], [e, "exact"]] as const) {
+    for (const [p, what] of [
+      [b, "bracket"],
+      [e, "exact"],
+    ] as const) {
       // lower ≤ rho ≤ grid (a grid point of another label is a witness, up to its float64 tie rule).
       assert.ok(p.lower! <= grid + res, `${r.description}: ${what} lower ${p.lower} > grid ${grid}`);
       // rho ≤ upper and the grid comes within its resolution of rho.
       const up = upperOf(p);
       assert.ok(up >= grid - res, `${r.description}: ${what} upper ${up} < grid ${grid} − ${res}`);
-      if (p.lower === Infinity) assert.equal(grid, Infinity, `${r.description}: ${what} certified no example anywhere, the grid found one at ${grid}`);
+      if (p.lower === Infinity)
+        assert.equal(
+          grid,
+          Infinity,
+          `${r.description}: ${what} certified no example anywhere, the grid found one at ${grid}`,
+        );
     }
     if (!e.optimal) return;
     seen.optimal++;
     // Solved to optimality the exact mode's rho equals the grid's within the grid's resolution.
     const rho = upperOf(e);
-    if (!Number.isFinite(rho)) assert.equal(grid, Infinity, `${r.description}: exact found nothing, grid found ${grid}`);
+    if (!Number.isFinite(rho))
+      assert.equal(grid, Infinity, `${r.description}: exact found nothing, grid found ${grid}`);
     else assert.ok(Math.abs(rho - grid) <= res, `${r.description}: exact ${rho}, grid ${grid}`);
   };
   const twoInputs = mlpArb.filter((r) => r.inputShape[1] === 2);
-  it("on 10 random 2-input MLPs", () => fc.assert(fc.asyncProperty(twoInputs, fc.integer(), prop), { numRuns: 10, seed: 121 }));
+  it("on 10 random 2-input MLPs", () =>
+    fc.assert(fc.asyncProperty(twoInputs, fc.integer(), prop), { numRuns: 10, seed: 121 }));
 });
 
 /**
@@ -186,48 +269,79 @@ describe("properties: bracket and exact modes against a brute-force grid search 
  * ball LPs of MLPs and conv nets and on mnist_mlp (see the issue report).
  */
 const PRUNING_NET: RandomNet = {
-  bytes: Uint8Array.from(Buffer.from(
-  "CAgSDnJvYnVzdGMtd3JpdGVyGgMwLjE67wgKggEKAXgSDWF2ZXJhZ2Vwb29sXzAaDWF2ZXJhZ2Vwb29sXzAiC0F2ZXJhZ2VQb29sKhUKDGtlcm5lbF9z" +
-  "aGFwZUICAgKgAQcqEAoHc3RyaWRlc0ICAgKgAQcqDwoEcGFkc0IEAQEBAaABByoYChFjb3VudF9pbmNsdWRlX3BhZBgBoAECCo4BCg1hdmVyYWdlcG9v" +
-  "bF8wEg1hdmVyYWdlcG9vbF8xGg1hdmVyYWdlcG9vbF8xIgtBdmVyYWdlUG9vbCoVCgxrZXJuZWxfc2hhcGVCAgICoAEHKhAKB3N0cmlkZXNCAgICoAEH" +
-  "Kg8KBHBhZHNCBAEBAQGgAQcqGAoRY291bnRfaW5jbHVkZV9wYWQYAaABAgpoCg1hdmVyYWdlcG9vbF8xEgltYXhwb29sXzIaCW1heHBvb2xfMiIHTWF4" +
-  "UG9vbCoVCgxrZXJuZWxfc2hhcGVCAgICoAEHKhAKB3N0cmlkZXNCAgEBoAEHKg8KBHBhZHNCBAEBAQGgAQcKVAoJbWF4cG9vbF8yCgNLXzMKBGtiXzQS" +
-  "BmNvbnZfNRoGY29udl8zIgRDb252KhUKDGtlcm5lbF9zaGFwZUICAwOgAQcqDwoEcGFkc0IEAQEBAaABBwoeCgZjb252XzUSBnJlbHVfNhoGcmVsdV80" +
-  "IgRSZWx1CiYKCW1heHBvb2xfMgoGcmVsdV82EgVhZGRfNxoFYWRkXzUiA0FkZAodCgVhZGRfNxIGcmVsdV84GgZyZWx1XzYiBFJlbHUKRQoGcmVsdV84" +
-  "EhNnbG9iYWxhdmVyYWdlcG9vbF85GhNnbG9iYWxhdmVyYWdlcG9vbF83IhFHbG9iYWxBdmVyYWdlUG9vbApCChNnbG9iYWxhdmVyYWdlcG9vbF85Egpm" +
-  "bGF0dGVuXzEwGglmbGF0dGVuXzgiB0ZsYXR0ZW4qCwoEYXhpcxgBoAECCj4KCmZsYXR0ZW5fMTAKBFdfMTEKBGJfMTISB2dlbW1fMTMaBmdlbW1fOSIE" +
-  "R2VtbSoNCgZ0cmFuc0IYAaABAgooCgdnZW1tXzEzEgZsb2dpdHMaC2lkZW50aXR5XzEwIghJZGVudGl0eRIHcm9idXN0YyqgAQoEAgIDAxABIpAB9KJR" +
-  "PjrATj1212S+DoFEPY8QlD2QQUa+PoDqPT+1IT5BzCc7R8APvmmPJL56Qj693Jo2PaLg6zpA/Lo9kfLcPSjRQbwkMcQ9QGb/vVXynbzddd69oPYiPtjW" +
-  "ZT3RVgu+EnOhPehL7z15YlK9Z5RuvmZ3EL4yueu9sckoPGqdU70mxtm9tCtaPj2fY70xK8m9QgNLXzMqFQoBAhABIggE9Ky8NWefvUIEa2JfNComCgID" +
-  "AhABQgRXXzExShgeQQe/+nEYv2mrGL96FZQ+r00aPyJZBr8qGQoBAxABIgzxLro9lLisvGUUur1CBGJfMTJaGwoBeBIWChQIARIQCgIIAQoCCAIKAggG" +
-  "CgIIB2IYCgZsb2dpdHMSDgoMCAESCAoCCAEKAggDQgQKABAN", "base64")),
+  bytes: Uint8Array.from(
+    Buffer.from(
+      "CAgSDnJvYnVzdGMtd3JpdGVyGgMwLjE67wgKggEKAXgSDWF2ZXJhZ2Vwb29sXzAaDWF2ZXJhZ2Vwb29sXzAiC0F2ZXJhZ2VQb29sKhUKDGtlcm5lbF9z" +
+        "aGFwZUICAgKgAQcqEAoHc3RyaWRlc0ICAgKgAQcqDwoEcGFkc0IEAQEBAaABByoYChFjb3VudF9pbmNsdWRlX3BhZBgBoAECCo4BCg1hdmVyYWdlcG9v" +
+        "bF8wEg1hdmVyYWdlcG9vbF8xGg1hdmVyYWdlcG9vbF8xIgtBdmVyYWdlUG9vbCoVCgxrZXJuZWxfc2hhcGVCAgICoAEHKhAKB3N0cmlkZXNCAgICoAEH" +
+        "Kg8KBHBhZHNCBAEBAQGgAQcqGAoRY291bnRfaW5jbHVkZV9wYWQYAaABAgpoCg1hdmVyYWdlcG9vbF8xEgltYXhwb29sXzIaCW1heHBvb2xfMiIHTWF4" +
+        "UG9vbCoVCgxrZXJuZWxfc2hhcGVCAgICoAEHKhAKB3N0cmlkZXNCAgEBoAEHKg8KBHBhZHNCBAEBAQGgAQcKVAoJbWF4cG9vbF8yCgNLXzMKBGtiXzQS" +
+        "BmNvbnZfNRoGY29udl8zIgRDb252KhUKDGtlcm5lbF9zaGFwZUICAwOgAQcqDwoEcGFkc0IEAQEBAaABBwoeCgZjb252XzUSBnJlbHVfNhoGcmVsdV80" +
+        "IgRSZWx1CiYKCW1heHBvb2xfMgoGcmVsdV82EgVhZGRfNxoFYWRkXzUiA0FkZAodCgVhZGRfNxIGcmVsdV84GgZyZWx1XzYiBFJlbHUKRQoGcmVsdV84" +
+        "EhNnbG9iYWxhdmVyYWdlcG9vbF85GhNnbG9iYWxhdmVyYWdlcG9vbF83IhFHbG9iYWxBdmVyYWdlUG9vbApCChNnbG9iYWxhdmVyYWdlcG9vbF85Egpm" +
+        "bGF0dGVuXzEwGglmbGF0dGVuXzgiB0ZsYXR0ZW4qCwoEYXhpcxgBoAECCj4KCmZsYXR0ZW5fMTAKBFdfMTEKBGJfMTISB2dlbW1fMTMaBmdlbW1fOSIE" +
+        "R2VtbSoNCgZ0cmFuc0IYAaABAgooCgdnZW1tXzEzEgZsb2dpdHMaC2lkZW50aXR5XzEwIghJZGVudGl0eRIHcm9idXN0YyqgAQoEAgIDAxABIpAB9KJR" +
+        "PjrATj1212S+DoFEPY8QlD2QQUa+PoDqPT+1IT5BzCc7R8APvmmPJL56Qj693Jo2PaLg6zpA/Lo9kfLcPSjRQbwkMcQ9QGb/vVXynbzddd69oPYiPtjW" +
+        "ZT3RVgu+EnOhPehL7z15YlK9Z5RuvmZ3EL4yueu9sckoPGqdU70mxtm9tCtaPj2fY70xK8m9QgNLXzMqFQoBAhABIggE9Ky8NWefvUIEa2JfNComCgID" +
+        "AhABQgRXXzExShgeQQe/+nEYv2mrGL96FZQ+r00aPyJZBr8qGQoBAxABIgzxLro9lLisvGUUur1CBGJfMTJaGwoBeBIWChQIARIQCgIIAQoCCAIKAggG" +
+        "CgIIB2IYCgZsb2dpdHMSDgoMCAESCAoCCAEKAggDQgQKABAN",
+      "base64",
+    ),
+  ),
   inputShape: [1, 2, 6, 7],
-  description: "conv opset13 2x6x7 avgpool k2 s2 p1 cip1, avgpool k2 s2 p1 cip1, maxpool k2 s1 p1, residual, relu, gap, dense 2->3",
+  description:
+    "conv opset13 2x6x7 avgpool k2 s2 p1 cip1, avgpool k2 s2 p1 cip1, maxpool k2 s1 p1, residual, relu, gap, dense 2->3",
 };
 
 describe("properties: the pruned restricted LP inside a ball has the full LP's optimum when it lies inside", function () {
   this.timeout(300_000);
-  const seen = { cases: 0, optimal: 0, infeasible: 0, pruned: 0, prunedAllLayers: 0, balls: 0, rowsBall: 0, rowsFull: 0, moreThanFull: [] as string[] };
-  after(() => console.log(`      ${seen.cases} full LPs (${seen.optimal} optimal, ${seen.infeasible} infeasible), ${seen.balls} ball LPs: rows pruned ${seen.pruned} ` +
-    `with scope earliest-layer, ${seen.prunedAllLayers} with all-layers; rows ${seen.rowsBall} in the ball LPs against ${seen.rowsFull} in the full ones; ` +
-    `more rows than the full LP on ${seen.moreThanFull.length}${seen.moreThanFull.length ? ` (${seen.moreThanFull.join("; ")})` : ""}`));
+  const seen = {
+    cases: 0,
+    optimal: 0,
+    infeasible: 0,
+    pruned: 0,
+    prunedAllLayers: 0,
+    balls: 0,
+    rowsBall: 0,
+    rowsFull: 0,
+    moreThanFull: [] as string[],
+  };
+  after(() =>
+    console.log(
+      `      ${seen.cases} full LPs (${seen.optimal} optimal, ${seen.infeasible} infeasible), ${seen.balls} ball LPs: rows pruned ${seen.pruned} ` +
+        `with scope earliest-layer, ${seen.prunedAllLayers} with all-layers; rows ${seen.rowsBall} in the ball LPs against ${seen.rowsFull} in the full ones; ` +
+        `more rows than the full LP on ${seen.moreThanFull.length}${seen.moreThanFull.length ? ` (${seen.moreThanFull.join("; ")})` : ""}`,
+    ),
+  );
 
   /**
    * The full LP and the LPs inside balls around its optimum, for one x* (model units, box [0, 1]); returns
    * the rows pruned in the balls that hold the optimum.
    */
-  async function ballCase(net: Network, m: NetworkMatrices, xStar: Float64Array, what: string, opts: LazyOptions): Promise<{ pruned: number; fewer: number }> {
+  async function ballCase(
+    net: Network,
+    m: NetworkMatrices,
+    xStar: Float64Array,
+    what: string,
+    opts: LazyOptions,
+  ): Promise<{ pruned: number; fewer: number }> {
     const star = trace(net, xStar, { matrices: m });
     const target = rankLabels(star.logits)[1];
     const region = new Region(net, m, patternAt(star));
     const problem = { region, xStar, target, margin: 0, lower: 0, upper: 1 };
     const full = await solveLazy(problem, opts);
-    assert.ok(full.status === "optimal" || full.status === "infeasible", `${what}: full LP ${full.status} (${full.message})`);
+    assert.ok(
+      full.status === "optimal" || full.status === "infeasible",
+      `${what}: full LP ${full.status} (${full.message})`,
+    );
     assert.equal(full.rowsPruned, 0, `${what}: the full LP pruned ${full.rowsPruned} rows without ball bounds`);
     seen.cases++;
     const ball = (R: number, bounds: boolean): Promise<LazyResult> => {
       const box = radiusBox(xStar, R, 0, 1);
-      return solveLazy({ ...problem, radius: R, ...(bounds ? { ballBounds: intervalBounds(net, box.lower, box.upper) } : {}) }, opts);
+      return solveLazy(
+        { ...problem, radius: R, ...(bounds ? { ballBounds: intervalBounds(net, box.lower, box.upper) } : {}) },
+        opts,
+      );
     };
     if (full.status === "infeasible") {
       seen.infeasible++;
@@ -238,35 +352,65 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
     seen.optimal++;
     const tFull = full.t!;
     assert.ok(tFull > 0, `${what}: t_full ${tFull}`);
-    let pruned = 0, fewer = 0;
-    for (const [R, name] of [[tFull * 1.5, "1.5·t_full"], [tFull * (1 + 1e-6) + 1e-9, "just above t_full"]] as const) {
+    let pruned = 0,
+      fewer = 0;
+    for (const [R, name] of [
+      [tFull * 1.5, "1.5·t_full"],
+      [tFull * (1 + 1e-6) + 1e-9, "just above t_full"],
+    ] as const) {
       const r = await ball(R, true);
       seen.balls++;
       assert.equal(r.status, "optimal", `${what}: inside the ball of ${name} = ${R}: ${r.status} (${r.message})`);
-      assert.ok(Math.abs(r.t! - tFull) <= 1e-7 * (1 + tFull), `${what}: t ${r.t} in the ball of ${name} = ${R}, t_full ${tFull}`);
+      assert.ok(
+        Math.abs(r.t! - tFull) <= 1e-7 * (1 + tFull),
+        `${what}: t ${r.t} in the ball of ${name} = ${R}, t_full ${tFull}`,
+      );
       assert.ok(linf(r.x!, xStar) <= R + 1e-9, `${what}: optimiser at ${linf(r.x!, xStar)} outside the ball of ${R}`);
       // The optimiser lies in x*'s region and reaches the target: the pruned rows were implied, not lost.
-      assert.ok(r.poolViolation <= 1e-6 * (1 + tFull), `${what}: the ball's optimiser violates a region row by ${r.poolViolation}`);
+      assert.ok(
+        r.poolViolation <= 1e-6 * (1 + tFull),
+        `${what}: the ball's optimiser violates a region row by ${r.poolViolation}`,
+      );
       const y = trace(net, r.x!, { matrices: m, pattern: region.pattern }).logits;
-      assert.ok(y.every((v, k) => k === target || y[target] >= v - 1e-7 * (1 + Math.abs(v))), `${what}: the ball's optimiser does not reach the target`);
+      assert.ok(
+        y.every((v, k) => k === target || y[target] >= v - 1e-7 * (1 + Math.abs(v))),
+        `${what}: the ball's optimiser does not reach the target`,
+      );
       // The same ball without its bounds: pruning never adds rows. With the earliest-layer scope it cannot
       // change the rows added at all (the earliest violated layer's values are the network's own at a point
       // of the ball, so the bounds never imply its violated rows); with all-layers it drops deeper ones.
       const u = await ball(R, false);
       assert.equal(u.status, "optimal", `${what}: the ball of ${name} without bounds: ${u.status}`);
-      assert.ok(Math.abs(u.t! - r.t!) <= 1e-7 * (1 + tFull), `${what}: the ball of ${name}: t ${r.t} with bounds, ${u.t} without`);
-      assert.ok(r.rows <= u.rows, `${what}: the ball of ${name}: ${r.rows} rows with bounds (${r.rowsPruned} pruned), ${u.rows} without`);
-      if (opts.scope === "earliest-layer") assert.equal(r.rows, u.rows, `${what}: earliest-layer scope, the ball of ${name}: ${r.rows} rows with bounds, ${u.rows} without`);
+      assert.ok(
+        Math.abs(u.t! - r.t!) <= 1e-7 * (1 + tFull),
+        `${what}: the ball of ${name}: t ${r.t} with bounds, ${u.t} without`,
+      );
+      assert.ok(
+        r.rows <= u.rows,
+        `${what}: the ball of ${name}: ${r.rows} rows with bounds (${r.rowsPruned} pruned), ${u.rows} without`,
+      );
+      if (opts.scope === "earliest-layer")
+        assert.equal(
+          r.rows,
+          u.rows,
+          `${what}: earliest-layer scope, the ball of ${name}: ${r.rows} rows with bounds, ${u.rows} without`,
+        );
       if (r.rows < u.rows) fewer++;
       pruned += r.rowsPruned;
-      if (opts.scope === "all-layers") seen.prunedAllLayers += r.rowsPruned; else seen.pruned += r.rowsPruned;
-      seen.rowsBall += r.rows; seen.rowsFull += full.rows;
+      if (opts.scope === "all-layers") seen.prunedAllLayers += r.rowsPruned;
+      else seen.pruned += r.rowsPruned;
+      seen.rowsBall += r.rows;
+      seen.rowsFull += full.rows;
       // Not asserted: the ball's LP can end on another optimal vertex that needs a row more than the full one's
       // (e.g. "conv opset11 3x7x10 maxpool k2 s2 p1, relu, dense 72->3", all-layers, R just above t_full: 423 rows against 422).
       if (r.rows > full.rows) seen.moreThanFull.push(`${what}, ${opts.scope}, R ${name}: ${r.rows} > ${full.rows}`);
     }
     const r = await ball(0.5 * tFull, true);
-    assert.equal(r.status, "infeasible", `${what}: inside the ball of ${0.5 * tFull} < t_full ${tFull}: ${r.status} (t ${r.t})`);
+    assert.equal(
+      r.status,
+      "infeasible",
+      `${what}: inside the ball of ${0.5 * tFull} < t_full ${tFull}: ${r.status} (t ${r.t})`,
+    );
     return { pruned, fewer };
   }
 
@@ -287,10 +431,18 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
     const net = load(PRUNING_NET);
     const [x] = randomInputs(net.inputShape, 1, 8);
     const m = networkMatrices(net);
-    const all = await ballCase(net, m, x, `${PRUNING_NET.description} (all-layers)`, { ...DEFAULT_LAZY, scope: "all-layers", timeLimit: TIME_LIMIT });
+    const all = await ballCase(net, m, x, `${PRUNING_NET.description} (all-layers)`, {
+      ...DEFAULT_LAZY,
+      scope: "all-layers",
+      timeLimit: TIME_LIMIT,
+    });
     assert.ok(all.pruned > 0, `no row pruned on ${PRUNING_NET.description}`);
     assert.ok(all.fewer > 0, `pruning left the rows of every ball LP unchanged on ${PRUNING_NET.description}`);
-    const early = await ballCase(net, m, x, `${PRUNING_NET.description} (earliest-layer)`, { ...DEFAULT_LAZY, scope: "earliest-layer", timeLimit: TIME_LIMIT });
+    const early = await ballCase(net, m, x, `${PRUNING_NET.description} (earliest-layer)`, {
+      ...DEFAULT_LAZY,
+      scope: "earliest-layer",
+      timeLimit: TIME_LIMIT,
+    });
     assert.ok(early.pruned > 0, `no row counted as pruned with the earliest-layer scope`);
   });
   it("on 4 mnist_mlp test points", async () => {
@@ -298,7 +450,11 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
     const m = networkMatrices(session.network);
     for (const i of [0, 1, 2, 3]) {
       for (const scope of ["earliest-layer", "all-layers"] as const) {
-        await ballCase(session.network, m, modelInput(session, i), `mnist_mlp point ${i} (${scope})`, { ...DEFAULT_LAZY, scope, timeLimit: TIME_LIMIT });
+        await ballCase(session.network, m, modelInput(session, i), `mnist_mlp point ${i} (${scope})`, {
+          ...DEFAULT_LAZY,
+          scope,
+          timeLimit: TIME_LIMIT,
+        });
       }
     }
   });

@@ -13,24 +13,33 @@ import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitrari
 import { trace } from "../../compiler/analysis/trace.js";
 
 const highs = createHighs();
-const margin = (y: ArrayLike<number>, l: number) => Math.min(...Array.from(y).map((v, k) => (k === l ? Infinity : y[l] - v)));
+const margin = (y: ArrayLike<number>, l: number) =>
+  Math.min(...Array.from(y).map((v, k) => (k === l ? Infinity : y[l] - v)));
 
 describe("properties: interval bounds", () => {
   it("contain every layer's value at sampled points of the box", () => {
-    fc.assert(fc.property(fc.oneof(mlpArb, convArb), fc.integer(), (r: RandomNet, seed) => {
-      const l = loadNetworkFromBytes(r.bytes);
-      assert.ok(l.ok);
-      const net = l.value.network;
-      const [c] = randomInputs(net.inputShape, 1, seed);
-      const rad = 0.1;
-      const lo = c.map((v) => Math.max(0, v - rad)), hi = c.map((v) => Math.min(1, v + rad));
-      const b = intervalBounds(net, lo, hi);
-      const rand = prng(seed);
-      for (let s = 0; s < 20; s++) {
-        const x = lo.map((v, i) => v + rand() * (hi[i] - v));
-        trace(net, x).values.forEach((vals, id) => vals.forEach((v, j) => assert.ok(v >= b[id].lower[j] && v <= b[id].upper[j], `${r.description}: layer ${id}`)));
-      }
-    }), { numRuns: 150, seed: 41 });
+    fc.assert(
+      fc.property(fc.oneof(mlpArb, convArb), fc.integer(), (r: RandomNet, seed) => {
+        const l = loadNetworkFromBytes(r.bytes);
+        assert.ok(l.ok);
+        const net = l.value.network;
+        const [c] = randomInputs(net.inputShape, 1, seed);
+        const rad = 0.1;
+        const lo = c.map((v) => Math.max(0, v - rad)),
+          hi = c.map((v) => Math.min(1, v + rad));
+        const b = intervalBounds(net, lo, hi);
+        const rand = prng(seed);
+        for (let s = 0; s < 20; s++) {
+          const x = lo.map((v, i) => v + rand() * (hi[i] - v));
+          trace(net, x).values.forEach((vals, id) =>
+            vals.forEach((v, j) =>
+              assert.ok(v >= b[id].lower[j] && v <= b[id].upper[j], `${r.description}: layer ${id}`),
+            ),
+          );
+        }
+      }),
+      { numRuns: 150, seed: 41 },
+    );
   });
 });
 
@@ -38,7 +47,9 @@ describe("properties: the exact MILP", function () {
   this.timeout(600_000);
   const seen = { optimal: 0, infeasible: 0, tighter: 0, timeout: 0 };
   after(() => {
-    console.log(`      exact MILPs: ${seen.optimal} optimal (${seen.tighter} strictly below the restricted LP), ${seen.infeasible} infeasible, ${seen.timeout} over 20 s`);
+    console.log(
+      `      exact MILPs: ${seen.optimal} optimal (${seen.tighter} strictly below the restricted LP), ${seen.infeasible} infeasible, ${seen.timeout} over 20 s`,
+    );
     assert.ok(seen.timeout <= 5, `${seen.timeout} MILPs hit the time limit`);
   });
   const prop = async (r: RandomNet, seed: number) => {
@@ -59,8 +70,14 @@ describe("properties: the exact MILP", function () {
     const exact = compile("exact", radius);
     const target = exact.targets[0].label;
     const se = await highs.solve(exact.targets[0].lp, { timeLimit: 20 });
-    if (se.status === "timeout") { seen.timeout++; return; }
-    assert.ok(se.status === "optimal" || se.status === "infeasible", `${r.description}: ${se.status} ${se.message ?? ""}`);
+    if (se.status === "timeout") {
+      seen.timeout++;
+      return;
+    }
+    assert.ok(
+      se.status === "optimal" || se.status === "infeasible",
+      `${r.description}: ${se.status} ${se.message ?? ""}`,
+    );
     if (se.status === "infeasible") {
       seen.infeasible++;
       // Nothing within the radius has the target label: then the restricted LP found nothing there either.
@@ -74,7 +91,10 @@ describe("properties: the exact MILP", function () {
       if (t < sr.objective! - 1e-6) seen.tighter++;
     }
     const xe = Float64Array.from(exact.targets[0].inverse(se.x!).subarray(0, x.length));
-    assert.ok(margin(trace(net, xe).logits, target) >= -1e-6, `${r.description}: MILP optimiser margin ${margin(trace(net, xe).logits, target)}`);
+    assert.ok(
+      margin(trace(net, xe).logits, target) >= -1e-6,
+      `${r.description}: MILP optimiser margin ${margin(trace(net, xe).logits, target)}`,
+    );
     const rand = prng(seed ^ 0xbeef);
     for (let s = 0; s < 500; s++) {
       const rad = t * (0.2 + rand());
@@ -85,5 +105,6 @@ describe("properties: the exact MILP", function () {
     }
   };
   it("on 30 random MLPs", () => fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop), { numRuns: 30, seed: 51 }));
-  it("on 15 random conv nets", () => fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 15, seed: 52 }));
+  it("on 15 random conv nets", () =>
+    fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 15, seed: 52 }));
 });

@@ -32,17 +32,21 @@ function lower(r: RandomNet): Network {
 function sameRegion(net: Network, star: Trace, at: Trace, tol: number): boolean {
   for (const l of net.layers) {
     if (l.kind === "relu") {
-      const u = at.values[l.input], ph = star.pattern.layers.get(l.id)!;
+      const u = at.values[l.input],
+        ph = star.pattern.layers.get(l.id)!;
       for (let j = 0; j < u.length; j++) if (ph[j] ? u[j] < -tol : u[j] > tol) return false;
     } else if (l.kind === "maxpool") {
-      const u = at.values[l.input], win = star.pattern.layers.get(l.id)!, best = at.pattern.layers.get(l.id)!;
+      const u = at.values[l.input],
+        win = star.pattern.layers.get(l.id)!,
+        best = at.pattern.layers.get(l.id)!;
       for (let j = 0; j < win.length; j++) if (u[win[j]] < u[best[j]] - tol) return false;
     }
   }
   return true;
 }
 
-const margin = (y: ArrayLike<number>, l: number) => Math.min(...Array.from(y).map((v, k) => (k === l ? Infinity : y[l] - v)));
+const margin = (y: ArrayLike<number>, l: number) =>
+  Math.min(...Array.from(y).map((v, k) => (k === l ? Infinity : y[l] - v)));
 
 describe("properties: Theorem 1 (f(x) = l iff C_f(x, l) is satisfiable)", function () {
   this.timeout(300_000);
@@ -53,9 +57,13 @@ describe("properties: Theorem 1 (f(x) = l iff C_f(x, l) is satisfiable)", functi
       const { assignment, trace: t } = evaluate(net, enc, x);
       const pred = t.logits.indexOf(Math.max(...t.logits));
       const scale = 1e-9 * (1 + Math.max(...Array.from(assignment, Math.abs)));
-      assert.ok(satisfies(and(enc.problem.constraint, outputConstraint(enc, pred, 0)), assignment, scale), r.description);
+      assert.ok(
+        satisfies(and(enc.problem.constraint, outputConstraint(enc, pred, 0)), assignment, scale),
+        r.description,
+      );
       for (let l = 0; l < t.logits.length; l++) {
-        if (t.logits[l] < t.logits[pred]) assert.ok(!satisfies(outputConstraint(enc, l, 0), assignment, 0), `${r.description}: C_out(${l})`);
+        if (t.logits[l] < t.logits[pred])
+          assert.ok(!satisfies(outputConstraint(enc, l, 0), assignment, 0), `${r.description}: C_out(${l})`);
       }
     }
   };
@@ -67,7 +75,11 @@ describe("properties: the restricted LP (convex restriction at x*)", function ()
   this.timeout(600_000);
   // Printed so a reader sees the properties were exercised, not satisfied vacuously.
   const seen = { optimal: 0, infeasible: 0, samples: 0 };
-  after(() => console.log(`      restricted LPs: ${seen.optimal} optimal, ${seen.infeasible} infeasible; ${seen.samples} sampled region points with the target label checked`));
+  after(() =>
+    console.log(
+      `      restricted LPs: ${seen.optimal} optimal, ${seen.infeasible} infeasible; ${seen.samples} sampled region points with the target label checked`,
+    ),
+  );
   const opts = (form: "layered" | "reduced") => {
     const o = compileOptions({ form, pixelScale: 1, pixelMin: 0, pixelMax: 1 });
     assert.ok(o.ok);
@@ -82,12 +94,22 @@ describe("properties: the restricted LP (convex restriction at x*)", function ()
     const target = reduced.targets[0].label;
     const sr = await highs.solve(reduced.targets[0].lp);
     const sl = await highs.solve(layered.targets[0].lp);
-    assert.ok(sr.status === "optimal" || sr.status === "infeasible", `${r.description}: ${sr.status} ${sr.message ?? ""}`);
+    assert.ok(
+      sr.status === "optimal" || sr.status === "infeasible",
+      `${r.description}: ${sr.status} ${sr.message ?? ""}`,
+    );
     assert.equal(sl.status, sr.status, `${r.description}: layered ${sl.status} vs reduced ${sr.status}`);
-    if (sr.status !== "optimal") { seen.infeasible++; return; }
+    if (sr.status !== "optimal") {
+      seen.infeasible++;
+      return;
+    }
     seen.optimal++;
-    const tR = sr.objective!, tL = sl.objective!;
-    assert.ok(Math.abs(tR - tL) <= 1e-6 * Math.max(1e-3, Math.abs(tR)), `${r.description}: reduced ${tR} vs layered ${tL}`);
+    const tR = sr.objective!,
+      tL = sl.objective!;
+    assert.ok(
+      Math.abs(tR - tL) <= 1e-6 * Math.max(1e-3, Math.abs(tR)),
+      `${r.description}: reduced ${tR} vs layered ${tL}`,
+    );
 
     const x = Float64Array.from(reduced.targets[0].inverse(sr.x!).subarray(0, xStar.length));
     const star = reduced.evaluated.trace;
@@ -115,5 +137,6 @@ describe("properties: the restricted LP (convex restriction at x*)", function ()
     }
   };
   it("on 100 random MLPs", () => fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop), { numRuns: 100, seed: 21 }));
-  it("on 100 random conv nets", () => fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 100, seed: 22 }));
+  it("on 100 random conv nets", () =>
+    fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 100, seed: 22 }));
 });

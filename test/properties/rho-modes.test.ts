@@ -30,7 +30,15 @@ const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((b, v, i, a) => (v
 async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Promise<T>): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
   try {
-    return await f({ net, matrices: networkMatrices(net), ort, pixelScale: 1, pixelMin: 0, pixelMax: 1, lazy: { ...DEFAULT_LAZY, timeLimit: 20 } });
+    return await f({
+      net,
+      matrices: networkMatrices(net),
+      ort,
+      pixelScale: 1,
+      pixelMin: 0,
+      pixelMax: 1,
+      lazy: { ...DEFAULT_LAZY, timeLimit: 20 },
+    });
   } finally {
     await ort.dispose();
   }
@@ -44,13 +52,19 @@ describe("properties: sound bounds (IBP and LP-tightened) at 10,000 box points",
     const net = load(r);
     const [c] = randomInputs(net.inputShape, 1, seed);
     const rad = 0.05 + 0.2 * prng(seed)();
-    const lower = c.map((v) => Math.max(0, v - rad)), upper = c.map((v) => Math.min(1, v + rad));
+    const lower = c.map((v) => Math.max(0, v - rad)),
+      upper = c.map((v) => Math.min(1, v + rad));
     const ibp = intervalBounds(net, lower, upper);
     const { bounds } = await tightenBounds(net, { lower, upper }, { open: (lp) => openHighsLp(lp) });
-    bounds.forEach((b, id) => b.lower.forEach((lo, j) => {
-      assert.ok(lo >= ibp[id].lower[j] && b.upper[j] <= ibp[id].upper[j], `${r.description}: tightened looser than IBP at layer ${id}`);
-      if (lo > ibp[id].lower[j] + 1e-9 || b.upper[j] < ibp[id].upper[j] - 1e-9) tighter++;
-    }));
+    bounds.forEach((b, id) =>
+      b.lower.forEach((lo, j) => {
+        assert.ok(
+          lo >= ibp[id].lower[j] && b.upper[j] <= ibp[id].upper[j],
+          `${r.description}: tightened looser than IBP at layer ${id}`,
+        );
+        if (lo > ibp[id].lower[j] + 1e-9 || b.upper[j] < ibp[id].upper[j] - 1e-9) tighter++;
+      }),
+    );
     const rand = prng(seed ^ 0x7e57);
     for (let s = 0; s < 10_000; s++) {
       // A third of the samples are box corners, where interval bounds are attained most often.
@@ -58,10 +72,16 @@ describe("properties: sound bounds (IBP and LP-tightened) at 10,000 box points",
       const x = lower.map((v, i) => (corner ? (rand() < 0.5 ? v : upper[i]) : v + rand() * (upper[i] - v)));
       const vals = trace(net, x).values;
       for (let id = 0; id < vals.length; id++) {
-        const v = vals[id], b = bounds[id], ib = ibp[id];
+        const v = vals[id],
+          b = bounds[id],
+          ib = ibp[id];
         for (let j = 0; j < v.length; j++) {
-          if (!(v[j] >= b.lower[j] && v[j] <= b.upper[j])) assert.fail(`${r.description}: layer ${id} neuron ${j}: ${v[j]} outside tightened [${b.lower[j]}, ${b.upper[j]}]`);
-          if (!(v[j] >= ib.lower[j] && v[j] <= ib.upper[j])) assert.fail(`${r.description}: layer ${id} neuron ${j}: ${v[j]} outside IBP`);
+          if (!(v[j] >= b.lower[j] && v[j] <= b.upper[j]))
+            assert.fail(
+              `${r.description}: layer ${id} neuron ${j}: ${v[j]} outside tightened [${b.lower[j]}, ${b.upper[j]}]`,
+            );
+          if (!(v[j] >= ib.lower[j] && v[j] <= ib.upper[j]))
+            assert.fail(`${r.description}: layer ${id} neuron ${j}: ${v[j]} outside IBP`);
         }
       }
     }
@@ -73,22 +93,29 @@ describe("properties: sound bounds (IBP and LP-tightened) at 10,000 box points",
 describe("properties: lower <= exact <= walk <= rho_hat", function () {
   this.timeout(300_000);
   const seen = { points: 0, optimal: 0, walkBetter: 0, exactBetter: 0, infinite: 0, forward: 0 };
-  after(() => console.log(`      ${seen.points} points: ${seen.optimal} exact optimal, exact < walk on ${seen.exactBetter}, walk < rho_hat on ${seen.walkBetter}, rho_hat = inf on ${seen.infinite} (walking forward found an example on ${seen.forward} of them)`));
+  after(() =>
+    console.log(
+      `      ${seen.points} points: ${seen.optimal} exact optimal, exact < walk on ${seen.exactBetter}, walk < rho_hat on ${seen.walkBetter}, rho_hat = inf on ${seen.infinite} (walking forward found an example on ${seen.forward} of them)`,
+    ),
+  );
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
     const res = await withCtx(r, net, async (ctx) => {
       const out: Partial<Record<RhoMode, PointResult>> = {};
-      for (const m of ["restrict", "walk", "bounds", "exact"] as const) out[m] = await rhoForPointMode(ctx, m, 0, x, null);
+      for (const m of ["restrict", "walk", "bounds", "exact"] as const)
+        out[m] = await rhoForPointMode(ctx, m, 0, x, null);
       return out as Record<RhoMode, PointResult>;
     });
     const { restrict, walk, bounds, exact } = res;
     if (restrict.status === "error" || exact.status === "error") return;
     seen.points++;
     // restrict: the checked example of rho_hat; every other mode: the bracket's upper (a checked example).
-    const up = (p: PointResult) => (p.mode ? p.upper ?? Infinity : p.status === "adversarial" ? p.rho! : Infinity);
+    const up = (p: PointResult) => (p.mode ? (p.upper ?? Infinity) : p.status === "adversarial" ? p.rho! : Infinity);
     const tol = (v: number) => 1e-5 * (1 + (Number.isFinite(v) ? v : 0));
-    const rhoHat = up(restrict), w = up(walk), e = up(exact);
+    const rhoHat = up(restrict),
+      w = up(walk),
+      e = up(exact);
     if (!Number.isFinite(rhoHat)) seen.infinite++;
     assert.ok(w <= rhoHat + tol(rhoHat), `${r.description}: walk ${w} > rho_hat ${rhoHat}`);
     // The exact mode starts from the bracket's attack, not from walking: below walk's example once its MILPs
@@ -99,9 +126,15 @@ describe("properties: lower <= exact <= walk <= rho_hat", function () {
     assert.ok(bounds.lower! <= e + tol(e), `${r.description}: certified lower ${bounds.lower} > exact ${e}`);
     if (exact.optimal) {
       seen.optimal++;
-      assert.ok(bounds.lower! <= exact.lower! + tol(e), `${r.description}: certified lower ${bounds.lower} > exact lower ${exact.lower}`);
+      assert.ok(
+        bounds.lower! <= exact.lower! + tol(e),
+        `${r.description}: certified lower ${bounds.lower} > exact lower ${exact.lower}`,
+      );
       // The checked example may sit a little beyond the MILP optimum: the float32 rule's raised margin.
-      assert.ok(e - exact.lower! <= 1e-3 * (1 + e) || !Number.isFinite(e), `${r.description}: optimal but gap ${e - exact.lower!}`);
+      assert.ok(
+        e - exact.lower! <= 1e-3 * (1 + e) || !Number.isFinite(e),
+        `${r.description}: optimal but gap ${e - exact.lower!}`,
+      );
     }
     if (e < w - tol(w)) seen.exactBetter++;
     if (w < rhoHat - tol(rhoHat)) seen.walkBetter++;
@@ -115,7 +148,9 @@ describe("properties: exact rho = brute-force grid search on 2-input networks", 
   this.timeout(300_000);
   const H = 256;
   const seen = { points: 0, optimal: 0 };
-  after(() => console.log(`      ${seen.points} points: ${seen.optimal} exact optimal (compared with the grid exactly)`));
+  after(() =>
+    console.log(`      ${seen.points} points: ${seen.optimal} exact optimal (compared with the grid exactly)`),
+  );
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
@@ -136,7 +171,8 @@ describe("properties: exact rho = brute-force grid search on 2-input networks", 
     if (!Number.isFinite(e)) assert.equal(grid, Infinity, `${r.description}: exact found nothing, grid found ${grid}`);
   };
   const twoInputs = mlpArb.filter((r) => r.inputShape[1] === 2);
-  it("on 12 random 2-input MLPs", () => fc.assert(fc.asyncProperty(twoInputs, fc.integer(), prop), { numRuns: 12, seed: 81 }));
+  it("on 12 random 2-input MLPs", () =>
+    fc.assert(fc.asyncProperty(twoInputs, fc.integer(), prop), { numRuns: 12, seed: 81 }));
 });
 
 describe("properties: compile --mode relax (triangle LP) <= --mode exact (MILP) <= restrict (LP)", function () {
@@ -152,15 +188,27 @@ describe("properties: compile --mode relax (triangle LP) <= --mode exact (MILP) 
     };
     const sr = await highs.solve(compile("restrict", Infinity));
     const radius = sr.status === "optimal" ? sr.objective! + 1e-6 : 0.1;
-    const [se, sx] = [await highs.solve(compile("exact", radius), { timeLimit: 20 }), await highs.solve(compile("relax", radius))];
+    const [se, sx] = [
+      await highs.solve(compile("exact", radius), { timeLimit: 20 }),
+      await highs.solve(compile("relax", radius)),
+    ];
     if (se.status === "timeout") return;
     // The relaxation contains the MILP's feasible set: infeasible only if the MILP is, and never above it.
-    if (sx.status === "infeasible") assert.equal(se.status, "infeasible", `${r.description}: relax infeasible, exact ${se.status}`);
+    if (sx.status === "infeasible")
+      assert.equal(se.status, "infeasible", `${r.description}: relax infeasible, exact ${se.status}`);
     if (se.status === "optimal") {
       assert.equal(sx.status, "optimal", `${r.description}: exact optimal, relax ${sx.status}`);
-      assert.ok(sx.objective! <= se.objective! + 1e-6, `${r.description}: relax ${sx.objective} > exact ${se.objective}`);
-      if (sr.status === "optimal") assert.ok(se.objective! <= sr.objective! + 1e-6, `${r.description}: exact ${se.objective} > restrict ${sr.objective}`);
+      assert.ok(
+        sx.objective! <= se.objective! + 1e-6,
+        `${r.description}: relax ${sx.objective} > exact ${se.objective}`,
+      );
+      if (sr.status === "optimal")
+        assert.ok(
+          se.objective! <= sr.objective! + 1e-6,
+          `${r.description}: exact ${se.objective} > restrict ${sr.objective}`,
+        );
     }
   };
-  it("on 20 random MLPs and conv nets", () => fc.assert(fc.asyncProperty(fc.oneof(mlpArb, convArb), fc.integer(), prop), { numRuns: 20, seed: 91 }));
+  it("on 20 random MLPs and conv nets", () =>
+    fc.assert(fc.asyncProperty(fc.oneof(mlpArb, convArb), fc.integer(), prop), { numRuns: 20, seed: 91 }));
 });

@@ -4,7 +4,16 @@
 // asked for (`compile -o FILE`, `measure --out DIR`). The README's "Reliability: bad inputs" table lists them.
 
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OnnxBuilder, tensorProto } from "../../compiler/frontend/onnx/write.js";
@@ -30,13 +39,25 @@ interface Case {
   readonly skipUnless?: (dir: string) => string | null;
 }
 
-const compileTo = (model: string, data: string, extra: string[] = []) => ["compile", model, "--data", data, "--index", "0", ...extra];
+const compileTo = (model: string, data: string, extra: string[] = []) => [
+  "compile",
+  model,
+  "--data",
+  data,
+  "--index",
+  "0",
+  ...extra,
+];
 
 const cases: Case[] = [
   // ---- the model file ----
   {
     what: "a truncated ONNX file (mnist_mlp cut in half)",
-    args: (d) => { const b = readFileSync(MLP); writeFileSync(join(d, "cut.onnx"), b.subarray(0, b.length >> 1)); return [...compileTo(join(d, "cut.onnx"), "mnist:test"), "-o", join(d, "cut.lp")]; },
+    args: (d) => {
+      const b = readFileSync(MLP);
+      writeFileSync(join(d, "cut.onnx"), b.subarray(0, b.length >> 1));
+      return [...compileTo(join(d, "cut.onnx"), "mnist:test"), "-o", join(d, "cut.lp")];
+    },
     expect: [/cut\.onnx: not an ONNX model or corrupt\/truncated \(protobuf decode failed: index out of range/],
     noOutput: ["cut.lp"],
   },
@@ -60,30 +81,44 @@ const cases: Case[] = [
       writeFileSync(join(d, "middle.onnx"), b);
       return [...compileTo(join(d, "middle.onnx"), "mnist:test"), "-o", join(d, "middle.lp")];
     },
-    expect: [/middle\.onnx: initializer: tensor 'net\.1\.weight' contains NaN at flat index \d+ \(weights must be finite\)/],
+    expect: [
+      /middle\.onnx: initializer: tensor 'net\.1\.weight' contains NaN at flat index \d+ \(weights must be finite\)/,
+    ],
     noOutput: ["middle.lp"],
   },
   {
     what: "a PNG file named .onnx",
     args: (d) => {
-      writeFileSync(join(d, "image.onnx"), Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489", "hex"));
+      writeFileSync(
+        join(d, "image.onnx"),
+        Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489", "hex"),
+      );
       return ["inspect", join(d, "image.onnx")];
     },
     expect: [/image\.onnx: not an ONNX model/],
   },
   {
     what: "a text file named .onnx",
-    args: (d) => { writeFileSync(join(d, "notes.onnx"), "this is not a model\n"); return ["inspect", join(d, "notes.onnx")]; },
+    args: (d) => {
+      writeFileSync(join(d, "notes.onnx"), "this is not a model\n");
+      return ["inspect", join(d, "notes.onnx")];
+    },
     expect: [/notes\.onnx: not an ONNX model/],
   },
   {
     what: "a JSON file named .onnx",
-    args: (d) => { writeFileSync(join(d, "model.json.onnx"), JSON.stringify({ graph: { node: [{ op_type: "Relu" }] } })); return ["inspect", join(d, "model.json.onnx")]; },
+    args: (d) => {
+      writeFileSync(join(d, "model.json.onnx"), JSON.stringify({ graph: { node: [{ op_type: "Relu" }] } }));
+      return ["inspect", join(d, "model.json.onnx")];
+    },
     expect: [/model\.json\.onnx: not an ONNX model/],
   },
   {
     what: "an empty file",
-    args: (d) => { writeFileSync(join(d, "empty.onnx"), ""); return [...compileTo(join(d, "empty.onnx"), "mnist:test"), "-o", join(d, "empty.lp")]; },
+    args: (d) => {
+      writeFileSync(join(d, "empty.onnx"), "");
+      return [...compileTo(join(d, "empty.onnx"), "mnist:test"), "-o", join(d, "empty.lp")];
+    },
     expect: [/empty\.onnx: empty file, not an ONNX model/],
     noOutput: ["empty.lp"],
   },
@@ -113,8 +148,11 @@ const cases: Case[] = [
   {
     what: "two unsupported ops (one line each)",
     args: (d) => {
-      const b = new OnnxBuilder(13).input("x", [1, 784])
-        .node("Sigmoid", ["x"], ["s"], {}, "squash").node("Softsign", ["s"], ["y"], {}, "soft").output("y", [1, 784]);
+      const b = new OnnxBuilder(13)
+        .input("x", [1, 784])
+        .node("Sigmoid", ["x"], ["s"], {}, "squash")
+        .node("Softsign", ["s"], ["y"], {}, "soft")
+        .output("y", [1, 784]);
       writeFileSync(join(d, "ops.onnx"), b.toBytes());
       return [...compileTo(join(d, "ops.onnx"), "mnist:test"), "-o", join(d, "ops.lp")];
     },
@@ -132,7 +170,9 @@ const cases: Case[] = [
       writeFileSync(join(d, "nan-weight.onnx"), encode(m));
       return [...compileTo(join(d, "nan-weight.onnx"), "mnist:test"), "-o", join(d, "nan-weight.lp")];
     },
-    expect: [/nan-weight\.onnx: initializer: tensor 'net\.3\.bias' contains NaN at flat index 7 \(weights must be finite\)/],
+    expect: [
+      /nan-weight\.onnx: initializer: tensor 'net\.3\.bias' contains NaN at flat index 7 \(weights must be finite\)/,
+    ],
     noOutput: ["nan-weight.lp"],
   },
   {
@@ -145,14 +185,26 @@ const cases: Case[] = [
       const values = Array.from(new Float32Array(Uint8Array.from(t.rawData!).buffer));
       values[3] = Infinity;
       g.initializer = g.initializer!.filter((x) => x !== t);
-      g.node!.unshift(new onnx.NodeProto({
-        opType: "Constant", name: "bias_const", output: ["net.5.bias"],
-        attribute: [new onnx.AttributeProto({ name: "value", type: onnx.AttributeProto.AttributeType.TENSOR, t: tensorProto({ name: "net.5.bias", dims: [10], data: values }) })],
-      }));
+      g.node!.unshift(
+        new onnx.NodeProto({
+          opType: "Constant",
+          name: "bias_const",
+          output: ["net.5.bias"],
+          attribute: [
+            new onnx.AttributeProto({
+              name: "value",
+              type: onnx.AttributeProto.AttributeType.TENSOR,
+              t: tensorProto({ name: "net.5.bias", dims: [10], data: values }),
+            }),
+          ],
+        }),
+      );
       writeFileSync(join(d, "inf-const.onnx"), encode(m));
       return ["inspect", join(d, "inf-const.onnx")];
     },
-    expect: [/inf-const\.onnx: node 'bias_const' \(Constant\): tensor 'net\.5\.bias' contains Infinity at flat index 3 \(weights must be finite\)/],
+    expect: [
+      /inf-const\.onnx: node 'bias_const' \(Constant\): tensor 'net\.5\.bias' contains Infinity at flat index 3 \(weights must be finite\)/,
+    ],
   },
   {
     what: "a missing model file",
@@ -162,21 +214,30 @@ const cases: Case[] = [
   },
   {
     what: "a directory given as the model",
-    args: (d) => { mkdirSync(join(d, "models.onnx"), { recursive: true }); return ["inspect", join(d, "models.onnx")]; },
+    args: (d) => {
+      mkdirSync(join(d, "models.onnx"), { recursive: true });
+      return ["inspect", join(d, "models.onnx")];
+    },
     expect: [/models\.onnx: is a directory, not an ONNX model file \(EISDIR\)/],
   },
 
   // ---- the data ----
   {
     what: "data whose items do not fit the model's input",
-    args: (d) => { writeFileSync(join(d, "small.npy"), encodeNpy([3, 10, 10], "uint8", new Uint8Array(300))); return [...compileTo(MLP, join(d, "small.npy")), "-o", join(d, "small.lp")]; },
-    expect: [/small\.npy: items of shape \[1,10,10\] \(100 values\) do not fit the input 'input' of examples\/models\/mnist_mlp\.onnx, shape \[1,1,28,28\] \(784 values\)/],
+    args: (d) => {
+      writeFileSync(join(d, "small.npy"), encodeNpy([3, 10, 10], "uint8", new Uint8Array(300)));
+      return [...compileTo(MLP, join(d, "small.npy")), "-o", join(d, "small.lp")];
+    },
+    expect: [
+      /small\.npy: items of shape \[1,10,10\] \(100 values\) do not fit the input 'input' of examples\/models\/mnist_mlp\.onnx, shape \[1,1,28,28\] \(784 values\)/,
+    ],
     noOutput: ["small.lp"],
   },
   {
     what: "a NaN in the data (.npy float32)",
     args: (d) => {
-      const x = new Float32Array(3 * 784); x[5] = NaN;
+      const x = new Float32Array(3 * 784);
+      x[5] = NaN;
       writeFileSync(join(d, "nan.npy"), encodeNpy([3, 784], "float32", x));
       return ["measure", MLP, "--data", join(d, "nan.npy"), "--out", join(d, "nan-out")];
     },
@@ -186,7 +247,8 @@ const cases: Case[] = [
   {
     what: "an Inf in the data (.npy float32)",
     args: (d) => {
-      const x = new Float32Array(3 * 784); x[784 + 9] = -Infinity;
+      const x = new Float32Array(3 * 784);
+      x[784 + 9] = -Infinity;
       writeFileSync(join(d, "inf.npy"), encodeNpy([3, 784], "float32", x));
       return ["measure", MLP, "--data", join(d, "inf.npy"), "--out", join(d, "inf-out")];
     },
@@ -195,14 +257,22 @@ const cases: Case[] = [
   },
   {
     what: "an empty dataset (.npy of shape [0,784])",
-    args: (d) => { writeFileSync(join(d, "none.npy"), encodeNpy([0, 784], "float32", new Float32Array(0))); return ["measure", MLP, "--data", join(d, "none.npy"), "--out", join(d, "none-out")]; },
+    args: (d) => {
+      writeFileSync(join(d, "none.npy"), encodeNpy([0, 784], "float32", new Float32Array(0)));
+      return ["measure", MLP, "--data", join(d, "none.npy"), "--out", join(d, "none-out")];
+    },
     expect: [/none\.npy: the dataset contains no items/],
     noOutput: ["none-out"],
   },
   {
     what: "a .npy of dtype complex64",
     args: (d) => {
-      const b = Buffer.from(encodeNpy([2, 784], "float32", new Float32Array(2 * 784)).toString("latin1").replace("'<f4'", "'<c8'"), "latin1");
+      const b = Buffer.from(
+        encodeNpy([2, 784], "float32", new Float32Array(2 * 784))
+          .toString("latin1")
+          .replace("'<f4'", "'<c8'"),
+        "latin1",
+      );
       writeFileSync(join(d, "complex.npy"), b);
       return [...compileTo(MLP, join(d, "complex.npy")), "-o", join(d, "complex.lp")];
     },
@@ -212,7 +282,12 @@ const cases: Case[] = [
   {
     what: "a .npy of dtype '<U1' (strings)",
     args: (d) => {
-      const b = Buffer.from(encodeNpy([2, 784], "float32", new Float32Array(2 * 784)).toString("latin1").replace("'<f4'", "'<U1'"), "latin1");
+      const b = Buffer.from(
+        encodeNpy([2, 784], "float32", new Float32Array(2 * 784))
+          .toString("latin1")
+          .replace("'<f4'", "'<U1'"),
+        "latin1",
+      );
       writeFileSync(join(d, "strings.npy"), b);
       return [...compileTo(MLP, join(d, "strings.npy")), "-o", join(d, "strings.lp")];
     },
@@ -221,13 +296,19 @@ const cases: Case[] = [
   },
   {
     what: "a .npy of the wrong rank (1-D)",
-    args: (d) => { writeFileSync(join(d, "flat.npy"), encodeNpy([784], "float32", new Float32Array(784))); return [...compileTo(MLP, join(d, "flat.npy")), "-o", join(d, "flat.lp")]; },
+    args: (d) => {
+      writeFileSync(join(d, "flat.npy"), encodeNpy([784], "float32", new Float32Array(784)));
+      return [...compileTo(MLP, join(d, "flat.npy")), "-o", join(d, "flat.lp")];
+    },
     expect: [/flat\.npy: array shape \(784\) is not N×D, N×H×W or N×C×H×W/],
     noOutput: ["flat.lp"],
   },
   {
     what: "a .npy of the wrong rank (5-D)",
-    args: (d) => { writeFileSync(join(d, "deep.npy"), encodeNpy([1, 1, 1, 28, 28], "uint8", new Uint8Array(784))); return ["measure", MLP, "--data", join(d, "deep.npy"), "--out", join(d, "deep-out")]; },
+    args: (d) => {
+      writeFileSync(join(d, "deep.npy"), encodeNpy([1, 1, 1, 28, 28], "uint8", new Uint8Array(784)));
+      return ["measure", MLP, "--data", join(d, "deep.npy"), "--out", join(d, "deep-out")];
+    },
     expect: [/deep\.npy: array shape \(1, 1, 1, 28, 28\) is not N×D, N×H×W or N×C×H×W/],
     noOutput: ["deep-out"],
   },
@@ -235,7 +316,10 @@ const cases: Case[] = [
     what: "a truncated IDX images file",
     args: (d) => {
       const b = Buffer.alloc(16 + 5 * 784);
-      b.writeUInt32BE(0x803, 0); b.writeUInt32BE(5, 4); b.writeUInt32BE(28, 8); b.writeUInt32BE(28, 12);
+      b.writeUInt32BE(0x803, 0);
+      b.writeUInt32BE(5, 4);
+      b.writeUInt32BE(28, 8);
+      b.writeUInt32BE(28, 12);
       writeFileSync(join(d, "t10k-images-idx3-ubyte"), b.subarray(0, 16 + 2 * 784 + 100));
       return ["measure", MLP, "--data", join(d, "t10k-images-idx3-ubyte"), "--out", join(d, "idx-out")];
     },
@@ -264,7 +348,18 @@ const cases: Case[] = [
   },
   {
     what: "--eps -3",
-    args: (d) => ["measure", MLP, "--data", "mnist:test", "--limit", "2", "--eps", "-3", "--out", join(d, "epsneg-out")],
+    args: (d) => [
+      "measure",
+      MLP,
+      "--data",
+      "mnist:test",
+      "--limit",
+      "2",
+      "--eps",
+      "-3",
+      "--out",
+      join(d, "epsneg-out"),
+    ],
     expect: [/--eps must be positive, got -3/],
     noOutput: ["epsneg-out"],
   },
@@ -276,18 +371,35 @@ const cases: Case[] = [
   },
   {
     what: "an unknown --target",
-    args: (d) => ["compile", MLP, "--data", "mnist:test", "--index", "0", "--target", "third", "-o", join(d, "target.lp")],
+    args: (d) => [
+      "compile",
+      MLP,
+      "--data",
+      "mnist:test",
+      "--index",
+      "0",
+      "--target",
+      "third",
+      "-o",
+      join(d, "target.lp"),
+    ],
     expect: [/--target must be second, all or a label number, got 'third'/],
     noOutput: ["target.lp"],
   },
   {
     what: "measure --out under a regular file",
-    args: (d) => { writeFileSync(join(d, "file.txt"), "keep me\n"); return ["measure", MLP, "--data", "mnist:test", "--limit", "1", "--out", join(d, "file.txt", "out")]; },
+    args: (d) => {
+      writeFileSync(join(d, "file.txt"), "keep me\n");
+      return ["measure", MLP, "--data", "mnist:test", "--limit", "1", "--out", join(d, "file.txt", "out")];
+    },
     expect: [/--out .*file\.txt\/out: cannot create the directory \(ENOTDIR\)/],
   },
   {
     what: "compile -o under a regular file",
-    args: (d) => { writeFileSync(join(d, "plain.txt"), "keep me\n"); return ["compile", MLP, "--data", "mnist:test", "--index", "0", "-o", join(d, "plain.txt", "p0.lp")]; },
+    args: (d) => {
+      writeFileSync(join(d, "plain.txt"), "keep me\n");
+      return ["compile", MLP, "--data", "mnist:test", "--index", "0", "-o", join(d, "plain.txt", "p0.lp")];
+    },
     expect: [/plain\.txt\/p0\.lp: cannot write \(ENOTDIR\)/],
   },
   {
@@ -313,8 +425,12 @@ const cases: Case[] = [
 describe("reliability: bad inputs through the CLI", function () {
   this.timeout(120_000);
   let dir: string;
-  let tried = 0, expected = 0, crashes = 0;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-bad-")); });
+  let tried = 0,
+    expected = 0,
+    crashes = 0;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-bad-"));
+  });
   after(() => {
     if (existsSync(join(dir, "readonly"))) chmodSync(join(dir, "readonly"), 0o755);
     rmSync(dir, { recursive: true, force: true });
@@ -324,7 +440,10 @@ describe("reliability: bad inputs through the CLI", function () {
   for (const c of cases) {
     it(`${c.what}: exit 2, ${c.expect.length === 1 ? "one line" : `${c.expect.length} lines`}, nothing written`, async function () {
       const why = c.skipUnless?.(dir) ?? null;
-      if (why !== null) { console.log(`      (skipped: ${why})`); this.skip(); }
+      if (why !== null) {
+        console.log(`      (skipped: ${why})`);
+        this.skip();
+      }
       const args = c.args(dir);
       const before = readdirSync(dir).sort();
       tried++;

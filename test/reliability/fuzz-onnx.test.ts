@@ -61,9 +61,15 @@ function glueNet(): Uint8Array {
   const b = new OnnxBuilder(17).input("x", [1, 2, 6, 6]);
   b.initializer({ name: "pads", dims: [8], data: [0, 0, 1, 1, 0, 0, 1, 1], dtype: "int64" });
   b.node("Pad", ["x", "pads"], ["xp"], {}, "pad");
-  for (const [n, v] of [["g", [1, 2]], ["be", [0, 0.5]], ["mu", [0.1, 0.2]], ["var", [1, 4]]] as const) b.initializer({ name: n, dims: [2], data: [...v] });
+  for (const [n, v] of [
+    ["g", [1, 2]],
+    ["be", [0, 0.5]],
+    ["mu", [0.1, 0.2]],
+    ["var", [1, 4]],
+  ] as const)
+    b.initializer({ name: n, dims: [2], data: [...v] });
   b.node("BatchNormalization", ["xp", "g", "be", "mu", "var"], ["bn"], { epsilon: { float: 1e-5 } }, "bn");
-  b.node("AveragePool", ["bn", ], ["ap"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }, "avg");
+  b.node("AveragePool", ["bn"], ["ap"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }, "avg");
   b.node("Add", ["ap", "bn"], ["res"], {}, "residual");
   b.node("Constant", [], ["half"], { value_float: { float: 0.5 } }, "half");
   b.node("Mul", ["res", "half"], ["m"], {}, "scale");
@@ -81,7 +87,9 @@ function glueNet(): Uint8Array {
 
 const MLP = new Uint8Array(readFileSync("examples/models/mnist_mlp.onnx"));
 const SEEDS: readonly Uint8Array[] = [
-  MLP, lenetLike(), glueNet(),
+  MLP,
+  lenetLike(),
+  glueNet(),
   ...fc.sample(mlpArb, { numRuns: 3, seed: SEED }).map((n) => n.bytes),
   ...fc.sample(convArb, { numRuns: 3, seed: SEED + 1 }).map((n) => n.bytes),
 ];
@@ -93,9 +101,37 @@ const at = (bytes: Uint8Array, p: number) => p % Math.max(1, bytes.length);
 
 // ---- decoded-but-odd graphs: any supported op, any inputs, attributes and constant shapes ----
 
-const ATTRIBUTES = ["axis", "axes", "perm", "kernel_shape", "strides", "pads", "dilations", "group", "transA", "transB", "alpha",
-  "beta", "epsilon", "shape", "starts", "ends", "to", "mode", "auto_pad", "ceil_mode", "count_include_pad", "allowzero",
-  "training_mode", "start", "end", "value_float", "value_floats", "value_int", "value_ints"];
+const ATTRIBUTES = [
+  "axis",
+  "axes",
+  "perm",
+  "kernel_shape",
+  "strides",
+  "pads",
+  "dilations",
+  "group",
+  "transA",
+  "transB",
+  "alpha",
+  "beta",
+  "epsilon",
+  "shape",
+  "starts",
+  "ends",
+  "to",
+  "mode",
+  "auto_pad",
+  "ceil_mode",
+  "count_include_pad",
+  "allowzero",
+  "training_mode",
+  "start",
+  "end",
+  "value_float",
+  "value_floats",
+  "value_int",
+  "value_ints",
+];
 const attrValue: fc.Arbitrary<AttrValue> = fc.oneof(
   fc.integer({ min: -3, max: 6 }),
   fc.array(fc.integer({ min: -3, max: 6 }), { maxLength: 6 }),
@@ -113,26 +149,46 @@ type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
 type TensorArb = ValueOf<typeof tensorArb>;
 const oddGraph = fc.record({
   opset: fc.constantFrom(7, 9, 11, 13, 17, 21),
-  inShape: fc.tuple(
-    fc.constantFrom<number | string>(1, "batch", 2),
-    fc.array(fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 1, max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom<number | string>(0, "h") }), { maxLength: 4 }),
-  ).map(([n, rest]) => [n, ...rest]),
+  inShape: fc
+    .tuple(
+      fc.constantFrom<number | string>(1, "batch", 2),
+      fc.array(
+        fc.oneof(
+          { weight: 40, arbitrary: fc.integer({ min: 1, max: 6 }) },
+          { weight: 1, arbitrary: fc.constantFrom<number | string>(0, "h") },
+        ),
+        { maxLength: 4 },
+      ),
+    )
+    .map(([n, rest]) => [n, ...rest]),
   inits: fc.array(tensorArb, { maxLength: 6 }),
-  nodes: fc.array(fc.record({
-    op: fc.oneof({ weight: 30, arbitrary: fc.constantFrom(...SUPPORTED_OPS) }, { weight: 1, arbitrary: fc.constantFrom("Sigmoid", "Loop", "") }),
-    chain: fc.boolean(),
-    inputs: fc.array(fc.integer({ min: -2, max: 20 }), { maxLength: 6 }),
-    outputs: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 10, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constant(2) }),
-    attrs: fc.dictionary(fc.constantFrom(...ATTRIBUTES), attrValue, { maxKeys: 4 }),
-    value: fc.option(tensorArb),
-  }), { minLength: 1, maxLength: 8 }),
+  nodes: fc.array(
+    fc.record({
+      op: fc.oneof(
+        { weight: 30, arbitrary: fc.constantFrom(...SUPPORTED_OPS) },
+        { weight: 1, arbitrary: fc.constantFrom("Sigmoid", "Loop", "") },
+      ),
+      chain: fc.boolean(),
+      inputs: fc.array(fc.integer({ min: -2, max: 20 }), { maxLength: 6 }),
+      outputs: fc.oneof(
+        { weight: 1, arbitrary: fc.constant(0) },
+        { weight: 10, arbitrary: fc.constant(1) },
+        { weight: 1, arbitrary: fc.constant(2) },
+      ),
+      attrs: fc.dictionary(fc.constantFrom(...ATTRIBUTES), attrValue, { maxKeys: 4 }),
+      value: fc.option(tensorArb),
+    }),
+    { minLength: 1, maxLength: 8 },
+  ),
   output: fc.integer({ min: -1, max: 20 }),
 });
 
 function buildOdd(g: ValueOf<typeof oddGraph>): Uint8Array {
   const spec = (t: TensorArb, name: string) => {
     const n = t.dims.reduce((a, c) => a * c, 1);
-    const data = Array.from({ length: n }, (_, i) => (t.dtype === "int64" ? ((i * 7 + t.salt) % 5) - 1 : Math.sin(i + t.salt)));
+    const data = Array.from({ length: n }, (_, i) =>
+      t.dtype === "int64" ? ((i * 7 + t.salt) % 5) - 1 : Math.sin(i + t.salt),
+    );
     return { name, dims: t.dims, dtype: t.dtype, raw: t.raw, data };
   };
   const b = new OnnxBuilder(g.opset).input("x", g.inShape);
@@ -141,7 +197,9 @@ function buildOdd(g: ValueOf<typeof oddGraph>): Uint8Array {
   const values: [number, TensorArb][] = [];
   g.nodes.forEach((n, j) => {
     // -2: an empty (omitted) input; -1: a name nothing defines; else a recent value.
-    const inputs = n.inputs.map((k) => (k === -2 ? "" : k === -1 ? "undefined_value" : names[Math.max(0, names.length - 1 - (k % names.length))]));
+    const inputs = n.inputs.map((k) =>
+      k === -2 ? "" : k === -1 ? "undefined_value" : names[Math.max(0, names.length - 1 - (k % names.length))],
+    );
     if (n.chain && j > 0 && inputs.length > 0) inputs[0] = names[names.length - 1];
     const outputs = Array.from({ length: n.outputs }, (_, k) => `v${j}_${k}`);
     b.node(n.op, inputs, outputs, n.attrs, `node${j}`);
@@ -151,7 +209,13 @@ function buildOdd(g: ValueOf<typeof oddGraph>): Uint8Array {
   b.output(g.output < 0 ? "undefined_value" : names[g.output % names.length], [1]);
   const m = b.model();
   for (const [j, t] of values) {
-    m.graph!.node![j].attribute!.push(new onnx.AttributeProto({ name: "value", type: onnx.AttributeProto.AttributeType.TENSOR, t: tensorProto(spec(t, `c${j}`)) }));
+    m.graph!.node![j].attribute!.push(
+      new onnx.AttributeProto({
+        name: "value",
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: tensorProto(spec(t, `c${j}`)),
+      }),
+    );
   }
   return onnx.ModelProto.encode(m).finish();
 }
@@ -171,32 +235,53 @@ describe("reliability: fuzzing the ONNX loader", function () {
   });
 
   it("valid models truncated at a random point", () => {
-    fc.assert(fc.property(seedModel, position, (b, p) => loadsCleanly(b.subarray(0, at(b, p)))), { numRuns: runs(400), seed: SEED + 1 });
+    fc.assert(
+      fc.property(seedModel, position, (b, p) => loadsCleanly(b.subarray(0, at(b, p)))),
+      { numRuns: runs(400), seed: SEED + 1 },
+    );
   });
 
   it("valid models with random bytes flipped", () => {
     const flips = fc.array(fc.tuple(position, fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 });
-    fc.assert(fc.property(seedModel, flips, (b, fl) => {
-      const c = Uint8Array.from(b);
-      for (const [p, x] of fl) c[at(c, p)] ^= x;
-      loadsCleanly(c);
-    }), { numRuns: runs(1000), seed: SEED + 2 });
+    fc.assert(
+      fc.property(seedModel, flips, (b, fl) => {
+        const c = Uint8Array.from(b);
+        for (const [p, x] of fl) c[at(c, p)] ^= x;
+        loadsCleanly(c);
+      }),
+      { numRuns: runs(1000), seed: SEED + 2 },
+    );
   });
 
   it("valid models with bytes inserted and deleted", () => {
-    const edits = fc.array(fc.tuple(fc.boolean(), position, fc.uint8Array({ minLength: 1, maxLength: 6 })), { minLength: 1, maxLength: 4 });
-    fc.assert(fc.property(seedModel, edits, (b, es) => {
-      let c = b;
-      for (const [insert, p, bytes] of es) {
-        const i = at(c, p);
-        c = new Uint8Array(Buffer.concat(insert ? [c.subarray(0, i), bytes, c.subarray(i)] : [c.subarray(0, i), c.subarray(Math.min(c.length, i + bytes.length))]));
-      }
-      loadsCleanly(c);
-    }), { numRuns: runs(600), seed: SEED + 3 });
+    const edits = fc.array(fc.tuple(fc.boolean(), position, fc.uint8Array({ minLength: 1, maxLength: 6 })), {
+      minLength: 1,
+      maxLength: 4,
+    });
+    fc.assert(
+      fc.property(seedModel, edits, (b, es) => {
+        let c = b;
+        for (const [insert, p, bytes] of es) {
+          const i = at(c, p);
+          c = new Uint8Array(
+            Buffer.concat(
+              insert
+                ? [c.subarray(0, i), bytes, c.subarray(i)]
+                : [c.subarray(0, i), c.subarray(Math.min(c.length, i + bytes.length))],
+            ),
+          );
+        }
+        loadsCleanly(c);
+      }),
+      { numRuns: runs(600), seed: SEED + 3 },
+    );
   });
 
   it("decoded-but-odd graphs: any supported op with any inputs, attributes and shapes", () => {
-    fc.assert(fc.property(oddGraph, (g) => loadsCleanly(buildOdd(g))), { numRuns: runs(1000), seed: SEED + 4 });
+    fc.assert(
+      fc.property(oddGraph, (g) => loadsCleanly(buildOdd(g))),
+      { numRuns: runs(1000), seed: SEED + 4 },
+    );
   });
 
   describe("inputs the fuzzers found (each once threw or printed several lines)", () => {
@@ -209,20 +294,39 @@ describe("reliability: fuzzing the ONNX loader", function () {
 
     it("a Pad whose pads would make billions of elements (was a RangeError)", () => {
       const b = new OnnxBuilder(13).input("x", [1, 2, 4, 4]);
-      b.initializer({ name: "pads", dims: [8], data: [0, 0, 2 ** 20, 2 ** 20, 0, 0, 2 ** 20, 2 ** 20], dtype: "int64" });
-      assert.match(load(b.node("Pad", ["x", "pads"], ["y"], {}, "pad").output("y", [1])).join(), /node 'pad' \(Pad\): pads .* too large/);
+      b.initializer({
+        name: "pads",
+        dims: [8],
+        data: [0, 0, 2 ** 20, 2 ** 20, 0, 0, 2 ** 20, 2 ** 20],
+        dtype: "int64",
+      });
+      assert.match(
+        load(b.node("Pad", ["x", "pads"], ["y"], {}, "pad").output("y", [1])).join(),
+        /node 'pad' \(Pad\): pads .* too large/,
+      );
     });
 
     it("a node without its inputs (was 'internal: lowering bound no output')", () => {
-      assert.match(load(new OnnxBuilder(13).input("x", [1, 4]).node("Relu", [], ["y"], {}, "r").output("y", [1])).join(), /node 'r' \(Relu\): input 0 is missing/);
-      assert.match(load(new OnnxBuilder(13).input("x", [1, 4]).node("Add", ["x"], ["y"], {}, "a").output("y", [1])).join(), /node 'a' \(Add\): input 1 is missing/);
+      assert.match(
+        load(new OnnxBuilder(13).input("x", [1, 4]).node("Relu", [], ["y"], {}, "r").output("y", [1])).join(),
+        /node 'r' \(Relu\): input 0 is missing/,
+      );
+      assert.match(
+        load(new OnnxBuilder(13).input("x", [1, 4]).node("Add", ["x"], ["y"], {}, "a").output("y", [1])).join(),
+        /node 'a' \(Add\): input 1 is missing/,
+      );
     });
 
     it("a Concat of constants of different ranks (was a RangeError)", () => {
       const b = new OnnxBuilder(7).input("x", [1, 4]);
       b.initializer({ name: "s", dims: [], data: [1] });
       b.initializer({ name: "e", dims: [0], data: [] });
-      assert.match(load(b.node("Concat", ["e", "s"], ["c"], { axis: 0 }, "cat").node("Add", ["x", "c"], ["y"]).output("y", [1])).join(), /node 'cat' \(Concat\): inputs of shapes \[0\], \[\] do not concatenate/);
+      assert.match(
+        load(
+          b.node("Concat", ["e", "s"], ["c"], { axis: 0 }, "cat").node("Add", ["x", "c"], ["y"]).output("y", [1]),
+        ).join(),
+        /node 'cat' \(Concat\): inputs of shapes \[0\], \[\] do not concatenate/,
+      );
     });
 
     it("a MatMul of scalars (was a TypeError in the folded Add after it)", () => {
@@ -235,23 +339,39 @@ describe("reliability: fuzzing the ONNX loader", function () {
     it("a Conv with a 1-D weight and a Gemm with a 4-D operand", () => {
       const c = new OnnxBuilder(13).input("x", [1, 1, 4, 4]);
       c.initializer({ name: "w", dims: [3], data: [1, 2, 3] });
-      assert.match(load(c.node("Conv", ["x", "w"], ["y"], {}, "conv").output("y", [1])).join(), /node 'conv' \(Conv\): weight of shape \[3\] is not a convolution weight/);
+      assert.match(
+        load(c.node("Conv", ["x", "w"], ["y"], {}, "conv").output("y", [1])).join(),
+        /node 'conv' \(Conv\): weight of shape \[3\] is not a convolution weight/,
+      );
       const g = new OnnxBuilder(13).input("x", [1, 1, 4, 4]);
       g.initializer({ name: "w", dims: [4, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] });
-      assert.match(load(g.node("Gemm", ["x", "w"], ["y"], {}, "gemm").output("y", [1])).join(), /node 'gemm' \(Gemm\): operands must be 2-D/);
+      assert.match(
+        load(g.node("Gemm", ["x", "w"], ["y"], {}, "gemm").output("y", [1])).join(),
+        /node 'gemm' \(Gemm\): operands must be 2-D/,
+      );
     });
 
     it("names holding newlines (a flipped length byte) stay on one line", () => {
-      const msgs = load(new OnnxBuilder(13).input("x", [1, 4]).node("Relu", ["x\nrelu_5\"Add"], ["y"], {}, "r\n1").output("y", [1]));
-      assert.deepEqual(msgs, [`${FILE}: node 'r\\u000a1' (Relu): input 'x\\u000arelu_5"Add' is not defined in the graph`]);
+      const msgs = load(
+        new OnnxBuilder(13).input("x", [1, 4]).node("Relu", ['x\nrelu_5"Add'], ["y"], {}, "r\n1").output("y", [1]),
+      );
+      assert.deepEqual(msgs, [
+        `${FILE}: node 'r\\u000a1' (Relu): input 'x\\u000arelu_5"Add' is not defined in the graph`,
+      ]);
     });
 
     it("an initializer with a negative or absurd dimension", () => {
       const m = onnx.ModelProto.decode(MLP);
       m.graph!.initializer![1].dims = [-100];
-      assert.match(load(onnx.ModelProto.encode(m).finish()).join(), /initializer: tensor 'net\.1\.bias' has an invalid shape \[-100\]/);
+      assert.match(
+        load(onnx.ModelProto.encode(m).finish()).join(),
+        /initializer: tensor 'net\.1\.bias' has an invalid shape \[-100\]/,
+      );
       m.graph!.initializer![1].dims = [2 ** 40, 2 ** 12];
-      assert.match(load(onnx.ModelProto.encode(m).finish()).join(), /tensor 'net\.1\.bias' has 400 bytes of raw data, expected \d+ for shape/);
+      assert.match(
+        load(onnx.ModelProto.encode(m).finish()).join(),
+        /tensor 'net\.1\.bias' has 400 bytes of raw data, expected \d+ for shape/,
+      );
     });
   });
 });

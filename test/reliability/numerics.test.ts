@@ -25,24 +25,50 @@ function scaled(s: number): Uint8Array {
   return onnx.ModelProto.encode(m.value).finish();
 }
 
-const jsonl = (out: string) => out.trim().split("\n").map((l) => JSON.parse(l));
+const jsonl = (out: string) =>
+  out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 
 describe("reliability: numerics and solver limits", function () {
   this.timeout(600_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-numerics-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-numerics-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const s of [1e4, 1e-4]) {
     it(`weights scaled by ${s} and ${1 / s}: the same rho_hat or a clear status, every example checked`, async () => {
       const path = join(dir, `mlp_${s}.onnx`);
       writeFileSync(path, scaled(s));
-      const base = jsonl((await robustcOk(["rho", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json"])).stdout);
-      const got = jsonl((await robustcOk(["rho", path, "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json"])).stdout);
+      const base = jsonl(
+        (
+          await robustcOk([
+            "rho",
+            "examples/models/mnist_mlp.onnx",
+            "--data",
+            "mnist:test",
+            "--limit",
+            "8",
+            "--mode",
+            "restrict",
+            "--json",
+          ])
+        ).stdout,
+      );
+      const got = jsonl(
+        (await robustcOk(["rho", path, "--data", "mnist:test", "--limit", "8", "--mode", "restrict", "--json"])).stdout,
+      );
       let same = 0;
       got.forEach((p, i) => {
-        assert.ok(["adversarial", "no-adversarial-in-region", "misclassified", "timeout", "error"].includes(p.status), p.status);
-        if (p.status === "error" || p.status === "timeout") assert.ok(typeof p.message === "string" && p.message.length > 0);
+        assert.ok(
+          ["adversarial", "no-adversarial-in-region", "misclassified", "timeout", "error"].includes(p.status),
+          p.status,
+        );
+        if (p.status === "error" || p.status === "timeout")
+          assert.ok(typeof p.message === "string" && p.message.length > 0);
         if (p.status === "adversarial") {
           assert.ok(p.check_margin >= 0, `point ${i}: unchecked example`);
           assert.equal(typeof p.primal_infeasibility, "number");
@@ -55,10 +81,24 @@ describe("reliability: numerics and solver limits", function () {
 
   it("a time limit too short for any LP: every point `timeout` with the reason, the run completes and counts them", async () => {
     const out = join(dir, "short");
-    const { stdout } = await robustcOk(["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "4", "--time-limit", "0.000001", "--mode", "restrict", "--out", out]);
+    const { stdout } = await robustcOk([
+      "measure",
+      "examples/models/mnist_mlp.onnx",
+      "--data",
+      "mnist:test",
+      "--limit",
+      "4",
+      "--time-limit",
+      "0.000001",
+      "--mode",
+      "restrict",
+      "--out",
+      out,
+    ]);
     assert.match(stdout, /timeout +[1-4]/);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     assert.equal(report.counts.timeout + report.counts.misclassified, 4);
-    for (const p of jsonl(readFileSync(join(out, "points.jsonl"), "utf8"))) if (p.status === "timeout") assert.match(p.message, /time limit/);
+    for (const p of jsonl(readFileSync(join(out, "points.jsonl"), "utf8")))
+      if (p.status === "timeout") assert.match(p.message, /time limit/);
   });
 });

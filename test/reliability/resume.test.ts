@@ -10,13 +10,27 @@ import { join } from "node:path";
 import { robustcOk } from "../cli.js";
 
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "24", "--eps", "20"];
-const lines = (p: string) => (existsSync(p) ? readFileSync(p, "utf8").split("\n").filter((l) => l !== "").length : 0);
+const lines = (p: string) =>
+  existsSync(p)
+    ? readFileSync(p, "utf8")
+        .split("\n")
+        .filter((l) => l !== "").length
+    : 0;
 const TIMING = ["seconds", "solver_seconds", "stages"];
-const points = (dir: string) => readFileSync(join(dir, "points.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
-  .map((p) => { for (const k of TIMING) delete p[k]; return p; }).sort((a, b) => a.index - b.index);
+const points = (dir: string) =>
+  readFileSync(join(dir, "points.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .map((p) => {
+      for (const k of TIMING) delete p[k];
+      return p;
+    })
+    .sort((a, b) => a.index - b.index);
 const report = (dir: string) => {
   const r = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
-  for (const k of ["total_seconds", "median_seconds", "p90_seconds", "median_stage_seconds", "p90_stage_seconds"]) delete r[k];
+  for (const k of ["total_seconds", "median_seconds", "p90_seconds", "median_stage_seconds", "p90_stage_seconds"])
+    delete r[k];
   delete r.settings.resumed_points;
   return r;
 };
@@ -55,9 +69,15 @@ describe("reliability: kill -9 and --resume", function () {
 
   it("refuses to resume a different run, and to overwrite a measurement without --resume", async () => {
     const out = join(dir, "whole");
-    await assert.rejects(robustcOk([...ARGS, "--out", out]), (e: { code: number; stderr: string }) =>
-      e.code === 2 && /already holds a measurement \(points\.jsonl\); add --resume/.test(e.stderr));
-    await assert.rejects(robustcOk([...ARGS.map((a) => (a === "20" ? "10" : a)), "--out", out, "--resume"]), (e: { code: number; stderr: string }) =>
-      e.code === 2 && /--resume: .*run\.json describes another run/.test(e.stderr));
+    await assert.rejects(
+      robustcOk([...ARGS, "--out", out]),
+      (e: { code: number; stderr: string }) =>
+        e.code === 2 && /already holds a measurement \(points\.jsonl\); add --resume/.test(e.stderr),
+    );
+    await assert.rejects(
+      robustcOk([...ARGS.map((a) => (a === "20" ? "10" : a)), "--out", out, "--resume"]),
+      (e: { code: number; stderr: string }) =>
+        e.code === 2 && /--resume: .*run\.json describes another run/.test(e.stderr),
+    );
   });
 });

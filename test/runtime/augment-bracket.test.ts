@@ -24,19 +24,32 @@ describe("augment --algorithm bracket (issue 16: our algorithm's examples)", fun
   this.timeout(240_000);
 
   it("marginExample: the margin holds in float32, and the example is no closer than the bracket's upper bound", async () => {
-    const { session, ctx } = await localContext({ modelPath: MODEL, data: "mnist:train", pixelScale: 255, lazy: { ...DEFAULT_LAZY, timeLimit: 20 }, algorithm: "lp", eps: 20 });
+    const { session, ctx } = await localContext({
+      modelPath: MODEL,
+      data: "mnist:train",
+      pixelScale: 255,
+      lazy: { ...DEFAULT_LAZY, timeLimit: 20 },
+      algorithm: "lp",
+      eps: 20,
+    });
     let found = 0;
     try {
       for (const i of [0, 1, 2, 3]) {
         const x = modelInput(session, i);
         const p = await rhoForPointMode(ctx, "bracket", i, x, session.dataset.labels![i], 20);
         const m = await marginExample(ctx, p, x, 3, 20);
-        if (m.status !== "adversarial") { assert.equal(m.example, undefined); continue; }
+        if (m.status !== "adversarial") {
+          assert.equal(m.example, undefined);
+          continue;
+        }
         found++;
         const [y] = await ctx.ort.logits([Float64Array.from(m.example!)]);
         const others = Array.from(y).filter((_, k) => k !== m.target);
         assert.equal(argmax(y), m.target, `point ${i}`);
-        assert.ok(y[m.target!] - Math.max(...others) >= 3 - 1e-4, `point ${i}: float32 margin ${y[m.target!] - Math.max(...others)} < 3`);
+        assert.ok(
+          y[m.target!] - Math.max(...others) >= 3 - 1e-4,
+          `point ${i}: float32 margin ${y[m.target!] - Math.max(...others)} < 3`,
+        );
         assert.ok(Math.abs(linf(m.example!, x) * 255 - m.rho!) < 1e-9);
         assert.ok(m.rho! >= p.upper! - 1e-9, `point ${i}: margin example at ${m.rho} closer than upper ${p.upper}`);
       }
@@ -49,7 +62,20 @@ describe("augment --algorithm bracket (issue 16: our algorithm's examples)", fun
   it("the CLI keeps only rounded examples onnxruntime still misclassifies, with their original labels", async () => {
     const dir = mkdtempSync(join(tmpdir(), "robustc-augb-"));
     try {
-      await robustcOk(["augment", MODEL, "--data", "mnist:train", "--limit", "4", "--algorithm", "bracket", "--time-limit", "20", "--out", join(dir, "a")]);
+      await robustcOk([
+        "augment",
+        MODEL,
+        "--data",
+        "mnist:train",
+        "--limit",
+        "4",
+        "--algorithm",
+        "bracket",
+        "--time-limit",
+        "20",
+        "--out",
+        join(dir, "a"),
+      ]);
       const manifest = JSON.parse(readFileSync(join(dir, "a", "manifest.json"), "utf8"));
       assert.equal(manifest.algorithm, "bracket");
       assert.equal(manifest.margin, 3);

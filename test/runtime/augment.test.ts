@@ -16,7 +16,10 @@ import { robustc, robustcOk } from "../cli.js";
 const MODEL = "examples/models/mnist_mlp.onnx";
 describe("runtime/augment: rounding helpers", () => {
   it("rounds model units to integer pixels in [0, 255] and back to float32 inputs", () => {
-    assert.deepEqual(Array.from(roundPixels([0, 0.5 / 255, 1.49 / 255, 1.2, -0.1, 254.5 / 255], 255)), [0, 1, 1, 255, 0, 255]);
+    assert.deepEqual(
+      Array.from(roundPixels([0, 0.5 / 255, 1.49 / 255, 1.2, -0.1, 254.5 / 255], 255)),
+      [0, 1, 1, 255, 0, 255],
+    );
     assert.deepEqual(Array.from(pixelsToInput([0, 255, 1], 255)), [0, 1, Math.fround(1 / 255)]);
   });
 });
@@ -28,8 +31,32 @@ describe("runtime/augment: robustc augment on mnist_mlp", function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-augment-"));
     // margin 1 (logits): the LP finds examples for most MLP digits; margin 0: on the boundary, rounding loses some.
-    await robustcOk(["augment", MODEL, "--data", "mnist:train", "--limit", "8", "--margin", "1", "--out", join(dir, "m1")]);
-    await robustcOk(["augment", MODEL, "--data", "mnist:train", "--limit", "8", "--margin", "0", "--jobs", "2", "--out", join(dir, "m0")]);
+    await robustcOk([
+      "augment",
+      MODEL,
+      "--data",
+      "mnist:train",
+      "--limit",
+      "8",
+      "--margin",
+      "1",
+      "--out",
+      join(dir, "m1"),
+    ]);
+    await robustcOk([
+      "augment",
+      MODEL,
+      "--data",
+      "mnist:train",
+      "--limit",
+      "8",
+      "--margin",
+      "0",
+      "--jobs",
+      "2",
+      "--out",
+      join(dir, "m0"),
+    ]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -41,27 +68,44 @@ describe("runtime/augment: robustc augment on mnist_mlp", function () {
 
   for (const sub of ["m1", "m0"]) {
     it(`${sub}: files, still adversarial after rounding (onnxruntime), original labels, counts add up`, async () => {
-      assert.deepEqual(readdirSync(join(dir, sub)).sort(), ["images.npy", "index.npy", "labels.npy", "manifest.json", "points.jsonl"]);
+      assert.deepEqual(readdirSync(join(dir, sub)).sort(), [
+        "images.npy",
+        "index.npy",
+        "labels.npy",
+        "manifest.json",
+        "points.jsonl",
+      ]);
       assert.equal(existsSync(join(dir, `${sub}.partial`)), false);
       const man = JSON.parse(readFileSync(join(dir, sub, "manifest.json"), "utf8"));
-      const images = npy(sub, "images.npy"), labels = npy(sub, "labels.npy"), index = npy(sub, "index.npy");
+      const images = npy(sub, "images.npy"),
+        labels = npy(sub, "labels.npy"),
+        index = npy(sub, "index.npy");
       assert.equal(images.dtype, "uint8");
       assert.deepEqual(images.shape, [man.kept, 1, 28, 28]);
       assert.deepEqual(labels.shape, [man.kept]);
       assert.equal(man.points_tried, 8);
       assert.equal(man.algorithm, "lp");
       assert.equal(man.found, man.kept + man.lost_to_rounding);
-      const lines = readFileSync(join(dir, sub, "points.jsonl"), "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      const lines = readFileSync(join(dir, sub, "points.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l));
       assert.equal(lines.length, man.found);
       assert.equal(lines.filter((l) => l.kept).length, man.kept);
       assert.ok(session.ok);
       const ds = session.value.dataset;
-      for (let k = 0; k < man.kept; k++) assert.equal(labels.data[k], ds.labels![index.data[k]], `label of example ${k}`);
+      for (let k = 0; k < man.kept; k++)
+        assert.equal(labels.data[k], ds.labels![index.data[k]], `label of example ${k}`);
       const ort = await OnnxRuntimeEvaluator.create(MODEL, session.value.network, { threads: 1 });
       try {
-        const xs = Array.from({ length: man.kept }, (_, k) => pixelsToInput(images.data.subarray(k * 784, (k + 1) * 784), 255));
+        const xs = Array.from({ length: man.kept }, (_, k) =>
+          pixelsToInput(images.data.subarray(k * 784, (k + 1) * 784), 255),
+        );
         const ys = await ort.logits(xs);
-        ys.forEach((y, k) => assert.notEqual(argmax(y), labels.data[k], `example ${k} (point ${index.data[k]}) is no longer adversarial`));
+        ys.forEach((y, k) =>
+          assert.notEqual(argmax(y), labels.data[k], `example ${k} (point ${index.data[k]}) is no longer adversarial`),
+        );
       } finally {
         await ort.dispose();
       }

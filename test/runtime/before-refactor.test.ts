@@ -17,13 +17,22 @@ const FIX = "test/fixtures/before-refactor";
 const TIMING = new Set(["seconds", "solver_seconds", "message"]);
 // A walk's message names its step and region counts, which are behaviour: compared for walk records.
 
-const records = (text: string) => text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
-  .sort((a, b) => Number(a.index) - Number(b.index));
+const records = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .sort((a, b) => Number(a.index) - Number(b.index));
 
 /** Points whose example the strict rule moved to the next margin of the ladder (at most a few: asserted). */
 const raised = new Set<string>();
 
-function sameRecords(got: Record<string, unknown>[], want: Record<string, unknown>[], skip: Set<string>, what: string): void {
+function sameRecords(
+  got: Record<string, unknown>[],
+  want: Record<string, unknown>[],
+  skip: Set<string>,
+  what: string,
+): void {
   assert.equal(got.length, want.length, `${what}: number of points`);
   want.forEach((w, i) => {
     const g = got[i];
@@ -32,16 +41,24 @@ function sameRecords(got: Record<string, unknown>[], want: Record<string, unknow
       // recorded margin-0 optimiser that won by a float32 tie is now re-solved with the ladder's next margin,
       // a hair further from x*. Same point otherwise.
       assert.ok(g.alpha > w.alpha, `${what}: point ${w.index}: alpha ${g.alpha} < recorded ${w.alpha}`);
-      for (const k of ["status", "label", "predicted", "target"]) assert.deepEqual(g[k], w[k], `${what}: point ${w.index} ${k}`);
-      assert.ok(Number(g.rho) >= Number(w.rho) && Number(g.rho) <= Number(w.rho) * (1 + 1e-4), `${what}: point ${w.index} rho ${g.rho} vs ${w.rho} recorded`);
+      for (const k of ["status", "label", "predicted", "target"])
+        assert.deepEqual(g[k], w[k], `${what}: point ${w.index} ${k}`);
+      assert.ok(
+        Number(g.rho) >= Number(w.rho) && Number(g.rho) <= Number(w.rho) * (1 + 1e-4),
+        `${what}: point ${w.index} rho ${g.rho} vs ${w.rho} recorded`,
+      );
       raised.add(`${what.split(" ")[0]} point ${w.index}`);
       return;
     }
     for (const k of new Set([...Object.keys(w), ...Object.keys(g)])) {
       if (skip.has(k) || k === "example") continue;
-      const a = g[k], b = w[k];
+      const a = g[k],
+        b = w[k];
       if (typeof a === "number" && typeof b === "number") {
-        assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: point ${w.index} ${k}: ${a} vs ${b} recorded`);
+        assert.ok(
+          Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)),
+          `${what}: point ${w.index} ${k}: ${a} vs ${b} recorded`,
+        );
       } else {
         assert.deepEqual(a, b, `${what}: point ${w.index} ${k}`);
       }
@@ -50,7 +67,24 @@ function sameRecords(got: Record<string, unknown>[], want: Record<string, unknow
 }
 
 const rho = async (model: string, extra: string[]) =>
-  records((await robustcOk(["rho", `examples/models/${model}.onnx`, "--data", "mnist:test", "--json", "--jobs", "2", "--time-limit", "600", "--mode", "restrict", ...extra])).stdout);
+  records(
+    (
+      await robustcOk([
+        "rho",
+        `examples/models/${model}.onnx`,
+        "--data",
+        "mnist:test",
+        "--json",
+        "--jobs",
+        "2",
+        "--time-limit",
+        "600",
+        "--mode",
+        "restrict",
+        ...extra,
+      ])
+    ).stdout,
+  );
 
 describe("behaviour kept by the refactor (outputs recorded before it)", function () {
   this.timeout(600_000);
@@ -59,12 +93,17 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
     assert.ok(raised.size <= 8, "the strict rule changed more than a few points");
   });
   let dir = "";
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-before-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-before-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   // rho --json on all 20 mnist_mlp points; on mnist_lenet (1–9 s a point) on the first 5, since measure runs
   // the same per-point code on all 20 and its points are compared with both recordings below.
-  for (const [model, n] of [["mnist_mlp", 20], ["mnist_lenet", 5]] as const) {
+  for (const [model, n] of [
+    ["mnist_mlp", 20],
+    ["mnist_lenet", 5],
+  ] as const) {
     it(`${model}: rho --json, ${n} points`, async () => {
       const want = records(readFileSync(`${FIX}/${model}.rho.jsonl`, "utf8")).slice(0, n);
       sameRecords(await rho(model, ["--limit", String(n)]), want, TIMING, `${model} rho`);
@@ -72,10 +111,24 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
   }
 
   for (const model of ["mnist_mlp", "mnist_lenet"]) {
-
     it(`${model}: measure --jobs 2, 20 points (points.jsonl with the examples, report.json's estimators)`, async () => {
       const out = join(dir, model);
-      await robustcOk(["measure", `examples/models/${model}.onnx`, "--data", "mnist:test", "--limit", "20", "--jobs", "2", "--time-limit", "600", "--mode", "restrict", "--out", out]);
+      await robustcOk([
+        "measure",
+        `examples/models/${model}.onnx`,
+        "--data",
+        "mnist:test",
+        "--limit",
+        "20",
+        "--jobs",
+        "2",
+        "--time-limit",
+        "600",
+        "--mode",
+        "restrict",
+        "--out",
+        out,
+      ]);
       const got = records(readFileSync(join(out, "points.jsonl"), "utf8"));
       const want = records(readFileSync(`${FIX}/${model}.measure.points.jsonl`, "utf8"));
       sameRecords(got, want, TIMING, `${model} measure`);
@@ -83,12 +136,19 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
       sameRecords(got, records(readFileSync(`${FIX}/${model}.rho.jsonl`, "utf8")), TIMING, `${model} measure vs rho`);
       // The checked examples themselves, bit for bit.
       // (A point the strict rule moved to the next margin has a different example, by design.)
-      want.forEach((w, i) => { if (got[i].alpha === w.alpha) assert.equal(got[i].example, w.example, `${model} measure: point ${w.index} example`); });
-      const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")), r0 = JSON.parse(readFileSync(`${FIX}/${model}.measure.report.json`, "utf8"));
-      for (const k of ["n", "eps", "frequency", "counts", "correct", "accuracy", "adversarial_within_eps"]) assert.deepEqual(r[k], r0[k], `${model} report ${k}`);
+      want.forEach((w, i) => {
+        if (got[i].alpha === w.alpha)
+          assert.equal(got[i].example, w.example, `${model} measure: point ${w.index} example`);
+      });
+      const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")),
+        r0 = JSON.parse(readFileSync(`${FIX}/${model}.measure.report.json`, "utf8"));
+      for (const k of ["n", "eps", "frequency", "counts", "correct", "accuracy", "adversarial_within_eps"])
+        assert.deepEqual(r[k], r0[k], `${model} report ${k}`);
       // The severity averages rho_hat: the strict rule's moved points (each within 1e-4) move it within 1e-4.
-      assert.ok(Math.abs(r.severity - r0.severity) <= 1e-4 * r0.severity, `${model} report severity ${r.severity} vs ${r0.severity}`);
+      assert.ok(
+        Math.abs(r.severity - r0.severity) <= 1e-4 * r0.severity,
+        `${model} report severity ${r.severity} vs ${r0.severity}`,
+      );
     });
   }
-
 });

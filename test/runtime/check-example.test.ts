@@ -24,7 +24,14 @@ describe("runtime/rho/types: checkExample, the strict rule", function () {
     const l = loadNetworkFromBytes(bytes);
     assert.ok(l.ok);
     const net = l.value.network;
-    ctx = { net, matrices: networkMatrices(net), ort: await OnnxRuntimeEvaluator.create(bytes, net, { provider: "cpu" }), pixelScale: 1, pixelMin: 0, pixelMax: 1 };
+    ctx = {
+      net,
+      matrices: networkMatrices(net),
+      ort: await OnnxRuntimeEvaluator.create(bytes, net, { provider: "cpu" }),
+      pixelScale: 1,
+      pixelMin: 0,
+      pixelMax: 1,
+    };
   });
   after(() => ctx.ort.dispose());
   const xStar = Float64Array.of(0.2, 0.9);
@@ -50,7 +57,8 @@ describe("runtime/rho/types: checkExample, the strict rule", function () {
   });
 
   it("a margin one float32 ulp wide counts (both passes see it)", async () => {
-    const a = Math.fround(0.5), up = Math.fround(0.5 + 2 ** -24);
+    const a = Math.fround(0.5),
+      up = Math.fround(0.5 + 2 ** -24);
     assert.ok(up > a);
     const c = await checkExample(ctx, Float32Array.of(up, a), xStar, 1);
     assert.ok(c && c.label === 0);

@@ -45,12 +45,18 @@ describe("runtime/report/images", function () {
     const png = PNG.sync.read(bytes);
     assert.equal(png.width, 3 * 2 * zoomOf(l) + 2 * gapOf(l));
     assert.equal(png.height, 2 * zoomOf(l));
-    for (let c = 0; c < 3; c++) for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) {
-      const k = (c * 2 + y) * 2 + x;
-      assert.equal(panelAt(png, l, 0, c, y, x), xs[k], `x* at ${k}`);
-      assert.equal(panelAt(png, l, 1, c, y, x), ex[k], `example at ${k}`);
-      assert.equal(panelAt(png, l, 2, c, y, x), Math.round(127.5 + (127.5 * (ex[k] - xs[k])) / 10), `perturbation at ${k}`);
-    }
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < 2; y++)
+        for (let x = 0; x < 2; x++) {
+          const k = (c * 2 + y) * 2 + x;
+          assert.equal(panelAt(png, l, 0, c, y, x), xs[k], `x* at ${k}`);
+          assert.equal(panelAt(png, l, 1, c, y, x), ex[k], `example at ${k}`);
+          assert.equal(
+            panelAt(png, l, 2, c, y, x),
+            Math.round(127.5 + (127.5 * (ex[k] - xs[k])) / 10),
+            `perturbation at ${k}`,
+          );
+        }
     assert.equal(panelAt(png, l, 2, 0, 0, 1), 255, "+m is white");
     assert.equal(panelAt(png, l, 2, 1, 1, 0), 64, "−m/2 is a quarter grey");
   });
@@ -61,21 +67,39 @@ describe("runtime/report/images", function () {
     const ex = [0.1, 0.2, 0.4, 0.6, 0.8, 0.9];
     const png = PNG.sync.read(triptychPng(xs, ex, l, 1).png);
     assert.equal(png.width, 3 * 3 * zoomOf(l) + 2 * gapOf(l));
-    for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) {
-      const k = y * 3 + x;
-      assert.equal(panelAt(png, l, 0, 0, y, x), Math.round(xs[k] * 255));
-      for (let c = 1; c < 3; c++) assert.equal(panelAt(png, l, 1, c, y, x), panelAt(png, l, 1, 0, y, x), "grey: all channels alike");
-    }
+    for (let y = 0; y < 2; y++)
+      for (let x = 0; x < 3; x++) {
+        const k = y * 3 + x;
+        assert.equal(panelAt(png, l, 0, 0, y, x), Math.round(xs[k] * 255));
+        for (let c = 1; c < 3; c++)
+          assert.equal(panelAt(png, l, 1, c, y, x), panelAt(png, l, 1, 0, y, x), "grey: all channels alike");
+      }
   });
 
   describe("through the CLI", () => {
     let dir: string;
-    before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-images-")); });
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), "robustc-images-"));
+    });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it("measure --images: one PNG per reported example; its panels are x*, the example of adversarial.npy and their difference", async () => {
-      const out = join(dir, "run"), img = join(dir, "img");
-      const r = await robustc(["measure", M, "--data", "mnist:test", "--limit", "3", "--time-limit", "1", "--out", out, "--images", img]);
+      const out = join(dir, "run"),
+        img = join(dir, "img");
+      const r = await robustc([
+        "measure",
+        M,
+        "--data",
+        "mnist:test",
+        "--limit",
+        "3",
+        "--time-limit",
+        "1",
+        "--out",
+        out,
+        "--images",
+        img,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const adv = decodeNpy(readFileSync(join(out, "adversarial.npy")), "adversarial.npy");
       const idx = decodeNpy(readFileSync(join(out, "adversarial_index.npy")), "adversarial_index.npy");
@@ -99,45 +123,101 @@ describe("runtime/report/images", function () {
         assert.ok(Math.abs(Number(dist) - m) < 1e-3, `${dist} vs ${m}`);
         assert.ok(file.endsWith(`-pert${Number(dist).toPrecision(4)}.png`), file);
         const png = PNG.sync.read(readFileSync(join(img, file)));
-        for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-          const e = y * 28 + x;
-          assert.equal(panelAt(png, l, 0, 0, y, x), Math.round(xs[e]), `x* ${file} ${e}`);
-          assert.ok(Math.abs(panelAt(png, l, 1, 0, y, x) - ex[e]) <= 0.5 + 1e-3, `example ${file} ${e}`);
-          const back = ((panelAt(png, l, 2, 0, y, x) - 127.5) / 127.5) * m;
-          assert.ok(Math.abs(back - (ex[e] - xs[e])) <= (0.5 / 127.5) * m + 1e-3, `perturbation ${file} ${e}`);
-        }
+        for (let y = 0; y < 28; y++)
+          for (let x = 0; x < 28; x++) {
+            const e = y * 28 + x;
+            assert.equal(panelAt(png, l, 0, 0, y, x), Math.round(xs[e]), `x* ${file} ${e}`);
+            assert.ok(Math.abs(panelAt(png, l, 1, 0, y, x) - ex[e]) <= 0.5 + 1e-3, `example ${file} ${e}`);
+            const back = ((panelAt(png, l, 2, 0, y, x) - 127.5) / 127.5) * m;
+            assert.ok(Math.abs(back - (ex[e] - xs[e])) <= (0.5 / 127.5) * m + 1e-3, `perturbation ${file} ${e}`);
+          }
       });
     });
 
     it("report DIR --images writes the same PNGs from a finished run; measure --queue --images is refused", async () => {
-      const out = join(dir, "run"), img = join(dir, "img"), again = join(dir, "img-again");
+      const out = join(dir, "run"),
+        img = join(dir, "img"),
+        again = join(dir, "img-again");
       const r = await robustc(["report", out, "--images", again]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(readdirSync(again).sort(), readdirSync(img).sort());
       for (const f of readdirSync(img)) assert.ok(readFileSync(join(again, f)).equals(readFileSync(join(img, f))), f);
-      const q = await robustc(["measure", M, "--data", "mnist:test", "--limit", "1", "--out", join(dir, "q"), "--queue", "redis://127.0.0.1:1/x", "--images", join(dir, "qi")]);
+      const q = await robustc([
+        "measure",
+        M,
+        "--data",
+        "mnist:test",
+        "--limit",
+        "1",
+        "--out",
+        join(dir, "q"),
+        "--queue",
+        "redis://127.0.0.1:1/x",
+        "--images",
+        join(dir, "qi"),
+      ]);
       assert.equal(q.code, 2);
-      assert.deepEqual(lines(q.stderr), ["robustc: --images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR"]);
+      assert.deepEqual(lines(q.stderr), [
+        "robustc: --images with --queue: the examples arrive through the queue; write them afterwards with robustc report OUT --images DIR",
+      ]);
       assert.equal(existsSync(join(dir, "qi")), false);
     });
 
     it("measure --images on a model whose input is no image: one line, exit 2, before anything is written", async () => {
-      const model = join(dir, "flat10.onnx"), data = join(dir, "x.npy"), labels = join(dir, "y.npy");
+      const model = join(dir, "flat10.onnx"),
+        data = join(dir, "x.npy"),
+        labels = join(dir, "y.npy");
       const b = new OnnxBuilder(13).input("x", [1, 10]);
       b.initializer({ name: "w", dims: [10, 3], data: Array.from({ length: 30 }, (_, k) => ((k * 7) % 5) - 2) });
       writeFileSync(model, b.node("MatMul", ["x", "w"], ["y"]).output("y", [1, 3]).toBytes());
-      writeFileSync(data, encodeNpy([2, 10], "float32", Array.from({ length: 20 }, (_, k) => (k * 37) % 256)));
+      writeFileSync(
+        data,
+        encodeNpy(
+          [2, 10],
+          "float32",
+          Array.from({ length: 20 }, (_, k) => (k * 37) % 256),
+        ),
+      );
       writeFileSync(labels, encodeNpy([2], "int64", [0, 1]));
-      const out = join(dir, "flat-out"), img = join(dir, "flat-img");
-      const r = await robustc(["measure", model, "--data", data, "--labels", labels, "--pixel-scale", "255", "--out", out, "--images", img, "--time-limit", "1"]);
+      const out = join(dir, "flat-out"),
+        img = join(dir, "flat-img");
+      const r = await robustc([
+        "measure",
+        model,
+        "--data",
+        data,
+        "--labels",
+        labels,
+        "--pixel-scale",
+        "255",
+        "--out",
+        out,
+        "--images",
+        img,
+        "--time-limit",
+        "1",
+      ]);
       assert.equal(r.code, 2, r.stderr);
-      assert.deepEqual(lines(r.stderr), [`robustc: --images: the input 'x' of ${model} has shape [1,10], not an image ([N,C,H,W] or [N,H,W,C] with 1 or 3 channels, [N,H,W], or [N,D] with D a square)`]);
+      assert.deepEqual(lines(r.stderr), [
+        `robustc: --images: the input 'x' of ${model} has shape [1,10], not an image ([N,C,H,W] or [N,H,W,C] with 1 or 3 channels, [N,H,W], or [N,D] with D a square)`,
+      ]);
       assert.equal(existsSync(out), false);
       assert.equal(existsSync(img), false);
     });
 
     it("rho --json --examples: the example's pixels in the data's units, at its reported distance, with x*'s index and its label", async () => {
-      const r = await robustc(["rho", M, "--data", "mnist:test", "--index", "3", "--time-limit", "1", "--json", "--examples"]);
+      const r = await robustc([
+        "rho",
+        M,
+        "--data",
+        "mnist:test",
+        "--index",
+        "3",
+        "--time-limit",
+        "1",
+        "--json",
+        "--examples",
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const [rec] = lines(r.stdout).map((l) => JSON.parse(l));
       assert.ok(rec.example, "an example for digit 3");
@@ -146,7 +226,10 @@ describe("runtime/report/images", function () {
       assert.deepEqual(rec.example.shape, [1, 28, 28]);
       const ds = loadDataset("mnist:test");
       assert.ok(ds.ok);
-      assert.ok(Math.abs(linf(rec.example.pixels, item(ds.value, 3)) - rec.upper) < 1e-4, "its distance is the reported upper (float32 rounding of x* aside)");
+      assert.ok(
+        Math.abs(linf(rec.example.pixels, item(ds.value, 3)) - rec.upper) < 1e-4,
+        "its distance is the reported upper (float32 rounding of x* aside)",
+      );
       // onnxruntime labels the example, read back from the pixels, as the record says.
       const f = join(dir, "example.npy");
       writeFileSync(f, encodeNpy([1, 28, 28], "float64", rec.example.pixels));
@@ -155,7 +238,9 @@ describe("runtime/report/images", function () {
       assert.equal(JSON.parse(lines(p.stdout)[0]).predicted, rec.target);
       const plain = await robustc(["rho", M, "--data", "mnist:test", "--index", "3", "--examples"]);
       assert.equal(plain.code, 2);
-      assert.deepEqual(lines(plain.stderr), ["robustc: --examples adds each example to the JSON records: use it with --json"]);
+      assert.deepEqual(lines(plain.stderr), [
+        "robustc: --examples adds each example to the JSON records: use it with --json",
+      ]);
     });
   });
 });

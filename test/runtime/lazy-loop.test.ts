@@ -33,10 +33,14 @@ function suite(model: string, points: number) {
     assert.ok(opts.ok);
     let dir: string;
     const summary = { optimal: 0, infeasible: 0, maxRel: 0 };
-    before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-lazy-")); });
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), "robustc-lazy-"));
+    });
     after(() => {
       rmSync(dir, { recursive: true, force: true });
-      console.log(`      ${model}: ${summary.optimal} optimal, ${summary.infeasible} infeasible; max relative difference ${summary.maxRel.toExponential(2)}`);
+      console.log(
+        `      ${model}: ${summary.optimal} optimal, ${summary.infeasible} infeasible; max relative difference ${summary.maxRel.toExponential(2)}`,
+      );
     });
     for (let i = 0; i < points; i++) {
       it(`point ${i}`, async () => {
@@ -50,10 +54,20 @@ function suite(model: string, points: number) {
         writeFileSync(path, writeMps(t.lp));
         const clpRun = solveFile(path, "clp");
         await new Promise((r) => setTimeout(r, 100));
-        const lazy = await solveLazy({ region: new Region(net, matrices, star.pattern), xStar: x, target: t.label, margin: 0, lower: 0, upper: 1 });
+        const lazy = await solveLazy({
+          region: new Region(net, matrices, star.pattern),
+          xStar: x,
+          target: t.label,
+          margin: 0,
+          lower: 0,
+          upper: 1,
+        });
         const all = await createHighs().solve(t.lp);
         const clp = await clpRun;
-        assert.ok(all.status === "optimal" || all.status === "infeasible", `all-rows ${all.status}: ${all.message ?? ""}`);
+        assert.ok(
+          all.status === "optimal" || all.status === "infeasible",
+          `all-rows ${all.status}: ${all.message ?? ""}`,
+        );
         assert.equal(all.status, lazy.status, `all-rows ${all.status} vs lazy ${lazy.status}`);
         assert.equal(clp.status, lazy.status, `clp ${clp.status} vs lazy ${lazy.status}`);
         if (lazy.status === "optimal") {

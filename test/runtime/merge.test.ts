@@ -16,10 +16,17 @@ const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test
 describe("runtime/shard", () => {
   it("parses K/N and deals every N-th point from the K-th, the shards partitioning the run", () => {
     const all = Array.from({ length: 10 }, (_, i) => i);
-    const s = (t: string) => { const r = parseShard(t); assert.ok(r.ok); return r.value; };
+    const s = (t: string) => {
+      const r = parseShard(t);
+      assert.ok(r.ok);
+      return r.value;
+    };
     assert.deepEqual(shardIndices(all, s("1/3")), [0, 3, 6, 9]);
     assert.deepEqual(shardIndices(all, s("3/3")), [2, 5, 8]);
-    assert.deepEqual([...shardIndices(all, s("1/2")), ...shardIndices(all, s("2/2"))].sort((a, b) => a - b), all);
+    assert.deepEqual(
+      [...shardIndices(all, s("1/2")), ...shardIndices(all, s("2/2"))].sort((a, b) => a - b),
+      all,
+    );
     assert.deepEqual(shardIndices([0, 1], s("4/4")), []);
     for (const bad of ["0/2", "3/2", "2", "a/b", "1/0", "-1/2"]) {
       const r = parseShard(bad);
@@ -33,7 +40,11 @@ describe("robustc merge of shards", function () {
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-merge-"));
-    for (const [out, extra] of [["whole", []], ["s1", ["--shard", "1/2"]], ["s2", ["--shard", "2/2"]]] as const) {
+    for (const [out, extra] of [
+      ["whole", []],
+      ["s1", ["--shard", "1/2"]],
+      ["s2", ["--shard", "2/2"]],
+    ] as const) {
       const r = await robustc([...ARGS, ...extra, "--out", join(dir, out)]);
       assert.equal(r.code, 0, r.stderr);
     }
@@ -41,7 +52,10 @@ describe("robustc merge of shards", function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("shards 1/2 and 2/2 merge into the unsharded run's points, report and examples", async () => {
-    assert.deepEqual(runPoints(join(dir, "s1")).map((p) => p.index), [0, 2, 4, 6, 8]);
+    assert.deepEqual(
+      runPoints(join(dir, "s1")).map((p) => p.index),
+      [0, 2, 4, 6, 8],
+    );
     const r = await robustc(["merge", join(dir, "s2"), join(dir, "s1"), "--out", join(dir, "merged")]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /phi\(20\) in \[phi_lower, phi_upper\]/);
@@ -50,9 +64,15 @@ describe("robustc merge of shards", function () {
     for (const f of ["adversarial.npy", "adversarial_index.npy", "adversarial_target.npy"]) {
       assert.deepEqual(readFileSync(join(dir, "merged", f)), readFileSync(join(dir, "whole", f)), f);
     }
-    assert.equal(readFileSync(join(dir, "merged", "points.csv"), "utf8").split("\n").length, readFileSync(join(dir, "whole", "points.csv"), "utf8").split("\n").length);
+    assert.equal(
+      readFileSync(join(dir, "merged", "points.csv"), "utf8").split("\n").length,
+      readFileSync(join(dir, "whole", "points.csv"), "utf8").split("\n").length,
+    );
     assert.ok(existsSync(join(dir, "merged", "cdf.svg")));
-    assert.deepEqual(JSON.parse(readFileSync(join(dir, "merged", "run.json"), "utf8")), JSON.parse(readFileSync(join(dir, "whole", "run.json"), "utf8")));
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(dir, "merged", "run.json"), "utf8")),
+      JSON.parse(readFileSync(join(dir, "whole", "run.json"), "utf8")),
+    );
     const settings = JSON.parse(readFileSync(join(dir, "merged", "report.json"), "utf8")).settings;
     assert.deepEqual(settings.shards, ["2/2", "1/2"]);
   });
@@ -66,8 +86,12 @@ describe("robustc merge of shards", function () {
       writeFileSync(p, JSON.stringify(run));
       return join(dir, name);
     };
-    const eps10 = variant("eps10", "s2", (r) => { r.eps = 10; });
-    const fake2 = variant("fake2", "s1", (r) => { r.shard = "2/2"; });
+    const eps10 = variant("eps10", "s2", (r) => {
+      r.eps = 10;
+    });
+    const fake2 = variant("fake2", "s1", (r) => {
+      r.shard = "2/2";
+    });
     const cut = variant("cut", "s2", () => undefined);
     const jsonl = join(cut, "points.jsonl");
     truncateSync(jsonl, Buffer.byteLength(readFileSync(jsonl, "utf8").split("\n").slice(0, 3).join("\n") + "\n"));
@@ -77,7 +101,10 @@ describe("robustc merge of shards", function () {
       [[join(dir, "s1"), join(dir, "s1")], /s1 and .*s1 are both shard 1\/2: each shard once$/],
       [[join(dir, "s1"), fake2], /^robustc: point 0 is in both .*s1 and .*fake2: shards must not overlap$/],
       [[join(dir, "s1")], /^robustc: 5 of 10 points are in no shard \(1, 3, 5, 7, 9\): shard 2\/2 missing$/],
-      [[join(dir, "s1"), cut], /2 of 10 points are in no shard \(7, 9\); unfinished: .*cut \(shard 2\/2\): finish with measure \.\.\. --resume$/],
+      [
+        [join(dir, "s1"), cut],
+        /2 of 10 points are in no shard \(7, 9\); unfinished: .*cut \(shard 2\/2\): finish with measure \.\.\. --resume$/,
+      ],
       [[join(dir, "nowhere")], /nowhere: no run\.json \(not the --out directory of robustc measure\)$/],
       [[], /^robustc: merge takes shard directories or --queue URL \(one of the two\)$/],
     ];
@@ -89,7 +116,15 @@ describe("robustc merge of shards", function () {
       assert.match(lines(r.stderr)[0], expected);
       assert.equal(existsSync(out), false, `${dirs}: left ${out} behind`);
     }
-    const both = await robustc([...ARGS, "--shard", "1/2", "--queue", "redis://127.0.0.1:1/x", "--out", join(dir, "both")]);
+    const both = await robustc([
+      ...ARGS,
+      "--shard",
+      "1/2",
+      "--queue",
+      "redis://127.0.0.1:1/x",
+      "--out",
+      join(dir, "both"),
+    ]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^robustc: --shard and --queue are two ways to spread a run: use one\n$/);
     const badShard = await robustc([...ARGS, "--shard", "3/2", "--out", join(dir, "bad")]);
@@ -102,11 +137,29 @@ describe("robustc merge of shards", function () {
 describe("robustc merge of --mode shards", function () {
   this.timeout(120_000);
   let dir: string;
-  const WALK = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "2", "--eps", "20", "--mode", "walk", "--time-limit", "20"];
+  const WALK = [
+    "measure",
+    "examples/models/mnist_mlp.onnx",
+    "--data",
+    "mnist:test",
+    "--limit",
+    "2",
+    "--eps",
+    "20",
+    "--mode",
+    "walk",
+    "--time-limit",
+    "20",
+  ];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "robustc-merge-mode-"));
-    const runs = await Promise.all([["whole", []], ["s1", ["--shard", "1/2"]], ["s2", ["--shard", "2/2"]]].map(([out, extra]) =>
-      robustc([...WALK, ...(extra as string[]), "--out", join(dir, out as string)])));
+    const runs = await Promise.all(
+      [
+        ["whole", []],
+        ["s1", ["--shard", "1/2"]],
+        ["s2", ["--shard", "2/2"]],
+      ].map(([out, extra]) => robustc([...WALK, ...(extra as string[]), "--out", join(dir, out as string)])),
+    );
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

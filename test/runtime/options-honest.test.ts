@@ -22,7 +22,9 @@ const run = (args: string[], env?: CliOptions["env"]) => robustc(args, { env, ti
 describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", function () {
   this.timeout(120_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-honest-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-honest-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe("compile --solve and --target (item 4)", () => {
@@ -32,7 +34,9 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
       mkdirSync(bin);
       symlinkSync(process.execPath, join(bin, "node"));
       const out = join(dir, "nohighs.lp");
-      const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "0", "-o", out, "--solve", "highs-cli"], { PATH: bin });
+      const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "0", "-o", out, "--solve", "highs-cli"], {
+        PATH: bin,
+      });
       refusedOneLine(r, /--solve highs-cli: no `highs` executable on PATH/);
       assert.equal(existsSync(out), false);
     });
@@ -40,12 +44,34 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
     it("--target L with L the predicted label of x* is refused, naming L as the predicted label", async () => {
       const p = JSON.parse((await run(["predict", MLP, "--data", "mnist:test", "--index", "3", "--json"])).stdout);
       const out = join(dir, "own.lp");
-      const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "3", "--target", String(p.predicted), "-o", out]);
+      const r = await run([
+        "compile",
+        MLP,
+        "--data",
+        "mnist:test",
+        "--index",
+        "3",
+        "--target",
+        String(p.predicted),
+        "-o",
+        out,
+      ]);
       refusedOneLine(r, new RegExp(`--target ${p.predicted} is the predicted label of point 3`));
       assert.equal(existsSync(out), false);
       // Any other label compiles.
       const other = (p.predicted + 1) % 10;
-      const ok = await run(["compile", MLP, "--data", "mnist:test", "--index", "3", "--target", String(other), "-o", out]);
+      const ok = await run([
+        "compile",
+        MLP,
+        "--data",
+        "mnist:test",
+        "--index",
+        "3",
+        "--target",
+        String(other),
+        "-o",
+        out,
+      ]);
       assert.equal(ok.code, 0, ok.stderr);
       assert.ok(existsSync(out));
     });
@@ -57,20 +83,55 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
 
     it("--target all --solve: no number the float32 check refutes; the float32 rule gives rho's own rho_hat", async () => {
       const out = join(dir, "all.mps");
-      const r = await run(["compile", MLP, "--data", "mnist:test", "--index", "0", "--target", "all", "-o", out, "--solve", "highs"]);
+      const r = await run([
+        "compile",
+        MLP,
+        "--data",
+        "mnist:test",
+        "--index",
+        "0",
+        "--target",
+        "all",
+        "-o",
+        out,
+        "--solve",
+        "highs",
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const ls = lines(r.stdout);
       assert.equal(ls.length, 9, r.stdout);
       for (const l of ls) {
         // Every number printed as rho_hat comes with an optimiser that passed the check; else no number.
-        if (/rho_hat = /.test(l)) assert.match(l, /checked by onnxruntime \(float32\)(, has the target label$| and the float64 reference$)/, l);
+        if (/rho_hat = /.test(l))
+          assert.match(l, /checked by onnxruntime \(float32\)(, has the target label$| and the float64 reference$)/, l);
         else assert.match(l, /no rho_hat: no optimiser passed the float32 check|infeasible/, l);
         assert.doesNotMatch(l, /has label \d+, not the target/, l);
       }
       // The case this guards: at margin 0 some optimisers sit on the boundary and fail the check.
-      assert.ok(ls.some((l) => /fails the float32 check .*float32 rule/.test(l)), r.stdout);
+      assert.ok(
+        ls.some((l) => /fails the float32 check .*float32 rule/.test(l)),
+        r.stdout,
+      );
       // The second label's answer is rho --mode restrict's (same LP, same margin ladder).
-      const rho = JSON.parse(lines((await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--mode", "restrict", "--json", "--time-limit", "30"])).stdout)[0]);
+      const rho = JSON.parse(
+        lines(
+          (
+            await run([
+              "rho",
+              MLP,
+              "--data",
+              "mnist:test",
+              "--index",
+              "0",
+              "--mode",
+              "restrict",
+              "--json",
+              "--time-limit",
+              "30",
+            ])
+          ).stdout,
+        )[0],
+      );
       assert.equal(rho.status, "adversarial");
       const line = ls.find((l) => l.includes(`: target ${rho.target}:`))!;
       const hat = Number(/rho_hat = (\S+) pixels/.exec(line)![1]);
@@ -82,26 +143,54 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
 
   describe("options accepted and ignored (item 5)", () => {
     it("rho --eps where nothing uses it (--mode restrict, --algorithm lbfgsb) is refused, naming the mode", async () => {
-      refusedOneLine(await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--mode", "restrict", "--eps", "20"]), /--eps 20 does nothing for rho --algorithm lp --mode restrict/);
-      refusedOneLine(await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--algorithm", "lbfgsb", "--eps", "8"]), /--eps 8 does nothing for rho --algorithm lbfgsb/);
+      refusedOneLine(
+        await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--mode", "restrict", "--eps", "20"]),
+        /--eps 20 does nothing for rho --algorithm lp --mode restrict/,
+      );
+      refusedOneLine(
+        await run(["rho", MLP, "--data", "mnist:test", "--index", "0", "--algorithm", "lbfgsb", "--eps", "8"]),
+        /--eps 8 does nothing for rho --algorithm lbfgsb/,
+      );
     });
 
     it("which rho runs use --eps: the bracket's ball, certify's question, FGSM's step; not restrict, bounds, walk, lbfgsb, pgd", () => {
-      const uses: [Algorithm, string | undefined][] = [["lp", undefined], ["lp", "bracket"], ["lp", "exact"], ["lp", "milp"], ["lp", "certify"], ["fgsm", undefined]];
-      const ignores: [Algorithm, string | undefined][] = [["lp", "restrict"], ["lp", "bounds"], ["lp", "walk"], ["lbfgsb", undefined], ["pgd", undefined]];
+      const uses: [Algorithm, string | undefined][] = [
+        ["lp", undefined],
+        ["lp", "bracket"],
+        ["lp", "exact"],
+        ["lp", "milp"],
+        ["lp", "certify"],
+        ["fgsm", undefined],
+      ];
+      const ignores: [Algorithm, string | undefined][] = [
+        ["lp", "restrict"],
+        ["lp", "bounds"],
+        ["lp", "walk"],
+        ["lbfgsb", undefined],
+        ["pgd", undefined],
+      ];
       for (const [a, m] of uses) assert.equal(epsIgnored(a, m as never), null, `${a} ${m}`);
       for (const [a, m] of ignores) assert.equal(typeof epsIgnored(a, m as never), "string", `${a} ${m}`);
     });
 
     it("compare --algorithm is refused (compare runs them all), before --out is created", async () => {
       const out = join(dir, "cmp");
-      refusedOneLine(await run(["compare", MLP, "--data", "mnist:test", "--limit", "1", "--algorithm", "fgsm", "--out", out]), /compare runs every algorithm .*drop --algorithm fgsm/);
+      refusedOneLine(
+        await run(["compare", MLP, "--data", "mnist:test", "--limit", "1", "--algorithm", "fgsm", "--out", out]),
+        /compare runs every algorithm .*drop --algorithm fgsm/,
+      );
       assert.equal(existsSync(out), false);
     });
 
     it("--index with --limit is refused (rho and predict)", async () => {
-      refusedOneLine(await run(["rho", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]), /--index 2 and --limit 5: give --index .* or --limit .*, not both/);
-      refusedOneLine(await run(["predict", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]), /--index 2 and --limit 5/);
+      refusedOneLine(
+        await run(["rho", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]),
+        /--index 2 and --limit 5: give --index .* or --limit .*, not both/,
+      );
+      refusedOneLine(
+        await run(["predict", MLP, "--data", "mnist:test", "--index", "2", "--limit", "5"]),
+        /--index 2 and --limit 5/,
+      );
     });
 
     it("--limit beyond the data runs every point and says so on stderr", async () => {
@@ -111,8 +200,14 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
       writeFileSync(images, encodeNpy([3, 1, 28, 28], "uint8", px));
       const r = await run(["predict", MLP, "--data", images, "--limit", "10", "--json"]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`--limit 10: ${images.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has only 3 points; running 3`));
-      assert.deepEqual(lines(r.stdout).map((l) => JSON.parse(l).index), [0, 1, 2]);
+      assert.match(
+        r.stderr,
+        new RegExp(`--limit 10: ${images.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has only 3 points; running 3`),
+      );
+      assert.deepEqual(
+        lines(r.stdout).map((l) => JSON.parse(l).index),
+        [0, 1, 2],
+      );
       // Within the data: nothing said.
       const said: string[] = [];
       const s = selectIndices(3, undefined, 2, "d", (l) => said.push(l));
@@ -124,23 +219,57 @@ describe("options that did nothing are refused or said (issue 15: 4, 5, 7)", fun
   describe("FGSM has no severity, one rule everywhere (item 7)", () => {
     it("measure --algorithm fgsm: n/a with the reason in the table, null and a note in report.json (also at --eps 300)", async () => {
       const out = join(dir, "fgsm");
-      const r = await run(["measure", MLP, "--data", "mnist:test", "--limit", "3", "--algorithm", "fgsm", "--eps", "300", "--out", out]);
+      const r = await run([
+        "measure",
+        MLP,
+        "--data",
+        "mnist:test",
+        "--limit",
+        "3",
+        "--algorithm",
+        "fgsm",
+        "--eps",
+        "300",
+        "--out",
+        out,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /adversarial severity mu_hat\(300\)\s+n\/a \(FGSM has no severity/);
       const rep = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       assert.equal(rep.severity, null);
       assert.equal(rep.severity_note, NO_SEVERITY.fgsm);
-      assert.ok(rep.adversarial_within_eps > 0, "FGSM found examples: the severity is absent by rule, not for want of points");
+      assert.ok(
+        rep.adversarial_within_eps > 0,
+        "FGSM found examples: the severity is absent by rule, not for want of points",
+      );
     });
 
     it("estimate and compare: fgsm's severity is null with the note; the others' is the mean rho within eps", () => {
-      const pt = (index: number, rho: number): PointResult => ({ index, label: 0, predicted: 0, target: 1, rho, status: "adversarial",
-        lpObjective: null, checkMargin: null, alpha: 0, iterations: 0, rows: 0, rowsAdded: 0, primalInfeasibility: null, solverSeconds: 0, seconds: 0.1 });
+      const pt = (index: number, rho: number): PointResult => ({
+        index,
+        label: 0,
+        predicted: 0,
+        target: 1,
+        rho,
+        status: "adversarial",
+        lpObjective: null,
+        checkMargin: null,
+        alpha: 0,
+        iterations: 0,
+        rows: 0,
+        rowsAdded: 0,
+        primalInfeasibility: null,
+        solverSeconds: 0,
+        seconds: 0.1,
+      });
       const pts = [pt(0, 4), pt(1, 8)];
       assert.equal(estimate(pts, 20, "fgsm").severity, null);
       assert.equal(estimate(pts, 20, "fgsm").severityNote, NO_SEVERITY.fgsm);
       assert.equal(estimate(pts, 20, "lbfgsb").severity, 6);
-      const all = new Map<Algorithm, PointResult[]>([["lp", pts], ["fgsm", pts]]);
+      const all = new Map<Algorithm, PointResult[]>([
+        ["lp", pts],
+        ["fgsm", pts],
+      ]);
       const rows = summarise(all, 20);
       assert.equal(rows.find((r) => r.algorithm === "fgsm")!.severity, null);
       assert.equal(rows.find((r) => r.algorithm === "fgsm")!.severity_note, NO_SEVERITY.fgsm);

@@ -15,7 +15,14 @@ const MODEL = join(DIR, "mnist-net_256x2.onnx");
 
 describe("verify: mnistfc_2021 256x2 by branch and bound", function () {
   this.timeout(60_000);
-  const truth = new Map(readFileSync(join(DIR, "ground_truth.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",")).map((c) => [c[1], c[2]]));
+  const truth = new Map(
+    readFileSync(join(DIR, "ground_truth.csv"), "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","))
+      .map((c) => [c[1], c[2]]),
+  );
   // The stage each one is decided at today (seconds here: ~6, ~1.5, ~0.1 under load).
   const cases: [string, "sat" | "unsat", string][] = [
     ["prop_0_0.03.vnnlib", "unsat", "bab"],
@@ -39,13 +46,17 @@ describe("verify: mnistfc_2021 256x2 by branch and bound", function () {
         // The counterexample apart from the engine: float32 values in the box, a fresh onnxruntime pass, a disjunct holds.
         const ce = r.counterexample!;
         const specs = (p.value.cases ?? [p.value]).map(specOf);
-        const inBox = (s: (typeof specs)[number]) => ce.x.every((v, i) => Math.fround(v) === v && v >= s.lower[i] && v <= s.upper[i]);
+        const inBox = (s: (typeof specs)[number]) =>
+          ce.x.every((v, i) => Math.fround(v) === v && v >= s.lower[i] && v <= s.upper[i]);
         assert.ok(specs.some(inBox), "the counterexample lies outside every box");
         const ev = await OnnxRuntimeEvaluator.create(MODEL, m.value.context.net, { provider: "cpu" });
         try {
           const [y] = await ev.logits([ce.x]);
           assert.deepEqual(Array.from(y), Array.from(ce.y), "Y as onnxruntime computes it");
-          assert.ok(specs.some((s) => inBox(s) && unsafeValue(s, ce.x, y).value <= 0), "no unsafe disjunct holds at the counterexample");
+          assert.ok(
+            specs.some((s) => inBox(s) && unsafeValue(s, ce.x, y).value <= 0),
+            "no unsafe disjunct holds at the counterexample",
+          );
         } finally {
           await ev.dispose();
         }

@@ -58,7 +58,10 @@ async function recheck(model: string, prop: string, r: VerifyResult): Promise<vo
   try {
     const [y] = await ev.logits([x]);
     y.forEach((v, j) => assert.equal(vals.get(`Y_${j}`), v, `Y_${j} as onnxruntime computes it`));
-    assert.ok(cases.some((c) => inBox(c) && c.unsafe.some((d) => d.every((a) => holds(a, x, y)))), "no unsafe disjunct holds at the counterexample");
+    assert.ok(
+      cases.some((c) => inBox(c) && c.unsafe.some((d) => d.every((a) => holds(a, x, y)))),
+      "no unsafe disjunct holds at the counterexample",
+    );
   } finally {
     await ev.dispose();
     await m.value.close();
@@ -78,9 +81,12 @@ describe("robustc verify: VNN-COMP instances against ground truth", function () 
   ];
   for (const [dir, onnx, vnnlib, truth] of cases) {
     it(`${dir}/${onnx} ${vnnlib}: ${truth}`, async () => {
-      const truthRow = readFileSync(join(BENCH, dir, "ground_truth.csv"), "utf8").split("\n").find((l) => l.startsWith(`${onnx},${vnnlib},`));
+      const truthRow = readFileSync(join(BENCH, dir, "ground_truth.csv"), "utf8")
+        .split("\n")
+        .find((l) => l.startsWith(`${onnx},${vnnlib},`));
       assert.equal(truthRow?.split(",")[2], truth, "the expectation is the ground truth's");
-      const model = join(BENCH, dir, onnx), prop = join(BENCH, dir, vnnlib);
+      const model = join(BENCH, dir, onnx),
+        prop = join(BENCH, dir, vnnlib);
       const r = await verify(model, prop, 30);
       assert.equal(r.status, truth, `${r.status} (${r.stage}): ${r.reason ?? ""}`);
       if (r.status === "sat") await recheck(model, prop, r);
@@ -101,12 +107,15 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
     b.initializer({ name: "b1", dims: [2], data: [0, 0] });
     b.initializer({ name: "W2", dims: [2, 2], data: [1, 0, 0, 1] });
     b.initializer({ name: "b2", dims: [2], data: [0, 0] });
-    b.node("Gemm", ["x", "W1", "b1"], ["h"], { transB: 1 }).node("Relu", ["h"], ["r"]).node("Gemm", ["r", "W2", "b2"], ["y"], { transB: 1 });
+    b.node("Gemm", ["x", "W1", "b1"], ["h"], { transB: 1 })
+      .node("Relu", ["h"], ["r"])
+      .node("Gemm", ["r", "W2", "b2"], ["y"], { transB: 1 });
     writeFileSync(model, b.toBytes());
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const box = "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n" +
+  const box =
+    "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n" +
     "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n";
   const props: [string, string, "sat" | "unsat", string[]][] = [
     ["corner", "(assert (>= Y_0 0.9))", "sat", []],
@@ -114,7 +123,12 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
     // The LP relaxation is feasible (u = 0, both triangle relaxations at 0.5): only branch and bound (two
     // atoms in the disjunct: its leaves' LPs, exact once the ReLUs are split) refutes it.
     ["both positive", "(assert (and (>= Y_0 0.5) (>= Y_1 0.5)))", "unsat", ["bab"]],
-    ["a disjunct with an input atom", "(assert (or (and (>= Y_0 0.5) (>= Y_1 0.5)) (and (>= Y_1 0.8) (<= X_0 0.1))))", "sat", []],
+    [
+      "a disjunct with an input atom",
+      "(assert (or (and (>= Y_0 0.5) (>= Y_1 0.5)) (and (>= Y_1 0.8) (<= X_0 0.1))))",
+      "sat",
+      [],
+    ],
   ];
   for (const [name, assertion, expected, stages] of props) {
     it(`${name}: ${expected}`, async () => {
@@ -129,7 +143,8 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
 
   it("CLI: sat with --out writes the VNN-COMP result file; a malformed property is one line with line:col, exit 2", async () => {
     await execAsync("make", ["-s", "build"]);
-    const prop = join(dir, "sat.vnnlib"), res = join(dir, "result.txt");
+    const prop = join(dir, "sat.vnnlib"),
+      res = join(dir, "result.txt");
     writeFileSync(prop, box + "(assert (>= Y_1 0.9))\n");
     const { stdout } = await robustcOk(["verify", model, prop, "--timeout", "10", "--out", res]);
     assert.equal(readFileSync(res, "utf8").trimEnd(), stdout.trimEnd());
@@ -145,10 +160,23 @@ describe("robustc verify: a hand-made 2-2-2 ReLU network", function () {
 
   it("CLI: robustc vnncomp on test_2021 agrees with its ground truth", async () => {
     const out = join(dir, "results.csv");
-    const { stdout } = await robustcOk(["vnncomp", join(BENCH, "test_2021/instances.csv"), "--timeout-scale", "0.5", "--out", out]);
-    const [header, ...rows] = readFileSync(out, "utf8").trim().split("\n").map((l) => l.split(","));
+    const { stdout } = await robustcOk([
+      "vnncomp",
+      join(BENCH, "test_2021/instances.csv"),
+      "--timeout-scale",
+      "0.5",
+      "--out",
+      out,
+    ]);
+    const [header, ...rows] = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","));
     assert.equal(header.join(","), "onnx,vnnlib,result,seconds,note");
-    assert.deepEqual(rows.map((r) => r[2]), ["unsat", "unsat", "unsat", "sat", "unsat"]);
+    assert.deepEqual(
+      rows.map((r) => r[2]),
+      ["unsat", "unsat", "unsat", "sat", "unsat"],
+    );
     assert.match(stdout, /5 instances: 1 sat, 4 unsat, 0 timeout, 0 unknown, 0 unsupported/);
     assert.match(stdout, /0 contradiction\(s\)/);
   });

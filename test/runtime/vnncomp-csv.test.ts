@@ -15,13 +15,20 @@ import { lines, robustcOk } from "../cli.js";
 const CSV = "test/fixtures/vnncomp/test_2021/instances.csv";
 const OLD = "test/fixtures/vnncomp-results/test_2021.no-header.csv";
 const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { maxBuffer: 1 << 24, timeout: 60_000 });
-const vnncomp = (out: string, filter: string, ...extra: string[]) => robustcOk(["vnncomp", CSV, "--filter", filter, "--out", out, ...extra], { timeout: 60_000 });
-const rowsOf = (path: string) => { const r = readResults(path); assert.ok(r.ok, r.ok ? "" : r.diagnostics[0].message); return r.value; };
+const vnncomp = (out: string, filter: string, ...extra: string[]) =>
+  robustcOk(["vnncomp", CSV, "--filter", filter, "--out", out, ...extra], { timeout: 60_000 });
+const rowsOf = (path: string) => {
+  const r = readResults(path);
+  assert.ok(r.ok, r.ok ? "" : r.diagnostics[0].message);
+  return r.value;
+};
 
 describe("robustc vnncomp: results.csv's header", function () {
   this.timeout(60_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-vnncomp-csv-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-vnncomp-csv-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("a fresh results.csv starts with the header row, then a row per instance", async () => {
@@ -32,7 +39,10 @@ describe("robustc vnncomp: results.csv's header", function () {
     assert.equal(header, RESULTS_HEADER);
     assert.equal(rows.length, 1);
     assert.match(rows[0], /^test_nano\.onnx,test_nano\.vnnlib,unsat,\d+\.\d{3},/);
-    assert.deepEqual(rowsOf(out).map((x) => `${x.onnx},${x.vnnlib},${x.result}`), ["test_nano.onnx,test_nano.vnnlib,unsat"]);
+    assert.deepEqual(
+      rowsOf(out).map((x) => `${x.onnx},${x.vnnlib},${x.result}`),
+      ["test_nano.onnx,test_nano.vnnlib,unsat"],
+    );
   });
 
   it("readResults reads a header-less file of an earlier version and the same rows under a header alike", () => {
@@ -48,13 +58,17 @@ describe("robustc vnncomp: results.csv's header", function () {
   });
 
   it("--resume on a header-less file runs only the missing instance and appends its row; the old rows stay byte for byte", async () => {
-    const out = join(dir, "old.csv"), before = readFileSync(OLD, "utf8");
+    const out = join(dir, "old.csv"),
+      before = readFileSync(OLD, "utf8");
     copyFileSync(OLD, out);
     const { stdout } = await vnncomp(out, "test_(nano|tiny|sat|small)\\.", "--resume");
     assert.match(stdout, /^resuming: 3 of 4 instances already in /);
     const after = readFileSync(out, "utf8");
     assert.ok(after.startsWith(before), "the rows already there are not rewritten");
-    assert.deepEqual(lines(after.slice(before.length)).map((l) => l.split(",").slice(0, 2).join(",")), ["test_small.onnx,test_small.vnnlib"]);
+    assert.deepEqual(
+      lines(after.slice(before.length)).map((l) => l.split(",").slice(0, 2).join(",")),
+      ["test_small.onnx,test_small.vnnlib"],
+    );
     assert.match(stdout, /4 instances: 1 sat, 3 unsat, 0 timeout/);
   });
 
@@ -66,7 +80,10 @@ describe("robustc vnncomp: results.csv's header", function () {
     const after = readFileSync(out, "utf8");
     assert.ok(after.startsWith(before), `${before}\nbecame\n${after}`);
     assert.equal(lines(after).filter((l) => l === RESULTS_HEADER).length, 1);
-    assert.deepEqual(rowsOf(out).map((x) => x.onnx), ["test_nano.onnx", "test_tiny.onnx"]);
+    assert.deepEqual(
+      rowsOf(out).map((x) => x.onnx),
+      ["test_nano.onnx", "test_tiny.onnx"],
+    );
   });
 
   it("bench/vnncomp-table.ts counts the rows of header-less and header-led files alike", async () => {
@@ -74,10 +91,22 @@ describe("robustc vnncomp: results.csv's header", function () {
     mkdirSync(outDir);
     copyFileSync(OLD, join(outDir, "test_2021.a.csv"));
     await vnncomp(join(outDir, "test_2021.b.csv"), "test_(small|unsat)\\.");
-    const { stdout } = await run("npx", ["tsx", "bench/vnncomp-table.ts", "test/fixtures/vnncomp", outDir, "test_2021"]);
-    const table = new Map(lines(stdout).slice(2).map((l) => l.split("|").map((c) => c.trim())).map((c) => [c[2], c]));
+    const { stdout } = await run("npx", [
+      "tsx",
+      "bench/vnncomp-table.ts",
+      "test/fixtures/vnncomp",
+      outDir,
+      "test_2021",
+    ]);
+    const table = new Map(
+      lines(stdout)
+        .slice(2)
+        .map((l) => l.split("|").map((c) => c.trim()))
+        .map((c) => [c[2], c]),
+    );
     const ran = (net: string) => table.get(net)?.[3];
-    for (const net of ["test_nano.onnx", "test_tiny.onnx", "test_small.onnx", "test_sat.onnx", "test_unsat.onnx"]) assert.equal(ran(net), "1 / 1", `${net}: ${stdout}`);
+    for (const net of ["test_nano.onnx", "test_tiny.onnx", "test_small.onnx", "test_sat.onnx", "test_unsat.onnx"])
+      assert.equal(ran(net), "1 / 1", `${net}: ${stdout}`);
     // No row is "wrong": the header was not read as an instance, and every answer agrees with the ground truth.
     for (const c of table.values()) assert.equal(c[8], "0", stdout);
   });

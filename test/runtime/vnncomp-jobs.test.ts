@@ -13,12 +13,21 @@ const CSV = join(SET, "instances.csv");
 
 /** `onnx,vnnlib` → answer, from a csv whose rows start `onnx,vnnlib,answer` (header rows skipped). */
 const answers = (text: string): Map<string, string> =>
-  new Map(text.trim().split("\n").map((l) => l.split(",")).filter((f) => f[2] !== "answer").map((f) => [`${f[0]},${f[1]}`, f[2]]));
+  new Map(
+    text
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","))
+      .filter((f) => f[2] !== "answer")
+      .map((f) => [`${f[0]},${f[1]}`, f[2]]),
+  );
 
 describe("robustc vnncomp --jobs", function () {
   this.timeout(60_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-vnncomp-jobs-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-vnncomp-jobs-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("CLI: --jobs 2 on test_2021 writes one row per instance, agreeing with ground truth; --resume re-runs one deleted row", async () => {
@@ -37,10 +46,17 @@ describe("robustc vnncomp --jobs", function () {
     const run2 = await robustcOk(["vnncomp", CSV, "--timeout-scale", "0.5", "--jobs", "2", "--resume", "--out", out]);
     assert.match(run2.stdout, /resuming: 4 of 5 instances already in /);
     const ran = run2.stdout.split("\n").filter((l) => /^(sat|unsat|timeout|unknown|unsupported) /.test(l));
-    assert.deepEqual(ran.map((l) => l.trim().split(/\s+/).slice(-2).join(",")), ["test_small.onnx,test_small.vnnlib"]);
+    assert.deepEqual(
+      ran.map((l) => l.trim().split(/\s+/).slice(-2).join(",")),
+      ["test_small.onnx,test_small.vnnlib"],
+    );
     const resumed = readFileSync(out, "utf8").trim().split("\n").slice(1);
     assert.equal(resumed.length, 5);
-    assert.deepEqual(resumed.slice(0, 4), rows.filter((_, i) => i !== dropped), "the kept rows stay as they were");
+    assert.deepEqual(
+      resumed.slice(0, 4),
+      rows.filter((_, i) => i !== dropped),
+      "the kept rows stay as they were",
+    );
     assert.deepEqual(answers(resumed.join("\n")), truth);
     assert.match(run2.stdout, /0 contradiction\(s\)/);
   });
@@ -48,7 +64,10 @@ describe("robustc vnncomp --jobs", function () {
   it("in process (the worker through tsx): two instances on two threads, each row ticked once", async () => {
     const out = join(dir, "two.csv");
     const ticked: InstanceResult[] = [];
-    const two = [{ onnx: "test_nano.onnx", vnnlib: "test_nano.vnnlib", timeout: 30 }, { onnx: "test_sat.onnx", vnnlib: "test_prop.vnnlib", timeout: 30 }];
+    const two = [
+      { onnx: "test_nano.onnx", vnnlib: "test_nano.vnnlib", timeout: 30 },
+      { onnx: "test_sat.onnx", vnnlib: "test_prop.vnnlib", timeout: 30 },
+    ];
     const res = await runVnncomp(CSV, two, { timeoutScale: 1, out, jobs: 2 }, (x) => ticked.push(x));
     assert.deepEqual(res.map((x) => `${x.onnx}:${x.result}`).sort(), ["test_nano.onnx:unsat", "test_sat.onnx:sat"]);
     assert.equal(ticked.length, 2);

@@ -26,7 +26,10 @@ function assertOptimal(s: LpSolution, m: LpModel, objective: number): void {
   assert.ok(s.objective !== null && close(s.objective, objective), `objective ${s.objective}, expected ${objective}`);
   assert.ok(s.x !== null && s.x.length === m.colNames.length, "x in column order");
   assert.ok(maxViolation(m, s.x) <= 1e-6, `x violates the model by ${maxViolation(m, s.x)}`);
-  assert.ok(close(objectiveValue(m, s.x), objective), `objective of x ${objectiveValue(m, s.x)}, expected ${objective}`);
+  assert.ok(
+    close(objectiveValue(m, s.x), objective),
+    `objective of x ${objectiveValue(m, s.x)}, expected ${objective}`,
+  );
 }
 
 // The stand-in for the `highs` executable: a shell wrapper (so no file needs an executable bit in git).
@@ -43,14 +46,24 @@ after(() => rmSync(binDir, { recursive: true, force: true }));
 const realHighsCli = getSolver("highs-cli");
 const realHighsCliVersion = await realHighsCli.available();
 
-interface Entry { readonly label: string; readonly solver: Solver; readonly formats: readonly (SolveOptions["format"])[] }
+interface Entry {
+  readonly label: string;
+  readonly solver: Solver;
+  readonly formats: readonly SolveOptions["format"][];
+}
 const SOLVERS: Entry[] = [
   { label: "highs (WebAssembly, in process)", solver: getSolver("highs"), formats: [undefined] },
   { label: "glpk", solver: getSolver("glpk"), formats: ["mps", "lp"] },
   { label: "clp", solver: getSolver("clp"), formats: ["mps", "lp"] },
   { label: "cbc", solver: getSolver("cbc"), formats: ["mps", "lp"] },
-  { label: "highs-cli (WebAssembly stand-in for the executable)", solver: createHighsCli({ executable: fakeHighs }), formats: ["mps", "lp"] },
-  ...(realHighsCliVersion.ok ? [{ label: "highs-cli (the `highs` executable on PATH)", solver: realHighsCli, formats: ["mps", "lp"] as const }] : []),
+  {
+    label: "highs-cli (WebAssembly stand-in for the executable)",
+    solver: createHighsCli({ executable: fakeHighs }),
+    formats: ["mps", "lp"],
+  },
+  ...(realHighsCliVersion.ok
+    ? [{ label: "highs-cli (the `highs` executable on PATH)", solver: realHighsCli, formats: ["mps", "lp"] as const }]
+    : []),
 ];
 
 describe("solvers: installed and versioned", () => {
@@ -65,7 +78,10 @@ describe("solvers: installed and versioned", () => {
     it("highs-cli without a `highs` executable: available() and solve() say what is missing", async () => {
       assert.ok(!realHighsCliVersion.ok);
       assert.equal(realHighsCliVersion.diagnostics[0].code, "solver/missing");
-      assert.match(realHighsCliVersion.diagnostics[0].message, /no `highs` executable on PATH; HiGHS is not packaged in Debian 12/);
+      assert.match(
+        realHighsCliVersion.diagnostics[0].message,
+        /no `highs` executable on PATH; HiGHS is not packaged in Debian 12/,
+      );
       const s = await realHighsCli.solve(FIXTURES[0].model);
       assert.equal(s.status, "error");
       assert.match(s.message ?? "", /no `highs` executable on PATH.*install it from its releases and put it on PATH/);
@@ -118,8 +134,9 @@ describe("solvers: HiGHS' own LP and MPS parsers on our written files", () => {
   }
 
   it("a hand-written LP read by our reader and by HiGHS' reader has one optimum", async () => {
-    const text = "Maximize\n obj: 3 x1 + 2x2 - x3 + 4.5\nSubject To\n c1: x1 + x2 <= 4\n -x1 + 3 x2 >= -2.5\n c3: x1 + x3 = 1\n"
-      + " r7: x3 >= -5\n r8: x1 - x2 <= 3\nBounds\n x3 free\nGeneral\n x1\nEnd\n";
+    const text =
+      "Maximize\n obj: 3 x1 + 2x2 - x3 + 4.5\nSubject To\n c1: x1 + x2 <= 4\n -x1 + 3 x2 >= -2.5\n c3: x1 + x3 = 1\n" +
+      " r7: x3 >= -5\n r8: x1 - x2 <= 3\nBounds\n x3 free\nGeneral\n x1\nEnd\n";
     const ours = readCplexLp(text, "hand.lp");
     assert.ok(ours.ok);
     assertOptimal(await getSolver("highs").solve(ours.value), ours.value, 17.5);
@@ -149,7 +166,10 @@ describe("solvers: a mid-size random feasible LP (50 columns × 80 rows)", () =>
     // No objective constant: GLPK's LP reader rejects one (tested below).
     const m0: LpModel = { ...m, objectiveConstant: 0 };
     try {
-      for (const [ext, text] of [["lp", writeCplexLp(m0)], ["mps", writeMps(m0)]] as const) {
+      for (const [ext, text] of [
+        ["lp", writeCplexLp(m0)],
+        ["mps", writeMps(m0)],
+      ] as const) {
         const path = join(dir, `random.${ext}`);
         writeFileSync(path, text);
         for (const name of ["highs", "glpk", "clp", "cbc"] as const) {
@@ -158,7 +178,10 @@ describe("solvers: a mid-size random feasible LP (50 columns × 80 rows)", () =>
           const x = Float64Array.from(m.colNames, (n) => s.values?.get(n) ?? NaN);
           assert.ok(maxViolation(m, x) <= 1e-6, `${name} ${ext}`);
           assert.ok(close(objectiveValue(m, x), reference), `${name} ${ext}: ${objectiveValue(m, x)} vs ${reference}`);
-          assert.ok(s.objective !== null && close(s.objective, reference - m.objectiveConstant), `${name} ${ext}: reported ${s.objective}`);
+          assert.ok(
+            s.objective !== null && close(s.objective, reference - m.objectiveConstant),
+            `${name} ${ext}: reported ${s.objective}`,
+          );
         }
       }
     } finally {
@@ -185,19 +208,29 @@ describe("solvers: solveFile on files as the writers emit them (quirks of each r
   });
   it("an objective constant (+5, optimum −7): each reader's own reading; x is right in every case", async () => {
     const m = FIXTURES[1].model;
-    const lp = join(dir, "bounds.lp"), mps = join(dir, "bounds.mps");
+    const lp = join(dir, "bounds.lp"),
+      mps = join(dir, "bounds.mps");
     writeFileSync(lp, writeCplexLp(m));
     writeFileSync(mps, writeMps(m));
     // Reported objectives as measured (HiGHS 1.15, Clp 1.17.6, CBC 2.10.8, GLPK 5.0): the LP-file constant
     // is added by HiGHS, subtracted by Clp, dropped by CBC and rejected by GLPK; the MPS objective RHS is
     // −constant for all but GLPK, which takes it as +constant. Hence the model path strips constants.
     const expected: [SolverName, string, number | null][] = [
-      ["highs", lp, -7], ["highs", mps, -7], ["clp", lp, -17], ["clp", mps, -7],
-      ["cbc", lp, -12], ["cbc", mps, -7], ["glpk", lp, null], ["glpk", mps, -17],
+      ["highs", lp, -7],
+      ["highs", mps, -7],
+      ["clp", lp, -17],
+      ["clp", mps, -7],
+      ["cbc", lp, -12],
+      ["cbc", mps, -7],
+      ["glpk", lp, null],
+      ["glpk", mps, -17],
     ];
     for (const [name, path, objective] of expected) {
       const s = await solveFile(path, name);
-      if (objective === null) { assert.equal(s.status, "error", `${name} ${path}`); continue; }
+      if (objective === null) {
+        assert.equal(s.status, "error", `${name} ${path}`);
+        continue;
+      }
       assert.equal(s.status, "optimal", `${name} ${path}: ${s.message}`);
       assert.ok(s.objective !== null && close(s.objective, objective), `${name} ${path}: reported ${s.objective}`);
       const x = Float64Array.from(m.colNames, (n) => s.values?.get(n) ?? NaN);
@@ -232,14 +265,18 @@ describe("solvers: time limits, missing and crashing executables", () => {
       assert.match(s.message ?? "", pkg);
     });
   }
-  it("a solver killed by a signal is an \"error\" naming the signal", async () => {
-    for (const solver of [createGlpk({ executable: crasher }), createCbc({ executable: crasher }), createHighsCli({ executable: crasher })]) {
+  it('a solver killed by a signal is an "error" naming the signal', async () => {
+    for (const solver of [
+      createGlpk({ executable: crasher }),
+      createCbc({ executable: crasher }),
+      createHighsCli({ executable: crasher }),
+    ]) {
       const s = await solver.solve(FIXTURES[0].model);
       assert.equal(s.status, "error");
       assert.match(s.message ?? "", /killed by SIGSEGV/);
     }
   });
-  it("a file the solver cannot read is an \"error\" with its output", async () => {
+  it('a file the solver cannot read is an "error" with its output', async () => {
     const dir = mkdtempSync(join(tmpdir(), "robustc-badfile-"));
     try {
       const path = join(dir, "bad.mps");

@@ -13,7 +13,9 @@ const VERSION = /^\d+\.\d+\.\d+ \(git [0-9a-f]{6,40}\)$/;
 describe("runtime/solvers/highs: the HiGHS version", function () {
   this.timeout(60_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "robustc-highs-version-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-highs-version-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("is the loaded module's own version and git hash", async () => {
@@ -30,8 +32,21 @@ describe("runtime/solvers/highs: the HiGHS version", function () {
   ] as const) {
     it(`report.json of ${what} names it, never "unknown"`, async () => {
       const out = join(dir, args[1]);
-      await robustcOk(["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "1", ...args, "--out", out]);
-      const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as { solver: string; versions: Record<string, string> };
+      await robustcOk([
+        "measure",
+        "examples/models/mnist_mlp.onnx",
+        "--data",
+        "mnist:test",
+        "--limit",
+        "1",
+        ...args,
+        "--out",
+        out,
+      ]);
+      const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as {
+        solver: string;
+        versions: Record<string, string>;
+      };
       assert.equal(r.versions.highs, await highsVersion());
       assert.match(r.versions["highs-npm"], /^\d+\.\d+\.\d+/);
       for (const [k, v] of Object.entries(r.versions)) assert.notEqual(v, "unknown", k);

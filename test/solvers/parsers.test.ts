@@ -10,17 +10,24 @@ import { highsModule, isHighsAbort, mapHighsStatus } from "../../runtime/solvers
 describe("glpsol output parsers", () => {
   // glpsol --lp lm.lp -o lm.o (a MIP whose first column name is longer than 12 characters).
   const mipReport = [
-    "Problem:    ", "Rows:       2", "Columns:    2 (2 integer, 0 binary)", "Non-zeros:  4", "Status:     INTEGER OPTIMAL",
-    "Objective:  obj = 1100 (MAXimum)", "",
+    "Problem:    ",
+    "Rows:       2",
+    "Columns:    2 (2 integer, 0 binary)",
+    "Non-zeros:  4",
+    "Status:     INTEGER OPTIMAL",
+    "Objective:  obj = 1100 (MAXimum)",
+    "",
     "   No.   Row name        Activity     Lower bound   Upper bound",
     "------ ------------    ------------- ------------- -------------",
     "     1 carpentry                  40                        40.5 ",
-    "     2 finishing                  50                          50 ", "",
+    "     2 finishing                  50                          50 ",
+    "",
     "   No. Column name       Activity     Lower bound   Upper bound",
     "------ ------------    ------------- ------------- -------------",
     "     1 chairs_with_a_long_name",
     "                    *             20             0               ",
-    "     2 tables       *             10             0               ", "",
+    "     2 tables       *             10             0               ",
+    "",
     "Integer feasibility conditions:",
   ].join("\n");
   const lpReport = [
@@ -28,7 +35,8 @@ describe("glpsol output parsers", () => {
     "------ ------------ -- ------------- ------------- ------------- -------------",
     "     1 aff_conv1_Conv_3_very_long_name",
     "                    B      0.0588235             0               ",
-    "     2 y            B       0.117647             0               ", "",
+    "     2 y            B       0.117647             0               ",
+    "",
   ].join("\n");
 
   it("maps column indices to names, long names included", () => {
@@ -38,7 +46,9 @@ describe("glpsol output parsers", () => {
   });
 
   it("reads basic and MIP raw solutions at full precision", () => {
-    const bas = parseGlpkRaw("c Problem:\nc\ns bas 2 2 f f 0.176470588235294\ni 1 u 1 0.117647058823529\nj 1 b 0.0588235294117647 0\nj 2 b 0.117647058823529 0\ne o f\n");
+    const bas = parseGlpkRaw(
+      "c Problem:\nc\ns bas 2 2 f f 0.176470588235294\ni 1 u 1 0.117647058823529\nj 1 b 0.0588235294117647 0\nj 2 b 0.117647058823529 0\ne o f\n",
+    );
     assert.ok(typeof bas !== "string");
     assert.deepEqual([bas.kind, bas.primal, bas.dual, bas.objective], ["bas", "f", "f", 0.176470588235294]);
     assert.deepEqual(Array.from(bas.cols), [0.0588235294117647, 0.117647058823529]);
@@ -63,10 +73,13 @@ describe("Clp/CBC output parsers", () => {
   });
 
   it("reads the -saveSolution binary (rows, columns, objective, values)", () => {
-    const nr = 1, nc = 2;
+    const nr = 1,
+      nc = 2;
     const buf = new ArrayBuffer(16 + 8 * (2 * nr + 2 * nc));
     const v = new DataView(buf);
-    v.setInt32(0, nr, true); v.setInt32(4, nc, true); v.setFloat64(8, 1 / 3, true);
+    v.setInt32(0, nr, true);
+    v.setInt32(4, nc, true);
+    v.setFloat64(8, 1 / 3, true);
     [4, 0.5, 1 / 7, 2 / 7, 0, 0].forEach((x, i) => v.setFloat64(16 + 8 * i, x, true));
     const r = parseCoinBinary(new Uint8Array(buf));
     assert.ok(typeof r !== "string");
@@ -77,12 +90,22 @@ describe("Clp/CBC output parsers", () => {
 
 describe("HiGHS raw solution parser", () => {
   it("reads status, objective and columns; no primal values for an infeasible model", () => {
-    const r = parseHighsRaw("Model status\nOptimal\n\n# Primal solution values\nFeasible\nObjective 9\n# Columns 2\nx 2\ny 2\n# Rows 2\nc1 4\nc2 0\n\n# Dual solution values\nNone\n");
+    const r = parseHighsRaw(
+      "Model status\nOptimal\n\n# Primal solution values\nFeasible\nObjective 9\n# Columns 2\nx 2\ny 2\n# Rows 2\nc1 4\nc2 0\n\n# Dual solution values\nNone\n",
+    );
     assert.ok(typeof r !== "string");
     assert.equal(r.status, "Optimal");
     assert.equal(r.objective, 9);
-    assert.deepEqual([...(r.values ?? [])], [["x", 2], ["y", 2]]);
-    const inf = parseHighsRaw("Model status\nInfeasible\n\n# Primal solution values\nNone\n\n# Dual solution values\nNone\n");
+    assert.deepEqual(
+      [...(r.values ?? [])],
+      [
+        ["x", 2],
+        ["y", 2],
+      ],
+    );
+    const inf = parseHighsRaw(
+      "Model status\nInfeasible\n\n# Primal solution values\nNone\n\n# Dual solution values\nNone\n",
+    );
     assert.ok(typeof inf !== "string");
     assert.deepEqual([inf.status, inf.objective, inf.values], ["Infeasible", null, null]);
     assert.equal(typeof parseHighsRaw("garbage"), "string");

@@ -17,7 +17,8 @@ const WORK_LIMIT = 3e9;
 const MEMORY_LIMIT = 2e7;
 
 /** Every nonlinear kind with a linear relaxation: back-substitution applies (residual adds included). */
-export const backsubApplies = (net: Network): boolean => net.layers.every((l) => !isNonlinear(l) || semanticsOf(l).linearRelaxable);
+export const backsubApplies = (net: Network): boolean =>
+  net.layers.every((l) => !isNonlinear(l) || semanticsOf(l).linearRelaxable);
 
 /**
  * Sees the lower side's coefficients (rows × layer size, row-major) as they reach each nonlinear layer's
@@ -30,8 +31,18 @@ export type BacksubProbe = (layer: number, L: Float64Array) => void;
  * input with each nonlinear kind's linear relaxation under `bounds` (ReLU, max-pool) and through residual
  * adds. Dense rows; returns null when too costly.
  */
-export function backsub(net: Network, m: NetworkMatrices, bounds: readonly LayerBounds[], t: number, A0: Float64Array, c0: Float64Array, rows: number,
-  workLimit = WORK_LIMIT, lowerOnly = false, probe?: BacksubProbe): LayerBounds | null {
+export function backsub(
+  net: Network,
+  m: NetworkMatrices,
+  bounds: readonly LayerBounds[],
+  t: number,
+  A0: Float64Array,
+  c0: Float64Array,
+  rows: number,
+  workLimit = WORK_LIMIT,
+  lowerOnly = false,
+  probe?: BacksubProbe,
+): LayerBounds | null {
   // lowerOnly: the upper side is not computed (upper = +∞), half the work (exclude.ts needs lower bounds only).
   const both = !lowerOnly;
   let work = 0;
@@ -43,11 +54,15 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
   // Lower (L) and upper (U) coefficient matrices waiting at each layer, and the rows' constants. Layers are in
   // topological order: from t down, each layer with coefficients sends them to its input(s) — a residual add
   // down both branches, summed where they meet again (a sum of valid linear bounds is one).
-  const cL = c0.slice(), cU = c0.slice();
+  const cL = c0.slice(),
+    cU = c0.slice();
   const pending = new Map<number, { L: Float64Array; U: Float64Array }>();
   const send = (to: number, L: Float64Array, U: Float64Array) => {
     const e = pending.get(to);
-    if (!e) { pending.set(to, { L, U }); return; }
+    if (!e) {
+      pending.set(to, { L, U });
+      return;
+    }
     for (let k = 0; k < L.length; k++) e.L[k] += L[k];
     for (let k = 0; k < U.length; k++) e.U[k] += U[k];
   };
@@ -59,13 +74,18 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
     const l = net.layers[id];
     if (l.kind === "input") break;
     pending.delete(id);
-    const n = sizeOf(l.shape), { L, U } = acc;
+    const n = sizeOf(l.shape),
+      { L, U } = acc;
     const sent = match(l)
       .with({ kind: "affine" }, (a) => {
-        const W = m.csr[a.id]!, b = m.bias[a.id]!, p = sizeOf(net.layers[a.input].shape);
-        const nL = new Float64Array(rows * p), nU = new Float64Array(both ? rows * p : 0);
+        const W = m.csr[a.id]!,
+          b = m.bias[a.id]!,
+          p = sizeOf(net.layers[a.input].shape);
+        const nL = new Float64Array(rows * p),
+          nU = new Float64Array(both ? rows * p : 0);
         for (let r = 0; r < rows; r++) {
-          const o = r * n, q = r * p;
+          const o = r * n,
+            q = r * p;
           for (let i = 0; i < n; i++) {
             const wl = L[o + i];
             if (wl !== 0) {
@@ -89,28 +109,49 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
         // v ≤ s·u_ui + d above and v ≥ a·u_li below (each line reads one input value; stable ReLUs exact): the
         // sign of each coefficient picks the side.
         const p = sizeOf(net.layers[nl.input].shape);
-        const nL = new Float64Array(rows * p), nU = new Float64Array(both ? rows * p : 0);
+        const nL = new Float64Array(rows * p),
+          nU = new Float64Array(both ? rows * p : 0);
         for (let i = 0; i < n; i++) {
-          const s = rx.upperSlope[i], d = rx.upperIntercept[i], al = rx.lowerSlope[i], li = rx.lowerIndex[i], ui = rx.upperIndex[i];
+          const s = rx.upperSlope[i],
+            d = rx.upperIntercept[i],
+            al = rx.lowerSlope[i],
+            li = rx.lowerIndex[i],
+            ui = rx.upperIndex[i];
           for (let r = 0; r < rows; r++) {
-            const k = r * n + i, wl = L[k], wu = both ? U[k] : 0, q = r * p;
+            const k = r * n + i,
+              wl = L[k],
+              wu = both ? U[k] : 0,
+              q = r * p;
             if (wl > 0) nL[q + li] += wl * al;
-            else if (wl < 0) { if (ui >= 0) nL[q + ui] += wl * s; cL[r] += wl * d; }
-            if (wu > 0) { if (ui >= 0) nU[q + ui] += wu * s; cU[r] += wu * d; }
-            else if (wu < 0) nU[q + li] += wu * al;
+            else if (wl < 0) {
+              if (ui >= 0) nL[q + ui] += wl * s;
+              cL[r] += wl * d;
+            }
+            if (wu > 0) {
+              if (ui >= 0) nU[q + ui] += wu * s;
+              cU[r] += wu * d;
+            } else if (wu < 0) nU[q + li] += wu * al;
           }
         }
         send(nl.input, nL, nU);
         return true;
       })
       .with({ kind: "reshape" }, (rs) => {
-        if (!rs.source) { send(rs.input, L, U); return true; }
-        const p = sizeOf(net.layers[rs.input].shape);
-        const nL = new Float64Array(rows * p), nU = new Float64Array(both ? rows * p : 0);
-        for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
-          const s = rs.source[i];
-          if (s >= 0) { nL[r * p + s] += L[r * n + i]; if (both) nU[r * p + s] += U[r * n + i]; }
+        if (!rs.source) {
+          send(rs.input, L, U);
+          return true;
         }
+        const p = sizeOf(net.layers[rs.input].shape);
+        const nL = new Float64Array(rows * p),
+          nU = new Float64Array(both ? rows * p : 0);
+        for (let r = 0; r < rows; r++)
+          for (let i = 0; i < n; i++) {
+            const s = rs.source[i];
+            if (s >= 0) {
+              nL[r * p + s] += L[r * n + i];
+              if (both) nU[r * p + s] += U[r * n + i];
+            }
+          }
         send(rs.input, nL, nU);
         return true;
       })
@@ -124,20 +165,28 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
   }
   const last = pending.get(id);
   if (id < 0 || !last || pending.size !== 1) throw new Error("internal: back-substitution did not end at the input");
-  const { L, U } = last, n = sizeOf(net.layers[id].shape);
+  const { L, U } = last,
+    n = sizeOf(net.layers[id].shape);
   probe?.(id, L);
   const box = bounds[id];
-  const lower = new Float64Array(rows), upper = new Float64Array(rows);
+  const lower = new Float64Array(rows),
+    upper = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
-    let lo = cL[r], hi = cU[r], mag = Math.abs(cL[r]) + Math.abs(cU[r]);
+    let lo = cL[r],
+      hi = cU[r],
+      mag = Math.abs(cL[r]) + Math.abs(cU[r]);
     for (let j = 0; j < n; j++) {
-      const wl = L[r * n + j], wu = both ? U[r * n + j] : 0, xl = box.lower[j], xu = box.upper[j];
+      const wl = L[r * n + j],
+        wu = both ? U[r * n + j] : 0,
+        xl = box.lower[j],
+        xu = box.upper[j];
       lo += wl >= 0 ? wl * xl : wl * xu;
       hi += wu >= 0 ? wu * xu : wu * xl;
       mag += (Math.abs(wl) + Math.abs(wu)) * Math.max(Math.abs(xl), Math.abs(xu));
     }
     const pad = PAD * (1 + mag);
-    lower[r] = lo - pad; upper[r] = both ? hi + pad : Infinity;
+    lower[r] = lo - pad;
+    upper[r] = both ? hi + pad : Infinity;
   }
   return { lower, upper };
 }
@@ -146,11 +195,24 @@ export function backsub(net: Network, m: NetworkMatrices, bounds: readonly Layer
  * IBP, then every nonlinear layer's input (and the output) narrowed by back-substitution, layer by layer;
  * a layer whose back-substitution would cost more than `workLimit` multiply-adds keeps IBP.
  */
-export function tightBounds(net: Network, m: NetworkMatrices, inLower: Float64Array, inUpper: Float64Array, workLimit = WORK_LIMIT,
-  outputs = true): LayerBounds[] {
+export function tightBounds(
+  net: Network,
+  m: NetworkMatrices,
+  inLower: Float64Array,
+  inUpper: Float64Array,
+  workLimit = WORK_LIMIT,
+  outputs = true,
+): LayerBounds[] {
   const b = intervalBounds(net, inLower, inUpper);
   if (!backsubApplies(net)) return b;
-  return refineBounds(net, m, b, net.layers.findIndex((l) => l.kind === "input"), workLimit, outputs);
+  return refineBounds(
+    net,
+    m,
+    b,
+    net.layers.findIndex((l) => l.kind === "input"),
+    workLimit,
+    outputs,
+  );
 }
 
 /** Whether every consumer of layer id is a ReLU (whose relaxation only an unstable pre-activation's bounds change). */
@@ -166,8 +228,15 @@ function feedsReluOnly(net: Network, id: number): boolean {
  * nonlinear layer (or is the output, with `outputs`). Layers up to `from` keep prev's arrays (shared).
  * With `unstableOnly`, a layer that only ReLUs read is back-substituted for its unstable values alone.
  */
-export function refineBounds(net: Network, m: NetworkMatrices, prev: readonly LayerBounds[], from: number, workLimit = WORK_LIMIT,
-  outputs = true, unstableOnly = false): LayerBounds[] {
+export function refineBounds(
+  net: Network,
+  m: NetworkMatrices,
+  prev: readonly LayerBounds[],
+  from: number,
+  workLimit = WORK_LIMIT,
+  outputs = true,
+  unstableOnly = false,
+): LayerBounds[] {
   const b = prev.slice();
   // The output's own bounds are skipped when the caller back-substitutes its functions of the output itself
   // (exclude.ts: the margins), which is tighter and as cheap.
@@ -178,15 +247,23 @@ export function refineBounds(net: Network, m: NetworkMatrices, prev: readonly La
     b[l.id] = intersect(prev[l.id], layerInterval(l, b));
     // Back-substituted: the inputs of nonlinear layers (and the output) that an affine layer or a residual add
     // computes (an affine map of the input itself is exact under IBP already).
-    if (!wanted.has(l.id) || (l.kind !== "affine" && l.kind !== "add") || (l.kind === "affine" && net.layers[l.input].kind === "input")) continue;
+    if (
+      !wanted.has(l.id) ||
+      (l.kind !== "affine" && l.kind !== "add") ||
+      (l.kind === "affine" && net.layers[l.input].kind === "input")
+    )
+      continue;
     // unstableOnly (branch and bound): only rows whose bounds can still change a ReLU's relaxation; a
     // pre-activation already stable on one side of 0 is relaxed exactly (max-pool inputs, the output: every row).
-    const n = sizeOf(l.shape), reluOnly = unstableOnly && feedsReluOnly(net, l.id) && l.id !== net.output;
+    const n = sizeOf(l.shape),
+      reluOnly = unstableOnly && feedsReluOnly(net, l.id) && l.id !== net.output;
     const rows: number[] = [];
     for (let i = 0; i < n; i++) if (!reluOnly || (b[l.id].lower[i] < 0 && b[l.id].upper[i] > 0)) rows.push(i);
     if (rows.length === 0 || rows.length * n > MEMORY_LIMIT) continue;
     const sel = new Float64Array(rows.length * n);
-    rows.forEach((i, r) => { sel[r * n + i] = 1; });
+    rows.forEach((i, r) => {
+      sel[r * n + i] = 1;
+    });
     const r = backsub(net, m, b, l.id, sel, new Float64Array(rows.length), rows.length, workLimit);
     if (!r) continue;
     rows.forEach((i, k) => {

@@ -55,14 +55,17 @@ export function dualBound(lp: LpModel, c: Float64Array, y: Float64Array): number
   let best = -Infinity;
   for (const sign of [1, -1]) {
     const r = Float64Array.from(c);
-    let acc = 0, mag = 0;
+    let acc = 0,
+      mag = 0;
     for (let i = 0; i < y.length; i++) {
       const yi = sign * y[i];
       const b = yi > 0 ? lp.rowLower[i] : yi < 0 ? lp.rowUpper[i] : NaN;
       if (!Number.isFinite(b)) continue;
-      acc += yi * b; mag += Math.abs(yi * b);
+      acc += yi * b;
+      mag += Math.abs(yi * b);
       for (let k = lp.indptr[i]; k < lp.indptr[i + 1]; k++) {
-        const j = lp.indices[k], t = yi * lp.values[k];
+        const j = lp.indices[k],
+          t = yi * lp.values[k];
         r[j] -= t;
         mag += Math.abs(t) * Math.max(Math.abs(lp.colLower[j]), Math.abs(lp.colUpper[j]));
       }
@@ -71,8 +74,12 @@ export function dualBound(lp: LpModel, c: Float64Array, y: Float64Array): number
     for (let j = 0; j < n && ok; j++) {
       if (r[j] === 0) continue;
       const b = r[j] > 0 ? lp.colLower[j] : lp.colUpper[j];
-      if (!Number.isFinite(b)) { ok = false; break; }
-      acc += r[j] * b; mag += Math.abs(r[j] * b);
+      if (!Number.isFinite(b)) {
+        ok = false;
+        break;
+      }
+      acc += r[j] * b;
+      mag += Math.abs(r[j] * b);
     }
     if (ok) best = Math.max(best, acc - PAD * (1 + mag));
   }
@@ -83,8 +90,11 @@ export function dualBound(lp: LpModel, c: Float64Array, y: Float64Array): number
  * Interval bounds on the box, then LP-tightened pre-activation bounds of every ReLU layer (in order). The
  * result is sound whatever the solver answers (see the header); a failed LP keeps the IBP bound.
  */
-export async function tightenBounds(net: Network, box: { readonly lower: Float64Array; readonly upper: Float64Array },
-  opts: TightenOptions): Promise<{ bounds: LayerBounds[]; stats: TightenStats }> {
+export async function tightenBounds(
+  net: Network,
+  box: { readonly lower: Float64Array; readonly upper: Float64Array },
+  opts: TightenOptions,
+): Promise<{ bounds: LayerBounds[]; stats: TightenStats }> {
   const t0 = performance.now();
   const enc = encode(net, { inputLower: -Infinity, inputUpper: Infinity });
   const known = new Map<number, LayerBounds>();
@@ -101,10 +111,12 @@ export async function tightenBounds(net: Network, box: { readonly lower: Float64
     const b = bounds[k];
     let js = Array.from(b.lower.keys()).filter((j) => b.lower[j] < 0 && b.upper[j] > 0);
     if (js.length === 0) continue;
-    if (opts.maxNeurons !== undefined) js = js.sort((p, q) => (b.upper[q] - b.lower[q]) - (b.upper[p] - b.lower[p])).slice(0, opts.maxNeurons);
+    if (opts.maxNeurons !== undefined)
+      js = js.sort((p, q) => b.upper[q] - b.lower[q] - (b.upper[p] - b.lower[p])).slice(0, opts.maxNeurons);
     const lp = toLpModel(relaxDisjuncts(net, enc, bounds, k).problem, "tighten", []);
     const col0 = enc.problem.vars[enc.layerVar[k]].offset;
-    const lower = Float64Array.from(b.lower), upper = Float64Array.from(b.upper);
+    const lower = Float64Array.from(b.lower),
+      upper = Float64Array.from(b.upper);
     const session = await opts.open(lp);
     try {
       const c = new Float64Array(lp.colLower.length);
@@ -117,11 +129,15 @@ export async function tightenBounds(net: Network, box: { readonly lower: Float64
           c[col0 + j] = s;
           const v = dualBound(lp, c, y);
           c[col0 + j] = 0;
-          if (s === 1) lower[j] = Math.max(lower[j], v); else upper[j] = Math.min(upper[j], -v);
+          if (s === 1) lower[j] = Math.max(lower[j], v);
+          else upper[j] = Math.min(upper[j], -v);
         }
         // An empty interval would mean the box is empty for this relaxation: keep the IBP one (never happens
         // on a non-empty box, since every bound is valid).
-        if (lower[j] > upper[j]) { lower[j] = b.lower[j]; upper[j] = b.upper[j]; }
+        if (lower[j] > upper[j]) {
+          lower[j] = b.lower[j];
+          upper[j] = b.upper[j];
+        }
       }
     } finally {
       session.close();

@@ -22,17 +22,26 @@ export class LowerContext {
   private readonly values = new Map<string, Value>();
   private readonly names = new Set<string>();
 
-  constructor(readonly opset: number, readonly file: string) {}
+  constructor(
+    readonly opset: number,
+    readonly file: string,
+  ) {}
 
   get(name: string): Value | undefined {
     return name === "" ? undefined : this.values.get(name);
   }
 
-  isBound(name: string): boolean { return this.values.has(name); }
+  isBound(name: string): boolean {
+    return this.values.has(name);
+  }
 
-  setConst(name: string, tensor: ConstTensor): void { this.values.set(name, { kind: "const", tensor }); }
+  setConst(name: string, tensor: ConstTensor): void {
+    this.values.set(name, { kind: "const", tensor });
+  }
 
-  alias(name: string, v: Value): void { this.values.set(name, v); }
+  alias(name: string, v: Value): void {
+    this.values.set(name, v);
+  }
 
   /** Appends a layer named after `node`, binds `output` to it and returns its id. */
   addLayer(node: Node | string, layer: NewLayer, output?: string): number {
@@ -47,7 +56,9 @@ export class LowerContext {
     return id;
   }
 
-  shapeOf(id: number): readonly number[] { return this.layers[id].shape; }
+  shapeOf(id: number): readonly number[] {
+    return this.layers[id].shape;
+  }
 
   error(node: Node, message: string): void {
     this.diagnostics.push(diag("onnx/lower", `${this.file}: ${node.label}: ${message}`));
@@ -55,7 +66,12 @@ export class LowerContext {
 
   unsupported(node: Node, why?: string): void {
     const tail = why ? `: ${why}` : "";
-    this.diagnostics.push(diag("onnx/unsupported-op", `${this.file}: unsupported op ${node.op}${node.domain ? ` (domain ${node.domain})` : ""} at node '${node.name}'${tail}`));
+    this.diagnostics.push(
+      diag(
+        "onnx/unsupported-op",
+        `${this.file}: unsupported op ${node.op}${node.domain ? ` (domain ${node.domain})` : ""} at node '${node.name}'${tail}`,
+      ),
+    );
   }
 }
 
@@ -73,13 +89,19 @@ export function broadcastTo(t: ConstTensor, shape: readonly number[]): Float64Ar
   const out = new Float64Array(n);
   const srcStride = new Array<number>(r).fill(0);
   let s = 1;
-  for (let i = r - 1; i >= 0; i--) { srcStride[i] = src[i] === 1 ? 0 : s; s *= src[i]; }
+  for (let i = r - 1; i >= 0; i--) {
+    srcStride[i] = src[i] === 1 ? 0 : s;
+    s *= src[i];
+  }
   const idx = new Array<number>(r).fill(0);
   for (let k = 0; k < n; k++) {
     let o = 0;
     for (let i = 0; i < r; i++) o += idx[i] * srcStride[i];
     out[k] = t.data[o];
-    for (let i = r - 1; i >= 0; i--) { if (++idx[i] < shape[i]) break; idx[i] = 0; }
+    for (let i = r - 1; i >= 0; i--) {
+      if (++idx[i] < shape[i]) break;
+      idx[i] = 0;
+    }
   }
   return out;
 }
@@ -89,7 +111,8 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
   const r = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? 1, y = b[b.length - r + i] ?? 1;
+    const x = a[a.length - r + i] ?? 1,
+      y = b[b.length - r + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) return null;
     out.push(x === 1 ? y : x);
   }

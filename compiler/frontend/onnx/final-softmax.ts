@@ -9,7 +9,8 @@ import { decodeModel, onnx, type ModelProto } from "./load.js";
 const FINAL_OPS: ReadonlySet<string> = new Set(["Softmax", "LogSoftmax"]);
 
 /** What inspect prints and the loader warns: one wording for both. */
-export const SOFTMAX_NOTE = (op: string): string => `final ${op} removed: robustness is measured on the logits before it (same argmax)`;
+export const SOFTMAX_NOTE = (op: string): string =>
+  `final ${op} removed: robustness is measured on the logits before it (same argmax)`;
 
 /**
  * The node to leave out: a Softmax/LogSoftmax of the default domain that computes the first graph output and
@@ -36,9 +37,7 @@ export function softmaxAxisProblem(node: Node, shape: readonly number[], opset: 
   if (axis === null) return `axis ${raw} is out of range for its input of shape [${shape.join(",")}]`;
   if (rank === 1) return null;
   if (axis === 0) return `axis 0 normalises over the batch, not over the classes`;
-  const others = opset >= 13
-    ? shape.filter((_, i) => i !== 0 && i !== axis)
-    : shape.slice(1, axis);
+  const others = opset >= 13 ? shape.filter((_, i) => i !== 0 && i !== axis) : shape.slice(1, axis);
   if (others.some((d) => d !== 1)) {
     return `over axis ${raw} of [${shape.join(",")}] it normalises groups of classes, not all classes of an item (the argmax is not kept)`;
   }

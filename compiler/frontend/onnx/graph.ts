@@ -1,7 +1,15 @@
 // A read-only view of an ONNX graph for lowering: attribute getters, the default-domain opset, node
 // display names and a topological order (ONNX requires one, but exporters have been known to break it).
 
-import { onnx, toNumber, tensorFromProto, type AttributeProto, type ConstTensor, type ModelProto, type NodeProto } from "./load.js";
+import {
+  onnx,
+  toNumber,
+  tensorFromProto,
+  type AttributeProto,
+  type ConstTensor,
+  type ModelProto,
+  type NodeProto,
+} from "./load.js";
 import type { Result } from "../../diagnostics.js";
 
 const A = onnx.AttributeProto.AttributeType;
@@ -15,7 +23,10 @@ export class Node {
   readonly name: string;
   private readonly attrs: Map<string, AttributeProto>;
 
-  constructor(readonly proto: NodeProto, readonly index: number) {
+  constructor(
+    readonly proto: NodeProto,
+    readonly index: number,
+  ) {
     this.op = proto.opType ?? "";
     this.domain = proto.domain ?? "";
     this.inputs = proto.input ?? [];
@@ -25,9 +36,13 @@ export class Node {
   }
 
   /** "name (OpType)": how every diagnostic names a node. */
-  get label(): string { return `node '${this.name}' (${this.op})`; }
+  get label(): string {
+    return `node '${this.name}' (${this.op})`;
+  }
 
-  has(name: string): boolean { return this.attrs.has(name); }
+  has(name: string): boolean {
+    return this.attrs.has(name);
+  }
 
   int(name: string, dflt: number): number {
     const a = this.attrs.get(name);
@@ -55,14 +70,23 @@ export class Node {
     if (!a) return null;
     if (a.type === A.TENSOR && a.t) return tensorFromProto(a.t, this.label);
     // Constant's value_float(s) / value_int(s) forms (opset 12+).
-    if (a.type === A.FLOAT) return { ok: true, value: { dtype: "float", shape: [], data: Float64Array.of(Math.fround(a.f ?? 0)) } };
+    if (a.type === A.FLOAT)
+      return { ok: true, value: { dtype: "float", shape: [], data: Float64Array.of(Math.fround(a.f ?? 0)) } };
     if (a.type === A.INT) return { ok: true, value: { dtype: "int", shape: [], data: Float64Array.of(toNumber(a.i)) } };
-    if (a.type === A.FLOATS) { const v = (a.floats ?? []).map(Math.fround); return { ok: true, value: { dtype: "float", shape: [v.length], data: Float64Array.from(v) } }; }
-    if (a.type === A.INTS) { const v = (a.ints ?? []).map(toNumber); return { ok: true, value: { dtype: "int", shape: [v.length], data: Float64Array.from(v) } }; }
+    if (a.type === A.FLOATS) {
+      const v = (a.floats ?? []).map(Math.fround);
+      return { ok: true, value: { dtype: "float", shape: [v.length], data: Float64Array.from(v) } };
+    }
+    if (a.type === A.INTS) {
+      const v = (a.ints ?? []).map(toNumber);
+      return { ok: true, value: { dtype: "int", shape: [v.length], data: Float64Array.from(v) } };
+    }
     return null;
   }
 
-  attributeNames(): string[] { return [...this.attrs.keys()]; }
+  attributeNames(): string[] {
+    return [...this.attrs.keys()];
+  }
 }
 
 /** The version of the default ONNX domain the model imports (1 when absent, as onnx does). */

@@ -52,7 +52,9 @@ export function decodeModel(bytes: Uint8Array, file: string): Result<ModelProto>
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return fail(diag("onnx/decode", `${file}: not an ONNX model or corrupt/truncated (protobuf decode failed: ${why})`));
+    return fail(
+      diag("onnx/decode", `${file}: not an ONNX model or corrupt/truncated (protobuf decode failed: ${why})`),
+    );
   }
   // Random bytes can decode as a protobuf message with no graph; an ONNX model always has one.
   const g = model.graph;
@@ -67,40 +69,76 @@ export function tensorFromProto(t: TensorProto, what: string): Result<ConstTenso
   const shape = (t.dims ?? []).map(toNumber);
   const n = shape.reduce((a, b) => a * b, 1);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    return fail(diag("onnx/tensor", `${what}: tensor '${t.name ?? ""}' has an invalid shape [${shape.join(",")}] (dimensions must be non-negative integers)`));
+    return fail(
+      diag(
+        "onnx/tensor",
+        `${what}: tensor '${t.name ?? ""}' has an invalid shape [${shape.join(",")}] (dimensions must be non-negative integers)`,
+      ),
+    );
   }
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData ?? []).length > 0) {
-    return fail(diag("onnx/external-data", `${what}: tensor '${t.name ?? ""}' uses external data, which is not supported (save the model with all tensors inside the file)`));
+    return fail(
+      diag(
+        "onnx/external-data",
+        `${what}: tensor '${t.name ?? ""}' uses external data, which is not supported (save the model with all tensors inside the file)`,
+      ),
+    );
   }
   const dt = t.dataType ?? 0;
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
-  const bad = (msg: string): Result<ConstTensor> => fail(diag("onnx/tensor", `${what}: tensor '${t.name ?? ""}' ${msg}`));
-  const width: Record<number, number> = { [T.FLOAT]: 4, [T.DOUBLE]: 8, [T.INT64]: 8, [T.INT32]: 4, [T.INT8]: 1, [T.UINT8]: 1, [T.BOOL]: 1, [T.INT16]: 2, [T.UINT16]: 2 };
+  const bad = (msg: string): Result<ConstTensor> =>
+    fail(diag("onnx/tensor", `${what}: tensor '${t.name ?? ""}' ${msg}`));
+  const width: Record<number, number> = {
+    [T.FLOAT]: 4,
+    [T.DOUBLE]: 8,
+    [T.INT64]: 8,
+    [T.INT32]: 4,
+    [T.INT8]: 1,
+    [T.UINT8]: 1,
+    [T.BOOL]: 1,
+    [T.INT16]: 2,
+    [T.UINT16]: 2,
+  };
   const w = width[dt];
-  if (w === undefined) return bad(`has data type ${T[dt] ?? dt}, which is not supported (float32, float64, int64, int32, int8, uint8, bool)`);
+  if (w === undefined)
+    return bad(
+      `has data type ${T[dt] ?? dt}, which is not supported (float32, float64, int64, int32, int8, uint8, bool)`,
+    );
   // Allocated only once the data's length matches the shape: a corrupt dimension must not allocate.
   let data: Float64Array;
   if (raw) {
-    if (raw.length !== n * w) return bad(`has ${raw.length} bytes of raw data, expected ${n * w} for shape [${shape.join(",")}]`);
+    if (raw.length !== n * w)
+      return bad(`has ${raw.length} bytes of raw data, expected ${n * w} for shape [${shape.join(",")}]`);
     data = new Float64Array(n);
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < n; i++) {
       const o = i * w;
-      data[i] = dt === T.FLOAT ? dv.getFloat32(o, true)
-        : dt === T.DOUBLE ? dv.getFloat64(o, true)
-        : dt === T.INT64 ? Number(dv.getBigInt64(o, true))
-        : dt === T.INT32 ? dv.getInt32(o, true)
-        : dt === T.INT16 ? dv.getInt16(o, true)
-        : dt === T.UINT16 ? dv.getUint16(o, true)
-        : dt === T.INT8 ? dv.getInt8(o)
-        : dv.getUint8(o);
+      data[i] =
+        dt === T.FLOAT
+          ? dv.getFloat32(o, true)
+          : dt === T.DOUBLE
+            ? dv.getFloat64(o, true)
+            : dt === T.INT64
+              ? Number(dv.getBigInt64(o, true))
+              : dt === T.INT32
+                ? dv.getInt32(o, true)
+                : dt === T.INT16
+                  ? dv.getInt16(o, true)
+                  : dt === T.UINT16
+                    ? dv.getUint16(o, true)
+                    : dt === T.INT8
+                      ? dv.getInt8(o)
+                      : dv.getUint8(o);
     }
   } else {
     const src: ArrayLike<number | { toNumber(): number }> =
-      dt === T.FLOAT ? t.floatData ?? []
-      : dt === T.DOUBLE ? t.doubleData ?? []
-      : dt === T.INT64 ? t.int64Data ?? []
-      : t.int32Data ?? []; // int32, int16, int8, uint8, uint16 and bool live in int32_data
+      dt === T.FLOAT
+        ? (t.floatData ?? [])
+        : dt === T.DOUBLE
+          ? (t.doubleData ?? [])
+          : dt === T.INT64
+            ? (t.int64Data ?? [])
+            : (t.int32Data ?? []); // int32, int16, int8, uint8, uint16 and bool live in int32_data
     if (src.length !== n) return bad(`has ${src.length} values, expected ${n} for shape [${shape.join(",")}]`);
     data = new Float64Array(n);
     for (let i = 0; i < n; i++) data[i] = toNumber(src[i]);

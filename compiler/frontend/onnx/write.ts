@@ -64,7 +64,9 @@ function valueInfo(name: string, shape: readonly (number | string)[]): ValueInfo
       tensorType: new onnx.TypeProto.Tensor({
         elemType: DT.FLOAT,
         shape: new onnx.TensorShapeProto({
-          dim: shape.map((d) => new onnx.TensorShapeProto.Dimension(typeof d === "number" ? { dimValue: d } : { dimParam: d })),
+          dim: shape.map(
+            (d) => new onnx.TensorShapeProto.Dimension(typeof d === "number" ? { dimValue: d } : { dimParam: d }),
+          ),
         }),
       }),
     }),
@@ -78,32 +80,67 @@ export class OnnxBuilder {
   private readonly outputs: ValueInfoProto[] = [];
   private counter = 0;
 
-  constructor(private readonly opset = 13, private readonly graphName = "robustc") {}
+  constructor(
+    private readonly opset = 13,
+    private readonly graphName = "robustc",
+  ) {}
 
   /** A fresh value name with a readable prefix. */
-  fresh(prefix: string): string { return `${prefix}_${this.counter++}`; }
+  fresh(prefix: string): string {
+    return `${prefix}_${this.counter++}`;
+  }
 
-  input(name: string, shape: readonly (number | string)[]): this { this.inputs.push(valueInfo(name, shape)); return this; }
+  input(name: string, shape: readonly (number | string)[]): this {
+    this.inputs.push(valueInfo(name, shape));
+    return this;
+  }
 
-  output(name: string, shape: readonly (number | string)[]): this { this.outputs.push(valueInfo(name, shape)); return this; }
+  output(name: string, shape: readonly (number | string)[]): this {
+    this.outputs.push(valueInfo(name, shape));
+    return this;
+  }
 
-  initializer(t: TensorSpec): string { this.inits.push(tensorProto(t)); return t.name; }
+  initializer(t: TensorSpec): string {
+    this.inits.push(tensorProto(t));
+    return t.name;
+  }
 
-  node(op: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, name?: string): this {
-    this.nodes.push(new onnx.NodeProto({
-      opType: op, input: [...inputs], output: [...outputs], name: name ?? `${op.toLowerCase()}_${this.nodes.length}`,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    }));
+  node(
+    op: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attrs: Record<string, AttrValue> = {},
+    name?: string,
+  ): this {
+    this.nodes.push(
+      new onnx.NodeProto({
+        opType: op,
+        input: [...inputs],
+        output: [...outputs],
+        name: name ?? `${op.toLowerCase()}_${this.nodes.length}`,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return this;
   }
 
   model(): ModelProto {
     return new onnx.ModelProto({
-      irVersion: 8, producerName: "robustc-writer", producerVersion: "0.1",
+      irVersion: 8,
+      producerName: "robustc-writer",
+      producerVersion: "0.1",
       opsetImport: [new onnx.OperatorSetIdProto({ domain: "", version: this.opset })],
-      graph: new onnx.GraphProto({ name: this.graphName, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs }),
+      graph: new onnx.GraphProto({
+        name: this.graphName,
+        node: this.nodes,
+        initializer: this.inits,
+        input: this.inputs,
+        output: this.outputs,
+      }),
     });
   }
 
-  toBytes(): Uint8Array { return onnx.ModelProto.encode(this.model()).finish(); }
+  toBytes(): Uint8Array {
+    return onnx.ModelProto.encode(this.model()).finish();
+  }
 }

@@ -4,7 +4,17 @@
 
 import type { Redis } from "ioredis";
 import { ok, type Result } from "../../../compiler/index.js";
-import { closeQueue, connectRedis, finishedKey, guarded, openQueue, readRun, resultsKey, runKey, type QueuedRun } from "./queue.js";
+import {
+  closeQueue,
+  connectRedis,
+  finishedKey,
+  guarded,
+  openQueue,
+  readRun,
+  resultsKey,
+  runKey,
+  type QueuedRun,
+} from "./queue.js";
 import type { QueueTarget } from "./redis-url.js";
 
 export interface Cleared {
@@ -20,7 +30,8 @@ export interface Cleared {
 
 /** Keys matching a prefix, by SCAN (KEYS would block a busy Redis); queue names hold no glob characters. */
 async function countKeys(redis: Redis, prefix: string): Promise<number> {
-  let cursor = "0", n = 0;
+  let cursor = "0",
+    n = 0;
   do {
     const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
     cursor = next;
@@ -29,13 +40,17 @@ async function countKeys(redis: Redis, prefix: string): Promise<number> {
   return n;
 }
 
-const keysOf = async (redis: Redis, name: string) => (await countKeys(redis, `bull:${name}:`)) + (await countKeys(redis, `robustc:${name}:`));
+const keysOf = async (redis: Redis, name: string) =>
+  (await countKeys(redis, `bull:${name}:`)) + (await countKeys(redis, `robustc:${name}:`));
 
 export async function clearQueue(t: QueueTarget, label: string): Promise<Result<Cleared>> {
   const c = await connectRedis(t, label);
   if (!c.ok) return c;
   const { redis } = c.value;
-  const before = await keysOf(redis, t.name).catch((e: unknown) => { redis.disconnect(); throw e; });
+  const before = await keysOf(redis, t.name).catch((e: unknown) => {
+    redis.disconnect();
+    throw e;
+  });
   if (before === 0) {
     redis.disconnect();
     return ok({ jobs: {}, results: 0, run: null, keysBefore: 0, keysAfter: 0 });
@@ -44,17 +59,27 @@ export async function clearQueue(t: QueueTarget, label: string): Promise<Result<
   if (!opened.ok) return opened;
   const h = opened.value;
   try {
-    return ok(await guarded(h, (async () => {
-      const counts = await h.queue.getJobCounts();
-      const jobs = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
-      const results = await h.redis.hlen(resultsKey(t.name));
-      let run: QueuedRun | null = null;
-      try { run = await readRun(h); } catch { run = null; }
-      // force: active jobs too (their workers' results are then refused: queue.ts saveResult checks the run).
-      await h.queue.obliterate({ force: true });
-      await h.redis.del(runKey(t.name), resultsKey(t.name), finishedKey(t.name));
-      return { jobs, results, run, keysBefore: before, keysAfter: await keysOf(h.redis, t.name) };
-    })(), "nothing or part of the queue was removed: run queue clear again once Redis is back"));
+    return ok(
+      await guarded(
+        h,
+        (async () => {
+          const counts = await h.queue.getJobCounts();
+          const jobs = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+          const results = await h.redis.hlen(resultsKey(t.name));
+          let run: QueuedRun | null = null;
+          try {
+            run = await readRun(h);
+          } catch {
+            run = null;
+          }
+          // force: active jobs too (their workers' results are then refused: queue.ts saveResult checks the run).
+          await h.queue.obliterate({ force: true });
+          await h.redis.del(runKey(t.name), resultsKey(t.name), finishedKey(t.name));
+          return { jobs, results, run, keysBefore: before, keysAfter: await keysOf(h.redis, t.name) };
+        })(),
+        "nothing or part of the queue was removed: run queue clear again once Redis is back",
+      ),
+    );
   } finally {
     await closeQueue(h);
   }

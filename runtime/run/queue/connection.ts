@@ -13,11 +13,16 @@ export function reconnectSeconds(): number | Diagnostic {
   const text = process.env.ROBUSTC_REDIS_RECONNECT_SECONDS;
   if (text === undefined || text === "") return DEFAULT_RECONNECT_SECONDS;
   const s = Number(text);
-  if (!(s > 0) || !Number.isFinite(s)) return diag("queue/reconnect", `ROBUSTC_REDIS_RECONNECT_SECONDS must be a positive number of seconds, got '${text}'`);
+  if (!(s > 0) || !Number.isFinite(s))
+    return diag(
+      "queue/reconnect",
+      `ROBUSTC_REDIS_RECONNECT_SECONDS must be a positive number of seconds, got '${text}'`,
+    );
   return s;
 }
 
-export const errCode = (e: unknown) => (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message.split("\n")[0] : String(e));
+export const errCode = (e: unknown) =>
+  (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message.split("\n")[0] : String(e));
 
 /** One command's watch over its Redis connections. */
 export interface Lifeline {
@@ -45,9 +50,13 @@ export interface Lifeline {
 }
 
 export function lifeline(t: QueueTarget, seconds: number, label = "--queue"): Lifeline {
-  let since = 0, cause: string | null = null, lostWith: Diagnostic | null = null;
+  let since = 0,
+    cause: string | null = null,
+    lostWith: Diagnostic | null = null;
   let resolveLost: (d: Diagnostic) => void = () => undefined;
-  const lost = new Promise<Diagnostic>((r) => { resolveLost = r; });
+  const lost = new Promise<Diagnostic>((r) => {
+    resolveLost = r;
+  });
   const giveUp = (d: Diagnostic) => {
     if (lostWith !== null) return;
     lostWith = d;
@@ -59,16 +68,26 @@ export function lifeline(t: QueueTarget, seconds: number, label = "--queue"): Li
   const retryStrategy = (times: number): number | null => {
     if (times === 1) since = Date.now();
     if (lostWith !== null || Date.now() - since >= seconds * 1000) {
-      giveUp(diag("queue/lost", `${label} ${t.display}: lost the connection to Redis${cause ? ` (${cause})` : ""} and could not reconnect within ${seconds} s`));
+      giveUp(
+        diag(
+          "queue/lost",
+          `${label} ${t.display}: lost the connection to Redis${cause ? ` (${cause})` : ""} and could not reconnect within ${seconds} s`,
+        ),
+      );
       return null;
     }
     return Math.min(250 * times, 2000);
   };
   return {
     connection: { ...t.connection, maxRetriesPerRequest: null, retryStrategy },
-    seconds, lost, lostWith: () => lostWith, giveUp,
+    seconds,
+    lost,
+    lostWith: () => lostWith,
+    giveUp,
     commandTimeoutMs: 2 * seconds * 1000,
     noAnswer: () => giveUp(diag("queue/lost", `${label} ${t.display}: Redis did not answer within ${2 * seconds} s`)),
-    noteError: (e) => { cause = errCode(e); },
+    noteError: (e) => {
+      cause = errCode(e);
+    },
   };
 }

@@ -8,7 +8,16 @@ import { UserError, diag, fail, ok, type Result } from "../../../compiler/index.
 import { pointRecord } from "../points-file.js";
 import { dataOptionsOf, poolRunner, type PointRunner } from "../point-runner.js";
 import { openSession } from "../session.js";
-import { closeQueue, guarded, openQueue, readRun, saveResult, sha256File, type QueueHandle, type QueuedRun } from "./queue.js";
+import {
+  closeQueue,
+  guarded,
+  openQueue,
+  readRun,
+  saveResult,
+  sha256File,
+  type QueueHandle,
+  type QueuedRun,
+} from "./queue.js";
 import type { QueueTarget } from "./redis-url.js";
 import { type PointResult } from "../../rho/types.js";
 
@@ -22,7 +31,10 @@ export interface WorkerOptions {
   readonly log: (line: string) => void;
 }
 
-interface RunContext { readonly run: QueuedRun; readonly runner: PointRunner }
+interface RunContext {
+  readonly run: QueuedRun;
+  readonly runner: PointRunner;
+}
 
 export const formatDone = (p: PointResult) =>
   `point ${p.index}: ${p.status}${p.rho !== null && Number.isFinite(p.rho) ? ` rho ${p.rho.toFixed(4)} px` : ""} (${p.seconds.toFixed(3)} s)`;
@@ -37,7 +49,9 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   let points = 0;
   let stopWith: UserError | null = null;
   let finish: () => void = () => undefined;
-  const finished = new Promise<void>((r) => { finish = r; });
+  const finished = new Promise<void>((r) => {
+    finish = r;
+  });
 
   const context = (id: string): Promise<RunContext> => {
     let c = contexts.get(id);
@@ -84,8 +98,11 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   // The worker's connections share the handle's lifeline: Redis gone for longer than its reconnect time stops
   // the worker with one line (its jobs in flight stall, and another worker retries them once Redis is back).
   const worker = new Worker(t.name, processor, {
-    connection: h.lifeline.connection, concurrency: o.concurrency,
-    lockDuration: lock, stalledInterval: lock, maxStalledCount: 2,
+    connection: h.lifeline.connection,
+    concurrency: o.concurrency,
+    lockDuration: lock,
+    stalledInterval: lock,
+    maxStalledCount: 2,
   });
   worker.on("error", (e) => h.lifeline.noteError(e));
   const resume = "when Redis is back, start the worker again (the points it held are retried)";
@@ -100,14 +117,26 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
     await closeQueue(h);
     throw e;
   }
-  worker.on("failed", (job, err) => { if (job) o.log(`point ${(job.data as { index: number }).index}: attempt ${job.attemptsMade} failed: ${err.message.split("\n")[0]}`); });
+  worker.on("failed", (job, err) => {
+    if (job)
+      o.log(
+        `point ${(job.data as { index: number }).index}: attempt ${job.attemptsMade} failed: ${err.message.split("\n")[0]}`,
+      );
+  });
 
   const onSignal = () => finish();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const drainTimer = o.drain ? setInterval(() => {
-    h.queue.getJobCountByTypes("wait", "active", "delayed", "prioritized", "paused").then((n) => { if (n === 0) finish(); }, () => undefined);
-  }, 1000) : null;
+  const drainTimer = o.drain
+    ? setInterval(() => {
+        h.queue.getJobCountByTypes("wait", "active", "delayed", "prioritized", "paused").then(
+          (n) => {
+            if (n === 0) finish();
+          },
+          () => undefined,
+        );
+      }, 1000)
+    : null;
 
   await finished;
   if (drainTimer) clearInterval(drainTimer);
@@ -116,7 +145,11 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   // Let jobs in flight finish (a second signal kills the process; their jobs then stall and are retried); with
   // Redis gone, nothing can take their results: close at once.
   await worker.close(h.lifeline.lostWith() !== null).catch(() => undefined);
-  for (const c of contexts.values()) await c.then((x) => x.runner.close(), () => undefined);
+  for (const c of contexts.values())
+    await c.then(
+      (x) => x.runner.close(),
+      () => undefined,
+    );
   await closeQueue(h);
   if (stopWith !== null) return fail(...(stopWith as UserError).diagnostics);
   return ok({ points });
@@ -124,12 +157,18 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
 
 async function openContext(h: QueueHandle, id: string, threads: number): Promise<RunContext> {
   const run = await readRun(h);
-  if (run === null || run.id !== id) throw new UnrecoverableError(`the job belongs to run ${id}, which the queue no longer holds`);
+  if (run === null || run.id !== id)
+    throw new UnrecoverableError(`the job belongs to run ${id}, which the queue no longer holds`);
   const s = openSession(run.cfg.modelPath, dataOptionsOf(run.cfg));
   if (!s.ok) throw new UserError(s.diagnostics);
   const here = sha256File(run.cfg.modelPath);
   if (here !== run.modelSha256) {
-    throw new UserError([diag("queue/model-differs", `${run.cfg.modelPath}: this machine's file differs from the one enqueued (sha256 ${here.slice(0, 12)}…, expected ${run.modelSha256.slice(0, 12)}…)`)]);
+    throw new UserError([
+      diag(
+        "queue/model-differs",
+        `${run.cfg.modelPath}: this machine's file differs from the one enqueued (sha256 ${here.slice(0, 12)}…, expected ${run.modelSha256.slice(0, 12)}…)`,
+      ),
+    ]);
   }
   return { run, runner: await poolRunner(run.cfg, threads) };
 }

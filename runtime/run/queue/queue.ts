@@ -35,7 +35,12 @@ export interface QueuedRun {
 }
 
 /** `lifeline`: the connection options of every client of this command, and how the first lost connection ended. */
-export interface QueueHandle { readonly target: QueueTarget; readonly redis: Redis; readonly queue: Queue; readonly lifeline: Lifeline }
+export interface QueueHandle {
+  readonly target: QueueTarget;
+  readonly redis: Redis;
+  readonly queue: Queue;
+  readonly lifeline: Lifeline;
+}
 
 export const runKey = (name: string) => `robustc:${name}:run`;
 export const resultsKey = (name: string) => `robustc:${name}:results`;
@@ -47,17 +52,31 @@ export const jobId = (run: string, index: number) => `${run}-${index}`;
  * Connects (one try, 5 s), so that a wrong URL is one line, not an endless retry; then a client that reconnects
  * for a bounded time (connection.ts). `label`: how the URL was given (an option, or the queue command's argument).
  */
-export async function connectRedis(t: QueueTarget, label = "--queue"): Promise<Result<{ redis: Redis; lifeline: Lifeline }>> {
+export async function connectRedis(
+  t: QueueTarget,
+  label = "--queue",
+): Promise<Result<{ redis: Redis; lifeline: Lifeline }>> {
   const seconds = reconnectSeconds();
   if (typeof seconds !== "number") return fail(seconds);
   // bullmq and ioredis load when a queue is opened, not at start-up (~0.25 s every other command saves).
   const { Redis } = await import("ioredis");
   // commandTimeout: a Redis that accepts the connection but does not answer (stopped) is no Redis either.
   // (No ready check: its INFO would wait on such a Redis beyond both timeouts; the PING below is the check.)
-  const probe = new Redis({ ...t.connection, lazyConnect: true, connectTimeout: 5000, commandTimeout: 5000, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const probe = new Redis({
+    ...t.connection,
+    lazyConnect: true,
+    connectTimeout: 5000,
+    commandTimeout: 5000,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   // The connect promise only says "Connection is closed"; the error event has the cause (ECONNREFUSED, ...).
   let cause: unknown = null;
-  probe.on("error", (e) => { cause ??= e; });
+  probe.on("error", (e) => {
+    cause ??= e;
+  });
   try {
     await probe.connect();
     await probe.ping();
@@ -75,7 +94,11 @@ export async function connectRedis(t: QueueTarget, label = "--queue"): Promise<R
 }
 
 /** `connected`: a client of connectRedis to use (else one is connected here). */
-export async function openQueue(t: QueueTarget, label = "--queue", connected?: { redis: Redis; lifeline: Lifeline }): Promise<Result<QueueHandle>> {
+export async function openQueue(
+  t: QueueTarget,
+  label = "--queue",
+  connected?: { redis: Redis; lifeline: Lifeline },
+): Promise<Result<QueueHandle>> {
   let c = connected;
   if (c === undefined) {
     const r = await connectRedis(t, label);
@@ -109,9 +132,12 @@ export async function closeQueue(h: QueueHandle): Promise<void> {
  * failed), a UserError: the lost connection and `hint` (how to resume) on one line.
  */
 export async function guarded<T>(h: QueueHandle, p: Promise<T>, hint: string | (() => string)): Promise<T> {
-  const lostError = (d: Diagnostic) => new UserError([diag(d.code, `${d.message}; ${typeof hint === "string" ? hint : hint()}`)]);
+  const lostError = (d: Diagnostic) =>
+    new UserError([diag(d.code, `${d.message}; ${typeof hint === "string" ? hint : hint()}`)]);
   p.catch(() => undefined);
-  const lost = h.lifeline.lost.then((d) => { throw lostError(d); });
+  const lost = h.lifeline.lost.then((d) => {
+    throw lostError(d);
+  });
   lost.catch(() => undefined);
   try {
     return await Promise.race([p, lost]);
@@ -131,14 +157,33 @@ function absoluteSpec(spec: string): string {
   return existsSync(spec) ? resolve(spec) : spec;
 }
 
-export function queuedRun(cfg: RunConfig, identity: RunIdentity, indices: readonly number[], eps: number,
-  attempts: number, jobTimeout: number): QueuedRun {
+export function queuedRun(
+  cfg: RunConfig,
+  identity: RunIdentity,
+  indices: readonly number[],
+  eps: number,
+  attempts: number,
+  jobTimeout: number,
+): QueuedRun {
   const id = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 16);
   const portable: RunConfig = {
-    ...cfg, modelPath: resolve(cfg.modelPath), data: absoluteSpec(cfg.data),
+    ...cfg,
+    modelPath: resolve(cfg.modelPath),
+    data: absoluteSpec(cfg.data),
     ...(cfg.labels !== undefined ? { labels: absoluteSpec(cfg.labels) } : {}),
   };
-  return { version: 1, id, identity, cfg: portable, modelSha256: sha256File(cfg.modelPath), indices: [...indices], eps, attempts, jobTimeout, started: Date.now() };
+  return {
+    version: 1,
+    id,
+    identity,
+    cfg: portable,
+    modelSha256: sha256File(cfg.modelPath),
+    indices: [...indices],
+    eps,
+    attempts,
+    jobTimeout,
+    started: Date.now(),
+  };
 }
 
 export const sha256File = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -162,12 +207,35 @@ redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
 return 1`;
 
 /** Stores a finished point of run `id`; false when the queue no longer holds that run (nothing stored). */
-export async function saveResult(h: QueueHandle, id: string, index: number, record: unknown, by: unknown): Promise<boolean> {
+export async function saveResult(
+  h: QueueHandle,
+  id: string,
+  index: number,
+  record: unknown,
+  by: unknown,
+): Promise<boolean> {
   const n = h.target.name;
-  return (await h.redis.eval(SAVE_RESULT, 3, runKey(n), resultsKey(n), finishedKey(n), id, String(index), JSON.stringify(record), JSON.stringify(by))) === 1;
+  return (
+    (await h.redis.eval(
+      SAVE_RESULT,
+      3,
+      runKey(n),
+      resultsKey(n),
+      finishedKey(n),
+      id,
+      String(index),
+      JSON.stringify(record),
+      JSON.stringify(by),
+    )) === 1
+  );
 }
 
-export interface Enqueued { readonly run: QueuedRun; readonly added: number; readonly finished: number; readonly retried: number }
+export interface Enqueued {
+  readonly run: QueuedRun;
+  readonly added: number;
+  readonly finished: number;
+  readonly retried: number;
+}
 
 /**
  * Puts the run's config under the queue name (or checks that the one there is this run's) and enqueues a job
@@ -180,21 +248,38 @@ export async function enqueueRun(h: QueueHandle, run: QueuedRun): Promise<Result
   if (set === null) {
     const there = await readRun(h);
     if (there === null || there.id !== run.id) {
-      return fail(diag("queue/other-run", `--queue ${h.target.display} holds another run (${there ? describeRun(there) : "unreadable"}); use another queue name`));
+      return fail(
+        diag(
+          "queue/other-run",
+          `--queue ${h.target.display} holds another run (${there ? describeRun(there) : "unreadable"}); use another queue name`,
+        ),
+      );
     }
     stored = there;
   }
   const done = new Set((await h.redis.hkeys(resultsKey(name))).map(Number));
   let retried = 0;
   for (const job of await h.queue.getJobs(["failed"])) {
-    if (job && (job.data as { run?: string }).run === run.id) { await job.retry("failed"); retried++; }
+    if (job && (job.data as { run?: string }).run === run.id) {
+      await job.retry("failed");
+      retried++;
+    }
   }
   const todo = stored.indices.filter((i) => !done.has(i));
   for (let k = 0; k < todo.length; k += 500) {
-    await h.queue.addBulk(todo.slice(k, k + 500).map((index) => ({
-      name: "point", data: { run: run.id, index },
-      opts: { jobId: jobId(run.id, index), attempts: stored.attempts, backoff: { type: "fixed", delay: 1000 }, removeOnComplete: false, removeOnFail: false },
-    })));
+    await h.queue.addBulk(
+      todo.slice(k, k + 500).map((index) => ({
+        name: "point",
+        data: { run: run.id, index },
+        opts: {
+          jobId: jobId(run.id, index),
+          attempts: stored.attempts,
+          backoff: { type: "fixed", delay: 1000 },
+          removeOnComplete: false,
+          removeOnFail: false,
+        },
+      })),
+    );
   }
   return ok({ run: stored, added: todo.length, finished: stored.indices.length - todo.length, retried });
 }
@@ -209,34 +294,55 @@ export interface Collected {
 }
 
 /** The finished points of a run now (fetching only fields not in `known`), and its failed jobs. */
-export async function collect(h: QueueHandle, run: QueuedRun, known: Map<number, PointResult>, withFailed: boolean): Promise<Collected> {
+export async function collect(
+  h: QueueHandle,
+  run: QueuedRun,
+  known: Map<number, PointResult>,
+  withFailed: boolean,
+): Promise<Collected> {
   const want = new Set(run.indices);
   // HLEN first: a poll that finds nothing new costs one small round trip, not the list of every field.
   const unchanged = (await h.redis.hlen(resultsKey(h.target.name))) === known.size;
-  const fresh = unchanged ? [] : (await h.redis.hkeys(resultsKey(h.target.name))).filter((f) => want.has(Number(f)) && !known.has(Number(f)));
+  const fresh = unchanged
+    ? []
+    : (await h.redis.hkeys(resultsKey(h.target.name))).filter((f) => want.has(Number(f)) && !known.has(Number(f)));
   for (let k = 0; k < fresh.length; k += 200) {
     const part = fresh.slice(k, k + 200);
     const values = await h.redis.hmget(resultsKey(h.target.name), ...part);
-    part.forEach((f, j) => { if (values[j] !== null) known.set(Number(f), pointFromRecord(JSON.parse(values[j] as string))); });
+    part.forEach((f, j) => {
+      if (values[j] !== null) known.set(Number(f), pointFromRecord(JSON.parse(values[j] as string)));
+    });
   }
   const failed: { index: number; attempts: number; reason: string }[] = [];
   if (withFailed && (await h.queue.getJobCountByTypes("failed")) > 0) {
     for (const job of await h.queue.getJobs(["failed"])) {
       const d = job?.data as { run?: string; index?: number } | undefined;
-      if (d?.run === run.id && d.index !== undefined && !known.has(d.index)) failed.push({ index: d.index, attempts: job.attemptsMade, reason: job.failedReason ?? "unknown" });
+      if (d?.run === run.id && d.index !== undefined && !known.has(d.index))
+        failed.push({ index: d.index, attempts: job.attemptsMade, reason: job.failedReason ?? "unknown" });
     }
   }
   // Who finished what is only read once the run is complete (for its report), not on every poll.
   const complete = known.size + failed.length >= run.indices.length;
-  const by = complete ? Object.values(await h.redis.hgetall(finishedKey(h.target.name))).map((v) => JSON.parse(v) as { worker: string; at: number }) : [];
+  const by = complete
+    ? Object.values(await h.redis.hgetall(finishedKey(h.target.name))).map(
+        (v) => JSON.parse(v) as { worker: string; at: number },
+      )
+    : [];
   return {
-    points: [...known.values()].sort((a, b) => a.index - b.index), failed: failed.sort((a, b) => a.index - b.index),
-    workers: new Set(by.map((b) => b.worker)).size, lastFinished: by.length > 0 ? Math.max(...by.map((b) => b.at)) : null,
+    points: [...known.values()].sort((a, b) => a.index - b.index),
+    failed: failed.sort((a, b) => a.index - b.index),
+    workers: new Set(by.map((b) => b.worker)).size,
+    lastFinished: by.length > 0 ? Math.max(...by.map((b) => b.at)) : null,
   };
 }
 
 /** Polls until every point has a result or a failed job; `tick` sees each new point once. */
-export async function waitForRun(h: QueueHandle, run: QueuedRun, tick: (p: PointResult) => void, pollMs = 250): Promise<Collected> {
+export async function waitForRun(
+  h: QueueHandle,
+  run: QueuedRun,
+  tick: (p: PointResult) => void,
+  pollMs = 250,
+): Promise<Collected> {
   const known = new Map<number, PointResult>();
   let polls = 0;
   for (;;) {
@@ -245,7 +351,12 @@ export async function waitForRun(h: QueueHandle, run: QueuedRun, tick: (p: Point
     // Failed jobs are rare and listing them costs a round trip per job: look every 8th poll. Then, too, check
     // that the run is still there: with it cleared (robustc queue clear), no job would ever answer.
     if (rare && (await readRun(h))?.id !== run.id) {
-      throw new UserError([diag("queue/cleared", `--queue ${h.target.display}: the run is no longer on the queue (cleared by robustc queue clear, or Redis restarted without its data); rerun this command to enqueue it again`)]);
+      throw new UserError([
+        diag(
+          "queue/cleared",
+          `--queue ${h.target.display}: the run is no longer on the queue (cleared by robustc queue clear, or Redis restarted without its data); rerun this command to enqueue it again`,
+        ),
+      ]);
     }
     const c = await collect(h, run, known, rare);
     for (const p of c.points) if (!before.has(p.index)) tick(p);
@@ -258,9 +369,23 @@ export async function waitForRun(h: QueueHandle, run: QueuedRun, tick: (p: Point
 export function missingDiagnostics(h: QueueHandle, run: QueuedRun, c: Collected, hint: string): Diagnostic[] {
   const have = new Set([...c.points.map((p) => p.index), ...c.failed.map((f) => f.index)]);
   const missing = run.indices.filter((i) => !have.has(i));
-  const out = c.failed.slice(0, 10).map((f) => diag("queue/failed", `--queue ${h.target.display}: point ${f.index} failed (${f.attempts} attempt${f.attempts === 1 ? "" : "s"}): ${f.reason.split("\n")[0]}`));
-  if (c.failed.length > 10) out.push(diag("queue/failed", `--queue ${h.target.display}: ${c.failed.length - 10} more points failed`));
-  if (missing.length > 0) out.push(diag("queue/missing", `--queue ${h.target.display}: ${missing.length} of ${run.indices.length} points have no result yet (${listIndices(missing)})`));
+  const out = c.failed
+    .slice(0, 10)
+    .map((f) =>
+      diag(
+        "queue/failed",
+        `--queue ${h.target.display}: point ${f.index} failed (${f.attempts} attempt${f.attempts === 1 ? "" : "s"}): ${f.reason.split("\n")[0]}`,
+      ),
+    );
+  if (c.failed.length > 10)
+    out.push(diag("queue/failed", `--queue ${h.target.display}: ${c.failed.length - 10} more points failed`));
+  if (missing.length > 0)
+    out.push(
+      diag(
+        "queue/missing",
+        `--queue ${h.target.display}: ${missing.length} of ${run.indices.length} points have no result yet (${listIndices(missing)})`,
+      ),
+    );
   if (out.length > 0) out.push(diag("queue/hint", hint));
   return out;
 }

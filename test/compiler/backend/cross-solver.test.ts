@@ -49,8 +49,10 @@ const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a)
  */
 function modelDifference(m: LpModel, back: LpModel): string | null {
   if (back.sense !== m.sense) return `sense ${back.sense}, written ${m.sense}`;
-  if (back.objectiveConstant !== m.objectiveConstant) return `objective constant ${back.objectiveConstant}, written ${m.objectiveConstant}`;
-  const nc = m.colNames.length, nr = m.rowNames.length;
+  if (back.objectiveConstant !== m.objectiveConstant)
+    return `objective constant ${back.objectiveConstant}, written ${m.objectiveConstant}`;
+  const nc = m.colNames.length,
+    nr = m.rowNames.length;
   if (back.colNames.length !== nc) return `${back.colNames.length} columns, written ${nc}`;
   if (back.rowNames.length !== nr) return `${back.rowNames.length} rows, written ${nr}`;
   const colOf = new Map(m.colNames.map((n, j) => [n, j]));
@@ -68,8 +70,10 @@ function modelDifference(m: LpModel, back: LpModel): string | null {
     if (back.colLower[j] !== m.colLower[k] || back.colUpper[j] !== m.colUpper[k]) {
       return `column '${name}': bounds [${back.colLower[j]}, ${back.colUpper[j]}], written [${m.colLower[k]}, ${m.colUpper[k]}]`;
     }
-    if (back.objective[j] !== m.objective[k]) return `column '${name}': objective ${back.objective[j]}, written ${m.objective[k]}`;
-    if (back.colInteger[j] !== m.colInteger[k]) return `column '${name}': integrality ${back.colInteger[j]}, written ${m.colInteger[k]}`;
+    if (back.objective[j] !== m.objective[k])
+      return `column '${name}': objective ${back.objective[j]}, written ${m.objective[k]}`;
+    if (back.colInteger[j] !== m.colInteger[k])
+      return `column '${name}': integrality ${back.colInteger[j]}, written ${m.colInteger[k]}`;
   }
   // Rows: scatter the written row into a dense scratch vector, then check the read row against it.
   const dense = new Float64Array(nc);
@@ -90,7 +94,8 @@ function modelDifference(m: LpModel, back: LpModel): string | null {
     if (read !== written) diff = `row '${name}': ${read} coefficients, written ${written}`;
     for (let k = back.indptr[r]; k < back.indptr[r + 1] && diff === null; k++) {
       const j = map[back.indices[k]];
-      if (back.values[k] !== dense[j]) diff = `row '${name}', column '${m.colNames[j]}': coefficient ${back.values[k]}, written ${dense[j]}`;
+      if (back.values[k] !== dense[j])
+        diff = `row '${name}', column '${m.colNames[j]}': coefficient ${back.values[k]}, written ${dense[j]}`;
     }
     for (let k = m.indptr[r]; k < m.indptr[r + 1]; k++) dense[m.indices[k]] = 0;
     if (diff !== null) return diff;
@@ -100,7 +105,8 @@ function modelDifference(m: LpModel, back: LpModel): string | null {
 
 /** Writes both files of `m` under `dir` and checks that our readers give `m` back. */
 function writeAndRoundTrip(m: LpModel, dir: string, stem: string): { lp: string; mps: string } {
-  const lp = join(dir, `${stem}.lp`), mps = join(dir, `${stem}.mps`);
+  const lp = join(dir, `${stem}.lp`),
+    mps = join(dir, `${stem}.mps`);
   const lpText = writeCplexLp(m);
   writeFileSync(lp, lpText);
   const fromLp = modelDifference(m, value(readCplexLp(lpText, lp)));
@@ -137,22 +143,41 @@ function objectiveOf(m: LpModel, values: ReadonlyMap<string, number>): number {
  * HiGHS (WebAssembly, synchronous on this thread) solves; the short pause lets them be spawned before
  * HiGHS blocks the event loop (only a matter of time: without it they would just run after HiGHS).
  */
-async function solveAll(m: LpModel, files: { lp: string; mps: string }, runs: readonly (readonly [SolverName, "lp" | "mps"])[]): Promise<Outcome[]> {
+async function solveAll(
+  m: LpModel,
+  files: { lp: string; mps: string },
+  runs: readonly (readonly [SolverName, "lp" | "mps"])[],
+): Promise<Outcome[]> {
   const started = runs.map(([solver, format]) => (solver === "highs" ? null : solveFile(files[format], solver)));
   await new Promise((r) => setTimeout(r, 100));
   const h = await getSolver("highs").solve(m);
   const solutions: FileSolution[] = [];
-  for (const [i, [solver, format]] of runs.entries()) if (started[i] === null) solutions[i] = await solveFile(files[format], solver);
+  for (const [i, [solver, format]] of runs.entries())
+    if (started[i] === null) solutions[i] = await solveFile(files[format], solver);
   for (const [i, p] of started.entries()) if (p !== null) solutions[i] = await p;
-  const out: Outcome[] = [{ label: "highs (LpModel)", status: h.status, objective: h.objective, ...(h.message ? { message: h.message } : {}) }];
+  const out: Outcome[] = [
+    {
+      label: "highs (LpModel)",
+      status: h.status,
+      objective: h.objective,
+      ...(h.message ? { message: h.message } : {}),
+    },
+  ];
   for (const [i, [solver, format]] of runs.entries()) {
-    const label = `${solver} (.${format})`, s = solutions[i];
+    const label = `${solver} (.${format})`,
+      s = solutions[i];
     out.push({ label, status: s.status, objective: s.objective, ...(s.message ? { message: s.message } : {}) });
     if (s.status === "optimal") {
       // The reported values must carry the reported objective: the name → column map is right.
-      assert.ok(s.values !== null && s.values.size === m.colNames.length, `${label}: values for ${s.values?.size} of ${m.colNames.length} columns`);
+      assert.ok(
+        s.values !== null && s.values.size === m.colNames.length,
+        `${label}: values for ${s.values?.size} of ${m.colNames.length} columns`,
+      );
       const fromValues = objectiveOf(m, s.values);
-      assert.ok(s.objective !== null && relDiff(fromValues, s.objective) <= REL, `${label}: objective ${s.objective}, of its values ${fromValues}`);
+      assert.ok(
+        s.objective !== null && relDiff(fromValues, s.objective) <= REL,
+        `${label}: objective ${s.objective}, of its values ${fromValues}`,
+      );
     }
   }
   return out;
@@ -160,9 +185,18 @@ async function solveAll(m: LpModel, files: { lp: string; mps: string }, runs: re
 
 /** Asserts that the outcomes agree; returns the largest relative objective difference to the reference. */
 function assertAgree(what: string, outcomes: readonly Outcome[]): number {
-  const show = () => outcomes.map((o) => `${o.label}: ${o.status}${o.objective !== null ? ` ${o.objective}` : ""}${o.message ? ` (${o.message})` : ""}`).join("; ");
+  const show = () =>
+    outcomes
+      .map(
+        (o) =>
+          `${o.label}: ${o.status}${o.objective !== null ? ` ${o.objective}` : ""}${o.message ? ` (${o.message})` : ""}`,
+      )
+      .join("; ");
   const ref = outcomes[0];
-  assert.ok(ref.status === "optimal" || ref.status === "infeasible" || ref.status === "unbounded", `${what}: ${show()}`);
+  assert.ok(
+    ref.status === "optimal" || ref.status === "infeasible" || ref.status === "unbounded",
+    `${what}: ${show()}`,
+  );
   for (const o of outcomes) assert.equal(o.status, ref.status, `${what}: statuses differ: ${show()}`);
   if (ref.status !== "optimal") return 0;
   let worst = 0;
@@ -175,12 +209,24 @@ function assertAgree(what: string, outcomes: readonly Outcome[]): number {
   return worst;
 }
 
-interface Tally { points: number; optimal: number; infeasible: number; other: number; worst: number }
+interface Tally {
+  points: number;
+  optimal: number;
+  infeasible: number;
+  other: number;
+  worst: number;
+}
 
 function summary(model: string, t: Tally, solvers: string, seconds: number): string {
-  const statuses = [`${t.optimal} optimal`, ...(t.infeasible ? [`${t.infeasible} infeasible`] : []), ...(t.other ? [`${t.other} other`] : [])].join(", ");
-  return `${model}: ${t.points} point${t.points === 1 ? "" : "s"}, ${statuses}; ${solvers} agree (max rel diff ${t.worst.toExponential(1)}); `
-    + `.lp and .mps read back exactly; ${seconds.toFixed(0)} s`;
+  const statuses = [
+    `${t.optimal} optimal`,
+    ...(t.infeasible ? [`${t.infeasible} infeasible`] : []),
+    ...(t.other ? [`${t.other} other`] : []),
+  ].join(", ");
+  return (
+    `${model}: ${t.points} point${t.points === 1 ? "" : "s"}, ${statuses}; ${solvers} agree (max rel diff ${t.worst.toExponential(1)}); ` +
+    `.lp and .mps read back exactly; ${seconds.toFixed(0)} s`
+  );
 }
 
 function setUp(model: string): { session: () => Session; options: CompileOptions; dir: () => string } {
@@ -190,7 +236,9 @@ function setUp(model: string): { session: () => Session; options: CompileOptions
     session = value(openSession(`examples/models/${model}.onnx`, { data: "mnist:test", pixelScale: 255 }));
     dir = mkdtempSync(join(tmpdir(), `robustc-cross-${model}-`));
   });
-  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
   return {
     session: () => session!,
     options: value(compileOptions({ form: "reduced", target: "second", pixelScale: 255 })),
@@ -219,10 +267,19 @@ describe("cross-solver: the external solvers are installed", () => {
 describe(`cross-solver: mnist_mlp, the first ${MLP_POINTS} mnist:test points (reduced form, second label)`, function () {
   this.timeout(120_000);
   const { session, options, dir } = setUp("mnist_mlp");
-  const RUNS = [["highs", "lp"], ["highs", "mps"], ["glpk", "lp"], ["glpk", "mps"], ["clp", "lp"], ["clp", "mps"]] as const;
+  const RUNS = [
+    ["highs", "lp"],
+    ["highs", "mps"],
+    ["glpk", "lp"],
+    ["glpk", "mps"],
+    ["clp", "lp"],
+    ["clp", "mps"],
+  ] as const;
   const t: Tally = { points: 0, optimal: 0, infeasible: 0, other: 0, worst: 0 };
   let t0 = 0;
-  before(() => { t0 = performance.now(); });
+  before(() => {
+    t0 = performance.now();
+  });
 
   for (let i = 0; i < MLP_POINTS; i++) {
     it(`point ${i}: both files read back exactly; HiGHS, GLPK and Clp agree`, async () => {
@@ -232,7 +289,8 @@ describe(`cross-solver: mnist_mlp, the first ${MLP_POINTS} mnist:test points (re
       const files = writeAndRoundTrip(m, dir(), `p${i}`);
       const outcomes = await solveAll(m, files, RUNS);
       tally(t, outcomes, assertAgree(`point ${i}`, outcomes));
-      rmSync(files.lp); rmSync(files.mps);
+      rmSync(files.lp);
+      rmSync(files.mps);
     });
   }
 
@@ -240,15 +298,20 @@ describe(`cross-solver: mnist_mlp, the first ${MLP_POINTS} mnist:test points (re
     assert.equal(t.points, MLP_POINTS, `${MLP_POINTS - t.points} point(s) failed above`);
     // Guard against a vacuous comparison: the MLP's LPs are mostly feasible.
     assert.ok(t.optimal > 0, "no point was optimal: the objectives were never compared");
-    console.log(`      ${summary("mnist_mlp", t, "highs (LpModel, .lp, .mps), glpk (.lp, .mps), clp (.lp, .mps)", (performance.now() - t0) / 1000)}`);
+    console.log(
+      `      ${summary("mnist_mlp", t, "highs (LpModel, .lp, .mps), glpk (.lp, .mps), clp (.lp, .mps)", (performance.now() - t0) / 1000)}`,
+    );
   });
 });
 
 describe(`cross-solver: mnist_lenet, ${LENET_POINTS} mnist:test point (reduced form, second label)`, function () {
   this.timeout(300_000);
   const { session, options, dir } = setUp("mnist_lenet");
-  let points = 0, t0 = 0;
-  before(() => { t0 = performance.now(); });
+  let points = 0,
+    t0 = 0;
+  before(() => {
+    t0 = performance.now();
+  });
 
   // In-process HiGHS and Clp on this LP's .mps (with the lazy loop): test/runtime/lazy-loop.test.ts.
   for (let i = 0; i < LENET_POINTS; i++) {
@@ -256,13 +319,16 @@ describe(`cross-solver: mnist_lenet, ${LENET_POINTS} mnist:test point (reduced f
       const c = compileSeed(session(), i, options);
       assert.equal(c.targets.length, 1);
       const files = writeAndRoundTrip(c.targets[0].lp, dir(), `p${i}`);
-      rmSync(files.lp); rmSync(files.mps);
+      rmSync(files.lp);
+      rmSync(files.mps);
       points++;
     });
   }
 
   it("summary", () => {
     assert.equal(points, LENET_POINTS, `${LENET_POINTS - points} point(s) failed above`);
-    console.log(`      mnist_lenet: ${points} point${points === 1 ? "" : "s"}; .lp and .mps read back exactly; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `      mnist_lenet: ${points} point${points === 1 ? "" : "s"}; .lp and .mps read back exactly; ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
   });
 });

@@ -12,9 +12,21 @@ import { compileOptions } from "../../../compiler/passes/options.js";
 import { compilePoint } from "../../../compiler/passes/pipeline.js";
 import { printProblem } from "../../../grammar/constraint/print.js";
 
-const W1 = [[1, -1], [-1, 1], [0.5, 0.5], [2, -0.5], [-0.25, 1.5], [1, 1], [-1, -1], [0.75, -2]];
+const W1 = [
+  [1, -1],
+  [-1, 1],
+  [0.5, 0.5],
+  [2, -0.5],
+  [-0.25, 1.5],
+  [1, 1],
+  [-1, -1],
+  [0.75, -2],
+];
 const B1 = [0, 0.1, -0.5, 0.25, -0.1, -1, 0.5, 0.2];
-const W2 = [[1, -1, 0.5, 0.25, -0.5, 1, 0, -1], [-1, 1, -0.5, 0.5, 1, -0.25, 0.5, 1]];
+const W2 = [
+  [1, -1, 0.5, 0.25, -0.5, 1, 0, -1],
+  [-1, 1, -0.5, 0.5, 1, -0.25, 0.5, 1],
+];
 const B2 = [0.1, -0.1];
 
 export function figure1Bytes(): Uint8Array {
@@ -51,10 +63,16 @@ describe("golden: the Figure 1 network compiled at x* = (0.6, 0.3)", () => {
   const compile = (form: "layered" | "reduced") => {
     const o = compileOptions({ form, pixelScale: 1, pixelMin: 0, pixelMax: 1 });
     assert.ok(o.ok);
-    const c = compilePoint(net, xStar, o.value, { name: "figure1", header: (l, p) => [`figure 1 network; x* = (0.6, 0.3); predicted ${p}; target ${l}`] });
+    const c = compilePoint(net, xStar, o.value, {
+      name: "figure1",
+      header: (l, p) => [`figure 1 network; x* = (0.6, 0.3); predicted ${p}; target ${l}`],
+    });
     return c.targets[0];
   };
   it("layered form as CPLEX LP", () => golden("figure1.layered.lp", writeCplexLp(compile("layered").lp)));
   it("reduced form as free MPS", () => golden("figure1.reduced.mps", writeMps(compile("reduced").lp)));
-  it("reduced form as constraint IR text", () => { const t = compile("reduced"); golden("figure1.reduced.ir", printProblem(t.problem, t.lp.comments)); });
+  it("reduced form as constraint IR text", () => {
+    const t = compile("reduced");
+    golden("figure1.reduced.ir", printProblem(t.problem, t.lp.comments));
+  });
 });

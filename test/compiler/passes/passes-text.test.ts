@@ -14,7 +14,11 @@ const parse = (text: string): Problem => {
   assert.ok(p.ok, p.ok ? "" : p.diagnostics[0].message);
   return p.value;
 };
-const lines = (s: string) => s.trim().split("\n").map((l) => l.trimEnd());
+const lines = (s: string) =>
+  s
+    .trim()
+    .split("\n")
+    .map((l) => l.trimEnd());
 const same = (got: Problem, want: string) => assert.deepEqual(lines(printProblem(got)), lines(want));
 
 // u = affine(x); v = relu(u), the ReLU layer as encode writes it (item 0 inactive, item 1 active).
@@ -75,7 +79,10 @@ and {
 
 describe("compiler/passes as IR text in → text out", () => {
   it("select-disjuncts keeps, per lane, the chosen item's rows", () => {
-    same(selectDisjuncts(parse(RELU), () => Int32Array.of(1, 0)), RELU_SELECTED);
+    same(
+      selectDisjuncts(parse(RELU), () => Int32Array.of(1, 0)),
+      RELU_SELECTED,
+    );
   });
 
   it("select-disjuncts on a max-pool window (one lane, three items): the second element is the max", () => {
@@ -111,7 +118,9 @@ or pool_p [1] layer 1 {
     }
   }
 }`);
-    same(selectDisjuncts(pool, () => Int32Array.of(1)), `
+    same(
+      selectDisjuncts(pool, () => Int32Array.of(1)),
+      `
 var u[3] free
 var v free
 and {
@@ -122,11 +131,14 @@ and {
     u[1] - u[0] >= 0
     u[1] - u[2] >= 0
   }
-}`);
+}`,
+    );
   });
 
   it("linearize-linf appends t ≥ 0, the rows x* − t ≤ x ≤ x* + t and min t", () => {
-    same(linearizeLinf(parse(RELU_SELECTED), Float64Array.of(0.25, 0.5)), `
+    same(
+      linearizeLinf(parse(RELU_SELECTED), Float64Array.of(0.25, 0.5)),
+      `
 var x[2] in [0, 1]
 var u[2] free
 var v[2] free
@@ -157,11 +169,14 @@ and {
     x[0] - t <= 0.25
     x[1] - t <= 0.5
   }
-}`);
+}`,
+    );
   });
 
   it("eliminate substitutes the layer variables away: u0 = 0.5 + x0 − 2 x1 ≥ 0 and u1 = −1.5 x0 ≤ 0 remain, in x and t", () => {
-    same(eliminate(linearizeLinf(parse(RELU_SELECTED), Float64Array.of(0.25, 0.5)), ["x", "t"]).problem, `
+    same(
+      eliminate(linearizeLinf(parse(RELU_SELECTED), Float64Array.of(0.25, 0.5)), ["x", "t"]).problem,
+      `
 var x[2] in [0, 1]
 var t in [0, inf]
 minimize t
@@ -178,7 +193,8 @@ and {
     x[0] - t <= 0.25
     x[1] - t <= 0.5
   }
-}`);
+}`,
+    );
   });
 
   it("the `layer` of an `or` reads back as printed", () => {

@@ -16,14 +16,24 @@ function boxed(fg: Fg, lo: Float64Array, hi: Float64Array): { fg: Fg; calls: Flo
   return {
     calls,
     fg: (x, g) => {
-      for (let i = 0; i < x.length; i++) assert.ok(x[i] >= lo[i] && x[i] <= hi[i], `fg called outside the box: x[${i}] = ${x[i]} not in [${lo[i]}, ${hi[i]}]`);
+      for (let i = 0; i < x.length; i++)
+        assert.ok(
+          x[i] >= lo[i] && x[i] <= hi[i],
+          `fg called outside the box: x[${i}] = ${x[i]} not in [${lo[i]}, ${hi[i]}]`,
+        );
       calls.push(Float64Array.from(x));
       return fg(x, g);
     },
   };
 }
 
-function run(fg: Fg, x0: Float64Array, lo: Float64Array, hi: Float64Array, options?: LbfgsbOptions): LbfgsbResult & { calls: Float64Array[] } {
+function run(
+  fg: Fg,
+  x0: Float64Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  options?: LbfgsbOptions,
+): LbfgsbResult & { calls: Float64Array[] } {
   const b = boxed(fg, lo, hi);
   const r = minimizeLbfgsb(b.fg, x0, lo, hi, options);
   assert.equal(r.evaluations, b.calls.length, "evaluations counts fg calls");
@@ -47,7 +57,8 @@ const rosenbrock: Fg = (x, g) => {
   let f = 0;
   g.fill(0);
   for (let i = 0; i + 1 < x.length; i++) {
-    const a = x[i + 1] - x[i] * x[i], b = 1 - x[i];
+    const a = x[i + 1] - x[i] * x[i],
+      b = 1 - x[i];
     f += 100 * a * a + b * b;
     g[i] += -400 * x[i] * a - 2 * b;
     g[i + 1] += 200 * a;
@@ -56,12 +67,12 @@ const rosenbrock: Fg = (x, g) => {
 };
 const rosenStart = (n: number): Float64Array => Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? -1.2 : 1));
 
-
 describe("minimizeLbfgsb", () => {
   describe("bounded Rosenbrock", () => {
     it("n = 2 on [−2, 0.5]²: the optimum (0.5, 0.25), f = 0.25, as SciPy (3 iterations, 4 evaluations)", () => {
       // For x1 ≤ 0.5, f ≥ (1 − x1)² ≥ 0.25 with equality only at x1 = 0.5, x2 = x1² = 0.25.
-      const lo = fill(2, -2), hi = fill(2, 0.5);
+      const lo = fill(2, -2),
+        hi = fill(2, 0.5);
       const r = run(rosenbrock, rosenStart(2), lo, hi);
       assert.equal(r.status, "converged-pgtol");
       assert.equal(r.x[0], 0.5); // on the bound exactly
@@ -73,10 +84,13 @@ describe("minimizeLbfgsb", () => {
     it("n = 10 on [−2, 0.5]^10: x1 on its upper bound, the rest at the reduced stationary point (SciPy: 27 iterations, 33 evaluations)", () => {
       // Newton on ∂f/∂x_{2..10} = 0 with x1 = 0.5 (reduced Hessian PD, min eigenvalue 112; ∂f/∂x1 = −3.61 < 0,
       // so the upper bound is strictly active): a strict local minimizer, the one SciPy's L-BFGS-B finds.
-      const xStar = [0.5, 0.26306598272517784, 0.08003111375648665, 0.01657423429055959, 0.010380676308272484,
-        0.010212005158611488, 0.010208410849102706, 0.010204212096910574, 0.010004085093582908, 0.00010008171855964774];
+      const xStar = [
+        0.5, 0.26306598272517784, 0.08003111375648665, 0.01657423429055959, 0.010380676308272484, 0.010212005158611488,
+        0.010208410849102706, 0.010204212096910574, 0.010004085093582908, 0.00010008171855964774,
+      ];
       const fStar = 7.594812948946874;
-      const lo = fill(10, -2), hi = fill(10, 0.5);
+      const lo = fill(10, -2),
+        hi = fill(10, 0.5);
       const r = run(rosenbrock, rosenStart(10), lo, hi);
       assert.equal(r.status, "converged-pgtol");
       assert.deepEqual([r.iterations, r.evaluations], [27, 33]);
@@ -90,8 +104,12 @@ describe("minimizeLbfgsb", () => {
     });
 
     it("optimum inside the box [−2, 2]^n: converges to all ones (n = 2: 33/46, n = 10: 62/76 as SciPy)", () => {
-      for (const [n, iters, evals] of [[2, 33, 46], [10, 62, 76]]) {
-        const lo = fill(n, -2), hi = fill(n, 2);
+      for (const [n, iters, evals] of [
+        [2, 33, 46],
+        [10, 62, 76],
+      ]) {
+        const lo = fill(n, -2),
+          hi = fill(n, 2);
         const r = run(rosenbrock, rosenStart(n), lo, hi);
         assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
         assert.deepEqual([r.iterations, r.evaluations], [iters, evals]);
@@ -103,7 +121,12 @@ describe("minimizeLbfgsb", () => {
 
     it("converges with small memories and without bounds", () => {
       for (const memory of [1, 3, 5, 20]) {
-        const r = run(rosenbrock, rosenStart(10), fill(10, -Infinity), fill(10, Infinity), { memory, pgtol: 1e-9, factr: 10, maxIterations: 5000 });
+        const r = run(rosenbrock, rosenStart(10), fill(10, -Infinity), fill(10, Infinity), {
+          memory,
+          pgtol: 1e-9,
+          factr: 10,
+          maxIterations: 5000,
+        });
         r.x.forEach((v) => assert.ok(Math.abs(v - 1) < 1e-6, `m = ${memory}: x = ${Array.from(r.x)} (${r.status})`));
       }
     });
@@ -119,19 +142,44 @@ describe("minimizeLbfgsb", () => {
       const rand = prng(seed);
       const r = Array.from({ length: n * n }, () => 2 * rand() - 1);
       const A = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += r[k * n + i] * r[k * n + j];
-        A[i * n + j] = (10 * s) / n + (i === j ? 0.1 : 0); // eigenvalues about 0.1 … 13
-      }
-      const lo = new Float64Array(n), hi = new Float64Array(n), xStar = new Float64Array(n), lambda = new Float64Array(n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let k = 0; k < n; k++) s += r[k * n + i] * r[k * n + j];
+          A[i * n + j] = (10 * s) / n + (i === j ? 0.1 : 0); // eigenvalues about 0.1 … 13
+        }
+      const lo = new Float64Array(n),
+        hi = new Float64Array(n),
+        xStar = new Float64Array(n),
+        lambda = new Float64Array(n);
       const kind: ("lower" | "upper" | "free")[] = [];
       for (let i = 0; i < n; i++) {
-        const a = 4 * rand() - 2, w = 0.5 + 2 * rand(), u = rand();
-        if (u < 0.3) { kind.push("lower"); lo[i] = a; hi[i] = rand() < 0.2 ? Infinity : a + w; xStar[i] = a; lambda[i] = 0.1 + rand(); }
-        else if (u < 0.6) { kind.push("upper"); lo[i] = rand() < 0.2 ? -Infinity : a - w; hi[i] = a; xStar[i] = a; lambda[i] = -(0.1 + rand()); }
-        else if (u < 0.85) { kind.push("free"); lo[i] = a; hi[i] = a + w; xStar[i] = a + w * (0.2 + 0.6 * rand()); }
-        else { kind.push("free"); lo[i] = rand() < 0.5 ? -Infinity : a - w; hi[i] = Infinity; xStar[i] = a; }
+        const a = 4 * rand() - 2,
+          w = 0.5 + 2 * rand(),
+          u = rand();
+        if (u < 0.3) {
+          kind.push("lower");
+          lo[i] = a;
+          hi[i] = rand() < 0.2 ? Infinity : a + w;
+          xStar[i] = a;
+          lambda[i] = 0.1 + rand();
+        } else if (u < 0.6) {
+          kind.push("upper");
+          lo[i] = rand() < 0.2 ? -Infinity : a - w;
+          hi[i] = a;
+          xStar[i] = a;
+          lambda[i] = -(0.1 + rand());
+        } else if (u < 0.85) {
+          kind.push("free");
+          lo[i] = a;
+          hi[i] = a + w;
+          xStar[i] = a + w * (0.2 + 0.6 * rand());
+        } else {
+          kind.push("free");
+          lo[i] = rand() < 0.5 ? -Infinity : a - w;
+          hi[i] = Infinity;
+          xStar[i] = a;
+        }
       }
       const b = new Float64Array(n);
       for (let i = 0; i < n; i++) {
@@ -160,25 +208,34 @@ describe("minimizeLbfgsb", () => {
       // x0 partly outside the box: projected first.
       const x0 = Float64Array.from({ length: n }, () => 8 * rand() - 4);
       const probe = Float64Array.from({ length: n }, () => 2 * rand() - 1);
-      assert.ok(Math.abs(fg(probe, new Float64Array(n)) - (direct(probe) - direct(xStar))) < 1e-9 * (1 + Math.abs(direct(probe))));
+      assert.ok(
+        Math.abs(fg(probe, new Float64Array(n)) - (direct(probe) - direct(xStar))) <
+          1e-9 * (1 + Math.abs(direct(probe))),
+      );
       return { fg, lo, hi, xStar, kind, x0 };
     }
 
     it("n = 50, random seeds: x* and the active set within 1e-6, under 200 evaluations", () => {
       const stats: number[] = [];
-      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
-        const p = plant(seed, 50);
-        const r = run(p.fg, p.x0, p.lo, p.hi, { pgtol: 1e-9, factr: 10 });
-        assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
-        assert.ok(r.evaluations < 200, `${r.evaluations} evaluations`);
-        stats.push(r.evaluations);
-        p.kind.forEach((k, i) => {
-          assert.ok(Math.abs(r.x[i] - p.xStar[i]) <= 1e-6, `seed ${seed}: x[${i}] = ${r.x[i]}, want ${p.xStar[i]} (${k})`);
-          if (k === "lower") assert.equal(r.x[i], p.lo[i], `seed ${seed}: x[${i}] not on its lower bound`);
-          if (k === "upper") assert.equal(r.x[i], p.hi[i], `seed ${seed}: x[${i}] not on its upper bound`);
-          if (k === "free") assert.ok(r.x[i] > p.lo[i] && r.x[i] < p.hi[i], `seed ${seed}: x[${i}] on a bound`);
-        });
-      }), { numRuns: 25 });
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+          const p = plant(seed, 50);
+          const r = run(p.fg, p.x0, p.lo, p.hi, { pgtol: 1e-9, factr: 10 });
+          assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
+          assert.ok(r.evaluations < 200, `${r.evaluations} evaluations`);
+          stats.push(r.evaluations);
+          p.kind.forEach((k, i) => {
+            assert.ok(
+              Math.abs(r.x[i] - p.xStar[i]) <= 1e-6,
+              `seed ${seed}: x[${i}] = ${r.x[i]}, want ${p.xStar[i]} (${k})`,
+            );
+            if (k === "lower") assert.equal(r.x[i], p.lo[i], `seed ${seed}: x[${i}] not on its lower bound`);
+            if (k === "upper") assert.equal(r.x[i], p.hi[i], `seed ${seed}: x[${i}] not on its upper bound`);
+            if (k === "free") assert.ok(r.x[i] > p.lo[i] && r.x[i] < p.hi[i], `seed ${seed}: x[${i}] on a bound`);
+          });
+        }),
+        { numRuns: 25 },
+      );
       assert.ok(Math.max(...stats) < 200);
     });
 
@@ -187,7 +244,13 @@ describe("minimizeLbfgsb", () => {
       // SciPy 1.17 (scipy.optimize.minimize, method L-BFGS-B, defaults) on the same data: these counts, and
       // final x equal to ours within 3e-15. The counts pin down the Cauchy point's breakpoint updates, which
       // convergence alone does not (a wrong sign there still converges, on another path).
-      const scipy: Record<number, [number, number]> = { 1: [19, 20], 2: [22, 23], 3: [26, 27], 4: [24, 25], 5: [21, 22] };
+      const scipy: Record<number, [number, number]> = {
+        1: [19, 20],
+        2: [22, 23],
+        3: [26, 27],
+        4: [24, 25],
+        5: [21, 22],
+      };
       for (const seed of [1, 2, 3, 4, 5]) {
         const p = plant(seed, 50);
         const r = run(p.fg, p.x0, p.lo, p.hi);
@@ -206,7 +269,10 @@ describe("minimizeLbfgsb", () => {
     const lo = Float64Array.from([-1, -5, 0, -Infinity, 2, -Infinity, -3, 0]);
     const hi = Float64Array.from([1, 5, Infinity, 0.75, 3, 10, Infinity, 1]);
     const vertex = Array.from(c, (ci, i) => (ci > 0 ? lo[i] : hi[i]));
-    const fg: Fg = (x, g) => { g.set(c); return x.reduce((s, v, i) => s + c[i] * v, 0); };
+    const fg: Fg = (x, g) => {
+      g.set(c);
+      return x.reduce((s, v, i) => s + c[i] * v, 0);
+    };
     for (const x0 of [new Float64Array(8), Float64Array.from([50, -50, -50, 50, 0, 0, 0, 0.5])]) {
       const r = run(fg, x0, lo, hi);
       assert.equal(r.status, "converged-pgtol");
@@ -216,9 +282,17 @@ describe("minimizeLbfgsb", () => {
   });
 
   it("x0 outside the box is projected before the first evaluation", () => {
-    const lo = Float64Array.from([0, -Infinity, -1]), hi = Float64Array.from([1, 2, Infinity]);
+    const lo = Float64Array.from([0, -Infinity, -1]),
+      hi = Float64Array.from([1, 2, Infinity]);
     const target = Float64Array.from([0.3, 1, 4]);
-    const fg: Fg = (x, g) => { let f = 0; x.forEach((v, i) => { g[i] = v - target[i]; f += 0.5 * (v - target[i]) ** 2; }); return f; };
+    const fg: Fg = (x, g) => {
+      let f = 0;
+      x.forEach((v, i) => {
+        g[i] = v - target[i];
+        f += 0.5 * (v - target[i]) ** 2;
+      });
+      return f;
+    };
     const r = run(fg, Float64Array.from([-5, 9, -9]), lo, hi);
     assert.deepEqual(Array.from(r.calls[0]), [0, 2, -1]);
     assert.equal(r.status, "converged-pgtol");
@@ -226,8 +300,14 @@ describe("minimizeLbfgsb", () => {
   });
 
   it("fixed variables (lower = upper) stay fixed; a start at the optimum costs one evaluation", () => {
-    const lo = Float64Array.from([2, 0, -1]), hi = Float64Array.from([2, 1, 1]);
-    const fg: Fg = (x, g) => { g[0] = 2 * (x[0] + 1); g[1] = 2 * (x[1] - 0.5); g[2] = 2 * (x[2] - 3); return (x[0] + 1) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 3) ** 2; };
+    const lo = Float64Array.from([2, 0, -1]),
+      hi = Float64Array.from([2, 1, 1]);
+    const fg: Fg = (x, g) => {
+      g[0] = 2 * (x[0] + 1);
+      g[1] = 2 * (x[1] - 0.5);
+      g[2] = 2 * (x[2] - 3);
+      return (x[0] + 1) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 3) ** 2;
+    };
     const r = run(fg, Float64Array.from([0, 0, 0]), lo, hi);
     assert.equal(r.status, "converged-pgtol");
     assert.deepEqual(Array.from(r.x), [2, 0.5, 1]);
@@ -236,24 +316,33 @@ describe("minimizeLbfgsb", () => {
   });
 
   it("n = 784 in [0, 1] (the attack's shape): a softmax margin loss plus a distance term, as SciPy (8 iterations, 9 evaluations)", () => {
-    const n = 784, classes = 10, rand = prng(7);
+    const n = 784,
+      classes = 10,
+      rand = prng(7);
     const W = Float64Array.from({ length: classes * n }, () => (rand() - 0.5) * 0.2);
     const seed = Float64Array.from({ length: n }, () => (rand() < 0.8 ? 0 : rand()));
-    const target = 3, c = 0.05;
+    const target = 3,
+      c = 0.05;
     const fg: Fg = (x, g) => {
       const z = new Float64Array(classes);
       for (let k = 0; k < classes; k++) for (let i = 0; i < n; i++) z[k] += W[k * n + i] * x[i];
       const zmax = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - zmax)), se = e.reduce((a, v) => a + v, 0);
+      const e = z.map((v) => Math.exp(v - zmax)),
+        se = e.reduce((a, v) => a + v, 0);
       let f = Math.log(se) + zmax - z[target];
-      for (let i = 0; i < n; i++) { const d = x[i] - seed[i]; f += c * d * d; g[i] = 2 * c * d; }
+      for (let i = 0; i < n; i++) {
+        const d = x[i] - seed[i];
+        f += c * d * d;
+        g[i] = 2 * c * d;
+      }
       for (let k = 0; k < classes; k++) {
         const w = e[k] / se - (k === target ? 1 : 0);
         for (let i = 0; i < n; i++) g[i] += w * W[k * n + i];
       }
       return f;
     };
-    const lo = fill(n, 0), hi = fill(n, 1);
+    const lo = fill(n, 0),
+      hi = fill(n, 1);
     const r = run(fg, seed, lo, hi);
     assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
     assert.ok(projectedGradientNorm(r.x, r.g, lo, hi) < 1e-3);
@@ -264,7 +353,8 @@ describe("minimizeLbfgsb", () => {
   });
 
   it("stops at maxIterations and maxEvaluations", () => {
-    const lo = fill(10, -2), hi = fill(10, 2);
+    const lo = fill(10, -2),
+      hi = fill(10, 2);
     const a = run(rosenbrock, rosenStart(10), lo, hi, { maxIterations: 5 });
     assert.deepEqual([a.status, a.iterations], ["max-iterations", 5]);
     const b = run(rosenbrock, rosenStart(10), lo, hi, { maxEvaluations: 7 });
@@ -274,7 +364,15 @@ describe("minimizeLbfgsb", () => {
   });
 
   it("reports a non-finite objective at x0 as abnormal and rejects bad arguments", () => {
-    const r = minimizeLbfgsb((_x, g) => { g.fill(0); return NaN; }, fill(2, 0), fill(2, -1), fill(2, 1));
+    const r = minimizeLbfgsb(
+      (_x, g) => {
+        g.fill(0);
+        return NaN;
+      },
+      fill(2, 0),
+      fill(2, -1),
+      fill(2, 1),
+    );
     assert.deepEqual([r.status, r.evaluations], ["abnormal", 1]);
     assert.throws(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(2, 1), fill(2, 0)), RangeError);
     assert.throws(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(3, 0), fill(2, 1)), RangeError);
@@ -284,7 +382,10 @@ describe("minimizeLbfgsb", () => {
 
   it("steps back from a region where f is not finite", () => {
     // f = +Infinity for x > 1 (outside its domain) while the box allows up to 10: the line search must retreat.
-    const fg: Fg = (x, g) => { g[0] = x[0] > 1 ? NaN : -1 / (1.5 - x[0]) + 2 * (x[0] - 0.9); return x[0] > 1 ? Infinity : Math.log(1.5 - x[0]) + (x[0] - 0.9) ** 2; };
+    const fg: Fg = (x, g) => {
+      g[0] = x[0] > 1 ? NaN : -1 / (1.5 - x[0]) + 2 * (x[0] - 0.9);
+      return x[0] > 1 ? Infinity : Math.log(1.5 - x[0]) + (x[0] - 0.9) ** 2;
+    };
     const r = run(fg, fill(1, 0), fill(1, 0), fill(1, 10));
     assert.ok(Number.isFinite(r.f) && r.x[0] <= 1, `${r.status} x = ${r.x[0]}`);
   });

@@ -73,7 +73,10 @@ describe("runtime/data/cifar", () => {
     const l = loadCifarDataset(path);
     assert.ok(!l.ok);
     assert.match(l.diagnostics[0].message, /test_batch\.bin/);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 7000 }), (b) => void decodeCifar(b, "r.bin")), { numRuns: 30 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 7000 }), (b) => void decodeCifar(b, "r.bin")),
+      { numRuns: 30 },
+    );
   });
 
   it("rejects an empty batch", () => {

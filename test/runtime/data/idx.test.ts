@@ -7,7 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { decodeIdx, encodeIdx, loadIdxDataset, pairedLabelsPath, readIdxLabels, writeIdx } from "../../../runtime/data/idx.js";
+import {
+  decodeIdx,
+  encodeIdx,
+  loadIdxDataset,
+  pairedLabelsPath,
+  readIdxLabels,
+  writeIdx,
+} from "../../../runtime/data/idx.js";
 
 describe("runtime/data/idx", () => {
   let dir: string;
@@ -23,7 +30,11 @@ describe("runtime/data/idx", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const imagesArb = fc
-    .record({ count: fc.integer({ min: 1, max: 5 }), rows: fc.integer({ min: 1, max: 6 }), cols: fc.integer({ min: 1, max: 6 }) })
+    .record({
+      count: fc.integer({ min: 1, max: 5 }),
+      rows: fc.integer({ min: 1, max: 6 }),
+      cols: fc.integer({ min: 1, max: 6 }),
+    })
     .chain(({ count, rows, cols }) =>
       fc.record({
         shape: fc.constant([count, rows, cols]),
@@ -102,7 +113,13 @@ describe("runtime/data/idx", () => {
       assert.match(r.diagnostics[0].message, /^f-idx: /);
       assert.match(r.diagnostics[0].message, re);
     }
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), fc.constantFrom<1 | 3>(1, 3), (b, rank) => void decodeIdx(b, "r", rank)));
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.constantFrom<1 | 3>(1, 3),
+        (b, rank) => void decodeIdx(b, "r", rank),
+      ),
+    );
   });
 
   it("reports truncated and corrupt gzip files naming the file", () => {

@@ -47,8 +47,18 @@ describe("runtime/data/index loadDataset", () => {
 
   it("maps .npy ranks to item shapes: N×D -> [D], N×H×W -> [1,H,W], N×C×H×W -> [C,H,W]", () => {
     writeNpy(p("flat.npy"), [3, 784], "uint8", seq(3 * 784));
-    writeNpy(p("hw.npy"), [2, 28, 28], "float32", seq(2 * 784, (i) => i / 7));
-    writeNpy(p("chw.npy"), [2, 3, 4, 5], "float64", seq(120, (i) => -i / 3));
+    writeNpy(
+      p("hw.npy"),
+      [2, 28, 28],
+      "float32",
+      seq(2 * 784, (i) => i / 7),
+    );
+    writeNpy(
+      p("chw.npy"),
+      [2, 3, 4, 5],
+      "float64",
+      seq(120, (i) => -i / 3),
+    );
     const flat = expectOk(loadDataset(p("flat.npy")));
     assert.deepEqual([flat.count, flat.itemShape, flat.labels], [3, [784], null]);
     assert.equal(flat.source, p("flat.npy"));
@@ -81,7 +91,11 @@ describe("runtime/data/index loadDataset", () => {
     expectError(loadDataset(p("x.npy"), { labels: p("labels.csv") }), "data/missing-file", /labels\.csv/);
     writeFileSync(p("labels.csv"), "1,2,3,4\n");
     // A .csv of labels has one column (or one named 'label'): one row of four values is not a labels file.
-    expectError(loadDataset(p("x.npy"), { labels: p("labels.csv") }), "data/bad-labels", /labels\.csv: 4 columns and none named 'label'/);
+    expectError(
+      loadDataset(p("x.npy"), { labels: p("labels.csv") }),
+      "data/bad-labels",
+      /labels\.csv: 4 columns and none named 'label'/,
+    );
     writeFileSync(p("labels.txt"), "1\n2\n3\n4\n");
     expectError(loadDataset(p("x.npy"), { labels: p("labels.txt") }), "data/unknown-format", /labels\.txt/);
   });
@@ -135,16 +149,29 @@ describe("runtime/data/index loadDataset", () => {
     const explicit = expectOk(loadDataset(p("digits-images-idx3-ubyte.gz"), { labels: p("mine.idx1-ubyte") }));
     assert.deepEqual(explicit.labels, Int32Array.from([1, 2, 3]));
     writeNpy(p("mine.npy"), [3], "int64", [0, 0, 1]);
-    assert.deepEqual(expectOk(loadDataset(p("digits-images-idx3-ubyte.gz"), { labels: p("mine.npy") })).labels, Int32Array.from([0, 0, 1]));
+    assert.deepEqual(
+      expectOk(loadDataset(p("digits-images-idx3-ubyte.gz"), { labels: p("mine.npy") })).labels,
+      Int32Array.from([0, 0, 1]),
+    );
     writeIdx(p("lone.idx3-ubyte"), [2, 2, 2], seq(8));
     assert.equal(expectOk(loadDataset(p("lone.idx3-ubyte"))).labels, null);
     writeIdx(p("long.idx1-ubyte"), [3], [1, 2, 3]);
-    expectError(loadDataset(p("lone.idx3-ubyte"), { labels: p("long.idx1-ubyte") }), "data/label-count", /2 items/, /3 labels/, /long\.idx1-ubyte/);
+    expectError(
+      loadDataset(p("lone.idx3-ubyte"), { labels: p("long.idx1-ubyte") }),
+      "data/label-count",
+      /2 items/,
+      /3 labels/,
+      /long\.idx1-ubyte/,
+    );
   });
 
   it("loads CIFAR-10 batches by name or with the cifar: prefix, and refuses extra labels for them", () => {
     writeCifar(p("test_batch.bin"), [4, 2], seq(2 * 3072));
-    writeCifar(p("renamed.bin"), [5], seq(3072, (i) => 255 - (i % 256)));
+    writeCifar(
+      p("renamed.bin"),
+      [5],
+      seq(3072, (i) => 255 - (i % 256)),
+    );
     const byName = expectOk(loadDataset(p("test_batch.bin")));
     assert.deepEqual([byName.count, byName.itemShape, Array.from(byName.labels!)], [2, [3, 32, 32], [4, 2]]);
     const byPrefix = expectOk(loadDataset(`cifar:${p("renamed.bin")}`));

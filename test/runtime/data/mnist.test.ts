@@ -56,7 +56,10 @@ describe("runtime/data/mnist", () => {
 
   it("orders points round-robin over classes", () => {
     assert.deepEqual(Array.from(test.labels!.subarray(0, 10)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    assert.deepEqual(Array.from(train.labels!.subarray(0, 20)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      Array.from(train.labels!.subarray(0, 20)),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     // Full expected label sequence from the per-class split sizes.
     for (const [ds, per] of [
       [test, CLASS_COUNTS.map(testCount)],

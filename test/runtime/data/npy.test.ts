@@ -21,16 +21,19 @@ const NUMPY = {
   // np.array([7, 0], dtype='<i4')
   i4: "k05VTVBZAQB2AHsnZGVzY3InOiAnPGk0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoHAAAAAAAAAA==",
   // np.float64(2.0) (0-d)
-  scalar: "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAQA==",
+  scalar:
+    "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAQA==",
   // np.arange(24, dtype=np.uint8).reshape(2, 3, 2, 2)
   u8x4: "k05VTVBZAQB2AHsnZGVzY3InOiAnfHUxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMsIDIsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhc=",
   // np.lib.format.write_array(f, np.arange(3, dtype='<f8').reshape(3, 1), version=(2, 0)) and (3, 0)
   v2: "k05VTVBZAgB0AAAAeydkZXNjcic6ICc8ZjgnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywgMSksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAAAAAAAAPA/AAAAAAAAAEA=",
   v3: "k05VTVBZAwB0AAAAeydkZXNjcic6ICc8ZjgnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywgMSksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAAAAAAAAPA/AAAAAAAAAEA=",
   // np.save(f, np.asfortranarray(np.arange(6, dtype='<f8').reshape(2, 3)))
-  fortran: "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAAAAAAAAAhAAAAAAAAA8D8AAAAAAAAQQAAAAAAAAABAAAAAAAAAFEA=",
+  fortran:
+    "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAAAAAAAAAhAAAAAAAAA8D8AAAAAAAAQQAAAAAAAAABAAAAAAAAAFEA=",
   // np.arange(2, dtype='>f4').reshape(1, 2)
-  bigEndian: "k05VTVBZAQB2AHsnZGVzY3InOiAnPmY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAP4AAAA==",
+  bigEndian:
+    "k05VTVBZAQB2AHsnZGVzY3InOiAnPmY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAP4AAAA==",
 };
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, "base64"));
 
@@ -62,7 +65,16 @@ const valueArb: Record<NpyDtype, fc.Arbitrary<number>> = {
 };
 
 const ITEMSIZE: Record<NpyDtype, number> = {
-  uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, uint64: 8, int64: 8, float32: 4, float64: 8,
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  uint64: 8,
+  int64: 8,
+  float32: 4,
+  float64: 8,
 };
 
 const arrayArb = fc
@@ -72,7 +84,10 @@ const arrayArb = fc
   })
   .chain(({ shape, dtype }) =>
     fc
-      .array(valueArb[dtype], { minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) })
+      .array(valueArb[dtype], {
+        minLength: shape.reduce((a, b) => a * b, 1),
+        maxLength: shape.reduce((a, b) => a * b, 1),
+      })
       .map((data) => ({ shape, dtype, data })),
   );
 
@@ -134,7 +149,16 @@ describe("runtime/data/npy", () => {
     assert.deepEqual(new Uint8Array(encodeNpy([3], "int64", [3, 1, 4])), b64(NUMPY.i8));
     assert.deepEqual(new Uint8Array(encodeNpy([2], "int32", [7, 0])), b64(NUMPY.i4));
     assert.deepEqual(new Uint8Array(encodeNpy([], "float64", [2])), b64(NUMPY.scalar));
-    assert.deepEqual(new Uint8Array(encodeNpy([2, 3, 2, 2], "uint8", Array.from({ length: 24 }, (_, i) => i))), b64(NUMPY.u8x4));
+    assert.deepEqual(
+      new Uint8Array(
+        encodeNpy(
+          [2, 3, 2, 2],
+          "uint8",
+          Array.from({ length: 24 }, (_, i) => i),
+        ),
+      ),
+      b64(NUMPY.u8x4),
+    );
   });
 
   it("matches a hand-written v1.0 header byte for byte", () => {
@@ -169,7 +193,10 @@ describe("runtime/data/npy", () => {
   });
 
   it("reads a Python 2 style header with long-integer shapes and double quotes", () => {
-    const r = decodeNpy(withHeader(`{"descr": "<u1", "shape": (2L, 1L), "fortran_order": False}`, new Uint8Array([7, 9])), "py2.npy");
+    const r = decodeNpy(
+      withHeader(`{"descr": "<u1", "shape": (2L, 1L), "fortran_order": False}`, new Uint8Array([7, 9])),
+      "py2.npy",
+    );
     assert.ok(r.ok);
     assert.deepEqual(r.value.shape, [2, 1]);
     assert.deepEqual(Array.from(r.value.data), [7, 9]);
@@ -187,13 +214,21 @@ describe("runtime/data/npy", () => {
       [b64(NUMPY.bigEndian), "data/bad-dtype", /big-endian dtype '>f4'/],
       [withHeader("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }"), "data/bad-dtype", /'<c16'/],
       [withHeader("{'descr': '<U5', 'fortran_order': False, 'shape': (1,), }"), "data/bad-dtype", /'<U5'/],
-      [withHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"), "data/bad-dtype", /structured/],
+      [
+        withHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"),
+        "data/bad-dtype",
+        /structured/,
+      ],
       [withHeader("{'descr': '<f4', 'shape': (1,), }"), "data/bad-npy", /lacks/],
       [withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1, -2), }"), "data/bad-npy", /'shape'/],
       [withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), "), "data/bad-npy", /malformed header/],
       [withHeader("[1, 2]"), "data/bad-npy", /not a dict/],
       [withHeader("(".repeat(5000)), "data/bad-npy", /too deep/],
-      [withHeader("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(8).fill(0x7f)), "data/bad-npy", /too large/],
+      [
+        withHeader("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(8).fill(0x7f)),
+        "data/bad-npy",
+        /too large/,
+      ],
     ];
     for (const [bytes, code, re] of bad) {
       const r = decodeNpy(bytes, "bad.npy");
@@ -214,11 +249,15 @@ describe("runtime/data/npy", () => {
       }),
     );
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat({ max: u8.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat({ max: u8.length }), (edits, cut) => {
-        const b = u8.slice(0, cut);
-        for (const [at, v] of edits) if (at < b.length) b[at] = v;
-        decodeNpy(b, "m.npy");
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: u8.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.nat({ max: u8.length }),
+        (edits, cut) => {
+          const b = u8.slice(0, cut);
+          for (const [at, v] of edits) if (at < b.length) b[at] = v;
+          decodeNpy(b, "m.npy");
+        },
+      ),
     );
   });
 

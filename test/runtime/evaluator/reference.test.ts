@@ -30,7 +30,9 @@ describe("runtime/evaluator/reference: trace", () => {
   it("records max-pool argmax as the first maximal element in row-major order", () => {
     const n = net((b) => {
       b.input("x", [1, 1, 2, 4]);
-      b.node("MaxPool", ["x"], ["m"], { kernel_shape: [2, 2], strides: [2, 2] }).node("Flatten", ["m"], ["y"]).output("y", [1, 2]);
+      b.node("MaxPool", ["x"], ["m"], { kernel_shape: [2, 2], strides: [2, 2] })
+        .node("Flatten", ["m"], ["y"])
+        .output("y", [1, 2]);
     });
     // window 0 = {0,1,4,5} all equal (blank background): index 0 wins; window 1 = {2,3,6,7}: tie of 3 and 7.
     const t = trace(n, Float64Array.from([0, 0, 1, 5, 0, 0, 2, 5]));

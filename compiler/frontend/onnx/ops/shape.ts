@@ -7,10 +7,16 @@ import { sizeOf } from "../../../ir/network.js";
 import { MAX_ELEMENTS } from "../load.js";
 
 /** out[i] = in[source[i]], or the fill value where source[i] = -1; source null = identity order. */
-export interface Movement { readonly shape: number[]; readonly source: Int32Array | null; readonly fill: number }
+export interface Movement {
+  readonly shape: number[];
+  readonly source: Int32Array | null;
+  readonly fill: number;
+}
 
 /** Valid ONNX that the IR cannot express (an operand computed at run time, ...): reported as unsupported, not as an error. */
-export interface Unsupported { readonly unsupported: string }
+export interface Unsupported {
+  readonly unsupported: string;
+}
 export const unsupported = (why: string): Unsupported => ({ unsupported: why });
 
 const plain = (shape: number[]): Movement => ({ shape, source: null, fill: 0 });
@@ -23,20 +29,32 @@ function bindMovement(node: Node, ctx: LowerContext, v: Value, m: Movement): voi
     ctx.setConst(node.outputs[0], { dtype: v.tensor.dtype, shape: m.shape, data });
     return;
   }
-  if (m.source === null && sameShape(m.shape, v.shape)) { ctx.alias(node.outputs[0], v); return; }
+  if (m.source === null && sameShape(m.shape, v.shape)) {
+    ctx.alias(node.outputs[0], v);
+    return;
+  }
   if (m.fill !== 0 && m.source && m.source.some((s) => s < 0)) {
-    ctx.unsupported(node, `padding a computed tensor with the nonzero constant ${m.fill} (only zero pads are linear-free)`);
+    ctx.unsupported(
+      node,
+      `padding a computed tensor with the nonzero constant ${m.fill} (only zero pads are linear-free)`,
+    );
     return;
   }
   ctx.addLayer(node, { kind: "reshape", onnxOp: node.op, shape: m.shape, input: v.layer, source: m.source });
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 const shapeOfValue = (v: Value): readonly number[] => (v.kind === "const" ? v.tensor.shape : v.shape);
 
 /** Reads an int-list operand from an input (opset >= `since`) or an attribute (older opsets). */
-export function intsOperand(node: Node, ctx: LowerContext, inputIndex: number, attr: string): number[] | null | "dynamic" {
+export function intsOperand(
+  node: Node,
+  ctx: LowerContext,
+  inputIndex: number,
+  attr: string,
+): number[] | null | "dynamic" {
   const name = node.inputs[inputIndex];
   if (name) {
     const v = ctx.get(name);
@@ -47,13 +65,21 @@ export function intsOperand(node: Node, ctx: LowerContext, inputIndex: number, a
 }
 
 /** Lowers an index movement; `compute` returns the movement, an Unsupported, or an error message. */
-export function moving(compute: (node: Node, ctx: LowerContext, shape: readonly number[]) => Movement | Unsupported | string): OpLowering {
+export function moving(
+  compute: (node: Node, ctx: LowerContext, shape: readonly number[]) => Movement | Unsupported | string,
+): OpLowering {
   return (node, ctx) => {
     const v = ctx.get(node.inputs[0]);
     if (!v) return;
     const m = compute(node, ctx, shapeOfValue(v));
-    if (typeof m === "string") { ctx.error(node, m); return; }
-    if ("unsupported" in m) { ctx.unsupported(node, m.unsupported); return; }
+    if (typeof m === "string") {
+      ctx.error(node, m);
+      return;
+    }
+    if ("unsupported" in m) {
+      ctx.unsupported(node, m.unsupported);
+      return;
+    }
     bindMovement(node, ctx, v, m);
   };
 }
@@ -64,10 +90,14 @@ const identity: OpLowering = (node, ctx) => {
   if (node.op === "Dropout" && node.inputs[2]) {
     // Opset 12+: a training_mode input that is true (or computed) makes Dropout random, except that
     // ratio 0 keeps every element and scales by 1/(1 − 0) = 1. The ratio input defaults to 0.5.
-    const t = ctx.get(node.inputs[2]), r = node.inputs[1] ? ctx.get(node.inputs[1]) : undefined;
+    const t = ctx.get(node.inputs[2]),
+      r = node.inputs[1] ? ctx.get(node.inputs[1]) : undefined;
     const training = !t || t.kind !== "const" || t.tensor.data.some((b) => b !== 0);
     const ratio = !node.inputs[1] ? 0.5 : r && r.kind === "const" ? r.tensor.data[0] : NaN;
-    if (training && ratio !== 0) { ctx.unsupported(node, "training-mode Dropout (random; export the model in eval mode)"); return; }
+    if (training && ratio !== 0) {
+      ctx.unsupported(node, "training-mode Dropout (random; export the model in eval mode)");
+      return;
+    }
   }
   if (node.op === "Dropout" && node.outputs[1] && node.outputs[1] !== "") {
     // The mask output is all ones in inference; bind it as a constant so nothing downstream breaks.
@@ -79,7 +109,8 @@ const identity: OpLowering = (node, ctx) => {
 
 const flatten = moving((node, _ctx, shape) => {
   // axis is in [-r, r] and a negative one counts from r (not from r + 1, as normAxis over r + 1 would).
-  const raw = node.int("axis", 1), r = shape.length;
+  const raw = node.int("axis", 1),
+    r = shape.length;
   const axis = raw < 0 ? raw + r : raw;
   if (axis < 0 || axis > r) return `axis ${raw} out of range for rank ${r}`;
   return plain([sizeOf(shape.slice(0, axis)), sizeOf(shape.slice(axis))]);
@@ -87,7 +118,8 @@ const flatten = moving((node, _ctx, shape) => {
 
 const reshape = moving((node, ctx, shape) => {
   const target = node.inputs.length > 1 ? intsOperand(node, ctx, 1, "shape") : node.ints("shape");
-  if (target === "dynamic") return unsupported("the target shape is computed at run time (only constant or foldable shapes are supported)");
+  if (target === "dynamic")
+    return unsupported("the target shape is computed at run time (only constant or foldable shapes are supported)");
   if (!target) return "no target shape";
   const allowZero = node.int("allowzero", 0) === 1;
   const out = target.map((d, i) => (d === 0 && !allowZero ? shape[i] : d));
@@ -99,14 +131,17 @@ const reshape = moving((node, ctx, shape) => {
     if (known === 0 || total % known !== 0) return `cannot reshape [${shape.join(",")}] to [${target.join(",")}]`;
     out[out.indexOf(-1)] = total / known;
   }
-  if (sizeOf(out) !== total || out.some((d) => d === undefined || d < 0)) return `cannot reshape [${shape.join(",")}] to [${target.join(",")}]`;
+  if (sizeOf(out) !== total || out.some((d) => d === undefined || d < 0))
+    return `cannot reshape [${shape.join(",")}] to [${target.join(",")}]`;
   return plain(out);
 });
 
 const squeeze = moving((node, ctx, shape) => {
   const axes = intsOperand(node, ctx, 1, "axes");
   if (axes === "dynamic") return unsupported("axes computed at run time");
-  const norm = (axes ?? shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => normAxis(a, shape.length));
+  const norm = (axes ?? shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) =>
+    normAxis(a, shape.length),
+  );
   if (norm.some((a) => a === null)) return `axes [${axes}] out of range for rank ${shape.length}`;
   if (norm.some((a) => shape[a as number] !== 1)) return `cannot squeeze axes [${axes}] of shape [${shape.join(",")}]`;
   return plain(shape.filter((_, i) => !norm.includes(i)));
@@ -118,7 +153,8 @@ const unsqueeze = moving((node, ctx, shape) => {
   if (!axes) return "axes missing";
   const rank = shape.length + axes.length;
   const norm = axes.map((a) => normAxis(a, rank));
-  if (norm.some((a) => a === null) || new Set(norm).size !== norm.length) return `axes [${axes}] invalid for output rank ${rank}`;
+  if (norm.some((a) => a === null) || new Set(norm).size !== norm.length)
+    return `axes [${axes}] invalid for output rank ${rank}`;
   const out: number[] = [];
   let k = 0;
   for (let i = 0; i < rank; i++) out.push(norm.includes(i) ? 1 : shape[k++]);
@@ -128,7 +164,8 @@ const unsqueeze = moving((node, ctx, shape) => {
 const transpose = moving((node, _ctx, shape) => {
   const r = shape.length;
   const perm = node.ints("perm") ?? shape.map((_, i) => r - 1 - i);
-  if (perm.length !== r || new Set(perm).size !== r || perm.some((p) => p < 0 || p >= r)) return `perm [${perm}] invalid for rank ${r}`;
+  if (perm.length !== r || new Set(perm).size !== r || perm.some((p) => p < 0 || p >= r))
+    return `perm [${perm}] invalid for rank ${r}`;
   const out = perm.map((p) => shape[p]);
   const inStride = strides(shape);
   const n = sizeOf(shape);
@@ -138,7 +175,10 @@ const transpose = moving((node, _ctx, shape) => {
     let o = 0;
     for (let i = 0; i < r; i++) o += idx[i] * inStride[perm[i]];
     source[k] = o;
-    for (let i = r - 1; i >= 0; i--) { if (++idx[i] < out[i]) break; idx[i] = 0; }
+    for (let i = r - 1; i >= 0; i--) {
+      if (++idx[i] < out[i]) break;
+      idx[i] = 0;
+    }
   }
   return { shape: out, source, fill: 0 };
 });
@@ -165,11 +205,16 @@ const pad = moving((node, ctx, shape) => {
   if (ax === "dynamic") return unsupported("axes computed at run time");
   if (ax) axes = ax.map((a) => normAxis(a, r) ?? -1);
   if (pads.length !== 2 * axes.length || axes.some((a) => a < 0)) return `pads [${pads}] do not match rank ${r}`;
-  const begin = new Array<number>(r).fill(0), end = new Array<number>(r).fill(0);
-  axes.forEach((a, i) => { begin[a] = pads[i]; end[a] = pads[i + axes.length]; });
+  const begin = new Array<number>(r).fill(0),
+    end = new Array<number>(r).fill(0);
+  axes.forEach((a, i) => {
+    begin[a] = pads[i];
+    end[a] = pads[i + axes.length];
+  });
   const out = shape.map((d, i) => d + begin[i] + end[i]);
   if (out.some((d) => d <= 0)) return `pads [${pads}] crop shape [${shape.join(",")}] to nothing`;
-  if (out.some((d) => !Number.isSafeInteger(d)) || sizeOf(out) > MAX_ELEMENTS) return `pads [${pads}] make shape [${shape.join(",")}] too large ([${out.join(",")}])`;
+  if (out.some((d) => !Number.isSafeInteger(d)) || sizeOf(out) > MAX_ELEMENTS)
+    return `pads [${pads}] make shape [${shape.join(",")}] too large ([${out.join(",")}])`;
   const inStride = strides(shape);
   const n = sizeOf(out);
   const source = new Int32Array(n);
@@ -178,11 +223,17 @@ const pad = moving((node, ctx, shape) => {
     let o = 0;
     for (let i = 0; i < r; i++) {
       const j = idx[i] - begin[i];
-      if (j < 0 || j >= shape[i]) { o = -1; break; }
+      if (j < 0 || j >= shape[i]) {
+        o = -1;
+        break;
+      }
       o += j * inStride[i];
     }
     source[k] = o;
-    for (let i = r - 1; i >= 0; i--) { if (++idx[i] < out[i]) break; idx[i] = 0; }
+    for (let i = r - 1; i >= 0; i--) {
+      if (++idx[i] < out[i]) break;
+      idx[i] = 0;
+    }
   }
   return { shape: out, source, fill };
 });
@@ -190,12 +241,20 @@ const pad = moving((node, ctx, shape) => {
 export function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
   return s;
 }
 
 export const shapeOps: Record<string, OpLowering> = {
-  Identity: identity, Dropout: identity,
-  Flatten: flatten, Reshape: reshape, Squeeze: squeeze, Unsqueeze: unsqueeze, Transpose: transpose, Pad: pad,
+  Identity: identity,
+  Dropout: identity,
+  Flatten: flatten,
+  Reshape: reshape,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  Transpose: transpose,
+  Pad: pad,
 };
-

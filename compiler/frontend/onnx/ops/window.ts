@@ -16,15 +16,22 @@ export function unsupportedWindow(inShape: readonly number[]): string | null {
 }
 
 /** Computes the geometry of a 2-D windowed op over input [1, C, H, W]; a string is the error. */
-export function windowGeometry(node: Node, inShape: readonly number[], kernel: readonly number[], outC: number,
-  allowCeil: boolean): ConvGeometry | string {
-  if (inShape.length !== 4 || inShape[0] !== 1) return `input [${inShape}] is not 4-D NCHW (only 2-D windows are supported)`;
+export function windowGeometry(
+  node: Node,
+  inShape: readonly number[],
+  kernel: readonly number[],
+  outC: number,
+  allowCeil: boolean,
+): ConvGeometry | string {
+  if (inShape.length !== 4 || inShape[0] !== 1)
+    return `input [${inShape}] is not 4-D NCHW (only 2-D windows are supported)`;
   if (kernel.length !== 2) return `kernel_shape [${kernel}] is not 2-D`;
   if (kernel.some((k) => !Number.isSafeInteger(k) || k < 1)) return `kernel_shape [${kernel}] invalid`;
   const [, C, H, W] = inShape;
   const strides = node.ints("strides") ?? [1, 1];
   const dil = node.ints("dilations") ?? [1, 1];
-  if (strides.length !== 2 || dil.length !== 2 || strides.some((s) => s < 1) || dil.some((d) => d < 1)) return `strides [${strides}] / dilations [${dil}] invalid`;
+  if (strides.length !== 2 || dil.length !== 2 || strides.some((s) => s < 1) || dil.some((d) => d < 1))
+    return `strides [${strides}] / dilations [${dil}] invalid`;
   const ceil = allowCeil && node.int("ceil_mode", 0) === 1;
   const autoPad = node.string("auto_pad", "NOTSET");
   const dk = [0, 1].map((i) => (kernel[i] - 1) * dil[i] + 1);
@@ -54,13 +61,23 @@ export function windowGeometry(node: Node, inShape: readonly number[], kernel: r
   } else return `auto_pad '${autoPad}' unknown`;
   if (out.some((o) => o <= 0)) return `window [${kernel}] does not fit input [${inShape}]`;
   // Corrupt pads or strides must not make an output (or the padding scan over it) of billions of elements.
-  if (out.some((o, i) => !Number.isSafeInteger(o) || o * kernel[i] > MAX_ELEMENTS) || outC * out[0] * out[1] > MAX_ELEMENTS) {
+  if (
+    out.some((o, i) => !Number.isSafeInteger(o) || o * kernel[i] > MAX_ELEMENTS) ||
+    outC * out[0] * out[1] > MAX_ELEMENTS
+  ) {
     return `output [${outC},${out}] of window [${kernel}] over input [${inShape}] is too large (pads [${pads}], strides [${strides}])`;
   }
   return {
-    inC: C, inH: H, inW: W, outC, outH: out[0], outW: out[1],
-    kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]],
-    pads: [pads[0], pads[1], pads[2], pads[3]], dilations: [dil[0], dil[1]],
+    inC: C,
+    inH: H,
+    inW: W,
+    outC,
+    outH: out[0],
+    outW: out[1],
+    kernel: [kernel[0], kernel[1]],
+    strides: [strides[0], strides[1]],
+    pads: [pads[0], pads[1], pads[2], pads[3]],
+    dilations: [dil[0], dil[1]],
   };
 }
 
@@ -82,7 +99,8 @@ export function emptyWindow(g: ConvGeometry): string | null {
     }
     return -1;
   };
-  const oy = axis(0, g.inH, g.outH), ox = axis(1, g.inW, g.outW);
+  const oy = axis(0, g.inH, g.outH),
+    ox = axis(1, g.inW, g.outW);
   if (oy < 0 && ox < 0) return null;
   return `window ${oy >= 0 ? `row ${oy}` : `column ${ox}`} lies entirely in the padding (pads [${g.pads}], kernel [${g.kernel}], dilations [${g.dilations}])`;
 }

@@ -36,9 +36,16 @@ describe("compiler/frontend/onnx: lowering", () => {
     const r = loadNetworkFromBytes(lenetLike().toBytes());
     assert.ok(r.ok, messages(r).join("\n"));
     const net = r.value.network;
-    assert.deepEqual(net.layers.map((l) => `${l.kind}:${l.onnxOp}:[${l.shape}]`), [
-      "input:Input:[1,1,4,4]", "affine:Conv:[1,2,2,2]", "relu:Relu:[1,2,2,2]", "reshape:Reshape:[1,8]", "affine:MatMul:[1,3]",
-    ]);
+    assert.deepEqual(
+      net.layers.map((l) => `${l.kind}:${l.onnxOp}:[${l.shape}]`),
+      [
+        "input:Input:[1,1,4,4]",
+        "affine:Conv:[1,2,2,2]",
+        "relu:Relu:[1,2,2,2]",
+        "reshape:Reshape:[1,8]",
+        "affine:MatMul:[1,3]",
+      ],
+    );
     assert.equal(net.dynamicBatch, true);
     assert.equal(net.layers[1].name, "conv1");
   });
@@ -49,11 +56,14 @@ describe("compiler/frontend/onnx: lowering", () => {
     const x = Float64Array.from({ length: 16 }, (_, i) => i / 16);
     const K = Array.from({ length: 18 }, (_, i) => (i % 5) - 2);
     const flat: number[] = [];
-    for (let m = 0; m < 2; m++) for (let oy = 0; oy < 2; oy++) for (let ox = 0; ox < 2; ox++) {
-      let s = 0;
-      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) s += K[m * 9 + ky * 3 + kx] * x[(oy + ky) * 4 + ox + kx];
-      flat.push(Math.max(0, s));
-    }
+    for (let m = 0; m < 2; m++)
+      for (let oy = 0; oy < 2; oy++)
+        for (let ox = 0; ox < 2; ox++) {
+          let s = 0;
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++) s += K[m * 9 + ky * 3 + kx] * x[(oy + ky) * 4 + ox + kx];
+          flat.push(Math.max(0, s));
+        }
     const W = Array.from({ length: 24 }, (_, i) => Math.fround(Math.sin(i)));
     const expected = [0, 1, 2].map((j) => flat.reduce((a, v, k) => a + v * W[j * 8 + k], 0));
     const got = referenceLogits(r.value.network, x);
@@ -80,8 +90,9 @@ describe("compiler/frontend/onnx: lowering", () => {
     b.input("x", [1, 4]);
     b.node("Mul", ["x", "x"], ["y"], {}, "square");
     b.output("y", [1, 4]);
-    assert.deepEqual(messages(loadNetworkFromBytes(b.toBytes(), "sq.onnx")),
-      ["sq.onnx: unsupported op Mul at node 'square': multiplying two computed tensors (not linear)"]);
+    assert.deepEqual(messages(loadNetworkFromBytes(b.toBytes(), "sq.onnx")), [
+      "sq.onnx: unsupported op Mul at node 'square': multiplying two computed tensors (not linear)",
+    ]);
   });
 
   it("rejects a corrupt file, a non-ONNX file and an empty file with one line each", () => {
@@ -89,14 +100,20 @@ describe("compiler/frontend/onnx: lowering", () => {
     const cut = messages(loadNetworkFromBytes(good.subarray(0, good.length - 7), "cut.onnx"));
     assert.equal(cut.length, 1);
     assert.match(cut[0], /^cut\.onnx: not an ONNX model/);
-    const text = messages(loadNetworkFromBytes(new TextEncoder().encode("{\"hello\": \"world\"}\n"), "x.json"));
+    const text = messages(loadNetworkFromBytes(new TextEncoder().encode('{"hello": "world"}\n'), "x.json"));
     assert.equal(text.length, 1);
     assert.match(text[0], /^x\.json: not an ONNX model/);
-    assert.deepEqual(messages(loadNetworkFromBytes(new Uint8Array(0), "e.onnx")), ["e.onnx: empty file, not an ONNX model"]);
+    assert.deepEqual(messages(loadNetworkFromBytes(new Uint8Array(0), "e.onnx")), [
+      "e.onnx: empty file, not an ONNX model",
+    ]);
   });
 
   it("rejects several inputs, a dynamic non-batch dimension and external data", () => {
-    const two = new OnnxBuilder(13).input("a", [1, 2]).input("b", [1, 2]).node("Add", ["a", "b"], ["y"]).output("y", [1, 2]);
+    const two = new OnnxBuilder(13)
+      .input("a", [1, 2])
+      .input("b", [1, 2])
+      .node("Add", ["a", "b"], ["y"])
+      .output("y", [1, 2]);
     assert.match(messages(loadNetworkFromBytes(two.toBytes(), "two.onnx"))[0], /2 non-constant inputs \(a, b\)/);
     const dyn = new OnnxBuilder(13).input("a", [1, "width"]).node("Relu", ["a"], ["y"]).output("y", [1, "width"]);
     assert.match(messages(loadNetworkFromBytes(dyn.toBytes(), "dyn.onnx"))[0], /dimension 1 \('width'\) is dynamic/);
@@ -119,12 +136,16 @@ describe("compiler/frontend/onnx: lowering", () => {
       b.initializer({ name: "c32", dims: [3], data: [0.1, -2.5, 3], raw });
       b.initializer({ name: "c64", dims: [3], data: [0.1, 1e-9, 7], dtype: "float64", raw });
       b.initializer({ name: "shape", dims: [2], data: [3, 1], dtype: "int64", raw });
-      b.node("Add", ["x", "c32"], ["a"]).node("Mul", ["a", "c64"], ["m"]).node("Reshape", ["m", "shape"], ["y"]).output("y", [3, 1]);
+      b.node("Add", ["x", "c32"], ["a"])
+        .node("Mul", ["a", "c64"], ["m"])
+        .node("Reshape", ["m", "shape"], ["y"])
+        .output("y", [3, 1]);
       const r = loadNetworkFromBytes(b.toBytes());
       assert.ok(r.ok, messages(r).join());
       return Array.from(referenceLogits(r.value.network, Float64Array.from([1, 2, 3])));
     };
-    const a = build(true), b = build(false);
+    const a = build(true),
+      b = build(false);
     assert.deepEqual(a, b);
     // c32 is rounded to float32, c64 is kept in double.
     assert.deepEqual(a, [(1 + Math.fround(0.1)) * 0.1, (2 - 2.5) * 1e-9, (3 + 3) * 7]);
@@ -143,7 +164,10 @@ describe("compiler/frontend/onnx: lowering", () => {
     b.output("y", [1, 2]);
     const r = loadNetworkFromBytes(b.toBytes());
     assert.ok(r.ok, messages(r).join());
-    assert.deepEqual(r.value.network.layers.map((l) => l.kind), ["input", "affine", "add", "affine", "reshape"]);
+    assert.deepEqual(
+      r.value.network.layers.map((l) => l.kind),
+      ["input", "affine", "add", "affine", "reshape"],
+    );
     const x = Float64Array.from([1, 2, 3, 4, 1, 1, 1, 1]);
     const y = referenceLogits(r.value.network, x);
     // channel 0: 2(x-0.5)/2+1 + x = 2x + 0.5 → mean 5.5; channel 1: 0.5x/1 - 1 + x = 1.5x - 1 → 0.5

@@ -13,13 +13,20 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { OPSET_RANGE, SUPPORTED_OPS, lowerModel } from "../../../../compiler/frontend/onnx/lower.js";
-import { decodeModel, onnx, tensorFromProto, type ConstTensor, type TensorProto } from "../../../../compiler/frontend/onnx/load.js";
+import {
+  decodeModel,
+  onnx,
+  tensorFromProto,
+  type ConstTensor,
+  type TensorProto,
+} from "../../../../compiler/frontend/onnx/load.js";
 import { defaultOpset } from "../../../../compiler/frontend/onnx/graph.js";
 import { inputSize, type Network } from "../../../../compiler/ir/network.js";
 import { referenceLogits } from "../../../../runtime/evaluator/reference.js";
 
 const NODE_DIR = "/usr/share/libonnx-testdata/data/node";
-const RTOL = 1e-3, ATOL = 1e-7;
+const RTOL = 1e-3,
+  ATOL = 1e-7;
 
 /**
  * The number of passing cases with libonnx-testdata 1.12.0 is PASSED_NOW; the floor leaves a little room
@@ -47,7 +54,10 @@ type Outcome =
 const readTensor = (path: string): TensorProto => onnx.TensorProto.decode(readFileSync(path));
 
 function dataSets(dir: string): string[] {
-  return readdirSync(dir).filter((d) => d.startsWith("test_data_set_")).sort().map((d) => join(dir, d));
+  return readdirSync(dir)
+    .filter((d) => d.startsWith("test_data_set_"))
+    .sort()
+    .map((d) => join(dir, d));
 }
 
 /** "Conv", or the distinct op types of a multi-node graph (expanded function bodies) in file order. */
@@ -66,7 +76,8 @@ function reasonGroup(why: string): string {
 function compare(actual: Float64Array, expected: ConstTensor): string | null {
   if (actual.length !== expected.data.length) return `${actual.length} elements, expected ${expected.data.length}`;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i], e = expected.data[i];
+    const a = actual[i],
+      e = expected.data[i];
     if (Number.isNaN(e) && Number.isNaN(a)) continue;
     if (a === e) continue; // infinities
     if (!(Math.abs(a - e) <= ATOL + RTOL * Math.abs(e))) return `element ${i}: ${a}, expected ${e}`;
@@ -84,7 +95,8 @@ function runCase(dir: string): Outcome {
   const ops = nodes.map((n) => n.opType ?? "");
   const opset = defaultOpset(model0);
   const lift = opset < OPSET_RANGE.min && ops.every((o) => UNCHANGED_SINCE_1.has(o));
-  if (!lift && (opset < OPSET_RANGE.min || opset > OPSET_RANGE.max)) return { kind: "na", why: `opset ${opset} outside ${OPSET_RANGE.min}..${OPSET_RANGE.max}` };
+  if (!lift && (opset < OPSET_RANGE.min || opset > OPSET_RANGE.max))
+    return { kind: "na", why: `opset ${opset} outside ${OPSET_RANGE.min}..${OPSET_RANGE.max}` };
   const foreign = nodes.find((n) => (n.domain ?? "") !== "" && n.domain !== "ai.onnx");
   if (foreign) return { kind: "na", why: `op domain ${foreign.domain}` };
   const missing = ops.find((o) => !SUPPORTED_OPS.includes(o));
@@ -108,7 +120,8 @@ function runCase(dir: string): Outcome {
     if (!model.ok) throw new Error("unreachable");
     const g = model.value.graph!;
     if (lift) {
-      for (const o of model.value.opsetImport ?? []) if (!o.domain || o.domain === "ai.onnx") o.version = OPSET_RANGE.min;
+      for (const o of model.value.opsetImport ?? [])
+        if (!o.domain || o.domain === "ai.onnx") o.version = OPSET_RANGE.min;
     }
     const x = tensorFromProto(readTensor(join(set, "input_0.pb")), `${set}/input_0.pb`);
     const y = tensorFromProto(readTensor(join(set, "output_0.pb")), `${set}/output_0.pb`);
@@ -144,7 +157,10 @@ function runCase(dir: string): Outcome {
     const net: Network = lowered.value.network;
     if (x.value.data.length !== inputSize(net)) {
       if (net.dynamicBatch) return { kind: "na", why: "a batch larger than 1 on a symbolic batch dimension" };
-      return { kind: "fail", why: `input_0 has ${x.value.data.length} elements, the network expects [${net.inputShape}]` };
+      return {
+        kind: "fail",
+        why: `input_0 has ${x.value.data.length} elements, the network expects [${net.inputShape}]`,
+      };
     }
     const outShape = net.layers[net.output].shape;
     const expShape = y.value.shape;
@@ -159,9 +175,13 @@ function runCase(dir: string): Outcome {
 
 describe("ONNX upstream node tests (libonnx-testdata) through the reference evaluator", () => {
   it("passes every applicable case at rtol 1e-3, atol 1e-7", () => {
-    assert.ok(existsSync(NODE_DIR),
-      `${NODE_DIR} is missing: install the upstream ONNX test vectors with 'apt-get install libonnx-testdata'`);
-    const cases = readdirSync(NODE_DIR).filter((d) => d.startsWith("test_")).sort();
+    assert.ok(
+      existsSync(NODE_DIR),
+      `${NODE_DIR} is missing: install the upstream ONNX test vectors with 'apt-get install libonnx-testdata'`,
+    );
+    const cases = readdirSync(NODE_DIR)
+      .filter((d) => d.startsWith("test_"))
+      .sort();
     const families = new Map<string, string[]>();
     const reasons = new Map<string, string[]>();
     const failures: string[] = [];
@@ -173,13 +193,21 @@ describe("ONNX upstream node tests (libonnx-testdata) through the reference eval
     }
     const passed = [...families.values()].reduce((a, l) => a + l.length, 0);
     const na = [...reasons.values()].reduce((a, l) => a + l.length, 0);
-    console.log(`      ONNX node tests: ${passed} passed, ${failures.length} failed, ${na} not applicable (of ${cases.length})`);
+    console.log(
+      `      ONNX node tests: ${passed} passed, ${failures.length} failed, ${na} not applicable (of ${cases.length})`,
+    );
     for (const [f, names] of [...families].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]))) {
       console.log(`        ${f} (${names.length}): ${names.map((n) => n.replace(/^test_/, "")).join(", ")}`);
     }
     const groups = new Map<string, number>();
-    for (const [why, names] of reasons) groups.set(reasonGroup(why), (groups.get(reasonGroup(why)) ?? 0) + names.length);
-    console.log(`        not applicable: ${[...groups].sort((a, b) => b[1] - a[1]).map(([g, n]) => `${n} ${g}`).join("; ")}`);
+    for (const [why, names] of reasons)
+      groups.set(reasonGroup(why), (groups.get(reasonGroup(why)) ?? 0) + names.length);
+    console.log(
+      `        not applicable: ${[...groups]
+        .sort((a, b) => b[1] - a[1])
+        .map(([g, n]) => `${n} ${g}`)
+        .join("; ")}`,
+    );
     // ONNX_NODE_TESTS_VERBOSE=1 lists every not-applicable case under its exact reason.
     if (process.env.ONNX_NODE_TESTS_VERBOSE) {
       for (const [why, names] of [...reasons].sort((a, b) => b[1].length - a[1].length)) {
@@ -188,6 +216,9 @@ describe("ONNX upstream node tests (libonnx-testdata) through the reference eval
     }
     for (const f of failures) console.log(`        FAIL ${f}`);
     assert.equal(failures.length, 0, `failing cases:\n${failures.join("\n")}`);
-    assert.ok(passed >= PASSED_FLOOR, `only ${passed} cases passed (expected at least ${PASSED_FLOOR}): did cases become not applicable?`);
+    assert.ok(
+      passed >= PASSED_FLOOR,
+      `only ${passed} cases passed (expected at least ${PASSED_FLOOR}): did cases become not applicable?`,
+    );
   });
 });
