@@ -17,7 +17,7 @@ import { runAugment, type AugmentRequest } from "./commands/augment.js";
 import { AUGMENT_ALGORITHMS } from "./augment.js";
 import { predictCommand, type PredictRequest } from "./commands/predict.js";
 import { EVALUATORS } from "./evaluator/index.js";
-import { ALGORITHMS } from "./attacks/point.js";
+import { ALGORITHMS } from "./rho/baselines.js";
 import { RHO_MODES } from "./rho/modes.js";
 import { verifyCommand, type VerifyRequest } from "./commands/verify.js";
 import { vnncompCommand, type VnncompRequest } from "./commands/vnncomp.js";

@@ -8,8 +8,9 @@
 // rho/types.ts checkExample (a strict win in onnxruntime's float32 pass and in the float64 reference).
 
 import { rankLabels, trace, type Trace } from "../../compiler/index.js";
-import { prng } from "../prng.js";
-import { checkExample, fullRadius, logitScale, strictWinner, type Checked, type RhoContext } from "../rho/types.js";
+import { prng } from "./prng.js";
+import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
 import { logitCombinationGradient } from "./gradient.js";
 
 export interface PgdOptions {
@@ -52,7 +53,7 @@ function competitor(logits: Float64Array, predicted: number): { j: number; m: nu
 }
 
 export async function minNormAttack(
-  ctx: RhoContext,
+  ctx: PointContext,
   xStar: Float64Array,
   predicted: number,
   opts: PgdOptions = DEFAULT_PGD,
@@ -139,7 +140,7 @@ export async function minNormAttack(
     for (let round = 0; round < 2 && left() > 0; round++) {
       const ss = Array.from({ length: opts.rayPoints }, (_, k) => sLo + ((sHi - sLo) * (k + 1)) / (opts.rayPoints + 1));
       const xs = ss.map((s) => Float64Array.from(Float32Array.from(xStar, (v, i) => v + s * d[i])));
-      const ys = await ctx.ort.logits(xs);
+      const ys = await ctx.evaluator.logits(xs);
       const k = ys.findIndex((y) => {
         const w = strictWinner(y);
         return w !== null && w.label !== predicted;

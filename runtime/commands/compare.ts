@@ -4,14 +4,14 @@
 
 import { basename, join } from "node:path";
 import { UserError, diag, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
+import { ALGORITHMS, type Algorithm } from "../rho/baselines.js";
 import { estimate, quantile, runPoints, type Estimates } from "../run/measure.js";
 import { pointRecord } from "../run/points-file.js";
 import { toCsv } from "../report/csv.js";
 import { cdfSvg, cdfXMax } from "../report/plot.js";
 import { makeRunner, type RunConfig } from "../run/point-runner.js";
 import { prepareOut, runIdentity } from "../run/out-dir.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import { openRun, type RunRequest } from "./run-request.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 

@@ -11,7 +11,7 @@ import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName } from "../run/shard.js";
 import { reportedExamples, reportsLine, writeMeasurement } from "../report/write.js";
 import { checkImageInput, writeImages } from "../report/images.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import { measureOnQueue, type QueueOptions } from "./measure-queue.js";
 import { openRun, type RunRequest } from "./run-request.js";
 

@@ -8,7 +8,7 @@ import { progressBar, roughDuration, runPoints } from "../run/measure.js";
 import { exampleRecord } from "../report/images.js";
 import { makeRunner } from "../run/point-runner.js";
 import { pointRecord } from "../run/points-file.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import { openRun, type RunRequest } from "./run-request.js";
 import { distDigits, unitShort } from "../data/input-map.js";
 

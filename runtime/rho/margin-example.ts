@@ -6,13 +6,15 @@
 
 import { patternAt, trace } from "../../compiler/index.js";
 import { checkedRegionLp, DEFAULT_WALK, FORWARD_STEP, walkForward } from "./walk.js";
-import { fullRadius, marginLadder, type PointResult, type RhoContext } from "./types.js";
+import { fullRadius, marginLadder } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "./result.js";
 
 /** The forward walk's LPs toward the margin (the bracket's FORWARD_WALK allows 16). */
 const MARGIN_WALK_STEPS = 24;
 
 export async function marginExample(
-  ctx: RhoContext,
+  ctx: PointContext,
   p: PointResult,
   xStar: Float64Array,
   alpha: number,

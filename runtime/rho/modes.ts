@@ -19,22 +19,14 @@
 import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern, type Trace } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
-import { exactRho } from "./exact.js";
-import { babRho, decideRho } from "./bab-exact.js";
+import { exactRho } from "./milp.js";
+import { babRho, decideRho } from "./exact.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
 import { rhoForPoint } from "./restrict.js";
 import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import {
-  exactTolerance,
-  fullRadius,
-  linf,
-  marginLadder,
-  type Checked,
-  type PointResult,
-  type PointStatus,
-  type RhoContext,
-  type RhoMode,
-} from "./types.js";
+import { fullRadius, linf, marginLadder, type Checked } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import { exactTolerance, type PointResult, type PointStatus, type RhoMode } from "./result.js";
 import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 /**
@@ -78,7 +70,7 @@ class Bracket {
   private readonly t0 = performance.now();
 
   constructor(
-    readonly ctx: RhoContext,
+    readonly ctx: PointContext,
     readonly xStar: Float64Array,
     readonly star: Trace,
     readonly predicted: number,
@@ -357,7 +349,7 @@ const EMPTY = {
  * bracket (`eps` in pixels sets the bracket's rho_hat ball).
  */
 export async function rhoForPointMode(
-  ctx: RhoContext,
+  ctx: PointContext,
   mode: RhoMode,
   index: number,
   xStar: Float64Array,
@@ -366,7 +358,7 @@ export async function rhoForPointMode(
 ): Promise<PointResult> {
   if (mode === "restrict") return rhoForPoint(ctx, index, xStar, label);
   const t0 = performance.now();
-  const [yStar] = await ctx.ort.logits([xStar]);
+  const [yStar] = await ctx.evaluator.logits([xStar]);
   const predicted = argmax(yStar);
   const px = ctx.pixelScale;
   const none = { mode, lower: null, upper: null, gap: null, optimal: null, rhoHat: null, rhoHatAbove: null };

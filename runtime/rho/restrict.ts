@@ -10,7 +10,9 @@ import { patternAt, rankLabels, trace, type LayerBounds } from "../../compiler/i
 import { argmax } from "../evaluator/types.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
-import { checkExample, linf, marginLadder, type PointResult, type RhoContext } from "./types.js";
+import { checkExample, linf, marginLadder } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "./result.js";
 
 /**
  * The paper's LP inside a ball (the bracket's rho_hat step): radius R in model units and sound bounds of
@@ -23,7 +25,7 @@ export interface RestrictBall {
 }
 
 export async function rhoForPoint(
-  ctx: RhoContext,
+  ctx: PointContext,
   index: number,
   xStar: Float64Array,
   label: number | null,
@@ -42,7 +44,7 @@ export async function rhoForPoint(
     primalInfeasibility: null,
     solverSeconds: 0,
   };
-  const [yStar] = await ctx.ort.logits([xStar]);
+  const [yStar] = await ctx.evaluator.logits([xStar]);
   const predicted = argmax(yStar);
   const elapsed = () => (performance.now() - t0) / 1000;
   if (label !== null && predicted !== label) {
@@ -111,7 +113,7 @@ export async function rhoForPoint(
         message: r.message,
       };
     const example = Float32Array.from(r.x!);
-    const [y] = await ctx.ort.logits([Float64Array.from(example)]);
+    const [y] = await ctx.evaluator.logits([Float64Array.from(example)]);
     const others = Array.from(y).filter((_, i) => i !== target);
     const checkMargin = y[target] - Math.max(...others);
     const checked = await checkExample(ctx, example, xStar, predicted);

@@ -22,7 +22,8 @@ import {
 } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
-import { checkExample, logitScale, marginLadder, type Checked, type RhoContext } from "./types.js";
+import { checkExample, logitScale, marginLadder, type Checked } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
 
 /**
  * min ‖x − x*‖∞ over a region (a pattern) ∧ C_out(target) ∧ box, by the lazy loop; the optimiser must pass
@@ -30,7 +31,7 @@ import { checkExample, logitScale, marginLadder, type Checked, type RhoContext }
  * marginLadder) is tried. Null: infeasible, failed, or never checked.
  */
 export async function checkedRegionLp(
-  ctx: RhoContext,
+  ctx: PointContext,
   pattern: ActivationPattern,
   xStar: Float64Array,
   target: number,
@@ -76,7 +77,7 @@ export interface WalkOptions {
 export const DEFAULT_WALK: WalkOptions = { steps: 4, tries: 6, timeLimit: 60 };
 
 /** Pattern entries whose region rows are (nearly) tight at x: their flips are the neighbouring regions. */
-function bindingFlips(ctx: RhoContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
+function bindingFlips(ctx: PointContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
   const vals = trace(ctx.net, x, { matrices: ctx.matrices, pattern }).values;
   const out: BindingFlip[] = [];
   for (const l of ctx.net.layers) {
@@ -100,7 +101,7 @@ export interface WalkResult {
  * the ball of the current best distance, where every improvement lies — and moves to the best checked one.
  */
 export async function walkRegions(
-  ctx: RhoContext,
+  ctx: PointContext,
   star: Trace,
   xStar: Float64Array,
   target: number,
@@ -161,7 +162,7 @@ export interface ForwardResult {
  * and repeat, at most opts.steps LPs, never entering a region twice.
  */
 export async function walkForward(
-  ctx: RhoContext,
+  ctx: PointContext,
   star: Trace,
   xStar: Float64Array,
   target: number,

@@ -7,11 +7,12 @@ import { availableParallelism } from "node:os";
 import { networkMatrices, unwrap } from "../../compiler/index.js";
 import type { Layout } from "../data/input-map.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
-import { attackPoint, type Algorithm } from "../attacks/point.js";
+import { attackPoint, type Algorithm } from "../rho/baselines.js";
 import { rhoForPointMode, type RhoMode } from "../rho/modes.js";
 import { marginExample } from "../rho/margin-example.js";
 import { modelInput, openEvaluator, openSession, toDataOptions, type DataOptions, type Session } from "./session.js";
-import { type PointResult, type RhoContext } from "../rho/types.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "../rho/result.js";
 
 /** Everything a worker needs to rebuild the point context (plain data: it crosses thread boundaries). */
 export interface RunConfig {
@@ -27,7 +28,7 @@ export interface RunConfig {
   readonly algorithm: Algorithm;
   /** eps in pixels: FGSM's step, and the radius below which the bracket's rho_hat is exact (R = max(upper, eps)). */
   readonly eps: number;
-  /** Confidence margin of the LP / L-BFGS-B examples (RhoContext.margin); the algorithm's default when absent. */
+  /** Confidence margin of the LP / L-BFGS-B examples (PointContext.margin); the algorithm's default when absent. */
   readonly margin?: number;
   /** The lp algorithm's mode (rho/modes.ts; the CLI's default is the bracket); absent: restrict, the paper's rho_hat alone. */
   readonly mode?: RhoMode;
@@ -42,13 +43,13 @@ export interface PointRunner {
 /** The data options of a run's session (what a worker re-opens). */
 export const dataOptionsOf = (cfg: RunConfig): DataOptions => toDataOptions(cfg);
 
-export async function localContext(cfg: RunConfig): Promise<{ session: Session; ctx: RhoContext }> {
+export async function localContext(cfg: RunConfig): Promise<{ session: Session; ctx: PointContext }> {
   const session = unwrap(openSession(cfg.modelPath, dataOptionsOf(cfg)));
   const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
-  const ctx: RhoContext = {
+  const ctx: PointContext = {
     net: session.network,
     matrices: networkMatrices(session.network),
-    ort,
+    evaluator: ort,
     // The input box is [0, 1] in model units: pixels [0, pixel scale] (the example models' input range).
     pixelScale: cfg.pixelScale,
     pixelMin: 0,
@@ -62,7 +63,7 @@ export async function localContext(cfg: RunConfig): Promise<{ session: Session; 
 /** One point's answer: the point's index, its model input x* and its true label (if known). */
 type PointAlgorithm = (
   cfg: RunConfig,
-  ctx: RhoContext,
+  ctx: PointContext,
   index: number,
   x: Float64Array,
   label: number | null,
@@ -86,7 +87,7 @@ const BY_ALGORITHM: Record<Algorithm, PointAlgorithm> = {
 };
 
 /** One point with the configured algorithm. */
-export function runPoint(cfg: RunConfig, session: Session, ctx: RhoContext, i: number): Promise<PointResult> {
+export function runPoint(cfg: RunConfig, session: Session, ctx: PointContext, i: number): Promise<PointResult> {
   const x = modelInput(session, i),
     label = session.dataset.labels ? session.dataset.labels[i] : null;
   return BY_ALGORITHM[cfg.algorithm](cfg, ctx, i, x, label);
@@ -94,7 +95,7 @@ export function runPoint(cfg: RunConfig, session: Session, ctx: RhoContext, i: n
 
 export async function localRunner(cfg: RunConfig): Promise<PointRunner> {
   const { session, ctx } = await localContext(cfg);
-  return { run: (i) => runPoint(cfg, session, ctx, i), close: () => ctx.ort.dispose() };
+  return { run: (i) => runPoint(cfg, session, ctx, i), close: () => ctx.evaluator.dispose() };
 }
 
 /** The worker module: dist/runtime/run/worker.js when built, else the TypeScript source through tsx. */

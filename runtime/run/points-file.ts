@@ -3,7 +3,7 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { type PointResult, type PointStatus } from "../rho/types.js";
+import { type PointResult, type PointStatus } from "../rho/result.js";
 
 /**
  * One JSON object per point: what points.jsonl holds. With `withExample` the checked adversarial example

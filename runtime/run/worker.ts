@@ -3,14 +3,15 @@
 
 import type { Session } from "./session.js";
 import { localContext, runPoint, type RunConfig } from "./point-runner.js";
-import { type PointResult, type RhoContext } from "../rho/types.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "../rho/result.js";
 
-let cached: { key: string; session: Session; ctx: RhoContext } | null = null;
+let cached: { key: string; session: Session; ctx: PointContext } | null = null;
 
 export default async function run({ cfg, index }: { cfg: RunConfig; index: number }): Promise<PointResult> {
   const key = JSON.stringify(cfg);
   if (!cached || cached.key !== key) {
-    if (cached) await cached.ctx.ort.dispose();
+    if (cached) await cached.ctx.evaluator.dispose();
     const { session, ctx } = await localContext(cfg);
     cached = { key, session, ctx };
   }

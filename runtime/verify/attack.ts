@@ -6,8 +6,8 @@ import { trace, type Network, type NetworkMatrices } from "../../compiler/index.
 import { logitCombinationGradient } from "../attacks/gradient.js";
 import type { Evaluator } from "../evaluator/types.js";
 import { checkCandidate, type Counterexample } from "./result.js";
-import { centre, unsafeValue, type Spec } from "./spec.js";
-import { prng } from "../prng.js";
+import { centre, unsafeValue, type Spec } from "../bab/spec.js";
+import { prng } from "../attacks/prng.js";
 
 export interface AttackOptions {
   /** Wall-clock end (performance.now() milliseconds). */

@@ -99,7 +99,7 @@ describe("rho_hat reports only checked adversarial examples", function () {
     const fresh = await OnnxRuntimeEvaluator.create(path, net);
     let adversarial = 0;
     try {
-      const ctx = { net, matrices: networkMatrices(net), ort, pixelScale: 255, pixelMin: 0, pixelMax: 255 };
+      const ctx = { net, matrices: networkMatrices(net), evaluator: ort, pixelScale: 255, pixelMin: 0, pixelMax: 255 };
       for (let i = 0; i < 20; i++) {
         const x = modelInput(s.value, i);
         const r = await rhoForPoint(ctx, i, x, s.value.dataset.labels![i]);

@@ -3,16 +3,18 @@
 
 import { rankLabels, trace } from "../../compiler/index.js";
 import { argmax } from "../evaluator/types.js";
-import { fgsmExample } from "./fgsm.js";
-import { DEFAULT_PGD, minNormAttack } from "./pgd.js";
-import { DEFAULT_LBFGSB, lbfgsbAttack } from "./lbfgsb.js";
-import { checkExample, linf, type PointResult, type RhoContext } from "../rho/types.js";
+import { fgsmExample } from "../attacks/fgsm.js";
+import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
+import { DEFAULT_LBFGSB, lbfgsbAttack } from "../attacks/lbfgsb.js";
+import { checkExample, linf } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "./result.js";
 
 export type Algorithm = "lp" | "lbfgsb" | "fgsm" | "pgd";
 export const ALGORITHMS: readonly Algorithm[] = ["lp", "lbfgsb", "fgsm", "pgd"];
 
 export async function attackPoint(
-  ctx: RhoContext,
+  ctx: PointContext,
   algorithm: "lbfgsb" | "fgsm" | "pgd",
   eps: number,
   index: number,
@@ -21,7 +23,7 @@ export async function attackPoint(
 ): Promise<PointResult> {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
-  const [yStar] = await ctx.ort.logits([xStar]);
+  const [yStar] = await ctx.evaluator.logits([xStar]);
   const predicted = argmax(yStar);
   const base = {
     index,
@@ -48,7 +50,7 @@ export async function attackPoint(
     });
     if (!a.best)
       return { ...base, target: null, iterations: a.gradients, rho: Infinity, status: "not-found", seconds: elapsed() };
-    const [y] = await ctx.ort.logits([Float64Array.from(a.best.example)]);
+    const [y] = await ctx.evaluator.logits([Float64Array.from(a.best.example)]);
     const l = a.best.label;
     return {
       ...base,
@@ -79,7 +81,7 @@ export async function attackPoint(
   }
   if (!example) return { ...base, target, alpha, iterations, rho: Infinity, status: "not-found", seconds: elapsed() };
   const ex32 = Float32Array.from(example);
-  const [y] = await ctx.ort.logits([Float64Array.from(ex32)]);
+  const [y] = await ctx.evaluator.logits([Float64Array.from(ex32)]);
   const got = argmax(y);
   // Counted only under the one rule (rho/types.ts checkExample): a strict win in float32 and float64 alike.
   const checked = await checkExample(ctx, ex32, xStar, predicted);
