@@ -11,6 +11,7 @@ import { rankLabels, trace, type Trace } from "../../compiler/index.js";
 import { prng } from "./prng.js";
 import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
+import type { Seed } from "../point/seed.js";
 import { logitCombinationGradient } from "./gradient.js";
 
 export interface PgdOptions {
@@ -54,17 +55,16 @@ function competitor(logits: Float64Array, predicted: number): { j: number; m: nu
 
 export async function minNormAttack(
   ctx: PointContext,
-  xStar: Float64Array,
-  predicted: number,
+  seed: Pick<Seed, "xStar" | "predicted" | "star">,
   opts: PgdOptions = DEFAULT_PGD,
 ): Promise<AttackResult> {
+  const { xStar, predicted, star } = seed;
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   const n = xStar.length,
     lo = ctx.pixelMin / ctx.pixelScale,
     hi = ctx.pixelMax / ctx.pixelScale;
   const rand = prng(opts.seed);
-  const star = trace(ctx.net, xStar, { matrices: ctx.matrices });
   // The float64 margin a candidate needs before it is worth checking: a hair above 0, so that float32
   // rounding in onnxruntime rarely reverses it (the check decides).
   const kappa = 1e-6 * logitScale(star.logits);

@@ -62,7 +62,7 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
   const jobs = Math.max(1, Math.min(r.jobs, todo.length));
   let points: PointResult[] = [];
   if (todo.length > 0) {
-    const runner = await makeRunner(cfg, jobs);
+    const runner = await makeRunner(cfg, jobs, session);
     const bar = await progressBar(todo.length, process.stderr.isTTY === true, { eps: cfg.eps });
     // Every finished point is in points.jsonl (written and fsynced before tick): Ctrl-C loses only those in flight.
     let saved = done.length;

@@ -55,7 +55,7 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
         `(--time-limit ${r.timeLimit} s per point, --jobs ${jobs}); --limit N or --index I runs fewer\n`,
     );
   }
-  const runner = await makeRunner(cfg, jobs);
+  const runner = await makeRunner(cfg, jobs, session);
   // The per-point lines show progress on a terminal; a log gets a progress line every ~10 s.
   const progress = await progressBar(indices.length, false, {
     eps: cfg.eps,

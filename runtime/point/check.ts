@@ -26,8 +26,8 @@ export interface Checked {
   readonly label: number;
   readonly lps: number;
   /** y_label − max_{l ≠ label} y_l in onnxruntime's float32 pass and in the float64 reference (both > 0). */
-  readonly margin32?: number;
-  readonly margin64?: number;
+  readonly margin32: number;
+  readonly margin64: number;
 }
 
 /** The label that wins strictly (its logit above every other), or null on a tie for the maximum. */
@@ -53,13 +53,39 @@ export async function checkExample(
   avoid: number,
   lps = 0,
 ): Promise<Checked | null> {
+  return (await inspectExample(ctx, example, xStar, avoid, lps)).checked;
+}
+
+/** checkExample with onnxruntime's float32 logits of the example beside its verdict (a failure's reason). */
+export async function inspectExample(
+  ctx: PointContext,
+  example: Float32Array,
+  xStar: ArrayLike<number>,
+  avoid: number,
+  lps = 0,
+): Promise<{ checked: Checked | null; logits32: Float64Array }> {
   const x = Float64Array.from(example);
   const [y] = await ctx.evaluator.logits([x]);
   const w32 = strictWinner(y);
-  if (!w32 || w32.label === avoid) return null;
+  if (!w32 || w32.label === avoid) return { checked: null, logits32: y };
   const w64 = strictWinner(trace(ctx.net, x, { matrices: ctx.matrices }).logits);
-  if (!w64 || w64.label !== w32.label) return null;
-  return { example, dist: linf(example, xStar), label: w32.label, lps, margin32: w32.margin, margin64: w64.margin };
+  if (!w64 || w64.label !== w32.label) return { checked: null, logits32: y };
+  const checked = {
+    example,
+    dist: linf(example, xStar),
+    label: w32.label,
+    lps,
+    margin32: w32.margin,
+    margin64: w64.margin,
+  };
+  return { checked, logits32: y };
+}
+
+/** y_label − max_{l ≠ label} y_l. */
+export function marginOfLabel(y: ArrayLike<number>, label: number): number {
+  let other = -Infinity;
+  for (let i = 0; i < y.length; i++) if (i !== label) other = Math.max(other, y[i]);
+  return y[label] - other;
 }
 
 /**

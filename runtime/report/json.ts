@@ -11,7 +11,7 @@ import { loadedHighsVersion } from "../solvers/highs.js";
 import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
 import type { RunIdentity } from "../run/out-dir.js";
 import { type PointResult } from "../rho/result.js";
-import type { Algorithm } from "../rho/baselines.js";
+import type { Algorithm } from "../rho/point.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 
 const require = createRequire(import.meta.url);

@@ -22,7 +22,7 @@ import {
   type LpModel,
   type Trace,
 } from "../../compiler/index.js";
-import { checkedRegionLp } from "./walk.js";
+import { checkedRegionLp } from "./region-lp.js";
 import { boxBounds } from "./lower.js";
 import { checkExample, linf, marginLadder, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";

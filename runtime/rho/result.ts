@@ -1,6 +1,8 @@
 // One point's answer as reports read it (points.jsonl, points.csv, report.json): its status, distances and
 // the bracket's fields. The per-point vocabulary the algorithms share is runtime/point/.
 
+import { secondsSince, type Refusal } from "../point/seed.js";
+
 /**
  * `not-found`: a baseline attack (or every search of the bracket) found no checked example (the LP's answer
  * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (upper − lower ≤
@@ -75,4 +77,35 @@ export interface PointResult {
   readonly stages?: Readonly<Record<string, number>>;
   /** Branch-and-bound subdomains bounded (mode exact). */
   readonly nodes?: number;
+}
+
+/** The LP's fields of a record that solved no LP (the attacks, the bracket's modes, a refused point). */
+export const LP_FIELDS = {
+  lpObjective: null,
+  checkMargin: null,
+  alpha: 0,
+  iterations: 0,
+  rows: 0,
+  rowsAdded: 0,
+  primalInfeasibility: null,
+  solverSeconds: 0,
+} as const;
+
+/** The bracket's fields of a point it never reached (misclassified, a near-tie). */
+const NO_BRACKET = { lower: null, upper: null, gap: null, optimal: null, rhoHat: null, rhoHatAbove: null } as const;
+
+/** The record of a refused point: as the bracket's modes write it (with `mode`), or as restrict and the attacks do. */
+export function refusedPoint(r: Refusal, mode?: RhoMode): PointResult {
+  return {
+    ...LP_FIELDS,
+    ...(mode !== undefined ? { mode, ...NO_BRACKET } : {}),
+    index: r.index,
+    label: r.label,
+    predicted: r.predicted,
+    target: null,
+    rho: null,
+    status: r.status,
+    seconds: secondsSince(r.t0),
+    ...(r.message !== undefined ? { message: r.message } : {}),
+  };
 }

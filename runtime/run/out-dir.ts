@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { ALGORITHMS, type Algorithm } from "../rho/baselines.js";
+import { ALGORITHMS, type Algorithm } from "../rho/point.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
 import { LAYOUTS, type Layout } from "../data/input-map.js";

@@ -12,7 +12,8 @@ import { decodeNpy } from "../../runtime/data/npy.js";
 import { argmax } from "../../runtime/evaluator/types.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { marginExample } from "../../runtime/rho/margin-example.js";
-import { rhoForPointMode } from "../../runtime/rho/modes.js";
+import { modeForSeed } from "../../runtime/rho/modes.js";
+import { openSeed } from "../../runtime/point/seed.js";
 import { linf } from "../../runtime/point/check.js";
 import { localContext } from "../../runtime/run/point-runner.js";
 import { modelInput, openEvaluator, openSession } from "../../runtime/run/session.js";
@@ -36,8 +37,10 @@ describe("augment --algorithm bracket (issue 16: our algorithm's examples)", fun
     try {
       for (const i of [0, 1, 2, 3]) {
         const x = modelInput(session, i);
-        const p = await rhoForPointMode(ctx, "bracket", i, x, session.dataset.labels![i], 20);
-        const m = await marginExample(ctx, p, x, 3, 20);
+        const s = await openSeed(ctx, i, x, session.dataset.labels![i]);
+        if (!("seed" in s)) continue;
+        const p = await modeForSeed(ctx, "bracket", s.seed, 20);
+        const m = await marginExample(ctx, p, s.seed, 3, 20);
         if (m.status !== "adversarial") {
           assert.equal(m.example, undefined);
           continue;

@@ -11,7 +11,7 @@ import { selectIndices } from "../../runtime/run/session.js";
 import { estimate, NO_SEVERITY } from "../../runtime/run/measure.js";
 import { formatCompare, summarise } from "../../runtime/commands/compare.js";
 import { epsIgnored } from "../../runtime/commands/rho.js";
-import type { Algorithm } from "../../runtime/rho/baselines.js";
+import type { Algorithm } from "../../runtime/rho/point.js";
 import type { PointResult } from "../../runtime/rho/result.js";
 import { lines, refusedOneLine, robustc, type CliOptions } from "../cli.js";
 
