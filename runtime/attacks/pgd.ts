@@ -13,6 +13,7 @@ import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from
 import { type PointContext } from "../point/context.js";
 import type { Seed } from "../point/seed.js";
 import { logitCombinationGradient } from "./gradient.js";
+import { signDescent } from "./sign-descent.js";
 
 export interface PgdOptions {
   /** Gradient steps per radius tried. */
@@ -85,21 +86,20 @@ export async function minNormAttack(
     return x;
   };
 
-  /** PGD at radius r from one start: the first iterate with float64 margin > kappa, or null. */
-  const run = (r: number, start: Float64Array): Float64Array | null => {
-    const x = project(start.slice(), r);
-    for (let k = 0; k <= opts.steps; k++) {
-      const t = trace(ctx.net, x, { matrices: ctx.matrices });
-      if (competitor(t.logits, predicted).m > kappa) return x;
-      if (k === opts.steps || left() <= 0) break;
-      const g = gradient(t);
+  /** PGD at radius r from one start (attacks/sign-descent.ts): the first iterate with float64 margin > kappa, or null. */
+  const run = (r: number, start: Float64Array): Promise<Float64Array | null> =>
+    signDescent<Float64Array>(start, {
+      steps: opts.steps,
+      look: (x, k) => {
+        const t = trace(ctx.net, x, { matrices: ctx.matrices });
+        if (competitor(t.logits, predicted).m > kappa) return { stop: x };
+        if (k === opts.steps || left() <= 0) return null;
+        return { dir: gradient(t) };
+      },
       // Step from r/2 down to r/20: large early moves, fine ones near the end.
-      const a = r * (0.5 - 0.45 * (k / opts.steps));
-      for (let i = 0; i < n; i++) x[i] += g[i] > 0 ? a : g[i] < 0 ? -a : 0;
-      project(x, r);
-    }
-    return null;
-  };
+      stepLength: (k) => r * (0.5 - 0.45 * (k / opts.steps)),
+      project: (x) => project(x, r),
+    });
 
   const g0 = gradient(star);
   const signed = Float64Array.from(xStar, (v, i) => v + Math.sign(g0[i]) * full);
@@ -119,7 +119,7 @@ export async function minNormAttack(
     }
     for (const s of starts) {
       if (left() <= 0) return null;
-      const x = run(r, s);
+      const x = await run(r, s);
       if (!x) continue;
       const c = await checkExample(ctx, Float32Array.from(x), xStar, predicted);
       if (c) return c;
