@@ -23,7 +23,9 @@ export interface RunRequest extends InputOptions {
   readonly eps?: number;
 }
 
-/** The --mode values each algorithm has: the modes bracket the restricted LP; the attacks have only their own answer. */
+/**
+ * The --mode values each algorithm has: the modes bracket the restricted LP; the attacks have only their own answer.
+ */
 const MODES_OF: Record<Algorithm, readonly RhoMode[]> = {
   lp: RHO_MODES,
   lbfgsb: [],
