@@ -1,15 +1,7 @@
-// LP tightening: MIPVerify's progressive LP tightening of interval bounds. Layer by layer, each unstable
-// ReLU's pre-activation u_j is minimised and maximised over the triangle relaxation (relax.ts) of the layers
-// before it, on the bounds proven so far; later layers are re-propagated by IBP from the tightened ones.
-//
-// Soundness (the bounds feed big-M rows, so they must hold for every input in the box): the LP's optimum is
-// NOT used. A solver returns row duals y (any sign convention, any accuracy); for ANY y and every feasible z,
-//   c·z = y·(Az) + r·z with r = c − Aᵀy,   y_i·(Az)_i ≥ y_i·rowLower_i (y_i > 0) or y_i·rowUpper_i (y_i < 0),
-//   r_j·z_j ≥ min(r_j·colLower_j, r_j·colUpper_j),
-// so Σ_i (those row terms) + Σ_j min(r_j·l_j, r_j·u_j) ≤ min c·z (weak duality after repairing y's dual
-// infeasibility with the column bounds, which are finite: every variable has IBP bounds). We recompute r
-// ourselves in float64 and subtract 1e-9·(1 + Σ|terms|), far above the summation's rounding error.
-// Either sign convention for y gives a valid bound; dualBound takes the better.
+// MIPVerify's progressive LP tightening of interval bounds: layer by layer, each unstable ReLU's pre-activation
+// is minimised and maximised over the triangle relaxation (relax.ts) of the layers before it, on the bounds
+// proven so far; later layers are re-propagated by IBP. The LP's optimum is never used: every bound comes from
+// the row duals by weak duality (dualBound), so it holds for every input of the box.
 
 import type { LpModel } from "../backend/lp-model.js";
 import type { Network } from "../ir/network.js";
@@ -47,6 +39,16 @@ export interface TightenStats {
   readonly seconds: number;
 }
 
+/**
+ * Soundness (the bounds feed big-M rows, so they must hold for every input in the box): the LP's optimum is
+ * NOT used. A solver returns row duals y (any sign convention, any accuracy); for ANY y and every feasible z,
+ *   c·z = y·(Az) + r·z with r = c − Aᵀy,   y_i·(Az)_i ≥ y_i·rowLower_i (y_i > 0) or y_i·rowUpper_i (y_i < 0),
+ *   r_j·z_j ≥ min(r_j·colLower_j, r_j·colUpper_j),
+ * so Σ_i (those row terms) + Σ_j min(r_j·l_j, r_j·u_j) ≤ min c·z (weak duality after repairing y's dual
+ * infeasibility with the column bounds, which are finite: every variable has IBP bounds). We recompute r
+ * ourselves in float64 and subtract PAD·(1 + Σ|terms|), far above the summation's rounding error.
+ * Either sign convention for y gives a valid bound; dualBound takes the better.
+ */
 const PAD = 1e-9;
 
 /** A sound lower bound on min_z c·z over the LP (rows and column bounds), from any dual vector y. */

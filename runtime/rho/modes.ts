@@ -1,20 +1,6 @@
 // `robustc rho --mode` and measure's: per point an interval lower ≤ rho ≤ upper (the bracket), built from
-// stages that each narrow it, one table entry per mode (MODES):
-//   bracket (default): the minimum-norm attack over every label (attacks/pgd.ts), region walking from its
-//             example back toward x* (walk.ts), the paper's restricted LP inside the ball of radius
-//             R = max(upper, eps) (restrict.ts; rho_hat beside the bracket, "> R" where the ball holds
-//             none), forward walking from x*'s region where nothing was found yet, and a certified lower
-//             bound by back-substitution with a bisection over the radius (lower.ts);
-//   exact:    the bracket (half the time at most), then branch and bound (bab-exact.ts: decisions at eps
-//             on runtime/bab/, each unsat lifting lower, each sat lowering upper) until they meet;
-//   milp:     the bracket, then the big-M MILPs of exact.ts per label (the path exact replaced; bench/);
-//   bounds:   the full restricted LP (upper = rho_hat's example) and the LP-tightened certified lower bound;
-//   walk:     the full restricted LP and region walking from its optimum (forward from x*'s region first
-//             where that LP is infeasible); lower is 0, the trivial bound (no certificate is sought);
-//   certify:  "is rho > eps?" (verified robust accuracy): the attack, then branch and bound at eps (verified |
-//             falsified | unknown; lower = eps when verified, upper the example's distance when one is found);
-//   restrict: the paper's rho_hat alone (restrict.ts as it is, no bracket fields).
-// upper is always the distance of an example that passed types.ts checkExample; lower is always certified.
+// stages that each narrow it, one table entry per mode (MODES). upper is always the distance of an example
+// that passed point/check.ts; lower is always certified.
 
 import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern } from "../../compiler/index.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
@@ -283,6 +269,23 @@ async function halfBracket(b: Bracket, eps: number): Promise<boolean> {
 /** The radius at which the ball around x* covers the whole input box. */
 const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi);
 
+/**
+ * The modes, each a sequence of stages:
+ *   bracket (default): the minimum-norm attack over every label (attacks/pgd.ts), region walking from its
+ *             example back toward x* (walk.ts), the paper's restricted LP inside the ball of radius
+ *             R = max(upper, eps) (restrict.ts; rho_hat beside the bracket, "> R" where the ball holds
+ *             none), forward walking from x*'s region where nothing was found yet, and a certified lower
+ *             bound by back-substitution with a bisection over the radius (lower.ts);
+ *   exact:    the bracket (half the time at most), then branch and bound (exact.ts: decisions at eps
+ *             on runtime/bab/, each unsat lifting lower, each sat lowering upper) until they meet;
+ *   milp:     the bracket, then the big-M MILPs of milp.ts per label (the path exact replaced; bench/);
+ *   bounds:   the full restricted LP (upper = rho_hat's example) and the LP-tightened certified lower bound;
+ *   walk:     the full restricted LP and region walking from its optimum (forward from x*'s region first
+ *             where that LP is infeasible); lower is 0, the trivial bound (no certificate is sought);
+ *   certify:  "is rho > eps?" (verified robust accuracy): the attack, then branch and bound at eps (verified |
+ *             falsified | unknown; lower = eps when verified, upper the example's distance when one is found);
+ *   restrict (not here: restrict.ts): the paper's rho_hat alone, no bracket fields.
+ */
 const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, eps: number) => Promise<void>> = {
   bracket: (b, eps) => bracketStages(b, eps),
   exact: async (b, eps) => {

@@ -1,10 +1,7 @@
-// Region walking: from a restricted LP's optimum in some region (x*'s, or the region of the bracket's attack
-// example), flip the pattern entries whose region rows are binding there (each nonlinear kind's `binding`) —
-// the optimum sits on that facet of the region, and the neighbouring linear region lies across it — and solve
-// the restricted LP of the neighbouring region (same x*, same target). The best checked example found in a
-// few steps is kept: an upper bound on rho at least as tight as where it started. walkForward goes the other
-// way, from x*'s region when its LP is infeasible, by maximising the target's margin region by region.
-// The region LPs themselves go through region-lp.ts (the margin ladder, then the check).
+// Region walking: from a restricted LP's optimum in some region, flip the pattern entries whose rows bind there
+// (each nonlinear kind's `binding`) and solve the restricted LP of the neighbouring region; keep the best checked
+// example (an upper bound on rho no worse than the start). walkForward goes the other way, from x*'s region when
+// its LP is infeasible, maximising the target's margin region by region. Region LPs go through region-lp.ts.
 
 import {
   choicesOf,

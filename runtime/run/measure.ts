@@ -1,9 +1,7 @@
-// Adversarial frequency and severity over a set of points — the paper's §2 estimators from rho_hat (estimate),
-// and a bracket run's (bracketEstimate: phi as an interval, the paper's from rho_hat, mu from upper) — and the
-// run that produces the points: through a runner, points.jsonl appended and flushed per point, a progress
-// bar on a TTY (a line every ~10 s without one). Misclassified points are excluded, as in the paper; a point
-// whose LP timed out or failed counts as rho_hat = ∞ (no example found), like an infeasible restriction:
-// phi_hat stays a lower estimate.
+// Adversarial frequency and severity over a set of points (the paper's §2 estimators from rho_hat; a bracket
+// run's phi interval and mu from upper) and the run that produces them: through a runner, points.jsonl appended
+// and flushed per point, progress on a TTY or a line every ~10 s. Misclassified points are excluded, as in the
+// paper; a point whose LP timed out or failed counts as rho_hat = ∞, so phi_hat stays a lower estimate.
 
 import type { PointRunner } from "./point-runner.js";
 import { appendPoints } from "./points-file.js";
