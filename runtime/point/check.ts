@@ -40,11 +40,11 @@ export function strictWinner(y: ArrayLike<number>): { label: number; margin: num
 }
 
 /**
- * The one rule that makes an example count (every example any algorithm reports passes it): some label other
- * than `avoid` wins strictly — its logit above every other — both in onnxruntime's float32 forward pass and
- * in the float64 reference evaluator (compiler/analysis/trace.ts) on the same float32 values, and both agree
- * on that label. A float32 tie won by index order, or a float32 margin that exact arithmetic reverses, does
- * not count. Null: the example does not count.
+ * The one rule that makes an example count (every example any algorithm reports passes it), applied to the
+ * example in the form the reports save it (savedForm: the data's units as float32, read back): some label
+ * other than `avoid` wins strictly — in onnxruntime's float32 pass by more than float32 rounding of the logits
+ * can reverse (FLOAT32_MARGIN, relative to their size), and in the float64 reference on the values a float32
+ * reader and a float64 reader of the saved file get — and all agree on that label. Null: it does not count.
  */
 export async function checkExample(
   ctx: PointContext,
@@ -56,20 +56,52 @@ export async function checkExample(
   return (await inspectExample(ctx, example, xStar, avoid, lps)).checked;
 }
 
-/** checkExample with onnxruntime's float32 logits of the example beside its verdict (a failure's reason). */
+/**
+ * The smallest float32 margin an example's label must win by, per unit of 1 + max|logit|: 2^-22, about four
+ * units in the last place of the largest logit — a margin another float32 implementation of the same model
+ * (other summation orders) is unlikely to reverse, far below the ladder's raised margins (1e-6 and up).
+ */
+export const FLOAT32_MARGIN = 2 ** -22;
+
+/**
+ * An example as the reports save it (adversarial.npy: pixels = value × scale as float32) and as it is read
+ * back: by a float32 reader (pixels / scale rounded to float32: robustc's own model input, the value it
+ * reports) and by a float64 reader (pixels / scale in float64). Repeated until saving the float32 value gives
+ * the same pixels again (one round almost always), so that what is checked is what is written.
+ */
+export function savedForm(example: Float32Array, scale: number): { model32: Float32Array; read64: Float64Array } {
+  let model32 = example;
+  for (let round = 0; round < 4; round++) {
+    const px = Float32Array.from(model32, (v) => v * scale);
+    const next = Float32Array.from(px, (p) => p / scale);
+    if (next.every((v, i) => v === model32[i])) return { model32, read64: Float64Array.from(px, (p) => p / scale) };
+    model32 = next;
+  }
+  const px = Float32Array.from(model32, (v) => v * scale);
+  return { model32, read64: Float64Array.from(px, (p) => p / scale) };
+}
+
+/** checkExample with onnxruntime's float32 logits of the saved example beside its verdict (a failure's reason). */
 export async function inspectExample(
   ctx: PointContext,
-  example: Float32Array,
+  candidate: Float32Array,
   xStar: ArrayLike<number>,
   avoid: number,
   lps = 0,
 ): Promise<{ checked: Checked | null; logits32: Float64Array }> {
+  const { model32: example, read64 } = savedForm(candidate, ctx.pixelScale);
   const x = Float64Array.from(example);
   const [y] = await ctx.evaluator.logits([x]);
   const w32 = strictWinner(y);
-  if (!w32 || w32.label === avoid) return { checked: null, logits32: y };
+  const refused = { checked: null, logits32: y };
+  if (!w32 || w32.label === avoid || w32.margin <= FLOAT32_MARGIN * logitScale(y)) return refused;
   const w64 = strictWinner(trace(ctx.net, x, { matrices: ctx.matrices }).logits);
-  if (!w64 || w64.label !== w32.label) return { checked: null, logits32: y };
+  if (!w64 || w64.label !== w32.label) return refused;
+  // The float64 reader's values differ from the float32 ones by rounding: checked too when they differ.
+  if (read64.some((v, i) => v !== x[i])) {
+    const r64 = strictWinner(trace(ctx.net, read64, { matrices: ctx.matrices }).logits);
+    if (!r64 || r64.label !== w32.label) return refused;
+  }
   const checked = {
     example,
     dist: linf(example, xStar),

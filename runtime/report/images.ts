@@ -102,7 +102,8 @@ export function triptychPng(
 
 /** A point's checked example in the data's units (model input · pixelScale), as the reports' .npy holds it. */
 export function examplePixels(s: Session, example: Float32Array): number[] {
-  return Array.from(example, (v) => v * s.pixelScale);
+  // As adversarial.npy stores them (float32): the form point/check.ts savedForm checked.
+  return Array.from(example, (v) => Math.fround(v * s.pixelScale));
 }
 
 /** rho --json --examples: the example of a point (null without one), with x*'s index and the example's label. */

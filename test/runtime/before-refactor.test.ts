@@ -6,7 +6,10 @@
 // reached changes nothing): on a loaded machine a 9 s point can pass 60 s and time out. Since issue 13 the
 // default of rho and measure is the bracket: the paper's rho_hat recorded here is --mode restrict. (The
 // recording of `rho --mode walk` was dropped then: walk records carry the bracket's fields, and its examples
-// pass the stricter float32-and-float64 rule, by design no longer the same records.)
+// pass the stricter float32-and-float64 rule, by design no longer the same records.) Since issue 22 every
+// example is checked in the form it is saved (point/check.ts savedForm): its float32 values may move by a unit
+// in the last place, and a margin-0 optimum whose float32 win is within rounding moves to the ladder's next
+// margin — examples are compared to 2 ulps, and more points may be raised (each still checked below).
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -91,7 +94,7 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
   this.timeout(600_000);
   after(() => {
     console.log(`      ${raised.size} points moved to the next margin by the strict rule: ${[...raised].join(", ")}`);
-    assert.ok(raised.size <= 8, "the strict rule changed more than a few points");
+    assert.ok(raised.size <= 12, "the strict rule changed more than a few points");
   });
   let dir = "";
   before(() => {
@@ -135,11 +138,20 @@ describe("behaviour kept by the refactor (outputs recorded before it)", function
       sameRecords(got, want, TIMING, `${model} measure`);
       // The same points as rho --json recorded them (the rho and measure recordings agree with each other).
       sameRecords(got, records(readFileSync(`${FIX}/${model}.rho.jsonl`, "utf8")), TIMING, `${model} measure vs rho`);
-      // The checked examples themselves, bit for bit.
+      // The checked examples themselves, to float32 rounding of their saved form (2 units in the last place).
       // (A point the strict rule moved to the next margin has a different example, by design.)
+      const values = (e: unknown) => {
+        const b = Buffer.from(String(e), "base64");
+        return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      };
       want.forEach((w, i) => {
-        if (got[i].alpha === w.alpha)
-          assert.equal(got[i].example, w.example, `${model} measure: point ${w.index} example`);
+        if (got[i].alpha !== w.alpha || w.example === undefined) return;
+        const g = values(got[i].example),
+          e = values(w.example);
+        assert.equal(g.length, e.length, `${model} measure: point ${w.index} example size`);
+        e.forEach((v, k) =>
+          assert.ok(Math.abs(g[k] - v) <= 2 * 2 ** -23 * Math.abs(v), `${model} measure: point ${w.index} pixel ${k}`),
+        );
       });
       const r = JSON.parse(readFileSync(join(out, "report.json"), "utf8")),
         r0 = JSON.parse(readFileSync(`${FIX}/${model}.measure.report.json`, "utf8"));
