@@ -10,6 +10,8 @@ import {
   compilePoint as compileWithPipeline,
   diag,
   inputSize,
+  numCols as compilerNumCols,
+  numRows as compilerNumRows,
   outputSize,
   rankLabels,
   trace,
@@ -17,40 +19,62 @@ import {
   UserError,
   writeCplexLp,
   writeMps,
-  type CompiledPoint,
-  type CompiledTarget,
-  type CompileOptions,
-  type LpModel,
-  type Network,
 } from "../compiler/index.js";
-import { measureCommand, type MeasureRequest } from "../runtime/commands/measure.js";
-import { rhoCommand, type RhoRequest } from "../runtime/commands/rho.js";
+import type * as compiler from "../compiler/index.js";
+import { measureCommand } from "../runtime/commands/measure.js";
+import type * as measureCommandTypes from "../runtime/commands/measure.js";
+import { rhoCommand } from "../runtime/commands/rho.js";
+import type * as rhoCommandTypes from "../runtime/commands/rho.js";
 import { RUN_DEFAULTS } from "../runtime/commands/run-request.js";
-import type { PointRecord } from "../runtime/run/points-file.js";
-import { openModel, openSession, type DataOptions, type Session } from "../runtime/run/session.js";
-import { getSolver, type SolverName } from "../runtime/solvers/registry.js";
-import type { LpSolution, SolveOptions, SolveStatus, Solver } from "../runtime/solvers/types.js";
+import type * as points from "../runtime/run/points-file.js";
+import { openModel, openSession } from "../runtime/run/session.js";
+import type * as session from "../runtime/run/session.js";
+import { getSolver, SOLVER_NAMES as BUILT_IN_SOLVERS } from "../runtime/solvers/registry.js";
+import type * as solvers from "../runtime/solvers/types.js";
 
-export {
-  UserError,
-  numCols,
-  numRows,
-  objectiveValue,
-  maxViolation,
-  type Diagnostic,
-  type LpModel,
-  type Network,
-  type CompileOptions,
-  type CompiledPoint,
-  type CompiledTarget,
-} from "../compiler/index.js";
-export { modelInput, type DataOptions, type Session } from "../runtime/run/session.js";
-export { SOLVER_NAMES, type SolverName } from "../runtime/solvers/registry.js";
-export type { LpSolution, SolveOptions, SolveStatus, Solver } from "../runtime/solvers/types.js";
-export type { PointRecord } from "../runtime/run/points-file.js";
-export type { RhoRequest } from "../runtime/commands/rho.js";
-export type { MeasureRequest } from "../runtime/commands/measure.js";
+export { UserError, objectiveValue, maxViolation } from "../compiler/index.js";
+export { modelInput } from "../runtime/run/session.js";
 export { RUN_DEFAULTS } from "../runtime/commands/run-request.js";
+
+/** One problem found in the input: a stable `code` (e.g. "onnx/unsupported-op") and a one-line `message`. */
+export type Diagnostic = compiler.Diagnostic;
+/** The flat, solver-neutral LP: CSR rows rowLower ≤ A·x ≤ rowUpper, column bounds, integrality, an objective. */
+export type LpModel = compiler.LpModel;
+/** The lowered network (layers, input shape, output) robustc compiles. */
+export type Network = compiler.Network;
+/** The compiler's options (form, mode, radius, target, margin, pixel scale and range). */
+export type CompileOptions = compiler.CompileOptions;
+/** A compiled seed point: x*'s predicted label, the labels ranked, and one target (its LP) per target label. */
+export type CompiledPoint = compiler.CompiledPoint;
+/** One target label's LP (`lp`) and the map from its column values back to every layer's values (`inverse`). */
+export type CompiledTarget = compiler.CompiledTarget;
+/** `loadData`'s options: `data` as `--data` takes it, and `labels`, `pixelScale`, `layout`, `mean`, `std`. */
+export type DataOptions = session.DataOptions;
+/** A model opened with data: the network as measured, the dataset, the pixel scale and the notes on what was chosen. */
+export type Session = session.Session;
+/** The built-in solvers' names. */
+export type SolverName = solvers.SolverName;
+/** An optimal, infeasible, unbounded, timed-out or failed solve. */
+export type SolveStatus = solvers.SolveStatus;
+/** A solver's answer: status, objective, column values in `LpModel` column order. */
+export type LpSolution = solvers.LpSolution;
+/** A time limit (seconds) and, for a solver that reads files, the format to write. */
+export type SolveOptions = solvers.SolveOptions;
+/** An LP/MILP solver: `name`, `available()`, `solve(lp, options)`; docs/api.md shows one. */
+export type Solver = solvers.Solver;
+/** A point as JSON: the records of points.jsonl and `robustc rho --json`. */
+export type PointRecord = points.PointRecord;
+/** `robustc rho`'s options, as the CLI passes them. */
+export type RhoRequest = rhoCommandTypes.RhoRequest;
+/** `robustc measure`'s options, as the CLI passes them. */
+export type MeasureRequest = measureCommandTypes.MeasureRequest;
+
+/** The built-in solvers' names: highs (in-process), glpk, clp, cbc, highs-cli. */
+export const SOLVER_NAMES: readonly SolverName[] = BUILT_IN_SOLVERS;
+/** The LP's number of columns (variables). */
+export const numCols = (lp: LpModel): number => compilerNumCols(lp);
+/** The LP's number of rows (constraints). */
+export const numRows = (lp: LpModel): number => compilerNumRows(lp);
 
 /** A lowered ONNX classifier: what `loadModel` returns (a `Session` from `loadData` is one too). */
 export interface Model {
@@ -62,7 +86,7 @@ export interface Model {
 }
 
 /**
- * Parses and lowers an ONNX model (`robustc inspect` reads it the same way).
+ * Parses and lowers an ONNX classifier, as every robustc command does.
  * @throws UserError (an Error whose message is the diagnostic line, e.g. an unsupported operator) on a bad model.
  */
 export function loadModel(path: string): Model {
@@ -93,7 +117,8 @@ export interface CompilePointOptions extends Partial<CompileOptions> {
  * Compiles seed point `x` (the model input, in model units: value / pixelScale, as `modelInput` gives it) into
  * one LP per target label: by default the paper's restricted LP (mode restrict, form reduced) for the second
  * most probable label, minimising t = ‖x − x*‖∞ in model units (× pixelScale: pixels). `mode` exact (a big-M
- * MILP) and relax (the triangle relaxation) need a `radius` (model units) and default to form layered.
+ * MILP) and relax (the triangle relaxation) take a `radius` (model units; default the whole input box) and
+ * default to form layered.
  * @throws UserError on invalid options, an input of the wrong size or a target label that is x*'s own.
  */
 export function compilePoint(model: Model, x: ArrayLike<number>, options: CompilePointOptions = {}): CompiledPoint {
@@ -177,6 +202,12 @@ export async function solveTarget(
 
 type RunDefaults = keyof typeof RUN_DEFAULTS;
 
+/** The options given over RUN_DEFAULTS (an option given as undefined is absent, as on the command line). */
+const withDefaults = <T extends object>(given: T) => ({
+  ...RUN_DEFAULTS,
+  ...(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as T),
+});
+
 /** A rho --json --examples example: pixels in the data's units and layout, as adversarial.npy holds it. */
 export interface ExampleRecord {
   readonly index: number;
@@ -209,7 +240,7 @@ export type RhoOptions = Omit<RhoRequest, "json" | RunDefaults> &
 export async function rho(modelPath: string, options: RhoOptions): Promise<RhoRecord[]> {
   const { onPoint, ...given } = options;
   const records: RhoRecord[] = [];
-  await rhoCommand(modelPath, { ...RUN_DEFAULTS, ...given, json: true }, (line) => {
+  await rhoCommand(modelPath, { ...withDefaults(given), json: true }, (line) => {
     const p = JSON.parse(line) as RhoRecord;
     records.push(p);
     onPoint?.(p);
@@ -240,7 +271,7 @@ export interface MeasureResult {
  */
 export async function measure(modelPath: string, options: MeasureOptions): Promise<MeasureResult> {
   const summary: string[] = [];
-  await measureCommand(modelPath, { ...RUN_DEFAULTS, ...options }, (line) => summary.push(line));
+  await measureCommand(modelPath, withDefaults(options), (line) => summary.push(line));
   const file = (name: string) => join(options.out, name);
   const report = existsSync(file("report.json"))
     ? (JSON.parse(readFileSync(file("report.json"), "utf8")) as Record<string, unknown>)
