@@ -15,6 +15,15 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: "no-folder-cycle",
+      scope: "folder",
+      severity: "error",
+      comment:
+        "An import cycle between folders (runtime/rho -> runtime/attacks -> runtime/rho): each folder is a layer that imports only the layers below it.",
+      from: { path: "^(compiler|runtime|grammar|api)/" },
+      to: { circular: true },
+    },
+    {
       name: "compiler-not-to-runtime",
       severity: "error",
       comment: "The compiler imports nothing from the runtime.",

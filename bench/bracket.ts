@@ -10,9 +10,9 @@ import { localContext } from "../runtime/run/point-runner.js";
 import { modelInput } from "../runtime/run/session.js";
 import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode } from "../runtime/rho/modes.js";
-import { attackPoint } from "../runtime/attacks/point.js";
+import { attackPoint } from "../runtime/rho/baselines.js";
 import { quantile } from "../runtime/run/measure.js";
-import type { PointResult } from "../runtime/rho/types.js";
+import type { PointResult } from "../runtime/rho/result.js";
 
 const POINTS = Number(process.env.POINTS ?? 100);
 const EXACT_POINTS = Number(process.env.EXACT_POINTS ?? 0);
@@ -155,5 +155,5 @@ for (const name of models) {
       )}`,
     );
   }
-  await ctx.ort.dispose();
+  await ctx.evaluator.dispose();
 }

@@ -9,7 +9,7 @@ import { modelInput } from "../runtime/run/session.js";
 import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode } from "../runtime/rho/modes.js";
 import { quantile } from "../runtime/run/measure.js";
-import type { PointResult, RhoMode } from "../runtime/rho/types.js";
+import type { PointResult, RhoMode } from "../runtime/rho/result.js";
 
 const POINTS = Number(process.env.POINTS ?? 20),
   SECONDS = Number(process.env.SECONDS ?? 60);

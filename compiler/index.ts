@@ -15,6 +15,8 @@ export * from "./nonlinear/index.js";
 // Analysis: the float64 trace and sound bounds
 export * from "./analysis/trace.js";
 export * from "./analysis/bounds/index.js";
+// Bounds with an LP oracle (above the passes) and the one entry point over every method
+export * from "./lp-bounds/index.js";
 // Front-end
 export { loadNetwork, loadPartial, type NodeOutcome, type PartialLowering } from "./frontend/onnx/lower.js";
 export { logitsModelBytes, SOFTMAX_NOTE } from "./frontend/onnx/final-softmax.js";

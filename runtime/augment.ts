@@ -3,7 +3,7 @@
 // Invariant: an example is kept only if its rounded image is still misclassified; it carries the ORIGINAL label.
 
 import { argmax, type Evaluator } from "./evaluator/types.js";
-import { type PointResult } from "./rho/types.js";
+import { type PointResult } from "./rho/result.js";
 
 /**
  * Algorithms that take a confidence margin; the paper's defaults: alpha = 3.0 (its LP: the restriction to x*'s

@@ -18,7 +18,7 @@ import { runAugment, type AugmentRequest } from "./commands/augment.js";
 import { AUGMENT_ALGORITHMS } from "./augment.js";
 import { predictCommand, type PredictRequest } from "./commands/predict.js";
 import { EVALUATORS } from "./evaluator/index.js";
-import { ALGORITHMS } from "./attacks/point.js";
+import { ALGORITHMS } from "./rho/point.js";
 import { RHO_MODES } from "./rho/modes.js";
 import { verifyCommand, type VerifyRequest } from "./commands/verify.js";
 import { vnncompCommand, type VnncompRequest } from "./commands/vnncomp.js";
@@ -158,7 +158,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
           "--algorithm <a>",
           "lp (the bracket, or the paper's LP with --mode restrict), pgd (minimum-norm attack alone), lbfgsb (Szegedy et al.) or fgsm (signed gradient)",
         )
-          .choices(ALGORITHMS as string[])
+          .choices([...ALGORITHMS])
           .default(RUN_DEFAULTS.algorithm),
       )
       .option(

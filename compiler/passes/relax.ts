@@ -1,7 +1,7 @@
 // select-disjuncts, relax mode: every disjunction of C_f(x) is replaced by its kind's convex outer
 // approximation on sound bounds (compiler/nonlinear/: the triangle for a ReLU; v ≥ u_k, v ≤ Σ_k (u_k − l_k) +
 // max_k l_k for a max-pool), so the LP's feasible set CONTAINS F(C_f) within the box.
-// Every layer variable also gets its bounds as column bounds (finite: the dual bounds of analysis/bounds/lp-tighten.ts need
+// Every layer variable also gets its bounds as column bounds (finite: the dual bounds of lp-bounds/tighten.ts need
 // that). An infeasible relaxation, or a relaxation optimum, is a certified statement about the network.
 
 import { and, type Formula, type LinearBlock, type Problem, type VarBlock } from "../ir/constraint.js";

@@ -8,7 +8,7 @@
 import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import { crossEntropyGradient } from "./gradient.js";
 import { minimizeLbfgsb } from "./lbfgsb-optimizer.js";
-import { linf } from "../rho/types.js";
+import { linf } from "../point/check.js";
 
 export interface LbfgsbAttackOptions {
   /** Confidence margin the example must have in the float64 evaluation. */

@@ -8,9 +8,12 @@
 // rho/types.ts checkExample (a strict win in onnxruntime's float32 pass and in the float64 reference).
 
 import { rankLabels, trace, type Trace } from "../../compiler/index.js";
-import { prng } from "../prng.js";
-import { checkExample, fullRadius, logitScale, strictWinner, type Checked, type RhoContext } from "../rho/types.js";
+import { prng } from "./prng.js";
+import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import type { Seed } from "../point/seed.js";
 import { logitCombinationGradient } from "./gradient.js";
+import { signDescent } from "./sign-descent.js";
 
 export interface PgdOptions {
   /** Gradient steps per radius tried. */
@@ -52,18 +55,17 @@ function competitor(logits: Float64Array, predicted: number): { j: number; m: nu
 }
 
 export async function minNormAttack(
-  ctx: RhoContext,
-  xStar: Float64Array,
-  predicted: number,
+  ctx: PointContext,
+  seed: Pick<Seed, "xStar" | "predicted" | "star">,
   opts: PgdOptions = DEFAULT_PGD,
 ): Promise<AttackResult> {
+  const { xStar, predicted, star } = seed;
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   const n = xStar.length,
     lo = ctx.pixelMin / ctx.pixelScale,
     hi = ctx.pixelMax / ctx.pixelScale;
   const rand = prng(opts.seed);
-  const star = trace(ctx.net, xStar, { matrices: ctx.matrices });
   // The float64 margin a candidate needs before it is worth checking: a hair above 0, so that float32
   // rounding in onnxruntime rarely reverses it (the check decides).
   const kappa = 1e-6 * logitScale(star.logits);
@@ -84,21 +86,20 @@ export async function minNormAttack(
     return x;
   };
 
-  /** PGD at radius r from one start: the first iterate with float64 margin > kappa, or null. */
-  const run = (r: number, start: Float64Array): Float64Array | null => {
-    const x = project(start.slice(), r);
-    for (let k = 0; k <= opts.steps; k++) {
-      const t = trace(ctx.net, x, { matrices: ctx.matrices });
-      if (competitor(t.logits, predicted).m > kappa) return x;
-      if (k === opts.steps || left() <= 0) break;
-      const g = gradient(t);
+  /** PGD at radius r from one start (attacks/sign-descent.ts): the first iterate with float64 margin > kappa, or null. */
+  const run = (r: number, start: Float64Array): Promise<Float64Array | null> =>
+    signDescent<Float64Array>(start, {
+      steps: opts.steps,
+      look: (x, k) => {
+        const t = trace(ctx.net, x, { matrices: ctx.matrices });
+        if (competitor(t.logits, predicted).m > kappa) return { stop: x };
+        if (k === opts.steps || left() <= 0) return null;
+        return { dir: gradient(t) };
+      },
       // Step from r/2 down to r/20: large early moves, fine ones near the end.
-      const a = r * (0.5 - 0.45 * (k / opts.steps));
-      for (let i = 0; i < n; i++) x[i] += g[i] > 0 ? a : g[i] < 0 ? -a : 0;
-      project(x, r);
-    }
-    return null;
-  };
+      stepLength: (k) => r * (0.5 - 0.45 * (k / opts.steps)),
+      project: (x) => project(x, r),
+    });
 
   const g0 = gradient(star);
   const signed = Float64Array.from(xStar, (v, i) => v + Math.sign(g0[i]) * full);
@@ -118,7 +119,7 @@ export async function minNormAttack(
     }
     for (const s of starts) {
       if (left() <= 0) return null;
-      const x = run(r, s);
+      const x = await run(r, s);
       if (!x) continue;
       const c = await checkExample(ctx, Float32Array.from(x), xStar, predicted);
       if (c) return c;
@@ -139,7 +140,7 @@ export async function minNormAttack(
     for (let round = 0; round < 2 && left() > 0; round++) {
       const ss = Array.from({ length: opts.rayPoints }, (_, k) => sLo + ((sHi - sLo) * (k + 1)) / (opts.rayPoints + 1));
       const xs = ss.map((s) => Float64Array.from(Float32Array.from(xStar, (v, i) => v + s * d[i])));
-      const ys = await ctx.ort.logits(xs);
+      const ys = await ctx.evaluator.logits(xs);
       const k = ys.findIndex((y) => {
         const w = strictWinner(y);
         return w !== null && w.label !== predicted;

@@ -6,8 +6,8 @@
 
 import { dualBound, type LayerBounds, type Network } from "../../compiler/index.js";
 import { openHighsLp } from "../solvers/highs.js";
-import { baseFromBounds, disjunctModel, inputOf } from "../verify/milp.js";
-import type { Spec } from "../verify/spec.js";
+import { baseFromBounds, disjunctModel, inputOf } from "./milp.js";
+import type { Spec } from "./spec.js";
 
 export interface LeafAnswer {
   /** The disjunct holds nowhere on the subdomain (proved from duals, or HiGHS found the LP infeasible). */

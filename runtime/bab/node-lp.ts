@@ -7,8 +7,8 @@
 
 import { dualBound, type LayerBounds, type LpModel, type Network } from "../../compiler/index.js";
 import { openBoundedLp, type BoundedLp } from "../solvers/highs.js";
-import { baseFromBounds, disjunctModel } from "../verify/milp.js";
-import type { Spec } from "../verify/spec.js";
+import { baseFromBounds, disjunctModel } from "./milp.js";
+import type { Spec } from "./spec.js";
 
 /** An LP over a layered encoding: each layer's first column, the input layer's id; binaries as bigM made them. */
 export interface SubdomainModel {

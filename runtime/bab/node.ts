@@ -14,7 +14,7 @@ import {
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
-import type { LeAtom, Spec } from "../verify/spec.js";
+import type { LeAtom, Spec } from "./spec.js";
 
 export interface BabNet {
   readonly net: Network;

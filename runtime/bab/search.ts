@@ -8,7 +8,7 @@
 
 import { Heap } from "heap-js";
 import { tightBounds, trace, type LayerBounds } from "../../compiler/index.js";
-import { unsafeValue, type Spec } from "../verify/spec.js";
+import { unsafeValue, type Spec } from "./spec.js";
 import { leafLp } from "./leaf.js";
 import { openNodeLp } from "./node-lp.js";
 import { evaluateNode, splitBounds, type BabNet, type NodeEval } from "./node.js";

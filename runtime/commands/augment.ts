@@ -91,7 +91,7 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
   try {
     const runCfg = { ...cfg, margin };
     const jobs = Math.max(1, Math.min(r.jobs, indices.length));
-    const runner = await makeRunner(runCfg, jobs);
+    const runner = await makeRunner(runCfg, jobs, session);
     let points;
     try {
       points = await runPoints(

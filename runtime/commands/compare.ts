@@ -4,15 +4,16 @@
 
 import { basename, join } from "node:path";
 import { UserError, diag, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
+import { ALGORITHMS, type Algorithm } from "../rho/point.js";
 import { estimate, quantile, runPoints, type Estimates } from "../run/measure.js";
 import { pointRecord } from "../run/points-file.js";
 import { toCsv } from "../report/csv.js";
 import { cdfSvg, cdfXMax } from "../report/plot.js";
-import { makeRunner, type RunConfig } from "../run/point-runner.js";
+import { makeRunner, type PointRunner, type RunConfig } from "../run/point-runner.js";
 import { prepareOut, runIdentity } from "../run/out-dir.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import { openRun, type RunRequest } from "./run-request.js";
+import type { Session } from "../run/session.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 
 export interface CompareRequest extends RunRequest {
@@ -31,15 +32,21 @@ export async function compareCommand(model: string, r: CompareRequest, out: (lin
       ),
     ]);
   }
-  const { indices, cfg, announce } = await openRun(model, r);
+  const { session, indices, cfg, announce } = await openRun(model, r);
   const eps = cfg.eps;
   unwrap(prepareOut(r.out, { ...runIdentity(cfg, indices, eps), algorithm: "compare" }, false));
   announce();
   const jobs = Math.min(r.jobs, indices.length);
   const tty = process.stderr.isTTY === true;
-  const all = await runCompare(cfg, indices, jobs, (a, done) => {
-    if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `);
-  });
+  const all = await runCompare(
+    cfg,
+    indices,
+    jobs,
+    (a, done) => {
+      if (tty) process.stderr.write(`\r${a}: ${done}/${indices.length} points   `);
+    },
+    session,
+  );
   if (tty) process.stderr.write("\n");
   const rows = summarise(all, eps);
   unwrap(await writeCompare(r.out, model, r.data, eps, all, rows, cfg.pixelScale));
@@ -66,24 +73,27 @@ export async function runCompare(
   indices: readonly number[],
   jobs: number,
   onProgress: (algorithm: Algorithm, done: number) => void,
+  session?: Session,
 ): Promise<Map<Algorithm, PointResult[]>> {
   const all = new Map<Algorithm, PointResult[]>();
-  for (const algorithm of ALGORITHMS) {
-    // lp is the paper's restricted LP here (rho_hat, as in its Table 1), beside the attacks.
-    const { mode: _bracket, ...paper } = cfg;
-    const runner = await makeRunner({ ...paper, algorithm }, jobs);
-    let done = 0;
-    try {
+  // One runner (one session per thread) for every algorithm; lp is the paper's restricted LP here (rho_hat, as in
+  // its Table 1), beside the attacks.
+  const { mode: _bracket, ...paper } = cfg;
+  const runner = await makeRunner(paper, jobs, session);
+  try {
+    for (const algorithm of ALGORITHMS) {
+      let done = 0;
+      const one: PointRunner = { run: (i, signal) => runner.run(i, signal, { algorithm }), close: async () => {} };
       all.set(
         algorithm,
-        await runPoints(runner, indices, jobs, null, {
+        await runPoints(one, indices, jobs, null, {
           tick: () => onProgress(algorithm, ++done),
           stop: () => undefined,
         }),
       );
-    } finally {
-      await runner.close();
     }
+  } finally {
+    await runner.close();
   }
   return all;
 }

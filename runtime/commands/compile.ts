@@ -32,7 +32,8 @@ import {
 } from "../../compiler/index.js";
 import { printProblem } from "../../grammar/constraint/print.js";
 import { argmax } from "../evaluator/types.js";
-import { checkExample, marginLadder, type RhoContext } from "../rho/types.js";
+import { checkExample, marginLadder } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
 import { withTempDir } from "../solvers/external.js";
 import { getSolver, solveFile, type SolverName } from "../solvers/registry.js";
 import {
@@ -306,10 +307,10 @@ export async function solveWritten(
   const n = inputSize(s.network);
   const xStar = modelInput(s, index);
   const ort = await openEvaluator(s);
-  const ctx: RhoContext = {
+  const ctx: PointContext = {
     net: s.network,
     matrices: networkMatrices(s.network),
-    ort,
+    evaluator: ort,
     pixelScale: s.pixelScale,
     pixelMin: 0,
     pixelMax: s.pixelScale,

@@ -11,7 +11,7 @@ import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName } from "../run/shard.js";
 import { reportedExamples, reportsLine, writeMeasurement } from "../report/write.js";
 import { checkImageInput, writeImages } from "../report/images.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import { measureOnQueue, type QueueOptions } from "./measure-queue.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
@@ -62,7 +62,7 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
   const jobs = Math.max(1, Math.min(r.jobs, todo.length));
   let points: PointResult[] = [];
   if (todo.length > 0) {
-    const runner = await makeRunner(cfg, jobs);
+    const runner = await makeRunner(cfg, jobs, session);
     const bar = await progressBar(todo.length, process.stderr.isTTY === true, { eps: cfg.eps });
     // Every finished point is in points.jsonl (written and fsynced before tick): Ctrl-C loses only those in flight.
     let saved = done.length;

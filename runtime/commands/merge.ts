@@ -28,7 +28,7 @@ import {
   type QueuedRun,
 } from "../run/queue/queue.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 
 interface ShardDir {
   readonly dir: string;

@@ -8,7 +8,7 @@ import { progressBar, roughDuration, runPoints } from "../run/measure.js";
 import { exampleRecord } from "../report/images.js";
 import { makeRunner } from "../run/point-runner.js";
 import { pointRecord } from "../run/points-file.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import { openRun, type RunRequest } from "./run-request.js";
 import { distDigits, unitShort } from "../data/input-map.js";
 
@@ -55,7 +55,7 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
         `(--time-limit ${r.timeLimit} s per point, --jobs ${jobs}); --limit N or --index I runs fewer\n`,
     );
   }
-  const runner = await makeRunner(cfg, jobs);
+  const runner = await makeRunner(cfg, jobs, session);
   // The per-point lines show progress on a terminal; a log gets a progress line every ~10 s.
   const progress = await progressBar(indices.length, false, {
     eps: cfg.eps,

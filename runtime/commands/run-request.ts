@@ -2,7 +2,7 @@
 // the point indices and the RunConfig a runner takes. Invalid values and combinations are refused here.
 
 import { UserError, diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
-import type { Algorithm } from "../attacks/point.js";
+import type { Algorithm } from "../rho/point.js";
 import { DEFAULT_LAZY, type LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
 import type { RunConfig } from "../run/point-runner.js";

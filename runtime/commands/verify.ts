@@ -1,57 +1,11 @@
 // `robustc verify MODEL.onnx PROP.vnnlib`: opens the model (any output size; the property names Y_j), parses
 // the property, checks that their sizes agree, and runs the engine; prints and writes the VNN-COMP answer.
 
-import {
-  diag,
-  fail,
-  loadNetwork,
-  networkMatrices,
-  ok,
-  unwrap,
-  writeFileAtomic,
-  type Network,
-  type Result,
-} from "../../compiler/index.js";
-import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
-import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
-import { checkShapes, verifyProperty, type VerifyContext } from "../verify/engine.js";
+import { diag, fail, ok, unwrap, writeFileAtomic, type Result } from "../../compiler/index.js";
+import type { VnnlibProperty } from "../../grammar/vnnlib/parse.js";
+import { verifyProperty } from "../verify/engine.js";
+import { openProperty, openVerifyModel, type OpenModel } from "../verify/open.js";
 import { formatResult, type VerifyResult } from "../verify/result.js";
-
-export interface OpenModel {
-  readonly context: VerifyContext;
-  readonly warnings: readonly string[];
-  close(): Promise<void>;
-}
-
-/** The lowered network, its matrices and a one-thread onnxruntime session (per-instance work). */
-export async function openVerifyModel(path: string): Promise<Result<OpenModel>> {
-  const r = loadNetwork(path);
-  if (!r.ok) return r;
-  const net: Network = r.value.network;
-  let evaluator: OnnxRuntimeEvaluator;
-  try {
-    evaluator = await OnnxRuntimeEvaluator.create(path, net, { threads: 1 });
-  } catch (e) {
-    return fail(
-      diag(
-        "onnx/runtime",
-        `${path}: onnxruntime cannot open the model (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`,
-      ),
-    );
-  }
-  return ok({
-    context: { net, matrices: networkMatrices(net), evaluator },
-    warnings: r.value.warnings,
-    close: () => evaluator.dispose(),
-  });
-}
-
-export function openProperty(path: string, net: Network, model: string): Result<VnnlibProperty> {
-  const p = readVnnlibFile(path);
-  if (!p.ok) return p;
-  const s = checkShapes(net, p.value, model, path);
-  return s.ok ? p : s;
-}
 
 export interface VerifyRequest {
   readonly timeout: number;

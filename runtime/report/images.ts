@@ -10,7 +10,8 @@ import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/ind
 import { item } from "../data/index.js";
 import { makeDir } from "../run/out-dir.js";
 import { toDataLayout, type Session } from "../run/session.js";
-import { linf, type PointResult } from "../rho/types.js";
+import { linf } from "../point/check.js";
+import { type PointResult } from "../rho/result.js";
 
 /** How one model input is an image: channels (1 grey, 3 RGB), height, width, and where the channels are. */
 export interface ImageLayout {

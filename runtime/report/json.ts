@@ -10,8 +10,8 @@ import { basename, dirname, join } from "node:path";
 import { loadedHighsVersion } from "../solvers/highs.js";
 import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
 import type { RunIdentity } from "../run/out-dir.js";
-import { type PointResult } from "../rho/types.js";
-import type { Algorithm } from "../attacks/point.js";
+import { type PointResult } from "../rho/result.js";
+import type { Algorithm } from "../rho/point.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 
 const require = createRequire(import.meta.url);

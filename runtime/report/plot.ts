@@ -105,7 +105,9 @@ export async function cdfSvg(
             field: "algorithm",
             type: "nominal",
             title: opts.legend ?? "algorithm",
-            legend: { orient: "bottom-right" },
+            // Beside the plot, not over it, and never cut: vega's default labelLimit (160 px) cut the bracket's
+            // labels to "upper (checked exa…" and "rho_hat (paper's L…"; 0 lifts the limit.
+            legend: { orient: "right", labelLimit: 0 },
             sort: names,
           },
         },

@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { inputSize, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { pointRecord } from "../run/points-file.js";
-import type { PointResult } from "../rho/types.js";
+import type { PointResult } from "../rho/result.js";
 import { toDataLayout, type Session } from "../run/session.js";
 import { BRACKET_COLUMNS, bracketRow, POINT_COLUMNS, toCsv } from "./csv.js";
 import { formatMeasureReport, measureReport, type MeasuredRun } from "./json.js";

@@ -1,172 +1,144 @@
-// Exact rho by MILP: rho(f, x*) = min over l ≠ l* of rho(f, x*, l), one big-M MILP per target label (in
-// order of logit rank), each bounded by the best distance found so far (t ≤ best: later MILPs only have to
-// beat it). Bounds for the big-M rows are sound interval bounds, LP-tightened (compiler/analysis/bounds/lp-tighten.ts), on the
-// box ‖x − x*‖∞ ≤ radius, where the radius is the restricted LP's checked rho_hat (rho ≤ rho_hat), or the
-// whole input box when rho_hat = ∞. Every MILP optimiser is re-checked by onnxruntime in float32; one that
-// rounding tips back is repaired by the restricted LP of its own linear region (walk.ts: checkedRegionLp).
+// Exact rho by branch and bound (runtime/bab/): decisions "is there an input within eps of x* where another
+// label scores at least as high?" at chosen eps, narrowing [lower, upper] until upper − lower ≤ the tolerance.
+// unsat at eps proves rho ≥ eps (no tie or win within the closed ball); sat gives an example that
+// checkExample confirmed (strict win in onnxruntime float32 and in float64), so rho ≤ its distance.
+// The decisions bisect [lower, upper]; a sat answer's example is first moved toward x* along its ray. Asking
+// just below upper first (one unsat there would close the bracket) was measured and dropped: on mnist_mlp
+// digits 1, 3, 4, 6 (30 s each) that decision timed out and left lower bounds 0.01–0.2 px worse.
 
-import {
-  addTarget,
-  allPositive,
-  bigM,
-  dualBound,
-  encode,
-  linearizeLinf,
-  marginOf,
-  patternAt,
-  radiusBox,
-  rankLabels,
-  relaxDisjuncts,
-  toLpModel,
-  trace,
-  type LpModel,
-  type Trace,
-} from "../../compiler/index.js";
-import { checkedRegionLp } from "./walk.js";
-import { boxBounds } from "./lower.js";
-import { checkExample, linf, marginLadder, type Checked, type RhoContext } from "./types.js";
-import { openHighsLp, solveMilp } from "../solvers/highs.js";
+import { radiusBox, sizeOf, trace } from "../../compiler/index.js";
+import { decide, DEFAULT_BAB, type BabResult } from "../bab/search.js";
+import type { Spec } from "../bab/spec.js";
+import { checkExample, fullRadius, type Checked } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import { exactTolerance } from "./result.js";
 
-export interface ExactOptions {
-  readonly timeLimit: number;
-  /** LP-tighten the big-M bounds (default true: on mnist_mlp it halves the unstable ReLUs in a second). */
-  readonly tighten: boolean;
-  /** A proven lower bound on rho (model units), e.g. lower.ts's: every MILP gets t ≥ it. */
-  readonly tMin?: number;
-}
-
-export interface ExactResult {
-  /** Proven lower bound on rho (model units): min over labels of each MILP's dual bound (its optimum when solved). */
+export interface BabRhoResult {
   readonly lower: number;
-  /** The best checked example (its distance is the upper bound), or null. */
   readonly best: Checked | null;
   readonly optimal: boolean;
-  readonly milps: number;
-  /** Labels the relaxation excluded on the whole box (no MILP needed). */
-  readonly pruned: number;
-  readonly binaries: number;
-  readonly boundSeconds: number;
+  /** Decisions run, subdomains bounded and subdomain LPs over all of them. */
+  readonly decisions: number;
+  readonly nodes: number;
+  readonly lps: number;
   readonly seconds: number;
 }
 
-/** min t over a relaxation LP (t its last column), as a sound bound from the duals (0 when none). */
-async function relaxationLower(lp: LpModel): Promise<number> {
-  const tCol = lp.colLower.length - 1;
-  const s = await openHighsLp(lp);
-  try {
-    const y = await s.minimize(Int32Array.of(tCol), Float64Array.of(1));
-    if (!y) return 0;
-    const c = new Float64Array(lp.colLower.length);
-    c[tCol] = 1;
-    return Math.max(0, dualBound(lp, c, y));
-  } finally {
-    s.close();
-  }
+/** The decision at eps as a VNN-LIB-like spec: the ball ∩ the pixel box, one disjunct y_l* − y_l ≤ 0 per label l. */
+export function rhoSpec(ctx: PointContext, xStar: Float64Array, predicted: number, eps: number): Spec {
+  const box = radiusBox(xStar, eps, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
+  const nOut = sizeOf(ctx.net.layers[ctx.net.output].shape);
+  const disjuncts = Array.from({ length: nOut }, (_, l) => l)
+    .filter((l) => l !== predicted)
+    .map((l) => [
+      {
+        ys: Int32Array.of(predicted, l),
+        yw: Float64Array.of(1, -1),
+        xs: new Int32Array(0),
+        xw: new Float64Array(0),
+        c: 0,
+      },
+    ]);
+  return { lower: box.lower, upper: box.upper, disjuncts };
+}
+
+/** Is there an input within eps of x* (and in the pixel box) where another label ties or beats l*? Sat answers pass checkExample. */
+export function decideRho(
+  ctx: PointContext,
+  xStar: Float64Array,
+  predicted: number,
+  eps: number,
+  deadline: number,
+): Promise<BabResult<Checked>> {
+  return decide(
+    { net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork },
+    rhoSpec(ctx, xStar, predicted, eps),
+    (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted),
+    { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp },
+  );
 }
 
 /**
- * `radius`: rho_hat in model units (∞ when the restriction found nothing); `start`: its checked example.
- * The MILPs share the time limit: each gets the time left divided by the labels left.
+ * The example moved toward x* along its ray x* + s·(x − x*) as far as the float64 trace keeps another label
+ * ahead (bisection on s), then checked again; null when that point does not pass the check.
  */
-export async function exactRho(
-  ctx: RhoContext,
-  star: Trace,
+async function shrink(ctx: PointContext, xStar: Float64Array, predicted: number, c: Checked): Promise<Checked | null> {
+  const at = (s: number) => Float64Array.from(c.example, (v, i) => xStar[i] + s * (v - xStar[i]));
+  const wins = (s: number) => {
+    const y = trace(ctx.net, at(s), { matrices: ctx.matrices }).logits;
+    return y.some((v, l) => l !== predicted && v > y[predicted]);
+  };
+  let lo = 0,
+    hi = 1;
+  for (let k = 0; k < 30 && hi - lo > 1e-6; k++) {
+    const mid = (lo + hi) / 2;
+    if (wins(mid)) hi = mid;
+    else lo = mid;
+  }
+  if (hi >= 1) return null;
+  // Slightly beyond the boundary, so that float32 rounding does not tip the point back.
+  for (const s of [hi * (1 + 1e-4), hi * (1 + 1e-3)]) {
+    if (s >= 1) break;
+    const e = await checkExample(ctx, Float32Array.from(at(s)), xStar, predicted);
+    if (e && e.dist < c.dist) return e;
+  }
+  return null;
+}
+
+/** `lower`: a proven lower bound (model units); `best`: the best checked example so far. Time in seconds. */
+export async function babRho(
+  ctx: PointContext,
   xStar: Float64Array,
   predicted: number,
-  radius: number,
-  start: Checked | null,
-  opts: ExactOptions,
-): Promise<ExactResult> {
-  const t0 = performance.now();
-  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
-  const lo = ctx.pixelMin / ctx.pixelScale,
-    hi = ctx.pixelMax / ctx.pixelScale;
-  // Pad the radius a little: the checked example's distance is float32-rounded; the box must contain it.
-  const r = Number.isFinite(radius) ? radius * (1 + 1e-6) + 1e-9 : Infinity;
-  const bounds = await boxBounds(
-    ctx.net,
-    ctx.matrices,
-    radiusBox(xStar, r, lo, hi),
-    opts.tighten ? "lp" : "interval",
-    Math.max(0.1, left() / 4),
-  );
-  const boundSeconds = (performance.now() - t0) / 1000;
-  const enc = encode(ctx.net, { inputLower: lo, inputUpper: hi });
-  const { problem: base, stats } = bigM(ctx.net, enc, bounds);
-  const ladder = marginLadder(ctx, star.logits);
-  const n = xStar.length;
-  let best = start,
-    lower = Infinity,
-    optimal = true,
-    milps = 0;
-  const labels = rankLabels(star.logits).slice(1);
-  // One relaxation LP per label first: when it proves y_l* > y_l on the whole box, label l has nothing
-  // within r (certified: compiler/analysis/bounds/exclude.ts) and needs no MILP; the others share the time left.
-  // For the others, the relaxation's min t (made sound from its duals) bounds that label's rho from below
-  // even when its MILP runs out of time before its root node.
-  const open: number[] = [],
-    relaxLower = new Map<number, number>();
-  const relaxed = relaxDisjuncts(ctx.net, enc, bounds).problem;
-  for (const l of labels) {
-    if ((await allPositive(ctx.net, ctx.matrices, bounds, [marginOf(predicted, l)], { open: openHighsLp })).proved) {
-      lower = Math.min(lower, r);
-      continue;
+  lower0: number,
+  best0: Checked | null,
+  timeLimit: number,
+): Promise<BabRhoResult> {
+  const t0 = performance.now(),
+    end = t0 + timeLimit * 1000;
+  const tol = exactTolerance(ctx.pixelScale) / ctx.pixelScale;
+  let lower = lower0,
+    best = best0,
+    decisions = 0,
+    nodes = 0,
+    lps = 0;
+  const full = fullRadius(xStar, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
+  const upper = () => (best ? best.dist : full);
+  // Where a decision ran out of time: later ones stay below it (nothing is known between it and upper).
+  let cap = Infinity;
+  while (upper() - lower > tol && performance.now() < end) {
+    const left = end - performance.now();
+    const hi = Math.min(upper(), cap);
+    let q = (lower + hi) / 2,
+      share = 1 / 3;
+    if (hi - lower <= tol / 2) {
+      // Nothing is left to learn below a decision that timed out: one last one just below upper (an unsat
+      // there closes the bracket), with all the time left.
+      if (!Number.isFinite(cap)) break;
+      cap = Infinity;
+      q = Math.max(lower, upper() - 0.9 * tol);
+      share = 1;
     }
-    open.push(l);
-    relaxLower.set(
-      l,
-      await relaxationLower(toLpModel(linearizeLinf(addTarget(relaxed, enc, l, 0), xStar, r), `relax_l${l}`, [])),
-    );
+    const r = await decideRho(ctx, xStar, predicted, q, performance.now() + left * share);
+    decisions++;
+    nodes += r.nodes;
+    lps += r.lps;
+    if (r.status === "unsat") lower = Math.max(lower, q);
+    else if (r.status === "sat" && r.example) {
+      const e = (await shrink(ctx, xStar, predicted, r.example)) ?? r.example;
+      if (!best || e.dist < best.dist) best = e;
+    } else cap = q;
   }
-  const pruned = labels.length - open.length;
-  for (let i = 0; i < open.length; i++) {
-    const l = open[i];
-    // The best distance so far bounds this label's MILP (beyond it, it cannot matter; within r the bounds hold).
-    const tMax = Math.min(r, best ? best.dist : Infinity);
-    const lp = toLpModel(
-      linearizeLinf(addTarget(base, enc, l, 0), xStar, Number.isFinite(tMax) ? tMax : Infinity),
-      `exact_l${l}`,
-      [],
-    );
-    // t is the last column; rho(f, x*, l) ≥ rho ≥ tMin, so the row cuts nothing off and lifts the MILP's bound.
-    if (opts.tMin !== undefined && opts.tMin > 0) lp.colLower[lp.colLower.length - 1] = Math.min(opts.tMin, tMax);
-    const budget = left() / (open.length - i);
-    if (budget <= 0.01) {
-      optimal = false;
-      lower = Math.min(lower, relaxLower.get(l)!);
-      continue;
-    }
-    const m = await solveMilp(lp, budget);
-    milps++;
-    if (m.status === "infeasible") {
-      lower = Math.min(lower, tMax);
-      continue;
-    }
-    if (m.status !== "optimal") optimal = false;
-    lower = Math.min(lower, Math.max(relaxLower.get(l)!, Number.isFinite(m.dualBound) ? m.dualBound : 0));
-    if (!m.x || m.objective === null) continue;
-    const example = Float32Array.from(m.x.subarray(0, n));
-    const dist = linf(example, xStar);
-    if (best && dist >= best.dist) continue;
-    let c: Checked | null = await checkExample(ctx, example, xStar, predicted);
-    if (!c) {
-      // Float32 tipped it back: the restricted LP of the optimiser's own region, with the raised margin.
-      const tr = trace(ctx.net, Float64Array.from(m.x.subarray(0, n)));
-      c = await checkedRegionLp(ctx, patternAt(tr), xStar, l, predicted, ladder, Math.max(1, left()));
-    }
-    if (c && (!best || c.dist < best.dist)) best = c;
-  }
-  // No label can be closer than the best checked example, and rho ≤ its distance.
-  if (best) lower = Math.min(lower, best.dist);
-  if (!Number.isFinite(lower)) lower = Number.isFinite(r) ? r : lower;
+  // rho = ∞ cannot be proved this way; a lower bound above the best example cannot happen (it would be a bug).
+  if (best && lower > best.dist)
+    throw new Error(`internal: proven lower bound ${lower} above a checked example at ${best.dist}`);
   return {
     lower,
     best,
-    optimal,
-    milps,
-    pruned,
-    binaries: stats.binaries,
-    boundSeconds,
+    optimal: best !== null && best.dist - lower <= tol,
+    decisions,
+    nodes,
+    lps,
     seconds: (performance.now() - t0) / 1000,
   };
 }

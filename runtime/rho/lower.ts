@@ -1,5 +1,5 @@
 // A certified lower bound on rho: the largest eps (found by bisection) at which sound bounds of the box
-// ‖x − x*‖∞ ≤ eps prove y_l* − y_l > 0 for every l ≠ l* (compiler/analysis/bounds/exclude.ts: intervals,
+// ‖x − x*‖∞ ≤ eps prove y_l* − y_l > 0 for every l ≠ l* (compiler/lp-bounds/exclude.ts: intervals,
 // back-substitution, then the triangle relaxation's LP, its value taken from the row duals by weak duality,
 // never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network in exact
 // arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
@@ -15,7 +15,7 @@ import {
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import { openHighsLp } from "../solvers/highs.js";
-import { fullRadius } from "./types.js";
+import { fullRadius } from "../point/check.js";
 
 /** Which sound bounds of the box: intervals, back-substitution (CROWN/DeepPoly-style), or LP-tightened. */
 export type LowerMethod = "interval" | "backsub" | "lp";

@@ -5,16 +5,20 @@
 // (maximising the target's margin in each), until a region can. Consumes a bracket point; produces a point with status adversarial or not-found.
 
 import { patternAt, trace } from "../../compiler/index.js";
-import { checkedRegionLp, DEFAULT_WALK, FORWARD_STEP, walkForward } from "./walk.js";
-import { fullRadius, marginLadder, type PointResult, type RhoContext } from "./types.js";
+import { checkedRegionLp } from "./region-lp.js";
+import { DEFAULT_WALK, FORWARD_STEP, walkForward } from "./walk.js";
+import type { Seed } from "../point/seed.js";
+import { fullRadius, marginLadder } from "../point/check.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "./result.js";
 
 /** The forward walk's LPs toward the margin (the bracket's FORWARD_WALK allows 16). */
 const MARGIN_WALK_STEPS = 24;
 
 export async function marginExample(
-  ctx: RhoContext,
+  ctx: PointContext,
   p: PointResult,
-  xStar: Float64Array,
+  seed: Pick<Seed, "xStar" | "star">,
   alpha: number,
   timeLimit: number,
 ): Promise<PointResult> {
@@ -28,7 +32,7 @@ export async function marginExample(
   if (!p.example || p.target === null)
     return done({ status: "not-found", rho: null, example: undefined, message: "the bracket found no example" });
   const region = patternAt(trace(ctx.net, Float64Array.from(p.example), { matrices: ctx.matrices }));
-  const star = trace(ctx.net, xStar, { matrices: ctx.matrices });
+  const { xStar, star } = seed;
   const withMargin = { ...ctx, margin: alpha };
   const ladder = marginLadder(withMargin, star.logits);
   let c = await checkedRegionLp(withMargin, region, xStar, p.target, p.predicted, ladder, timeLimit);

@@ -16,26 +16,18 @@
 //   restrict: the paper's rho_hat alone (restrict.ts as it is, no bracket fields).
 // upper is always the distance of an example that passed types.ts checkExample; lower is always certified.
 
-import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern, type Trace } from "../../compiler/index.js";
-import { argmax } from "../evaluator/types.js";
+import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern } from "../../compiler/index.js";
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
-import { exactRho } from "./exact.js";
-import { babRho, decideRho } from "./bab-exact.js";
+import { exactRho } from "./milp.js";
+import { babRho, decideRho } from "./exact.js";
 import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
-import { rhoForPoint } from "./restrict.js";
-import { DEFAULT_LAZY } from "../lazy/lazy-loop.js";
-import {
-  exactTolerance,
-  fullRadius,
-  linf,
-  marginLadder,
-  type Checked,
-  type PointResult,
-  type PointStatus,
-  type RhoContext,
-  type RhoMode,
-} from "./types.js";
-import { checkedRegionLp, DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
+import { restrictedLp, restrictPoint } from "./restrict.js";
+import { fullRadius, marginLadder, type Checked } from "../point/check.js";
+import { boxOf, type PointContext } from "../point/context.js";
+import { openSeed, secondsSince, type Seed } from "../point/seed.js";
+import { exactTolerance, LP_FIELDS, refusedPoint, type PointResult, type PointStatus, type RhoMode } from "./result.js";
+import { checkedRegionLp } from "./region-lp.js";
+import { DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 /**
  * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that region LP takes ~0.1 s and gains ~1%, on mnist_lenet ~1 s and ~0.5%
@@ -78,12 +70,20 @@ class Bracket {
   private readonly t0 = performance.now();
 
   constructor(
-    readonly ctx: RhoContext,
-    readonly xStar: Float64Array,
-    readonly star: Trace,
-    readonly predicted: number,
+    readonly ctx: PointContext,
+    readonly seed: Seed,
     readonly timeLimit: number,
   ) {}
+
+  get xStar(): Float64Array {
+    return this.seed.xStar;
+  }
+  get star(): Seed["star"] {
+    return this.seed.star;
+  }
+  get predicted(): number {
+    return this.seed.predicted;
+  }
 
   left(): number {
     return this.timeLimit - (performance.now() - this.t0) / 1000;
@@ -108,7 +108,7 @@ class Bracket {
 
   /** The input box in model units. */
   get box(): { lo: number; hi: number } {
-    return { lo: this.ctx.pixelMin / this.ctx.pixelScale, hi: this.ctx.pixelMax / this.ctx.pixelScale };
+    return boxOf(this.ctx);
   }
 }
 
@@ -117,7 +117,7 @@ const STAGES = {
   /** The minimum-norm attack over every label (its own share of the time). */
   attack: (b: Bracket, share: number) =>
     b.stage("attack", async () => {
-      const a = await minNormAttack(b.ctx, b.xStar, b.predicted, {
+      const a = await minNormAttack(b.ctx, b.seed, {
         ...DEFAULT_PGD,
         timeLimit: Math.max(0.1, b.left() * share),
       });
@@ -211,7 +211,7 @@ const STAGES = {
    * The paper's restricted LP (target: the second most probable label), inside the ball of radius `radius`
    * (∞: the full LP). Its checked optimum is an example like any other.
    */
-  restrict: (b: Bracket, index: number, radius: number, share: number) =>
+  restrict: (b: Bracket, radius: number, share: number) =>
     b.stage("restrict", async () => {
       // The ball is padded a hair beyond upper (as exact.ts pads its box): the float32 rule's raised margin
       // moves the LP's optimum ~1e-6 further out, and upper itself may be that region's optimum.
@@ -220,27 +220,26 @@ const STAGES = {
       const bounds = inBall
         ? await boxBounds(b.ctx.net, b.ctx.matrices, radiusBox(b.xStar, radius, b.box.lo, b.box.hi), "interval", 1)
         : undefined;
-      const ctx = { ...b.ctx, lazy: { ...(b.ctx.lazy ?? DEFAULT_LAZY), timeLimit: Math.max(0.1, b.left() * share) } };
-      const r = await rhoForPoint(
-        ctx,
-        index,
-        b.xStar,
-        null,
+      const { lp } = await restrictedLp(
+        b.ctx,
+        b.seed,
+        Math.max(0.1, b.left() * share),
         inBall ? { radius, ...(bounds ? { bounds } : {}) } : undefined,
       );
-      if (r.status === "adversarial" && r.example) {
-        b.rhoHat = r.rho! / b.ctx.pixelScale;
-        b.offer({
-          example: r.example,
-          dist: linf(r.example, b.xStar),
-          label: r.target!,
-          lps: r.iterations,
-          ...(r.checkMargin !== null ? { margin32: r.checkMargin } : {}),
-        });
-      } else if (r.status === "no-adversarial-in-region") {
+      if (lp.status === "checked") {
+        b.rhoHat = lp.checked!.dist;
+        b.offer(lp.checked);
+      } else if (lp.status === "infeasible") {
         if (inBall) b.rhoHatAbove = radius;
         else b.rhoHat = Infinity;
-      } else b.notes.push(`restricted LP: ${r.status}${r.message ? ` (${r.message})` : ""}`);
+      } else {
+        const status = lp.status === "exhausted" ? "error" : lp.status;
+        const message =
+          lp.status === "exhausted"
+            ? `no LP optimiser passed the onnxruntime float32 check (${lp.failures.join("; ")})`
+            : lp.message;
+        b.notes.push(`restricted LP: ${status}${message ? ` (${message})` : ""}`);
+      }
     }),
   /** The certified lower bound, by bisection below the current upper bound (the whole box without one). */
   lower: (b: Bracket, opts: LowerOptions) =>
@@ -255,10 +254,10 @@ const STAGES = {
 };
 
 /** The bracket's stages in order; `eps` (model units) sets the rho_hat ball R = max(upper, eps). */
-async function bracketStages(b: Bracket, index: number, eps: number): Promise<void> {
+async function bracketStages(b: Bracket, eps: number): Promise<void> {
   await STAGES.attack(b, 0.25);
   await STAGES.walkBack(b, 0.25);
-  await STAGES.restrict(b, index, Math.max(Number.isFinite(b.upper) ? b.upper : 0, eps), 1 / 3);
+  await STAGES.restrict(b, Math.max(Number.isFinite(b.upper) ? b.upper : 0, eps), 1 / 3);
   if (!b.best) await STAGES.forward(b, rankLabels(b.star.logits)[1], boxRadius(b), 0.5);
   await STAGES.lower(b, BRACKET_LOWER);
 }
@@ -267,9 +266,9 @@ async function bracketStages(b: Bracket, index: number, eps: number): Promise<vo
  * The bracket first (half the time at most): it shrinks the radius (hence the box, the bounds, the binaries)
  * and gives the exact stage its lower bound. True when it already settled the point (rho = ∞ proved).
  */
-async function halfBracket(b: Bracket, index: number, eps: number): Promise<boolean> {
-  const half = new Bracket(b.ctx, b.xStar, b.star, b.predicted, b.left() / 2);
-  await bracketStages(half, index, eps);
+async function halfBracket(b: Bracket, eps: number): Promise<boolean> {
+  const half = new Bracket(b.ctx, b.seed, b.left() / 2);
+  await bracketStages(half, eps);
   Object.assign(b, { best: half.best, lower: half.lower, rhoHat: half.rhoHat, rhoHatAbove: half.rhoHatAbove });
   Object.assign(b.stages, half.stages);
   b.notes.push(...half.notes);
@@ -283,10 +282,10 @@ async function halfBracket(b: Bracket, index: number, eps: number): Promise<bool
 /** The radius at which the ball around x* covers the whole input box. */
 const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi);
 
-const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, eps: number) => Promise<void>> = {
-  bracket: (b, index, eps) => bracketStages(b, index, eps),
-  exact: async (b, index, eps) => {
-    if (await halfBracket(b, index, eps)) return;
+const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, eps: number) => Promise<void>> = {
+  bracket: (b, eps) => bracketStages(b, eps),
+  exact: async (b, eps) => {
+    if (await halfBracket(b, eps)) return;
     await b.stage("bab", async () => {
       const e = await babRho(b.ctx, b.xStar, b.predicted, b.lower, b.best, Math.max(0.1, b.left()));
       b.offer(e.best);
@@ -298,7 +297,7 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
       );
     });
   },
-  certify: async (b, _index, eps) => {
+  certify: async (b, eps) => {
     // The attack first (a quarter of the time): an example within eps falsifies; then branch and bound at eps.
     await STAGES.attack(b, 0.25);
     if (b.upper <= eps) return;
@@ -315,8 +314,8 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
       );
     });
   },
-  milp: async (b, index, eps) => {
-    if (await halfBracket(b, index, eps)) return;
+  milp: async (b, eps) => {
+    if (await halfBracket(b, eps)) return;
     await b.stage("milp", async () => {
       const e = await exactRho(b.ctx, b.star, b.xStar, b.predicted, b.upper, b.best, {
         timeLimit: Math.max(0.1, b.left()),
@@ -331,75 +330,40 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, index: number, ep
       );
     });
   },
-  bounds: async (b, index) => {
-    await STAGES.restrict(b, index, Infinity, 0.5);
+  bounds: async (b) => {
+    await STAGES.restrict(b, Infinity, 0.5);
     await STAGES.lower(b, DEFAULT_LOWER);
   },
-  walk: async (b, index) => {
-    await STAGES.restrict(b, index, Infinity, 0.5);
+  walk: async (b) => {
+    await STAGES.restrict(b, Infinity, 0.5);
     await STAGES.walkFromStar(b, rankLabels(b.star.logits)[1], boxRadius(b));
   },
 };
 
-const EMPTY = {
-  lpObjective: null,
-  checkMargin: null,
-  alpha: 0,
-  iterations: 0,
-  rows: 0,
-  rowsAdded: 0,
-  primalInfeasibility: null,
-  solverSeconds: 0,
-};
-
 /**
- * rho for one point in a mode. restrict is exactly rhoForPoint's answer; every other mode answers the
- * bracket (`eps` in pixels sets the bracket's rho_hat ball).
+ * rho for one point in a mode: the seed's preamble (point/seed.ts), then modeForSeed. restrict is the paper's
+ * rho_hat alone (restrict.ts); every other mode answers the bracket (`eps` in pixels sets its rho_hat ball).
  */
 export async function rhoForPointMode(
-  ctx: RhoContext,
+  ctx: PointContext,
   mode: RhoMode,
   index: number,
   xStar: Float64Array,
   label: number | null,
   eps = 20,
 ): Promise<PointResult> {
-  if (mode === "restrict") return rhoForPoint(ctx, index, xStar, label);
-  const t0 = performance.now();
-  const [yStar] = await ctx.ort.logits([xStar]);
-  const predicted = argmax(yStar);
+  const s = await openSeed(ctx, index, xStar, label);
+  if ("refusal" in s) return refusedPoint(s.refusal, mode === "restrict" ? undefined : mode);
+  return modeForSeed(ctx, mode, s.seed, eps);
+}
+
+/** rho for a seed in a mode (`eps` in pixels). */
+export async function modeForSeed(ctx: PointContext, mode: RhoMode, seed: Seed, eps = 20): Promise<PointResult> {
+  if (mode === "restrict") return restrictPoint(ctx, seed);
+  const { index, label, predicted } = seed;
   const px = ctx.pixelScale;
-  const none = { mode, lower: null, upper: null, gap: null, optimal: null, rhoHat: null, rhoHatAbove: null };
-  if (label !== null && predicted !== label) {
-    return {
-      ...EMPTY,
-      ...none,
-      index,
-      label,
-      predicted,
-      target: null,
-      rho: null,
-      status: "misclassified",
-      seconds: (performance.now() - t0) / 1000,
-    };
-  }
-  const star = trace(ctx.net, xStar);
-  if (argmax(star.logits) !== predicted) {
-    return {
-      ...EMPTY,
-      ...none,
-      index,
-      label,
-      predicted,
-      target: null,
-      rho: null,
-      status: "error",
-      seconds: (performance.now() - t0) / 1000,
-      message: "the float64 reference and onnxruntime (float32) disagree on the label at x* (a near-tie)",
-    };
-  }
-  const b = new Bracket(ctx, xStar, star, predicted, ctx.lazy?.timeLimit ?? 60);
-  await MODES[mode](b, index, eps / px);
+  const b = new Bracket(ctx, seed, ctx.lazy?.timeLimit ?? 60);
+  await MODES[mode](b, eps / px);
   const upper = b.best ? b.best.dist * px : null;
   const lower = b.lower * px;
   const closed = lower === Infinity || (upper !== null && upper - lower <= exactTolerance(px));
@@ -416,7 +380,7 @@ export async function rhoForPointMode(
           ? "bracketed"
           : "not-found";
   return {
-    ...EMPTY,
+    ...LP_FIELDS,
     index,
     label,
     predicted,
@@ -425,7 +389,7 @@ export async function rhoForPointMode(
     target: b.best ? b.best.label : null,
     rho: upper,
     example: b.best?.example,
-    // The check already measured it (types.ts checkExample: onnxruntime's float32 margin of the example).
+    // The check already measured it (point/check.ts: onnxruntime's float32 margin of the example).
     checkMargin: b.best?.margin32 ?? null,
     lower,
     upper,
@@ -434,7 +398,7 @@ export async function rhoForPointMode(
     rhoHat: b.rhoHat === null ? null : b.rhoHat * px,
     rhoHatAbove: b.rhoHatAbove === null ? null : b.rhoHatAbove * px,
     stages: b.stages,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: secondsSince(seed.t0),
     ...(b.nodes !== null ? { nodes: b.nodes } : {}),
     ...(b.notes.length > 0 ? { message: b.notes.join("; ") } : {}),
   };

@@ -4,8 +4,7 @@
 // the restricted LP of the neighbouring region (same x*, same target). The best checked example found in a
 // few steps is kept: an upper bound on rho at least as tight as where it started. walkForward goes the other
 // way, from x*'s region when its LP is infeasible, by maximising the target's margin region by region.
-// checkedRegionLp (the restricted LP of any region, with the float32 margin ladder) is shared with the
-// exact mode, which uses it to repair a MILP optimiser that float32 rounding tips back.
+// The region LPs themselves go through region-lp.ts (the margin ladder, then the check).
 
 import {
   choicesOf,
@@ -22,48 +21,9 @@ import {
 } from "../../compiler/index.js";
 import { DEFAULT_LAZY, solveLazy } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
-import { checkExample, logitScale, marginLadder, type Checked, type RhoContext } from "./types.js";
-
-/**
- * min ‖x − x*‖∞ over a region (a pattern) ∧ C_out(target) ∧ box, by the lazy loop; the optimiser must pass
- * onnxruntime (label ≠ `avoid`, the seed's label); if it does not, the next margin of `ladder` (types.ts:
- * marginLadder) is tried. Null: infeasible, failed, or never checked.
- */
-export async function checkedRegionLp(
-  ctx: RhoContext,
-  pattern: ActivationPattern,
-  xStar: Float64Array,
-  target: number,
-  avoid: number,
-  ladder: readonly number[],
-  timeLimit: number,
-  radius?: number,
-): Promise<Checked | null> {
-  const region = new Region(ctx.net, ctx.matrices, pattern);
-  const t0 = performance.now();
-  let lps = 0;
-  for (const margin of ladder) {
-    const remaining = timeLimit - (performance.now() - t0) / 1000;
-    if (remaining <= 0) return null;
-    const r = await solveLazy(
-      {
-        region,
-        xStar,
-        target,
-        margin,
-        lower: ctx.pixelMin / ctx.pixelScale,
-        upper: ctx.pixelMax / ctx.pixelScale,
-        ...(radius !== undefined && Number.isFinite(radius) ? { radius } : {}),
-      },
-      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: remaining },
-    );
-    lps += r.iterations;
-    if (r.status !== "optimal") return null;
-    const c = await checkExample(ctx, Float32Array.from(r.x!), xStar, avoid, lps);
-    if (c) return c;
-  }
-  return null;
-}
+import { logitScale, marginLadder, type Checked } from "../point/check.js";
+import { checkedRegionLp } from "./region-lp.js";
+import { type PointContext } from "../point/context.js";
 
 export interface WalkOptions {
   /** Walking steps (each moves to the best neighbouring region found). */
@@ -76,7 +36,7 @@ export interface WalkOptions {
 export const DEFAULT_WALK: WalkOptions = { steps: 4, tries: 6, timeLimit: 60 };
 
 /** Pattern entries whose region rows are (nearly) tight at x: their flips are the neighbouring regions. */
-function bindingFlips(ctx: RhoContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
+function bindingFlips(ctx: PointContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
   const vals = trace(ctx.net, x, { matrices: ctx.matrices, pattern }).values;
   const out: BindingFlip[] = [];
   for (const l of ctx.net.layers) {
@@ -100,7 +60,7 @@ export interface WalkResult {
  * the ball of the current best distance, where every improvement lies — and moves to the best checked one.
  */
 export async function walkRegions(
-  ctx: RhoContext,
+  ctx: PointContext,
   star: Trace,
   xStar: Float64Array,
   target: number,
@@ -161,7 +121,7 @@ export interface ForwardResult {
  * and repeat, at most opts.steps LPs, never entering a region twice.
  */
 export async function walkForward(
-  ctx: RhoContext,
+  ctx: PointContext,
   star: Trace,
   xStar: Float64Array,
   target: number,

@@ -7,7 +7,7 @@
 
 import type { PointRunner } from "./point-runner.js";
 import { appendPoints } from "./points-file.js";
-import { type PointResult, type PointStatus } from "../rho/types.js";
+import { type PointResult, type PointStatus } from "../rho/result.js";
 
 export const STATUSES: readonly PointStatus[] = [
   "adversarial",

@@ -4,11 +4,11 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { ALGORITHMS, type Algorithm } from "../attacks/point.js";
+import { ALGORITHMS, type Algorithm } from "../rho/point.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
 import { LAYOUTS, type Layout } from "../data/input-map.js";
-import { type PointResult } from "../rho/types.js";
+import { type PointResult } from "../rho/result.js";
 import type { RunConfig } from "./point-runner.js";
 import { toDataOptions, type DataOptions } from "./session.js";
 import { readPoints } from "./points-file.js";

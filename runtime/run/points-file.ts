@@ -3,7 +3,7 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { type PointResult, type PointStatus, type RhoMode } from "../rho/types.js";
+import { type PointResult, type PointStatus, type RhoMode } from "../rho/result.js";
 
 /**
  * A point as JSON (points.jsonl, rho --json): distances in the data's units (pixels on the 0-255 scale); an

@@ -1,16 +1,17 @@
-// A tinypool worker: keeps one model context (onnxruntime session, network matrices, HiGHS module) per
-// configuration and answers rho_hat for one point per task.
+// A tinypool worker: keeps one model context (session, onnxruntime, network matrices) per configuration of the
+// data and model (contextKey) and answers one point per task with the task's algorithm and mode.
 
 import type { Session } from "./session.js";
-import { localContext, runPoint, type RunConfig } from "./point-runner.js";
-import { type PointResult, type RhoContext } from "../rho/types.js";
+import { contextKey, localContext, runPoint, type RunConfig } from "./point-runner.js";
+import { type PointContext } from "../point/context.js";
+import { type PointResult } from "../rho/result.js";
 
-let cached: { key: string; session: Session; ctx: RhoContext } | null = null;
+let cached: { key: string; session: Session; ctx: PointContext } | null = null;
 
 export default async function run({ cfg, index }: { cfg: RunConfig; index: number }): Promise<PointResult> {
-  const key = JSON.stringify(cfg);
+  const key = contextKey(cfg);
   if (!cached || cached.key !== key) {
-    if (cached) await cached.ctx.ort.dispose();
+    if (cached) await cached.ctx.evaluator.dispose();
     const { session, ctx } = await localContext(cfg);
     cached = { key, session, ctx };
   }

@@ -1,13 +1,14 @@
-// Cheap sat search: projected sign-gradient descent (PGD) on the unsafe margin min_d max_k g_dk(x, f(x))
-// from the box centre and seeded random box points. Gradients come from the Network IR (x's own linear
+// Cheap sat search: projected sign-gradient descent (attacks/sign-descent.ts, the attacks' one loop) on the
+// unsafe margin min_d max_k g_dk(x, f(x)) from the box centre and seeded random box points. Gradients come from the Network IR (x's own linear
 // region); every point whose float64 margin reaches ≤ 0 goes through the float32 check before it counts.
 
 import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
 import { logitCombinationGradient } from "../attacks/gradient.js";
 import type { Evaluator } from "../evaluator/types.js";
 import { checkCandidate, type Counterexample } from "./result.js";
-import { centre, unsafeValue, type Spec } from "./spec.js";
-import { prng } from "../prng.js";
+import { centre, unsafeValue, type Spec } from "../bab/spec.js";
+import { prng } from "../attacks/prng.js";
+import { signDescent } from "../attacks/sign-descent.js";
 
 export interface AttackOptions {
   /** Wall-clock end (performance.now() milliseconds). */
@@ -47,19 +48,12 @@ export async function attack(
     bestDisjunct = 0;
   const checked = new Set<string>();
 
+  const values = new Float64Array(s.disjuncts.length);
   const evaluate = (x: Float64Array) => {
     const t = trace(net, x, { matrices: m });
-    s.disjuncts.forEach((d, i) => {
-      let v = -Infinity;
-      for (const a of d) {
-        let g = a.c;
-        for (let k = 0; k < a.ys.length; k++) g += a.yw[k] * t.logits[a.ys[k]];
-        for (let k = 0; k < a.xs.length; k++) g += a.xw[k] * x[a.xs[k]];
-        v = Math.max(v, g);
-      }
-      perDisjunct[i] = Math.min(perDisjunct[i], v);
-    });
-    const u = unsafeValue(s, x, t.logits);
+    // Every disjunct's value once: the smallest margin per disjunct and the unsafe margin come from one pass.
+    const u = unsafeValue(s, x, t.logits, values);
+    for (let i = 0; i < values.length; i++) perDisjunct[i] = Math.min(perDisjunct[i], values[i]);
     if (u.value < bestValue) {
       bestValue = u.value;
       best = x.slice();
@@ -73,41 +67,56 @@ export async function attack(
     checked.add(key);
     return checkCandidate(ev, s, x);
   };
+  // A step of a fraction of each coordinate's box width, shrinking from 1/4 to 1/100 (cosine).
+  const top = o.stepScale ?? 0.25;
+  let fracStep = -1,
+    frac = 0;
+  const stepLength = (k: number, i: number) => {
+    if (k !== fracStep) {
+      fracStep = k;
+      frac = top * (0.04 + 0.48 * (1 + Math.cos((Math.PI * k) / o.steps)));
+    }
+    return frac * width[i];
+  };
 
   for (let r = 0; r < o.restarts && performance.now() < o.deadline; r++) {
     const starts = o.starts ?? [];
-    let x =
+    const x0 =
       r < starts.length
-        ? starts[r].slice()
+        ? starts[r]
         : r === starts.length
           ? centre(s)
           : s.lower.map((l, i) => l + rand() * width[i]);
-    for (let step = 0; step <= o.steps; step++) {
-      const { t, u } = evaluate(x);
-      if (u.value <= 0) {
-        const ce = await tryCheck(x);
-        if (ce) return { counterexample: ce, best, bestValue, bestDisjunct, perDisjunct };
-      }
-      if (step === o.steps || performance.now() >= o.deadline || u.disjunct < 0) break;
-      const a = s.disjuncts[u.disjunct][u.atom];
-      const ws = new Float64Array(t.logits.length);
-      a.ys.forEach((j, k) => {
-        ws[j] += a.yw[k];
-      });
-      const g = logitCombinationGradient(net, m, t, ws);
-      a.xs.forEach((i, k) => {
-        g[i] += a.xw[k];
-      });
-      // A step of a fraction of each coordinate's box width, shrinking from 1/4 to 1/100 (cosine).
-      const top = o.stepScale ?? 0.25;
-      const frac = top * (0.04 + 0.48 * (1 + Math.cos((Math.PI * step) / o.steps)));
-      const next = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = x[i] - frac * width[i] * Math.sign(g[i]);
-        next[i] = Math.min(s.upper[i], Math.max(s.lower[i], v));
-      }
-      x = next;
-    }
+    // Projected sign-gradient descent on the unsafe margin (attacks/sign-descent.ts), over the property's box.
+    const ce = await signDescent<Counterexample>(x0, {
+      steps: o.steps,
+      look: async (x, step) => {
+        const { t, u } = evaluate(x);
+        if (u.value <= 0) {
+          const ce = await tryCheck(x);
+          if (ce) return { stop: ce };
+        }
+        if (step === o.steps || performance.now() >= o.deadline || u.disjunct < 0) return null;
+        const a = s.disjuncts[u.disjunct][u.atom];
+        const ws = new Float64Array(t.logits.length);
+        a.ys.forEach((j, k) => {
+          ws[j] += a.yw[k];
+        });
+        const g = logitCombinationGradient(net, m, t, ws);
+        a.xs.forEach((i, k) => {
+          g[i] += a.xw[k];
+        });
+        // Descent: along −g.
+        for (let i = 0; i < g.length; i++) g[i] = -g[i];
+        return { dir: g };
+      },
+      stepLength,
+      projectStart: false,
+      project: (x) => {
+        for (let i = 0; i < n; i++) x[i] = Math.min(s.upper[i], Math.max(s.lower[i], x[i]));
+      },
+    });
+    if (ce) return { counterexample: ce, best, bestValue, bestDisjunct, perDisjunct };
   }
   return { counterexample: null, best, bestValue, bestDisjunct, perDisjunct };
 }

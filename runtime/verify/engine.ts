@@ -16,21 +16,14 @@ import {
   type Result,
 } from "../../compiler/index.js";
 import type { VnnlibProperty } from "../../grammar/vnnlib/parse.js";
-import type { Evaluator } from "../evaluator/types.js";
+import type { NetContext } from "../point/context.js";
 import { createHighs } from "../solvers/highs.js";
 import type { LpSolution } from "../solvers/types.js";
 import { attack } from "./attack.js";
-import { buildBase, disjunctModel, boundsRefute, inputOf, type BaseModel, type ModelKind } from "./milp.js";
+import { buildBase, disjunctModel, boundsRefute, inputOf, type BaseModel, type ModelKind } from "../bab/milp.js";
 import { checkCandidate, type Counterexample, type Stage, type VerifyResult, type VerifyStatus } from "./result.js";
-import { centre, specOf, type Spec } from "./spec.js";
+import { centre, specOf, type Spec } from "../bab/spec.js";
 import { decide, DEFAULT_BAB } from "../bab/search.js";
-
-export interface VerifyContext {
-  readonly net: Network;
-  readonly matrices: NetworkMatrices;
-  /** onnxruntime-node, float32: the model as written decides every `sat`. */
-  readonly evaluator: Evaluator;
-}
 
 export interface VerifyOptions {
   /** Seconds for the whole property. */
@@ -71,7 +64,7 @@ interface CaseOutcome {
   nodes?: number;
 }
 
-export async function verifyProperty(ctx: VerifyContext, p: VnnlibProperty, o: VerifyOptions): Promise<VerifyResult> {
+export async function verifyProperty(ctx: NetContext, p: VnnlibProperty, o: VerifyOptions): Promise<VerifyResult> {
   const t0 = performance.now(),
     deadline = t0 + o.timeout * 1000;
   const done = (c: Omit<CaseOutcome, "ce"> & { ce?: Counterexample }): VerifyResult => ({
@@ -117,7 +110,7 @@ function solveWithin(lp: LpModel, deadline: number, share = 1): Promise<LpSoluti
   return createHighs().solve(lp, { timeLimit: Math.max(0.05, left * share) });
 }
 
-async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: VerifyOptions): Promise<CaseOutcome> {
+async function verifyCase(ctx: NetContext, s: Spec, deadline: number, o: VerifyOptions): Promise<CaseOutcome> {
   const { net, matrices: m, evaluator: ev } = ctx;
   const log = o.log ?? (() => undefined);
   const out = (status: VerifyStatus, stage: Stage, extra: Partial<CaseOutcome> = {}): CaseOutcome => ({
@@ -257,7 +250,7 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
  * with margin δ (so float32 rounding cannot undo it). Never `sat` without a checked point.
  */
 async function confirm(
-  ctx: VerifyContext,
+  ctx: NetContext,
   base: BaseModel,
   s: Spec,
   i: number,

@@ -3,7 +3,7 @@
 // Produces the VNN-COMP result text (`sat\n((X_0 v)\n (X_1 v) ... (Y_0 v))`).
 
 import type { Evaluator } from "../evaluator/types.js";
-import { toBoxFloat32, unsafeValue, type Spec } from "./spec.js";
+import { toBoxFloat32, unsafeValue, type Spec } from "../bab/spec.js";
 
 export type VerifyStatus = "sat" | "unsat" | "timeout" | "unknown";
 

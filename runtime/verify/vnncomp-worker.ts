@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import type { Result } from "../../compiler/index.js";
-import { openProperty, openVerifyModel, type OpenModel } from "../commands/verify.js";
+import { openProperty, openVerifyModel, type OpenModel } from "./open.js";
 import { verifyProperty } from "./engine.js";
 
 export interface Instance {

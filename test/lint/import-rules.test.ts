@@ -1,8 +1,8 @@
 // make lint (dependency-cruiser with .dependency-cruiser.cjs over the Makefile's LINT_DIRS) on small trees
-// written to a temporary folder, never on the real source: planted cycles, compiler → runtime imports
-// (type-only ones too), deep runtime → compiler and grammar → compiler imports, api/ past compiler/index.ts and
-// the runtime into api/ fail, each named; a clean tree with the same layout passes, and test/ and bench/ may
-// import anything.
+// written to a temporary folder, never on the real source: planted cycles (between files and between folders
+// with no file cycle), compiler → runtime imports (type-only ones too), deep runtime → compiler and grammar →
+// compiler imports, api/ past compiler/index.ts and the runtime into api/ fail, each named; a clean tree with the
+// same layout passes, and test/ and bench/ may import anything.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -101,7 +101,7 @@ describe("make lint: the import rules on planted trees", function () {
     assert.notEqual(r.code, 0, r.out);
     const errors = r.out
       .split("\n")
-      .filter((l) => /^\s*error /.test(l))
+      .filter((l) => /^\s*error /.test(l) && !/no-folder-cycle/.test(l))
       .map((l) => l.trim().replace(/\s+→\s*$/, ""));
     assert.deepEqual(
       errors.sort(),
@@ -119,7 +119,31 @@ describe("make lint: the import rules on planted trees", function () {
       /no-circular: runtime\/rho\/exact\.ts →\s+runtime\/rho\/lower\.ts →\s+runtime\/rho\/exact\.ts/,
       r.out,
     );
-    assert.match(r.out, /4 dependency violations \(4 errors/, r.out);
+    // The compiler → runtime import also closes loops between their folders (compiler/passes ⇄ runtime/rho).
+    assert.match(r.out, /error no-folder-cycle: compiler\/passes →\s+runtime\/rho →\s+compiler\/passes/, r.out);
+    assert.match(r.out, /7 dependency violations \(7 errors/, r.out);
+  });
+
+  it("fails on a cycle between folders that no file cycle shows, naming the folders", async () => {
+    writeTree(dir, {
+      ...BASE,
+      // runtime/rho → runtime/attacks (modes.ts → pgd.ts) and runtime/attacks → runtime/rho (pgd.ts → types.ts):
+      // no file imports itself back, but the two folders do (the loop issue 22 removed).
+      "runtime/rho/types.ts": "export interface Checked { dist: number }\n",
+      "grammar/lp/read.ts": "export const read = 1;\n",
+      "runtime/attacks/pgd.ts":
+        'import type { Checked } from "../rho/types.js";\nexport const attack = (): Checked => ({ dist: 1 });\n',
+      "runtime/rho/modes.ts":
+        'import { attack } from "../attacks/pgd.js";\nexport const bracket = () => attack().dist;\n',
+    });
+    const r = await lint(dir);
+    assert.notEqual(r.code, 0, r.out);
+    assert.doesNotMatch(r.out, /no-circular:/, r.out);
+    assert.match(
+      r.out,
+      /error no-folder-cycle: runtime\/(rho|attacks) →\s+runtime\/(attacks|rho) →\s+runtime\/(rho|attacks)/,
+      r.out,
+    );
   });
 
   it("fails on a grammar → runtime import, a source → test import and an unresolvable one", async () => {

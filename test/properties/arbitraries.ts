@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
-import { prng } from "../../runtime/prng.js";
+import { prng } from "../../runtime/attacks/prng.js";
 import { trace } from "../../compiler/analysis/trace.js";
 import type { Network } from "../../compiler/ir/network.js";
 

@@ -9,11 +9,12 @@ import { networkMatrices, sizeOf, trace, type Network } from "../../compiler/ind
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { decide, DEFAULT_BAB, type BabResult } from "../../runtime/bab/search.js";
-import { babRho } from "../../runtime/rho/bab-exact.js";
+import { babRho } from "../../runtime/rho/exact.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
-import { exactTolerance, type RhoContext } from "../../runtime/rho/types.js";
+import { type PointContext } from "../../runtime/point/context.js";
+import { exactTolerance } from "../../runtime/rho/result.js";
 import { checkCandidate, type Counterexample } from "../../runtime/verify/result.js";
-import { unsafeValue, type Disjunct, type Spec } from "../../runtime/verify/spec.js";
+import { unsafeValue, type Disjunct, type Spec } from "../../runtime/bab/spec.js";
 import { gridRho, prng, randomInputs, type RandomNet } from "./arbitraries.js";
 
 /**
@@ -94,14 +95,14 @@ async function withCtx<T>(
   r: RandomNet,
   net: Network,
   timeLimit: number,
-  f: (ctx: RhoContext) => Promise<T>,
+  f: (ctx: PointContext) => Promise<T>,
 ): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
   try {
     return await f({
       net,
       matrices: networkMatrices(net),
-      ort,
+      evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,
       pixelMax: 1,
@@ -113,9 +114,9 @@ async function withCtx<T>(
 }
 
 /** x* with the float64 and float32 labels agreeing (no near-tie), or null. */
-async function pointOf(ctx: RhoContext, seed: number): Promise<{ x: Float64Array; predicted: number } | null> {
+async function pointOf(ctx: PointContext, seed: number): Promise<{ x: Float64Array; predicted: number } | null> {
   const [x] = randomInputs(ctx.net.inputShape, 1, seed);
-  const [y] = await ctx.ort.logits([x]);
+  const [y] = await ctx.evaluator.logits([x]);
   const predicted = argmax(y);
   return argmax(trace(ctx.net, x).logits) === predicted ? { x, predicted } : null;
 }

@@ -26,7 +26,9 @@ import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
-import { checkExample, exactTolerance, linf, type PointResult, type RhoContext } from "../../runtime/rho/types.js";
+import { checkExample, linf } from "../../runtime/point/check.js";
+import { type PointContext } from "../../runtime/point/context.js";
+import { exactTolerance, type PointResult } from "../../runtime/rho/result.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
 import { convArb, gridRho, mlpArb, randomInputs, type RandomNet } from "./arbitraries.js";
 
@@ -41,13 +43,13 @@ const tol = (v: number) => 1e-6 * (1 + (Number.isFinite(v) ? Math.abs(v) : 0));
 const upperOf = (p: PointResult) => (p.upper === null || p.upper === undefined ? Infinity : p.upper);
 const TIME_LIMIT = 20;
 
-async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Promise<T>): Promise<T> {
+async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => Promise<T>): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
   try {
     return await f({
       net,
       matrices: networkMatrices(net),
-      ort,
+      evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,
       pixelMax: 1,
@@ -59,7 +61,7 @@ async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Pr
 }
 
 /** The invariants of one bracket on its own: fields present, lower ≤ upper, the example checked at distance upper. */
-async function checkOne(ctx: RhoContext, p: PointResult, xStar: Float64Array, what: string): Promise<void> {
+async function checkOne(ctx: PointContext, p: PointResult, xStar: Float64Array, what: string): Promise<void> {
   assert.ok(
     p.status === "exact" || p.status === "bracketed" || p.status === "not-found",
     `${what}: status ${p.status} (${p.message ?? ""})`,

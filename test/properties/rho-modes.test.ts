@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
 import { intervalBounds } from "../../compiler/analysis/bounds/interval.js";
-import { tightenBounds } from "../../compiler/analysis/bounds/lp-tighten.js";
+import { tightenBounds } from "../../compiler/lp-bounds/tighten.js";
 import type { Network } from "../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
@@ -18,7 +18,8 @@ import { compilePoint } from "../../compiler/passes/pipeline.js";
 import { createHighs, openHighsLp } from "../../runtime/solvers/highs.js";
 import { networkMatrices } from "../../compiler/ir/matrices.js";
 import { trace } from "../../compiler/analysis/trace.js";
-import { type PointResult, type RhoContext } from "../../runtime/rho/types.js";
+import { type PointContext } from "../../runtime/point/context.js";
+import { type PointResult } from "../../runtime/rho/result.js";
 
 const load = (r: RandomNet): Network => {
   const l = loadNetworkFromBytes(r.bytes);
@@ -27,13 +28,13 @@ const load = (r: RandomNet): Network => {
 };
 const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
 
-async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: RhoContext) => Promise<T>): Promise<T> {
+async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => Promise<T>): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
   try {
     return await f({
       net,
       matrices: networkMatrices(net),
-      ort,
+      evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,
       pixelMax: 1,

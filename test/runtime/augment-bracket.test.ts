@@ -12,8 +12,9 @@ import { decodeNpy } from "../../runtime/data/npy.js";
 import { argmax } from "../../runtime/evaluator/types.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { marginExample } from "../../runtime/rho/margin-example.js";
-import { rhoForPointMode } from "../../runtime/rho/modes.js";
-import { linf } from "../../runtime/rho/types.js";
+import { modeForSeed } from "../../runtime/rho/modes.js";
+import { openSeed } from "../../runtime/point/seed.js";
+import { linf } from "../../runtime/point/check.js";
 import { localContext } from "../../runtime/run/point-runner.js";
 import { modelInput, openEvaluator, openSession } from "../../runtime/run/session.js";
 import { robustcOk } from "../cli.js";
@@ -36,14 +37,16 @@ describe("augment --algorithm bracket (issue 16: our algorithm's examples)", fun
     try {
       for (const i of [0, 1, 2, 3]) {
         const x = modelInput(session, i);
-        const p = await rhoForPointMode(ctx, "bracket", i, x, session.dataset.labels![i], 20);
-        const m = await marginExample(ctx, p, x, 3, 20);
+        const s = await openSeed(ctx, i, x, session.dataset.labels![i]);
+        if (!("seed" in s)) continue;
+        const p = await modeForSeed(ctx, "bracket", s.seed, 20);
+        const m = await marginExample(ctx, p, s.seed, 3, 20);
         if (m.status !== "adversarial") {
           assert.equal(m.example, undefined);
           continue;
         }
         found++;
-        const [y] = await ctx.ort.logits([Float64Array.from(m.example!)]);
+        const [y] = await ctx.evaluator.logits([Float64Array.from(m.example!)]);
         const others = Array.from(y).filter((_, k) => k !== m.target);
         assert.equal(argmax(y), m.target, `point ${i}`);
         assert.ok(
@@ -54,7 +57,7 @@ describe("augment --algorithm bracket (issue 16: our algorithm's examples)", fun
         assert.ok(m.rho! >= p.upper! - 1e-9, `point ${i}: margin example at ${m.rho} closer than upper ${p.upper}`);
       }
     } finally {
-      await ctx.ort.dispose();
+      await ctx.evaluator.dispose();
     }
     assert.ok(found >= 2, `margin examples on ${found} of 4 mnist_mlp digits`);
   });

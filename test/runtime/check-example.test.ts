@@ -9,11 +9,12 @@ import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../compiler/ir/matrices.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { argmax } from "../../runtime/evaluator/types.js";
-import { checkExample, strictWinner, type RhoContext } from "../../runtime/rho/types.js";
+import { checkExample, strictWinner } from "../../runtime/point/check.js";
+import { type PointContext } from "../../runtime/point/context.js";
 
 describe("runtime/rho/types: checkExample, the strict rule", function () {
   this.timeout(30_000);
-  let ctx: RhoContext;
+  let ctx: PointContext;
   before(async () => {
     const b = new OnnxBuilder(13);
     b.input("x", [1, 2]).output("y", [1, 2]);
@@ -27,18 +28,18 @@ describe("runtime/rho/types: checkExample, the strict rule", function () {
     ctx = {
       net,
       matrices: networkMatrices(net),
-      ort: await OnnxRuntimeEvaluator.create(bytes, net, { provider: "cpu" }),
+      evaluator: await OnnxRuntimeEvaluator.create(bytes, net, { provider: "cpu" }),
       pixelScale: 1,
       pixelMin: 0,
       pixelMax: 1,
     };
   });
-  after(() => ctx.ort.dispose());
+  after(() => ctx.evaluator.dispose());
   const xStar = Float64Array.of(0.2, 0.9);
 
   it("a tie does not count, although argmax hands it to label 0", async () => {
     const tie = Float32Array.of(0.5, 0.5);
-    const [y] = await ctx.ort.logits([Float64Array.from(tie)]);
+    const [y] = await ctx.evaluator.logits([Float64Array.from(tie)]);
     assert.equal(argmax(y), 0, "the index-order rule the strict rule replaces");
     assert.equal(strictWinner(y), null);
     assert.equal(await checkExample(ctx, tie, xStar, 1), null);

@@ -10,7 +10,7 @@ import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { item, loadDataset } from "../../runtime/data/index.js";
 import { decodeNpy, encodeNpy } from "../../runtime/data/npy.js";
 import { gapOf, imageLayout, triptychPng, zoomOf, type ImageLayout } from "../../runtime/report/images.js";
-import { linf } from "../../runtime/rho/types.js";
+import { linf } from "../../runtime/point/check.js";
 import { lines, robustc } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";

@@ -14,7 +14,7 @@ import { formatMeasureReport, measureReport } from "../../runtime/report/json.js
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { appendPoints, pointFromRecord, pointRecord, readPoints } from "../../runtime/run/points-file.js";
 import type { RunIdentity } from "../../runtime/run/out-dir.js";
-import { type PointResult } from "../../runtime/rho/types.js";
+import { type PointResult } from "../../runtime/rho/result.js";
 import { robustcOk } from "../cli.js";
 
 const pt = (status: PointResult["status"], rho: number | null) => ({ status, rho });

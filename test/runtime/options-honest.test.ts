@@ -11,8 +11,8 @@ import { selectIndices } from "../../runtime/run/session.js";
 import { estimate, NO_SEVERITY } from "../../runtime/run/measure.js";
 import { formatCompare, summarise } from "../../runtime/commands/compare.js";
 import { epsIgnored } from "../../runtime/commands/rho.js";
-import type { Algorithm } from "../../runtime/attacks/point.js";
-import type { PointResult } from "../../runtime/rho/types.js";
+import type { Algorithm } from "../../runtime/rho/point.js";
+import type { PointResult } from "../../runtime/rho/result.js";
 import { lines, refusedOneLine, robustc, type CliOptions } from "../cli.js";
 
 const MLP = "examples/models/mnist_mlp.onnx";

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bracketEstimate, estimate, progressBar, roughDuration, withinEps } from "../../runtime/run/measure.js";
-import type { PointResult } from "../../runtime/rho/types.js";
+import type { PointResult } from "../../runtime/rho/result.js";
 import { robustcOk } from "../cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";

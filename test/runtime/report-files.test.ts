@@ -1,6 +1,6 @@
 // What every --mode's report carries (issue 15, items 10-11): the bracket in points.csv and on the terminal for
 // the modes beside the default, and a cdf.svg whose x axis reaches every finite value, titled by the model's
-// file name, with whole-number counts.
+// file name, with whole-number counts and every legend label whole.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -120,6 +120,23 @@ describe("report files of every mode (issue 15, items 10-11)", function () {
       assert.ok(a < k / n && k / n < b, `${k}/${n}: [${a}, ${b}]`);
     }
     assert.equal(wilson(0, 0), null);
+  });
+
+  it("cdf.svg's legend shows every label whole (issue 22, item 5)", async () => {
+    // The bracket's three names (runtime/report/write.ts): vega's default labelLimit cut two of them to
+    // "upper (checked exa…" and "rho_hat (paper's L…".
+    const names = ["upper (checked example)", "rho_hat (paper's LP; exact up to eps)", "lower (certified)"];
+    const svg = await cdfSvg(
+      names.map((name, k) => ({ name, rhos: [k + 1, 10 + k, 30] })),
+      { title: "t", xMax: 40, eps: 20, legend: "estimate" },
+    );
+    const shown = texts(svg).map((t) => t.replace(/&#x27;|&apos;/g, "'"));
+    for (const name of names) assert.ok(shown.includes(name), `"${name}" not whole among: ${shown.join(" | ")}`);
+    assert.deepEqual(
+      shown.filter((t) => t.includes("…")),
+      [],
+      "no text cut with an ellipsis",
+    );
   });
 
   it("cdf.svg counts in whole numbers", async () => {

@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { openProperty, openVerifyModel } from "../../runtime/commands/verify.js";
+import { openProperty, openVerifyModel } from "../../runtime/verify/open.js";
 import { verifyProperty } from "../../runtime/verify/engine.js";
 import type { VerifyResult } from "../../runtime/verify/result.js";
-import { specOf, unsafeValue } from "../../runtime/verify/spec.js";
+import { specOf, unsafeValue } from "../../runtime/bab/spec.js";
 
 const DIR = resolve("test/fixtures/vnncomp/mnistfc_2021");
 const MODEL = join(DIR, "mnist-net_256x2.onnx");

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { readVnnlibFile, type Atom } from "../../grammar/vnnlib/parse.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { openProperty, openVerifyModel } from "../../runtime/commands/verify.js";
+import { openProperty, openVerifyModel } from "../../runtime/verify/open.js";
 import { verifyProperty } from "../../runtime/verify/engine.js";
 import { formatResult, type VerifyResult } from "../../runtime/verify/result.js";
 import { robustc, robustcOk } from "../cli.js";

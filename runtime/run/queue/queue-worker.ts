@@ -19,7 +19,7 @@ import {
   type QueuedRun,
 } from "./queue.js";
 import type { QueueTarget } from "./redis-url.js";
-import { type PointResult } from "../../rho/types.js";
+import { type PointResult } from "../../rho/result.js";
 
 export interface WorkerOptions {
   /** Points at once (one worker thread each). */

@@ -14,7 +14,7 @@ import { errCode, lifeline, reconnectSeconds, type Lifeline } from "./connection
 import type { RunConfig } from "../point-runner.js";
 import type { RunIdentity } from "../out-dir.js";
 import type { QueueTarget } from "./redis-url.js";
-import { type PointResult } from "../../rho/types.js";
+import { type PointResult } from "../../rho/result.js";
 
 /** What workers read from Redis: everything to rebuild a point's context, and the run's limits. */
 export interface QueuedRun {

@@ -12,7 +12,7 @@ import { onnx } from "../../../compiler/frontend/onnx/load.js";
 import { OnnxBuilder } from "../../../compiler/frontend/onnx/write.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { referenceLogits } from "../../../runtime/evaluator/reference.js";
-import { strictWinner } from "../../../runtime/rho/types.js";
+import { strictWinner } from "../../../runtime/point/check.js";
 import { convArb, mlpArb, randomInputs, type RandomNet } from "../../properties/arbitraries.js";
 import { robustc } from "../../cli.js";
 

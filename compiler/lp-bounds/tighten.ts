@@ -1,4 +1,4 @@
-// lp-tighten: MIPVerify's progressive LP tightening of interval bounds. Layer by layer, each unstable
+// LP tightening: MIPVerify's progressive LP tightening of interval bounds. Layer by layer, each unstable
 // ReLU's pre-activation u_j is minimised and maximised over the triangle relaxation (relax.ts) of the layers
 // before it, on the bounds proven so far; later layers are re-propagated by IBP from the tightened ones.
 //
@@ -11,12 +11,12 @@
 // ourselves in float64 and subtract 1e-9·(1 + Σ|terms|), far above the summation's rounding error.
 // Either sign convention for y gives a valid bound; dualBound takes the better.
 
-import type { LpModel } from "../../backend/lp-model.js";
-import type { Network } from "../../ir/network.js";
-import { intervalBounds, type LayerBounds } from "./interval.js";
-import { encode } from "../../passes/encode.js";
-import { relaxDisjuncts } from "../../passes/relax.js";
-import { toLpModel } from "../../passes/to-lp-model.js";
+import type { LpModel } from "../backend/lp-model.js";
+import type { Network } from "../ir/network.js";
+import { intervalBounds, type LayerBounds } from "../analysis/bounds/interval.js";
+import { encode } from "../passes/encode.js";
+import { relaxDisjuncts } from "../passes/relax.js";
+import { toLpModel } from "../passes/to-lp-model.js";
 
 /** One LP, several objectives: minimise Σ vals·z[cols] and return the row duals (null: no answer). */
 export interface LpSession {

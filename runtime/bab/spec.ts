@@ -66,15 +66,17 @@ export function disjunctValue(
   return { value, atom };
 }
 
-/** min over disjuncts of disjunctValue: ≤ 0 iff the point is a counterexample. */
+/** min over disjuncts of disjunctValue: ≤ 0 iff the point is a counterexample; `values` gets every disjunct's. */
 export function unsafeValue(
   s: Spec,
   x: ArrayLike<number>,
   y: ArrayLike<number>,
+  values?: Float64Array,
 ): { value: number; disjunct: number; atom: number } {
   let best = { value: Infinity, disjunct: -1, atom: -1 };
   s.disjuncts.forEach((d, i) => {
     const v = disjunctValue(d, x, y);
+    if (values) values[i] = v.value;
     if (v.value < best.value) best = { value: v.value, disjunct: i, atom: v.atom };
   });
   return best;

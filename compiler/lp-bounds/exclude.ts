@@ -1,17 +1,17 @@
 // The one "cannot happen on this box" test: proves g(x, y) = c + Σ yw·y[ys] + Σ xw·x[xs] > 0 for every input
 // of a box (y the logits), for each of several g's — a label that cannot win (y_l* − y_l > 0), or a
 // VNN-LIB atom that cannot hold. Cheapest first: interval bounds, back-substitution (every kind with a linear relaxation), then,
-// when an LP oracle is given, the triangle relaxation's minimum taken from its duals (lp-tighten.ts:
+// when an LP oracle is given, the triangle relaxation's minimum taken from its duals (tighten.ts:
 // dualBound), never from the solver's objective. Every comparison keeps a pad above the sums' rounding.
 
-import type { LayerBounds } from "../../ir/bounds.js";
-import type { NetworkMatrices } from "../../ir/matrices.js";
-import type { Network } from "../../ir/network.js";
-import { encode } from "../../passes/encode.js";
-import { relaxDisjuncts } from "../../passes/relax.js";
-import { toLpModel } from "../../passes/to-lp-model.js";
-import { backsub, backsubApplies } from "./backsub.js";
-import { dualBound, type OpenLp } from "./lp-tighten.js";
+import type { LayerBounds } from "../ir/bounds.js";
+import type { NetworkMatrices } from "../ir/matrices.js";
+import type { Network } from "../ir/network.js";
+import { encode } from "../passes/encode.js";
+import { relaxDisjuncts } from "../passes/relax.js";
+import { toLpModel } from "../passes/to-lp-model.js";
+import { backsub, backsubApplies } from "../analysis/bounds/backsub.js";
+import { dualBound, type OpenLp } from "./tighten.js";
 
 /** g = c + Σ_k yw[k]·y[ys[k]] + Σ_k xw[k]·x[xs[k]]. */
 export interface OutputLinear {

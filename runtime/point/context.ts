@@ -1,0 +1,30 @@
+// The context every per-point algorithm runs in: the network as the compiler lowered it (float64 IR and its
+// CSR matrices), the evaluator of the model as written (onnxruntime, float32), and the data's input box.
+
+import type { Network, NetworkMatrices } from "../../compiler/index.js";
+import type { Evaluator } from "../evaluator/types.js";
+import type { LazyOptions } from "../lazy/lazy-loop.js";
+
+/** The network three ways: its IR, the IR's matrices, and the evaluator that decides every example (float32). */
+export interface NetContext {
+  readonly net: Network;
+  readonly matrices: NetworkMatrices;
+  /** The model as written (onnxruntime-node, float32; the reference evaluator only where asked for). */
+  readonly evaluator: Evaluator;
+}
+
+/** A NetContext with the data's input box (pixels = model units × pixelScale) and the lazy loop's options. */
+export interface PointContext extends NetContext {
+  readonly pixelScale: number;
+  readonly pixelMin: number;
+  readonly pixelMax: number;
+  readonly lazy?: LazyOptions;
+  /** Confidence margin alpha (model units) every example must have: y_target ≥ y_l' + alpha (fine-tuning, §5); 0 by default, L-BFGS-B: 0.15. */
+  readonly margin?: number;
+}
+
+/** The input box in model units. */
+export const boxOf = (ctx: PointContext): { lo: number; hi: number } => ({
+  lo: ctx.pixelMin / ctx.pixelScale,
+  hi: ctx.pixelMax / ctx.pixelScale,
+});

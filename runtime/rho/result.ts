@@ -1,0 +1,111 @@
+// One point's answer as reports read it (points.jsonl, points.csv, report.json): its status, distances and
+// the bracket's fields. The per-point vocabulary the algorithms share is runtime/point/.
+
+import { secondsSince, type Refusal } from "../point/seed.js";
+
+/**
+ * `not-found`: a baseline attack (or every search of the bracket) found no checked example (the LP's answer
+ * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (upper − lower ≤
+ * exactTolerance(scale), or lower = ∞: no input of the box has another label), `bracketed` (a checked
+ * example and a certified lower bound further apart). --mode certify's (the question "is rho > eps?"):
+ * `verified` (no input within eps of x* has another label, proved), `falsified` (a checked example within
+ * eps), `unknown` (neither within the time limit).
+ */
+export type PointStatus =
+  | "adversarial"
+  | "no-adversarial-in-region"
+  | "not-found"
+  | "misclassified"
+  | "timeout"
+  | "error"
+  | "exact"
+  | "bracketed"
+  | "verified"
+  | "falsified"
+  | "unknown";
+
+/** The rho modes (rho/modes.ts). bracket is the default; restrict is the paper's rho_hat alone. */
+export type RhoMode = "bracket" | "restrict" | "exact" | "milp" | "bounds" | "walk" | "certify";
+
+/** upper − lower at or below this many pixels of the 0–255 scale: the bracket is closed (status exact). */
+export const EXACT_TOLERANCE = 1e-3;
+
+/** EXACT_TOLERANCE in the units of data on the 0–`scale` scale (the same fraction of the input range). */
+export const exactTolerance = (scale: number): number => (EXACT_TOLERANCE * scale) / 255;
+
+export interface PointResult {
+  readonly index: number;
+  readonly label: number | null;
+  readonly predicted: number;
+  readonly target: number | null;
+  /** rho_hat in pixels: the L∞ distance of the checked adversarial example; Infinity when none in the region. */
+  readonly rho: number | null;
+  readonly status: PointStatus;
+  /** The LP optimum in pixels (an upper bound on rho; equals rho up to float32 rounding of the example). */
+  readonly lpObjective: number | null;
+  /** y_target − max_{l ≠ target} y_l of the example in onnxruntime's float32 forward pass (> 0 or a tie won). */
+  readonly checkMargin: number | null;
+  /** The C_out margin alpha the reported LP used (0 unless the float32 rule raised it). */
+  readonly alpha: number;
+  readonly iterations: number;
+  readonly rows: number;
+  readonly rowsAdded: number;
+  /** Largest violation of a ReLU-sign / max-pool row by the LP's optimiser (model units). */
+  readonly primalInfeasibility: number | null;
+  readonly solverSeconds: number;
+  readonly seconds: number;
+  readonly message?: string;
+  /** The adversarial example in model units (float32 values), when status is adversarial. */
+  readonly example?: Float32Array;
+  /**
+   * Set by every mode but restrict (rho/modes.ts; the bracket by default): lower ≤ rho ≤ upper in pixels
+   * (lower: certified, 0 where the mode seeks no certificate (walk); upper: the distance of the checked
+   * example, which `rho`, `example` and `target` then describe, null without one; both null on a
+   * misclassified or error point), gap = upper − lower, optimal: whether the exact (or milp) mode closed
+   * the bracket. Absent with --mode restrict and the baseline attacks.
+   */
+  readonly mode?: RhoMode;
+  readonly lower?: number | null;
+  readonly upper?: number | null;
+  readonly gap?: number | null;
+  readonly optimal?: boolean | null;
+  /** The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or failed. */
+  readonly rhoHat?: number | null;
+  /** rho_hat was sought inside the ball of this radius (data units) and lies beyond it (rho_hat > R); null otherwise. */
+  readonly rhoHatAbove?: number | null;
+  /** Seconds per stage (attack, walk, restrict, forward, lower, bab, milp) that ran. */
+  readonly stages?: Readonly<Record<string, number>>;
+  /** Branch-and-bound subdomains bounded (mode exact). */
+  readonly nodes?: number;
+}
+
+/** The LP's fields of a record that solved no LP (the attacks, the bracket's modes, a refused point). */
+export const LP_FIELDS = {
+  lpObjective: null,
+  checkMargin: null,
+  alpha: 0,
+  iterations: 0,
+  rows: 0,
+  rowsAdded: 0,
+  primalInfeasibility: null,
+  solverSeconds: 0,
+} as const;
+
+/** The bracket's fields of a point it never reached (misclassified, a near-tie). */
+const NO_BRACKET = { lower: null, upper: null, gap: null, optimal: null, rhoHat: null, rhoHatAbove: null } as const;
+
+/** The record of a refused point: as the bracket's modes write it (with `mode`), or as restrict and the attacks do. */
+export function refusedPoint(r: Refusal, mode?: RhoMode): PointResult {
+  return {
+    ...LP_FIELDS,
+    ...(mode !== undefined ? { mode, ...NO_BRACKET } : {}),
+    index: r.index,
+    label: r.label,
+    predicted: r.predicted,
+    target: null,
+    rho: null,
+    status: r.status,
+    seconds: secondsSince(r.t0),
+    ...(r.message !== undefined ? { message: r.message } : {}),
+  };
+}
