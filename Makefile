@@ -37,8 +37,12 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# tsc leaves the outputs of a moved or deleted source behind; they would ship in npm pack (and could hide a
+# missing module): every output without its source is removed.
 dist/.stamp: $(NODE_MODULES) $(SOURCES) tsconfig.json tsconfig.build.json
 	npx tsc -p tsconfig.build.json
+	@cd dist && find . -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) | while read -r f; do \
+	  s=$${f%.js.map}; s=$${s%.d.ts}; s=$${s%.js}; [ -f "../$$s.ts" ] || rm -f "$$f"; done
 	@touch $@
 
 build: dist/.stamp
