@@ -8,7 +8,8 @@
 //
 // model: a name in examples/models (default mnist_lenet) or an .onnx path; points: default 20. NAME is a
 // run (highs: in process on the LpModel; clp-lp, glpk-mps, ...) or a solver (clp, cbc, glpk: both of its
-// file runs); highs-lp and highs-mps (the npm HiGHS' own file parsers) run only when --only names them. The environment variables
+// file runs); highs-lp and highs-mps (the npm HiGHS' own file parsers) run only when --only names them. The environment
+// variables
 // CROSS_SOLVER_MODEL, CROSS_SOLVER_POINTS and CROSS_SOLVER_SKIP give the same defaults. Solves run one at
 // a time, so the seconds are comparable; glpsol takes minutes per mnist_lenet point (`--skip glpk`).
 

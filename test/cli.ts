@@ -1,5 +1,6 @@
 // The robustc CLI as the tests run it: `node bin/robustc.js ARGS` (built by `make build`) in a child process,
-// its exit code and whole output back. The child's environment is this one without ROBUSTC_DEBUG (stderr as a user sees it).
+// its exit code and whole output back. The child's environment is this one without ROBUSTC_DEBUG (stderr as a user sees
+// it).
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -65,7 +66,9 @@ export function robustc(args: readonly string[], opts: CliOptions = {}): Promise
   });
 }
 
-/** Runs the CLI and rejects unless it exits 0; the rejection carries `code`, `stdout` and `stderr`, as execFile's does. */
+/**
+ * Runs the CLI and rejects unless it exits 0; the rejection carries `code`, `stdout` and `stderr`, as execFile's does.
+ */
 export async function robustcOk(args: readonly string[], opts: CliOptions = {}): Promise<Ran> {
   const r = await robustc(args, opts);
   if (r.code !== 0) throw Object.assign(new Error(`robustc ${args.join(" ")}: exit ${r.code}\n${r.stderr}`), r);

@@ -1,6 +1,7 @@
 // The one "cannot happen on this box" test: proves g(x, y) = c + Σ yw·y[ys] + Σ xw·x[xs] > 0 for every input
 // of a box (y the logits), for each of several g's — a label that cannot win (y_l* − y_l > 0), or a
-// VNN-LIB atom that cannot hold. Cheapest first: interval bounds, back-substitution (every kind with a linear relaxation), then,
+// VNN-LIB atom that cannot hold. Cheapest first: interval bounds, back-substitution (every kind with a linear
+// relaxation), then,
 // when an LP oracle is given, the triangle relaxation's minimum taken from its duals (tighten.ts:
 // dualBound), never from the solver's objective. Every comparison keeps a pad above the sums' rounding.
 

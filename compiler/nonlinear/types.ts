@@ -67,7 +67,9 @@ export interface NonlinearSemantics<L extends NonlinearLayer> {
   backward(l: L, choice: Int32Array, j: number, g: number, add: (i: number, g: number) => void): void;
   /** The disjunction of C_f (the paper's §3), item order = tie order (the first holding item is the convention's). */
   disjunction(l: L, w: Windows | null, cols: Cols, base: string): Or;
-  /** Per lane of the disjunction, the item a pattern entry selects (its rows are the region's: index.ts restrictLayer). */
+  /**
+   * Per lane of the disjunction, the item a pattern entry selects (its rows are the region's: index.ts restrictLayer).
+   */
   laneItems(l: L, w: Windows | null, choice: Int32Array): Int32Array;
   /** Mixed-integer rows exact on the bounds' box (MIPVerify); binary() allocates a binary column. */
   bigMRows(

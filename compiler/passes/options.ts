@@ -4,7 +4,8 @@ import { diag, fail, ok, type Result } from "../diagnostics.js";
 
 export type Form = "layered" | "reduced";
 /** restrict: the paper's convex restriction (an LP); exact: every disjunction as big-M rows (a MILP);
- *  relax: every disjunction as its triangle relaxation (an LP whose optimum is a LOWER bound on rho within the radius). */
+ *  relax: every disjunction as its triangle relaxation (an LP whose optimum is a LOWER bound on rho within the radius).
+ * */
 export type Mode = "restrict" | "exact" | "relax";
 export type Target = "second" | "all" | number;
 

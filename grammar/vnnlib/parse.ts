@@ -3,7 +3,8 @@
 //
 // Accepted: `;` comments; (declare-const X_i Real) / (declare-const Y_j Real), declared before use;
 // (assert F) where F is (and F*) | (or F*) | true | false | (op t t ...) with op in <= >= < > = (< and >
-// are read as <= and >=; a chain means the conjunction of neighbouring pairs) and t a linear term: a number (decimals, exponents, a
+// are read as <= and >=; a chain means the conjunction of neighbouring pairs) and t a linear term: a number (decimals,
+// exponents, a
 // leading sign such as -0.5, which strict SMT-LIB would spell (- 0.5)), a declared variable, or
 // (+ t*) | (- t t*) | (* t t*) with at most one non-constant factor | (/ t c). (check-sat), (get-model),
 // (exit) and (set-logic L) are accepted and ignored. Not accepted: not, =>, ite, let, other sorts.

@@ -1,5 +1,6 @@
 // L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995; subspace step projected as in Morales & Nocedal 2011): consumes fg and a
-// box [lower, upper] (±Infinity allowed), produces a local minimizer in the box. Invariant: every x given to fg is in the box.
+// box [lower, upper] (±Infinity allowed), produces a local minimizer in the box. Invariant: every x given to fg is in
+// the box.
 
 import { moreThuente, type PhiValue } from "./lbfgsb-linesearch.js";
 
@@ -345,7 +346,9 @@ function projectedGradientNorm(x: Float64Array, g: Float64Array, lo: Float64Arra
   return norm;
 }
 
-/** fg(x, g) returns f(x) and writes ∇f(x) into g. lower/upper may hold ±Infinity. x0 is projected into the box first. */
+/**
+ * fg(x, g) returns f(x) and writes ∇f(x) into g. lower/upper may hold ±Infinity. x0 is projected into the box first.
+ */
 export function minimizeLbfgsb(
   fg: (x: Float64Array, g: Float64Array) => number,
   x0: Float64Array,

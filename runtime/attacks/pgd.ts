@@ -86,7 +86,9 @@ export async function minNormAttack(
     return x;
   };
 
-  /** PGD at radius r from one start (attacks/sign-descent.ts): the first iterate with float64 margin > kappa, or null. */
+  /**
+   * PGD at radius r from one start (attacks/sign-descent.ts): the first iterate with float64 margin > kappa, or null.
+   */
   const run = (r: number, start: Float64Array): Promise<Float64Array | null> =>
     signDescent<Float64Array>(start, {
       steps: opts.steps,

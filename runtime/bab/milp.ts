@@ -86,7 +86,9 @@ interface Rows {
   values: number[];
 }
 
-/** The base model with the disjunct's rows (g ≤ −margin) and, for `restrict`, the pattern's rows (its linear region). */
+/**
+ * The base model with the disjunct's rows (g ≤ −margin) and, for `restrict`, the pattern's rows (its linear region).
+ */
 export function disjunctModel(net: Network, base: BaseModel, d: Disjunct, kind: ModelKind, margin: number): LpModel {
   const lp = base.lp,
     out = base.offset[net.output],

@@ -154,7 +154,9 @@ export async function openSubdomainLp(
 }
 
 export interface NodeLp {
-  /** min of disjunct d's first atom over the subdomain's LP (its other atoms as rows), and the optimiser's input part. */
+  /**
+   * min of disjunct d's first atom over the subdomain's LP (its other atoms as rows), and the optimiser's input part.
+   */
   bound(
     bounds: readonly LayerBounds[],
     d: number,

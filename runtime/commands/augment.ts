@@ -72,7 +72,8 @@ function validate(r: AugmentRequest): Result<number> {
 export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<AugmentOutcome> {
   const margin = unwrap(validate(r));
   // The paper's §5: examples of the restricted LP with a confidence margin (--mode restrict), or L-BFGS-B's.
-  // lp: the restricted LP of x*'s region; bracket: the bracket's example, then the LP in its region (both --algorithm lp runs).
+  // lp: the restricted LP of x*'s region; bracket: the bracket's example, then the LP in its region (both --algorithm
+  // lp runs).
   const { session, indices, cfg, announce } = await openRun(model, {
     ...r,
     algorithm: r.algorithm === "lbfgsb" ? "lbfgsb" : "lp",

@@ -386,7 +386,10 @@ export async function solveWritten(
   }
 }
 
-/** Target `label` recompiled with a raised margin into a scratch file of the written file's format, then solved and checked. */
+/**
+ * Target `label` recompiled with a raised margin into a scratch file of the written file's format, then solved and
+ * checked.
+ */
 async function ladderSolve(
   s: Session,
   index: number,

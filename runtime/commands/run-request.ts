@@ -40,7 +40,9 @@ export const RUN_DEFAULTS = {
   algorithm: "lp",
 } as const satisfies Pick<RunRequest, "jobs" | "timeLimit" | "add" | "algorithm">;
 
-/** The --mode values each algorithm has: the modes bracket the restricted LP; the attacks have only their own answer. */
+/**
+ * The --mode values each algorithm has: the modes bracket the restricted LP; the attacks have only their own answer.
+ */
 const MODES_OF: Record<Algorithm, readonly RhoMode[]> = {
   lp: RHO_MODES,
   lbfgsb: [],

@@ -15,7 +15,9 @@ import { isNpzSpec, loadNpzDataset, readNpzLabels } from "./npz.js";
 export { type Dataset, item } from "./dataset.js";
 
 export interface LoadOptions {
-  /** A labels file: a .npy of N integers, an array of a .npz (x.npz:NAME), a .csv, or IDX idx1-ubyte (optionally .gz). */
+  /**
+   * A labels file: a .npy of N integers, an array of a .npz (x.npz:NAME), a .csv, or IDX idx1-ubyte (optionally .gz).
+   */
   readonly labels?: string;
 }
 

@@ -12,7 +12,9 @@ export type Layout = (typeof LAYOUTS)[number];
 /** The paper's eps: 20 on the 0–255 scale. */
 export const PAPER_EPS_255 = 20;
 
-/** What the user said about the data (CLI --pixel-scale, --layout, --mean, --std); absent: robustc decides and says so. */
+/**
+ * What the user said about the data (CLI --pixel-scale, --layout, --mean, --std); absent: robustc decides and says so.
+ */
 export interface InputOptions {
   /** Model input = value / pixelScale. Absent: 255, or 1 for data whose values all lie in [0, 1]. */
   readonly pixelScale?: number;
@@ -153,7 +155,9 @@ function hwcToChw(ds: Dataset, [C, H, W]: [number, number, number]): Dataset {
   return { ...ds, itemShape: [C, H, W], pixels: out };
 }
 
-/** Items [C, H, W] row-major → [H, W, C] row-major (the inverse of hwcToChw): outputs in a channels-last data's layout. */
+/**
+ * Items [C, H, W] row-major → [H, W, C] row-major (the inverse of hwcToChw): outputs in a channels-last data's layout.
+ */
 export function chwToHwc(values: ArrayLike<number>, [C, H, W]: readonly number[], count: number): Float64Array {
   const n = C * H * W,
     out = new Float64Array(count * n);

@@ -19,7 +19,10 @@ export interface PointContext extends NetContext {
   readonly pixelMin: number;
   readonly pixelMax: number;
   readonly lazy?: LazyOptions;
-  /** Confidence margin alpha (model units) every example must have: y_target ≥ y_l' + alpha (fine-tuning, §5); 0 by default, L-BFGS-B: 0.15. */
+  /**
+   * Confidence margin alpha (model units) every example must have: y_target ≥ y_l' + alpha (fine-tuning, §5); 0 by
+   * default, L-BFGS-B: 0.15.
+   */
   readonly margin?: number;
 }
 

@@ -83,7 +83,10 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
   return ok(formatMeasureReport(r));
 }
 
-/** The example of every point's reported distance: rho_hat's (restrict), the attack's, or the bracket's upper (adversarial.npy, --images). */
+/**
+ * The example of every point's reported distance: rho_hat's (restrict), the attack's, or the bracket's upper
+ * (adversarial.npy, --images).
+ */
 export const reportedExamples = (points: readonly PointResult[], bracket: boolean): PointResult[] =>
   points.filter(
     (p) => p.example && (p.status === "adversarial" || (bracket && p.upper !== null && p.upper !== undefined)),

@@ -42,7 +42,10 @@ export function rhoSpec(ctx: PointContext, xStar: Float64Array, predicted: numbe
   return { lower: box.lower, upper: box.upper, disjuncts };
 }
 
-/** Is there an input within eps of x* (and in the pixel box) where another label ties or beats l*? Sat answers pass checkExample. */
+/**
+ * Is there an input within eps of x* (and in the pixel box) where another label ties or beats l*? Sat answers pass
+ * checkExample.
+ */
 export function decideRho(
   ctx: PointContext,
   xStar: Float64Array,

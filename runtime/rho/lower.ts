@@ -1,7 +1,8 @@
 // A certified lower bound on rho: the largest eps (found by bisection) at which sound bounds of the box
 // ‖x − x*‖∞ ≤ eps prove y_l* − y_l > 0 for every l ≠ l* (compiler/lp-bounds/exclude.ts: intervals,
 // back-substitution, then the triangle relaxation's LP, its value taken from the row duals by weak duality,
-// never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network in exact
+// never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network
+// in exact
 // arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
 
 import {
@@ -30,7 +31,8 @@ export interface LowerOptions {
 /** The exact and bounds modes: LP-tightened bounds, the triangle LP's dual bound last. */
 export const DEFAULT_LOWER: LowerOptions = { steps: 8, method: "lp", timeLimit: 60 };
 /**
- * The bracket's default: back-substitution only (no LP), eight bisection steps (within upper/256). How soundness is kept: every
+ * The bracket's default: back-substitution only (no LP), eight bisection steps (within upper/256). How soundness is
+ * kept: every
  * bound (interval.ts, backsub.ts) is widened by a pad above the float64 rounding of its sums, the margin
  * test (exclude.ts) demands a positive value above its own pad, and a radius counts only when the bounds
  * of its box prove every y_l* − y_l > 0; the claim is about the network's float64 weights in exact arithmetic.

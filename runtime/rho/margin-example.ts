@@ -2,7 +2,8 @@
 // closest checked example it can, region by region; the paper's LP in that example's linear region then demands
 // the confidence margin y_target >= y_l' + alpha, and its optimiser, checked by onnxruntime, is the example. Where
 // that region cannot reach the margin, the forward walk (walk.ts) goes on from the example, region by region
-// (maximising the target's margin in each), until a region can. Consumes a bracket point; produces a point with status adversarial or not-found.
+// (maximising the target's margin in each), until a region can. Consumes a bracket point; produces a point with status
+// adversarial or not-found.
 
 import { patternAt, trace } from "../../compiler/index.js";
 import { checkedRegionLp } from "./region-lp.js";

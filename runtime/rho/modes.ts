@@ -30,7 +30,8 @@ import { checkedRegionLp } from "./region-lp.js";
 import { DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 /**
- * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that region LP takes ~0.1 s and gains ~1%, on mnist_lenet ~1 s and ~0.5%
+ * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that
+ * region LP takes ~0.1 s and gains ~1%, on mnist_lenet ~1 s and ~0.5%
  * (.scratch measurements, 5–8 digits each); further steps gained little more.
  */
 const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60 };

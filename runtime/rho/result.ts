@@ -69,9 +69,14 @@ export interface PointResult {
   readonly upper?: number | null;
   readonly gap?: number | null;
   readonly optimal?: boolean | null;
-  /** The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or failed. */
+  /**
+   * The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or
+   * failed.
+   */
   readonly rhoHat?: number | null;
-  /** rho_hat was sought inside the ball of this radius (data units) and lies beyond it (rho_hat > R); null otherwise. */
+  /**
+   * rho_hat was sought inside the ball of this radius (data units) and lies beyond it (rho_hat > R); null otherwise.
+   */
   readonly rhoHatAbove?: number | null;
   /** Seconds per stage (attack, walk, restrict, forward, lower, bab, milp) that ran. */
   readonly stages?: Readonly<Record<string, number>>;

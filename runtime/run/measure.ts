@@ -31,7 +31,10 @@ export interface Estimates {
   readonly counts: Readonly<Record<PointStatus, number>>;
   /** phi_hat(eps) = |{x* ∈ X : rho_hat ≤ eps}| / |X| (null when X is empty). */
   readonly frequency: number | null;
-  /** mu_hat(eps) = Σ rho_hat·[rho_hat ≤ eps] / |{rho_hat ≤ eps}| (null when no point has rho_hat ≤ eps, or no severity: severityNote). */
+  /**
+   * mu_hat(eps) = Σ rho_hat·[rho_hat ≤ eps] / |{rho_hat ≤ eps}| (null when no point has rho_hat ≤ eps, or no severity:
+   * severityNote).
+   */
   readonly severity: number | null;
   /** Why the algorithm has no severity at all (NO_SEVERITY); absent when it has one. */
   readonly severityNote?: string;

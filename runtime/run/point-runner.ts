@@ -11,7 +11,9 @@ import { modelInput, openEvaluator, openSession, toDataOptions, type DataOptions
 import { type PointContext } from "../point/context.js";
 import { type PointResult } from "../rho/result.js";
 
-/** Everything a worker needs to rebuild the point context and answer a point (plain data: it crosses thread boundaries). */
+/**
+ * Everything a worker needs to rebuild the point context and answer a point (plain data: it crosses thread boundaries).
+ */
 export interface RunConfig extends PointPlan {
   readonly modelPath: string;
   readonly data: string;

@@ -1,5 +1,6 @@
 // Cheap sat search: projected sign-gradient descent (attacks/sign-descent.ts, the attacks' one loop) on the
-// unsafe margin min_d max_k g_dk(x, f(x)) from the box centre and seeded random box points. Gradients come from the Network IR (x's own linear
+// unsafe margin min_d max_k g_dk(x, f(x)) from the box centre and seeded random box points. Gradients come from the
+// Network IR (x's own linear
 // region); every point whose float64 margin reaches ≤ 0 goes through the float32 check before it counts.
 
 import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
@@ -82,11 +83,7 @@ export async function attack(
   for (let r = 0; r < o.restarts && performance.now() < o.deadline; r++) {
     const starts = o.starts ?? [];
     const x0 =
-      r < starts.length
-        ? starts[r]
-        : r === starts.length
-          ? centre(s)
-          : s.lower.map((l, i) => l + rand() * width[i]);
+      r < starts.length ? starts[r] : r === starts.length ? centre(s) : s.lower.map((l, i) => l + rand() * width[i]);
     // Projected sign-gradient descent on the unsafe margin (attacks/sign-descent.ts), over the property's box.
     const ce = await signDescent<Counterexample>(x0, {
       steps: o.steps,

@@ -7,7 +7,10 @@ import { toBoxFloat32, unsafeValue, type Spec } from "../bab/spec.js";
 
 export type VerifyStatus = "sat" | "unsat" | "timeout" | "unknown";
 
-/** Which step decided: the cheap searches, interval and back-substituted bounds, LP relaxation, restriction LP, branch and bound, or the MILP. */
+/**
+ * Which step decided: the cheap searches, interval and back-substituted bounds, LP relaxation, restriction LP, branch
+ * and bound, or the MILP.
+ */
 export type Stage = "centre" | "attack" | "restrict" | "milp" | "bab" | "bounds" | "lp" | "none";
 
 export interface Counterexample {

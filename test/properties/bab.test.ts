@@ -1,5 +1,6 @@
 // Branch and bound (runtime/bab/search.ts decide, runtime/rho/bab-exact.ts babRho) on random small ReLU MLPs:
-// babRho's [lower, upper] holds the grid's rho and agrees with the MILP path; decide is never unsat where sampling finds a counterexample; limits never give false unsat.
+// babRho's [lower, upper] holds the grid's rho and agrees with the MILP path; decide is never unsat where sampling
+// finds a counterexample; limits never give false unsat.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -159,7 +160,8 @@ describe("properties: babRho on 2-input networks = the grid's rho = the MILP pat
       assert.ok(grid <= up + 2 / H, `${what}: grid ${grid} > upper ${up} + 2/${H}`);
       // The MILP path on the same point: where both close, their brackets overlap and their uppers agree.
       const m = await rhoForPointMode(ctx, "milp", 0, p.x, null);
-      // (Closed: exact status, the gap within the tolerance; the MILPs' optimality alone leaves the float32 ladder's gap.)
+      // (Closed: exact status, the gap within the tolerance; the MILPs' optimality alone leaves the float32 ladder's
+      // gap.)
       if (m.status !== "exact" || !m.optimal || m.upper === null || m.upper === undefined) return;
       seen.both++;
       assert.ok(
@@ -188,7 +190,10 @@ describe("properties: babRho on 2-input networks = the grid's rho = the MILP pat
     }));
 });
 
-/** A random box in [0, 1]^n, samples in it (its corners first) and an unsafe DNF whose atoms' thresholds sit near the samples' range. */
+/**
+ * A random box in [0, 1]^n, samples in it (its corners first) and an unsafe DNF whose atoms' thresholds sit near the
+ * samples' range.
+ */
 interface Case {
   readonly spec: Spec;
   readonly samples: Float64Array[];
@@ -240,7 +245,9 @@ function caseOf(net: Network, seed: number): Case {
 const sampledMin = (net: Network, k: Case): number =>
   Math.min(...k.samples.map((x) => unsafeValue(k.spec, x, trace(net, x).logits).value));
 
-/** A sat answer re-evaluated apart from the engine: x float32 in the box, a fresh onnxruntime pass satisfies a disjunct. */
+/**
+ * A sat answer re-evaluated apart from the engine: x float32 in the box, a fresh onnxruntime pass satisfies a disjunct.
+ */
 async function recheck(ort: OnnxRuntimeEvaluator, s: Spec, r: BabResult<Counterexample>, what: string): Promise<void> {
   assert.ok(r.example, `${what}: sat without an example`);
   const { x } = r.example;
@@ -341,7 +348,8 @@ describe("properties: limits never give a false unsat (decide with 1–3 nodes o
     const sampled = sampledMin(net, k);
     await withOrt(r, net, async (ort) => {
       const full = await run(net, ort, k.spec, { seconds: 10 });
-      // nodeLimit 1: only the root is bounded (its back-substitution, its LP, its vertex); the loop stops before the first split.
+      // nodeLimit 1: only the root is bounded (its back-substitution, its LP, its vertex); the loop stops before the
+      // first split.
       const root = await run(net, ort, k.spec, { nodeLimit: 1 });
       seen.cases++;
       count(`nodes≤1 ${root.status}`);

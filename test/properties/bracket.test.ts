@@ -404,7 +404,8 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
       seen.rowsBall += r.rows;
       seen.rowsFull += full.rows;
       // Not asserted: the ball's LP can end on another optimal vertex that needs a row more than the full one's
-      // (e.g. "conv opset11 3x7x10 maxpool k2 s2 p1, relu, dense 72->3", all-layers, R just above t_full: 423 rows against 422).
+      // (e.g. "conv opset11 3x7x10 maxpool k2 s2 p1, relu, dense 72->3", all-layers, R just above t_full: 423 rows
+      // against 422).
       if (r.rows > full.rows) seen.moreThanFull.push(`${what}, ${opts.scope}, R ${name}: ${r.rows} > ${full.rows}`);
     }
     const r = await ball(0.5 * tFull, true);

@@ -1,5 +1,6 @@
 // The refactor of issue 12 kept behaviour: `robustc rho --json` and `robustc measure` on the first 20
-// mnist:test digits of mnist_mlp and mnist_lenet give the per-point results recorded before it (test/fixtures/before-refactor/, written by the CLI of commit
+// mnist:test digits of mnist_mlp and mnist_lenet give the per-point results recorded before it
+// (test/fixtures/before-refactor/, written by the CLI of commit
 // 1c04e6a, --time-limit 60, where the slowest point took 9 s). Timing fields are not compared; counts, statuses
 // and labels exactly, numbers to 1e-9 relative. The runs here get --time-limit 600 (a limit that is never
 // reached changes nothing): on a loaded machine a 9 s point can pass 60 s and time out. Since issue 13 the

@@ -1,5 +1,6 @@
 // robustc certify as a user runs it (bin/robustc.js, built by `make build`): mnist_mlp on 5 mnist:test points, report
-// counts, the last stdout line, every falsified point's example re-checked within eps; a missing or negative --eps is one line, exit 2.
+// counts, the last stdout line, every falsified point's example re-checked within eps; a missing or negative --eps is
+// one line, exit 2.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

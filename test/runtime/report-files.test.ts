@@ -90,7 +90,8 @@ describe("report files of every mode (issue 15, items 10-11)", function () {
   });
 
   it("the bracket's band counts upper and lower at every value of either", () => {
-    // upper (checked examples) at 1 and 3; lower (certified) at 0.5 and 2: the band runs from count(upper <= x) to count(lower <= x).
+    // upper (checked examples) at 1 and 3; lower (certified) at 0.5 and 2: the band runs from count(upper <= x) to
+    // count(lower <= x).
     assert.deepEqual(
       bandPoints({ name: "b", upper: [3, 1, Infinity], lower: [2, 0.5, 0] }, 4).map((p) => [p.eps, p.count, p.count2]),
       [

@@ -1,5 +1,7 @@
-// verifyProperty on the three mnistfc_2021 256x2 instances (test/fixtures/vnncomp/) within 30 s each: prop_0_0.03 unsat by
-// branch and bound (stage "bab"), prop_2_0.03 unsat by sound bounds, prop_1_0.05 sat by the attack, its counterexample re-checked.
+// verifyProperty on the three mnistfc_2021 256x2 instances (test/fixtures/vnncomp/) within 30 s each: prop_0_0.03 unsat
+// by
+// branch and bound (stage "bab"), prop_2_0.03 unsat by sound bounds, prop_1_0.05 sat by the attack, its counterexample
+// re-checked.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -43,7 +45,8 @@ describe("verify: mnistfc_2021 256x2 by branch and bound", function () {
         assert.equal(r.stage, stage, got);
         if (stage === "bab") assert.ok(r.nodes >= 1, got);
         if (r.status !== "sat") return;
-        // The counterexample apart from the engine: float32 values in the box, a fresh onnxruntime pass, a disjunct holds.
+        // The counterexample apart from the engine: float32 values in the box, a fresh onnxruntime pass, a disjunct
+        // holds.
         const ce = r.counterexample!;
         const specs = (p.value.cases ?? [p.value]).map(specOf);
         const inBox = (s: (typeof specs)[number]) =>

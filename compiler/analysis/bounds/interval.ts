@@ -13,7 +13,10 @@ export type { LayerBounds };
 
 const PAD = 1e-9;
 
-/** `known`: bounds already proven for some layers (compiler/lp-bounds/tighten.ts); each layer's interval is intersected with them. */
+/**
+ * `known`: bounds already proven for some layers (compiler/lp-bounds/tighten.ts); each layer's interval is intersected
+ * with them.
+ */
 export function intervalBounds(
   net: Network,
   inLower: Float64Array,

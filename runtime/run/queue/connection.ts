@@ -8,7 +8,9 @@ import type { QueueTarget } from "./redis-url.js";
 /** Default seconds to keep reconnecting: long enough for a Redis restart, short enough that nothing looks hung. */
 export const DEFAULT_RECONNECT_SECONDS = 30;
 
-/** ROBUSTC_REDIS_RECONNECT_SECONDS (a positive number) overrides the default; anything else is a UserError's diagnostic. */
+/**
+ * ROBUSTC_REDIS_RECONNECT_SECONDS (a positive number) overrides the default; anything else is a UserError's diagnostic.
+ */
 export function reconnectSeconds(): number | Diagnostic {
   const text = process.env.ROBUSTC_REDIS_RECONNECT_SECONDS;
   if (text === undefined || text === "") return DEFAULT_RECONNECT_SECONDS;

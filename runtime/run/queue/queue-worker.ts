@@ -39,7 +39,10 @@ interface RunContext {
 export const formatDone = (p: PointResult) =>
   `point ${p.index}: ${p.status}${p.rho !== null && Number.isFinite(p.rho) ? ` rho ${p.rho.toFixed(4)} px` : ""} (${p.seconds.toFixed(3)} s)`;
 
-/** Runs until SIGINT/SIGTERM (or, with drain, an empty queue); a run this machine cannot open ends it with its diagnostics. */
+/**
+ * Runs until SIGINT/SIGTERM (or, with drain, an empty queue); a run this machine cannot open ends it with its
+ * diagnostics.
+ */
 export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Result<{ points: number }>> {
   const opened = await openQueue(t);
   if (!opened.ok) return opened;

@@ -288,7 +288,10 @@ export interface Collected {
   readonly points: PointResult[];
   /** Points whose job failed for good (every attempt), with BullMQ's reason. */
   readonly failed: { index: number; attempts: number; reason: string }[];
-  /** Distinct workers (host:pid) that finished points, and the last finish time (ms since the epoch); read when complete. */
+  /**
+   * Distinct workers (host:pid) that finished points, and the last finish time (ms since the epoch); read when
+   * complete.
+   */
   readonly workers: number;
   readonly lastFinished: number | null;
 }

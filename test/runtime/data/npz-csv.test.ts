@@ -12,7 +12,10 @@ import { encodeNpy } from "../../../runtime/data/npy.js";
 import type { Result } from "../../../compiler/index.js";
 import { robustc } from "../../cli.js";
 
-/** np.savez_compressed('b.npz', x_test=np.arange(24, dtype=np.uint8).reshape(2, 3, 4), y_test=np.array([1, 0]), other=np.zeros(3)), numpy 2.4.6 (zip64 local headers). */
+/**
+ * np.savez_compressed('b.npz', x_test=np.arange(24, dtype=np.uint8).reshape(2, 3, 4), y_test=np.array([1, 0]),
+ * other=np.zeros(3)), numpy 2.4.6 (zip64 local headers).
+ */
 const NUMPY_NPZ =
   "UEsDBC0AAAAIAAAAIQBErVeC//////////8KABQAeF90ZXN0Lm5weQEAEACYAAAAAAAAAGEAAAAAAAAAm+wX6hsQychQxlCtnpJanFykbqWgXlNqqK6joJ6WX1RSlJgXn1+UkgoSd0vMKU4FihdnJBakAvkaRjoKxjoKJpo6CrUK5AEuBkYmZhZWNnYOTi5uHl4+fgFBIWERUTFxAFBLAwQtAAAACAAAACEAcfs5q///////////CgAUAHlfdGVzdC5ucHkBABAAkAAAAAAAAABIAAAAAAAAAJvsF+obEMnIUMZQrZ6SWpxcpG6loG6TaaGuo6Cell9UUpSYF59flJIKEndLzClOBYoXZyQWpAL5GkY6mjoKtQoUAC5GBlQAAFBLAwQtAAAACAAAACEALuP5vP//////////CQAUAG90aGVyLm5weQEAEACYAAAAAAAAAEcAAAAAAAAAm+wX6hsQychQxlCtnpJanFykbqWgbpNmoa6joJ6WX1RSlJgXn1+UkgoSd0vMKU4FihdnJBakAvkaxjqaOgq1ChQALgYcAABQSwECLQMtAAAACAAAACEARK1XgmEAAACYAAAACgAAAAAAAAAAAAAAgAEAAAAAeF90ZXN0Lm5weVBLAQItAy0AAAAIAAAAIQBx+zmrSAAAAJAAAAAKAAAAAAAAAAAAAACAAZ0AAAB5X3Rlc3QubnB5UEsBAi0DLQAAAAgAAAAhAC7j+bxHAAAAmAAAAAkAAAAAAAAAAAAAAIABIQEAAG90aGVyLm5weVBLBQYAAAAAAwADAKcAAACjAQAAAAA=";
 

@@ -13,7 +13,10 @@ export interface Movement {
   readonly fill: number;
 }
 
-/** Valid ONNX that the IR cannot express (an operand computed at run time, ...): reported as unsupported, not as an error. */
+/**
+ * Valid ONNX that the IR cannot express (an operand computed at run time, ...): reported as unsupported, not as an
+ * error.
+ */
 export interface Unsupported {
   readonly unsupported: string;
 }

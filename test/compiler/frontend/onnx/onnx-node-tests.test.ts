@@ -5,7 +5,8 @@
 // A case applies when its opset is in OPSET_RANGE, every node's op is in SUPPORTED_OPS, the graph has one
 // output, the first input and the output are float. Graph inputs after the first (Gemm's B and C, Conv's W,
 // Reshape's shape, Pad's pads, Gather's indices, ...; int64 ones included) are bound as constants from the
-// data set, moved from graph.input to graph.initializer, so the first input is the only computed tensor. A case the lowering then rejects with "onnx/unsupported-op" (the op is in the table but not
+// data set, moved from graph.input to graph.initializer, so the first input is the only computed tensor. A case the
+// lowering then rejects with "onnx/unsupported-op" (the op is in the table but not
 // in that form: two computed operands, 3-D windows, MaxPool Indices, ...), or whose output does not depend on
 // the input, is "not applicable"; any other diagnostic is a failure.
 
