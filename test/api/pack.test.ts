@@ -1,7 +1,8 @@
 // The package as a user gets it: `npm pack` (its prepack builds dist/ if a source changed), the tarball installed
 // in a new project, and `import { … } from "robustc"` from plain JavaScript: a digit's LP (the same as `robustc
 // compile` writes), a user's solver through solveTarget, rho's bracket, measure's reports, a one-line error; its
-// types from TypeScript; docs/api.md's examples as written. About 30 s (40 s when prepack rebuilds dist/).
+// types from TypeScript; docs/api.md's examples as written. 26 to 37 s on 2 shared cores; up to 60 s when
+// prepack rebuilds dist/.
 //
 // The install is `npm ci --offline` with a package-lock.json made from this repository's (the tarball, then the
 // non-dev entries as they are): every dependency at the version this checkout runs, from the npm cache that its
