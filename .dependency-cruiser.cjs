@@ -1,16 +1,17 @@
 // Import rules for the source tree (make lint; README "Architecture"): the compiler imports nothing from the
 // runtime; the runtime imports the compiler only through compiler/index.ts; grammar/ (constraint IR text, LP,
-// MPS, VNN-LIB) reads and writes the compiler's IR and reports its diagnostics, nothing else of it; no
-// import cycles. test/ and bench/ may import anything and are not cruised (make lint names compiler runtime
-// grammar). Type-only imports count like any other (tsPreCompilationDeps).
+// MPS, VNN-LIB) reads and writes the compiler's IR and reports its diagnostics, nothing else of it; api/ (the
+// package's public API) sits on top: the runtime and compiler/index.ts below it, nothing imports it; no import
+// cycles. test/ and bench/ may import anything and are not cruised (make lint names compiler runtime grammar
+// api). Type-only imports count like any other (tsPreCompilationDeps).
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
       name: "no-circular",
       severity: "error",
-      comment: "An import cycle among compiler/, runtime/ and grammar/ modules (type-only imports included).",
-      from: { path: "^(compiler|runtime|grammar)/" },
+      comment: "An import cycle among compiler/, runtime/, grammar/ and api/ modules (type-only imports included).",
+      from: { path: "^(compiler|runtime|grammar|api)/" },
       to: { circular: true },
     },
     {
@@ -19,7 +20,7 @@ module.exports = {
       severity: "error",
       comment:
         "An import cycle between folders (runtime/rho -> runtime/attacks -> runtime/rho): each folder is a layer that imports only the layers below it.",
-      from: { path: "^(compiler|runtime|grammar)/" },
+      from: { path: "^(compiler|runtime|grammar|api)/" },
       to: { circular: true },
     },
     {
@@ -55,17 +56,31 @@ module.exports = {
       to: { path: "^runtime/" },
     },
     {
+      name: "api-to-compiler-via-index",
+      severity: "error",
+      comment: "api/ imports the compiler only through compiler/index.ts (and the runtime anywhere); not grammar/.",
+      from: { path: "^api/" },
+      to: { path: "^(compiler|grammar)/", pathNot: "^compiler/index\\.ts$" },
+    },
+    {
+      name: "nothing-to-api",
+      severity: "error",
+      comment: "api/ is the top layer: compiler/, runtime/ and grammar/ never import it.",
+      from: { path: "^(compiler|runtime|grammar)/" },
+      to: { path: "^api/" },
+    },
+    {
       name: "source-not-to-test-or-bench",
       severity: "error",
-      comment: "compiler/, runtime/ and grammar/ never import from test/ or bench/.",
-      from: { path: "^(compiler|runtime|grammar)/" },
+      comment: "compiler/, runtime/, grammar/ and api/ never import from test/ or bench/.",
+      from: { path: "^(compiler|runtime|grammar|api)/" },
       to: { path: "^(test|bench)/" },
     },
     {
       name: "not-to-unresolvable",
       severity: "error",
       comment: "An import that resolves to no file (a moved module, a typo): the rules above could not see it.",
-      from: { path: "^(compiler|runtime|grammar)/" },
+      from: { path: "^(compiler|runtime|grammar|api)/" },
       to: { couldNotResolve: true },
     },
   ],

@@ -1,11 +1,13 @@
 # robustc: two commands set everything up on a fresh machine: `make demo` and `make test`.
 SHELL := /bin/bash
+# `make build NODE_MODULES=` builds without the install step: package.json's prepack (npm pack runs in an
+# installed checkout, and must not run npm ci).
 NODE_MODULES := node_modules/.package-lock.json
 # onnxruntime-node's install step downloads CUDA libraries; CPU inference needs none of them.
 export ONNXRUNTIME_NODE_INSTALL := skip
 export ONNXRUNTIME_NODE_INSTALL_CUDA := skip
 
-SOURCES := $(shell find compiler runtime grammar -name '*.ts' 2>/dev/null)
+SOURCES := $(shell find compiler runtime grammar api -name '*.ts' 2>/dev/null)
 MODEL ?= examples/models/mnist_lenet.onnx
 DATA ?= mnist:test
 
@@ -35,8 +37,12 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# tsc leaves the outputs of a moved or deleted source behind; they would ship in npm pack (and could hide a
+# missing module): every output without its source is removed.
 dist/.stamp: $(NODE_MODULES) $(SOURCES) tsconfig.json tsconfig.build.json
 	npx tsc -p tsconfig.build.json
+	@cd dist && find . -type f \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) | while read -r f; do \
+	  s=$${f%.js.map}; s=$${s%.d.ts}; s=$${s%.js}; [ -f "../$$s.ts" ] || rm -f "$$f"; done
 	@touch $@
 
 build: dist/.stamp
@@ -45,10 +51,11 @@ typecheck: $(NODE_MODULES)
 	npx tsc -p tsconfig.json --noEmit
 
 # Import rules (.dependency-cruiser.cjs): no cycles; the compiler imports nothing from the runtime; the runtime
-# imports the compiler only through compiler/index.ts; grammar/ only the compiler's IR, diagnostics and LpModel.
-LINT_DIRS := compiler runtime grammar
+# imports the compiler only through compiler/index.ts; grammar/ only the compiler's IR, diagnostics and LpModel;
+# api/ (the package's public API) the runtime and compiler/index.ts, and nothing imports api/.
+LINT_DIRS := compiler runtime grammar api
 # The formatter (Prettier, .prettierrc.json: a line width of 120) checks every TypeScript file; `make format` writes.
-FORMAT_GLOBS := "compiler/**/*.ts" "runtime/**/*.ts" "grammar/**/*.ts" "test/**/*.ts" "test/**/*.mjs" "bench/**/*.ts" "bin/*.js" "*.ts" ".dependency-cruiser.cjs"
+FORMAT_GLOBS := "compiler/**/*.ts" "runtime/**/*.ts" "grammar/**/*.ts" "api/**/*.ts" "test/**/*.ts" "test/**/*.mjs" "bench/**/*.ts" "bin/*.js" "*.ts" ".dependency-cruiser.cjs"
 lint: $(NODE_MODULES)
 	npx depcruise --config .dependency-cruiser.cjs $(LINT_DIRS)
 	npx prettier --check --log-level warn --no-error-on-unmatched-pattern $(FORMAT_GLOBS)

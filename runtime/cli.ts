@@ -9,6 +9,7 @@ import { SOLVER_NAMES } from "./solvers/registry.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { rhoCommand, type RhoRequest } from "./commands/rho.js";
 import { measureCommand, type MeasureRequest } from "./commands/measure.js";
+import { RUN_DEFAULTS } from "./commands/run-request.js";
 import { mergeCommand } from "./commands/merge.js";
 import { workerCommand, type WorkerRequest } from "./commands/worker.js";
 import { queueClearCommand } from "./commands/queue.js";
@@ -149,16 +150,16 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
   const runOptions = (cmd: Command) =>
     dataOptions(cmd)
       .option("--limit <n>", "the first n data points", int("--limit"))
-      .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), 1)
-      .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
-      .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", "all")
+      .option("--jobs <k>", "worker threads (one WebAssembly HiGHS each)", int("--jobs"), RUN_DEFAULTS.jobs)
+      .option("--time-limit <s>", "seconds per point", num("--time-limit"), RUN_DEFAULTS.timeLimit)
+      .option("--add <k>", "lazy loop: add all violated rows per iteration, or the k most violated", RUN_DEFAULTS.add)
       .addOption(
         new Option(
           "--algorithm <a>",
           "lp (the bracket, or the paper's LP with --mode restrict), pgd (minimum-norm attack alone), lbfgsb (Szegedy et al.) or fgsm (signed gradient)",
         )
           .choices([...ALGORITHMS])
-          .default("lp"),
+          .default(RUN_DEFAULTS.algorithm),
       )
       .option(
         "--eps <e>",

@@ -10,18 +10,35 @@ import { openSession, printNotes, selectIndices, type Session } from "../run/ses
 import { defaultEps, epsWarning, type InputOptions } from "../data/input-map.js";
 
 export interface RunRequest extends InputOptions {
+  /** --data: the data spec (mnist:test, mnist:train, .npy, .npz[:ARRAY], .csv, IDX, CIFAR-10 .bin). */
   readonly data: string;
+  /** --labels: labels for data that carry none. */
   readonly labels?: string;
+  /** --index: one data point. */
   readonly index?: number;
+  /** --limit: the first n data points (neither: every point). */
   readonly limit?: number;
+  /** --jobs: worker threads (one WebAssembly HiGHS each). */
   readonly jobs: number;
+  /** --time-limit: seconds per point. */
   readonly timeLimit: number;
+  /** --add: the lazy loop adds all violated rows per iteration ("all") or the k most violated ("k"). */
   readonly add: string;
+  /** --algorithm: lp (the bracket, or with mode restrict the paper's LP), pgd, lbfgsb or fgsm. */
   readonly algorithm: Algorithm;
   /** --mode (rho and measure, --algorithm lp): bracket (default), restrict, exact, bounds or walk. */
   readonly mode?: RhoMode;
+  /** --eps in the data's units (default: the paper's 20 of 255 on the data's scale). */
   readonly eps?: number;
 }
+
+/** The defaults of the run options the CLI fills in (cli.ts) and the API (api/index.ts) too. */
+export const RUN_DEFAULTS = {
+  jobs: 1,
+  timeLimit: 60,
+  add: "all",
+  algorithm: "lp",
+} as const satisfies Pick<RunRequest, "jobs" | "timeLimit" | "add" | "algorithm">;
 
 /**
  * The --mode values each algorithm has: the modes bracket the restricted LP; the attacks have only their own answer.

@@ -3,13 +3,55 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { type PointResult, type PointStatus } from "../rho/result.js";
+import { type PointResult, type PointStatus, type RhoMode } from "../rho/result.js";
+
+/**
+ * A point as JSON (points.jsonl, rho --json): distances in the data's units (pixels on the 0-255 scale); an
+ * infinite bound is the string "inf". The bracket's fields (mode to nodes) are there for every mode but restrict.
+ */
+export type PointRecord = {
+  readonly index: number;
+  /** The true label (null: the data carry none). */
+  readonly label: number | null;
+  /** x*'s label. */
+  readonly predicted: number;
+  /** The label of the example (the LP's target label). */
+  readonly target: number | null;
+  /** The distance of the checked example (rho_hat with --mode restrict); null without one. */
+  readonly rho: number | null;
+  readonly status: PointStatus;
+  readonly iterations: number;
+  readonly rows: number;
+  readonly rows_added: number;
+  readonly seconds: number;
+  readonly solver_seconds: number;
+  readonly lp_objective: number | null;
+  readonly check_margin: number | null;
+  readonly alpha: number;
+  readonly primal_infeasibility: number | null;
+  readonly message?: string;
+  readonly mode?: RhoMode;
+  /** Certified: no input closer than this to x* has another label. */
+  readonly lower?: number | "inf" | null;
+  /** The distance of a checked example. */
+  readonly upper?: number | "inf" | null;
+  readonly gap?: number | "inf" | null;
+  readonly optimal?: boolean | null;
+  /** The paper's rho_hat beside the bracket. */
+  readonly rho_hat?: number | "inf" | null;
+  readonly rho_hat_above?: number | "inf" | null;
+  readonly upper_label?: number | null;
+  readonly stages?: Readonly<Record<string, number>>;
+  readonly nodes?: number;
+  /** points.jsonl only: the example's float32 values (model units), base64. */
+  readonly example?: string;
+};
 
 /**
  * One JSON object per point: what points.jsonl holds. With `withExample` the checked adversarial example
  * rides along (base64 of its float32 values, model units) so that a resumed run can rebuild the .npy files.
  */
-export function pointRecord(p: PointResult, withExample = false): Record<string, unknown> {
+export function pointRecord(p: PointResult, withExample = false): PointRecord {
   return {
     index: p.index,
     label: p.label,
@@ -98,7 +140,7 @@ const bound = (v: unknown): number | null =>
   v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v);
 const round = (s: number) => Math.round(s * 1e6) / 1e6;
 /** JSON has no Infinity: an infinite bound is written as the string "inf". */
-const finite = (v: number | null | undefined): number | string | null =>
+const finite = (v: number | null | undefined): number | "inf" | null =>
   v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf";
 
 /**

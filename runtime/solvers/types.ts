@@ -18,7 +18,8 @@ export interface LpSolution {
   readonly seconds: number;
   /** Why, for anything but "optimal" (and notes such as a re-run without presolve). */
   readonly message?: string;
-  readonly solver: SolverName;
+  /** The solver's name (a built-in's is one of SOLVER_NAMES; a user's solver names itself). */
+  readonly solver: string;
 }
 
 export interface SolveOptions {
@@ -28,8 +29,13 @@ export interface SolveOptions {
   readonly format?: "lp" | "mps";
 }
 
+/**
+ * An LP/MILP solver: robustc's built-ins (registry.ts getSolver) and any a user implements (the public API,
+ * api/index.ts, solves compiled points with one).
+ */
 export interface Solver {
-  readonly name: SolverName;
+  /** One of SOLVER_NAMES for the built-ins; a user's solver may name itself anything. */
+  readonly name: string;
   /** The solver's version, or why it cannot run (e.g. the missing executable and its Debian package). */
   available(): Promise<Result<string>>;
   solve(m: LpModel, opts?: SolveOptions): Promise<LpSolution>;

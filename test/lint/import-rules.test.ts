@@ -1,8 +1,8 @@
 // make lint (dependency-cruiser with .dependency-cruiser.cjs over the Makefile's LINT_DIRS) on small trees
 // written to a temporary folder, never on the real source: planted cycles (between files and between folders
-// with no file cycle), compiler → runtime imports
-// (type-only ones too), deep runtime → compiler and grammar → compiler imports fail, each named; a clean tree
-// with the same layout passes, and test/ and bench/ may import anything.
+// with no file cycle), compiler → runtime imports (type-only ones too), deep runtime → compiler and grammar →
+// compiler imports, api/ past compiler/index.ts and the runtime into api/ fail, each named; a clean tree with the
+// same layout passes, and test/ and bench/ may import anything.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -51,6 +51,7 @@ const BASE: Record<string, string> = {
     'import type { Network } from "../ir/network.js";\nexport const encode = (n: Network): number => n.layers;\n',
   "compiler/index.ts":
     'export { empty, type Network } from "./ir/network.js";\nexport { encode } from "./passes/encode.js";\nexport type { Diagnostic } from "./diagnostics.js";\n',
+  "api/index.ts": 'export { encode, type Network } from "../compiler/index.js";\n',
 };
 
 describe("make lint: the import rules on planted trees", function () {
@@ -160,6 +161,23 @@ describe("make lint: the import rules on planted trees", function () {
     assert.match(r.out, /error grammar-not-to-runtime: grammar\/vnnlib\/parse\.ts → runtime\/run\/session\.ts/);
     assert.match(r.out, /error source-not-to-test-or-bench: compiler\/ir\/fixture\.ts → test\/fixtures\/data\.ts/);
     assert.match(r.out, /error not-to-unresolvable: runtime\/run\/moved\.ts → \.\/not-there\.js/);
+    assert.match(r.out, /3 dependency violations \(3 errors/, r.out);
+  });
+
+  it("fails on api/ past compiler/index.ts or into grammar/, and on the runtime importing api/", async () => {
+    writeTree(dir, {
+      ...BASE,
+      "grammar/lp/write.ts": "export const write = 1;\n",
+      "runtime/run/session.ts": "export const session = 1;\n",
+      "api/index.ts":
+        'import { encode } from "../compiler/passes/encode.js";\nimport { write } from "../grammar/lp/write.js";\nimport { session } from "../runtime/run/session.js";\nexport const api = [encode, write, session];\n',
+      "runtime/commands/rho.ts": 'import { api } from "../../api/index.js";\nexport const rho = api;\n',
+    });
+    const r = await lint(dir);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /error api-to-compiler-via-index: api\/index\.ts → compiler\/passes\/encode\.ts/);
+    assert.match(r.out, /error api-to-compiler-via-index: api\/index\.ts → grammar\/lp\/write\.ts/);
+    assert.match(r.out, /error nothing-to-api: runtime\/commands\/rho\.ts → api\/index\.ts/);
     assert.match(r.out, /3 dependency violations \(3 errors/, r.out);
   });
 });
