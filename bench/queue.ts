@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRedis } from "../test/runtime/redis-server.js";
+import { startRedis } from "../test/helpers/redis-server.js";
 
 const model = process.argv[2] ?? "mnist_mlp";
 const points = Number(process.argv[3] ?? process.env.QUEUE_BENCH_POINTS ?? 40);

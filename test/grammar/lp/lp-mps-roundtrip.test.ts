@@ -10,8 +10,8 @@ import type { Result } from "../../../compiler/diagnostics.js";
 import { readCplexLp } from "../../../grammar/lp/read.js";
 import { readMps } from "../../../grammar/mps/read.js";
 import { createHighs, highsModule } from "../../../runtime/solvers/highs.js";
-import { FIXTURES } from "../../solvers/lp-fixtures.js";
-import { canonical, modelArb, type Canonical } from "../lp-arbitrary.js";
+import { FIXTURES } from "../../helpers/lp-fixtures.js";
+import { canonical, modelArb, type Canonical } from "../../helpers/lp-arbitrary.js";
 
 function value<T>(r: Result<T>): T {
   if (!r.ok) assert.fail(r.diagnostics.map((d) => d.message).join("; "));

@@ -17,7 +17,7 @@ import { openSeed } from "../../../runtime/point/seed.js";
 import { linf } from "../../../runtime/point/check.js";
 import { localContext } from "../../../runtime/run/point-runner.js";
 import { modelInput, openEvaluator, openSession } from "../../../runtime/run/session.js";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 const MODEL = "examples/models/mnist_mlp.onnx";
 

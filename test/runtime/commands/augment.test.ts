@@ -11,7 +11,7 @@ import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js"
 import { argmax } from "../../../runtime/evaluator/types.js";
 import { openSession } from "../../../runtime/run/session.js";
 import { pixelsToInput, roundPixels } from "../../../runtime/augment.js";
-import { robustc, robustcOk } from "../../cli.js";
+import { robustc, robustcOk } from "../../helpers/cli.js";
 
 const MODEL = "examples/models/mnist_mlp.onnx";
 describe("runtime/augment: rounding helpers", () => {

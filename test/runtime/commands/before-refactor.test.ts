@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 const FIX = "test/fixtures/before-refactor";
 const TIMING = new Set(["seconds", "solver_seconds", "message"]);

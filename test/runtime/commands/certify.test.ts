@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { unwrap } from "../../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
-import { lines, robustc } from "../../cli.js";
+import { lines, robustc } from "../../helpers/cli.js";
 
 const MODEL = "examples/models/mnist_mlp.onnx";
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLValidator } from "fast-xml-parser";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 describe("runtime/commands/compare: robustc compare on mnist_lenet, 3 points", function () {
   this.timeout(600_000);

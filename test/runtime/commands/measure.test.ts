@@ -15,7 +15,7 @@ import { DEFAULT_LAZY } from "../../../runtime/lazy/lazy-loop.js";
 import { appendPoints, pointFromRecord, pointRecord, readPoints } from "../../../runtime/run/points-file.js";
 import type { RunIdentity } from "../../../runtime/run/out-dir.js";
 import { type PointResult } from "../../../runtime/rho/result.js";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 const pt = (status: PointResult["status"], rho: number | null) => ({ status, rho });
 

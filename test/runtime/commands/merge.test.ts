@@ -8,8 +8,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseShard, shardIndices } from "../../../runtime/run/shard.js";
-import { runPoints, runReport } from "../compare-runs.js";
-import { lines, robustc } from "../../cli.js";
+import { runPoints, runReport } from "../../helpers/compare-runs.js";
+import { lines, robustc } from "../../helpers/cli.js";
 
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "10", "--eps", "20"];
 

@@ -13,7 +13,7 @@ import { formatCompare, summarise } from "../../../runtime/commands/compare.js";
 import { epsIgnored } from "../../../runtime/commands/rho.js";
 import type { Algorithm } from "../../../runtime/rho/point.js";
 import type { PointResult } from "../../../runtime/rho/result.js";
-import { lines, refusedOneLine, robustc, type CliOptions } from "../../cli.js";
+import { lines, refusedOneLine, robustc, type CliOptions } from "../../helpers/cli.js";
 
 const MLP = "examples/models/mnist_mlp.onnx";
 // Killed before the test's own 120 s run out, so that a hang fails with the child's stderr.

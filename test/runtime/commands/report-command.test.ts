@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { identityDifferences } from "../../../runtime/run/out-dir.js";
-import { lines, robustc } from "../../cli.js";
+import { lines, robustc } from "../../helpers/cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 

@@ -14,7 +14,7 @@ import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js"
 import { openProperty, openVerifyModel } from "../../../runtime/verify/open.js";
 import { verifyProperty } from "../../../runtime/verify/engine.js";
 import { formatResult, type VerifyResult } from "../../../runtime/verify/result.js";
-import { robustc, robustcOk } from "../../cli.js";
+import { robustc, robustcOk } from "../../helpers/cli.js";
 
 // VNN-COMP benchmark folders, a subset copied into the repository (its README); tests run from the project root.
 const BENCH = resolve("test/fixtures/vnncomp");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RESULTS_HEADER, readResults } from "../../../runtime/commands/vnncomp.js";
-import { lines, robustcOk } from "../../cli.js";
+import { lines, robustcOk } from "../../helpers/cli.js";
 
 const CSV = "test/fixtures/vnncomp/test_2021/instances.csv";
 const OLD = "test/fixtures/vnncomp-results/test_2021.no-header.csv";

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runVnncomp, type InstanceResult } from "../../../runtime/commands/vnncomp.js";
-import { robustc, robustcOk } from "../../cli.js";
+import { robustc, robustcOk } from "../../helpers/cli.js";
 
 const SET = resolve("test/fixtures/vnncomp/test_2021");
 const CSV = join(SET, "instances.csv");

@@ -14,7 +14,7 @@ import { makeDataset } from "../../../runtime/data/dataset.js";
 import { arrangeLayout, epsWarning, normalisation, resolveScale } from "../../../runtime/data/input-map.js";
 import { decodeNpy, encodeNpy } from "../../../runtime/data/npy.js";
 import { modelInput, openEvaluator, openSession } from "../../../runtime/run/session.js";
-import { refusedOneLine, robustc } from "../../cli.js";
+import { refusedOneLine, robustc } from "../../helpers/cli.js";
 
 const { onnx } = onnxProto;
 const MLP = "examples/models/mnist_mlp.onnx";

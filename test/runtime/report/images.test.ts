@@ -11,7 +11,7 @@ import { item, loadDataset } from "../../../runtime/data/index.js";
 import { decodeNpy, encodeNpy } from "../../../runtime/data/npy.js";
 import { gapOf, imageLayout, triptychPng, zoomOf, type ImageLayout } from "../../../runtime/report/images.js";
 import { linf } from "../../../runtime/point/check.js";
-import { lines, robustc } from "../../cli.js";
+import { lines, robustc } from "../../helpers/cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bandPoints, cdfSvg } from "../../../runtime/report/plot.js";
 import { wilson } from "../../../runtime/run/measure.js";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 /** The numbers an SVG prints as text (tick labels and titles). */

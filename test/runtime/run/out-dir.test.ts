@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDir } from "../../../runtime/run/out-dir.js";
-import { lines, robustc } from "../../cli.js";
+import { lines, robustc } from "../../helpers/cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 

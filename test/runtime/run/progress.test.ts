@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bracketEstimate, estimate, progressBar, roughDuration, withinEps } from "../../../runtime/run/measure.js";
 import type { PointResult } from "../../../runtime/rho/result.js";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 const M = "examples/models/mnist_mlp.onnx";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

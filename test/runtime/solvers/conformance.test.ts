@@ -17,7 +17,7 @@ import { solveLpTextWithHighs, solveMpsTextWithHighs } from "../../../runtime/so
 import { createHighsCli } from "../../../runtime/solvers/highs-cli.js";
 import { getSolver, solveFile } from "../../../runtime/solvers/registry.js";
 import type { LpSolution, SolveOptions, Solver, SolverName } from "../../../runtime/solvers/types.js";
-import { FIXTURES, randomFeasibleLp } from "../../solvers/lp-fixtures.js";
+import { FIXTURES, randomFeasibleLp } from "../../helpers/lp-fixtures.js";
 
 const close = (a: number, b: number, rel = 1e-6) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { highsModule, highsVersion, loadedHighsVersion } from "../../../runtime/solvers/highs.js";
-import { robustcOk } from "../../cli.js";
+import { robustcOk } from "../../helpers/cli.js";
 
 const VERSION = /^\d+\.\d+\.\d+ \(git [0-9a-f]{6,40}\)$/;
 

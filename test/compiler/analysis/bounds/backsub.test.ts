@@ -12,7 +12,7 @@ import { OnnxRuntimeEvaluator } from "../../../../runtime/evaluator/onnxruntime.
 import { backsub, tightBounds } from "../../../../compiler/analysis/bounds/backsub.js";
 import { verifyProperty } from "../../../../runtime/verify/engine.js";
 import type { Atom, VnnlibProperty } from "../../../../grammar/vnnlib/parse.js";
-import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../../../properties/arbitraries.js";
+import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../../../helpers/arbitraries.js";
 import { networkMatrices } from "../../../../compiler/ir/matrices.js";
 import { trace } from "../../../../compiler/analysis/trace.js";
 

@@ -13,8 +13,8 @@ import { OnnxBuilder } from "../../../../compiler/frontend/onnx/write.js";
 import { OnnxRuntimeEvaluator } from "../../../../runtime/evaluator/onnxruntime.js";
 import { referenceLogits } from "../../../../runtime/evaluator/reference.js";
 import { strictWinner } from "../../../../runtime/point/check.js";
-import { convArb, mlpArb, randomInputs, type RandomNet } from "../../../properties/arbitraries.js";
-import { robustc } from "../../../cli.js";
+import { convArb, mlpArb, randomInputs, type RandomNet } from "../../../helpers/arbitraries.js";
+import { robustc } from "../../../helpers/cli.js";
 
 /** The model with `op` appended to its graph output, which becomes the op's result "probs". */
 function withHead(bytes: Uint8Array, op: string, axis?: number): Uint8Array {

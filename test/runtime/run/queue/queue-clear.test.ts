@@ -1,4 +1,4 @@
-// `robustc queue clear` and a Redis that goes away, on real redis-servers (test/runtime/redis-server.ts): clear
+// `robustc queue clear` and a Redis that goes away, on real redis-servers (test/helpers/redis-server.ts): clear
 // removes every key of a queue name and counts what it removed; a measure waiting on a cleared run, or on a
 // Redis that is killed, and a worker on a killed Redis end with one line and exit 2 within the reconnect
 // time (ROBUSTC_REDIS_RECONNECT_SECONDS). Needs a build (bin/robustc.js runs dist/).
@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { closeQueue, openQueue, resultsKey, runKey, saveResult } from "../../../../runtime/run/queue/queue.js";
 import { parseQueueUrl } from "../../../../runtime/run/queue/redis-url.js";
-import { startRedis, type RedisServer } from "../../redis-server.js";
-import { lines, robustc } from "../../../cli.js";
+import { startRedis, type RedisServer } from "../../../helpers/redis-server.js";
+import { lines, robustc } from "../../../helpers/cli.js";
 
 interface Ran {
   code: number;

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { parseQueueUrl } from "../../../../runtime/run/queue/redis-url.js";
-import { runPoints, runReport } from "../../compare-runs.js";
-import { startRedis, type RedisServer } from "../../redis-server.js";
-import { lines, robustc } from "../../../cli.js";
+import { runPoints, runReport } from "../../../helpers/compare-runs.js";
+import { startRedis, type RedisServer } from "../../../helpers/redis-server.js";
+import { lines, robustc } from "../../../helpers/cli.js";
 
 const N = 10;
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", String(N), "--eps", "20"];

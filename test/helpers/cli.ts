@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../bin/robustc.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/robustc.js", import.meta.url));
 
 export interface CliOptions {
   /** Set on top of this process's environment; `undefined` removes a variable. */

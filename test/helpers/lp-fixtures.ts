@@ -2,7 +2,7 @@
 // a builder from a readable row/column spec to an LpModel.
 
 import type { LpModel } from "../../compiler/backend/lp-model.js";
-import { prng } from "../properties/arbitraries.js";
+import { prng } from "./arbitraries.js";
 
 type ColSpec = readonly [name: string, lower: number, upper: number, cost: number, integer?: boolean];
 type RowSpec = readonly [name: string, lower: number, upper: number, coefs: Readonly<Record<string, number>>];
