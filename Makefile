@@ -67,9 +67,10 @@ format: $(NODE_MODULES)
 # order: the slowest files first (each runs a few minutes of LPs on one worker while the other works through
 # the rest), then every other test file. Tests use their own temporary folders and free ports.
 TEST_JOBS ?= 2
-SLOW_TESTS := $(wildcard test/compiler/backend/cross-solver.test.ts test/runtime/lazy-loop.test.ts test/runtime/before-refactor.test.ts \
-  test/properties/rho-modes.test.ts test/runtime/queue.test.ts test/reliability/bad-inputs.test.ts test/runtime/cli.test.ts \
-  test/reliability/numerics.test.ts test/reliability/resume.test.ts)
+SLOW_TESTS := $(wildcard test/compiler/backend/cross-solver.test.ts test/runtime/lazy/lazy-loop.test.ts \
+  test/runtime/commands/before-refactor.test.ts test/runtime/commands/before-issue-22.test.ts test/properties/rho-modes.test.ts test/runtime/run/queue/queue.test.ts \
+  test/reliability/bad-inputs.test.ts test/runtime/cli.test.ts test/reliability/numerics.test.ts \
+  test/reliability/resume.test.ts)
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(shell find test -name '*.test.ts')))
 
 # The import rules first; then the build and the type check (one tsc each) side by side; then the tests.

@@ -1,7 +1,7 @@
 // Prints the throughput (points/s, end to end through the CLI) of one measurement run four ways: measure
 // --jobs 1 and --jobs 2 without a queue, and measure --queue with 1 and 2 local `robustc worker` processes
 // (concurrency 1 each) on a throwaway local redis-server; then the queue's overhead per point. Figures, never
-// assertions (the assertions are in test/runtime/queue.test.ts). Needs `make build` and redis-server.
+// assertions (the assertions are in test/runtime/run/queue/queue.test.ts). Needs `make build` and redis-server.
 //
 //   npx tsx bench/queue.ts [model] [points]        (defaults: mnist_mlp, 40; QUEUE_BENCH_POINTS too)
 //
@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRedis } from "../test/runtime/redis-server.js";
+import { startRedis } from "../test/helpers/redis-server.js";
 
 const model = process.argv[2] ?? "mnist_mlp";
 const points = Number(process.argv[3] ?? process.env.QUEUE_BENCH_POINTS ?? 40);

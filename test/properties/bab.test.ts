@@ -16,7 +16,7 @@ import { type PointContext } from "../../runtime/point/context.js";
 import { exactTolerance } from "../../runtime/rho/result.js";
 import { checkCandidate, type Counterexample } from "../../runtime/verify/result.js";
 import { unsafeValue, type Disjunct, type Spec } from "../../runtime/bab/spec.js";
-import { gridRho, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { gridRho, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 
 /**
  * A small dense ReLU MLP: `inN` inputs, hidden layers of 3–6 neurons, `outN` logits (Gemm transB 1, weights

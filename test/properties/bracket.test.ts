@@ -30,7 +30,7 @@ import { checkExample, linf } from "../../runtime/point/check.js";
 import { type PointContext } from "../../runtime/point/context.js";
 import { exactTolerance, type PointResult } from "../../runtime/rho/result.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
-import { convArb, gridRho, mlpArb, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, gridRho, mlpArb, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 
 const load = (r: RandomNet): Network => {
   const l = loadNetworkFromBytes(r.bytes);

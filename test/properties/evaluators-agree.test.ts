@@ -8,7 +8,7 @@ import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { referenceLogits } from "../../runtime/evaluator/reference.js";
 import { argmax } from "../../runtime/evaluator/types.js";
-import { convArb, mlpArb, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, mlpArb, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 
 async function agree(net: RandomNet, seed: number): Promise<void> {
   const r = loadNetworkFromBytes(net.bytes, net.description);

@@ -9,7 +9,7 @@ import { intervalBounds } from "../../compiler/analysis/bounds/interval.js";
 import { compileOptions } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
 import { createHighs } from "../../runtime/solvers/highs.js";
-import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 import { trace } from "../../compiler/analysis/trace.js";
 
 const highs = createHighs();

@@ -16,7 +16,7 @@ import { compilePoint } from "../../compiler/passes/pipeline.js";
 import type { Network } from "../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { createHighs } from "../../runtime/solvers/highs.js";
-import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 import { trace, type Trace } from "../../compiler/analysis/trace.js";
 
 const BOX = { inputLower: 0, inputUpper: 1 };

@@ -12,7 +12,7 @@ import type { Network } from "../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode, type RhoMode } from "../../runtime/rho/modes.js";
-import { convArb, gridRho, mlpArb, prng, randomInputs, type RandomNet } from "./arbitraries.js";
+import { convArb, gridRho, mlpArb, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 import { compileOptions, type Mode } from "../../compiler/passes/options.js";
 import { compilePoint } from "../../compiler/passes/pipeline.js";
 import { createHighs, openHighsLp } from "../../runtime/solvers/highs.js";

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { OnnxBuilder, tensorProto } from "../../compiler/frontend/onnx/write.js";
 import { onnx, type ModelProto } from "../../compiler/frontend/onnx/load.js";
 import { encodeNpy } from "../../runtime/data/npy.js";
-import { lines, robustc } from "../cli.js";
+import { lines, robustc } from "../helpers/cli.js";
 
 const MLP = "examples/models/mnist_mlp.onnx";
 

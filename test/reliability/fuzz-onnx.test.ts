@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { loadNetworkFromBytes, SUPPORTED_OPS } from "../../compiler/frontend/onnx/lower.js";
 import { onnx } from "../../compiler/frontend/onnx/load.js";
 import { OnnxBuilder, tensorProto, type AttrValue } from "../../compiler/frontend/onnx/write.js";
-import { convArb, mlpArb } from "../properties/arbitraries.js";
+import { convArb, mlpArb } from "../helpers/arbitraries.js";
 
 const FILE = "fuzzed-model.onnx";
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20240611;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeModel, onnx, tensorFromProto } from "../../compiler/frontend/onnx/load.js";
 import { tensorProto } from "../../compiler/frontend/onnx/write.js";
-import { robustcOk } from "../cli.js";
+import { robustcOk } from "../helpers/cli.js";
 
 function scaled(s: number): Uint8Array {
   const m = decodeModel(readFileSync("examples/models/mnist_mlp.onnx"), "mnist_mlp.onnx");

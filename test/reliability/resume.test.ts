@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { robustcOk } from "../cli.js";
+import { robustcOk } from "../helpers/cli.js";
 
 const ARGS = ["measure", "examples/models/mnist_mlp.onnx", "--data", "mnist:test", "--limit", "24", "--eps", "20"];
 const lines = (p: string) =>

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { encodeNpy } from "../../runtime/data/npy.js";
-import { lines, robustc } from "../cli.js";
+import { lines, robustc } from "../helpers/cli.js";
 
 describe("runtime/cli", function () {
   this.timeout(60_000);

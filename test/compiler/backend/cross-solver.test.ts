@@ -10,7 +10,7 @@
 // and a 100 MB .mps), in-process HiGHS ~15 s and Clp ~17 s per file, glpsol minutes per file: LeNet gets
 // one point here, its files read back; that same LP (point 0, reduced form, second label) is solved in
 // process and by Clp on the .mps, and their statuses compared with the lazy loop's, in
-// test/runtime/lazy-loop.test.ts (not twice in one run); GLPK (and CBC) on LeNet are in bench/cross-solver.ts.
+// test/runtime/lazy/lazy-loop.test.ts (not twice in one run); GLPK (and CBC) on LeNet are in bench/cross-solver.ts.
 // Every LeNet LP seen so far is infeasible (x* meets every row but C_out: the target label is out of reach
 // inside the linear region Z(x*)).
 
@@ -313,7 +313,7 @@ describe(`cross-solver: mnist_lenet, ${LENET_POINTS} mnist:test point (reduced f
     t0 = performance.now();
   });
 
-  // In-process HiGHS and Clp on this LP's .mps (with the lazy loop): test/runtime/lazy-loop.test.ts.
+  // In-process HiGHS and Clp on this LP's .mps (with the lazy loop): test/runtime/lazy/lazy-loop.test.ts.
   for (let i = 0; i < LENET_POINTS; i++) {
     it(`point ${i}: both files read back exactly`, () => {
       const c = compileSeed(session(), i, options);

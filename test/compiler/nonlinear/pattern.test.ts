@@ -13,7 +13,7 @@ import { encode } from "../../../compiler/passes/encode.js";
 import { evaluate } from "../../../compiler/passes/evaluate.js";
 import { selectDisjuncts } from "../../../compiler/passes/select-disjuncts.js";
 import { isNonlinear, patternItems, windowsOf } from "../../../compiler/nonlinear/index.js";
-import { networkArb, randomInputs } from "../../properties/arbitraries.js";
+import { networkArb, randomInputs } from "../../helpers/arbitraries.js";
 
 const ors = (f: Formula): Or[] => (f.kind === "or" ? [f] : f.kind === "and" ? f.items.flatMap(ors) : []);
 

@@ -14,7 +14,7 @@ import type { Network } from "../../../compiler/ir/network.js";
 import type { NetworkMatrices } from "../../../compiler/ir/matrices.js";
 import { fgsmExample } from "../../../runtime/attacks/fgsm.js";
 import { referenceLogits } from "../../../runtime/evaluator/reference.js";
-import { networkArb, prng, randomInputs } from "../../properties/arbitraries.js";
+import { networkArb, prng, randomInputs } from "../../helpers/arbitraries.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 
 const samePhases = (a: Trace, b: Trace) => samePattern(a.pattern, b.pattern);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { minimizeLbfgsb, type LbfgsbOptions, type LbfgsbResult } from "../../../runtime/attacks/lbfgsb-optimizer.js";
-import { prng } from "../../properties/arbitraries.js";
+import { prng } from "../../helpers/arbitraries.js";
 
 type Fg = (x: Float64Array, g: Float64Array) => number;
 

@@ -10,7 +10,7 @@ import { zipSync } from "fflate";
 import { loadDataset, type Dataset } from "../../../runtime/data/index.js";
 import { encodeNpy } from "../../../runtime/data/npy.js";
 import type { Result } from "../../../compiler/index.js";
-import { robustc } from "../../cli.js";
+import { robustc } from "../../helpers/cli.js";
 
 /**
  * np.savez_compressed('b.npz', x_test=np.arange(24, dtype=np.uint8).reshape(2, 3, 4), y_test=np.array([1, 0]),
