@@ -12,7 +12,7 @@ import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode } from "../runtime/rho/modes.js";
 import { attackPoint } from "../runtime/rho/baselines.js";
 import { quantile } from "../runtime/run/measure.js";
-import type { PointResult } from "../runtime/rho/result.js";
+import type { BracketPoint, LpPoint, PointResult } from "../runtime/rho/result.js";
 
 const POINTS = Number(process.env.POINTS ?? 100);
 const EXACT_POINTS = Number(process.env.EXACT_POINTS ?? 0);
@@ -44,7 +44,7 @@ for (const name of models) {
     algorithm: "lp",
     eps: EPS,
   });
-  const rows: { b: PointResult; r: PointResult; fgsm?: PointResult; lbfgsb?: PointResult; pgd?: PointResult }[] = [];
+  const rows: { b: BracketPoint; r: LpPoint; fgsm?: LpPoint; lbfgsb?: LpPoint; pgd?: LpPoint }[] = [];
   const t0 = performance.now();
   for (let i = 0; i < POINTS; i++) {
     const x = modelInput(session, i),
@@ -121,7 +121,7 @@ for (const name of models) {
     console.log(`  upper <= min(FGSM, L-BFGS-B, pgd) on ${pct(all, n)}`);
   }
   if (name === "mnist_mlp" && EXACT_POINTS > 0) {
-    const exact: { e: PointResult; b: PointResult }[] = [];
+    const exact: { e: BracketPoint; b: BracketPoint }[] = [];
     for (const x of rows.slice(0, EXACT_POINTS)) {
       const c = { ...ctx, lazy: { ...DEFAULT_LAZY, timeLimit: EXACT_SECONDS } };
       const e = await rhoForPointMode(c, "milp", x.b.index, modelInput(session, x.b.index), x.b.label, EPS);

@@ -9,11 +9,11 @@ import { modelInput } from "../runtime/run/session.js";
 import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode } from "../runtime/rho/modes.js";
 import { quantile } from "../runtime/run/measure.js";
-import type { PointResult, RhoMode } from "../runtime/rho/result.js";
+import type { BracketMode, BracketPoint } from "../runtime/rho/result.js";
 
 const POINTS = Number(process.env.POINTS ?? 20),
   SECONDS = Number(process.env.SECONDS ?? 60);
-const MODES = (process.env.MODES ?? "exact,milp").split(",") as RhoMode[];
+const MODES = (process.env.MODES ?? "exact,milp").split(",") as BracketMode[];
 const q = (xs: number[], p: number) =>
   quantile(
     [...xs].sort((a, b) => a - b),
@@ -30,7 +30,7 @@ const { session, ctx } = await localContext({
   algorithm: "lp",
   eps: 20,
 });
-const rows: Record<string, PointResult[]> = Object.fromEntries(MODES.map((m) => [m, []]));
+const rows: Record<string, BracketPoint[]> = Object.fromEntries(MODES.map((m) => [m, []]));
 for (let i = 0; i < POINTS; i++) {
   const x = modelInput(session, i),
     label = session.dataset.labels![i];

@@ -8,9 +8,7 @@
 import type { LayerBounds } from "../ir/bounds.js";
 import type { NetworkMatrices } from "../ir/matrices.js";
 import type { Network } from "../ir/network.js";
-import { encode } from "../passes/encode.js";
-import { relaxDisjuncts } from "../passes/relax.js";
-import { toLpModel } from "../passes/to-lp-model.js";
+import { compileNetwork } from "../passes/pipeline.js";
 import { backsub, backsubApplies } from "../analysis/bounds/backsub.js";
 import { dualBound, type OpenLp } from "./tighten.js";
 
@@ -113,8 +111,13 @@ export async function allPositive(
   const open = gs.filter((_, i) => !byBounds[i]);
   if (open.length === 0) return { proved: true, lps: 0 };
   if (!opts.open) return { proved: false, lps: 0 };
-  const enc = encode(net, { inputLower: -Infinity, inputUpper: Infinity });
-  const lp = toLpModel(relaxDisjuncts(net, enc, bounds).problem, "exclude", []);
+  const { lp, encoding: enc } = compileNetwork(net, {
+    mode: "relax",
+    bounds,
+    inputLower: -Infinity,
+    inputUpper: Infinity,
+    name: "exclude",
+  });
   const outCol = enc.outputOffset,
     inCol = enc.problem.vars[enc.layerVar[net.layers.findIndex((l) => l.kind === "input")]].offset;
   const session = await opts.open(lp, opts.timeLimit);

@@ -6,9 +6,7 @@
 import type { LpModel } from "../backend/lp-model.js";
 import type { Network } from "../ir/network.js";
 import { intervalBounds, type LayerBounds } from "../analysis/bounds/interval.js";
-import { encode } from "../passes/encode.js";
-import { relaxDisjuncts } from "../passes/relax.js";
-import { toLpModel } from "../passes/to-lp-model.js";
+import { compileNetwork } from "../passes/pipeline.js";
 
 /** One LP, several objectives: minimise Σ vals·z[cols] and return the row duals (null: no answer). */
 export interface LpSession {
@@ -98,7 +96,6 @@ export async function tightenBounds(
   opts: TightenOptions,
 ): Promise<{ bounds: LayerBounds[]; stats: TightenStats }> {
   const t0 = performance.now();
-  const enc = encode(net, { inputLower: -Infinity, inputUpper: Infinity });
   const known = new Map<number, LayerBounds>();
   let bounds = intervalBounds(net, box.lower, box.upper);
   const unstable = (b: LayerBounds) => b.lower.reduce((a, lo, j) => a + (lo < 0 && b.upper[j] > 0 ? 1 : 0), 0);
@@ -115,7 +112,14 @@ export async function tightenBounds(
     if (js.length === 0) continue;
     if (opts.maxNeurons !== undefined)
       js = js.sort((p, q) => b.upper[q] - b.lower[q] - (b.upper[p] - b.lower[p])).slice(0, opts.maxNeurons);
-    const lp = toLpModel(relaxDisjuncts(net, enc, bounds, k).problem, "tighten", []);
+    const { lp, encoding: enc } = compileNetwork(net, {
+      mode: "relax",
+      bounds,
+      upTo: k,
+      inputLower: -Infinity,
+      inputUpper: Infinity,
+      name: "tighten",
+    });
     const col0 = enc.problem.vars[enc.layerVar[k]].offset;
     const lower = Float64Array.from(b.lower),
       upper = Float64Array.from(b.upper);

@@ -1,6 +1,7 @@
 // The pass order, in one place (buildPipeline), with every ordering constraint stated where it binds.
 // compilePoint runs it for one seed point x* and returns, per target label, the LpModel and the inverse map
-// from an LP solution back to the model input.
+// from an LP solution back to the model input; compileNetwork runs its first pass alone (no seed point, no
+// target): the base LPs of the bounds layer and of branch and bound. Every LP robustc solves is built here.
 
 import type { Network } from "../ir/network.js";
 import type { Problem } from "../ir/constraint.js";
@@ -16,7 +17,9 @@ import { eliminate } from "./eliminate.js";
 import { toLpModel } from "./to-lp-model.js";
 import { bigM } from "./big-m.js";
 import { relaxDisjuncts } from "./relax.js";
-import { intervalBounds } from "../analysis/bounds/interval.js";
+import { intervalBounds, type LayerBounds } from "../analysis/bounds/interval.js";
+import type { RelaxStats } from "./relax.js";
+import type { BigMStats } from "./big-m.js";
 import type { CompileOptions, Mode } from "./options.js";
 
 /** One pass over the problem: the new problem and the map from its solutions to the old one's. */
@@ -26,22 +29,25 @@ export interface PassResult {
 }
 export interface Pass {
   readonly name: string;
-  run(p: Problem, ctx: PointContext): PassResult;
+  run(p: Problem, ctx: PassContext): PassResult;
 }
 
-export interface PointContext {
+export interface PassContext {
   readonly net: Network;
   readonly encoding: Encoding;
   readonly xStar: Float64Array;
   readonly evaluated: Evaluated;
   readonly label: number;
   readonly options: CompileOptions;
+  /** Sound bounds of every layer the exact and relax modes encode on (default: intervals of the radius box). */
+  readonly bounds?: readonly LayerBounds[];
 }
 
 const identity = (s: Float64Array) => s;
 
-/** The radius box's sound interval bounds (exact and relax modes: their rows hold on this box only). */
-function radiusBounds(ctx: PointContext) {
+/** The bounds the exact and relax rows hold on: the caller's, or the radius box's sound interval bounds. */
+function radiusBounds(ctx: PassContext): readonly LayerBounds[] {
+  if (ctx.bounds) return ctx.bounds;
   const o = ctx.options,
     r = o.radius;
   const lo = ctx.xStar.map((v) => Math.max(o.pixelMin / o.pixelScale, v - r));
@@ -131,12 +137,18 @@ export interface PointInfo {
   readonly name: string;
 }
 
+/**
+ * The pipeline for one seed point: per target label, the LpModel and the inverse map. `enc`: an encoding to
+ * share across calls; `bounds`: sound bounds of every layer for the exact and relax modes (their rows hold
+ * where the bounds do), instead of the radius box's interval bounds.
+ */
 export function compilePoint(
   net: Network,
   xStar: Float64Array,
   options: CompileOptions,
   info: PointInfo,
   enc?: Encoding,
+  bounds?: readonly LayerBounds[],
 ): CompiledPoint {
   const encoding =
     enc ??
@@ -150,7 +162,7 @@ export function compilePoint(
   const labels = targetLabels(evaluated.trace.logits, options.target);
   const passes = buildPipeline(options);
   const targets = labels.map((label) => {
-    const ctx: PointContext = { net, encoding, xStar, evaluated, label, options };
+    const ctx: PassContext = { net, encoding, xStar, evaluated, label, options, ...(bounds ? { bounds } : {}) };
     let p = encoding.problem;
     const inverses: ((s: Float64Array) => Float64Array)[] = [];
     const timing: { name: string; seconds: number }[] = [];
@@ -192,3 +204,40 @@ const CONVENTIONS: Record<Mode, (o: CompileOptions) => string[]> = {
 };
 
 const conventions = (o: CompileOptions): string[] => CONVENTIONS[o.mode](o);
+
+/** What compileNetwork builds: the encoding's problem with every disjunction selected on the given bounds. */
+export interface CompiledNetwork<S> {
+  readonly encoding: Encoding;
+  readonly problem: Problem;
+  readonly lp: LpModel;
+  readonly stats: S;
+}
+
+/** Per mode, the statistics of its rows. */
+interface NetworkStats {
+  readonly exact: BigMStats;
+  readonly relax: RelaxStats;
+}
+
+/**
+ * A network's LP without a seed point or target: C_f's layers with every disjunction as big-M rows (exact) or
+ * its triangle relaxation (relax; only the layers before `upTo`), on sound `bounds`, over the input box
+ * [inputLower, inputUpper] (callers that set the input columns themselves pass an unbounded or empty box).
+ * The same select-disjuncts rows as compilePoint's exact and relax modes; no target, no objective.
+ */
+export function compileNetwork<M extends "exact" | "relax">(
+  net: Network,
+  o: {
+    readonly mode: M;
+    readonly bounds: readonly LayerBounds[];
+    readonly inputLower: number;
+    readonly inputUpper: number;
+    readonly upTo?: number;
+    readonly name: string;
+  },
+): CompiledNetwork<NetworkStats[M]> {
+  const encoding = encode(net, { inputLower: o.inputLower, inputUpper: o.inputUpper });
+  const { problem, stats } =
+    o.mode === "exact" ? bigM(net, encoding, o.bounds) : relaxDisjuncts(net, encoding, o.bounds, o.upTo);
+  return { encoding, problem, lp: toLpModel(problem, o.name, []), stats: stats as NetworkStats[M] };
+}

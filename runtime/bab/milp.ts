@@ -4,16 +4,14 @@
 // disjunct is refuted) and `restrict` (an activation pattern's rows: a point's linear region).
 
 import {
-  bigM,
   blocksOf,
   boundsProve,
-  encode,
+  compileNetwork,
   GE,
   isNonlinear,
   LE,
   restrictLayer,
   soundBounds,
-  toLpModel,
   type ActivationPattern,
   type LayerBounds,
   type LpModel,
@@ -49,9 +47,19 @@ export function baseFromBounds(
   s: Pick<Spec, "lower" | "upper">,
   bounds: readonly LayerBounds[],
 ): BaseModel {
-  const enc = encode(net, { inputLower: 0, inputUpper: 0 });
-  const { problem, stats } = bigM(net, enc, bounds);
-  const lp = toLpModel(problem, "verify", []);
+  // The input columns take the box below (every column's bounds are set from the sound bounds).
+  const {
+    encoding: enc,
+    problem,
+    lp,
+    stats,
+  } = compileNetwork(net, {
+    mode: "exact",
+    bounds,
+    inputLower: 0,
+    inputUpper: 0,
+    name: "verify",
+  });
   const offset = net.layers.map((l) => problem.vars[enc.layerVar[l.id]].offset);
   const colLower = lp.colLower.slice(),
     colUpper = lp.colUpper.slice();

@@ -8,7 +8,7 @@ import { progressBar, roughDuration, runPoints } from "../run/measure.js";
 import { exampleRecord } from "../report/images.js";
 import { makeRunner } from "../run/point-runner.js";
 import { pointRecord } from "../run/points-file.js";
-import { type PointResult } from "../rho/result.js";
+import { isBracket, type BracketPoint, type LpPoint, type PointResult } from "../rho/result.js";
 import { openRun, type RunRequest } from "./run-request.js";
 import { distDigits, unitShort } from "../data/input-map.js";
 
@@ -69,7 +69,7 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
     await runPoints(runner, indices, jobs, null, {
       tick: (p) => {
         progress.tick(p);
-        out(r.json ? record(p) : bracket ? formatBracketPoint(p, cfg.pixelScale) : formatPoint(p, cfg.pixelScale));
+        out(r.json ? record(p) : isBracket(p) ? formatBracketPoint(p, cfg.pixelScale) : formatPoint(p, cfg.pixelScale));
       },
       stop: () => progress.stop(),
     });
@@ -79,7 +79,7 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
   }
 }
 
-export function formatPoint(p: PointResult, scale = 255): string {
+export function formatPoint(p: LpPoint, scale = 255): string {
   const rho = p.rho === null ? "-" : Number.isFinite(p.rho) ? p.rho.toFixed(distDigits(scale, 4)) : "inf";
   return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${String(p.target ?? "-").padStart(6)}  ${p.status.padEnd(24)}  ${rho.padStart(9)}  ${String(p.iterations).padStart(5)}  ${String(p.rows).padStart(6)}  ${p.seconds.toFixed(3).padStart(8)}${p.message ? `  ${p.message}` : ""}`;
 }
@@ -89,14 +89,12 @@ const fd = (v: number | null | undefined, scale: number) =>
   v === null || v === undefined ? "-" : Number.isFinite(v) ? v.toFixed(distDigits(scale, 4)) : "inf";
 
 /** A bracket line: lower <= rho <= upper, the label of upper's example, the paper's rho_hat ("> R" beyond the ball). */
-export function formatBracketPoint(p: PointResult, scale = 255): string {
+export function formatBracketPoint(p: BracketPoint, scale = 255): string {
   const d = distDigits(scale, 4);
   // "> R" rounded down: rounding up would claim a larger bound than was shown.
   const hat =
-    p.rhoHatAbove !== null && p.rhoHatAbove !== undefined
-      ? `> ${(Math.floor(p.rhoHatAbove * 10 ** d) / 10 ** d).toFixed(d)}`
-      : fd(p.rhoHat, scale);
-  const upperLabel = p.upper !== null && p.upper !== undefined ? String(p.target ?? "-") : "-";
+    p.rhoHatAbove !== null ? `> ${(Math.floor(p.rhoHatAbove * 10 ** d) / 10 ** d).toFixed(d)}` : fd(p.rhoHat, scale);
+  const upperLabel = p.upper !== null ? String(p.target ?? "-") : "-";
   return `${String(p.index).padStart(6)}  ${String(p.label ?? "-").padStart(5)}  ${String(p.predicted).padStart(9)}  ${p.status.padEnd(13)}  ${fd(p.lower, scale).padStart(9)}  ${fd(p.upper, scale).padStart(9)}  ${upperLabel.padStart(5)}  ${hat.padStart(9)}  ${p.seconds.toFixed(3).padStart(8)}${p.optimal === false ? "  not optimal" : ""}${p.message ? `  ${p.message}` : ""}`;
 }
 

@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { loadedHighsVersion } from "../solvers/highs.js";
 import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
 import type { RunIdentity } from "../run/out-dir.js";
-import { type PointResult } from "../rho/result.js";
+import { isBracket, type PointResult } from "../rho/result.js";
 import type { Algorithm } from "../rho/point.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 
@@ -79,7 +79,7 @@ export function measureReport(run: MeasuredRun): MeasureReport {
   };
   const est = estimate(run.points, id.eps, id.algorithm);
   if (!id.mode) return { estimates: est, bracket: null, json: buildReport(inp, est, run.points) };
-  const b = bracketEstimate(run.points, id.eps);
+  const b = bracketEstimate(run.points.filter(isBracket), id.eps);
   const base = buildReport(inp, est, run.points);
   const stages = stageQuantiles(run.points);
   return {
@@ -121,7 +121,9 @@ const bracketNotes = (scale: number) => [
 /** Median and p90 seconds of each stage over the points that ran it. */
 function stageQuantiles(points: readonly PointResult[]): Record<string, { median: number | null; p90: number | null }> {
   const by = new Map<string, number[]>();
-  for (const p of points) for (const [k, v] of Object.entries(p.stages ?? {})) by.set(k, [...(by.get(k) ?? []), v]);
+  for (const p of points)
+    for (const [k, v] of Object.entries((isBracket(p) ? p.stages : undefined) ?? {}))
+      by.set(k, [...(by.get(k) ?? []), v]);
   return Object.fromEntries(
     [...by].map(([k, v]) => {
       const s = v.sort((a, b) => a - b);

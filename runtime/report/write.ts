@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { inputSize, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
 import { encodeNpy } from "../data/npy.js";
 import { pointRecord } from "../run/points-file.js";
-import type { PointResult } from "../rho/result.js";
+import { isBracket, type PointResult } from "../rho/result.js";
 import { toDataLayout, type Session } from "../run/session.js";
 import { BRACKET_COLUMNS, bracketRow, POINT_COLUMNS, toCsv } from "./csv.js";
 import { formatMeasureReport, measureReport, type MeasuredRun } from "./json.js";
@@ -34,11 +34,12 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
   // Figure 3: one cumulative curve per estimate; a bracket run draws three (rho lies between upper and lower).
   // (rho_hat sought inside the ball R = max(upper, eps) and not found there is drawn at ∞: its curve is exact up
   // to eps, as phi_hat is; a point without a lower bound counts at 0, as phi_upper counts it.)
+  const B = X.filter(isBracket);
   const series = bracket
     ? [
-        { name: "upper (checked example)", rhos: X.map((p) => val(p.upper)) },
-        { name: "rho_hat (paper's LP; exact up to eps)", rhos: X.map((p) => val(p.rhoHat)) },
-        { name: "lower (certified)", rhos: X.map((p) => p.lower ?? 0) },
+        { name: "upper (checked example)", rhos: B.map((p) => val(p.upper)) },
+        { name: "rho_hat (paper's LP; exact up to eps)", rhos: B.map((p) => val(p.rhoHat)) },
+        { name: "lower (certified)", rhos: B.map((p) => p.lower ?? 0) },
       ]
     : [
         {
@@ -88,9 +89,7 @@ export async function writeMeasurement(dir: string, s: Session, run: MeasuredRun
  * (adversarial.npy, --images).
  */
 export const reportedExamples = (points: readonly PointResult[], bracket: boolean): PointResult[] =>
-  points.filter(
-    (p) => p.example && (p.status === "adversarial" || (bracket && p.upper !== null && p.upper !== undefined)),
-  );
+  points.filter((p) => p.example && (p.status === "adversarial" || (bracket && isBracket(p) && p.upper !== null)));
 
 /** The line measure, merge and the queue print last. */
 export const reportsLine = (dir: string): string =>

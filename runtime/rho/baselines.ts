@@ -10,7 +10,7 @@ import { DEFAULT_LBFGSB, lbfgsbAttack } from "../attacks/lbfgsb.js";
 import { inspectExample, marginOfLabel } from "../point/check.js";
 import { boxOf, type PointContext } from "../point/context.js";
 import { openSeed, secondsSince, type Seed } from "../point/seed.js";
-import { LP_FIELDS, refusedPoint, type PointResult } from "./result.js";
+import { LP_FIELDS, refusedPoint, type LpPoint } from "./result.js";
 
 export type Baseline = "lbfgsb" | "fgsm" | "pgd";
 
@@ -22,7 +22,7 @@ export async function attackPoint(
   index: number,
   xStar: Float64Array,
   label: number | null,
-): Promise<PointResult> {
+): Promise<LpPoint> {
   const s = await openSeed(ctx, index, xStar, label);
   if ("refusal" in s) return refusedPoint(s.refusal);
   return baselineForSeed(ctx, algorithm, eps, s.seed);
@@ -34,7 +34,7 @@ export async function baselineForSeed(
   algorithm: Baseline,
   eps: number,
   seed: Seed,
-): Promise<PointResult> {
+): Promise<LpPoint> {
   const { index, label, predicted, xStar } = seed;
   const base = { ...LP_FIELDS, index, label, predicted };
   const seconds = () => secondsSince(seed.t0);

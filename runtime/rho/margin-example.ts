@@ -11,21 +11,21 @@ import { DEFAULT_WALK, FORWARD_STEP, walkForward } from "./walk.js";
 import type { Seed } from "../point/seed.js";
 import { fullRadius, marginLadder } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
-import { type PointResult } from "./result.js";
+import { type BracketPoint } from "./result.js";
 
 /** The forward walk's LPs toward the margin (the bracket's FORWARD_WALK allows 16). */
 const MARGIN_WALK_STEPS = 24;
 
 export async function marginExample(
   ctx: PointContext,
-  p: PointResult,
+  p: BracketPoint,
   seed: Pick<Seed, "xStar" | "star">,
   alpha: number,
   timeLimit: number,
-): Promise<PointResult> {
+): Promise<BracketPoint> {
   if (p.status === "misclassified" || p.status === "error") return p;
   const t0 = performance.now();
-  const done = (extra: Partial<PointResult>): PointResult => ({
+  const done = (extra: Partial<BracketPoint>): BracketPoint => ({
     ...p,
     ...extra,
     seconds: p.seconds + (performance.now() - t0) / 1000,

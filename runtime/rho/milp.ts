@@ -4,18 +4,16 @@
 // restricted LP of its own region (region-lp.ts).
 
 import {
-  addTarget,
   allPositive,
   bigM,
+  compilePoint,
+  DEFAULT_OPTIONS,
   dualBound,
   encode,
-  linearizeLinf,
   marginOf,
   patternAt,
   radiusBox,
   rankLabels,
-  relaxDisjuncts,
-  toLpModel,
   trace,
   type LpModel,
   type Trace,
@@ -90,8 +88,30 @@ export async function exactRho(
     Math.max(0.1, left() / 4),
   );
   const boundSeconds = (performance.now() - t0) / 1000;
+  // Every LP here is the pipeline's (compiler/passes/pipeline.ts compilePoint) on these bounds: the exact mode's
+  // big-M MILP or the relax mode's triangle LP, toward label l, t ≤ the radius.
   const enc = encode(ctx.net, { inputLower: lo, inputUpper: hi });
-  const { problem: base, stats } = bigM(ctx.net, enc, bounds);
+  const pointLp = (mode: "exact" | "relax", l: number, radius: number, name: string): LpModel =>
+    compilePoint(
+      ctx.net,
+      xStar,
+      {
+        ...DEFAULT_OPTIONS,
+        form: "layered",
+        mode,
+        radius,
+        target: l,
+        margin: 0,
+        pixelScale: ctx.pixelScale,
+        pixelMin: ctx.pixelMin,
+        pixelMax: ctx.pixelMax,
+      },
+      { name, header: () => [] },
+      enc,
+      bounds,
+    ).targets[0].lp;
+  // The MILPs' binaries (one per unstable ReLU or max-pool element on these bounds), reported per point.
+  const binaries = bigM(ctx.net, enc, bounds).stats.binaries;
   const ladder = marginLadder(ctx, star.logits);
   const n = xStar.length;
   let best = start,
@@ -105,28 +125,20 @@ export async function exactRho(
   // even when its MILP runs out of time before its root node.
   const open: number[] = [],
     relaxLower = new Map<number, number>();
-  const relaxed = relaxDisjuncts(ctx.net, enc, bounds).problem;
   for (const l of labels) {
     if ((await allPositive(ctx.net, ctx.matrices, bounds, [marginOf(predicted, l)], { open: openHighsLp })).proved) {
       lower = Math.min(lower, r);
       continue;
     }
     open.push(l);
-    relaxLower.set(
-      l,
-      await relaxationLower(toLpModel(linearizeLinf(addTarget(relaxed, enc, l, 0), xStar, r), `relax_l${l}`, [])),
-    );
+    relaxLower.set(l, await relaxationLower(pointLp("relax", l, r, `relax_l${l}`)));
   }
   const pruned = labels.length - open.length;
   for (let i = 0; i < open.length; i++) {
     const l = open[i];
     // The best distance so far bounds this label's MILP (beyond it, it cannot matter; within r the bounds hold).
     const tMax = Math.min(r, best ? best.dist : Infinity);
-    const lp = toLpModel(
-      linearizeLinf(addTarget(base, enc, l, 0), xStar, Number.isFinite(tMax) ? tMax : Infinity),
-      `exact_l${l}`,
-      [],
-    );
+    const lp = pointLp("exact", l, Number.isFinite(tMax) ? tMax : Infinity, `exact_l${l}`);
     // t is the last column; rho(f, x*, l) ≥ rho ≥ tMin, so the row cuts nothing off and lifts the MILP's bound.
     if (opts.tMin !== undefined && opts.tMin > 0) lp.colLower[lp.colLower.length - 1] = Math.min(opts.tMin, tMax);
     const budget = left() / (open.length - i);
@@ -164,7 +176,7 @@ export async function exactRho(
     optimal,
     milps,
     pruned,
-    binaries: stats.binaries,
+    binaries,
     boundSeconds,
     seconds: (performance.now() - t0) / 1000,
   };

@@ -11,7 +11,16 @@ import { restrictedLp, restrictPoint } from "./restrict.js";
 import { fullRadius, marginLadder, type Checked } from "../point/check.js";
 import { boxOf, type PointContext } from "../point/context.js";
 import { openSeed, secondsSince, type Seed } from "../point/seed.js";
-import { exactTolerance, LP_FIELDS, refusedPoint, type PointResult, type PointStatus, type RhoMode } from "./result.js";
+import {
+  exactTolerance,
+  refusedPoint,
+  type BracketMode,
+  type BracketPoint,
+  type LpPoint,
+  type PointResult,
+  type PointStatus,
+  type RhoMode,
+} from "./result.js";
 import { checkedRegionLp } from "./region-lp.js";
 import { DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
@@ -286,7 +295,7 @@ const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi
  *             falsified | unknown; lower = eps when verified, upper the example's distance when one is found);
  *   restrict (not here: restrict.ts): the paper's rho_hat alone, no bracket fields.
  */
-const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, eps: number) => Promise<void>> = {
+const MODES: Record<BracketMode, (b: Bracket, eps: number) => Promise<void>> = {
   bracket: (b, eps) => bracketStages(b, eps),
   exact: async (b, eps) => {
     if (await halfBracket(b, eps)) return;
@@ -350,6 +359,30 @@ const MODES: Record<Exclude<RhoMode, "restrict">, (b: Bracket, eps: number) => P
  */
 export async function rhoForPointMode(
   ctx: PointContext,
+  mode: "restrict",
+  index: number,
+  xStar: Float64Array,
+  label: number | null,
+  eps?: number,
+): Promise<LpPoint>;
+export async function rhoForPointMode(
+  ctx: PointContext,
+  mode: BracketMode,
+  index: number,
+  xStar: Float64Array,
+  label: number | null,
+  eps?: number,
+): Promise<BracketPoint>;
+export async function rhoForPointMode(
+  ctx: PointContext,
+  mode: RhoMode,
+  index: number,
+  xStar: Float64Array,
+  label: number | null,
+  eps?: number,
+): Promise<PointResult>;
+export async function rhoForPointMode(
+  ctx: PointContext,
   mode: RhoMode,
   index: number,
   xStar: Float64Array,
@@ -362,6 +395,14 @@ export async function rhoForPointMode(
 }
 
 /** rho for a seed in a mode (`eps` in pixels). */
+export async function modeForSeed(ctx: PointContext, mode: "restrict", seed: Seed, eps?: number): Promise<LpPoint>;
+export async function modeForSeed(
+  ctx: PointContext,
+  mode: BracketMode,
+  seed: Seed,
+  eps?: number,
+): Promise<BracketPoint>;
+export async function modeForSeed(ctx: PointContext, mode: RhoMode, seed: Seed, eps?: number): Promise<PointResult>;
 export async function modeForSeed(ctx: PointContext, mode: RhoMode, seed: Seed, eps = 20): Promise<PointResult> {
   if (mode === "restrict") return restrictPoint(ctx, seed);
   const { index, label, predicted } = seed;
@@ -384,11 +425,11 @@ export async function modeForSeed(ctx: PointContext, mode: RhoMode, seed: Seed, 
           ? "bracketed"
           : "not-found";
   return {
-    ...LP_FIELDS,
     index,
     label,
     predicted,
     mode,
+    alpha: 0,
     status,
     target: b.best ? b.best.label : null,
     rho: upper,

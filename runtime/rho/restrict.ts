@@ -10,7 +10,7 @@ import { marginLadder } from "../point/check.js";
 import type { PointContext } from "../point/context.js";
 import { secondsSince, type Seed } from "../point/seed.js";
 import { ladderLp, type LadderResult } from "./region-lp.js";
-import { LP_FIELDS, type PointResult } from "./result.js";
+import { LP_FIELDS, type LpPoint } from "./result.js";
 
 /**
  * The paper's LP inside a ball (the bracket's rho_hat step): radius R in model units and sound bounds of
@@ -46,7 +46,7 @@ export async function restrictedLp(
 }
 
 /** --mode restrict: the paper's rho_hat alone, as its record (status adversarial, no-adversarial-in-region, ...). */
-export async function restrictPoint(ctx: PointContext, seed: Seed): Promise<PointResult> {
+export async function restrictPoint(ctx: PointContext, seed: Seed): Promise<LpPoint> {
   const { index, label, predicted } = seed;
   const { target, lp } = await restrictedLp(ctx, seed, (ctx.lazy ?? DEFAULT_LAZY).timeLimit, undefined, seed.t0);
   const work = {

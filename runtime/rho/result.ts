@@ -27,64 +27,78 @@ export type PointStatus =
 /** The rho modes (rho/modes.ts). bracket is the default; restrict is the paper's rho_hat alone. */
 export type RhoMode = "bracket" | "restrict" | "exact" | "milp" | "bounds" | "walk" | "certify";
 
+/** The modes that answer the bracket (every one but restrict). */
+export type BracketMode = Exclude<RhoMode, "restrict">;
+
 /** upper − lower at or below this many pixels of the 0–255 scale: the bracket is closed (status exact). */
 export const EXACT_TOLERANCE = 1e-3;
 
 /** EXACT_TOLERANCE in the units of data on the 0–`scale` scale (the same fraction of the input range). */
 export const exactTolerance = (scale: number): number => (EXACT_TOLERANCE * scale) / 255;
 
-export interface PointResult {
+/** What every point's answer has, whichever family of modes produced it. */
+interface PointCommon {
   readonly index: number;
   readonly label: number | null;
   readonly predicted: number;
   readonly target: number | null;
-  /** rho_hat in pixels: the L∞ distance of the checked adversarial example; Infinity when none in the region. */
+  /** The L∞ distance (pixels) of the checked example (rho_hat with restrict; upper with the bracket). */
   readonly rho: number | null;
   readonly status: PointStatus;
+  /** y_target − max_{l ≠ target} y_l of the example in onnxruntime's float32 forward pass. */
+  readonly checkMargin: number | null;
+  /** The C_out margin alpha of the reported example's LP (0 unless the float32 rule raised it, or a margin was asked). */
+  readonly alpha: number;
+  readonly seconds: number;
+  readonly message?: string;
+  /** The checked example in model units (float32 values, in the form it is saved). */
+  readonly example?: Float32Array;
+}
+
+/**
+ * --mode restrict (the paper's rho_hat alone: rho = ∞ when x*'s region holds no example) and the baseline
+ * attacks (iterations: their gradient or function evaluations): the LP's work.
+ */
+export interface LpPoint extends PointCommon {
+  readonly mode?: undefined;
   /** The LP optimum in pixels (an upper bound on rho; equals rho up to float32 rounding of the example). */
   readonly lpObjective: number | null;
-  /** y_target − max_{l ≠ target} y_l of the example in onnxruntime's float32 forward pass (> 0 or a tie won). */
-  readonly checkMargin: number | null;
-  /** The C_out margin alpha the reported LP used (0 unless the float32 rule raised it). */
-  readonly alpha: number;
   readonly iterations: number;
   readonly rows: number;
   readonly rowsAdded: number;
   /** Largest violation of a ReLU-sign / max-pool row by the LP's optimiser (model units). */
   readonly primalInfeasibility: number | null;
   readonly solverSeconds: number;
-  readonly seconds: number;
-  readonly message?: string;
-  /** The adversarial example in model units (float32 values), when status is adversarial. */
-  readonly example?: Float32Array;
-  /**
-   * Set by every mode but restrict (rho/modes.ts; the bracket by default): lower ≤ rho ≤ upper in pixels
-   * (lower: certified, 0 where the mode seeks no certificate (walk); upper: the distance of the checked
-   * example, which `rho`, `example` and `target` then describe, null without one; both null on a
-   * misclassified or error point), gap = upper − lower, optimal: whether the exact (or milp) mode closed
-   * the bracket. Absent with --mode restrict and the baseline attacks.
-   */
-  readonly mode?: RhoMode;
-  readonly lower?: number | null;
-  readonly upper?: number | null;
-  readonly gap?: number | null;
-  readonly optimal?: boolean | null;
-  /**
-   * The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or
-   * failed.
-   */
-  readonly rhoHat?: number | null;
-  /**
-   * rho_hat was sought inside the ball of this radius (data units) and lies beyond it (rho_hat > R); null otherwise.
-   */
-  readonly rhoHatAbove?: number | null;
+}
+
+/**
+ * Every mode but restrict (rho/modes.ts; the bracket by default): lower ≤ rho ≤ upper in pixels (lower:
+ * certified, 0 where the mode seeks no certificate (walk); upper: the distance of the checked example, which
+ * `rho`, `example` and `target` then describe, null without one; both null on a misclassified or error point),
+ * gap = upper − lower, optimal: whether the exact (or milp) mode closed the bracket.
+ */
+export interface BracketPoint extends PointCommon {
+  readonly mode: BracketMode;
+  readonly lower: number | null;
+  readonly upper: number | null;
+  readonly gap: number | null;
+  readonly optimal: boolean | null;
+  /** The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or failed. */
+  readonly rhoHat: number | null;
+  /** rho_hat was sought inside the ball of this radius (pixels) and lies beyond it (rho_hat > R); null otherwise. */
+  readonly rhoHatAbove: number | null;
   /** Seconds per stage (attack, walk, restrict, forward, lower, bab, milp) that ran. */
   readonly stages?: Readonly<Record<string, number>>;
-  /** Branch-and-bound subdomains bounded (mode exact). */
+  /** Branch-and-bound subdomains bounded (modes exact, certify). */
   readonly nodes?: number;
 }
 
-/** The LP's fields of a record that solved no LP (the attacks, the bracket's modes, a refused point). */
+/** One point's answer: the family of its mode decides its fields (points.jsonl writes both alike: points-file.ts). */
+export type PointResult = LpPoint | BracketPoint;
+
+export const isBracket = (p: PointResult): p is BracketPoint => p.mode !== undefined;
+
+/** The LP's fields of a record that solved no LP yet (an attack's start, a refused point). */
 export const LP_FIELDS = {
   lpObjective: null,
   checkMargin: null,
@@ -100,17 +114,21 @@ export const LP_FIELDS = {
 const NO_BRACKET = { lower: null, upper: null, gap: null, optimal: null, rhoHat: null, rhoHatAbove: null } as const;
 
 /** The record of a refused point: as the bracket's modes write it (with `mode`), or as restrict and the attacks do. */
-export function refusedPoint(r: Refusal, mode?: RhoMode): PointResult {
-  return {
-    ...LP_FIELDS,
-    ...(mode !== undefined ? { mode, ...NO_BRACKET } : {}),
+export function refusedPoint(r: Refusal): LpPoint;
+export function refusedPoint(r: Refusal, mode: BracketMode): BracketPoint;
+export function refusedPoint(r: Refusal, mode?: BracketMode): PointResult;
+export function refusedPoint(r: Refusal, mode?: BracketMode): PointResult {
+  const common = {
     index: r.index,
     label: r.label,
     predicted: r.predicted,
     target: null,
     rho: null,
     status: r.status,
+    checkMargin: null,
+    alpha: 0,
     seconds: secondsSince(r.t0),
     ...(r.message !== undefined ? { message: r.message } : {}),
   };
+  return mode !== undefined ? { ...common, mode, ...NO_BRACKET } : { ...LP_FIELDS, ...common };
 }

@@ -5,7 +5,7 @@
 
 import type { PointRunner } from "./point-runner.js";
 import { appendPoints } from "./points-file.js";
-import { type PointResult, type PointStatus } from "../rho/result.js";
+import { isBracket, type BracketPoint, type PointResult, type PointStatus } from "../rho/result.js";
 
 export const STATUSES: readonly PointStatus[] = [
   "adversarial",
@@ -106,7 +106,7 @@ export interface BracketEstimates {
   readonly medianWidth: number | null;
 }
 
-export function bracketEstimate(points: readonly PointResult[], eps: number): BracketEstimates {
+export function bracketEstimate(points: readonly BracketPoint[], eps: number): BracketEstimates {
   const certify = points.some((p) => p.mode === "certify");
   const counts: Record<string, number> = Object.fromEntries(
     (certify ? CERTIFY_STATUSES : BRACKET_STATUSES).map((s) => [s, 0]),
@@ -114,20 +114,18 @@ export function bracketEstimate(points: readonly PointResult[], eps: number): Br
   for (const p of points) counts[p.status] = (counts[p.status] ?? 0) + 1;
   const X = points.filter((p) => p.status !== "misclassified");
   const n = X.length;
-  const hats = X.map((p) => p.rhoHat).filter((r): r is number => r !== null && r !== undefined && r <= eps);
-  const uppers = X.map((p) => p.upper).filter((u): u is number => u !== null && u !== undefined && u <= eps);
+  const hats = X.map((p) => p.rhoHat).filter((r): r is number => r !== null && r <= eps);
+  const uppers = X.map((p) => p.upper).filter((u): u is number => u !== null && u <= eps);
   // A verified point (certify: no tie or win within the closed ball of its eps) is not possibly adversarial
   // at that eps even though its lower bound is the eps itself.
   const possible = X.filter(
-    (p) =>
-      !(p.status === "verified" && p.lower != null && p.lower >= eps) &&
-      (p.lower === null || p.lower === undefined || p.lower <= eps),
+    (p) => !(p.status === "verified" && p.lower !== null && p.lower >= eps) && (p.lower === null || p.lower <= eps),
   ).length;
-  const widths = X.filter(
-    (p) => p.upper != null && p.lower != null && Number.isFinite(p.upper) && Number.isFinite(p.lower),
-  )
-    .map((p) => p.upper! - p.lower!)
-    .sort((a, b) => a - b);
+  const widths = X.flatMap((p) =>
+    p.upper !== null && p.lower !== null && Number.isFinite(p.upper) && Number.isFinite(p.lower)
+      ? [p.upper - p.lower]
+      : [],
+  ).sort((a, b) => a - b);
   const mean = (v: number[]) => (v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null);
   return {
     eps,
@@ -138,7 +136,7 @@ export function bracketEstimate(points: readonly PointResult[], eps: number): Br
     phiHat: n > 0 && !certify ? hats.length / n : null,
     muHat: mean(hats),
     withinHat: hats.length,
-    hatOpen: X.filter((p) => p.rhoHatAbove != null && p.rhoHatAbove < eps).length,
+    hatOpen: X.filter((p) => p.rhoHatAbove !== null && p.rhoHatAbove < eps).length,
     phiLower: n > 0 ? uppers.length / n : null,
     phiUpper: n > 0 ? possible / n : null,
     within: uppers.length,
@@ -179,7 +177,7 @@ export interface ProgressOptions {
 
 /** Whether a finished point counts as adversarial within eps, by the very estimator its report uses. */
 export function withinEps(p: PointResult, eps: number): boolean {
-  return p.mode !== undefined ? bracketEstimate([p], eps).within > 0 : estimate([p], eps).within > 0;
+  return isBracket(p) ? bracketEstimate([p], eps).within > 0 : estimate([p], eps).within > 0;
 }
 
 /** A rough duration for people: "45 s", "12 min", "3.4 h". */

@@ -3,7 +3,14 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
-import { type PointResult, type PointStatus, type RhoMode } from "../rho/result.js";
+import {
+  isBracket,
+  LP_FIELDS,
+  type BracketMode,
+  type PointResult,
+  type PointStatus,
+  type RhoMode,
+} from "../rho/result.js";
 
 /**
  * A point as JSON (points.jsonl, rho --json): distances in the data's units (pixels on the 0-255 scale); an
@@ -52,6 +59,8 @@ export type PointRecord = {
  * rides along (base64 of its float32 values, model units) so that a resumed run can rebuild the .npy files.
  */
 export function pointRecord(p: PointResult, withExample = false): PointRecord {
+  // One line shape for every family: a bracket point writes the LP's fields as an LP that never ran.
+  const lp = isBracket(p) ? LP_FIELDS : p;
   return {
     index: p.index,
     label: p.label,
@@ -59,17 +68,17 @@ export function pointRecord(p: PointResult, withExample = false): PointRecord {
     target: p.target,
     rho: p.rho !== null && Number.isFinite(p.rho) ? p.rho : null,
     status: p.status,
-    iterations: p.iterations,
-    rows: p.rows,
-    rows_added: p.rowsAdded,
+    iterations: lp.iterations,
+    rows: lp.rows,
+    rows_added: lp.rowsAdded,
     seconds: round(p.seconds),
-    solver_seconds: round(p.solverSeconds),
-    lp_objective: p.lpObjective,
+    solver_seconds: round(lp.solverSeconds),
+    lp_objective: lp.lpObjective,
     check_margin: p.checkMargin,
     alpha: p.alpha,
-    primal_infeasibility: p.primalInfeasibility,
+    primal_infeasibility: lp.primalInfeasibility,
     ...(p.message ? { message: p.message } : {}),
-    ...(p.mode
+    ...(isBracket(p)
       ? {
           mode: p.mode,
           lower: finite(p.lower),
@@ -94,7 +103,7 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
   const num = (k: string) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
   const status = r.status as PointStatus;
   const ex = typeof r.example === "string" ? Buffer.from(r.example, "base64") : null;
-  return {
+  const common = {
     index: Number(r.index),
     label: num("label"),
     predicted: Number(r.predicted),
@@ -107,32 +116,35 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
           : null
         : Number(r.rho),
     status,
-    lpObjective: num("lp_objective"),
     checkMargin: num("check_margin"),
     alpha: Number(r.alpha ?? 0),
+    seconds: Number(r.seconds ?? 0),
+    ...(typeof r.message === "string" ? { message: r.message } : {}),
+    ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
+  };
+  if (typeof r.mode === "string")
+    return {
+      ...common,
+      mode: r.mode as BracketMode,
+      lower: bound(r.lower),
+      upper: bound(r.upper),
+      gap: bound(r.gap),
+      optimal: (r.optimal ?? null) as boolean | null,
+      rhoHat: bound(r.rho_hat),
+      rhoHatAbove: bound(r.rho_hat_above),
+      ...(typeof r.stages === "object" && r.stages !== null
+        ? { stages: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) }
+        : {}),
+      ...(typeof r.nodes === "number" ? { nodes: r.nodes } : {}),
+    };
+  return {
+    ...common,
+    lpObjective: num("lp_objective"),
     iterations: Number(r.iterations ?? 0),
     rows: Number(r.rows ?? 0),
     rowsAdded: Number(r.rows_added ?? 0),
     primalInfeasibility: num("primal_infeasibility"),
     solverSeconds: Number(r.solver_seconds ?? 0),
-    seconds: Number(r.seconds ?? 0),
-    ...(typeof r.message === "string" ? { message: r.message } : {}),
-    ...(typeof r.mode === "string"
-      ? {
-          mode: r.mode as PointResult["mode"],
-          lower: bound(r.lower),
-          upper: bound(r.upper),
-          gap: bound(r.gap),
-          optimal: (r.optimal ?? null) as boolean | null,
-          rhoHat: bound(r.rho_hat),
-          rhoHatAbove: bound(r.rho_hat_above),
-          ...(typeof r.stages === "object" && r.stages !== null
-            ? { stages: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, Number(v)])) }
-            : {}),
-          ...(typeof r.nodes === "number" ? { nodes: r.nodes } : {}),
-        }
-      : {}),
-    ...(ex ? { example: new Float32Array(ex.buffer.slice(ex.byteOffset, ex.byteOffset + ex.byteLength)) } : {}),
   };
 }
 

@@ -28,7 +28,7 @@ import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
 import { checkExample, linf } from "../../runtime/point/check.js";
 import { type PointContext } from "../../runtime/point/context.js";
-import { exactTolerance, type PointResult } from "../../runtime/rho/result.js";
+import { exactTolerance, type BracketPoint, type PointResult } from "../../runtime/rho/result.js";
 import { modelInput, openSession } from "../../runtime/run/session.js";
 import { convArb, gridRho, mlpArb, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 
@@ -40,7 +40,7 @@ const load = (r: RandomNet): Network => {
 const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
 /** Absolute-plus-relative tolerance for float32 rounding of examples (model units = pixels here). */
 const tol = (v: number) => 1e-6 * (1 + (Number.isFinite(v) ? Math.abs(v) : 0));
-const upperOf = (p: PointResult) => (p.upper === null || p.upper === undefined ? Infinity : p.upper);
+const upperOf = (p: BracketPoint) => (p.upper === null ? Infinity : p.upper);
 const TIME_LIMIT = 20;
 
 async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => Promise<T>): Promise<T> {
@@ -61,7 +61,7 @@ async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => 
 }
 
 /** The invariants of one bracket on its own: fields present, lower ≤ upper, the example checked at distance upper. */
-async function checkOne(ctx: PointContext, p: PointResult, xStar: Float64Array, what: string): Promise<void> {
+async function checkOne(ctx: PointContext, p: BracketPoint, xStar: Float64Array, what: string): Promise<void> {
   assert.ok(
     p.status === "exact" || p.status === "bracketed" || p.status === "not-found",
     `${what}: status ${p.status} (${p.message ?? ""})`,

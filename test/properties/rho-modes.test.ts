@@ -19,7 +19,7 @@ import { createHighs, openHighsLp } from "../../runtime/solvers/highs.js";
 import { networkMatrices } from "../../compiler/ir/matrices.js";
 import { trace } from "../../compiler/analysis/trace.js";
 import { type PointContext } from "../../runtime/point/context.js";
-import { type PointResult } from "../../runtime/rho/result.js";
+import { isBracket, type PointResult } from "../../runtime/rho/result.js";
 
 const load = (r: RandomNet): Network => {
   const l = loadNetworkFromBytes(r.bytes);
@@ -102,17 +102,18 @@ describe("properties: lower <= exact <= walk <= rho_hat", function () {
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
-    const res = await withCtx(r, net, async (ctx) => {
-      const out: Partial<Record<RhoMode, PointResult>> = {};
-      for (const m of ["restrict", "walk", "bounds", "exact"] as const)
-        out[m] = await rhoForPointMode(ctx, m, 0, x, null);
-      return out as Record<RhoMode, PointResult>;
-    });
+    const res = await withCtx(r, net, async (ctx) => ({
+      restrict: await rhoForPointMode(ctx, "restrict", 0, x, null),
+      walk: await rhoForPointMode(ctx, "walk", 0, x, null),
+      bounds: await rhoForPointMode(ctx, "bounds", 0, x, null),
+      exact: await rhoForPointMode(ctx, "exact", 0, x, null),
+    }));
     const { restrict, walk, bounds, exact } = res;
     if (restrict.status === "error" || exact.status === "error") return;
     seen.points++;
     // restrict: the checked example of rho_hat; every other mode: the bracket's upper (a checked example).
-    const up = (p: PointResult) => (p.mode ? (p.upper ?? Infinity) : p.status === "adversarial" ? p.rho! : Infinity);
+    const up = (p: PointResult) =>
+      isBracket(p) ? (p.upper ?? Infinity) : p.status === "adversarial" ? p.rho! : Infinity;
     const tol = (v: number) => 1e-5 * (1 + (Number.isFinite(v) ? v : 0));
     const rhoHat = up(restrict),
       w = up(walk),

@@ -14,8 +14,9 @@ import { formatMeasureReport, measureReport } from "../../../runtime/report/json
 import { DEFAULT_LAZY } from "../../../runtime/lazy/lazy-loop.js";
 import { appendPoints, pointFromRecord, pointRecord, readPoints } from "../../../runtime/run/points-file.js";
 import type { RunIdentity } from "../../../runtime/run/out-dir.js";
-import { type PointResult } from "../../../runtime/rho/result.js";
+import { isBracket, type PointResult } from "../../../runtime/rho/result.js";
 import { robustcOk } from "../../helpers/cli.js";
+import { makePoint, type PointFields } from "../../helpers/points.js";
 
 const pt = (status: PointResult["status"], rho: number | null) => ({ status, rho });
 
@@ -65,25 +66,19 @@ const point = (
   index: number,
   status: PointResult["status"],
   rho: number | null,
-  extra: Partial<PointResult> = {},
-): PointResult => ({
-  index,
-  label: 1,
-  predicted: status === "misclassified" ? 2 : 1,
-  target: 2,
-  rho,
-  status,
-  lpObjective: null,
-  checkMargin: null,
-  alpha: 0,
-  iterations: 1,
-  rows: 0,
-  rowsAdded: 0,
-  primalInfeasibility: null,
-  solverSeconds: 0,
-  seconds: 0.5,
-  ...extra,
-});
+  extra: PointFields = {},
+): PointResult =>
+  makePoint({
+    index,
+    label: 1,
+    predicted: status === "misclassified" ? 2 : 1,
+    target: 2,
+    rho,
+    status,
+    iterations: 1,
+    seconds: 0.5,
+    ...extra,
+  });
 
 describe("runtime/run/points-file", () => {
   let dir: string;
@@ -123,11 +118,12 @@ describe("runtime/run/points-file", () => {
     );
     assert.deepEqual(Array.from(r.value[0].example!), [0.25, 0.5]);
     const b = r.value[1];
+    assert.ok(isBracket(b));
     assert.deepEqual(
       [b.mode, b.lower, b.upper, b.rhoHat, b.rhoHatAbove, b.stages],
       ["walk", 0, null, Infinity, null, { restrict: 0.25 }],
     );
-    assert.equal(r.value[0].stages, undefined, "no stages on a restrict record");
+    assert.equal("stages" in r.value[0], false, "no stages on a restrict record");
     assert.equal(readFileSync(path, "utf8").length, whole.length + 15, "no truncate: the file is left as it is");
     assert.ok(readPoints(path, true).ok);
     assert.equal(readFileSync(path, "utf8"), whole);
@@ -167,7 +163,7 @@ describe("runtime/report/json: measureReport", () => {
     point(3, "exact", 12, { lower: 12, upper: 12, rhoHat: null, rhoHatAbove: null }),
     point(4, "not-found", null, { lower: 19, upper: null, rhoHat: null, rhoHatAbove: 20 }),
     point(5, "misclassified", null, { lower: null, upper: null }),
-  ].map((p) => ({ ...p, mode: "bracket" as const }));
+  ].map((p) => makePoint({ ...p, mode: "bracket" }));
 
   it("a bracket run: phi's interval, the paper's phi_hat/mu_hat from rho_hat, mu from upper, counts per status", () => {
     const r = measureReport({
@@ -202,10 +198,9 @@ describe("runtime/report/json: measureReport", () => {
   });
 
   it("a bracket run where no region holds an example (LeNet: every rho_hat beyond its ball) has phi_hat 0; a certify run has none", () => {
-    const lenet = [0, 1, 2].map((i) => ({
-      ...point(i, "bracketed", 10 + i, { lower: 1, upper: 10 + i, rhoHat: null, rhoHatAbove: 20 + i }),
-      mode: "bracket" as const,
-    }));
+    const lenet = [0, 1, 2].map((i) =>
+      point(i, "bracketed", 10 + i, { lower: 1, upper: 10 + i, rhoHat: null, rhoHatAbove: 20 + i, mode: "bracket" }),
+    );
     const b = measureReport({ identity: identity("bracket"), points: lenet, jobs: 1, totalSeconds: 1, settings: {} });
     assert.equal(b.json.frequency, 0);
     assert.match(formatMeasureReport(b), /paper's phi_hat\(20\) from rho_hat\s+0\.00% \(0\/3\)/);
@@ -213,7 +208,7 @@ describe("runtime/report/json: measureReport", () => {
       point(0, "verified", null, { lower: 20, upper: 31 }),
       point(1, "falsified", 3, { lower: 0, upper: 3 }),
       point(2, "unknown", null, { lower: 2, upper: 25 }),
-    ].map((p) => ({ ...p, mode: "certify" as const, rhoHat: null, rhoHatAbove: null }));
+    ].map((p) => makePoint({ ...p, mode: "certify", rhoHat: null, rhoHatAbove: null }));
     const c = measureReport({ identity: identity("certify"), points: cert, jobs: 1, totalSeconds: 1, settings: {} });
     assert.equal(c.json.frequency, null);
     assert.deepEqual(c.json.frequency_interval, [1 / 3, 2 / 3], "verified (lower = eps) is not possibly within eps");
@@ -280,10 +275,7 @@ describe("runtime/measure: robustc measure on mnist_mlp", function () {
     assert.equal(report.n, 16);
     assert.equal(report.mode, "bracket");
     assert.equal(points.length, 16);
-    const e = bracketEstimate(
-      points.map((p) => pointFromRecord(p)),
-      20,
-    );
+    const e = bracketEstimate(points.map((p) => pointFromRecord(p)).filter(isBracket), 20);
     assert.deepEqual(report.frequency_interval, [e.phiLower, e.phiUpper]);
     assert.equal(report.frequency, e.phiHat);
     assert.equal(report.severity, e.muHat);

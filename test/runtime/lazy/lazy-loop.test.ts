@@ -14,6 +14,7 @@ import { argmax } from "../../../runtime/evaluator/types.js";
 import { solveLazy } from "../../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../../runtime/rho/modes.js";
+import type { LpPoint } from "../../../runtime/rho/result.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 import { createHighs } from "../../../runtime/solvers/highs.js";
 import { solveFile } from "../../../runtime/solvers/registry.js";
@@ -102,7 +103,7 @@ describe("rho_hat reports only checked adversarial examples", function () {
       const ctx = { net, matrices: networkMatrices(net), evaluator: ort, pixelScale: 255, pixelMin: 0, pixelMax: 255 };
       for (let i = 0; i < 20; i++) {
         const x = modelInput(s.value, i);
-        const r = await rhoForPointMode(ctx, "restrict", i, x, s.value.dataset.labels![i]);
+        const r: LpPoint = await rhoForPointMode(ctx, "restrict", i, x, s.value.dataset.labels![i]);
         if (r.status !== "adversarial") continue;
         adversarial++;
         const [y] = await fresh.logits([Float64Array.from(r.example!)]);
