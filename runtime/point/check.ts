@@ -57,9 +57,10 @@ export async function checkExample(
 }
 
 /**
- * The smallest float32 margin an example's label must win by, per unit of 1 + max|logit|: 2^-22, about four
- * units in the last place of the largest logit — a margin another float32 implementation of the same model
- * (other summation orders) is unlikely to reverse, far below the ladder's raised margins (1e-6 and up).
+ * The smallest float32 margin an example's label must win by, relative to the size of the two logits compared:
+ * 2^-22, two to four units in the last place of the larger — a margin another float32 implementation of the same model
+ * (other summation orders) is unlikely to reverse. Relative, not absolute: on a network whose logits are small,
+ * an absolute floor would hold examples further from the boundary than exact rho's closing tolerance.
  */
 export const FLOAT32_MARGIN = 2 ** -22;
 
@@ -94,7 +95,9 @@ export async function inspectExample(
   const [y] = await ctx.evaluator.logits([x]);
   const w32 = strictWinner(y);
   const refused = { checked: null, logits32: y };
-  if (!w32 || w32.label === avoid || w32.margin <= FLOAT32_MARGIN * logitScale(y)) return refused;
+  if (!w32 || w32.label === avoid) return refused;
+  const second = y[w32.label] - w32.margin;
+  if (w32.margin <= FLOAT32_MARGIN * Math.max(Math.abs(y[w32.label]), Math.abs(second))) return refused;
   const w64 = strictWinner(trace(ctx.net, x, { matrices: ctx.matrices }).logits);
   if (!w64 || w64.label !== w32.label) return refused;
   // The float64 reader's values differ from the float32 ones by rounding: checked too when they differ.

@@ -157,13 +157,27 @@ describe("runtime/report/json: measureReport", () => {
   // not certified beyond eps (lower <= 20 or none): 0, 1, 3, 4. rho_hat <= 20: point 0 (5.5) only (point 1's is
   // beyond its ball of radius 25, point 3's LP failed: null).
   const points = [
-    point(0, "bracketed", 5, { lower: 4, upper: 5, rhoHat: 5.5, rhoHatAbove: null, stages: { attack: 1, lower: 3 } }),
-    point(1, "bracketed", 30, { lower: 18, upper: 30, rhoHat: null, rhoHatAbove: 30, stages: { attack: 2, lower: 1 } }),
-    point(2, "exact", null, { lower: Infinity, upper: null, rhoHat: Infinity, rhoHatAbove: null }),
-    point(3, "exact", 12, { lower: 12, upper: 12, rhoHat: null, rhoHatAbove: null }),
-    point(4, "not-found", null, { lower: 19, upper: null, rhoHat: null, rhoHatAbove: 20 }),
-    point(5, "misclassified", null, { lower: null, upper: null }),
-  ].map((p) => makePoint({ ...p, mode: "bracket" }));
+    point(0, "bracketed", 5, {
+      mode: "bracket",
+      lower: 4,
+      upper: 5,
+      rhoHat: 5.5,
+      rhoHatAbove: null,
+      stages: { attack: 1, lower: 3 },
+    }),
+    point(1, "bracketed", 30, {
+      mode: "bracket",
+      lower: 18,
+      upper: 30,
+      rhoHat: null,
+      rhoHatAbove: 30,
+      stages: { attack: 2, lower: 1 },
+    }),
+    point(2, "exact", null, { mode: "bracket", lower: Infinity, upper: null, rhoHat: Infinity, rhoHatAbove: null }),
+    point(3, "exact", 12, { mode: "bracket", lower: 12, upper: 12, rhoHat: null, rhoHatAbove: null }),
+    point(4, "not-found", null, { mode: "bracket", lower: 19, upper: null, rhoHat: null, rhoHatAbove: 20 }),
+    point(5, "misclassified", null, { mode: "bracket", lower: null, upper: null }),
+  ];
 
   it("a bracket run: phi's interval, the paper's phi_hat/mu_hat from rho_hat, mu from upper, counts per status", () => {
     const r = measureReport({
@@ -205,10 +219,10 @@ describe("runtime/report/json: measureReport", () => {
     assert.equal(b.json.frequency, 0);
     assert.match(formatMeasureReport(b), /paper's phi_hat\(20\) from rho_hat\s+0\.00% \(0\/3\)/);
     const cert = [
-      point(0, "verified", null, { lower: 20, upper: 31 }),
-      point(1, "falsified", 3, { lower: 0, upper: 3 }),
-      point(2, "unknown", null, { lower: 2, upper: 25 }),
-    ].map((p) => makePoint({ ...p, mode: "certify", rhoHat: null, rhoHatAbove: null }));
+      point(0, "verified", null, { mode: "certify", rhoHat: null, rhoHatAbove: null, lower: 20, upper: 31 }),
+      point(1, "falsified", 3, { mode: "certify", rhoHat: null, rhoHatAbove: null, lower: 0, upper: 3 }),
+      point(2, "unknown", null, { mode: "certify", rhoHat: null, rhoHatAbove: null, lower: 2, upper: 25 }),
+    ];
     const c = measureReport({ identity: identity("certify"), points: cert, jobs: 1, totalSeconds: 1, settings: {} });
     assert.equal(c.json.frequency, null);
     assert.deepEqual(c.json.frequency_interval, [1 / 3, 2 / 3], "verified (lower = eps) is not possibly within eps");

@@ -58,16 +58,19 @@ describe("runtime/point/check: checkExample, the strict rule", function () {
     assert.equal(await checkExample(ctx, Float32Array.of(0.4, 0.5), xStar, 1), null);
   });
 
-  it("a margin one float32 ulp wide does not count (issue 22: rounding could reverse it); one above FLOAT32_MARGIN does", async () => {
+  it("a margin within a few float32 ulps does not count (issue 22: rounding could reverse it); one above FLOAT32_MARGIN does", async () => {
     const a = Math.fround(0.5),
       up = Math.fround(0.5 + 2 ** -24);
     assert.ok(up > a);
     assert.equal(await checkExample(ctx, Float32Array.of(up, a), xStar, 1), null);
-    // FLOAT32_MARGIN per unit of 1 + max|logit|: 1.5 · 2^-22 here; twice that wins.
-    const wide = Math.fround(0.5 + 2 * 1.5 * FLOAT32_MARGIN);
+    // FLOAT32_MARGIN relative to the larger of the two logits (0.5 here, whose ulp is 2^-24): two ulps are not
+    // enough, four (twice FLOAT32_MARGIN · 0.5) win.
+    const two = Math.fround(0.5 + 2 * 2 ** -24);
+    assert.equal(await checkExample(ctx, Float32Array.of(two, a), xStar, 1), null);
+    const wide = Math.fround(0.5 + 2 * 0.5 * FLOAT32_MARGIN);
     const c = await checkExample(ctx, Float32Array.of(wide, a), xStar, 1);
     assert.ok(c && c.label === 0);
-    assert.ok(c.margin32 > FLOAT32_MARGIN * 1.5);
+    assert.ok(c.margin32 > FLOAT32_MARGIN * 0.5);
   });
 
   it("the example is checked and returned in the form it is saved (pixels × scale as float32, read back)", async () => {
