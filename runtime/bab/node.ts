@@ -15,10 +15,10 @@ import {
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import type { LeAtom, Spec } from "./spec.js";
+import type { NetContext } from "../point/context.js";
 
-export interface BabNet {
-  readonly net: Network;
-  readonly matrices: NetworkMatrices;
+/** The network as branch and bound sees it (no evaluator: its `check` callback decides examples). */
+export interface BabNet extends Pick<NetContext, "net" | "matrices"> {
   /** Multiply-adds a layer's back-substitution may cost when a subdomain's bounds are recomputed. */
   readonly refineWork: number;
 }
