@@ -131,7 +131,11 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     false,
   )
     // --data and --index are required except with --emit forward|gradient (compileCommand says so).
-    .option("--index <i>", "the seed point x* (index into --data; required)", int("--index"))
+    .option(
+      "--index <i>",
+      "the seed point x* (index into --data; required except with --emit forward|gradient)",
+      int("--index"),
+    )
     .option(
       "--form <form>",
       "layered (a variable per neuron) or reduced (rows in the input only; default, but layered for --mode exact)",

@@ -77,7 +77,7 @@ export type LayerConsts =
       readonly inv: string | null;
     }
   | { readonly kind: "maxpool"; readonly indices: string }
-  | { readonly kind: "gather"; readonly index: string; readonly mask: string | null };
+  | { readonly kind: "gather"; readonly mask: string | null };
 
 export class GraphEmitter {
   readonly b: OnnxBuilder;
@@ -201,7 +201,7 @@ export class GraphEmitter {
               Array.from(l.source, (s) => +(s >= 0)),
             )
           : null;
-        this.consts.set(l.id, { kind: "gather", index, mask });
+        this.consts.set(l.id, { kind: "gather", mask });
         const y = this.one(l, "Gather", [h, index], { axis: 1 });
         return ok(mask ? this.one(l, "Mul", [y, mask]) : y);
       }
