@@ -97,6 +97,7 @@ demo: build
 # larger settings through its environment (see its header).
 bench: build
 	npx tsx bench/evaluators.ts
+	MODELS=mnist_mlp,mnist_lenet SECONDS=0.5 npx tsx bench/engine.ts
 	POINTS=50 FULL_POINTS=3 npx tsx bench/rho.ts mnist_mlp mnist_lenet
 	CROSS_SOLVER_SKIP=glpk npx tsx bench/cross-solver.ts mnist_mlp 20
 	npx tsx bench/queue.ts mnist_mlp 40

@@ -17,6 +17,8 @@ export * from "./analysis/trace.js";
 export * from "./analysis/bounds/index.js";
 // Bounds with an LP oracle (above the passes) and the one entry point over every method
 export * from "./lp-bounds/index.js";
+// The engine: the batched interface (forward, vector–Jacobian products) and the ONNX graphs it runs
+export * from "./engine/index.js";
 // Front-end
 export { loadNetwork, loadPartial, type NodeOutcome, type PartialLowering } from "./frontend/onnx/lower.js";
 export { logitsModelBytes, SOFTMAX_NOTE } from "./frontend/onnx/final-softmax.js";

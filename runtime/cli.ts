@@ -48,11 +48,14 @@ const list =
     return r.value;
   };
 
-function dataOptions(cmd: Command): Command {
+/** The data options; `required: false` leaves --data to the command (compile needs none for --emit forward|gradient). */
+function dataOptions(cmd: Command, required = true): Command {
   return cmd
-    .requiredOption(
-      "--data <spec>",
-      "mnist:test, mnist:train, a .npy file, a .npz file (FILE.npz:ARRAY names the array, else x_test, images, x or X; labels from y_test, y or labels beside it), a .csv file (a row per item, optional header, a 'label' column as labels), MNIST IDX images, or CIFAR-10 .bin; --labels also takes FILE.npz:ARRAY and .csv",
+    .addOption(
+      new Option(
+        "--data <spec>",
+        "mnist:test, mnist:train, a .npy file, a .npz file (FILE.npz:ARRAY names the array, else x_test, images, x or X; labels from y_test, y or labels beside it), a .csv file (a row per item, optional header, a 'label' column as labels), MNIST IDX images, or CIFAR-10 .bin; --labels also takes FILE.npz:ARRAY and .csv",
+      ).makeOptionMandatory(required),
     )
     .option("--labels <file>", "labels for data that carry none (.npy, FILE.npz:ARRAY, .csv or IDX idx1-ubyte)")
     .option(
@@ -79,6 +82,11 @@ const modeOption = () =>
     "--mode <m>",
     "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then branch and bound until lower = upper), milp (the bracket, then big-M MILPs: the path exact replaced), certify (is rho > eps? as robustc certify), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)",
   ).choices(RHO_MODES as unknown as string[]);
+
+/** The options typed on the command line (long names), defaults left out. */
+function givenOptions(cmd: Command): string[] {
+  return cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === "cli").map((o) => o.long ?? o.flags);
+}
 
 /** `argv`: the words as typed (measure and certify print them again with --resume on Ctrl-C). */
 export function buildProgram(out: (s: string) => void, argv: readonly string[] = []): Command {
@@ -120,8 +128,14 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
         "compile a model and a seed point into the restricted LP (CPLEX-LP or free MPS by extension), or print the constraint IR",
       )
       .argument("<model>", "ONNX model file"),
+    false,
   )
-    .requiredOption("--index <i>", "the seed point x* (index into --data)", int("--index"))
+    // --data and --index are required except with --emit forward|gradient (compileCommand says so).
+    .option(
+      "--index <i>",
+      "the seed point x* (index into --data; required except with --emit forward|gradient)",
+      int("--index"),
+    )
     .option(
       "--form <form>",
       "layered (a variable per neuron) or reduced (rows in the input only; default, but layered for --mode exact)",
@@ -139,13 +153,18 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("--target <t>", "second (most probable after l*), all, or a label", "second")
     .option("--margin <alpha>", "confidence margin: y_l >= y_l' + alpha", num("--margin"), 0)
     .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
-    .option("--emit <what>", "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions)")
+    .option(
+      "--emit <what>",
+      "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions); or write the network's batched ONNX graph to -o FILE.onnx: forward (logits) or gradient (logits and a vector-Jacobian product), no --data needed",
+    )
     .addOption(
       new Option("--solve <solver>", "solve the written file(s) and check the optimiser with onnxruntime").choices(
         SOLVER_NAMES as unknown as string[],
       ),
     )
-    .action((model: string, o: CompileRequest) => compileCommand(model, o, out));
+    .action((model: string, o: CompileRequest, cmd: Command) =>
+      compileCommand(model, { ...o, given: givenOptions(cmd) }, out),
+    );
 
   const runOptions = (cmd: Command) =>
     dataOptions(cmd)

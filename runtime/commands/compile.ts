@@ -1,5 +1,6 @@
 // `robustc compile`: a compile request (one seed point of a dataset, a mode) → the LP or MILP per target
-// label, written as CPLEX-LP or free MPS (format from the extension), or the constraint IR as text (--emit).
+// label, written as CPLEX-LP or free MPS (format from the extension), or the constraint IR as text (--emit);
+// or, with --emit forward|gradient, the network's batched ONNX graph (compiler/engine/), which needs no data.
 // Everything (the --solve solver's presence included) is validated before anything is written; files are
 // written atomically; --solve prints no optimum as an example's distance unless its optimiser passes the check.
 
@@ -11,7 +12,10 @@ import {
   compilePoint,
   diag,
   encode,
+  engineGraph,
+  engineExampleShape,
   fail,
+  GRAPH_KINDS,
   formatNumber,
   inputSize,
   networkMatrices,
@@ -27,6 +31,7 @@ import {
   writeMps,
   type CompiledPoint,
   type CompileOptions,
+  type GraphKind,
   type Result,
   type Target,
 } from "../../compiler/index.js";
@@ -39,6 +44,7 @@ import { getSolver, solveFile, type SolverName } from "../solvers/registry.js";
 import {
   modelInput,
   openEvaluator,
+  openModel,
   openSession,
   printNotes,
   selectIndices,
@@ -95,8 +101,11 @@ const MODES: Record<CompileMode, ModeEntry> = {
 
 const isMode = (m: string): m is CompileMode => Object.hasOwn(MODES, m);
 
-export interface CompileRequest extends DataOptions {
-  readonly index: number;
+export interface CompileRequest extends Omit<DataOptions, "data"> {
+  /** Required except with --emit forward|gradient. */
+  readonly data?: string;
+  /** Required except with --emit forward|gradient. */
+  readonly index?: number;
   readonly form?: string;
   readonly mode: string;
   /** exact mode: box radius in pixels (default: the whole input box). */
@@ -107,14 +116,28 @@ export interface CompileRequest extends DataOptions {
   readonly emit?: string;
   /** Solve the written file(s) with this solver and check the optimiser with onnxruntime. */
   readonly solve?: SolverName;
+  /** The options typed on the command line (long names): --emit forward|gradient refuses the others. */
+  readonly given?: readonly string[];
 }
+
+const EMITS = ["ir", "cf", ...GRAPH_KINDS] as const;
+const isGraphKind = (e: string | undefined): e is GraphKind => (GRAPH_KINDS as readonly string[]).includes(e ?? "");
 
 /** `robustc compile`: validates everything, writes the files (or prints --emit), then --solve. */
 export async function compileCommand(model: string, r: CompileRequest, out: (line: string) => void): Promise<void> {
-  const s = unwrap(openSession(model, r));
-  unwrap(selectIndices(s.dataset.count, r.index, undefined, r.data));
+  if (r.emit !== undefined && !(EMITS as readonly string[]).includes(r.emit))
+    throw new UserError([
+      diag("cli/emit", `--emit must be ${EMITS.slice(0, -1).join(", ")} or ${EMITS.at(-1)}, got '${r.emit}'`),
+    ]);
+  if (isGraphKind(r.emit)) return emitGraph(model, r, r.emit);
+  // As commander words a missing required option: only --emit forward|gradient needs neither.
+  if (r.data === undefined) throw new UserError([diag("cli/data", "required option '--data <spec>' not specified")]);
+  if (r.index === undefined) throw new UserError([diag("cli/index", "required option '--index <i>' not specified")]);
+  const index = r.index;
+  const s = unwrap(openSession(model, { ...r, data: r.data }));
+  unwrap(selectIndices(s.dataset.count, index, undefined, r.data));
   const options = unwrap(validateCompile(s, r));
-  unwrap(refuseOwnLabel(s, r.index, options.target));
+  unwrap(refuseOwnLabel(s, index, options.target));
   // A missing solver is bad input found before any file is written, not a line per target after.
   if (r.solve) {
     const a = await getSolver(r.solve).available();
@@ -122,16 +145,14 @@ export async function compileCommand(model: string, r: CompileRequest, out: (lin
   }
   // The notes after every check: a refusal stays one line.
   printNotes(s);
-  const c = compileSeed(s, r.index, options);
+  const c = compileSeed(s, index, options);
   const files = unwrap(renderCompile(s, r, options, c));
   unwrap(writeOutputs(files, out));
   for (const f of files) {
     if (f.path)
-      process.stderr.write(
-        `robustc: wrote ${f.path} (point ${r.index}, predicted ${c.predicted}, target ${f.label})\n`,
-      );
+      process.stderr.write(`robustc: wrote ${f.path} (point ${index}, predicted ${c.predicted}, target ${f.label})\n`);
   }
-  if (r.solve) await solveWritten(s, r.index, options, c, files, r.solve, out);
+  if (r.solve) await solveWritten(s, index, options, c, files, r.solve, out);
 }
 
 /**
@@ -177,7 +198,9 @@ export function validateCompile(s: Session, r: CompileRequest): Result<CompileOp
   if (typeof target === "number" && target >= labels)
     return fail(diag("cli/target", `--target ${target} is not a label of the model (0..${labels - 1})`));
   if (r.emit !== undefined && r.emit !== "ir" && r.emit !== "cf")
-    return fail(diag("cli/emit", `--emit must be ir or cf, got '${r.emit}'`));
+    return fail(
+      diag("cli/emit", `--emit must be ${EMITS.slice(0, -1).join(", ")} or ${EMITS.at(-1)}, got '${r.emit}'`),
+    );
   if (r.emit === undefined && r.out === undefined)
     return fail(diag("cli/output", "give -o FILE.lp or -o FILE.mps (or --emit ir)"));
   if (r.emit !== undefined && r.solve !== undefined)
@@ -413,4 +436,30 @@ async function ladderSolve(
     await writeFile(path, fmt === "lp" ? writeCplexLp(t.lp) : writeMps(t.lp));
     return solveChecked(path, label);
   });
+}
+
+/**
+ * `--emit forward|gradient -o FILE.onnx`: the network's batched graph as onnxruntime runs it (input x
+ * [B, ...], B symbolic; compiler/engine/). It depends on the model alone: every data or LP option is refused.
+ */
+function emitGraph(model: string, r: CompileRequest, kind: GraphKind): void {
+  const others = (r.given ?? []).filter((o) => o !== "--emit" && o !== "--out");
+  if (others.length > 0)
+    throw new UserError([
+      diag(
+        "cli/emit",
+        `--emit ${kind} writes the network's ${kind} graph, which depends on the model alone: leave out ${others.join(", ")}`,
+      ),
+    ]);
+  if (r.out === undefined || extname(r.out).toLowerCase() !== ".onnx")
+    throw new UserError([
+      diag("cli/output", `--emit ${kind} writes an ONNX model: give -o FILE.onnx${r.out ? ` (got ${r.out})` : ""}`),
+    ]);
+  const m = unwrap(openModel(model));
+  const bytes = unwrap(engineGraph(m.network, kind));
+  for (const w of m.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
+  unwrap(writeFileAtomic(r.out, bytes));
+  const x = `x [B,${engineExampleShape(m.network).join(",")}]`;
+  const io = kind === "forward" ? `${x} -> logits` : `${x}, weights [B,${outputSize(m.network)}] -> logits, gradient`;
+  process.stderr.write(`robustc: wrote ${r.out} (the ${kind} graph of ${model}: ${io}; float32, B symbolic)\n`);
 }

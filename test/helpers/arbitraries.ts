@@ -241,3 +241,183 @@ export function gridRho(net: Network, x: Float64Array, H: number): number {
     }
   return grid;
 }
+
+type ZooBlock =
+  | "conv"
+  | "relu"
+  | "maxpool"
+  | "avgpool"
+  | "batchnorm"
+  | "residual"
+  | "sub"
+  | "neg"
+  | "pad"
+  | "transpose"
+  | "slice"
+  | "repeat";
+
+/**
+ * Conv nets over every layer kind the IR has and every form the engine's graphs treat apart (added for the
+ * engine's tests; mlpArb and convArb are unchanged): grouped and dilated convs, max pools with dilations and
+ * ceil_mode, average pools with ceil_mode and count_include_pad, batch norm, residual add, the difference of
+ * two computed tensors (Sub), Neg, and reshapes of every sort — Pad (a gather with zeros), Transpose (a
+ * permutation), Slice (a crop) and a Gather that repeats columns (a source that names an element twice).
+ */
+export const layerZooArb: fc.Arbitrary<RandomNet> = fc
+  .record({
+    seed: fc.integer(),
+    C: fc.integer({ min: 1, max: 3 }),
+    H: fc.integer({ min: 4, max: 9 }),
+    W: fc.integer({ min: 4, max: 9 }),
+    blocks: fc.array(
+      fc.record({
+        kind: fc.constantFrom<ZooBlock>(
+          "conv",
+          "relu",
+          "maxpool",
+          "avgpool",
+          "batchnorm",
+          "residual",
+          "sub",
+          "neg",
+          "pad",
+          "transpose",
+          "slice",
+          "repeat",
+        ),
+        k: fc.integer({ min: 1, max: 3 }),
+        s: fc.integer({ min: 1, max: 3 }),
+        p: fc.integer({ min: 0, max: 1 }),
+        d: fc.integer({ min: 1, max: 2 }),
+        m: fc.integer({ min: 1, max: 4 }),
+        flag: fc.boolean(),
+        ceil: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
+    global: fc.boolean(),
+    outN: fc.integer({ min: 2, max: 6 }),
+    dynamic: fc.boolean(),
+    opset: fc.constantFrom(13, 17),
+  })
+  .map(({ seed, C, H, W, blocks, global, outN, dynamic, opset }) => {
+    const n = new Net(seed, opset);
+    n.b.input("x", [dynamic ? "batch" : 1, C, H, W]);
+    let x = "x",
+      c = C,
+      h = H,
+      w = W;
+    const ints = (data: number[]) =>
+      n.b.initializer({ name: n.b.fresh("i"), dims: [data.length], data, dtype: "int64" });
+    /** Output size of a window (PyTorch's ceil_mode rule: a last window starting past input + begin pad is dropped). */
+    const out = (size: number, k: number, s: number, p: number, d: number, ceil: boolean) => {
+      const span = size + 2 * p - (d * (k - 1) + 1);
+      let o = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+      if (ceil && (o - 1) * s >= size + p) o--;
+      return o;
+    };
+    for (const bl of blocks) {
+      if (bl.kind === "conv") {
+        const dk = bl.d * (bl.k - 1) + 1;
+        if (h + 2 * bl.p < dk || w + 2 * bl.p < dk) continue;
+        const group = bl.flag && c % 2 === 0 ? 2 : 1;
+        const m = group === 2 ? 2 * bl.m : bl.m;
+        const s = Math.min(bl.s, 2);
+        x = n.op(
+          "Conv",
+          [x, n.init("K", [m, c / group, bl.k, bl.k], 1 / Math.sqrt(c * bl.k * bl.k)), n.init("kb", [m], 0.1)],
+          {
+            kernel_shape: [bl.k, bl.k],
+            strides: [s, s],
+            pads: [bl.p, bl.p, bl.p, bl.p],
+            dilations: [bl.d, bl.d],
+            group,
+          },
+        );
+        n.steps.push(`conv ${c}->${m} k${bl.k} s${s} p${bl.p} d${bl.d} g${group}`);
+        c = m;
+        h = out(h, bl.k, s, bl.p, bl.d, false);
+        w = out(w, bl.k, s, bl.p, bl.d, false);
+      } else if (bl.kind === "relu") {
+        x = n.op("Relu", [x]);
+        n.steps.push("relu");
+      } else if (bl.kind === "maxpool" || bl.kind === "avgpool") {
+        const k = Math.max(2, bl.k),
+          p = Math.min(bl.p, Math.floor(k / 2)),
+          d = bl.kind === "maxpool" ? bl.d : 1;
+        const dk = d * (k - 1) + 1;
+        if (h + 2 * p < dk || w + 2 * p < dk) continue;
+        const attrs: Record<string, number | number[]> = {
+          kernel_shape: [k, k],
+          strides: [bl.s, bl.s],
+          pads: [p, p, p, p],
+          ceil_mode: bl.ceil ? 1 : 0,
+        };
+        if (bl.kind === "maxpool") attrs.dilations = [d, d];
+        else attrs.count_include_pad = bl.flag ? 1 : 0;
+        x = n.op(bl.kind === "maxpool" ? "MaxPool" : "AveragePool", [x], attrs);
+        n.steps.push(
+          `${bl.kind} k${k} s${bl.s} p${p} d${d} ceil${+bl.ceil}${bl.kind === "avgpool" ? ` cip${+bl.flag}` : ""}`,
+        );
+        h = out(h, k, bl.s, p, d, bl.ceil);
+        w = out(w, k, bl.s, p, d, bl.ceil);
+      } else if (bl.kind === "batchnorm") {
+        const varName = n.b.fresh("var");
+        n.b.initializer({ name: varName, dims: [c], data: n.weights(c, 1).map((v) => v * v + 0.1) });
+        x = n.op(
+          "BatchNormalization",
+          [x, n.init("gamma", [c], 1), n.init("beta", [c], 0.5), n.init("mean", [c], 0.5), varName],
+          { epsilon: { float: 1e-5 } },
+        );
+        n.steps.push("batchnorm");
+      } else if (bl.kind === "residual" || bl.kind === "sub") {
+        const y = n.op("Relu", [
+          n.op("Conv", [x, n.init("K", [c, c, 3, 3], 1 / Math.sqrt(9 * c)), n.init("kb", [c], 0.1)], {
+            kernel_shape: [3, 3],
+            pads: [1, 1, 1, 1],
+          }),
+        ]);
+        x = bl.kind === "residual" ? n.op("Add", [x, y]) : n.op("Sub", [y, x]);
+        n.steps.push(bl.kind);
+      } else if (bl.kind === "neg") {
+        x = n.op("Neg", [x]);
+        n.steps.push("neg");
+      } else if (bl.kind === "pad") {
+        x = n.op("Pad", [x, ints([0, 0, bl.p, 1, 0, 0, 1, bl.p])]);
+        h += bl.p + 1;
+        w += bl.p + 1;
+        n.steps.push(`pad ${bl.p}`);
+      } else if (bl.kind === "transpose") {
+        x = n.op("Transpose", [x], { perm: [0, 1, 3, 2] });
+        [h, w] = [w, h];
+        n.steps.push("transpose");
+      } else if (bl.kind === "slice") {
+        if (h < 3 || w < 3) continue;
+        x = n.op("Slice", [x, ints([1, 0]), ints([h, w - 1]), ints([2, 3])]);
+        h -= 1;
+        w -= 1;
+        n.steps.push("slice");
+      } else {
+        // Columns 0, w-1, 0 (and the rest): a gather that reads column 0 twice.
+        const cols = [0, w - 1, 0, ...Array.from({ length: w - 2 }, (_, i) => i + 1)];
+        x = n.op("Gather", [x, ints(cols)], { axis: 3 });
+        w = cols.length;
+        n.steps.push("repeat");
+      }
+    }
+    if (global) {
+      x = n.op("GlobalAveragePool", [x]);
+      h = 1;
+      w = 1;
+      n.steps.push("gap");
+    }
+    x = n.op("Flatten", [x], { axis: 1 });
+    x = dense(n, x, c * h * w, outN, 0);
+    n.b.node("Identity", [x], ["logits"]);
+    n.b.output("logits", [dynamic ? "batch" : 1, outN]);
+    return {
+      bytes: n.b.toBytes(),
+      inputShape: [1, C, H, W],
+      description: `zoo opset${opset} ${C}x${H}x${W} ${n.steps.join(", ")}`,
+    };
+  });

@@ -1,0 +1,19 @@
+// The engine's backends (the interface and the graphs are the compiler's: compiler/engine/): `openEngine`
+// opens one for a network. Callers open one engine per network and reuse it across inputs (the onnxruntime
+// backend's sessions live as long as the engine) and dispose of it at the end.
+
+import type { Engine, EngineBackend, EngineOptions, Network, NetworkMatrices } from "../../compiler/index.js";
+import { OnnxRuntimeEngine } from "./onnxruntime.js";
+import { ReferenceEngine } from "./reference.js";
+
+export { OnnxRuntimeEngine } from "./onnxruntime.js";
+export { ReferenceEngine } from "./reference.js";
+
+export function openEngine(
+  net: Network,
+  matrices: NetworkMatrices,
+  backend: EngineBackend,
+  options: EngineOptions = {},
+): Engine {
+  return backend === "reference" ? new ReferenceEngine(net, matrices) : OnnxRuntimeEngine.create(net, options);
+}
