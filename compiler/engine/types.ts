@@ -2,9 +2,9 @@
 // many inputs at once (issue 23). A backend implements it: `reference` (today's float64 loops: the trace and
 // the linear region's backward pass, the oracle in tests) and `onnxruntime` (the graphs forward-graph.ts and
 // gradient-graph.ts emit from the IR, run by onnxruntime-node; runtime/engine/). The compiler owns the
-// interface and the graph generators; the runtime owns the sessions. This first slice has forward passes and
-// vector–Jacobian products; sound bounds over B boxes (interval and back-substitution with the relaxation
-// slopes as inputs) are the next slice and will be added to this interface beside them.
+// interface and the graph generators; the runtime owns the sessions. Forward passes, vector–Jacobian products
+// and sound bounds of output combinations over B boxes (CROWN back-substitution with the ReLU lower slopes as
+// inputs, the intermediate layer bounds batched too: bounds-graph.ts, runtime/engine/bounds.ts).
 //
 // Conventions (the restriction's, compiler/nonlinear/): the gradient at x is the gradient of x's own linear
 // region, where a ReLU whose pre-activation is exactly 0 is inactive and a max-pool window with tied maxima
@@ -15,9 +15,16 @@
 export const ENGINE_BACKENDS = ["onnxruntime", "reference"] as const;
 export type EngineBackend = (typeof ENGINE_BACKENDS)[number];
 
-/** The graphs the compiler emits (`robustc compile MODEL --emit forward|gradient -o FILE.onnx`). */
+/** The graphs every onnxruntime engine runs (generated when it opens; any layer kind the emitter has). */
 export const GRAPH_KINDS = ["forward", "gradient"] as const;
 export type GraphKind = (typeof GRAPH_KINDS)[number];
+
+/**
+ * Every graph the compiler emits (`robustc compile MODEL --emit forward|gradient|bounds -o FILE.onnx`): the bounds
+ * graph covers fewer layer kinds (dense ReLU networks: bounds-graph.ts) and is generated apart.
+ */
+export const EMIT_GRAPH_KINDS = [...GRAPH_KINDS, "bounds"] as const;
+export type EmitGraphKind = (typeof EMIT_GRAPH_KINDS)[number];
 
 /**
  * The names of the generated graphs' inputs and outputs. Input `x` is [B, ...example shape] (engineExampleShape),
@@ -43,7 +50,22 @@ export interface EngineGradient {
   readonly gradient: Float64Array;
 }
 
-export interface Engine {
+/**
+ * Sound bounds over B boxes (Engine.bounds): per box b and row r, bound[b·R + r] ≤ min over the box of
+ * Σ_k G[b,r,k]·y_k(x) in exact arithmetic, y the logits (float64, padded outward above its rounding).
+ */
+export interface EngineBoxBounds {
+  /** B·R lower bounds (row b: box b's R rows). */
+  readonly lower: Float64Array;
+  /**
+   * The intermediate bounds the relaxation used: per ReLU layer (Engine.slopeLayers' order) the bounds of its
+   * pre-activation, B·n each (row b: box b's).
+   */
+  readonly preActivation: readonly { readonly lower: Float64Array; readonly upper: Float64Array }[];
+}
+
+/** Engine's members other than bounds: what each backend class implements (runtime/engine/). */
+export interface EngineCore {
   readonly backend: EngineBackend;
   /** The arithmetic of the answers (float32 answers may steer, never certify). */
   readonly dtype: "float32" | "float64";
@@ -60,6 +82,34 @@ export interface Engine {
   vjp(x: BatchData, weights: BatchData, batch: number): Promise<EngineGradient>;
   /** Releases what the backend holds (onnxruntime's sessions); the engine is not used after. */
   dispose(): Promise<void>;
+}
+
+export interface Engine extends EngineCore {
+  /**
+   * Which backend computes bounds: the onnxruntime engine runs the bounds graph where the network is one it
+   * covers (dense affine, ReLU, reshape: bounds-graph.ts) and the reference otherwise (boundsFallback says why).
+   */
+  readonly boundsBackend: EngineBackend;
+  readonly boundsFallback?: string;
+  /** The ReLU layers (ids, layer order) whose lower-relaxation slopes `bounds` takes. */
+  readonly slopeLayers: readonly number[];
+  /**
+   * Lower bounds of G·y over B boxes by CROWN back-substitution (compiler/analysis/bounds/backsub.ts's rules):
+   * the intermediate bounds of every ReLU's pre-activation layer by layer (back-substitution intersected with
+   * intervals), then the rows G. lower and upper hold B·n values (the boxes, row-major in the input shape),
+   * rows B·R·K (box b's R rows over the K logits; R = rowCount). slopes: per ReLU layer (slopeLayers' order)
+   * B·n lower-relaxation slopes v ≥ a·u, used for the layer's unstable neurons wherever that ReLU is relaxed
+   * (intermediate and final bounds); a value outside [0, 1] (e.g. −1, NaN) or no slopes at all: DeepPoly's
+   * choice (a = 1 where u ≥ −l, else 0), the reference backsub's. Any slope in [0, 1] is sound.
+   */
+  bounds(
+    lower: BatchData,
+    upper: BatchData,
+    rows: BatchData,
+    rowCount: number,
+    batch: number,
+    slopes?: readonly BatchData[],
+  ): Promise<EngineBoxBounds>;
 }
 
 export interface EngineOptions {

@@ -3,11 +3,13 @@
 // backend's sessions live as long as the engine) and dispose of it at the end.
 
 import type { Engine, EngineBackend, EngineOptions, Network, NetworkMatrices } from "../../compiler/index.js";
+import { EngineWithBounds } from "./bounds.js";
 import { OnnxRuntimeEngine } from "./onnxruntime.js";
 import { ReferenceEngine } from "./reference.js";
 
 export { OnnxRuntimeEngine } from "./onnxruntime.js";
 export { ReferenceEngine } from "./reference.js";
+export { EngineWithBounds, OnnxRuntimeBounds, referenceBounds } from "./bounds.js";
 
 export function openEngine(
   net: Network,
@@ -15,5 +17,8 @@ export function openEngine(
   backend: EngineBackend,
   options: EngineOptions = {},
 ): Engine {
-  return backend === "reference" ? new ReferenceEngine(net, matrices) : OnnxRuntimeEngine.create(net, options);
+  const core = backend === "reference" ? new ReferenceEngine(net, matrices) : OnnxRuntimeEngine.create(net, options);
+  // Bounds per network: the onnxruntime engine's from the bounds graph where it covers the network, else the
+  // reference's (runtime/engine/bounds.ts).
+  return new EngineWithBounds(core, net, matrices, options);
 }

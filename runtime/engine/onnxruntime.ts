@@ -13,14 +13,14 @@ import {
   outputSize,
   unwrap,
   type BatchData,
-  type Engine,
+  type EngineCore,
   type EngineGradient,
   type EngineOptions,
   type GraphKind,
   type Network,
 } from "../../compiler/index.js";
 
-export class OnnxRuntimeEngine implements Engine {
+export class OnnxRuntimeEngine implements EngineCore {
   readonly backend = "onnxruntime" as const;
   readonly dtype = "float32" as const;
   readonly inputSize: number;

@@ -7,14 +7,14 @@ import {
   outputSize,
   trace,
   type BatchData,
-  type Engine,
+  type EngineCore,
   type EngineGradient,
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import { logitCombinationGradient } from "../attacks/gradient.js";
 
-export class ReferenceEngine implements Engine {
+export class ReferenceEngine implements EngineCore {
   readonly backend = "reference" as const;
   readonly dtype = "float64" as const;
   readonly inputSize: number;

@@ -27,6 +27,13 @@ export const backsubApplies = (net: Network): boolean =>
 export type BacksubProbe = (layer: number, L: Float64Array) => void;
 
 /**
+ * Lower-relaxation slopes chosen by the caller (the engine's `bounds`: slopes as inputs so that later work can
+ * optimise them): ReLU layer id → one slope per neuron, used for the unstable neurons (v ≥ a·u holds on
+ * [l, h] with l < 0 < h for any a in [0, 1]); a value outside [0, 1] (or NaN) keeps DeepPoly's choice.
+ */
+export type ReluSlopes = ReadonlyMap<number, ArrayLike<number>>;
+
+/**
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
  * input with each nonlinear kind's linear relaxation under `bounds` (ReLU, max-pool) and through residual
  * adds. Dense rows; returns null when too costly.
@@ -42,6 +49,7 @@ export function backsub(
   workLimit = WORK_LIMIT,
   lowerOnly = false,
   probe?: BacksubProbe,
+  slopes?: ReluSlopes,
 ): LayerBounds | null {
   // lowerOnly: the upper side is not computed (upper = +∞), half the work (exclude.ts needs lower bounds only).
   const both = !lowerOnly;
@@ -106,6 +114,14 @@ export function backsub(
         probe?.(nl.id, L);
         const rx = semanticsOf(nl).linearRelaxation(nl, windowsOf(nl), bounds[nl.input]);
         if (!rx) return false;
+        const chosen = nl.kind === "relu" ? slopes?.get(nl.id) : undefined;
+        if (chosen) {
+          const pre = bounds[nl.input];
+          for (let i = 0; i < n; i++) {
+            const a = chosen[i];
+            if (pre.lower[i] < 0 && pre.upper[i] > 0 && a >= 0 && a <= 1) rx.lowerSlope[i] = a;
+          }
+        }
         // v ≤ s·u_ui + d above and v ≥ a·u_li below (each line reads one input value; stable ReLUs exact): the
         // sign of each coefficient picks the side.
         const p = sizeOf(net.layers[nl.input].shape);
@@ -202,6 +218,7 @@ export function tightBounds(
   inUpper: Float64Array,
   workLimit = WORK_LIMIT,
   outputs = true,
+  slopes?: ReluSlopes,
 ): LayerBounds[] {
   const b = intervalBounds(net, inLower, inUpper);
   if (!backsubApplies(net)) return b;
@@ -212,6 +229,8 @@ export function tightBounds(
     net.layers.findIndex((l) => l.kind === "input"),
     workLimit,
     outputs,
+    false,
+    slopes,
   );
 }
 
@@ -236,6 +255,7 @@ export function refineBounds(
   workLimit = WORK_LIMIT,
   outputs = true,
   unstableOnly = false,
+  slopes?: ReluSlopes,
 ): LayerBounds[] {
   const b = prev.slice();
   // The output's own bounds are skipped when the caller back-substitutes its functions of the output itself
@@ -264,7 +284,19 @@ export function refineBounds(
     rows.forEach((i, r) => {
       sel[r * n + i] = 1;
     });
-    const r = backsub(net, m, b, l.id, sel, new Float64Array(rows.length), rows.length, workLimit);
+    const r = backsub(
+      net,
+      m,
+      b,
+      l.id,
+      sel,
+      new Float64Array(rows.length),
+      rows.length,
+      workLimit,
+      false,
+      undefined,
+      slopes,
+    );
     if (!r) continue;
     rows.forEach((i, k) => {
       b[l.id].lower[i] = Math.max(b[l.id].lower[i], r.lower[k]);

@@ -57,12 +57,12 @@ function attribute(name: string, v: AttrValue): AttributeProto {
   return new onnx.AttributeProto({ name, type: A.FLOAT, f: v.float });
 }
 
-function valueInfo(name: string, shape: readonly (number | string)[]): ValueInfoProto {
+function valueInfo(name: string, shape: readonly (number | string)[], dtype: "float32" | "float64"): ValueInfoProto {
   return new onnx.ValueInfoProto({
     name,
     type: new onnx.TypeProto({
       tensorType: new onnx.TypeProto.Tensor({
-        elemType: DT.FLOAT,
+        elemType: dtype === "float64" ? DT.DOUBLE : DT.FLOAT,
         shape: new onnx.TensorShapeProto({
           dim: shape.map(
             (d) => new onnx.TensorShapeProto.Dimension(typeof d === "number" ? { dimValue: d } : { dimParam: d }),
@@ -90,13 +90,13 @@ export class OnnxBuilder {
     return `${prefix}_${this.counter++}`;
   }
 
-  input(name: string, shape: readonly (number | string)[]): this {
-    this.inputs.push(valueInfo(name, shape));
+  input(name: string, shape: readonly (number | string)[], dtype: "float32" | "float64" = "float32"): this {
+    this.inputs.push(valueInfo(name, shape, dtype));
     return this;
   }
 
-  output(name: string, shape: readonly (number | string)[]): this {
-    this.outputs.push(valueInfo(name, shape));
+  output(name: string, shape: readonly (number | string)[], dtype: "float32" | "float64" = "float32"): this {
+    this.outputs.push(valueInfo(name, shape, dtype));
     return this;
   }
 

@@ -1,0 +1,240 @@
+// The engine's bounds (Engine.bounds, compiler/engine/types.ts) on both backends, and the wrapper that gives a
+// backend's forward/vjp engine (EngineCore) its bounds:
+//   reference    today's float64 loops, one box at a time: tightBounds (IBP, then every ReLU pre-activation
+//                back-substituted, outputs = false, as the bracket's lower bound uses it) and backsub of the
+//                rows G over the logits, lower side only (exclude.ts's boundsProve path), with the caller's
+//                slopes; where back-substitution is refused as too costly, the interval bound of G·y
+//   onnxruntime  the bounds graph (compiler/engine/bounds-graph.ts, float64, padded in the graph) in one
+//                session per engine, created on first use; a batch of any size goes through one session.run.
+//                A network the graph does not cover (any layer but dense affine, ReLU, flatten) gets the
+//                reference's bounds: Engine.boundsBackend and boundsFallback say so.
+
+import * as ort from "onnxruntime-node";
+import {
+  backsub,
+  BOUNDS_IO,
+  boundsGraph,
+  boundsGraphRefusal,
+  reluLayers,
+  sizeOf,
+  tightBounds,
+  unwrap,
+  type BatchData,
+  type Engine,
+  type EngineBackend,
+  type EngineBoxBounds,
+  type EngineCore,
+  type EngineOptions,
+  type Network,
+  type NetworkMatrices,
+} from "../../compiler/index.js";
+
+type BoundsFn = Engine["bounds"];
+
+function check(data: BatchData, count: number, what: string): void {
+  if (data.length !== count) throw new Error(`internal: ${what} of ${data.length} values, expected ${count}`);
+}
+
+function checkCall(
+  net: Network,
+  layers: readonly number[],
+  lower: BatchData,
+  upper: BatchData,
+  rows: BatchData,
+  R: number,
+  B: number,
+  slopes?: readonly BatchData[],
+): void {
+  if (!Number.isInteger(B) || B < 1 || !Number.isInteger(R) || R < 1)
+    throw new Error(`internal: bounds for a batch of ${B} boxes and ${R} rows`);
+  const n = sizeOf(net.inputShape),
+    K = sizeOf(net.layers[net.output].shape);
+  check(lower, B * n, "box lower ends");
+  check(upper, B * n, "box upper ends");
+  check(rows, B * R * K, "rows");
+  if (slopes) {
+    if (slopes.length !== layers.length)
+      throw new Error(`internal: ${slopes.length} slope arrays for ${layers.length} ReLU layers`);
+    slopes.forEach((s, i) => check(s, B * sizeOf(net.layers[layers[i]].shape), `slopes of layer ${layers[i]}`));
+  }
+}
+
+/** The reference backend's bounds: one box at a time through tightBounds and backsub (float64 loops). */
+export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
+  const layers = reluLayers(net);
+  const n = sizeOf(net.inputShape),
+    K = sizeOf(net.layers[net.output].shape);
+  return async (lower, upper, rows, R, B, slopes) => {
+    checkCall(net, layers, lower, upper, rows, R, B, slopes);
+    const out = new Float64Array(B * R);
+    const pre = layers.map((id) => {
+      const w = sizeOf(net.layers[id].shape);
+      return { lower: new Float64Array(B * w), upper: new Float64Array(B * w) };
+    });
+    for (let b = 0; b < B; b++) {
+      const chosen = slopes
+        ? new Map(
+            layers.map((id, i) => {
+              const w = sizeOf(net.layers[id].shape);
+              return [id, slopes[i].subarray(b * w, (b + 1) * w)] as const;
+            }),
+          )
+        : undefined;
+      const box = (d: BatchData) => Float64Array.from(d.subarray(b * n, (b + 1) * n));
+      const bounds = tightBounds(net, m, box(lower), box(upper), undefined, false, chosen);
+      const G = Float64Array.from(rows.subarray(b * R * K, (b + 1) * R * K));
+      const r = backsub(net, m, bounds, net.output, G, new Float64Array(R), R, undefined, true, undefined, chosen);
+      const y = bounds[net.output];
+      for (let i = 0; i < R; i++) {
+        if (r) out[b * R + i] = r.lower[i];
+        else {
+          // The interval bound of G·y (rounding pad as exclude.ts's interval test: 1e-9 relative).
+          let lo = 0,
+            mag = 0;
+          for (let k = 0; k < K; k++) {
+            const g = G[i * K + k];
+            lo += Math.min(g * y.lower[k], g * y.upper[k]);
+            mag += Math.abs(g) * Math.max(Math.abs(y.lower[k]), Math.abs(y.upper[k]));
+          }
+          out[b * R + i] = lo - 1e-9 * (1 + mag);
+        }
+      }
+      layers.forEach((id, i) => {
+        const inp = (net.layers[id] as { input: number }).input,
+          w = sizeOf(net.layers[id].shape);
+        pre[i].lower.set(bounds[inp].lower, b * w);
+        pre[i].upper.set(bounds[inp].upper, b * w);
+      });
+    }
+    return { lower: out, preActivation: pre };
+  };
+}
+
+/** The onnxruntime backend's bounds: the bounds graph in a session created on first use. */
+export class OnnxRuntimeBounds {
+  private session: Promise<ort.InferenceSession> | null = null;
+  private readonly layers: number[];
+  private readonly defaults = new Map<number, Float64Array>();
+
+  constructor(
+    readonly net: Network,
+    private readonly bytes: Uint8Array,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.layers = reluLayers(net);
+  }
+
+  /** The bounds of a network the graph covers (else a UserError: callers check boundsGraphRefusal first). */
+  static create(net: Network, options: EngineOptions = {}): OnnxRuntimeBounds {
+    return new OnnxRuntimeBounds(net, unwrap(boundsGraph(net)), options);
+  }
+
+  private open(): Promise<ort.InferenceSession> {
+    this.session ??= ort.InferenceSession.create(this.bytes, {
+      logSeverityLevel: 3,
+      executionProviders: ["cpu"],
+      intraOpNumThreads: this.options.threads ?? 1,
+      interOpNumThreads: 1,
+    });
+    return this.session;
+  }
+
+  /** -1 everywhere: DeepPoly's choice (one array per layer and size, reused). */
+  private deepPoly(count: number): Float64Array {
+    let d = this.defaults.get(count);
+    if (!d) this.defaults.set(count, (d = new Float64Array(count).fill(-1)));
+    return d;
+  }
+
+  readonly bounds: BoundsFn = async (lower, upper, rows, R, B, slopes) => {
+    const net = this.net;
+    checkCall(net, this.layers, lower, upper, rows, R, B, slopes);
+    const n = sizeOf(net.inputShape),
+      K = sizeOf(net.layers[net.output].shape);
+    const f64 = (d: BatchData) => (d instanceof Float64Array ? d : Float64Array.from(d));
+    const feeds: Record<string, ort.Tensor> = {
+      [BOUNDS_IO.lower]: new ort.Tensor("float64", f64(lower), [B, n]),
+      [BOUNDS_IO.upper]: new ort.Tensor("float64", f64(upper), [B, n]),
+      [BOUNDS_IO.rows]: new ort.Tensor("float64", f64(rows), [B, R, K]),
+    };
+    this.layers.forEach((id, i) => {
+      const w = sizeOf(net.layers[id].shape);
+      feeds[BOUNDS_IO.slopes(id)] = new ort.Tensor("float64", slopes ? f64(slopes[i]) : this.deepPoly(B * w), [B, w]);
+    });
+    const s = await this.open();
+    const res = await s.run(feeds);
+    const take = (name: string) => {
+      const t = res[name];
+      const y = Float64Array.from(t.data as Float64Array);
+      t.dispose?.();
+      return y;
+    };
+    return {
+      lower: take(BOUNDS_IO.bound),
+      preActivation: this.layers.map((id) => ({
+        lower: take(BOUNDS_IO.preLower(id)),
+        upper: take(BOUNDS_IO.preUpper(id)),
+      })),
+    };
+  };
+
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    if (s) await (await s).release();
+  }
+}
+
+/** A backend's engine with its bounds (openEngine): forward, vjp and dispose go to the backend's core. */
+export class EngineWithBounds implements Engine {
+  readonly boundsBackend: EngineBackend;
+  readonly boundsFallback?: string;
+  readonly slopeLayers: readonly number[];
+  readonly bounds: BoundsFn;
+  private readonly ortBounds: OnnxRuntimeBounds | null;
+
+  constructor(
+    private readonly core: EngineCore,
+    net: Network,
+    m: NetworkMatrices,
+    options: EngineOptions = {},
+  ) {
+    this.slopeLayers = reluLayers(net);
+    const refusal = core.backend === "onnxruntime" ? boundsGraphRefusal(net) : null;
+    if (core.backend === "onnxruntime" && refusal === null) {
+      this.ortBounds = OnnxRuntimeBounds.create(net, options);
+      this.boundsBackend = "onnxruntime";
+      this.bounds = this.ortBounds.bounds;
+    } else {
+      this.ortBounds = null;
+      this.boundsBackend = "reference";
+      if (refusal !== null) this.boundsFallback = `bounds by the reference backend: ${refusal}`;
+      this.bounds = referenceBounds(net, m);
+    }
+  }
+
+  get backend() {
+    return this.core.backend;
+  }
+  get dtype() {
+    return this.core.dtype;
+  }
+  get inputSize() {
+    return this.core.inputSize;
+  }
+  get outputSize() {
+    return this.core.outputSize;
+  }
+  forward(x: BatchData, batch: number) {
+    return this.core.forward(x, batch);
+  }
+  vjp(x: BatchData, weights: BatchData, batch: number) {
+    return this.core.vjp(x, weights, batch);
+  }
+  async dispose(): Promise<void> {
+    await this.ortBounds?.dispose();
+    await this.core.dispose();
+  }
+}
+
+export type { EngineBoxBounds };
