@@ -1,6 +1,6 @@
 // `robustc compile`: a compile request (one seed point of a dataset, a mode) → the LP or MILP per target
 // label, written as CPLEX-LP or free MPS (format from the extension), or the constraint IR as text (--emit);
-// or, with --emit forward|gradient, the network's batched ONNX graph (compiler/engine/), which needs no data.
+// or, with --emit forward|gradient|bounds, the network's batched ONNX graph (compiler/engine/), which needs no data.
 // Everything (the --solve solver's presence included) is validated before anything is written; files are
 // written atomically; --solve prints no optimum as an example's distance unless its optimiser passes the check.
 
@@ -15,7 +15,8 @@ import {
   engineGraph,
   engineExampleShape,
   fail,
-  GRAPH_KINDS,
+  EMIT_GRAPH_KINDS,
+  reluLayers,
   formatNumber,
   inputSize,
   networkMatrices,
@@ -31,7 +32,7 @@ import {
   writeMps,
   type CompiledPoint,
   type CompileOptions,
-  type GraphKind,
+  type EmitGraphKind,
   type Result,
   type Target,
 } from "../../compiler/index.js";
@@ -120,8 +121,9 @@ export interface CompileRequest extends Omit<DataOptions, "data"> {
   readonly given?: readonly string[];
 }
 
-const EMITS = ["ir", "cf", ...GRAPH_KINDS] as const;
-const isGraphKind = (e: string | undefined): e is GraphKind => (GRAPH_KINDS as readonly string[]).includes(e ?? "");
+const EMITS = ["ir", "cf", ...EMIT_GRAPH_KINDS] as const;
+const isGraphKind = (e: string | undefined): e is EmitGraphKind =>
+  (EMIT_GRAPH_KINDS as readonly string[]).includes(e ?? "");
 
 /** `robustc compile`: validates everything, writes the files (or prints --emit), then --solve. */
 export async function compileCommand(model: string, r: CompileRequest, out: (line: string) => void): Promise<void> {
@@ -439,10 +441,11 @@ async function ladderSolve(
 }
 
 /**
- * `--emit forward|gradient -o FILE.onnx`: the network's batched graph as onnxruntime runs it (input x
- * [B, ...], B symbolic; compiler/engine/). It depends on the model alone: every data or LP option is refused.
+ * `--emit forward|gradient|bounds -o FILE.onnx`: the network's batched graph as onnxruntime runs it (input x
+ * [B, ...], B symbolic; compiler/engine/; the bounds graph: boxes and rows in, float64, dense ReLU networks
+ * only). It depends on the model alone: every data or LP option is refused.
  */
-function emitGraph(model: string, r: CompileRequest, kind: GraphKind): void {
+function emitGraph(model: string, r: CompileRequest, kind: EmitGraphKind): void {
   const others = (r.given ?? []).filter((o) => o !== "--emit" && o !== "--out");
   if (others.length > 0)
     throw new UserError([
@@ -460,6 +463,14 @@ function emitGraph(model: string, r: CompileRequest, kind: GraphKind): void {
   for (const w of m.warnings) process.stderr.write(`robustc: warning: ${w}\n`);
   unwrap(writeFileAtomic(r.out, bytes));
   const x = `x [B,${engineExampleShape(m.network).join(",")}]`;
-  const io = kind === "forward" ? `${x} -> logits` : `${x}, weights [B,${outputSize(m.network)}] -> logits, gradient`;
-  process.stderr.write(`robustc: wrote ${r.out} (the ${kind} graph of ${model}: ${io}; float32, B symbolic)\n`);
+  const K = outputSize(m.network);
+  const relus = reluLayers(m.network).map((id) => `slopes_${id}`);
+  const io =
+    kind === "forward"
+      ? `${x} -> logits`
+      : kind === "gradient"
+        ? `${x}, weights [B,${K}] -> logits, gradient`
+        : `lower, upper [B,${inputSize(m.network)}], rows [B,R,${K}]${relus.map((s) => `, ${s}`).join("")} -> bound [B,R], pre_lower_*, pre_upper_*`;
+  const dtype = kind === "bounds" ? "float64, B and R symbolic" : "float32, B symbolic";
+  process.stderr.write(`robustc: wrote ${r.out} (the ${kind} graph of ${model}: ${io}; ${dtype})\n`);
 }
