@@ -1,8 +1,8 @@
 // The bounds graph: sound lower bounds of output combinations G·y over B input boxes by CROWN back-substitution,
 // in float64, as an ONNX model (opset GRAPH_OPSET) that onnxruntime runs. Consumes the Network IR; produces the
 // model's bytes, or a diagnostic for a network it does not cover. Covered: chains of dense affine layers
-// (matrix kind), ReLU and reshapes without a gather source (flatten); any other layer kind (conv, pools, batch
-// norm / scale-shift, add, gather reshapes) is refused here and the engine computes bounds with the reference
+// (matrix and scale-shift kinds: Gemm, MatMul, a separate Add/Sub/Mul/Div by constants), ReLU and reshapes
+// without a gather source (flatten); any other layer kind (conv, average pool, max-pool, add, gather reshapes) is refused here and the engine computes bounds with the reference
 // backend instead (runtime/engine/bounds.ts says which backend ran: Engine.boundsBackend).
 //
 // Inputs: `lower`, `upper` [B, n] (the boxes, row-major in the input shape), `rows` [B, R, K] (box b's R rows
@@ -21,7 +21,8 @@
 //                  (l ≥ 0) exact, stable inactive (h ≤ 0) zero; unstable: upper line v ≤ s·u + t through (l, 0)
 //                  with s = h/(h − l) and t = −s·l, lower line v ≥ a·u with a the input slope where it lies in
 //                  [0, 1], else DeepPoly's choice (1 where h ≥ −l, else 0)
-//   back-substitution  Λ on a layer's value goes to its input: affine Λ·W (constant += Λ·b); ReLU Λ⁺·a + Λ⁻·s
+//   back-substitution  Λ on a layer's value goes to its input: affine Λ·W (constant += Λ·b; a scale-shift:
+//                  Λ∘scale, constant += Λ·shift); ReLU Λ⁺·a + Λ⁻·s
 //                  (constant += Λ⁻·t); reshape nothing; at the input min over the box: Σ Λ⁺·lower + Λ⁻·upper.
 //
 // Soundness in float64 (issue 23's rule), the pad computed in the graph. Every sum the bound is made of is a
@@ -30,7 +31,7 @@
 // (γ_N = N·u/(1 − N·u), u = 2^-53; any summation order, FMA or not). The coefficients Λ themselves need not be
 // exact: back-substitution is valid for whatever coefficients arrive at a layer, provided the value dropped by
 // rounding them is accounted for. Per row, a magnitude `mag` collects:
-//   affine step    |Λ|·(|W|·hmax + |b|), hmax = max(|lower|, |upper|) of the layer's input: bounds |E·h| where
+//   affine step    |Λ|·(|W|·hmax + |b|) (scale-shift: |scale|, |shift|), hmax = max(|lower|, |upper|) of the layer's input: bounds |E·h| where
 //                  E = fl(Λ·W) − Λ·W (|E| ≤ γ_N·|Λ|·|W|) and the rounding of Λ·b
 //   ReLU step      |Λ|·(2·zmax + t), zmax the pre-activation's max |value|: the rounding of each relaxed
 //                  coefficient (one product, relative u, slopes ≤ 1 + 2^-47) times |u| and of the sum Λ⁻·t
@@ -83,13 +84,14 @@ export function boundsGraphRefusal(net: Network): string | null {
     if (!need[l.id]) continue;
     if (l.kind === "input" || l.kind === "relu") continue;
     if (l.kind === "reshape" && !l.source) continue;
+    if (l.kind === "affine" && l.op.kind === "scale-shift") continue;
     if (l.kind === "affine" && l.op.kind === "matrix") {
       if (l.op.rows * l.op.cols > MAX_DENSE)
         return `layer '${l.name}': its ${l.op.rows}×${l.op.cols} matrix is too large to make dense`;
       continue;
     }
     const what = l.kind === "affine" ? `affine ${l.op.kind}` : l.kind === "reshape" ? "reshape with a gather" : l.kind;
-    return `layer '${l.name}' (${l.onnxOp}): the bounds graph covers dense affine layers, ReLU and flatten only, not ${what}`;
+    return `layer '${l.name}' (${l.onnxOp}): the bounds graph covers dense affine layers (matrix, scale-shift), ReLU and flatten only, not ${what}`;
   }
   return null;
 }
@@ -111,7 +113,8 @@ class BoundsEmitter {
   private readonly affineMag = new Map<number, string>();
   private readonly weights = new Map<
     number,
-    { W: string; bias: string; WtPos: string; WtNeg: string; absWt: string; absB: string }
+    | { kind: "matrix"; W: string; bias: string; WtPos: string; WtNeg: string; absWt: string; absB: string }
+    | { kind: "diagonal"; scale: string; shift: string }
   >();
   private readonly relax = new Map<number, Relaxation>();
   private readonly consts = new Map<string, string>();
@@ -255,48 +258,70 @@ class BoundsEmitter {
 
   private affine(l: Extract<Layer, { kind: "affine" }>): void {
     const op = l.op;
-    if (op.kind !== "matrix") throw new Error("internal: the bounds graph's plan admits matrix layers only");
-    const [m, n] = [op.rows, op.cols];
-    const W = new Float64Array(m * n);
-    for (let r = 0; r < m; r++)
-      for (let k = op.indptr[r]; k < op.indptr[r + 1]; k++) W[r * n + op.indices[k]] += op.values[k];
-    const Wt = (f: (v: number) => number) => {
-      const t = new Float64Array(n * m);
-      for (let r = 0; r < m; r++) for (let c = 0; c < n; c++) t[c * m + r] = f(W[r * n + c]);
-      return t;
-    };
-    const bias = Float64Array.from(op.bias);
-    const w = {
-      W: this.f64(`l${l.id}_W`, [m, n], W),
-      bias: this.f64(`l${l.id}_b`, [m], bias),
-      WtPos: this.f64(
-        `l${l.id}_WtPos`,
-        [n, m],
-        Wt((v) => Math.max(v, 0)),
-      ),
-      WtNeg: this.f64(
-        `l${l.id}_WtNeg`,
-        [n, m],
-        Wt((v) => Math.min(v, 0)),
-      ),
-      absWt: this.f64(`l${l.id}_absWt`, [n, m], Wt(Math.abs)),
-      absB: this.f64(`l${l.id}_absb`, [m], bias.map(Math.abs)),
-    };
-    this.weights.set(l.id, w);
     const lo = this.lo[l.input]!,
       hi = this.hi[l.input]!;
-    // IBP: W⁺·lower + W⁻·upper + b, padded by 2·γ_N·(|W|·hmax + |b|) + TINY (header).
-    const mag = this.op("Add", [this.op("MatMul", [this.maxAbs(l.input), w.absWt]), w.absB]);
-    this.affineMag.set(l.id, mag);
-    const pad = this.pad(mag);
-    const ibpLo = this.op("Sub", [
-      this.op("Add", [this.op("Add", [this.op("MatMul", [lo, w.WtPos]), this.op("MatMul", [hi, w.WtNeg])]), w.bias]),
-      pad,
-    ]);
-    const ibpHi = this.op("Add", [
-      this.op("Add", [this.op("Add", [this.op("MatMul", [hi, w.WtPos]), this.op("MatMul", [lo, w.WtNeg])]), w.bias]),
-      pad,
-    ]);
+    let ibpLo: string, ibpHi: string, m: number;
+    if (op.kind === "scale-shift") {
+      // y = scale ∘ h + shift (one product and one sum per value): the interval of each product is [min, max]
+      // of its two ends; the magnitude |scale|·hmax + |shift|.
+      m = op.scale.length;
+      const scale = this.f64(`l${l.id}_scale`, [m], op.scale),
+        shift = this.f64(`l${l.id}_shift`, [m], op.shift);
+      this.weights.set(l.id, { kind: "diagonal", scale, shift });
+      const mag = this.op("Add", [
+        this.op("Mul", [this.maxAbs(l.input), this.f64(`l${l.id}_absScale`, [m], op.scale.map(Math.abs))]),
+        this.f64(`l${l.id}_absShift`, [m], op.shift.map(Math.abs)),
+      ]);
+      this.affineMag.set(l.id, mag);
+      const pad = this.pad(mag);
+      const [p, q] = [this.op("Mul", [lo, scale]), this.op("Mul", [hi, scale])];
+      ibpLo = this.op("Sub", [this.op("Add", [this.op("Min", [p, q]), shift]), pad]);
+      ibpHi = this.op("Add", [this.op("Add", [this.op("Max", [p, q]), shift]), pad]);
+    } else {
+      if (op.kind !== "matrix")
+        throw new Error("internal: the bounds graph's plan admits matrix and scale-shift layers only");
+      const n = op.cols;
+      m = op.rows;
+      const W = new Float64Array(m * n);
+      for (let r = 0; r < m; r++)
+        for (let k = op.indptr[r]; k < op.indptr[r + 1]; k++) W[r * n + op.indices[k]] += op.values[k];
+      const Wt = (f: (v: number) => number) => {
+        const t = new Float64Array(n * m);
+        for (let r = 0; r < m; r++) for (let c = 0; c < n; c++) t[c * m + r] = f(W[r * n + c]);
+        return t;
+      };
+      const bias = Float64Array.from(op.bias);
+      const w = {
+        kind: "matrix" as const,
+        W: this.f64(`l${l.id}_W`, [m, n], W),
+        bias: this.f64(`l${l.id}_b`, [m], bias),
+        WtPos: this.f64(
+          `l${l.id}_WtPos`,
+          [n, m],
+          Wt((v) => Math.max(v, 0)),
+        ),
+        WtNeg: this.f64(
+          `l${l.id}_WtNeg`,
+          [n, m],
+          Wt((v) => Math.min(v, 0)),
+        ),
+        absWt: this.f64(`l${l.id}_absWt`, [n, m], Wt(Math.abs)),
+        absB: this.f64(`l${l.id}_absb`, [m], bias.map(Math.abs)),
+      };
+      this.weights.set(l.id, w);
+      // IBP: W⁺·lower + W⁻·upper + b, padded by 2·γ_N·(|W|·hmax + |b|) + TINY (header).
+      const mag = this.op("Add", [this.op("MatMul", [this.maxAbs(l.input), w.absWt]), w.absB]);
+      this.affineMag.set(l.id, mag);
+      const pad = this.pad(mag);
+      ibpLo = this.op("Sub", [
+        this.op("Add", [this.op("Add", [this.op("MatMul", [lo, w.WtPos]), this.op("MatMul", [hi, w.WtNeg])]), w.bias]),
+        pad,
+      ]);
+      ibpHi = this.op("Add", [
+        this.op("Add", [this.op("Add", [this.op("MatMul", [hi, w.WtPos]), this.op("MatMul", [lo, w.WtNeg])]), w.bias]),
+        pad,
+      ]);
+    }
     if (!this.backsubstituted(l)) {
       this.lo[l.id] = ibpLo;
       this.hi[l.id] = ibpHi;
@@ -358,9 +383,9 @@ class BoundsEmitter {
       }
       if (l.kind === "affine") {
         const w = this.weights.get(l.id)!;
-        c = this.add(c, this.op("MatMul", [L, w.bias]));
+        c = this.add(c, this.op("MatMul", [L, w.kind === "matrix" ? w.bias : w.shift]));
         mag = this.add(mag, this.sumLast(this.op("Mul", [this.op("Abs", [L]), this.mid(this.affineMag.get(l.id)!)])));
-        L = this.op("MatMul", [L, w.W]);
+        L = this.op(w.kind === "matrix" ? "MatMul" : "Mul", [L, w.kind === "matrix" ? w.W : w.scale]);
         id = l.input;
         continue;
       }

@@ -1,0 +1,125 @@
+// Property: on random dense ReLU networks (mlpArb: Gemm in both layouts or MatMul + Add, up to three hidden
+// layers), the engine's bounds (Engine.bounds: CROWN over B boxes with the ReLU lower slopes as inputs) are
+//   sound       never above G·y at sampled points of each box (the corners' 2 extremes, the centre and random
+//               points; y the float64 trace, whose own rounding is ~1e-16 relative: allowed 1e-12·(1 + |G·y|)),
+//               on both backends, and every ReLU pre-activation lies inside the returned intermediate bounds
+//   close       onnxruntime (the float64 bounds graph) within TOL of the reference (tightBounds + backsub, one
+//               box at a time), for DeepPoly's slopes and for random slopes given to both (some outside [0, 1]:
+//               DeepPoly's there); the difference is the pads — the reference widens every bound by
+//               1e-7·(1 + magnitude), the graph by γ_N·magnitude (~1e-13) — carried through later layers
+//   batched     a batch of boxes gives each box's bounds alone (reference: exactly; onnxruntime: within 1e-12
+//               relative, a different batch may block its matrix products differently).
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
+import { networkMatrices } from "../../compiler/ir/matrices.js";
+import { sizeOf } from "../../compiler/ir/network.js";
+import { trace } from "../../compiler/analysis/trace.js";
+import { openEngine } from "../../runtime/engine/index.js";
+import { mlpArb, prng, type RandomNet } from "../helpers/arbitraries.js";
+
+/** ort and reference bounds differ by at most TOL·(1 + |reference|). */
+const TOL = 1e-5;
+
+async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<number> {
+  const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
+  assert.ok(loaded.ok, rn.description);
+  const net = loaded.value.network;
+  const m = networkMatrices(net);
+  const [n, K] = [sizeOf(net.inputShape), sizeOf(net.layers[net.output].shape)];
+  const r = prng(seed);
+  const B = 3,
+    R = 3;
+  const lower = new Float64Array(B * n),
+    upper = new Float64Array(B * n);
+  for (let b = 0; b < B; b++) {
+    const radius = [0.01, 0.2, 1][b] * (0.5 + r());
+    for (let j = 0; j < n; j++) {
+      const c = 2 * r() - 1;
+      lower[b * n + j] = c - radius;
+      upper[b * n + j] = c + radius;
+    }
+  }
+  const rows = Float64Array.from({ length: B * R * K }, () => 2 * r() - 1);
+  const ref = openEngine(net, m, "reference");
+  const ort = openEngine(net, m, "onnxruntime");
+  assert.equal(ort.boundsBackend, "onnxruntime", `${rn.description}: ${ort.boundsFallback}`);
+  assert.deepEqual(ort.slopeLayers, ref.slopeLayers);
+  const slopes = withSlopes
+    ? ort.slopeLayers.map((id) =>
+        Float64Array.from({ length: B * sizeOf(net.layers[id].shape) }, () => (r() < 0.1 ? -1 : r())),
+      )
+    : undefined;
+  let worst = 0;
+  try {
+    const a = await ref.bounds(lower, upper, rows, R, B, slopes);
+    const c = await ort.bounds(lower, upper, rows, R, B, slopes);
+    for (let i = 0; i < B * R; i++) {
+      const d = Math.abs(a.lower[i] - c.lower[i]) / (1 + Math.abs(a.lower[i]));
+      worst = Math.max(worst, d);
+      assert.ok(d <= TOL, `${rn.description}: row ${i}: onnxruntime ${c.lower[i]} vs reference ${a.lower[i]}`);
+    }
+    // Soundness at sampled points of each box.
+    for (let b = 0; b < B; b++) {
+      const lo = lower.subarray(b * n, (b + 1) * n),
+        hi = upper.subarray(b * n, (b + 1) * n);
+      const points = [Float64Array.from(lo), Float64Array.from(hi), lo.map((v, j) => (v + hi[j]) / 2)];
+      for (let p = 0; p < 12; p++) points.push(lo.map((v, j) => v + r() * (hi[j] - v)));
+      for (const x of points) {
+        const t = trace(net, x, { matrices: m });
+        for (let q = 0; q < R; q++) {
+          let gy = 0;
+          for (let k = 0; k < K; k++) gy += rows[(b * R + q) * K + k] * t.logits[k];
+          const slack = 1e-12 * (1 + Math.abs(gy));
+          for (const [name, e] of [
+            ["reference", a],
+            ["onnxruntime", c],
+          ] as const)
+            assert.ok(e.lower[b * R + q] <= gy + slack, `${rn.description}: ${name} bound above G·y at a point`);
+        }
+        ort.slopeLayers.forEach((id, li) => {
+          const inp = (net.layers[id] as { input: number }).input;
+          const u = t.values[inp],
+            w = u.length;
+          for (const e of [a, c])
+            for (let j = 0; j < w; j++) {
+              const s = 1e-12 * (1 + Math.abs(u[j]));
+              assert.ok(e.preActivation[li].lower[b * w + j] <= u[j] + s, `${rn.description}: pre-activation lower`);
+              assert.ok(e.preActivation[li].upper[b * w + j] >= u[j] - s, `${rn.description}: pre-activation upper`);
+            }
+        });
+      }
+    }
+    // A batch gives each box's bounds alone.
+    for (let b = 0; b < B; b++) {
+      const one = (d: Float64Array, w: number) => d.slice(b * w, (b + 1) * w);
+      const s1 = slopes?.map((s, i) => one(s, sizeOf(net.layers[ort.slopeLayers[i]].shape)));
+      const a1 = await ref.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1);
+      const c1 = await ort.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1);
+      assert.deepEqual(a1.lower, one(a.lower, R), `${rn.description}: reference box ${b} alone`);
+      for (let q = 0; q < R; q++) {
+        const v = c.lower[b * R + q];
+        assert.ok(Math.abs(c1.lower[q] - v) <= 1e-12 * (1 + Math.abs(v)), `${rn.description}: onnxruntime box ${b}`);
+      }
+    }
+  } finally {
+    await ort.dispose();
+  }
+  return worst;
+}
+
+describe("property: engine bounds on random dense ReLU networks (onnxruntime vs reference)", function () {
+  this.timeout(300_000);
+  for (const withSlopes of [false, true])
+    it(`sound, within ${TOL} of the reference, batch = one at a time (${withSlopes ? "random" : "DeepPoly's"} slopes)`, async () => {
+      let worst = 0;
+      await fc.assert(
+        fc.asyncProperty(mlpArb, fc.integer(), async (rn, seed) => {
+          worst = Math.max(worst, await check(rn, seed, withSlopes));
+        }),
+        { numRuns: 100 },
+      );
+      console.log(`      largest |onnxruntime − reference| / (1 + |reference|): ${worst.toExponential(2)}`);
+    });
+});
