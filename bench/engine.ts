@@ -2,8 +2,12 @@
 // and a gradient (a vector–Jacobian product: logits and ∇_x of a margin y_a − y_b) at batch 1, 32 and 256, on
 // the onnxruntime backend (the generated graphs, float32, one intra-op thread) and the reference backend (the
 // float64 trace and the region backward pass, one input at a time), in the same run on mnist:test digits.
-// Figures, never assertions. Each cell repeats its batch until SECONDS have passed (at least once) after
-// one warm-up run (session creation and first-run allocation are not timed).
+// Bounds: µs per box for the 9 margins y_l* − y_l (l* the reference's label) over the box of radius EPS
+// (default 2/255) around each digit: CROWN with the intermediate layer bounds (Engine.bounds) — onnxruntime's
+// float64 bounds graph where it covers the network (dense ReLU: mnist_mlp), else not timed ("reference only":
+// both backends' bounds are the reference's; the reason is printed). Figures, never assertions. Each cell
+// repeats its batch until SECONDS have passed (at least once) after one warm-up run (session creation and
+// first-run allocation are not timed).
 //
 //   npx tsx bench/engine.ts                      every model, batches 1,32,256
 //   MODELS=mnist_mlp,mnist_lenet BATCHES=1,32 SECONDS=0.5 THREADS=1 npx tsx bench/engine.ts
@@ -19,10 +23,13 @@ const BATCHES = (process.env.BATCHES ?? "1,32,256").split(",").map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 1);
 const THREADS = Number(process.env.THREADS ?? 1);
 const BACKENDS: EngineBackend[] = ["reference", "onnxruntime"];
+const EPS = Number(process.env.EPS ?? 2 / 255);
+/** The reference's bounds cost ~0.1 s per box on mnist_mlp: its cells run the batch once, and none above this batch. */
+const REF_BOUNDS_MAX_BATCH = Number(process.env.REF_BOUNDS_MAX_BATCH ?? 256);
 
 const ortVersion = (createRequire(import.meta.url)("onnxruntime-node/package.json") as { version: string }).version;
 console.log(
-  `engine: µs per input, forward and gradient; node ${process.version}, onnxruntime-node ${ortVersion} (CPU, ${THREADS} intra-op thread${THREADS === 1 ? "" : "s"}); ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
+  `engine: µs per input, forward and gradient; µs per box, bounds (9 margins, radius ${(EPS * 255).toFixed(1)}/255); node ${process.version}, onnxruntime-node ${ortVersion} (CPU, ${THREADS} intra-op thread${THREADS === 1 ? "" : "s"}); ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")}; ≥ ${SECONDS} s per cell`,
 );
@@ -39,9 +46,10 @@ async function time(f: () => Promise<unknown>, B: number): Promise<number> {
   return ((performance.now() - t0) * 1000) / (reps * B);
 }
 
-const cell = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)).padStart(9);
+const cell = (v: number) =>
+  (Number.isNaN(v) ? "—".padStart(9) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)).padStart(9);
 const head = BATCHES.map((b) => `B=${b}`.padStart(9)).join(" ");
-console.log(`\n${"model".padEnd(18)} ${"backend".padEnd(12)} forward ${head} | gradient ${head}`);
+console.log(`\n${"model".padEnd(18)} ${"backend".padEnd(12)} forward ${head} | gradient ${head} | bounds ${head}`);
 
 for (const name of MODELS) {
   const s = openSession(`examples/models/${name}.onnx`, { data: "mnist:test", pixelScale: 255 });
@@ -62,9 +70,30 @@ for (const name of MODELS) {
     w[b * K + (b % K)] = 1;
     w[b * K + ((b + 1) % K)] = -1;
   }
-  const figures: Record<EngineBackend, { forward: number[]; gradient: number[] }> = {
-    reference: { forward: [], gradient: [] },
-    onnxruntime: { forward: [], gradient: [] },
+  // Boxes of radius EPS and the margins of each digit's reference label.
+  const R = K - 1;
+  const y64 = await engines.reference.forward(x, Bmax);
+  const lower = new Float64Array(Bmax * n),
+    upper = new Float64Array(Bmax * n),
+    rows = new Float64Array(Bmax * R * K);
+  for (let b = 0; b < Bmax; b++) {
+    for (let j = 0; j < n; j++) {
+      lower[b * n + j] = Math.max(0, x[b * n + j] - EPS);
+      upper[b * n + j] = Math.min(1, x[b * n + j] + EPS);
+    }
+    const y = y64.subarray(b * K, (b + 1) * K);
+    const p = y.indexOf(Math.max(...y));
+    for (let l = 0, r = 0; l < K; l++)
+      if (l !== p) {
+        rows[(b * R + r) * K + p] = 1;
+        rows[(b * R + r) * K + l] = -1;
+        r++;
+      }
+  }
+  const boundsOnOrt = engines.onnxruntime.boundsBackend === "onnxruntime";
+  const figures: Record<EngineBackend, { forward: number[]; gradient: number[]; bounds: number[] }> = {
+    reference: { forward: [], gradient: [], bounds: [] },
+    onnxruntime: { forward: [], gradient: [], bounds: [] },
   };
   for (const backend of BACKENDS) {
     const e = engines[backend];
@@ -73,16 +102,36 @@ for (const name of MODELS) {
         wb = w.subarray(0, B * K);
       figures[backend].forward.push(await time(() => e.forward(xb, B), B));
       figures[backend].gradient.push(await time(() => e.vjp(xb, wb, B), B));
+      const bounds = () =>
+        e.bounds(lower.subarray(0, B * n), upper.subarray(0, B * n), rows.subarray(0, B * R * K), R, B);
+      // A network the bounds graph does not cover: both backends' bounds are the reference's; not timed.
+      if (!boundsOnOrt) figures[backend].bounds.push(NaN);
+      else if (backend === "reference" && B > REF_BOUNDS_MAX_BATCH) figures[backend].bounds.push(NaN);
+      else if (backend === "reference") {
+        // Timed once, no warm-up: the reference bounds one box at a time (~0.1 s each on mnist_mlp).
+        const t0 = performance.now();
+        await bounds();
+        figures[backend].bounds.push(((performance.now() - t0) * 1000) / B);
+      } else figures[backend].bounds.push(await time(bounds, B));
     }
     await e.dispose();
   }
   for (const backend of BACKENDS) {
     const f = figures[backend];
     console.log(
-      `${name.padEnd(18)} ${backend.padEnd(12)}         ${f.forward.map(cell).join(" ")} |          ${f.gradient.map(cell).join(" ")}`,
+      `${name.padEnd(18)} ${backend.padEnd(12)}         ${f.forward.map(cell).join(" ")} |          ${f.gradient.map(cell).join(" ")} |        ${f.bounds.map(cell).join(" ")}`,
     );
   }
-  const ratio = (k: "forward" | "gradient") =>
-    figures.reference[k].map((r, i) => `${(r / figures.onnxruntime[k][i]).toFixed(1)}×`.padStart(9)).join(" ");
-  console.log(`${name.padEnd(18)} ${"speedup".padEnd(12)}         ${ratio("forward")} |          ${ratio("gradient")}`);
+  if (!boundsOnOrt)
+    console.log(`${name.padEnd(18)} bounds not timed, reference only (${engines.onnxruntime.boundsFallback})`);
+  const ratio = (k: "forward" | "gradient" | "bounds") =>
+    figures.reference[k]
+      .map((r, i) => {
+        const q = r / figures.onnxruntime[k][i];
+        return (Number.isNaN(q) ? "—" : `${q.toFixed(1)}×`).padStart(9);
+      })
+      .join(" ");
+  console.log(
+    `${name.padEnd(18)} ${"speedup".padEnd(12)}         ${ratio("forward")} |          ${ratio("gradient")} |        ${ratio("bounds")}`,
+  );
 }

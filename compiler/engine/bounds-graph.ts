@@ -35,7 +35,7 @@
 //                  E = fl(Λ·W) − Λ·W (|E| ≤ γ_N·|Λ|·|W|) and the rounding of Λ·b
 //   ReLU step      |Λ|·(2·zmax + t), zmax the pre-activation's max |value|: the rounding of each relaxed
 //                  coefficient (one product, relative u, slopes ≤ 1 + 2^-47) times |u| and of the sum Λ⁻·t
-//   input          |Λ|·xmax: the final sum's rounding
+//   input          |Λ|·3·xmax: the final sum's rounding (Λ·lower + min(Λ, 0)·(upper − lower), the width rounded)
 // and the bound is fl(c + lin) − (2·γ_N·mag + TINY). The factor 2 covers the rounding of mag itself (a sum of
 // non-negative terms, computed ≥ (1 − γ_N) of its value), of the additions of the constants and of the final
 // subtraction; TINY = 1e-290 covers underflow (each product loses at most 2^-1074). The interval (IBP) bounds
@@ -368,13 +368,15 @@ class BoundsEmitter {
     for (;;) {
       const l = this.net.layers[id];
       if (l.kind === "input") {
-        const lin = this.sumLast(
-          this.op("Add", [
-            this.op("Mul", [this.op("Relu", [L]), this.mid(this.lo[id]!)]),
-            this.op("Mul", [this.op("Min", [L, this.scalar(0)]), this.mid(this.hi[id]!)]),
-          ]),
-        );
-        mag = this.add(mag, this.sumLast(this.op("Mul", [this.op("Abs", [L]), this.mid(this.maxAbs(id))])));
+        // min over the box of Λ·x = Λ·lower + min(Λ, 0)·(upper − lower), as batched matrix–vector products (no
+        // [B, R, n] temporaries beyond min(Λ, 0) and |Λ|); its terms are at most |Λ|·3·xmax (mag, header).
+        const col = (v: string) => this.op("Unsqueeze", [v, this.ints([-1])]);
+        const mv = (A: string, v: string) => this.op("Squeeze", [this.op("MatMul", [A, col(v)]), this.ints([-1])]);
+        const lo = this.lo[id]!,
+          width = this.op("Sub", [this.hi[id]!, lo]);
+        const lin = this.op("Add", [mv(L, lo), mv(this.op("Min", [L, this.scalar(0)]), width)]);
+        const xmax3 = this.op("Mul", [this.maxAbs(id), this.scalar(3)]);
+        mag = this.add(mag, mv(this.op("Abs", [L]), xmax3));
         return this.op("Sub", [c === null ? lin : this.op("Add", [c, lin]), this.pad(mag)]);
       }
       if (l.kind === "reshape") {
