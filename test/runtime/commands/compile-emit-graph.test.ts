@@ -92,8 +92,8 @@ describe("robustc compile --emit forward|gradient", function () {
     ["no output", ["--emit", "gradient"], /--emit gradient writes an ONNX model: give -o FILE\.onnx$/m],
     [
       "an unknown --emit",
-      ["--emit", "bounds", "-o", "G.onnx"],
-      /--emit must be ir, cf, forward or gradient, got 'bounds'/,
+      ["--emit", "hessian", "-o", "G.onnx"],
+      /--emit must be ir, cf, forward, gradient or bounds, got 'hessian'/,
     ],
     ["--emit ir without --data", ["--emit", "ir", "--index", "0"], /required option '--data <spec>' not specified/],
   ];
