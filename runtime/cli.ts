@@ -48,7 +48,7 @@ const list =
     return r.value;
   };
 
-/** The data options; `required: false` leaves --data to the command (compile needs none for --emit forward|gradient). */
+/** The data options; `required: false` leaves --data to the command (compile needs none for --emit forward|gradient|bounds). */
 function dataOptions(cmd: Command, required = true): Command {
   return cmd
     .addOption(
@@ -130,10 +130,10 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
       .argument("<model>", "ONNX model file"),
     false,
   )
-    // --data and --index are required except with --emit forward|gradient (compileCommand says so).
+    // --data and --index are required except with --emit forward|gradient|bounds (compileCommand says so).
     .option(
       "--index <i>",
-      "the seed point x* (index into --data; required except with --emit forward|gradient)",
+      "the seed point x* (index into --data; required except with --emit forward|gradient|bounds)",
       int("--index"),
     )
     .option(
@@ -155,7 +155,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
     .option(
       "--emit <what>",
-      "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions); or write the network's batched ONNX graph to -o FILE.onnx: forward (logits) or gradient (logits and a vector-Jacobian product), no --data needed",
+      "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions); or write the network's batched ONNX graph to -o FILE.onnx: forward (logits), gradient (logits and a vector-Jacobian product) or bounds (float64 CROWN lower bounds of given output rows over boxes; dense ReLU networks), no --data needed",
     )
     .addOption(
       new Option("--solve <solver>", "solve the written file(s) and check the optimiser with onnxruntime").choices(
