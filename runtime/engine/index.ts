@@ -6,7 +6,7 @@ import type { Engine, EngineBackend, EngineOptions, Network, NetworkMatrices } f
 import { OnnxRuntimeEngine } from "./onnxruntime.js";
 import { ReferenceEngine } from "./reference.js";
 
-export { OnnxRuntimeEngine } from "./onnxruntime.js";
+export { ENGINE_PROVIDER, OnnxRuntimeEngine } from "./onnxruntime.js";
 export { ReferenceEngine } from "./reference.js";
 
 export function openEngine(
