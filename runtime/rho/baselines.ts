@@ -69,7 +69,7 @@ export async function baselineForSeed(
     example = await fgsmExample(ctx.engine, xStar, predicted, (eps * (1 - 1e-5)) / ctx.pixelScale, lower, upper);
   } else {
     alpha = ctx.margin ?? DEFAULT_LBFGSB.alpha;
-    const r = lbfgsbAttack(ctx.net, ctx.matrices, xStar, target!, lower, upper, { ...DEFAULT_LBFGSB, alpha });
+    const r = await lbfgsbAttack(ctx.engine, xStar, target!, lower, upper, { ...DEFAULT_LBFGSB, alpha });
     example = r.example;
     iterations = r.evaluations;
   }
