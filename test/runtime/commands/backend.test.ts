@@ -2,7 +2,7 @@
 // (the float64 loops) give the same per-point statuses on mnist_mlp's first 20 digits with the bracket; the
 // upper bounds may differ (float32 steers the attack to other examples) but each is the distance of an example
 // that passes the one rule (point/check.ts) with another label than x*'s; the lower bound does not use the
-// engine and is identical. run.json records the backend: --resume with another one names --backend.
+// engine and is identical wherever the uppers are (its bisection runs below the upper). run.json records the backend: --resume with another one names --backend.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -74,7 +74,15 @@ describe("robustc --backend onnxruntime | reference", function () {
         assert.equal(a.index, b.index);
         assert.equal(a.status, b.status, `digit ${i}: status`);
         assert.equal(a.predicted, b.predicted);
-        assert.equal(a.lower, b.lower, `digit ${i}: lower`);
+        // The lower bound does not use the engine, but its bisection runs below the point's upper bound
+        // (rho/lower.ts): identical where the uppers are; elsewhere each certified lower is still at or below
+        // the other backend's checked upper (on mnist_lenet digit 9 a smaller float32 upper moved it).
+        if (a.upper === b.upper) assert.equal(a.lower, b.lower, `digit ${i}: lower`);
+        else
+          for (const l of [a.lower, b.lower])
+            for (const u of [a.upper, b.upper])
+              if (typeof l === "number" && typeof u === "number")
+                assert.ok(l <= u, `digit ${i}: lower ${l} > upper ${u}`);
         for (const r of [a, b]) {
           if (r.upper === null || r.upper === undefined) continue;
           assert.ok(r.example, `digit ${i}: upper ${String(r.upper)} has its example`);
