@@ -3,7 +3,7 @@
 // (stack trace only with ROBUSTC_DEBUG=1). No command logic lives here.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { UserError } from "../compiler/index.js";
+import { ENGINE_BACKENDS, UserError } from "../compiler/index.js";
 import { compileCommand, type CompileRequest } from "./commands/compile.js";
 import { SOLVER_NAMES } from "./solvers/registry.js";
 import { inspectCommand } from "./commands/inspect.js";
@@ -84,6 +84,15 @@ const modeOption = () =>
   ).choices(RHO_MODES as unknown as string[]);
 
 /** The options typed on the command line (long names), defaults left out. */
+/** --backend: the engine behind the attacks (issue 23). */
+const backendOption = () =>
+  new Option(
+    "--backend <b>",
+    "the engine of the attacks' logits and gradients: onnxruntime (float32 graphs generated from the model) or reference (the float64 loops); every example is checked the same way",
+  )
+    .choices([...ENGINE_BACKENDS])
+    .default("onnxruntime");
+
 function givenOptions(cmd: Command): string[] {
   return cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === "cli").map((o) => o.long ?? o.flags);
 }
@@ -184,7 +193,8 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
         "--eps <e>",
         "eps in the data's units (pixels on the 0-255 scale; default the paper's 20 of 255 on the data's scale): the estimators' threshold, FGSM's step, and the bracket's rho_hat ball (R = max(upper, eps))",
         num("--eps"),
-      );
+      )
+      .addOption(backendOption());
 
   runOptions(
     program
@@ -250,6 +260,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("--jobs <k>", "worker threads", int("--jobs"), 1)
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--resume", "continue the run in --out: finished points are kept, the rest are run")
+    .addOption(backendOption())
     .action((model: string, o: CertifyRequest) => certifyCommand(model, { ...o, argv }, out));
 
   program
@@ -334,6 +345,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
       num("--margin"),
     )
     .requiredOption("--out <dir>", "a new directory for the examples")
+    .addOption(backendOption())
     .action(async (model: string, o: AugmentRequest) => {
       await runAugment(model, o, out);
     });

@@ -1,32 +1,9 @@
-// Input gradients of the logits and of the cross-entropy loss, from the Network IR. For a ReLU network the
-// gradient at x is the linear map of x's own linear region: a forward pass that records x's ReLU phases and
-// max-pool winners, then the region's sparse backward pass (runtime/lazy/region.ts) from the output.
+// The cross-entropy loss and its input gradient. Through the engine (runtime/engine/: the logits, then one
+// vector–Jacobian product with the softmax weights) for the attacks; in float64 from the Network IR (the trace
+// and the region's backward pass, runtime/lazy/region.ts) for tests and callers without an engine.
 
-import { sizeOf, trace, type Network, type NetworkMatrices, type Trace } from "../../compiler/index.js";
-import { Region } from "../lazy/region.js";
-
-/** d(Σ_k w_k·y_k)/dx at x, dense over the input. */
-export function logitCombinationGradient(
-  net: Network,
-  m: NetworkMatrices,
-  t: Trace,
-  ws: ArrayLike<number>,
-): Float64Array {
-  const n = sizeOf(net.inputShape);
-  const ks: number[] = [],
-    vs: number[] = [];
-  for (let k = 0; k < ws.length; k++)
-    if (ws[k] !== 0) {
-      ks.push(k);
-      vs.push(ws[k]);
-    }
-  const row = new Region(net, m, t.pattern).rowFor(net.output, ks, vs);
-  const g = new Float64Array(n);
-  row.idx.forEach((i, k) => {
-    g[i] = row.val[k];
-  });
-  return g;
-}
+import { trace, type EngineCore, type Network, type NetworkMatrices } from "../../compiler/index.js";
+import { logitCombinationGradient } from "../lazy/region.js";
 
 export function softmax(y: ArrayLike<number>): Float64Array {
   const mx = Math.max(...Array.from(y));
@@ -35,7 +12,15 @@ export function softmax(y: ArrayLike<number>): Float64Array {
   return e.map((v) => v / s);
 }
 
-/** Cross-entropy −log softmax(y)_label and its input gradient Σ_k (p_k − [k = label]) ∇y_k. */
+/** Cross-entropy −log softmax(y)_label at logits y, and the weights w_k = p_k − [k = label] of its gradient Σ_k w_k ∇y_k. */
+export function crossEntropyWeights(y: ArrayLike<number>, label: number): { loss: number; weights: Float64Array } {
+  const p = softmax(y);
+  const mx = Math.max(...Array.from(y));
+  const lse = mx + Math.log(Array.from(y).reduce((a, v) => a + Math.exp(v - mx), 0));
+  return { loss: lse - y[label], weights: p.map((v, k) => v - (k === label ? 1 : 0)) };
+}
+
+/** Cross-entropy −log softmax(y)_label and its input gradient Σ_k (p_k − [k = label]) ∇y_k (float64, from the IR). */
 export function crossEntropyGradient(
   net: Network,
   m: NetworkMatrices,
@@ -43,9 +28,21 @@ export function crossEntropyGradient(
   label: number,
 ): { loss: number; grad: Float64Array; logits: Float64Array } {
   const t = trace(net, x, { matrices: m });
-  const p = softmax(t.logits);
-  const mx = Math.max(...Array.from(t.logits));
-  const lse = mx + Math.log(Array.from(t.logits).reduce((a, v) => a + Math.exp(v - mx), 0));
-  const w = p.map((v, k) => v - (k === label ? 1 : 0));
-  return { loss: lse - t.logits[label], grad: logitCombinationGradient(net, m, t, w), logits: t.logits };
+  const { loss, weights } = crossEntropyWeights(t.logits, label);
+  return { loss, grad: logitCombinationGradient(net, m, t, weights), logits: t.logits };
+}
+
+/**
+ * The same through the engine: its logits at x, then one vector–Jacobian product with the softmax weights
+ * (under the reference backend, exactly crossEntropyGradient's numbers).
+ */
+export async function engineCrossEntropy(
+  engine: EngineCore,
+  x: Float64Array,
+  label: number,
+): Promise<{ loss: number; grad: Float64Array; logits: Float64Array }> {
+  const logits = await engine.forward(x, 1);
+  const { loss, weights } = crossEntropyWeights(logits, label);
+  const { gradient } = await engine.vjp(x, weights, 1);
+  return { loss, grad: gradient, logits };
 }

@@ -6,7 +6,7 @@ export interface PhiValue {
   readonly dg: number;
 }
 /** null: the caller's evaluation budget ran out before phi(stp) could be computed. */
-export type Phi = (stp: number) => PhiValue | null;
+export type Phi = (stp: number) => PhiValue | null | Promise<PhiValue | null>;
 
 /**
  * converged: strong Wolfe holds at stp. warning: no further progress possible (bracket below xtol, rounding,
@@ -45,14 +45,14 @@ interface Bracket {
 }
 
 /** Minimize phi over [0, stpmax] from stp0; finit = phi(0), ginit = phi'(0) < 0. */
-export function moreThuente(
+export async function moreThuente(
   phi: Phi,
   finit: number,
   ginit: number,
   stp0: number,
   stpmax: number,
   params: LineSearchParams = LBFGSB_LINE_SEARCH,
-): LineSearchResult {
+): Promise<LineSearchResult> {
   const { ftol, gtol, xtol } = params;
   let stpmin = 0;
   let stp = Math.min(stp0, stpmax);
@@ -65,7 +65,7 @@ export function moreThuente(
     stmax = stp + XTRAPU * stp;
   let last: LineSearchResult = { status: "failed", stp: 0, f: finit, dg: ginit };
   for (let trial = 0; trial < params.maxEvaluations; trial++) {
-    const v = phi(stp);
+    const v = await phi(stp);
     if (v === null) return { ...last, status: "budget" };
     const f = v.f,
       g = v.dg;

@@ -347,15 +347,15 @@ function projectedGradientNorm(x: Float64Array, g: Float64Array, lo: Float64Arra
 }
 
 /**
- * fg(x, g) returns f(x) and writes ∇f(x) into g. lower/upper may hold ±Infinity. x0 is projected into the box first.
+ * fg(x, g) returns f(x) (or a promise of it: the attack's engine answers asynchronously) and writes ∇f(x) into g. lower/upper may hold ±Infinity. x0 is projected into the box first.
  */
-export function minimizeLbfgsb(
-  fg: (x: Float64Array, g: Float64Array) => number,
+export async function minimizeLbfgsb(
+  fg: (x: Float64Array, g: Float64Array) => number | Promise<number>,
   x0: Float64Array,
   lower: Float64Array,
   upper: Float64Array,
   options: LbfgsbOptions = {},
-): LbfgsbResult {
+): Promise<LbfgsbResult> {
   const n = x0.length;
   const m = options.memory ?? 10,
     maxIterations = options.maxIterations ?? 500,
@@ -379,7 +379,7 @@ export function minimizeLbfgsb(
     x[i] = clamp(x0[i], lower[i], upper[i]);
     if (!Number.isFinite(x[i])) throw new RangeError(`lbfgsb: x0[${i}] = ${x0[i]} is not finite after projection`);
   }
-  let f = fg(x, g);
+  let f = await fg(x, g);
   let evaluations = 1,
     iterations = 0;
   const done = (status: LbfgsbResult["status"]): LbfgsbResult => ({ x, f, g, iterations, evaluations, status });
@@ -443,17 +443,17 @@ export function minimizeLbfgsb(
         }
     }
     const stp0 = iterations === 0 && !boxed ? Math.min(1 / Math.sqrt(dnorm2), stpmax) : Math.min(1, stpmax);
-    const phi = (stp: number): PhiValue | null => {
+    const phi = async (stp: number): Promise<PhiValue | null> => {
       if (evaluations >= maxEvaluations) return null;
       // stp = 1 is x̄ exactly, so variables the Cauchy step put on a bound stay exactly on it. The clamp
       // only absorbs rounding in x + stp·d near stpmax.
       if (stp === 1) xt.set(xbar);
       else for (let i = 0; i < n; i++) xt[i] = clamp(x[i] + stp * d[i], lower[i], upper[i]);
-      const ft = fg(xt, gt);
+      const ft = await fg(xt, gt);
       evaluations++;
       return { f: ft, dg: dot(gt, d) };
     };
-    const ls = moreThuente(phi, f, gd, stp0, stpmax);
+    const ls = await moreThuente(phi, f, gd, stp0, stpmax);
     // A warning or a spent budget still ends at an evaluated point (in xt); take it only if it lowers f
     // (MINPACK takes any warning point; an unchanged f would then end the run as converged-factr).
     const accept = ls.status !== "failed" && ls.stp > 0 && ls.f < f;

@@ -1,10 +1,12 @@
 // The L-BFGS-B baseline of Szegedy et al.: minimise c·‖r‖₂² + loss(f(x* + r), l) over the box, with a search
 // over c keeping the smallest distortion. The penalty is L2 squared because L-BFGS-B needs a smooth objective;
 // the distortion reported is the example's L∞ distance, like rho. x* + r counts only if y_l ≥ y_l' + alpha
-// (0.15, the paper's choice for this baseline); the caller then checks it (point/check.ts).
+// (0.15, the paper's choice for this baseline); the caller then checks it (point/check.ts). The loss, its
+// gradient and the success test come from the engine (--backend: its logits, then one vector–Jacobian product
+// with the softmax weights).
 
-import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
-import { crossEntropyGradient } from "./gradient.js";
+import type { EngineCore } from "../../compiler/index.js";
+import { engineCrossEntropy } from "./gradient.js";
 import { minimizeLbfgsb } from "./lbfgsb-optimizer.js";
 import { linf } from "../point/check.js";
 
@@ -34,15 +36,14 @@ export interface LbfgsbAttackResult {
   readonly tried: number;
 }
 
-export function lbfgsbAttack(
-  net: Network,
-  m: NetworkMatrices,
+export async function lbfgsbAttack(
+  engine: EngineCore,
   xStar: Float64Array,
   target: number,
   lower: number,
   upper: number,
   opts: LbfgsbAttackOptions = DEFAULT_LBFGSB,
-): LbfgsbAttackResult {
+): Promise<LbfgsbAttackResult> {
   const n = xStar.length;
   const lo = new Float64Array(n).fill(lower),
     hi = new Float64Array(n).fill(upper);
@@ -50,15 +51,15 @@ export function lbfgsbAttack(
     bestD = Infinity,
     evaluations = 0,
     tried = 0;
-  const succeeds = (x: Float64Array) => {
-    const y = trace(net, x, { matrices: m }).logits;
+  const succeeds = async (x: Float64Array) => {
+    const y = await engine.forward(x, 1);
     return y.every((v, k) => k === target || y[target] >= v + opts.alpha);
   };
-  const attempt = (c: number): boolean => {
+  const attempt = async (c: number): Promise<boolean> => {
     tried++;
-    const r = minimizeLbfgsb(
-      (x, g) => {
-        const { loss, grad } = crossEntropyGradient(net, m, x, target);
+    const r = await minimizeLbfgsb(
+      async (x, g) => {
+        const { loss, grad } = await engineCrossEntropy(engine, x, target);
         let pen = 0;
         for (let i = 0; i < n; i++) {
           const d = x[i] - xStar[i];
@@ -73,7 +74,7 @@ export function lbfgsbAttack(
       { maxIterations: opts.maxIterations },
     );
     evaluations += r.evaluations;
-    if (!succeeds(r.x)) return false;
+    if (!(await succeeds(r.x))) return false;
     const d = linf(r.x, xStar);
     if (d < bestD) {
       bestD = d;
@@ -87,7 +88,7 @@ export function lbfgsbAttack(
     cOk: number | null = null;
   let c = opts.cStart;
   for (let s = 0; s < opts.cSteps; s++, c /= 10) {
-    if (attempt(c)) {
+    if (await attempt(c)) {
       cOk = c;
       break;
     }
@@ -96,7 +97,7 @@ export function lbfgsbAttack(
   if (cOk !== null && cFail !== null) {
     for (let b = 0; b < opts.bisections; b++) {
       const mid = Math.sqrt(cOk * cFail);
-      if (attempt(mid)) cOk = mid;
+      if (await attempt(mid)) cOk = mid;
       else cFail = mid;
     }
   }

@@ -1,15 +1,19 @@
-// A minimum-norm L∞ attack over every label: projected gradient ascent (PGD, attacks/sign-descent.ts) on the
+// A minimum-norm L∞ attack over every label: projected gradient ascent (PGD, Madry et al.'s signed step) on the
 // margin max_{l ≠ l*} y_l − y_l* inside the ball ‖x − x*‖∞ ≤ r ∩ the input box, with a search over r (doubling
 // from a first-order guess, then bisection; each success shrunk along its ray from x* by batched forward
 // passes). Untargeted, so its distance bounds rho from above. Every example passes point/check.ts.
+//
+// Logits and gradients come from the point context's engine (runtime/engine/, --backend): one vector–Jacobian
+// product per step gives an iterate's logits (the margin test: when to stop and try the check) and the
+// gradient of its margin, the starts of one radius (the signed-gradient start and the random restarts) in one
+// batch on the onnxruntime backend. float32 may steer; the check decides. Under the reference backend the
+// steps are the float64 trace's and the region's backward pass, one start at a time: today's answers exactly.
 
-import { rankLabels, trace, type Trace } from "../../compiler/index.js";
+import { rankLabels } from "../../compiler/index.js";
 import { prng } from "./prng.js";
 import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
 import type { Seed } from "../point/seed.js";
-import { logitCombinationGradient } from "./gradient.js";
-import { signDescent } from "./sign-descent.js";
 
 export interface PgdOptions {
   /** Gradient steps per radius tried. */
@@ -59,23 +63,26 @@ export async function minNormAttack(
   const t0 = performance.now();
   const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
   const n = xStar.length,
+    K = star.logits.length,
     lo = ctx.pixelMin / ctx.pixelScale,
     hi = ctx.pixelMax / ctx.pixelScale;
+  const engine = ctx.engine;
   const rand = prng(opts.seed);
-  // The float64 margin a candidate needs before it is worth checking: a hair above 0, so that float32
-  // rounding in onnxruntime rarely reverses it (the check decides).
+  // The margin a candidate needs on the engine's logits before it is worth checking: a hair above 0, so that
+  // float32 rounding in onnxruntime rarely reverses it (the check decides).
   const kappa = 1e-6 * logitScale(star.logits);
   const full = fullRadius(xStar, lo, hi);
+  // The starts of one radius run as one batch on a float32 engine (a session.run costs about the same for a
+  // few inputs as for one); the reference backend takes them one at a time (no start's work is wasted).
+  const width = engine.backend === "reference" ? 1 : Math.max(1, opts.restarts + 1);
   let gradients = 0,
     radii = 0;
 
-  const gradient = (t: Trace): Float64Array => {
-    const { j } = competitor(t.logits, predicted);
-    const w = new Float64Array(t.logits.length);
-    w[j] = 1;
-    w[predicted] = -1;
-    gradients++;
-    return logitCombinationGradient(ctx.net, ctx.matrices, t, w);
+  /** The margin weights of competitor j: e_j − e_l*. */
+  const marginWeights = (w: Float64Array, at: number, j: number) => {
+    w.fill(0, at, at + K);
+    w[at + j] = 1;
+    w[at + predicted] = -1;
   };
   const project = (x: Float64Array, r: number) => {
     for (let i = 0; i < n; i++) x[i] = Math.min(hi, Math.max(lo, Math.min(xStar[i] + r, Math.max(xStar[i] - r, x[i]))));
@@ -83,28 +90,76 @@ export async function minNormAttack(
   };
 
   /**
-   * PGD at radius r from one start (attacks/sign-descent.ts): the first iterate with float64 margin > kappa, or null.
+   * PGD at radius r from B starts in lockstep (signDescent's loop, attacks/sign-descent.ts, over a batch): per
+   * start the first iterate whose margin on the engine's logits is > kappa, or null. One vjp per step over the
+   * starts still running, with the weights of each start's previous competitor; a start whose competitor
+   * changed gets its gradient from a second vjp (the gradient is always its iterate's own margin's).
    */
-  const run = (r: number, start: Float64Array): Promise<Float64Array | null> =>
-    signDescent<Float64Array>(start, {
-      steps: opts.steps,
-      look: (x, k) => {
-        const t = trace(ctx.net, x, { matrices: ctx.matrices });
-        if (competitor(t.logits, predicted).m > kappa) return { stop: x };
-        if (k === opts.steps || left() <= 0) return null;
-        return { dir: gradient(t) };
-      },
+  const run = async (r: number, starts: readonly Float64Array[]): Promise<(Float64Array | null)[]> => {
+    const xs = starts.map((s) => project(s.slice(), r));
+    const out: (Float64Array | null)[] = starts.map(() => null);
+    const guess = starts.map(() => competitor(star.logits, predicted).j);
+    let live = xs.map((_, b) => b);
+    for (let k = 0; k <= opts.steps && live.length > 0; k++) {
+      const B = live.length;
+      const X = new Float64Array(B * n),
+        W = new Float64Array(B * K);
+      live.forEach((s, b) => {
+        X.set(xs[s], b * n);
+        marginWeights(W, b * K, guess[s]);
+      });
+      const { logits, gradient } = await engine.vjp(X, W, B);
+      const dirs = new Map<number, Float64Array>();
+      const redo: number[] = [];
+      const last = k === opts.steps || left() <= 0;
+      const next: number[] = [];
+      live.forEach((s, b) => {
+        const c = competitor(logits.subarray(b * K, (b + 1) * K), predicted);
+        if (c.m > kappa) {
+          out[s] = xs[s];
+          return;
+        }
+        if (last) return;
+        next.push(s);
+        if (c.j === guess[s]) dirs.set(s, gradient.subarray(b * n, (b + 1) * n));
+        else {
+          guess[s] = c.j;
+          redo.push(s);
+        }
+      });
+      if (redo.length > 0) {
+        const X2 = new Float64Array(redo.length * n),
+          W2 = new Float64Array(redo.length * K);
+        redo.forEach((s, b) => {
+          X2.set(xs[s], b * n);
+          marginWeights(W2, b * K, guess[s]);
+        });
+        const g2 = (await engine.vjp(X2, W2, redo.length)).gradient;
+        redo.forEach((s, b) => dirs.set(s, g2.subarray(b * n, (b + 1) * n)));
+      }
       // Step from r/2 down to r/20: large early moves, fine ones near the end.
-      stepLength: (k) => r * (0.5 - 0.45 * (k / opts.steps)),
-      project: (x) => project(x, r),
-    });
+      const a = r * (0.5 - 0.45 * (k / opts.steps));
+      for (const s of next) {
+        const x = xs[s],
+          g = dirs.get(s)!;
+        gradients++;
+        for (let i = 0; i < n; i++) x[i] += g[i] > 0 ? a : g[i] < 0 ? -a : 0;
+        project(x, r);
+      }
+      live = next;
+    }
+    return out;
+  };
 
-  const g0 = gradient(star);
+  const w0 = new Float64Array(K);
+  marginWeights(w0, 0, competitor(star.logits, predicted).j);
+  const g0 = (await engine.vjp(xStar, w0, 1)).gradient;
+  gradients++;
   const signed = Float64Array.from(xStar, (v, i) => v + Math.sign(g0[i]) * full);
   /**
    * A checked example within radius r: warm-started from `warm` scaled into the ball (the bisection: one
    * start, failures there are the common case and cost a whole run each), else from the signed gradient,
-   * then from random points of the ball.
+   * then from random points of the ball; the first start (in this order) whose iterate passes the check.
    */
   const attempt = async (r: number, warm: Checked | null): Promise<Checked | null> => {
     radii++;
@@ -115,12 +170,13 @@ export async function minNormAttack(
       starts.push(signed);
       for (let s = 0; s < opts.restarts; s++) starts.push(Float64Array.from(xStar, (v) => v + (2 * rand() - 1) * r));
     }
-    for (const s of starts) {
+    for (let from = 0; from < starts.length; from += width) {
       if (left() <= 0) return null;
-      const x = await run(r, s);
-      if (!x) continue;
-      const c = await checkExample(ctx, Float32Array.from(x), xStar, predicted);
-      if (c) return c;
+      for (const x of await run(r, starts.slice(from, from + width))) {
+        if (!x) continue;
+        const c = await checkExample(ctx, Float32Array.from(x), xStar, predicted);
+        if (c) return c;
+      }
     }
     return null;
   };

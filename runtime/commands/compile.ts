@@ -40,6 +40,7 @@ import { printProblem } from "../../grammar/constraint/print.js";
 import { argmax } from "../evaluator/types.js";
 import { checkExample, marginLadder } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
+import { ReferenceEngine } from "../engine/index.js";
 import { withTempDir } from "../solvers/external.js";
 import { getSolver, solveFile, type SolverName } from "../solvers/registry.js";
 import {
@@ -332,10 +333,13 @@ export async function solveWritten(
   const n = inputSize(s.network);
   const xStar = modelInput(s, index);
   const ort = await openEvaluator(s);
+  const matrices = networkMatrices(s.network);
   const ctx: PointContext = {
     net: s.network,
-    matrices: networkMatrices(s.network),
+    matrices,
     evaluator: ort,
+    // Only checkExample runs here (no attack): the float64 engine, which holds nothing.
+    engine: new ReferenceEngine(s.network, matrices),
     pixelScale: s.pixelScale,
     pixelMin: 0,
     pixelMax: s.pixelScale,

@@ -1,7 +1,7 @@
 // The options rho, measure, compare and augment share (data, points, workers, algorithm, mode) → the session,
 // the point indices and the RunConfig a runner takes. Invalid values and combinations are refused here.
 
-import { UserError, diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
+import { UserError, diag, fail, ok, unwrap, type EngineBackend, type Result } from "../../compiler/index.js";
 import type { Algorithm } from "../rho/point.js";
 import { DEFAULT_LAZY, type LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
@@ -30,6 +30,8 @@ export interface RunRequest extends InputOptions {
   readonly mode?: RhoMode;
   /** --eps in the data's units (default: the paper's 20 of 255 on the data's scale). */
   readonly eps?: number;
+  /** --backend: the engine behind the attacks' logits and gradients (onnxruntime by default, or the float64 reference). */
+  readonly backend?: EngineBackend;
 }
 
 /** The defaults of the run options the CLI fills in (cli.ts) and the API (api/index.ts) too. */
@@ -109,6 +111,7 @@ export async function openRun(
       lazy,
       algorithm: r.algorithm,
       eps,
+      backend: r.backend ?? "onnxruntime",
       ...(r.layout !== undefined ? { layout: r.layout } : {}),
       ...(r.mean !== undefined ? { mean: r.mean } : {}),
       ...(r.std !== undefined ? { std: r.std } : {}),

@@ -20,6 +20,9 @@ import {
   type Network,
 } from "../../compiler/index.js";
 
+/** The execution provider the engine's sessions run on (report.json names it). */
+export const ENGINE_PROVIDER = "cpu";
+
 export class OnnxRuntimeEngine implements EngineCore {
   readonly backend = "onnxruntime" as const;
   readonly dtype = "float32" as const;
@@ -57,7 +60,7 @@ export class OnnxRuntimeEngine implements EngineCore {
       // apply, and the others keep float32 results within rounding.
       s = ort.InferenceSession.create(bytes, {
         logSeverityLevel: 3,
-        executionProviders: ["cpu"],
+        executionProviders: [ENGINE_PROVIDER],
         intraOpNumThreads: this.options.threads ?? 1,
         interOpNumThreads: 1,
       });

@@ -1,6 +1,6 @@
 // The reference backend of the engine: today's float64 loops, one input at a time — the trace (compiler/analysis/
 // trace.ts: one forward pass, the IR's tie rules) and the linear region's sparse backward pass
-// (runtime/attacks/gradient.ts logitCombinationGradient over runtime/lazy/region.ts). The oracle of the tests.
+// (runtime/lazy/region.ts logitCombinationGradient). The oracle of the tests.
 
 import {
   inputSize,
@@ -12,7 +12,7 @@ import {
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
-import { logitCombinationGradient } from "../attacks/gradient.js";
+import { logitCombinationGradient } from "../lazy/region.js";
 
 export class ReferenceEngine implements EngineCore {
   readonly backend = "reference" as const;

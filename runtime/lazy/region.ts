@@ -13,6 +13,7 @@ import {
   type ActivationPattern,
   type Network,
   type NetworkMatrices,
+  type Trace,
 } from "../../compiler/index.js";
 
 /** A sparse affine function a·x + c of the input. */
@@ -121,4 +122,31 @@ export class Region {
     this.nTouched[0] = 0;
     return { idx: Int32Array.from(idx), val: Float64Array.from(val), c };
   }
+}
+
+/**
+ * d(Σ_k w_k·y_k)/dx at x, dense over the input: the gradient of x's own linear region (the trace's pattern),
+ * by the region's sparse backward pass. The float64 gradient under the engine's reference backend
+ * (runtime/engine/reference.ts), the attacks' cross-entropy check in tests and verify's sat search.
+ */
+export function logitCombinationGradient(
+  net: Network,
+  m: NetworkMatrices,
+  t: Trace,
+  ws: ArrayLike<number>,
+): Float64Array {
+  const n = sizeOf(net.inputShape);
+  const ks: number[] = [],
+    vs: number[] = [];
+  for (let k = 0; k < ws.length; k++)
+    if (ws[k] !== 0) {
+      ks.push(k);
+      vs.push(ws[k]);
+    }
+  const row = new Region(net, m, t.pattern).rowFor(net.output, ks, vs);
+  const g = new Float64Array(n);
+  row.idx.forEach((i, k) => {
+    g[i] = row.val[k];
+  });
+  return g;
 }

@@ -1,7 +1,9 @@
 // The context every per-point algorithm runs in: the network as the compiler lowered it (float64 IR and its
-// CSR matrices), the evaluator of the model as written (onnxruntime, float32), and the data's input box.
+// CSR matrices), the evaluator of the model as written (onnxruntime, float32), the engine the attacks take
+// their gradients from (runtime/engine/: one per thread, opened and disposed with the evaluator), and the
+// data's input box.
 
-import type { Network, NetworkMatrices } from "../../compiler/index.js";
+import type { EngineCore, Network, NetworkMatrices } from "../../compiler/index.js";
 import type { Evaluator } from "../evaluator/types.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 
@@ -15,6 +17,11 @@ export interface NetContext {
 
 /** A NetContext with the data's input box (pixels = model units × pixelScale) and the lazy loop's options. */
 export interface PointContext extends NetContext {
+  /**
+   * The batched engine over the same network (--backend: onnxruntime's float32 graphs or the float64 reference):
+   * the attacks' logits and gradients. It steers only; every example still passes point/check.ts.
+   */
+  readonly engine: EngineCore;
   readonly pixelScale: number;
   readonly pixelMin: number;
   readonly pixelMax: number;

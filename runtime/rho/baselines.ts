@@ -66,10 +66,10 @@ export async function baselineForSeed(
   if (algorithm === "fgsm") {
     // The step is eps·(1 − 1e-5): float32 rounding of x* + eps can land a hair beyond eps (20.0000005 px),
     // which would make an example found "at eps" miss the frequency's rho ≤ eps.
-    example = fgsmExample(ctx.net, ctx.matrices, xStar, predicted, (eps * (1 - 1e-5)) / ctx.pixelScale, lower, upper);
+    example = await fgsmExample(ctx.engine, xStar, predicted, (eps * (1 - 1e-5)) / ctx.pixelScale, lower, upper);
   } else {
     alpha = ctx.margin ?? DEFAULT_LBFGSB.alpha;
-    const r = lbfgsbAttack(ctx.net, ctx.matrices, xStar, target!, lower, upper, { ...DEFAULT_LBFGSB, alpha });
+    const r = await lbfgsbAttack(ctx.engine, xStar, target!, lower, upper, { ...DEFAULT_LBFGSB, alpha });
     example = r.example;
     iterations = r.evaluations;
   }

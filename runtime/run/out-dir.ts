@@ -3,7 +3,15 @@
 
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { diag, fail, ok, writeFileAtomic, type Result } from "../../compiler/index.js";
+import {
+  diag,
+  ENGINE_BACKENDS,
+  fail,
+  ok,
+  writeFileAtomic,
+  type EngineBackend,
+  type Result,
+} from "../../compiler/index.js";
 import { ALGORITHMS, type Algorithm } from "../rho/point.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 import { RHO_MODES, type RhoMode } from "../rho/modes.js";
@@ -33,6 +41,11 @@ export type RunIdentity = {
   readonly layout?: Layout;
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
+  /**
+   * The engine behind the attacks (--backend; issue 23): its float32 or float64 steps can end at other examples.
+   * Absent in a run.json written before it (whose attacks ran the float64 reference's numbers).
+   */
+  readonly backend?: EngineBackend;
 };
 
 export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): RunIdentity {
@@ -50,6 +63,7 @@ export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: num
     ...(cfg.layout ? { layout: cfg.layout } : {}),
     ...(cfg.mean ? { mean: cfg.mean } : {}),
     ...(cfg.std ? { std: cfg.std } : {}),
+    backend: cfg.backend ?? "onnxruntime",
   };
 }
 
@@ -86,6 +100,7 @@ export function parseIdentity(text: string, path: string): Result<{ identity: Ru
     ["layout", (x) => x === undefined || (LAYOUTS as readonly unknown[]).includes(x)],
     ["mean", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
     ["std", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
+    ["backend", (x) => x === undefined || (ENGINE_BACKENDS as readonly unknown[]).includes(x)],
   ];
   const bad = checks.find(([k, ok]) => !ok(v[k]));
   if (bad)
@@ -155,6 +170,7 @@ const OPTION_OF: Record<string, string> = {
   layout: "--layout",
   mean: "--mean",
   std: "--std",
+  backend: "--backend",
 };
 
 /**

@@ -4,7 +4,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
-import { networkMatrices, unwrap } from "../../compiler/index.js";
+import { networkMatrices, unwrap, type EngineBackend } from "../../compiler/index.js";
+import { openEngine } from "../engine/index.js";
 import type { Layout } from "../data/input-map.js";
 import { solvePoint, type PointPlan } from "../rho/point.js";
 import { modelInput, openEvaluator, openSession, toDataOptions, type DataOptions, type Session } from "./session.js";
@@ -23,6 +24,8 @@ export interface RunConfig extends PointPlan {
   readonly layout?: Layout;
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
+  /** --backend: the engine behind the attacks' logits and gradients (PointContext.engine); default onnxruntime. */
+  readonly backend?: EngineBackend;
 }
 
 export interface PointRunner {
@@ -45,10 +48,15 @@ export const dataOptionsOf = (cfg: RunConfig): DataOptions => toDataOptions(cfg)
 export async function localContext(cfg: RunConfig, opened?: Session): Promise<{ session: Session; ctx: PointContext }> {
   const session = opened ?? unwrap(openSession(cfg.modelPath, dataOptionsOf(cfg)));
   const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
+  const matrices = networkMatrices(session.network);
+  // The engine of this thread (one per network, its sessions kept for the thread's life): disposed with the
+  // evaluator (disposeContext).
+  const engine = openEngine(session.network, matrices, cfg.backend ?? "onnxruntime", { threads: 1 });
   const ctx: PointContext = {
     net: session.network,
-    matrices: networkMatrices(session.network),
+    matrices,
     evaluator: ort,
+    engine,
     // The input box is [0, 1] in model units: pixels [0, pixel scale] (the example models' input range).
     pixelScale: cfg.pixelScale,
     pixelMin: 0,
@@ -57,6 +65,12 @@ export async function localContext(cfg: RunConfig, opened?: Session): Promise<{ 
     ...(cfg.margin !== undefined ? { margin: cfg.margin } : {}),
   };
   return { session, ctx };
+}
+
+/** Releases what a thread's point context holds: the evaluator's and the engine's onnxruntime sessions. */
+export async function disposeContext(ctx: PointContext): Promise<void> {
+  await ctx.evaluator.dispose();
+  await ctx.engine.dispose();
 }
 
 /** One point with the configured algorithm. */
@@ -68,7 +82,7 @@ export function runPoint(cfg: RunConfig, session: Session, ctx: PointContext, i:
 
 export async function localRunner(cfg: RunConfig, session?: Session): Promise<PointRunner> {
   const { session: s, ctx } = await localContext(cfg, session);
-  return { run: (i, _signal, plan) => runPoint({ ...cfg, ...plan }, s, ctx, i), close: () => ctx.evaluator.dispose() };
+  return { run: (i, _signal, plan) => runPoint({ ...cfg, ...plan }, s, ctx, i), close: () => disposeContext(ctx) };
 }
 
 /** The worker module: dist/runtime/run/worker.js when built, else the TypeScript source through tsx. */

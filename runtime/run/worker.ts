@@ -2,7 +2,7 @@
 // data and model (contextKey) and answers one point per task with the task's algorithm and mode.
 
 import type { Session } from "./session.js";
-import { contextKey, localContext, runPoint, type RunConfig } from "./point-runner.js";
+import { contextKey, disposeContext, localContext, runPoint, type RunConfig } from "./point-runner.js";
 import { type PointContext } from "../point/context.js";
 import { type PointResult } from "../rho/result.js";
 
@@ -11,7 +11,7 @@ let cached: { key: string; session: Session; ctx: PointContext } | null = null;
 export default async function run({ cfg, index }: { cfg: RunConfig; index: number }): Promise<PointResult> {
   const key = contextKey(cfg);
   if (!cached || cached.key !== key) {
-    if (cached) await cached.ctx.evaluator.dispose();
+    if (cached) await disposeContext(cached.ctx);
     const { session, ctx } = await localContext(cfg);
     cached = { key, session, ctx };
   }

@@ -4,7 +4,7 @@
 // region); every point whose float64 margin reaches ≤ 0 goes through the float32 check before it counts.
 
 import { trace, type Network, type NetworkMatrices } from "../../compiler/index.js";
-import { logitCombinationGradient } from "../attacks/gradient.js";
+import { logitCombinationGradient } from "../lazy/region.js";
 import type { Evaluator } from "../evaluator/types.js";
 import { checkCandidate, type Counterexample } from "./result.js";
 import { centre, unsafeValue, type Spec } from "../bab/spec.js";

@@ -23,6 +23,7 @@ import {
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
+import { ReferenceEngine } from "../../runtime/engine/index.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
@@ -49,6 +50,7 @@ async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => 
     return await f({
       net,
       matrices: networkMatrices(net),
+      engine: new ReferenceEngine(net, networkMatrices(net)),
       evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,

@@ -27,15 +27,15 @@ function boxed(fg: Fg, lo: Float64Array, hi: Float64Array): { fg: Fg; calls: Flo
   };
 }
 
-function run(
+async function run(
   fg: Fg,
   x0: Float64Array,
   lo: Float64Array,
   hi: Float64Array,
   options?: LbfgsbOptions,
-): LbfgsbResult & { calls: Float64Array[] } {
+): Promise<LbfgsbResult & { calls: Float64Array[] }> {
   const b = boxed(fg, lo, hi);
-  const r = minimizeLbfgsb(b.fg, x0, lo, hi, options);
+  const r = await minimizeLbfgsb(b.fg, x0, lo, hi, options);
   assert.equal(r.evaluations, b.calls.length, "evaluations counts fg calls");
   // The result's f and g belong to the result's x.
   const g = new Float64Array(x0.length);
@@ -69,11 +69,11 @@ const rosenStart = (n: number): Float64Array => Float64Array.from({ length: n },
 
 describe("minimizeLbfgsb", () => {
   describe("bounded Rosenbrock", () => {
-    it("n = 2 on [−2, 0.5]²: the optimum (0.5, 0.25), f = 0.25, as SciPy (3 iterations, 4 evaluations)", () => {
+    it("n = 2 on [−2, 0.5]²: the optimum (0.5, 0.25), f = 0.25, as SciPy (3 iterations, 4 evaluations)", async () => {
       // For x1 ≤ 0.5, f ≥ (1 − x1)² ≥ 0.25 with equality only at x1 = 0.5, x2 = x1² = 0.25.
       const lo = fill(2, -2),
         hi = fill(2, 0.5);
-      const r = run(rosenbrock, rosenStart(2), lo, hi);
+      const r = await run(rosenbrock, rosenStart(2), lo, hi);
       assert.equal(r.status, "converged-pgtol");
       assert.equal(r.x[0], 0.5); // on the bound exactly
       assert.ok(Math.abs(r.x[1] - 0.25) < 1e-8, `x2 = ${r.x[1]}`);
@@ -81,7 +81,7 @@ describe("minimizeLbfgsb", () => {
       assert.deepEqual([r.iterations, r.evaluations], [3, 4]);
     });
 
-    it("n = 10 on [−2, 0.5]^10: x1 on its upper bound, the rest at the reduced stationary point (SciPy: 27 iterations, 33 evaluations)", () => {
+    it("n = 10 on [−2, 0.5]^10: x1 on its upper bound, the rest at the reduced stationary point (SciPy: 27 iterations, 33 evaluations)", async () => {
       // Newton on ∂f/∂x_{2..10} = 0 with x1 = 0.5 (reduced Hessian PD, min eigenvalue 112; ∂f/∂x1 = −3.61 < 0,
       // so the upper bound is strictly active): a strict local minimizer, the one SciPy's L-BFGS-B finds.
       const xStar = [
@@ -91,37 +91,37 @@ describe("minimizeLbfgsb", () => {
       const fStar = 7.594812948946874;
       const lo = fill(10, -2),
         hi = fill(10, 0.5);
-      const r = run(rosenbrock, rosenStart(10), lo, hi);
+      const r = await run(rosenbrock, rosenStart(10), lo, hi);
       assert.equal(r.status, "converged-pgtol");
       assert.deepEqual([r.iterations, r.evaluations], [27, 33]);
       assert.ok(Math.abs(r.f - fStar) < 1e-10, `f = ${r.f}`);
       assert.equal(r.x[0], 0.5);
       xStar.forEach((v, i) => assert.ok(Math.abs(r.x[i] - v) < 1e-6, `x[${i}] = ${r.x[i]}, want ${v}`));
       // Tighter tolerances reach the KKT point to ~1e-9.
-      const t = run(rosenbrock, rosenStart(10), lo, hi, { pgtol: 1e-10, factr: 10 });
+      const t = await run(rosenbrock, rosenStart(10), lo, hi, { pgtol: 1e-10, factr: 10 });
       xStar.forEach((v, i) => assert.ok(Math.abs(t.x[i] - v) < 1e-8, `x[${i}] = ${t.x[i]}, want ${v}`));
       assert.ok(t.evaluations < 60);
     });
 
-    it("optimum inside the box [−2, 2]^n: converges to all ones (n = 2: 33/46, n = 10: 62/76 as SciPy)", () => {
+    it("optimum inside the box [−2, 2]^n: converges to all ones (n = 2: 33/46, n = 10: 62/76 as SciPy)", async () => {
       for (const [n, iters, evals] of [
         [2, 33, 46],
         [10, 62, 76],
       ]) {
         const lo = fill(n, -2),
           hi = fill(n, 2);
-        const r = run(rosenbrock, rosenStart(n), lo, hi);
+        const r = await run(rosenbrock, rosenStart(n), lo, hi);
         assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
         assert.deepEqual([r.iterations, r.evaluations], [iters, evals]);
         r.x.forEach((v) => assert.ok(Math.abs(v - 1) < 2e-6, `x = ${Array.from(r.x)}`));
-        const t = run(rosenbrock, rosenStart(n), lo, hi, { pgtol: 1e-10, factr: 10 });
+        const t = await run(rosenbrock, rosenStart(n), lo, hi, { pgtol: 1e-10, factr: 10 });
         t.x.forEach((v) => assert.ok(Math.abs(v - 1) < 1e-8, `x = ${Array.from(t.x)}`));
       }
     });
 
-    it("converges with small memories and without bounds", () => {
+    it("converges with small memories and without bounds", async () => {
       for (const memory of [1, 3, 5, 20]) {
-        const r = run(rosenbrock, rosenStart(10), fill(10, -Infinity), fill(10, Infinity), {
+        const r = await run(rosenbrock, rosenStart(10), fill(10, -Infinity), fill(10, Infinity), {
           memory,
           pgtol: 1e-9,
           factr: 10,
@@ -215,12 +215,12 @@ describe("minimizeLbfgsb", () => {
       return { fg, lo, hi, xStar, kind, x0 };
     }
 
-    it("n = 50, random seeds: x* and the active set within 1e-6, under 200 evaluations", () => {
+    it("n = 50, random seeds: x* and the active set within 1e-6, under 200 evaluations", async () => {
       const stats: number[] = [];
-      fc.assert(
-        fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
           const p = plant(seed, 50);
-          const r = run(p.fg, p.x0, p.lo, p.hi, { pgtol: 1e-9, factr: 10 });
+          const r = await run(p.fg, p.x0, p.lo, p.hi, { pgtol: 1e-9, factr: 10 });
           assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
           assert.ok(r.evaluations < 200, `${r.evaluations} evaluations`);
           stats.push(r.evaluations);
@@ -239,7 +239,7 @@ describe("minimizeLbfgsb", () => {
       assert.ok(Math.max(...stats) < 200);
     });
 
-    it("default tolerances: active set exact, x* within 1e-3, the same iterations/evaluations as SciPy", () => {
+    it("default tolerances: active set exact, x* within 1e-3, the same iterations/evaluations as SciPy", async () => {
       // factr = 1e7 stops at a relative decrease of f near 2e-9, i.e. |x − x*| up to about sqrt(2·Δf / λmin(A)).
       // SciPy 1.17 (scipy.optimize.minimize, method L-BFGS-B, defaults) on the same data: these counts, and
       // final x equal to ours within 3e-15. The counts pin down the Cauchy point's breakpoint updates, which
@@ -253,7 +253,7 @@ describe("minimizeLbfgsb", () => {
       };
       for (const seed of [1, 2, 3, 4, 5]) {
         const p = plant(seed, 50);
-        const r = run(p.fg, p.x0, p.lo, p.hi);
+        const r = await run(p.fg, p.x0, p.lo, p.hi);
         assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
         assert.deepEqual([r.iterations, r.evaluations], scipy[seed], `seed ${seed}`);
         p.kind.forEach((k, i) => {
@@ -264,7 +264,7 @@ describe("minimizeLbfgsb", () => {
     });
   });
 
-  it("linear objective, unbounded below but blocked by the box (some bounds infinite): the vertex", () => {
+  it("linear objective, unbounded below but blocked by the box (some bounds infinite): the vertex", async () => {
     const c = Float64Array.from([3, -2, 0.5, -0.25, 1e-3, -7, 4, -1]);
     const lo = Float64Array.from([-1, -5, 0, -Infinity, 2, -Infinity, -3, 0]);
     const hi = Float64Array.from([1, 5, Infinity, 0.75, 3, 10, Infinity, 1]);
@@ -274,14 +274,14 @@ describe("minimizeLbfgsb", () => {
       return x.reduce((s, v, i) => s + c[i] * v, 0);
     };
     for (const x0 of [new Float64Array(8), Float64Array.from([50, -50, -50, 50, 0, 0, 0, 0.5])]) {
-      const r = run(fg, x0, lo, hi);
+      const r = await run(fg, x0, lo, hi);
       assert.equal(r.status, "converged-pgtol");
       assert.deepEqual(Array.from(r.x), vertex);
       assert.ok(r.evaluations <= 10, `${r.evaluations} evaluations`);
     }
   });
 
-  it("x0 outside the box is projected before the first evaluation", () => {
+  it("x0 outside the box is projected before the first evaluation", async () => {
     const lo = Float64Array.from([0, -Infinity, -1]),
       hi = Float64Array.from([1, 2, Infinity]);
     const target = Float64Array.from([0.3, 1, 4]);
@@ -293,13 +293,13 @@ describe("minimizeLbfgsb", () => {
       });
       return f;
     };
-    const r = run(fg, Float64Array.from([-5, 9, -9]), lo, hi);
+    const r = await run(fg, Float64Array.from([-5, 9, -9]), lo, hi);
     assert.deepEqual(Array.from(r.calls[0]), [0, 2, -1]);
     assert.equal(r.status, "converged-pgtol");
     r.x.forEach((v, i) => assert.ok(Math.abs(v - target[i]) < 1e-6));
   });
 
-  it("fixed variables (lower = upper) stay fixed; a start at the optimum costs one evaluation", () => {
+  it("fixed variables (lower = upper) stay fixed; a start at the optimum costs one evaluation", async () => {
     const lo = Float64Array.from([2, 0, -1]),
       hi = Float64Array.from([2, 1, 1]);
     const fg: Fg = (x, g) => {
@@ -308,14 +308,14 @@ describe("minimizeLbfgsb", () => {
       g[2] = 2 * (x[2] - 3);
       return (x[0] + 1) ** 2 + (x[1] - 0.5) ** 2 + (x[2] - 3) ** 2;
     };
-    const r = run(fg, Float64Array.from([0, 0, 0]), lo, hi);
+    const r = await run(fg, Float64Array.from([0, 0, 0]), lo, hi);
     assert.equal(r.status, "converged-pgtol");
     assert.deepEqual(Array.from(r.x), [2, 0.5, 1]);
-    const again = run(fg, r.x, lo, hi);
+    const again = await run(fg, r.x, lo, hi);
     assert.deepEqual([again.status, again.iterations, again.evaluations], ["converged-pgtol", 0, 1]);
   });
 
-  it("n = 784 in [0, 1] (the attack's shape): a softmax margin loss plus a distance term, as SciPy (8 iterations, 9 evaluations)", () => {
+  it("n = 784 in [0, 1] (the attack's shape): a softmax margin loss plus a distance term, as SciPy (8 iterations, 9 evaluations)", async () => {
     const n = 784,
       classes = 10,
       rand = prng(7);
@@ -343,7 +343,7 @@ describe("minimizeLbfgsb", () => {
     };
     const lo = fill(n, 0),
       hi = fill(n, 1);
-    const r = run(fg, seed, lo, hi);
+    const r = await run(fg, seed, lo, hi);
     assert.ok(r.status === "converged-pgtol" || r.status === "converged-factr", r.status);
     assert.ok(projectedGradientNorm(r.x, r.g, lo, hi) < 1e-3);
     // SciPy 1.17 on the same data: 8 iterations, 9 evaluations, f = 0.5853383763155271.
@@ -352,19 +352,19 @@ describe("minimizeLbfgsb", () => {
     assert.ok(r.f < fg(seed, new Float64Array(n)));
   });
 
-  it("stops at maxIterations and maxEvaluations", () => {
+  it("stops at maxIterations and maxEvaluations", async () => {
     const lo = fill(10, -2),
       hi = fill(10, 2);
-    const a = run(rosenbrock, rosenStart(10), lo, hi, { maxIterations: 5 });
+    const a = await run(rosenbrock, rosenStart(10), lo, hi, { maxIterations: 5 });
     assert.deepEqual([a.status, a.iterations], ["max-iterations", 5]);
-    const b = run(rosenbrock, rosenStart(10), lo, hi, { maxEvaluations: 7 });
+    const b = await run(rosenbrock, rosenStart(10), lo, hi, { maxEvaluations: 7 });
     assert.equal(b.status, "max-evaluations");
     assert.ok(b.evaluations <= 7);
     assert.ok(b.f < rosenbrock(rosenStart(10), new Float64Array(10)));
   });
 
-  it("reports a non-finite objective at x0 as abnormal and rejects bad arguments", () => {
-    const r = minimizeLbfgsb(
+  it("reports a non-finite objective at x0 as abnormal and rejects bad arguments", async () => {
+    const r = await minimizeLbfgsb(
       (_x, g) => {
         g.fill(0);
         return NaN;
@@ -374,19 +374,22 @@ describe("minimizeLbfgsb", () => {
       fill(2, 1),
     );
     assert.deepEqual([r.status, r.evaluations], ["abnormal", 1]);
-    assert.throws(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(2, 1), fill(2, 0)), RangeError);
-    assert.throws(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(3, 0), fill(2, 1)), RangeError);
-    assert.throws(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(2, 0), fill(2, 1), { memory: 0 }), RangeError);
-    assert.throws(() => minimizeLbfgsb(rosenbrock, fill(2, NaN), fill(2, 0), fill(2, 1)), RangeError);
+    await assert.rejects(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(2, 1), fill(2, 0)), RangeError);
+    await assert.rejects(() => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(3, 0), fill(2, 1)), RangeError);
+    await assert.rejects(
+      () => minimizeLbfgsb(rosenbrock, fill(2, 0), fill(2, 0), fill(2, 1), { memory: 0 }),
+      RangeError,
+    );
+    await assert.rejects(() => minimizeLbfgsb(rosenbrock, fill(2, NaN), fill(2, 0), fill(2, 1)), RangeError);
   });
 
-  it("steps back from a region where f is not finite", () => {
+  it("steps back from a region where f is not finite", async () => {
     // f = +Infinity for x > 1 (outside its domain) while the box allows up to 10: the line search must retreat.
     const fg: Fg = (x, g) => {
       g[0] = x[0] > 1 ? NaN : -1 / (1.5 - x[0]) + 2 * (x[0] - 0.9);
       return x[0] > 1 ? Infinity : Math.log(1.5 - x[0]) + (x[0] - 0.9) ** 2;
     };
-    const r = run(fg, fill(1, 0), fill(1, 0), fill(1, 10));
+    const r = await run(fg, fill(1, 0), fill(1, 0), fill(1, 10));
     assert.ok(Number.isFinite(r.f) && r.x[0] <= 1, `${r.status} x = ${r.x[0]}`);
   });
 });

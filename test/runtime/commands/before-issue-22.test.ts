@@ -7,7 +7,9 @@
 // optimum to the ladder's next margin (1e-6 of the logits' scale): numbers are compared to 1e-4 relative,
 // example pixels to 1e-3 px where the distance is unchanged, and everything else (statuses, labels, targets,
 // stage notes) exactly. Timing fields
-// are never compared.
+// are never compared. Since issue 23 the attacks take their steps from an engine (--backend, onnxruntime's
+// float32 graphs by default): the runs here pass --backend reference, the float64 trace and the region's
+// backward pass the recording's attacks ran, so that the answers stay exactly the recorded ones.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -99,6 +101,8 @@ describe("behaviour kept by issue 22's restructuring (outputs recorded before it
             "2",
             "--time-limit",
             "600",
+            "--backend",
+            "reference",
           ])
         ).stdout,
       );
@@ -119,6 +123,8 @@ describe("behaviour kept by issue 22's restructuring (outputs recorded before it
       "2",
       "--time-limit",
       "600",
+      "--backend",
+      "reference",
       "--out",
       out,
     ]);

@@ -11,7 +11,7 @@ import * as ort from "onnxruntime-node";
 import { trace } from "../../../compiler/analysis/trace.js";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
-import { logitCombinationGradient } from "../../../runtime/attacks/gradient.js";
+import { logitCombinationGradient } from "../../../runtime/lazy/region.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 import { refusedOneLine, robustc } from "../../helpers/cli.js";
 

@@ -10,7 +10,7 @@ import { loadNetwork, loadNetworkFromBytes } from "../../../compiler/frontend/on
 import { layerWindows, networkMatrices } from "../../../compiler/ir/matrices.js";
 import type { Network } from "../../../compiler/ir/network.js";
 import { flip, type Flip } from "../../../compiler/ir/pattern.js";
-import { logitCombinationGradient } from "../../../runtime/attacks/gradient.js";
+import { logitCombinationGradient } from "../../../runtime/lazy/region.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 

@@ -10,6 +10,7 @@ import { writeMps } from "../../../compiler/backend/mps.js";
 import { compileOptions } from "../../../compiler/passes/options.js";
 import { compilePoint } from "../../../compiler/passes/pipeline.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
+import { ReferenceEngine } from "../../../runtime/engine/index.js";
 import { argmax } from "../../../runtime/evaluator/types.js";
 import { solveLazy } from "../../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../../runtime/lazy/region.js";
@@ -100,7 +101,16 @@ describe("rho_hat reports only checked adversarial examples", function () {
     const fresh = await OnnxRuntimeEvaluator.create(path, net);
     let adversarial = 0;
     try {
-      const ctx = { net, matrices: networkMatrices(net), evaluator: ort, pixelScale: 255, pixelMin: 0, pixelMax: 255 };
+      const matrices = networkMatrices(net);
+      const ctx = {
+        net,
+        matrices,
+        evaluator: ort,
+        engine: new ReferenceEngine(net, matrices),
+        pixelScale: 255,
+        pixelMin: 0,
+        pixelMax: 255,
+      };
       for (let i = 0; i < 20; i++) {
         const x = modelInput(s.value, i);
         const r: LpPoint = await rhoForPointMode(ctx, "restrict", i, x, s.value.dataset.labels![i]);

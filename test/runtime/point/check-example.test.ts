@@ -9,6 +9,7 @@ import { OnnxBuilder } from "../../../compiler/frontend/onnx/write.js";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
+import { ReferenceEngine } from "../../../runtime/engine/index.js";
 import { argmax } from "../../../runtime/evaluator/types.js";
 import { checkExample, FLOAT32_MARGIN, savedForm, strictWinner } from "../../../runtime/point/check.js";
 import { type PointContext } from "../../../runtime/point/context.js";
@@ -29,6 +30,7 @@ describe("runtime/point/check: checkExample, the strict rule", function () {
     ctx = {
       net,
       matrices: networkMatrices(net),
+      engine: new ReferenceEngine(net, networkMatrices(net)),
       evaluator: await OnnxRuntimeEvaluator.create(bytes, net, { provider: "cpu" }),
       pixelScale: 1,
       pixelMin: 0,
