@@ -40,7 +40,7 @@ import { printProblem } from "../../grammar/constraint/print.js";
 import { argmax } from "../evaluator/types.js";
 import { checkExample, marginLadder } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
-import { ReferenceEngine } from "../engine/index.js";
+import { openEngine } from "../engine/index.js";
 import { withTempDir } from "../solvers/external.js";
 import { getSolver, solveFile, type SolverName } from "../solvers/registry.js";
 import {
@@ -339,7 +339,7 @@ export async function solveWritten(
     matrices,
     evaluator: ort,
     // Only checkExample runs here (no attack): the float64 engine, which holds nothing.
-    engine: new ReferenceEngine(s.network, matrices),
+    engine: openEngine(s.network, matrices, "reference"),
     pixelScale: s.pixelScale,
     pixelMin: 0,
     pixelMax: s.pixelScale,

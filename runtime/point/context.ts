@@ -3,7 +3,7 @@
 // their gradients from (runtime/engine/: one per thread, opened and disposed with the evaluator), and the
 // data's input box.
 
-import type { EngineCore, Network, NetworkMatrices } from "../../compiler/index.js";
+import type { Engine, Network, NetworkMatrices } from "../../compiler/index.js";
 import type { Evaluator } from "../evaluator/types.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
 
@@ -19,9 +19,11 @@ export interface NetContext {
 export interface PointContext extends NetContext {
   /**
    * The batched engine over the same network (--backend: onnxruntime's float32 graphs or the float64 reference):
-   * the attacks' logits and gradients. It steers only; every example still passes point/check.ts.
+   * the attacks' logits and gradients (they take it as an EngineCore: forward and vjp), and the sound batched
+   * bounds the bracket's lower bound bisects with (rho/lower.ts). The attacks' answers steer only; every example
+   * still passes point/check.ts.
    */
-  readonly engine: EngineCore;
+  readonly engine: Engine;
   readonly pixelScale: number;
   readonly pixelMin: number;
   readonly pixelMax: number;

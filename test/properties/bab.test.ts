@@ -8,7 +8,7 @@ import { OnnxBuilder } from "../../compiler/frontend/onnx/write.js";
 import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
 import { networkMatrices, sizeOf, trace, type Network } from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { ReferenceEngine } from "../../runtime/engine/index.js";
+import { openEngine } from "../../runtime/engine/index.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { decide, DEFAULT_BAB, type BabResult } from "../../runtime/bab/search.js";
 import { babRho } from "../../runtime/rho/exact.js";
@@ -104,7 +104,7 @@ async function withCtx<T>(
     return await f({
       net,
       matrices: networkMatrices(net),
-      engine: new ReferenceEngine(net, networkMatrices(net)),
+      engine: openEngine(net, networkMatrices(net), "reference"),
       evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,

@@ -23,7 +23,7 @@ import {
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { ReferenceEngine } from "../../runtime/engine/index.js";
+import { openEngine } from "../../runtime/engine/index.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
@@ -46,11 +46,14 @@ const TIME_LIMIT = 20;
 
 async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => Promise<T>): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
+  // The default backend's engine: the bracket's lower bound through its batched bounds on dense ReLU networks
+  // (rho/lower.ts), the bisection on the reference's bounds on the conv nets it falls back on.
+  const engine = openEngine(net, networkMatrices(net), "onnxruntime", { threads: 1 });
   try {
     return await f({
       net,
       matrices: networkMatrices(net),
-      engine: new ReferenceEngine(net, networkMatrices(net)),
+      engine,
       evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,
@@ -59,6 +62,7 @@ async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => 
     });
   } finally {
     await ort.dispose();
+    await engine.dispose();
   }
 }
 

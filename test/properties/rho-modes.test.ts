@@ -10,7 +10,7 @@ import { intervalBounds } from "../../compiler/analysis/bounds/interval.js";
 import { tightenBounds } from "../../compiler/lp-bounds/tighten.js";
 import type { Network } from "../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../runtime/evaluator/onnxruntime.js";
-import { ReferenceEngine } from "../../runtime/engine/index.js";
+import { openEngine } from "../../runtime/engine/index.js";
 import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode, type RhoMode } from "../../runtime/rho/modes.js";
 import { convArb, gridRho, mlpArb, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
@@ -35,7 +35,7 @@ async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => 
     return await f({
       net,
       matrices: networkMatrices(net),
-      engine: new ReferenceEngine(net, networkMatrices(net)),
+      engine: openEngine(net, networkMatrices(net), "reference"),
       evaluator: ort,
       pixelScale: 1,
       pixelMin: 0,

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
-import { ReferenceEngine } from "../../../runtime/engine/index.js";
+import { openEngine } from "../../../runtime/engine/index.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { checkExample, linf } from "../../../runtime/point/check.js";
 import type { PointContext } from "../../../runtime/point/context.js";
@@ -63,7 +63,7 @@ describe("robustc --backend onnxruntime | reference", function () {
       net,
       matrices,
       evaluator: await OnnxRuntimeEvaluator.create(MODEL, net),
-      engine: new ReferenceEngine(net, matrices),
+      engine: openEngine(net, matrices, "reference"),
       pixelScale: 255,
       pixelMin: 0,
       pixelMax: 255,

@@ -10,7 +10,7 @@ import { writeMps } from "../../../compiler/backend/mps.js";
 import { compileOptions } from "../../../compiler/passes/options.js";
 import { compilePoint } from "../../../compiler/passes/pipeline.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
-import { ReferenceEngine } from "../../../runtime/engine/index.js";
+import { openEngine } from "../../../runtime/engine/index.js";
 import { argmax } from "../../../runtime/evaluator/types.js";
 import { solveLazy } from "../../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../../runtime/lazy/region.js";
@@ -106,7 +106,7 @@ describe("rho_hat reports only checked adversarial examples", function () {
         net,
         matrices,
         evaluator: ort,
-        engine: new ReferenceEngine(net, matrices),
+        engine: openEngine(net, matrices, "reference"),
         pixelScale: 255,
         pixelMin: 0,
         pixelMax: 255,

@@ -9,7 +9,7 @@ import { OnnxBuilder } from "../../../compiler/frontend/onnx/write.js";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
-import { ReferenceEngine } from "../../../runtime/engine/index.js";
+import { openEngine } from "../../../runtime/engine/index.js";
 import { argmax } from "../../../runtime/evaluator/types.js";
 import { checkExample, FLOAT32_MARGIN, savedForm, strictWinner } from "../../../runtime/point/check.js";
 import { type PointContext } from "../../../runtime/point/context.js";
@@ -30,7 +30,7 @@ describe("runtime/point/check: checkExample, the strict rule", function () {
     ctx = {
       net,
       matrices: networkMatrices(net),
-      engine: new ReferenceEngine(net, networkMatrices(net)),
+      engine: openEngine(net, networkMatrices(net), "reference"),
       evaluator: await OnnxRuntimeEvaluator.create(bytes, net, { provider: "cpu" }),
       pixelScale: 1,
       pixelMin: 0,
