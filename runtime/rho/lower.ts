@@ -11,6 +11,7 @@ import {
   radiusBox,
   soundBounds,
   type Box,
+  type Engine,
   type LayerBounds,
   type Network,
   type NetworkMatrices,
@@ -116,4 +117,76 @@ export async function certifiedLower(
     else top = mid;
   }
   return { lower: proved, lps, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Radii per round of the engine's batched bisection (one Engine.bounds call, one chunk of the bounds graph). */
+export const LOWER_BATCH = 8;
+
+/** Whether the engine's batched bounds stand in for the bisection: back-substitution, on the bounds graph. */
+export const batchedLower = (engine: Engine, method: LowerMethod): boolean =>
+  method === "backsub" && engine.backend === "onnxruntime" && engine.boundsBackend === "onnxruntime";
+
+/**
+ * certifiedLower's bisection in batched rounds on the engine's bounds (Engine.bounds: float64 CROWN
+ * back-substitution, padded outward, so a positive lower bound of a margin holds for every input of the box): each
+ * round bounds the margins y_l* − y_l (l ≠ l*) on LOWER_BATCH boxes at once, of radii evenly spaced strictly
+ * inside (proved, top), and keeps the largest radius proved (every margin's bound > 0) and the smallest refuted
+ * one above it. Rounds until (LOWER_BATCH + 1)^rounds ≥ 2^steps: at least the bisection's resolution, hi/2^steps.
+ * hi as in certifiedLower (∞: the whole box first). Callers check batchedLower first.
+ */
+export async function certifiedLowerBatched(
+  engine: Engine,
+  xStar: Float64Array,
+  predicted: number,
+  hi: number,
+  box: { lo: number; hi: number },
+  opts: LowerOptions = BRACKET_LOWER,
+): Promise<{ lower: number; lps: number; seconds: number }> {
+  const t0 = performance.now();
+  const done = (lower: number) => ({ lower, lps: 0, seconds: (performance.now() - t0) / 1000 });
+  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
+  const n = engine.inputSize,
+    K = engine.outputSize,
+    R = K - 1;
+  const margins = new Float64Array(R * K);
+  for (let l = 0, r = 0; l < K; l++)
+    if (l !== predicted) {
+      margins[r * K + predicted] = 1;
+      margins[r * K + l] = -1;
+      r++;
+    }
+  /** Per radius, whether the bounds of its box prove every margin positive. */
+  const proves = async (radii: readonly number[]): Promise<boolean[]> => {
+    const B = radii.length;
+    const lower = new Float64Array(B * n),
+      upper = new Float64Array(B * n),
+      rows = new Float64Array(B * R * K);
+    radii.forEach((eps, b) => {
+      const bx = radiusBox(xStar, eps, box.lo, box.hi);
+      lower.set(bx.lower, b * n);
+      upper.set(bx.upper, b * n);
+      rows.set(margins, b * R * K);
+    });
+    const res = await engine.bounds(lower, upper, rows, R, B);
+    return radii.map((_, b) => res.lower.subarray(b * R, (b + 1) * R).every((v) => v > 0));
+  };
+  const full = fullRadius(xStar, box.lo, box.hi);
+  let top = Math.min(hi, full),
+    proved = 0;
+  if (!Number.isFinite(hi) && (await proves([full]))[0]) return done(Infinity);
+  const rounds = Math.ceil((opts.steps * Math.LN2) / Math.log(LOWER_BATCH + 1) - 1e-9);
+  for (let round = 0; round < rounds && left() > 0; round++) {
+    const lo = proved,
+      width = top - lo;
+    const radii = Array.from({ length: LOWER_BATCH }, (_, j) => lo + (width * (j + 1)) / (LOWER_BATCH + 1));
+    const ok = await proves(radii);
+    radii.forEach((eps, j) => {
+      if (ok[j]) proved = Math.max(proved, eps);
+    });
+    // The smallest refuted radius above the largest proved (relaxations need not be monotone in eps).
+    radii.forEach((eps, j) => {
+      if (!ok[j] && eps > proved) top = Math.min(top, eps);
+    });
+  }
+  return done(proved);
 }

@@ -6,7 +6,15 @@ import { patternAt, radiusBox, rankLabels, trace, type ActivationPattern } from 
 import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
 import { exactRho } from "./milp.js";
 import { babRho, decideRho } from "./exact.js";
-import { boxBounds, BRACKET_LOWER, certifiedLower, DEFAULT_LOWER, type LowerOptions } from "./lower.js";
+import {
+  batchedLower,
+  boxBounds,
+  BRACKET_LOWER,
+  certifiedLower,
+  certifiedLowerBatched,
+  DEFAULT_LOWER,
+  type LowerOptions,
+} from "./lower.js";
 import { restrictedLp, restrictPoint } from "./restrict.js";
 import { fullRadius, marginLadder, type Checked } from "../point/check.js";
 import { boxOf, type PointContext } from "../point/context.js";
@@ -237,13 +245,17 @@ const STAGES = {
         b.notes.push(`restricted LP: ${status}${message ? ` (${message})` : ""}`);
       }
     }),
-  /** The certified lower bound, by bisection below the current upper bound (the whole box without one). */
+  /**
+   * The certified lower bound, by bisection below the current upper bound (the whole box without one): in batched
+   * rounds on the engine's bounds graph where it covers the network and the method is back-substitution, else
+   * one radius at a time on the reference bounds (--backend reference, conv nets, the LP-tightened modes).
+   */
   lower: (b: Bracket, opts: LowerOptions) =>
     b.stage("lower", async () => {
-      const r = await certifiedLower(b.ctx.net, b.ctx.matrices, b.xStar, b.predicted, b.upper, b.box, {
-        ...opts,
-        timeLimit: Math.max(0.1, b.left()),
-      });
+      const o = { ...opts, timeLimit: Math.max(0.1, b.left()) };
+      const r = batchedLower(b.ctx.engine, opts.method)
+        ? await certifiedLowerBatched(b.ctx.engine, b.xStar, b.predicted, b.upper, b.box, o)
+        : await certifiedLower(b.ctx.net, b.ctx.matrices, b.xStar, b.predicted, b.upper, b.box, o);
       b.lower = Math.max(b.lower, r.lower);
       if (r.lps > 0) b.notes.push(`lower: ${r.lps} relaxation LPs`);
     }),
