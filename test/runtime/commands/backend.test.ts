@@ -74,10 +74,17 @@ describe("robustc --backend onnxruntime | reference", function () {
         assert.equal(a.index, b.index);
         assert.equal(a.status, b.status, `digit ${i}: status`);
         assert.equal(a.predicted, b.predicted);
-        // The lower bound does not use the engine, but its bisection runs below the point's upper bound
-        // (rho/lower.ts): identical where the uppers are; elsewhere each certified lower is still at or below
-        // the other backend's checked upper (on mnist_lenet digit 9 a smaller float32 upper moved it).
-        if (a.upper === b.upper) assert.equal(a.lower, b.lower, `digit ${i}: lower`);
+        // The lower bound runs below the point's upper bound (rho/lower.ts): on onnxruntime in batched rounds on
+        // the engine's bounds graph (resolution upper/729), on reference by bisection (upper/256) with the same
+        // back-substitution bounds up to the engine's tolerance: within upper/256 of each other where the uppers
+        // are the same; elsewhere each certified lower is still at or below the other backend's checked upper (on
+        // mnist_lenet digit 9 a smaller float32 upper moved it).
+        if (a.upper === b.upper && typeof a.lower === "number" && typeof b.lower === "number")
+          assert.ok(
+            Math.abs(a.lower - b.lower) <= (typeof a.upper === "number" ? a.upper : 255) / 256 + 1e-9,
+            `digit ${i}: lower ${a.lower} (onnxruntime), ${b.lower} (reference), upper ${String(a.upper)}`,
+          );
+        else if (a.upper === b.upper) assert.equal(a.lower, b.lower, `digit ${i}: lower`);
         else
           for (const l of [a.lower, b.lower])
             for (const u of [a.upper, b.upper])
