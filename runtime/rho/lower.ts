@@ -4,6 +4,8 @@
 // never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network
 // in exact
 // arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
+// The bracket's back-substitution runs in batched rounds on the engine's bounds graph where it covers the network
+// (certifiedLowerBatched: float64, padded, 8 radii per call), one radius at a time on the reference loops elsewhere.
 
 import {
   allPositive,
