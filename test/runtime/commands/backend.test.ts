@@ -51,7 +51,7 @@ describe("robustc --backend onnxruntime | reference", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("mnist_mlp, 20 digits: the same statuses and lower bounds; every upper a checked example", async () => {
+  it("mnist_mlp, 20 digits: the same statuses, lower bounds within upper/256; every upper a checked example", async () => {
     const [ort, ref] = [await bracket("onnxruntime"), await bracket("reference")];
     assert.equal(ort.length, 20);
     assert.equal(ref.length, 20);
