@@ -34,8 +34,9 @@ function spawnCli(...a: string[]) {
   child.stderr.on("data", (d: Buffer) => {
     stderr += d;
   });
+  // "close", not "exit": at "exit" the child's last lines may still be in its pipes, unread.
   const done = new Promise<Ran & { ms: number }>((r) =>
-    child.once("exit", (code) => r({ code: code ?? 128, stdout, stderr, ms: Date.now() - t0 })),
+    child.once("close", (code) => r({ code: code ?? 128, stdout, stderr, ms: Date.now() - t0 })),
   );
   return {
     child,
@@ -66,11 +67,27 @@ const measureArgs = (url: string, out: string, n: number) => [
   out,
 ];
 
+/**
+ * Whether a BullMQ Worker of queue `name` is connected to this Redis: its blocking connection, which it opens
+ * only once the command's own connections are up, is named bull:<the name in base64> (BullMQ's getWorkers).
+ */
+async function workerConnected(port: number, name: string): Promise<boolean> {
+  const c = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await c.connect();
+    const list = (await c.client("LIST")) as string;
+    const me = `name=bull:${Buffer.from(name).toString("base64")}`;
+    return list.split("\n").some((l) => l.split(" ").includes(me));
+  } finally {
+    c.disconnect();
+  }
+}
+
 /** Waits until `cond` holds (polling), failing after `ms`. */
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string | (() => string)): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
-    assert.ok(Date.now() - t0 < ms, `timed out: ${what}`);
+    assert.ok(Date.now() - t0 < ms, `timed out: ${typeof what === "string" ? what : what()}`);
     await sleep(50);
   }
 }
@@ -212,8 +229,14 @@ describe("a Redis that goes away", function () {
     try {
       const url = redis.url("idle");
       const w = spawnCli("worker", "--queue", url, "--concurrency", "1");
-      await until(() => /robustc: worker \S+ on /.test(w.err()), 30_000, "the worker never started");
-      await sleep(500);
+      // Its start-up line comes before it connects, and Redis gone before it has connected ends it with another
+      // line ("cannot reach Redis", or a lost connection with the hint to try again): wait until Redis itself
+      // sees the worker's connection, not for a while after the line.
+      await until(
+        () => workerConnected(redis.port, "idle"),
+        30_000,
+        () => `the worker never connected: ${w.err()}`,
+      );
       w.mark();
       stopped = true;
       await redis.stop();
