@@ -24,6 +24,21 @@ export async function workerCommand(o: WorkerRequest, out: (s: string) => void):
   );
   // bullmq loads with the worker, not at every command's start-up.
   const { runWorker } = await import("../run/queue/queue-worker.js");
-  const r = unwrap(await runWorker(target, { concurrency, lockSeconds: o.lock, drain: o.drain === true, log: out }));
-  process.stderr.write(`robustc: worker stopped after ${r.points} points\n`);
+  const done = await runWorker(target, { concurrency, lockSeconds: o.lock, drain: o.drain === true, log: out }).catch(
+    (e: unknown) => {
+      endWhenPrinted();
+      throw e;
+    },
+  );
+  if (!done.ok) endWhenPrinted();
+  process.stderr.write(`robustc: worker stopped after ${unwrap(done).points} points\n`);
 }
+
+/**
+ * A worker that failed (Redis lost, a run this machine cannot open) has closed its BullMQ Worker and its
+ * connections; but BullMQ (5.81) can leave the closed Worker's stalled-jobs check waiting a whole --lock
+ * interval (30 s) when Redis went away while the check waited for its answer, and the process would outlive
+ * its one line that long. Nothing is left to do: end once main has printed the line and returned the exit
+ * code (this timer fires after that, and keeps nothing alive itself).
+ */
+const endWhenPrinted = () => setTimeout(() => process.exit(), 0).unref();

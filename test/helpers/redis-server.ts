@@ -26,36 +26,55 @@ export async function startRedis(): Promise<RedisServer> {
     throw new Error(
       `redis-server is not on PATH (${(v.error as NodeJS.ErrnoException).code}): install Debian's redis-server (apt-get install redis-server), as .ci/run does`,
     );
-  const port = await freePort();
+  // The free port is free when asked, not necessarily when redis-server binds it (another process, a test
+  // beside this one, may take it in between): a server that cannot bind is started again on another port.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const started = await startOn(port);
+    if (started.ok) return started.server;
+    if (!/Address already in use/.test(started.log) || attempt === 5) throw started.error;
+  }
+}
+
+async function startOn(
+  port: number,
+): Promise<{ ok: true; server: RedisServer } | { ok: false; error: Error; log: string }> {
   const child: ChildProcess = spawn(
     "redis-server",
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}: ${log}`)), 10_000);
+  const error = await new Promise<Error | null>((resolve) => {
+    const t = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve(new Error(`redis-server did not start on port ${port} within 30 s: ${log}`));
+    }, 30_000);
     child.stdout!.on("data", (d: Buffer) => {
       log += d;
       if (log.includes("Ready to accept connections")) {
         clearTimeout(t);
-        resolve();
+        resolve(null);
       }
     });
     child.once("exit", (code) => {
       clearTimeout(t);
-      reject(new Error(`redis-server exited (${code}): ${log}`));
+      resolve(new Error(`redis-server exited (${code}): ${log}`));
     });
   });
+  if (error !== null) return { ok: false, error, log };
   child.stdout!.resume();
   return {
-    port,
-    url: (name) => `redis://127.0.0.1:${port}/${name}`,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const gone = new Promise((r) => child.once("exit", r));
-      child.kill("SIGKILL");
-      await gone;
+    ok: true,
+    server: {
+      port,
+      url: (name) => `redis://127.0.0.1:${port}/${name}`,
+      stop: async () => {
+        if (child.exitCode !== null) return;
+        const gone = new Promise((r) => child.once("exit", r));
+        child.kill("SIGKILL");
+        await gone;
+      },
     },
   };
 }

@@ -106,6 +106,10 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
     lockDuration: lock,
     stalledInterval: lock,
     maxStalledCount: 2,
+    // Started below, once both connections are up, not here: run() begins with BullMQ's stalled-jobs check,
+    // and a check that was waiting for Redis when Redis went away outlives the closed Worker by a whole check
+    // interval (--lock); started here, that check waited through the whole start-up.
+    autorun: false,
   });
   worker.on("error", (e) => h.lifeline.noteError(e));
   const resume = "when Redis is back, start the worker again (the points it held are retried)";
@@ -116,6 +120,7 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   try {
     await guarded(h, worker.waitUntilReady(), resume);
   } catch (e) {
+    if (h.lifeline.lostWith() !== null) await startUpSettled(worker);
     await worker.close(true).catch(() => undefined);
     await closeQueue(h);
     throw e;
@@ -126,6 +131,7 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
         `point ${(job.data as { index: number }).index}: attempt ${job.attemptsMade} failed: ${err.message.split("\n")[0]}`,
       );
   });
+  worker.run().catch((e: unknown) => h.lifeline.noteError(e));
 
   const onSignal = () => finish();
   process.once("SIGINT", onSignal);
@@ -156,6 +162,26 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   await closeQueue(h);
   if (stopWith !== null) return fail(...(stopWith as UserError).diagnostics);
   return ok({ points });
+}
+
+/**
+ * Waits (5 s at most) until both of a Worker's connections have finished starting up, or failed to. Closing a
+ * BullMQ connection that is still starting up removes its listeners, and its start-up's failure then comes as
+ * an 'error' event that nobody handles: with Redis gone in the first milliseconds of a worker, an uncaught
+ * exception after the worker's one line, and exit 1. With Redis gone the start-ups fail within one retry
+ * delay: once the lifeline has given up, its retryStrategy ends every client at its next attempt.
+ * (The blocking connection is a private field of BullMQ's Worker, pinned at 5.81.5; without it, no wait.)
+ */
+async function startUpSettled(worker: Worker): Promise<void> {
+  const blocking = (worker as unknown as { blockingConnection?: { client?: Promise<unknown> } }).blockingConnection;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([worker.client, blocking?.client]),
+    new Promise((r) => {
+      timer = setTimeout(r, 5000);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 async function openContext(h: QueueHandle, id: string, threads: number): Promise<RunContext> {

@@ -120,10 +120,20 @@ export async function openQueue(
   return ok(h);
 }
 
-/** Closes the clients; after a lost connection nothing is waited for (there is nobody to answer). */
+/**
+ * Closes the clients; after a lost connection nothing is waited for (there is nobody to answer). Not even
+ * BullMQ's disconnect(): it waits for the client's "end" event, which an ioredis client between two reconnect
+ * attempts never emits (its disconnect() only clears the timer), so awaiting it left a command with nothing
+ * to run and its promise unsettled: Node exited 13 without the command's message. A client not disconnected
+ * here ends at its next attempt (the lifeline's retryStrategy gives up for every client once one has).
+ */
 export async function closeQueue(h: QueueHandle): Promise<void> {
   if (h.lifeline.lostWith() === null) await h.queue.close();
-  else await h.queue.disconnect().catch(() => undefined);
+  else
+    void h.queue.client.then(
+      (c) => c.disconnect(),
+      () => undefined,
+    );
   h.redis.disconnect();
 }
 

@@ -4,10 +4,11 @@
 
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { finishedKey, jobId, runKey } from "../../../../runtime/run/queue/queue.js";
 import { parseQueueUrl } from "../../../../runtime/run/queue/redis-url.js";
 import { runPoints, runReport } from "../../../helpers/compare-runs.js";
 import { startRedis, type RedisServer } from "../../../helpers/redis-server.js";
@@ -35,11 +36,17 @@ function spawnCli(...a: string[]): { child: ChildProcess; out: () => string; err
   child.stderr!.on("data", (d: Buffer) => {
     stderr += d;
   });
+  // "close", not "exit": at "exit" the child's last lines may still be in its pipes, unread.
   const done = new Promise<Ran>((r) =>
-    child.once("exit", (code, signal) => r({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
+    child.once("close", (code, signal) => r({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
   );
   return { child, out: () => stdout, err: () => stderr, done };
 }
+/** Whether a process is stopped (SIGSTOP): state T in /proc/PID/stat (after the command name in parentheses). */
+const isStopped = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+};
 const finishedPoints = (stdout: string) =>
   lines(stdout)
     .map((l) => /^point (\d+): (?!attempt)/.exec(l))
@@ -93,15 +100,43 @@ describe("robustc measure --queue and robustc worker", function () {
     const a = spawnCli("worker", "--queue", url, "--concurrency", "1", "--lock", "2");
     const b = spawnCli("worker", "--queue", url, "--concurrency", "1", "--lock", "2");
     workers.push(a.child, b.child);
-    // Kill worker a once it has finished a point and both workers hold a job (so a has one in flight).
+    // Kill worker a in the state the test is about, read from Redis (not from a's output: a prints a point
+    // after storing its result and before BullMQ completes its job, so "a printed a point and two jobs are
+    // active" also held while a's only active job was the one it had just printed; killed then, that job was
+    // retried by b, b was recorded as the finisher of every point, and the report said 1 worker, not 2):
+    // a has completed a job (BullMQ's completed set, finished by a), so a stays its finisher; two jobs are
+    // active, one each (concurrency 1), so a holds one in flight; and a job still waits. a is stopped
+    // (SIGSTOP) while the state is read, so it cannot move on between the reading and the kill.
+    const aWorker = `${hostname()}:${a.child.pid}`;
+    const inState = async (): Promise<boolean> => {
+      const run = await client.get(runKey("kill"));
+      if (run === null) return false;
+      const id = (JSON.parse(run) as { id: string }).id;
+      let completedByA = 0;
+      for (const [index, by] of Object.entries(await client.hgetall(finishedKey("kill"))))
+        if (
+          (JSON.parse(by) as { worker: string }).worker === aWorker &&
+          (await client.zscore("bull:kill:completed", jobId(id, Number(index)))) !== null
+        )
+          completedByA++;
+      return (
+        completedByA >= 1 && (await client.llen("bull:kill:active")) === 2 && (await client.llen("bull:kill:wait")) >= 1
+      );
+    };
     const t0 = Date.now();
-    while (!(finishedPoints(a.out()).length >= 1 && (await client.llen("bull:kill:active")) === 2)) {
-      assert.ok(Date.now() - t0 < 60_000, `worker a never held a job while b did: ${a.out()}`);
+    for (;;) {
+      assert.ok(Date.now() - t0 < 120_000, `worker a never held a job after completing one: ${a.out()}`);
       assert.equal(measure.child.exitCode, null, "the run ended before a worker could be killed");
+      if (await inState()) {
+        a.child.kill("SIGSTOP");
+        while (!isStopped(a.child.pid!)) await sleep(5);
+        if (await inState()) break;
+        a.child.kill("SIGCONT");
+      }
       await sleep(20);
     }
     a.child.kill("SIGKILL");
-    const byA = finishedPoints(a.out());
+    const byA = finishedPoints((await a.done).stdout);
     const m = await measure.done;
     assert.equal(m.code, 0, m.stderr);
     assert.match(m.stderr, new RegExp(`${N} points enqueued, 0 already finished`));
