@@ -1,11 +1,8 @@
-// A certified lower bound on rho: the largest eps (found by bisection) at which sound bounds of the box
-// ‖x − x*‖∞ ≤ eps prove y_l* − y_l > 0 for every l ≠ l* (compiler/lp-bounds/exclude.ts: intervals,
-// back-substitution, then the triangle relaxation's LP, its value taken from the row duals by weak duality,
-// never from the solver's objective): a positive bound holds for every input in the box. The claim is about the network
-// in exact
-// arithmetic (float64 weights), as every bound here; onnxruntime's float32 pass can differ by rounding.
-// The bracket's back-substitution runs in batched rounds on the engine's bounds graph where it covers the network
-// (certifiedLowerBatched: float64, padded, 8 radii per call), one radius at a time on the reference loops elsewhere.
+// A certified lower bound on rho: the largest eps at which sound bounds of the box ‖x − x*‖∞ ≤ eps prove
+// y_l* − y_l > 0 for every l ≠ l* (compiler/lp-bounds/exclude.ts: intervals, back-substitution, then the triangle
+// LP's dual bound, never the solver's objective). The claim is about the network's float64 weights in exact
+// arithmetic. The bracket's back-substitution runs in batched rounds on the engine's bounds graph where it covers
+// the network (certifiedLowerBatched), by bisection one radius at a time on the reference loops elsewhere.
 
 import {
   allPositive,
@@ -133,7 +130,7 @@ export const batchedLower = (engine: Engine, method: LowerMethod): boolean =>
  * back-substitution, padded outward, so a positive lower bound of a margin holds for every input of the box): each
  * round bounds the margins y_l* − y_l (l ≠ l*) on LOWER_BATCH boxes at once, of radii evenly spaced strictly
  * inside (proved, top), and keeps the largest radius proved (every margin's bound > 0) and the smallest refuted
- * one above it. Rounds until (LOWER_BATCH + 1)^rounds ≥ 2^steps: at least the bisection's resolution, hi/2^steps.
+ * one above it. One round more than (LOWER_BATCH + 1)^rounds ≥ 2^steps needs: finer than the bisection's hi/2^steps.
  * hi as in certifiedLower (∞: the whole box first). Callers check batchedLower first.
  */
 export async function certifiedLowerBatched(
