@@ -48,7 +48,10 @@ const list =
     return r.value;
   };
 
-/** The data options; `required: false` leaves --data to the command (compile needs none for --emit forward|gradient|bounds). */
+/**
+ * The data options; `required: false` leaves --data to the command (compile needs none for --emit
+ * forward|gradient|bounds).
+ */
 function dataOptions(cmd: Command, required = true): Command {
   return cmd
     .addOption(

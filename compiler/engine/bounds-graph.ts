@@ -2,55 +2,60 @@
 // in float64, as an ONNX model (opset GRAPH_OPSET) that onnxruntime runs. Consumes the Network IR; produces the
 // model's bytes, or a diagnostic for a network it does not cover. Covered: chains of dense affine layers
 // (matrix and scale-shift kinds: Gemm, MatMul, a separate Add/Sub/Mul/Div by constants), ReLU and reshapes
-// without a gather source (flatten); any other layer kind (conv, average pool, max-pool, add, gather reshapes) is refused here and the engine computes bounds with the reference
+// without a gather source (flatten); any other layer kind (conv, average pool, max-pool, add, gather reshapes) is
+// refused here and the engine computes bounds with the reference
 // backend instead (runtime/engine/bounds.ts says which backend ran: Engine.boundsBackend).
-//
-// Inputs: `lower`, `upper` [B, n] (the boxes, row-major in the input shape), `rows` [B, R, K] (box b's R rows
-// over the K logits), and per ReLU layer `slopes_<id>` [B, n_id] (the lower-relaxation slopes; outside [0, 1]:
-// DeepPoly's choice). Outputs: `bound` [B, R] and per ReLU layer `pre_lower_<id>`, `pre_upper_<id>` [B, n]
-// (its pre-activation bounds). B and R are symbolic.
-//
-// What it computes, matching the reference (backsub.ts tightBounds with outputs = false, then backsub of the
-// rows, lower side only):
-//   layer bounds   in layer order, each affine layer's interval (IBP) from its input's bounds; an affine layer
-//                  that a ReLU reads and that is not an affine map of the input box alone (IBP is exact there)
-//                  is also back-substituted — rows [W; −W] down to the input — and its bounds are the
-//                  intersection of both (the reference also intersects with the first IBP pass over the box,
-//                  which the refined interval lies inside up to rounding pads)
-//   relaxation     per ReLU from its pre-activation bounds [l, h] (compiler/nonlinear/relu.ts): stable active
-//                  (l ≥ 0) exact, stable inactive (h ≤ 0) zero; unstable: upper line v ≤ s·u + t through (l, 0)
-//                  with s = h/(h − l) and t = −s·l, lower line v ≥ a·u with a the input slope where it lies in
-//                  [0, 1], else DeepPoly's choice (1 where h ≥ −l, else 0)
-//   back-substitution  Λ on a layer's value goes to its input: affine Λ·W (constant += Λ·b; a scale-shift:
-//                  Λ∘scale, constant += Λ·shift); ReLU Λ⁺·a + Λ⁻·s
-//                  (constant += Λ⁻·t); reshape nothing; at the input min over the box: Σ Λ⁺·lower + Λ⁻·upper.
-//
-// Soundness in float64 (issue 23's rule), the pad computed in the graph. Every sum the bound is made of is a
-// dot product of at most N terms (N below: all layer sizes on the chain plus the layer count plus 8, larger than
-// any sum's length plus the steps that add the constants up), so its rounding error is at most γ_N·Σ|terms|
-// (γ_N = N·u/(1 − N·u), u = 2^-53; any summation order, FMA or not). The coefficients Λ themselves need not be
-// exact: back-substitution is valid for whatever coefficients arrive at a layer, provided the value dropped by
-// rounding them is accounted for. Per row, a magnitude `mag` collects:
-//   affine step    |Λ|·(|W|·hmax + |b|) (scale-shift: |scale|, |shift|), hmax = max(|lower|, |upper|) of the layer's input: bounds |E·h| where
-//                  E = fl(Λ·W) − Λ·W (|E| ≤ γ_N·|Λ|·|W|) and the rounding of Λ·b
-//   ReLU step      |Λ|·(2·zmax + t), zmax the pre-activation's max |value|: the rounding of each relaxed
-//                  coefficient (one product, relative u, slopes ≤ 1 + 2^-47) times |u| and of the sum Λ⁻·t
-//   input          |Λ|·3·xmax: the final sum's rounding (Λ·lower + min(Λ, 0)·(upper − lower), the width rounded)
-// and the bound is fl(c + lin) − (2·γ_N·mag + TINY). The factor 2 covers the rounding of mag itself (a sum of
-// non-negative terms, computed ≥ (1 − γ_N) of its value), of the additions of the constants and of the final
-// subtraction; TINY = 1e-290 covers underflow (each product loses at most 2^-1074). The interval (IBP) bounds
-// are padded the same way: ± (2·γ_N·(|W|·hmax + |b|) + TINY). The relaxation's own floats are rounded outward:
-// s and t are multiplied by 1 + 2^-48, which exceeds their rounding (three roundings of 2^-53), so the line
-// through (l, 0) with slope ≥ h/(h − l) stays above the ReLU on [l, h]; for h < 2^-900 (where h/(h − l) could
-// lose relative precision to underflow) s = 1, t = −l. Lower slopes in [0, 1] need no rounding (any is sound).
-// Hence the final lower bound never exceeds the exact-arithmetic minimum of G·y over the box of the network
-// with these float64 weights; the intermediate bounds likewise contain every exact value.
 
 import { diag, fail, ok, type Result } from "../diagnostics.js";
 import { OnnxBuilder, type AttrValue } from "../frontend/onnx/write.js";
 import { outputSize, sizeOf, type Layer, type Network } from "../ir/network.js";
 import { GRAPH_OPSET, MAX_DENSE, neededLayers } from "./emit.js";
 import { GRAPH_IO } from "./types.js";
+
+/*
+ * Design notes:
+ * Inputs: `lower`, `upper` [B, n] (the boxes, row-major in the input shape), `rows` [B, R, K] (box b's R rows
+ * over the K logits), and per ReLU layer `slopes_<id>` [B, n_id] (the lower-relaxation slopes; outside [0, 1]:
+ * DeepPoly's choice). Outputs: `bound` [B, R] and per ReLU layer `pre_lower_<id>`, `pre_upper_<id>` [B, n]
+ * (its pre-activation bounds). B and R are symbolic.
+ *
+ * What it computes, matching the reference (backsub.ts tightBounds with outputs = false, then backsub of the
+ * rows, lower side only):
+ *   layer bounds   in layer order, each affine layer's interval (IBP) from its input's bounds; an affine layer
+ *                  that a ReLU reads and that is not an affine map of the input box alone (IBP is exact there)
+ *                  is also back-substituted — rows [W; −W] down to the input — and its bounds are the
+ *                  intersection of both (the reference also intersects with the first IBP pass over the box,
+ *                  which the refined interval lies inside up to rounding pads)
+ *   relaxation     per ReLU from its pre-activation bounds [l, h] (compiler/nonlinear/relu.ts): stable active
+ *                  (l ≥ 0) exact, stable inactive (h ≤ 0) zero; unstable: upper line v ≤ s·u + t through (l, 0)
+ *                  with s = h/(h − l) and t = −s·l, lower line v ≥ a·u with a the input slope where it lies in
+ *                  [0, 1], else DeepPoly's choice (1 where h ≥ −l, else 0)
+ *   back-substitution  Λ on a layer's value goes to its input: affine Λ·W (constant += Λ·b; a scale-shift:
+ *                  Λ∘scale, constant += Λ·shift); ReLU Λ⁺·a + Λ⁻·s
+ *                  (constant += Λ⁻·t); reshape nothing; at the input min over the box: Σ Λ⁺·lower + Λ⁻·upper.
+ *
+ * Soundness in float64 (issue 23's rule), the pad computed in the graph. Every sum the bound is made of is a
+ * dot product of at most N terms (N below: all layer sizes on the chain plus the layer count plus 8, larger than
+ * any sum's length plus the steps that add the constants up), so its rounding error is at most γ_N·Σ|terms|
+ * (γ_N = N·u/(1 − N·u), u = 2^-53; any summation order, FMA or not). The coefficients Λ themselves need not be
+ * exact: back-substitution is valid for whatever coefficients arrive at a layer, provided the value dropped by
+ * rounding them is accounted for. Per row, a magnitude `mag` collects:
+ *   affine step    |Λ|·(|W|·hmax + |b|) (scale-shift: |scale|, |shift|), hmax = max(|lower|, |upper|) of the layer's
+ * input: bounds |E·h| where
+ *                  E = fl(Λ·W) − Λ·W (|E| ≤ γ_N·|Λ|·|W|) and the rounding of Λ·b
+ *   ReLU step      |Λ|·(2·zmax + t), zmax the pre-activation's max |value|: the rounding of each relaxed
+ *                  coefficient (one product, relative u, slopes ≤ 1 + 2^-47) times |u| and of the sum Λ⁻·t
+ *   input          |Λ|·3·xmax: the final sum's rounding (Λ·lower + min(Λ, 0)·(upper − lower), the width rounded)
+ * and the bound is fl(c + lin) − (2·γ_N·mag + TINY). The factor 2 covers the rounding of mag itself (a sum of
+ * non-negative terms, computed ≥ (1 − γ_N) of its value), of the additions of the constants and of the final
+ * subtraction; TINY = 1e-290 covers underflow (each product loses at most 2^-1074). The interval (IBP) bounds
+ * are padded the same way: ± (2·γ_N·(|W|·hmax + |b|) + TINY). The relaxation's own floats are rounded outward:
+ * s and t are multiplied by 1 + 2^-48, which exceeds their rounding (three roundings of 2^-53), so the line
+ * through (l, 0) with slope ≥ h/(h − l) stays above the ReLU on [l, h]; for h < 2^-900 (where h/(h − l) could
+ * lose relative precision to underflow) s = 1, t = −l. Lower slopes in [0, 1] need no rounding (any is sound).
+ * Hence the final lower bound never exceeds the exact-arithmetic minimum of G·y over the box of the network
+ * with these float64 weights; the intermediate bounds likewise contain every exact value.
+ */
 
 /** The bounds graph's input and output names. */
 export const BOUNDS_IO = {

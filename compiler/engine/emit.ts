@@ -4,25 +4,28 @@
 // rank: windowed ops reshape to [B, C, H, W] around themselves and flatten back, so a reshape layer without a
 // source costs no node and every other layer kind is one op (two for a masked gather or a non-uniform average
 // pool). B is the graph's symbolic first dimension.
-//
-// Per layer kind (the backward pass of each is in gradient-graph.ts):
-//   affine matrix   Gemm(h, W[rows, cols], bias, transB = 1), W the CSR matrix made dense (float32)
-//   affine scale-shift  Mul(h, scale[1, n]) then Add(·, shift[1, n]) (either left out when it is the identity)
-//   affine conv     Conv with the IR's weight, bias, strides, pads, dilations and group
-//   affine avgpool  a depthwise Conv (group = C) whose kernel is 1/divisor when every window has the same divisor,
-//                   else ones followed by Mul(·, 1/divisor per output); the end pads are widened where the IR's
-//                   geometry came from ceil_mode (the extra taps lie past the input, read 0 and count in no divisor)
-//   relu            Relu
-//   maxpool         MaxPool (ceil_mode where the IR's output size needs it), with its Indices output in the
-//                   gradient graph
-//   add             Add
-//   reshape         nothing (same order) or Gather(h, source, axis 1), times a 0/1 mask where source is -1 (Pad)
 
 import { diag, fail, ok, type Result } from "../diagnostics.js";
 import { OnnxBuilder, type AttrValue } from "../frontend/onnx/write.js";
 import { avgPoolDivisor } from "../ir/affine.js";
 import { type AffineOp, type ConvGeometry, type Layer, type Network } from "../ir/network.js";
 import { GRAPH_IO } from "./types.js";
+
+/*
+ * Design notes:
+ * Per layer kind (the backward pass of each is in gradient-graph.ts):
+ *   affine matrix   Gemm(h, W[rows, cols], bias, transB = 1), W the CSR matrix made dense (float32)
+ *   affine scale-shift  Mul(h, scale[1, n]) then Add(·, shift[1, n]) (either left out when it is the identity)
+ *   affine conv     Conv with the IR's weight, bias, strides, pads, dilations and group
+ *   affine avgpool  a depthwise Conv (group = C) whose kernel is 1/divisor when every window has the same divisor,
+ *                   else ones followed by Mul(·, 1/divisor per output); the end pads are widened where the IR's
+ *                   geometry came from ceil_mode (the extra taps lie past the input, read 0 and count in no divisor)
+ *   relu            Relu
+ *   maxpool         MaxPool (ceil_mode where the IR's output size needs it), with its Indices output in the
+ *                   gradient graph
+ *   add             Add
+ *   reshape         nothing (same order) or Gather(h, source, axis 1), times a 0/1 mask where source is -1 (Pad)
+ */
 
 /** ScatterElements' reduction attribute (the max-pool backward pass) needs opset 16. */
 export const GRAPH_OPSET = 17;

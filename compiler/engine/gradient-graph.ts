@@ -2,31 +2,34 @@
 // `weights` [B, K]; outputs `logits` [B, K] and `gradient` (x's shape): per input b, ∇_x Σ_k W[b,k]·y_k at x_b,
 // the gradient of x_b's own linear region (float32; B symbolic). Consumes the Network IR; produces the model's
 // bytes, or a diagnostic for a layer the graphs cannot express.
-//
-// The backward pass, per layer kind (g: the gradient reaching the layer's value, [B, n]; a layer read by
-// several layers sums what each passes back):
-//   affine matrix   MatMul(g, W) with the forward Gemm's W
-//   scale-shift     Mul(g, scale)
-//   conv            ConvTranspose with the forward Conv's weight, strides, pads, dilations and group;
-//                   output_padding restores the input rows and columns no window reached (their gradient is 0)
-//   avgpool         Mul(g, 1/divisor) when the divisors differ, then ConvTranspose with the forward kernel
-//   relu            Where(u > 0, g, 0), u the pre-activation: a pre-activation of exactly 0 is inactive (the
-//                   IR's convention, compiler/nonlinear/relu.ts)
-//   maxpool         ScatterElements(zeros, Indices mod C·H·W, g, axis 1, reduction add): each window's gradient
-//                   goes to the one element MaxPool's Indices output names — on a tie the first maximal element
-//                   in row-major order, the IR's convention (compiler/nonlinear/maxpool.ts). Never an equality
-//                   mask: on MNIST's blank background a window's maxima tie, and a mask would pass its gradient
-//                   to every tied element. Indices count from the start of the whole [B, C, H, W] tensor, hence
-//                   the mod; overlapping windows may name one element twice, hence the add.
-//   add             g to both inputs
-//   reshape         nothing (same order); a gather whose source names every input element at most once (Pad,
-//                   Slice, Transpose) goes back by the inverse gather (times a 0/1 mask of the elements no
-//                   output reads); any other by ScatterElements with reduction add
 
 import { diag, fail, ok, type Result } from "../diagnostics.js";
 import { outputSize, type Layer, type Network } from "../ir/network.js";
 import { engineExampleShape, GraphEmitter, type LayerConsts } from "./emit.js";
 import { GRAPH_IO } from "./types.js";
+
+/*
+ * Design notes:
+ * The backward pass, per layer kind (g: the gradient reaching the layer's value, [B, n]; a layer read by
+ * several layers sums what each passes back):
+ *   affine matrix   MatMul(g, W) with the forward Gemm's W
+ *   scale-shift     Mul(g, scale)
+ *   conv            ConvTranspose with the forward Conv's weight, strides, pads, dilations and group;
+ *                   output_padding restores the input rows and columns no window reached (their gradient is 0)
+ *   avgpool         Mul(g, 1/divisor) when the divisors differ, then ConvTranspose with the forward kernel
+ *   relu            Where(u > 0, g, 0), u the pre-activation: a pre-activation of exactly 0 is inactive (the
+ *                   IR's convention, compiler/nonlinear/relu.ts)
+ *   maxpool         ScatterElements(zeros, Indices mod C·H·W, g, axis 1, reduction add): each window's gradient
+ *                   goes to the one element MaxPool's Indices output names — on a tie the first maximal element
+ *                   in row-major order, the IR's convention (compiler/nonlinear/maxpool.ts). Never an equality
+ *                   mask: on MNIST's blank background a window's maxima tie, and a mask would pass its gradient
+ *                   to every tied element. Indices count from the start of the whole [B, C, H, W] tensor, hence
+ *                   the mod; overlapping windows may name one element twice, hence the add.
+ *   add             g to both inputs
+ *   reshape         nothing (same order); a gather whose source names every input element at most once (Pad,
+ *                   Slice, Transpose) goes back by the inverse gather (times a 0/1 mask of the elements no
+ *                   output reads); any other by ScatterElements with reduction add
+ */
 
 export function gradientGraph(net: Network): Result<Uint8Array> {
   const e = new GraphEmitter(net, true, "robustc_gradient");

@@ -4,12 +4,16 @@
 // gradient-graph.ts emit from the IR, run by onnxruntime-node; runtime/engine/). The compiler owns the
 // interface and the graph generators; the runtime owns the sessions. Forward passes, vector–Jacobian products
 // and sound bounds of output combinations over B boxes (CROWN back-substitution with the ReLU lower slopes as
-// inputs, the intermediate layer bounds batched too: bounds-graph.ts, runtime/engine/bounds.ts).
-//
-// Conventions (the restriction's, compiler/nonlinear/): the gradient at x is the gradient of x's own linear
-// region, where a ReLU whose pre-activation is exactly 0 is inactive and a max-pool window with tied maxima
-// passes its gradient to the first maximal element in row-major order (ONNX MaxPool's Indices). Values in
-// float32 may steer (attack steps, choices); nothing a float32 backend returns is a certified number.
+
+/*
+ * Design notes:
+ * inputs, the intermediate layer bounds batched too: bounds-graph.ts, runtime/engine/bounds.ts).
+ *
+ * Conventions (the restriction's, compiler/nonlinear/): the gradient at x is the gradient of x's own linear
+ * region, where a ReLU whose pre-activation is exactly 0 is inactive and a max-pool window with tied maxima
+ * passes its gradient to the first maximal element in row-major order (ONNX MaxPool's Indices). Values in
+ * float32 may steer (attack steps, choices); nothing a float32 backend returns is a certified number.
+ */
 
 /** The backends behind the interface (runtime/engine/index.ts openEngine). */
 export const ENGINE_BACKENDS = ["onnxruntime", "reference"] as const;

@@ -12,7 +12,10 @@ export function softmax(y: ArrayLike<number>): Float64Array {
   return e.map((v) => v / s);
 }
 
-/** Cross-entropy −log softmax(y)_label at logits y, and the weights w_k = p_k − [k = label] of its gradient Σ_k w_k ∇y_k. */
+/**
+ * Cross-entropy −log softmax(y)_label at logits y, and the weights w_k = p_k − [k = label] of its gradient Σ_k w_k
+ * ∇y_k.
+ */
 export function crossEntropyWeights(y: ArrayLike<number>, label: number): { loss: number; weights: Float64Array } {
   const p = softmax(y);
   const mx = Math.max(...Array.from(y));

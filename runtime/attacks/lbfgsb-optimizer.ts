@@ -347,7 +347,8 @@ function projectedGradientNorm(x: Float64Array, g: Float64Array, lo: Float64Arra
 }
 
 /**
- * fg(x, g) returns f(x) (or a promise of it: the attack's engine answers asynchronously) and writes ∇f(x) into g. lower/upper may hold ±Infinity. x0 is projected into the box first.
+ * fg(x, g) returns f(x) (or a promise of it: the attack's engine answers asynchronously) and writes ∇f(x) into g.
+ * lower/upper may hold ±Infinity. x0 is projected into the box first.
  */
 export async function minimizeLbfgsb(
   fg: (x: Float64Array, g: Float64Array) => number | Promise<number>,

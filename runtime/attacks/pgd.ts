@@ -2,18 +2,21 @@
 // margin max_{l ≠ l*} y_l − y_l* inside the ball ‖x − x*‖∞ ≤ r ∩ the input box, with a search over r (doubling
 // from a first-order guess, then bisection; each success shrunk along its ray from x* by batched forward
 // passes). Untargeted, so its distance bounds rho from above. Every example passes point/check.ts.
-//
-// Logits and gradients come from the point context's engine (runtime/engine/, --backend): one vector–Jacobian
-// product per step gives an iterate's logits (the margin test: when to stop and try the check) and the
-// gradient of its margin, the starts of one radius (the signed-gradient start and the random restarts) in one
-// batch on the onnxruntime backend. float32 may steer; the check decides. Under the reference backend the
-// steps are the float64 trace's and the region's backward pass, one start at a time: today's answers exactly.
 
 import { rankLabels } from "../../compiler/index.js";
 import { prng } from "./prng.js";
 import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
 import type { Seed } from "../point/seed.js";
+
+/*
+ * Design notes:
+ * Logits and gradients come from the point context's engine (runtime/engine/, --backend): one vector–Jacobian
+ * product per step gives an iterate's logits (the margin test: when to stop and try the check) and the
+ * gradient of its margin, the starts of one radius (the signed-gradient start and the random restarts) in one
+ * batch on the onnxruntime backend. float32 may steer; the check decides. Under the reference backend the
+ * steps are the float64 trace's and the region's backward pass, one start at a time: today's answers exactly.
+ */
 
 export interface PgdOptions {
   /** Gradient steps per radius tried. */

@@ -30,7 +30,9 @@ export interface RunRequest extends InputOptions {
   readonly mode?: RhoMode;
   /** --eps in the data's units (default: the paper's 20 of 255 on the data's scale). */
   readonly eps?: number;
-  /** --backend: the engine behind the attacks' logits and gradients (onnxruntime by default, or the float64 reference). */
+  /**
+   * --backend: the engine behind the attacks' logits and gradients (onnxruntime by default, or the float64 reference).
+   */
   readonly backend?: EngineBackend;
 }
 

@@ -48,7 +48,8 @@ function loadClasses(): Result<readonly Uint8Array[]> {
 }
 
 /**
- * Is the k-th image (file order) of a class in the test split? Split rule (a Python twin of this loader implements it identically; change both or neither):
+ * Is the k-th image (file order) of a class in the test split? Split rule (a Python twin of this loader implements it
+ * identically; change both or neither):
  *   for class c, its k-th image in file order (k 0-based) is in `test` if k % 5 == 4, else in `train`;
  *   within a split, points are ordered round-robin: for k = 0,1,2,...: for c = 0..9: append class c's
  *   k-th image *of that split* if it exists. So the first 10·m points hold m images of every class.

@@ -4,10 +4,6 @@
 //                back-substituted, outputs = false, as the bracket's lower bound uses it) and backsub of the
 //                rows G over the logits, lower side only (exclude.ts's boundsProve path), with the caller's
 //                slopes; where back-substitution is refused as too costly, the interval bound of G·y
-//   onnxruntime  the bounds graph (compiler/engine/bounds-graph.ts, float64, padded in the graph) in one
-//                session per engine, created on first use; a batch goes through in chunks of BOUNDS_CHUNK boxes.
-//                A network the graph does not cover (any layer but dense affine, ReLU, flatten) gets the
-//                reference's bounds: Engine.boundsBackend and boundsFallback say so.
 
 import * as ort from "onnxruntime-node";
 import {
@@ -28,6 +24,14 @@ import {
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
+
+/*
+ * Design notes:
+ *   onnxruntime  the bounds graph (compiler/engine/bounds-graph.ts, float64, padded in the graph) in one
+ *                session per engine, created on first use; a batch goes through in chunks of BOUNDS_CHUNK boxes.
+ *                A network the graph does not cover (any layer but dense affine, ReLU, flatten) gets the
+ *                reference's bounds: Engine.boundsBackend and boundsFallback say so.
+ */
 
 type BoundsFn = Engine["bounds"];
 

@@ -47,7 +47,9 @@ interface PointCommon {
   readonly status: PointStatus;
   /** y_target − max_{l ≠ target} y_l of the example in onnxruntime's float32 forward pass. */
   readonly checkMargin: number | null;
-  /** The C_out margin alpha of the reported example's LP (0 unless the float32 rule raised it, or a margin was asked). */
+  /**
+   * The C_out margin alpha of the reported example's LP (0 unless the float32 rule raised it, or a margin was asked).
+   */
   readonly alpha: number;
   readonly seconds: number;
   readonly message?: string;
@@ -83,7 +85,10 @@ export interface BracketPoint extends PointCommon {
   readonly upper: number | null;
   readonly gap: number | null;
   readonly optimal: boolean | null;
-  /** The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or failed. */
+  /**
+   * The paper's rho_hat in pixels beside the bracket: ∞ when x*'s region holds no example; null when not computed or
+   * failed.
+   */
   readonly rhoHat: number | null;
   /** rho_hat was sought inside the ball of this radius (pixels) and lies beyond it (rho_hat > R); null otherwise. */
   readonly rhoHatAbove: number | null;

@@ -2,7 +2,8 @@
 // (the float64 loops) give the same per-point statuses on mnist_mlp's first 20 digits with the bracket; the
 // upper bounds may differ (float32 steers the attack to other examples) but each is the distance of an example
 // that passes the one rule (point/check.ts) with another label than x*'s; the lower bound does not use the
-// engine and is identical wherever the uppers are (its bisection runs below the upper). run.json records the backend: --resume with another one names --backend.
+// engine and is identical wherever the uppers are (its bisection runs below the upper). run.json records the backend:
+// --resume with another one names --backend.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

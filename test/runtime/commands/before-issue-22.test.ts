@@ -31,7 +31,9 @@ const records = (text: string): Rec[] =>
 const close = (a: number, b: number, rel: number) =>
   a === b || Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
 
-/** An example as rho --examples prints it ({target, pixels}) or as points.jsonl holds it (base64 float32, model units). */
+/**
+ * An example as rho --examples prints it ({target, pixels}) or as points.jsonl holds it (base64 float32, model units).
+ */
 function pixelsOf(e: unknown): number[] {
   if (typeof e === "string") {
     const b = Buffer.from(e, "base64");
