@@ -86,7 +86,6 @@ const modeOption = () =>
     "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then branch and bound until lower = upper), milp (the bracket, then big-M MILPs: the path exact replaced), certify (is rho > eps? as robustc certify), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)",
   ).choices(RHO_MODES as unknown as string[]);
 
-/** The options typed on the command line (long names), defaults left out. */
 /** --backend: the engine behind the attacks (issue 23). */
 const backendOption = () =>
   new Option(
@@ -95,6 +94,15 @@ const backendOption = () =>
   )
     .choices([...ENGINE_BACKENDS])
     .default("onnxruntime");
+
+/** --threads: onnxruntime's intra-op threads per job (issue 23); --jobs stays the number of points at once. */
+const threadsOption = () =>
+  new Option(
+    "--threads <n>",
+    "onnxruntime's intra-op threads for each job's model and engine sessions (default 1; --jobs is the number of points run at once)",
+  ).argParser(int("--threads"));
+
+/** The options typed on the command line (long names), defaults left out. */
 
 function givenOptions(cmd: Command): string[] {
   return cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === "cli").map((o) => o.long ?? o.flags);
@@ -197,7 +205,8 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
         "eps in the data's units (pixels on the 0-255 scale; default the paper's 20 of 255 on the data's scale): the estimators' threshold, FGSM's step, and the bracket's rho_hat ball (R = max(upper, eps))",
         num("--eps"),
       )
-      .addOption(backendOption());
+      .addOption(backendOption())
+      .addOption(threadsOption());
 
   runOptions(
     program
@@ -264,6 +273,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("--time-limit <s>", "seconds per point", num("--time-limit"), 60)
     .option("--resume", "continue the run in --out: finished points are kept, the rest are run")
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action((model: string, o: CertifyRequest) => certifyCommand(model, { ...o, argv }, out));
 
   program
@@ -349,6 +359,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     )
     .requiredOption("--out <dir>", "a new directory for the examples")
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async (model: string, o: AugmentRequest) => {
       await runAugment(model, o, out);
     });

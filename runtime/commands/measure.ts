@@ -95,7 +95,11 @@ export async function measureCommand(model: string, r: MeasureRequest, out: (lin
         points: all,
         jobs,
         totalSeconds: (performance.now() - t0) / 1000,
-        settings: { resumed_points: done.length, ...(shard ? { shard: shardName(shard) } : {}) },
+        settings: {
+          resumed_points: done.length,
+          threads: cfg.threads ?? 1,
+          ...(shard ? { shard: shardName(shard) } : {}),
+        },
       }),
     ),
   );

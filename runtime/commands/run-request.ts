@@ -34,6 +34,8 @@ export interface RunRequest extends InputOptions {
    * --backend: the engine behind the attacks' logits and gradients (onnxruntime by default, or the float64 reference).
    */
   readonly backend?: EngineBackend;
+  /** --threads: onnxruntime's intra-op threads per job (default 1). */
+  readonly threads?: number;
 }
 
 /** The defaults of the run options the CLI fills in (cli.ts) and the API (api/index.ts) too. */
@@ -71,6 +73,8 @@ export function lazyOptions(r: RunRequest): Result<LazyOptions> {
   if (add === null) return fail(diag("cli/add", `--add must be all or a positive integer, got '${r.add}'`));
   if (!Number.isInteger(r.jobs) || r.jobs < 1)
     return fail(diag("cli/jobs", `--jobs must be a positive integer, got ${r.jobs}`));
+  if (r.threads !== undefined && (!Number.isInteger(r.threads) || r.threads < 1))
+    return fail(diag("cli/threads", `--threads must be a positive integer, got ${r.threads}`));
   return ok({ ...DEFAULT_LAZY, add, timeLimit: r.timeLimit });
 }
 
@@ -114,6 +118,7 @@ export async function openRun(
       algorithm: r.algorithm,
       eps,
       backend: r.backend ?? "onnxruntime",
+      ...(r.threads !== undefined ? { threads: r.threads } : {}),
       ...(r.layout !== undefined ? { layout: r.layout } : {}),
       ...(r.mean !== undefined ? { mean: r.mean } : {}),
       ...(r.std !== undefined ? { std: r.std } : {}),

@@ -26,6 +26,8 @@ export interface RunConfig extends PointPlan {
   readonly std?: readonly number[];
   /** --backend: the engine behind the attacks' logits and gradients (PointContext.engine); default onnxruntime. */
   readonly backend?: EngineBackend;
+  /** --threads: onnxruntime's intra-op threads for this thread's evaluator and engine sessions (default 1). */
+  readonly threads?: number;
 }
 
 export interface PointRunner {
@@ -47,11 +49,11 @@ export const dataOptionsOf = (cfg: RunConfig): DataOptions => toDataOptions(cfg)
 /** The point context of a run: on the command's own session when it has one (opened once per thread). */
 export async function localContext(cfg: RunConfig, opened?: Session): Promise<{ session: Session; ctx: PointContext }> {
   const session = opened ?? unwrap(openSession(cfg.modelPath, dataOptionsOf(cfg)));
-  const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
+  const ort = await openEvaluator(session, "onnxruntime", { threads: cfg.threads ?? 1 });
   const matrices = networkMatrices(session.network);
   // The engine of this thread (one per network, its sessions kept for the thread's life): disposed with the
   // evaluator (disposeContext).
-  const engine = openEngine(session.network, matrices, cfg.backend ?? "onnxruntime", { threads: 1 });
+  const engine = openEngine(session.network, matrices, cfg.backend ?? "onnxruntime", { threads: cfg.threads ?? 1 });
   const ctx: PointContext = {
     net: session.network,
     matrices,

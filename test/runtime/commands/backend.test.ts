@@ -3,7 +3,7 @@
 // upper bounds may differ (float32 steers the attack to other examples) but each is the distance of an example
 // that passes the one rule (point/check.ts) with another label than x*'s; the lower bound does not use the
 // engine and is identical wherever the uppers are (its bisection runs below the upper). run.json records the backend:
-// --resume with another one names --backend.
+// --resume with another one names --backend. --threads sets onnxruntime's intra-op threads and changes no answer.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -117,5 +117,26 @@ describe("robustc --backend onnxruntime | reference", function () {
     assert.equal(settings.backend, "reference");
     assert.equal(settings.execution_provider, null);
     refusedOneLine(await robustc([...args, "--resume"]), /--backend was "reference" in run\.json, now "onnxruntime"/);
+  });
+
+  it("--threads N: onnxruntime's intra-op threads per job, in report.json; the same answers as one thread; 0 refused", async () => {
+    const args = ["rho", MODEL, "--data", "mnist:test", "--limit", "3", "--json", "--time-limit", "600"];
+    const strip = (t: string) =>
+      t
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => {
+          const { seconds: _s, stages: _t, ...r } = JSON.parse(l) as Rec;
+          return r;
+        });
+    // mnist_mlp is Gemm and Relu: onnxruntime's CPU GEMM splits its output, not a dot product, across threads, so
+    // the float32 values (and the answers they steer) are the same whatever the thread count.
+    const one = strip((await robustcOk(args)).stdout);
+    const two = strip((await robustcOk([...args, "--threads", "2"])).stdout);
+    assert.deepEqual(two, one);
+    const out = join(dir, "t");
+    await robustcOk(["measure", MODEL, "--data", "mnist:test", "--limit", "1", "--threads", "2", "--out", out]);
+    assert.equal(JSON.parse(readFileSync(join(out, "report.json"), "utf8")).settings.threads, 2);
+    refusedOneLine(await robustc([...args, "--threads", "0"]), /--threads must be a positive integer, got 0/);
   });
 });
