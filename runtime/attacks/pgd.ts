@@ -8,6 +8,7 @@ import { prng } from "./prng.js";
 import { checkExample, fullRadius, logitScale, strictWinner, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
 import type { Seed } from "../point/seed.js";
+import { signDescent, type Look } from "./sign-descent.js";
 
 /*
  * Design notes:
@@ -93,65 +94,58 @@ export async function minNormAttack(
   };
 
   /**
-   * PGD at radius r from B starts in lockstep (signDescent's loop, attacks/sign-descent.ts, over a batch): per
-   * start the first iterate whose margin on the engine's logits is > kappa, or null. One vjp per step over the
-   * starts still running, with the weights of each start's previous competitor; a start whose competitor
-   * changed gets its gradient from a second vjp (the gradient is always its iterate's own margin's).
+   * PGD at radius r from B starts in lockstep (attacks/sign-descent.ts): per start the first iterate whose margin
+   * on the engine's logits is > kappa, or null. One vjp per step over the starts still running, with the weights of
+   * each start's previous competitor; a start whose competitor changed gets its gradient from a second vjp (the
+   * gradient is always its iterate's own margin's).
    */
-  const run = async (r: number, starts: readonly Float64Array[]): Promise<(Float64Array | null)[]> => {
-    const xs = starts.map((s) => project(s.slice(), r));
-    const out: (Float64Array | null)[] = starts.map(() => null);
+  const run = (r: number, starts: readonly Float64Array[]): Promise<(Float64Array | null)[]> => {
     const guess = starts.map(() => competitor(star.logits, predicted).j);
-    let live = xs.map((_, b) => b);
-    for (let k = 0; k <= opts.steps && live.length > 0; k++) {
-      const B = live.length;
-      const X = new Float64Array(B * n),
-        W = new Float64Array(B * K);
-      live.forEach((s, b) => {
-        X.set(xs[s], b * n);
-        marginWeights(W, b * K, guess[s]);
-      });
-      const { logits, gradient } = await engine.vjp(X, W, B);
-      const dirs = new Map<number, Float64Array>();
-      const redo: number[] = [];
-      const last = k === opts.steps || left() <= 0;
-      const next: number[] = [];
-      live.forEach((s, b) => {
-        const c = competitor(logits.subarray(b * K, (b + 1) * K), predicted);
-        if (c.m > kappa) {
-          out[s] = xs[s];
-          return;
-        }
-        if (last) return;
-        next.push(s);
-        if (c.j === guess[s]) dirs.set(s, gradient.subarray(b * n, (b + 1) * n));
-        else {
-          guess[s] = c.j;
-          redo.push(s);
-        }
-      });
-      if (redo.length > 0) {
-        const X2 = new Float64Array(redo.length * n),
-          W2 = new Float64Array(redo.length * K);
-        redo.forEach((s, b) => {
-          X2.set(xs[s], b * n);
-          marginWeights(W2, b * K, guess[s]);
+    // The loop hands look the running starts in order; `ids` maps them back to their guesses.
+    let ids = starts.map((_, s) => s);
+    return signDescent<Float64Array>(starts, {
+      steps: opts.steps,
+      look: async (xs, k) => {
+        const B = xs.length;
+        const X = new Float64Array(B * n),
+          W = new Float64Array(B * K);
+        xs.forEach((x, b) => {
+          X.set(x, b * n);
+          marginWeights(W, b * K, guess[ids[b]]);
         });
-        const g2 = (await engine.vjp(X2, W2, redo.length)).gradient;
-        redo.forEach((s, b) => dirs.set(s, g2.subarray(b * n, (b + 1) * n)));
-      }
+        const { logits, gradient } = await engine.vjp(X, W, B);
+        const last = k === opts.steps || left() <= 0;
+        const seen: Look<Float64Array>[] = [];
+        const redo: number[] = [];
+        xs.forEach((x, b) => {
+          const c = competitor(logits.subarray(b * K, (b + 1) * K), predicted);
+          if (c.m > kappa) seen.push({ stop: x });
+          else if (last) seen.push(null);
+          else if (c.j === guess[ids[b]]) seen.push({ dir: gradient.subarray(b * n, (b + 1) * n) });
+          else {
+            guess[ids[b]] = c.j;
+            redo.push(b);
+            seen.push(null);
+          }
+        });
+        if (redo.length > 0) {
+          const X2 = new Float64Array(redo.length * n),
+            W2 = new Float64Array(redo.length * K);
+          redo.forEach((b, q) => {
+            X2.set(xs[b], q * n);
+            marginWeights(W2, q * K, guess[ids[b]]);
+          });
+          const g2 = (await engine.vjp(X2, W2, redo.length)).gradient;
+          redo.forEach((b, q) => (seen[b] = { dir: g2.subarray(q * n, (q + 1) * n) }));
+        }
+        gradients += seen.filter((v) => v !== null && "dir" in v).length;
+        ids = ids.filter((_, b) => seen[b] !== null && "dir" in seen[b]!);
+        return seen;
+      },
       // Step from r/2 down to r/20: large early moves, fine ones near the end.
-      const a = r * (0.5 - 0.45 * (k / opts.steps));
-      for (const s of next) {
-        const x = xs[s],
-          g = dirs.get(s)!;
-        gradients++;
-        for (let i = 0; i < n; i++) x[i] += g[i] > 0 ? a : g[i] < 0 ? -a : 0;
-        project(x, r);
-      }
-      live = next;
-    }
-    return out;
+      stepLength: (k) => r * (0.5 - 0.45 * (k / opts.steps)),
+      project: (x) => project(x, r),
+    });
   };
 
   const w0 = new Float64Array(K);

@@ -29,7 +29,7 @@ import {
   type PointStatus,
   type RhoMode,
 } from "./result.js";
-import { checkedRegionLp } from "./region-lp.js";
+import { checkedRegionLp, exhaustedMessage } from "./region-lp.js";
 import { DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 /**
@@ -238,10 +238,7 @@ const STAGES = {
         else b.rhoHat = Infinity;
       } else {
         const status = lp.status === "exhausted" ? "error" : lp.status;
-        const message =
-          lp.status === "exhausted"
-            ? `no LP optimiser passed the onnxruntime float32 check (${lp.failures.join("; ")})`
-            : lp.message;
+        const message = lp.status === "exhausted" ? exhaustedMessage(lp) : lp.message;
         b.notes.push(`restricted LP: ${status}${message ? ` (${message})` : ""}`);
       }
     }),

@@ -38,6 +38,10 @@ export interface LadderResult {
   readonly message?: string;
 }
 
+/** Why a ladder that ran out of margins found no example (every rung's failure). */
+export const exhaustedMessage = (lp: LadderResult): string =>
+  `no LP optimiser passed the onnxruntime float32 check (${lp.failures.join("; ")})`;
+
 /**
  * min ‖x − x*‖∞ over `problem` (a region, its target, optionally a ball) with each margin of `ladder`; the
  * first optimiser that passes point/check.ts inspectExample (label ≠ avoid; = target when required) ends it.

@@ -9,7 +9,7 @@ import { Region } from "../lazy/region.js";
 import { marginLadder } from "../point/check.js";
 import type { PointContext } from "../point/context.js";
 import { secondsSince, type Seed } from "../point/seed.js";
-import { ladderLp, type LadderResult } from "./region-lp.js";
+import { exhaustedMessage, ladderLp, type LadderResult } from "./region-lp.js";
 import { LP_FIELDS, type LpPoint } from "./result.js";
 
 /**
@@ -100,7 +100,7 @@ export async function restrictPoint(ctx: PointContext, seed: Seed): Promise<LpPo
         rowsAdded: lp.rowsAdded,
         solverSeconds: lp.solverSeconds,
         seconds: seconds(),
-        message: `no LP optimiser passed the onnxruntime float32 check (${lp.failures.join("; ")})`,
+        message: exhaustedMessage(lp),
       };
   }
 }

@@ -9,7 +9,7 @@ import type { Evaluator } from "../evaluator/types.js";
 import { checkCandidate, type Counterexample } from "./result.js";
 import { centre, unsafeValue, type Spec } from "../bab/spec.js";
 import { prng } from "../attacks/prng.js";
-import { signDescent } from "../attacks/sign-descent.js";
+import { signDescent, type Look } from "../attacks/sign-descent.js";
 
 export interface AttackOptions {
   /** Wall-clock end (performance.now() milliseconds). */
@@ -80,33 +80,36 @@ export async function attack(
     return frac * width[i];
   };
 
+  /** One start's step (the sign-descent loop's look): a checked counterexample, its descent direction, or stop. */
+  const lookAt = async (x: Float64Array, step: number): Promise<Look<Counterexample>> => {
+    const { t, u } = evaluate(x);
+    if (u.value <= 0) {
+      const ce = await tryCheck(x);
+      if (ce) return { stop: ce };
+    }
+    if (step === o.steps || performance.now() >= o.deadline || u.disjunct < 0) return null;
+    const a = s.disjuncts[u.disjunct][u.atom];
+    const ws = new Float64Array(t.logits.length);
+    a.ys.forEach((j, k) => {
+      ws[j] += a.yw[k];
+    });
+    const g = logitCombinationGradient(net, m, t, ws);
+    a.xs.forEach((i, k) => {
+      g[i] += a.xw[k];
+    });
+    // Descent: along −g.
+    for (let i = 0; i < g.length; i++) g[i] = -g[i];
+    return { dir: g };
+  };
+
   for (let r = 0; r < o.restarts && performance.now() < o.deadline; r++) {
     const starts = o.starts ?? [];
     const x0 =
       r < starts.length ? starts[r] : r === starts.length ? centre(s) : s.lower.map((l, i) => l + rand() * width[i]);
     // Projected sign-gradient descent on the unsafe margin (attacks/sign-descent.ts), over the property's box.
-    const ce = await signDescent<Counterexample>(x0, {
+    const [ce] = await signDescent<Counterexample>([x0], {
       steps: o.steps,
-      look: async (x, step) => {
-        const { t, u } = evaluate(x);
-        if (u.value <= 0) {
-          const ce = await tryCheck(x);
-          if (ce) return { stop: ce };
-        }
-        if (step === o.steps || performance.now() >= o.deadline || u.disjunct < 0) return null;
-        const a = s.disjuncts[u.disjunct][u.atom];
-        const ws = new Float64Array(t.logits.length);
-        a.ys.forEach((j, k) => {
-          ws[j] += a.yw[k];
-        });
-        const g = logitCombinationGradient(net, m, t, ws);
-        a.xs.forEach((i, k) => {
-          g[i] += a.xw[k];
-        });
-        // Descent: along −g.
-        for (let i = 0; i < g.length; i++) g[i] = -g[i];
-        return { dir: g };
-      },
+      look: async ([x], step) => [await lookAt(x, step)],
       stepLength,
       projectStart: false,
       project: (x) => {
