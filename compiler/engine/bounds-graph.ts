@@ -1,38 +1,53 @@
 // The bounds graph: sound lower bounds of output combinations G·y over B input boxes by CROWN back-substitution,
-// in float64, as an ONNX model (opset GRAPH_OPSET) that onnxruntime runs. Consumes the Network IR; produces the
-// model's bytes, or a diagnostic for a network it does not cover. Covered: chains of dense affine layers
-// (matrix and scale-shift kinds: Gemm, MatMul, a separate Add/Sub/Mul/Div by constants), ReLU and reshapes
-// without a gather source (flatten); any other layer kind (conv, average pool, max-pool, add, gather reshapes) is
-// refused here and the engine computes bounds with the reference
-// backend instead (runtime/engine/bounds.ts says which backend ran: Engine.boundsBackend).
+// in float64, as an ONNX model (opset GRAPH_OPSET) that onnxruntime runs. Consumes the Network IR and its
+// matrices; produces the model's bytes, or a diagnostic for a network it does not cover. Covered: every layer kind
+// of the IR (affine matrix, conv, average pool and scale-shift; ReLU; max-pool; residual add; reshapes, gathers
+// included) but a dense matrix too large to make dense (MAX_DENSE); such a network gets the reference backend's
+// bounds instead (runtime/engine/bounds.ts says which backend ran: Engine.boundsBackend).
 
 import { diag, fail, ok, type Result } from "../diagnostics.js";
+import { backsubWork } from "../analysis/bounds/backsub.js";
 import { OnnxBuilder, type AttrValue } from "../frontend/onnx/write.js";
-import { outputSize, sizeOf, type Layer, type Network } from "../ir/network.js";
+import { avgPoolDivisor } from "../ir/affine.js";
+import { layerWindows, networkMatrices, type NetworkMatrices } from "../ir/matrices.js";
+import { outputSize, sizeOf, type AffineOp, type Layer, type Network } from "../ir/network.js";
 import { GRAPH_OPSET, MAX_DENSE, neededLayers } from "./emit.js";
-import { GRAPH_IO } from "./types.js";
+import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
 
 /*
  * Design notes:
  * Inputs: `lower`, `upper` [B, n] (the boxes, row-major in the input shape), `rows` [B, R, K] (box b's R rows
  * over the K logits), and per ReLU layer `slopes_<id>` [B, n_id] (the lower-relaxation slopes; outside [0, 1]:
  * DeepPoly's choice). Outputs: `bound` [B, R] and per ReLU layer `pre_lower_<id>`, `pre_upper_<id>` [B, n]
- * (its pre-activation bounds). B and R are symbolic.
+ * (its pre-activation bounds). B and R are symbolic. Every layer's bounds are [B, n] tensors (n its size).
  *
- * What it computes, matching the reference (backsub.ts tightBounds with outputs = false, then backsub of the
- * rows, lower side only):
- *   layer bounds   in layer order, each affine layer's interval (IBP) from its input's bounds; an affine layer
- *                  that a ReLU reads and that is not an affine map of the input box alone (IBP is exact there)
- *                  is also back-substituted — rows [W; −W] down to the input — and its bounds are the
- *                  intersection of both (the reference also intersects with the first IBP pass over the box,
- *                  which the refined interval lies inside up to rounding pads)
- *   relaxation     per ReLU from its pre-activation bounds [l, h] (compiler/nonlinear/relu.ts): stable active
- *                  (l ≥ 0) exact, stable inactive (h ≤ 0) zero; unstable: upper line v ≤ s·u + t through (l, 0)
- *                  with s = h/(h − l) and t = −s·l, lower line v ≥ a·u with a the input slope where it lies in
- *                  [0, 1], else DeepPoly's choice (1 where h ≥ −l, else 0)
- *   back-substitution  Λ on a layer's value goes to its input: affine Λ·W (constant += Λ·b; a scale-shift:
- *                  Λ∘scale, constant += Λ·shift); ReLU Λ⁺·a + Λ⁻·s
- *                  (constant += Λ⁻·t); reshape nothing; at the input min over the box: Σ Λ⁺·lower + Λ⁻·upper.
+ * What it computes, matching the reference (backsub.ts tightBounds with outputs = false and the engine's work limit,
+ * then backsub of the rows, lower side only):
+ *   layer bounds   in layer order, each layer's interval (IBP) from its inputs' bounds; the input of a ReLU or a
+ *                  max-pool that an affine layer (not an affine map of the input box alone: IBP is exact there)
+ *                  or a residual add computes is also back-substituted — rows [I; −I] down to the input — where
+ *                  backsub.ts backsubWork puts it within ENGINE_BACKSUB_WORK, and its bounds are the intersection
+ *                  of both (the reference also intersects with the first IBP pass over the box, which the
+ *                  refined interval lies inside up to rounding pads)
+ *   relaxations    ReLU from its pre-activation bounds [l, h] (compiler/nonlinear/relu.ts): stable active (l ≥ 0)
+ *                  exact, stable inactive (h ≤ 0) zero; unstable: upper line v ≤ s·u + t through (l, 0) with
+ *                  s = h/(h − l) and t = −s·l, lower line v ≥ a·u with a the input slope where it lies in [0, 1],
+ *                  else DeepPoly's choice (1 where h ≥ −l, else 0). Max-pool (nonlinear/maxpool.ts, DeepPoly's):
+ *                  below v ≥ u_best (best: the window's first element of largest lower bound); above v ≤ u_best
+ *                  where u_best's lower bound is ≥ every other element's upper bound, else v ≤ max of the uppers
+ *   back-substitution  from the rows down, each layer sends its coefficients Λ to its input(s) (a residual add to
+ *                  both, summed where they meet): affine Λ·W (constant += Λ·b; conv and average pool as the
+ *                  transposed product below; scale-shift Λ∘scale, constant += Λ·shift); ReLU Λ⁺·a + Λ⁻·s
+ *                  (constant += Λ⁻·t); max-pool Λ⁺ and, where dominated, Λ⁻ to u_best, else constant += Λ⁻·max;
+ *                  reshape nothing, a gather the transposed gather; at the input min over the box:
+ *                  Σ Λ⁺·lower + Λ⁻·upper.
+ *
+ * Windowed layers without dense matrices (conv, average pool, max-pool, gathers): a fixed table `source` of
+ * input positions per (output, tap) — −1 in the padding — read by one Gather from the input padded with a zero
+ * (im2col). A conv is then one batched MatMul per group over its patches ([G, M/G, K] × [B, G, K, P]); its
+ * transposed product (back-substitution) the MatMul with the transposed kernel, then every input position sums
+ * the taps that read it: a Gather by the inverse table (padded to the most taps any position has) and a ReduceSum.
+ * An average pool is the depthwise conv of ones times 1/divisor per output.
  *
  * Soundness in float64 (issue 23's rule), the pad computed in the graph. Every sum the bound is made of is a
  * dot product of at most N terms (N below: all layer sizes on the chain plus the layer count plus 8, larger than
@@ -40,19 +55,26 @@ import { GRAPH_IO } from "./types.js";
  * (γ_N = N·u/(1 − N·u), u = 2^-53; any summation order, FMA or not). The coefficients Λ themselves need not be
  * exact: back-substitution is valid for whatever coefficients arrive at a layer, provided the value dropped by
  * rounding them is accounted for. Per row, a magnitude `mag` collects:
- *   affine step    |Λ|·(|W|·hmax + |b|) (scale-shift: |scale|, |shift|), hmax = max(|lower|, |upper|) of the layer's
- * input: bounds |E·h| where
- *                  E = fl(Λ·W) − Λ·W (|E| ≤ γ_N·|Λ|·|W|) and the rounding of Λ·b
+ *   affine step    |Λ|·(|W|·hmax + |b|) (scale-shift: |scale|, |shift|; conv and pool the same through their
+ *                  tables; average pool times 1/divisor), hmax = max(|lower|, |upper|) of the layer's input:
+ *                  bounds |E·h| where E = fl(Λ·W) − Λ·W (|E| ≤ γ_N·|Λ|·|W|, whatever order the MatMul and the
+ *                  transposed gather sum in) and the rounding of Λ·b
  *   ReLU step      |Λ|·(2·zmax + t), zmax the pre-activation's max |value|: the rounding of each relaxed
  *                  coefficient (one product, relative u, slopes ≤ 1 + 2^-47) times |u| and of the sum Λ⁻·t
+ *   max-pool step  |Λ|·(2·zmax + |d|), zmax the window's max |value| and d the constant of its upper line: the
+ *                  coefficients move exactly (times 1 or 0) but overlapping windows sum at an input, and Λ⁻·d
+ *   gather step    |Λ|·hmax of the layer (the transposed gather sums where a position is read twice)
+ *   residual add   |Λ_a| + |Λ_b| times hmax of the layer where two branches' coefficients meet (one addition each)
  *   input          |Λ|·3·xmax: the final sum's rounding (Λ·lower + min(Λ, 0)·(upper − lower), the width rounded)
  * and the bound is fl(c + lin) − (2·γ_N·mag + TINY). The factor 2 covers the rounding of mag itself (a sum of
  * non-negative terms, computed ≥ (1 − γ_N) of its value), of the additions of the constants and of the final
  * subtraction; TINY = 1e-290 covers underflow (each product loses at most 2^-1074). The interval (IBP) bounds
- * are padded the same way: ± (2·γ_N·(|W|·hmax + |b|) + TINY). The relaxation's own floats are rounded outward:
+ * are padded the same way: ± (2·γ_N·(|W|·hmax + |b|) + TINY) (an add: the sum of both inputs' hmax; ReLU, max-pool
+ * and gathers compute no sum). The relaxation's own floats are rounded outward:
  * s and t are multiplied by 1 + 2^-48, which exceeds their rounding (three roundings of 2^-53), so the line
  * through (l, 0) with slope ≥ h/(h − l) stays above the ReLU on [l, h]; for h < 2^-900 (where h/(h − l) could
- * lose relative precision to underflow) s = 1, t = −l. Lower slopes in [0, 1] need no rounding (any is sound).
+ * lose relative precision to underflow) s = 1, t = −l. Lower slopes in [0, 1] need no rounding (any is sound);
+ * the max-pool's lines are exact (slopes 1, constants bounds already padded).
  * Hence the final lower bound never exceeds the exact-arithmetic minimum of G·y over the box of the network
  * with these float64 weights; the intermediate bounds likewise contain every exact value.
  */
@@ -82,30 +104,80 @@ const SMALL_UPPER = 2 ** -900;
 export const reluLayers = (net: Network): number[] =>
   net.layers.filter((l, i) => l.kind === "relu" && neededLayers(net)[i]).map((l) => l.id);
 
-/** Why the bounds graph does not cover a network (a layer kind it has no rule for), or null. */
+/** Why the bounds graph does not cover a network (a matrix too large to make dense), or null. */
 export function boundsGraphRefusal(net: Network): string | null {
   const need = neededLayers(net);
   for (const l of net.layers) {
-    if (!need[l.id]) continue;
-    if (l.kind === "input" || l.kind === "relu") continue;
-    if (l.kind === "reshape" && !l.source) continue;
-    if (l.kind === "affine" && l.op.kind === "scale-shift") continue;
-    if (l.kind === "affine" && l.op.kind === "matrix") {
-      if (l.op.rows * l.op.cols > MAX_DENSE)
-        return `layer '${l.name}': its ${l.op.rows}×${l.op.cols} matrix is too large to make dense`;
-      continue;
-    }
-    const what = l.kind === "affine" ? `affine ${l.op.kind}` : l.kind === "reshape" ? "reshape with a gather" : l.kind;
-    return `layer '${l.name}' (${l.onnxOp}): the bounds graph covers dense affine layers (matrix, scale-shift), ReLU and flatten only, not ${what}`;
+    if (!need[l.id] || l.kind !== "affine" || l.op.kind !== "matrix") continue;
+    if (l.op.rows * l.op.cols > MAX_DENSE)
+      return `layer '${l.name}' (${l.onnxOp}): its ${l.op.rows}×${l.op.cols} matrix is too large to make dense (more than ${MAX_DENSE} elements)`;
   }
   return null;
 }
 
-interface Relaxation {
+/**
+ * A fixed gather: `count` positions, position f reading input index source[f] (−1: a zero), and its inverse:
+ * per input index the positions that read it (padded with `count`, the zero slot of a padded coefficient row).
+ */
+interface GatherTable {
+  /** int64 [count]: source with −1 mapped to the input size (the zero appended to the input). */
+  readonly forward: string;
+  /** int64 [n, uses]. */
+  readonly inverse: string;
+  readonly count: number;
+}
+
+/** A coefficient tensor Λ: [R, n] (the [I; −I] stack before it meets a box-dependent step) or [B, R, n]. */
+interface Coef {
+  readonly name: string;
+  readonly rank: 2 | 3;
+}
+
+/** A conv or average pool as im2col: G groups of M/G outputs over K = (C/G)·kh·kw taps at P positions. */
+interface ConvPlan {
+  readonly table: GatherTable;
+  readonly G: number;
+  readonly Mg: number;
+  readonly K: number;
+  readonly P: number;
+  /** [G, Mg, K] and its parts, and [G, K, Mg] (the transposed product). */
+  readonly W: string;
+  readonly WPos: string;
+  readonly WNeg: string;
+  readonly absW: string;
+  readonly WT: string;
+  /** [M·P]: the bias per output and its magnitude (null: none). */
+  readonly bias: string | null;
+  readonly absBias: string | null;
+  /** [M·P]: 1/divisor per output (average pool), or null. */
+  readonly post: string | null;
+}
+
+type Weights =
+  | { kind: "matrix"; W: string; bias: string; WtPos: string; WtNeg: string; absWt: string; absB: string }
+  | { kind: "diagonal"; scale: string; shift: string }
+  | { kind: "conv"; plan: ConvPlan };
+
+interface ReluRelaxation {
+  readonly kind: "relu";
   readonly alpha: string;
   readonly s: string;
   readonly t: string;
   /** 2·zmax + t: the ReLU step's magnitude per neuron. */
+  readonly mag: string;
+}
+
+interface PoolRelaxation {
+  readonly kind: "maxpool";
+  readonly table: GatherTable;
+  readonly slots: number;
+  /** [B, m, slots] 0/1: the best element's slot. */
+  readonly sel: string;
+  /** [B, m] 0/1: the best element dominates its window (the upper line is v ≤ u_best). */
+  readonly dom: string;
+  /** [B, m]: the upper line's constant where not dominated (0 where dominated). */
+  readonly d: string;
+  /** [B, m]: 2·zmax + |d|. */
   readonly mag: string;
 }
 
@@ -116,20 +188,22 @@ class BoundsEmitter {
   private readonly absMax = new Map<number, string>();
   /** Affine layer id → |W|·hmax + |b| per box ([B, m]). */
   private readonly affineMag = new Map<number, string>();
-  private readonly weights = new Map<
-    number,
-    | { kind: "matrix"; W: string; bias: string; WtPos: string; WtNeg: string; absWt: string; absB: string }
-    | { kind: "diagonal"; scale: string; shift: string }
-  >();
-  private readonly relax = new Map<number, Relaxation>();
+  private readonly weights = new Map<number, Weights>();
+  private readonly relax = new Map<number, ReluRelaxation | PoolRelaxation>();
+  private readonly gathers = new Map<number, GatherTable>();
   private readonly consts = new Map<string, string>();
   readonly padCoef: number;
+  private readonly need: boolean[];
 
-  constructor(readonly net: Network) {
+  constructor(
+    readonly net: Network,
+    readonly m: NetworkMatrices,
+    readonly workLimit: number,
+  ) {
     this.lo = net.layers.map(() => undefined);
     this.hi = net.layers.map(() => undefined);
-    const need = neededLayers(net);
-    const chain = net.layers.filter((l) => need[l.id]);
+    this.need = neededLayers(net);
+    const chain = net.layers.filter((l) => this.need[l.id]);
     this.padCoef = 2 * gamma(chain.reduce((a, l) => a + sizeOf(l.shape), 0) + chain.length + 8);
   }
 
@@ -143,6 +217,10 @@ class BoundsEmitter {
     return this.b.initializer({ name: this.b.fresh(prefix), dims, data, dtype: "float64" });
   }
 
+  i64(prefix: string, dims: readonly number[], data: ArrayLike<number>): string {
+    return this.b.initializer({ name: this.b.fresh(prefix), dims, data, dtype: "int64" });
+  }
+
   scalar(v: number): string {
     const key = `f${v}`;
     let n = this.consts.get(key);
@@ -154,7 +232,7 @@ class BoundsEmitter {
     const key = `i${values.join(",")}`;
     let n = this.consts.get(key);
     if (!n) {
-      n = this.b.initializer({ name: this.b.fresh("axes"), dims: [values.length], data: values, dtype: "int64" });
+      n = this.i64("axes", [values.length], values);
       this.consts.set(key, n);
     }
     return n;
@@ -165,9 +243,17 @@ class BoundsEmitter {
     return this.op("ReduceSum", [x, this.ints([-1])], { keepdims: 0 });
   }
 
+  maxLast(x: string): string {
+    return this.op("ReduceMax", [x], { axes: [-1], keepdims: 0 });
+  }
+
   /** [B, n] → [B, 1, n] (broadcast against Λ [B or 1, R, n]). */
   mid(x: string): string {
     return this.op("Unsqueeze", [x, this.ints([1])]);
+  }
+
+  reshape(x: string, dims: readonly number[]): string {
+    return this.op("Reshape", [x, this.ints(dims)]);
   }
 
   add(a: string | null, x: string): string {
@@ -188,13 +274,44 @@ class BoundsEmitter {
     return n;
   }
 
+  /** The table of a gather reading input positions `source` (−1: zero) from an input of n values. */
+  table(prefix: string, source: ArrayLike<number>, n: number): GatherTable {
+    const count = source.length;
+    const readers: number[][] = Array.from({ length: n }, () => []);
+    const fwd = new Array<number>(count);
+    for (let f = 0; f < count; f++) {
+      const s = source[f];
+      fwd[f] = s < 0 ? n : s;
+      if (s >= 0) readers[s].push(f);
+    }
+    const uses = Math.max(1, ...readers.map((r) => r.length));
+    const inv = new Array<number>(n * uses).fill(count);
+    readers.forEach((r, j) => r.forEach((f, k) => (inv[j * uses + k] = f)));
+    return {
+      forward: this.i64(`${prefix}_src`, [count], fwd),
+      inverse: this.i64(`${prefix}_inv`, [n, uses], inv),
+      count,
+    };
+  }
+
+  /** x [B, n] → [B, count]: the table's positions (a zero appended to x for the padding). */
+  gather(x: string, t: GatherTable): string {
+    const padded = this.op("Pad", [x, this.ints([0, 0, 0, 1])]);
+    return this.op("Gather", [padded, t.forward], { axis: 1 });
+  }
+
+  /** The transposed gather: coefficients c [.., R, count] → [.., R, n], each input summing its positions. */
+  scatter(c: Coef, t: GatherTable): Coef {
+    const padded = this.op("Pad", [c.name, this.ints(c.rank === 2 ? [0, 0, 0, 1] : [0, 0, 0, 0, 0, 1])]);
+    return { name: this.sumLast(this.op("Gather", [padded, t.inverse], { axis: c.rank - 1 })), rank: c.rank };
+  }
+
   run(): Result<void> {
-    const need = neededLayers(this.net);
     const K = outputSize(this.net);
     const B = GRAPH_IO.batch,
       R = BOUNDS_IO.rowCount;
     for (const l of this.net.layers) {
-      if (!need[l.id]) continue;
+      if (!this.need[l.id]) continue;
       switch (l.kind) {
         case "input": {
           const n = sizeOf(l.shape);
@@ -205,21 +322,24 @@ class BoundsEmitter {
           break;
         }
         case "reshape":
-          this.lo[l.id] = this.lo[l.input];
-          this.hi[l.id] = this.hi[l.input];
+          this.reshapeLayer(l);
           break;
         case "relu":
           this.relu(l);
           break;
+        case "maxpool":
+          this.maxpool(l);
+          break;
         case "affine":
           this.affine(l);
           break;
-        default:
-          return fail(diag("engine/unsupported", boundsGraphRefusal(this.net) ?? `layer '${l.name}'`));
+        case "add":
+          this.addLayer(l);
+          break;
       }
     }
     this.b.input(BOUNDS_IO.rows, [B, R, K], "float64");
-    const bound = this.backward(this.net.output, BOUNDS_IO.rows);
+    const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 });
     this.b.node("Identity", [bound], [BOUNDS_IO.bound], {}, "bound");
     this.b.output(BOUNDS_IO.bound, [B, R], "float64");
     for (const id of reluLayers(this.net)) {
@@ -231,6 +351,18 @@ class BoundsEmitter {
       this.b.output(BOUNDS_IO.preUpper(id), [B, n], "float64");
     }
     return ok(undefined);
+  }
+
+  private reshapeLayer(l: Extract<Layer, { kind: "reshape" }>): void {
+    if (!l.source) {
+      this.lo[l.id] = this.lo[l.input];
+      this.hi[l.id] = this.hi[l.input];
+      return;
+    }
+    const t = this.table(`l${l.id}`, l.source, sizeOf(this.net.layers[l.input].shape));
+    this.gathers.set(l.id, t);
+    this.lo[l.id] = this.gather(this.lo[l.input]!, t);
+    this.hi[l.id] = this.gather(this.hi[l.input]!, t);
   }
 
   private relu(l: Extract<Layer, { kind: "relu" }>): void {
@@ -255,21 +387,147 @@ class BoundsEmitter {
     ]);
     const alpha = this.op("Where", [unstable, this.op("Where", [valid, given, deepPoly]), active]);
     const zmax = this.maxAbs(l.input);
-    this.relax.set(l.id, { alpha, s, t, mag: this.op("Add", [this.op("Add", [zmax, zmax]), t]) });
+    this.relax.set(l.id, { kind: "relu", alpha, s, t, mag: this.op("Add", [this.op("Add", [zmax, zmax]), t]) });
     this.lo[l.id] = this.op("Relu", [lo]);
     this.hi[l.id] = this.op("Relu", [hi]);
     this.absMax.set(l.id, this.hi[l.id]!);
+  }
+
+  private maxpool(l: Extract<Layer, { kind: "maxpool" }>): void {
+    const w = layerWindows(l),
+      m = w.indptr.length - 1;
+    let slots = 1;
+    for (let j = 0; j < m; j++) slots = Math.max(slots, w.indptr[j + 1] - w.indptr[j]);
+    // Slot k of window j: its k-th element, or −1 past the window's end (a window in the padding only has none).
+    const source = new Int32Array(m * slots).fill(-1);
+    for (let j = 0; j < m; j++)
+      for (let k = w.indptr[j]; k < w.indptr[j + 1]; k++) source[j * slots + k - w.indptr[j]] = w.indices[k];
+    const t = this.table(`l${l.id}`, source, sizeOf(this.net.layers[l.input].shape));
+    // [B, m, slots] views; slots past a window's end read −∞ (they never win a max) through `invalid`.
+    const invalid = this.f64(
+      `l${l.id}_invalid`,
+      [m, slots],
+      Array.from(source, (s) => (s < 0 ? -Infinity : 0)),
+    );
+    const view = (x: string) => this.op("Add", [this.reshape(this.gather(x, t), [0, m, slots]), invalid]);
+    const glo = view(this.lo[l.input]!),
+      ghi = view(this.hi[l.input]!);
+    const lo = this.maxLast(glo),
+      hi = this.maxLast(ghi);
+    // best: the first slot of largest lower bound (ArgMax keeps the first); dominated: lower(best) ≥ the upper bound
+    // of every other slot of the window.
+    const best = this.op("ArgMax", [glo], { axis: -1, keepdims: 1, select_last_index: 0 });
+    const selB = this.op("Equal", [
+      this.i64(
+        `l${l.id}_slots`,
+        [slots],
+        Array.from({ length: slots }, (_, k) => k),
+      ),
+      best,
+    ]);
+    const sel = this.op("Cast", [selB], { to: 11 });
+    const others = this.maxLast(this.op("Where", [selB, this.scalar(-Infinity), ghi]));
+    const domB = this.op("GreaterOrEqual", [lo, others]);
+    const dom = this.op("Cast", [domB], { to: 11 });
+    const d = this.op("Where", [domB, this.scalar(0), hi]);
+    // The input's largest |value| over each window (slots past the end read 0 after the zero pad: harmless).
+    const zmax = this.maxLast(this.reshape(this.gather(this.maxAbs(l.input), t), [0, m, slots]));
+    const mag = this.op("Add", [this.op("Add", [zmax, zmax]), this.op("Abs", [d])]);
+    this.relax.set(l.id, { kind: "maxpool", table: t, slots, sel, dom, d, mag });
+    this.lo[l.id] = lo;
+    this.hi[l.id] = hi;
+  }
+
+  private addLayer(l: Extract<Layer, { kind: "add" }>): void {
+    const [a, c] = l.inputs;
+    const pad = this.pad(this.op("Add", [this.maxAbs(a), this.maxAbs(c)]));
+    const ibpLo = this.op("Sub", [this.op("Add", [this.lo[a]!, this.lo[c]!]), pad]);
+    const ibpHi = this.op("Add", [this.op("Add", [this.hi[a]!, this.hi[c]!]), pad]);
+    this.refine(l, ibpLo, ibpHi);
+  }
+
+  /** A conv (grouped, dilated, padded) or an average pool as im2col tables and per-group kernels. */
+  private convPlan(id: number, op: Extract<AffineOp, { kind: "conv" | "avgpool" }>): ConvPlan {
+    const g = op.geometry;
+    const [kh, kw] = g.kernel;
+    const G = op.kind === "conv" ? op.group : g.inC;
+    const cpg = g.inC / G,
+      Mg = g.outC / G,
+      K = cpg * kh * kw,
+      P = g.outH * g.outW;
+    const source = new Int32Array(G * K * P).fill(-1);
+    for (let grp = 0; grp < G; grp++)
+      for (let ci = 0; ci < cpg; ci++)
+        for (let ky = 0; ky < kh; ky++)
+          for (let kx = 0; kx < kw; kx++) {
+            const k = (ci * kh + ky) * kw + kx;
+            for (let oy = 0; oy < g.outH; oy++) {
+              const y = oy * g.strides[0] - g.pads[0] + ky * g.dilations[0];
+              if (y < 0 || y >= g.inH) continue;
+              for (let ox = 0; ox < g.outW; ox++) {
+                const x = ox * g.strides[1] - g.pads[1] + kx * g.dilations[1];
+                if (x >= 0 && x < g.inW)
+                  source[(grp * K + k) * P + oy * g.outW + ox] = ((grp * cpg + ci) * g.inH + y) * g.inW + x;
+              }
+            }
+          }
+    // The kernel [G, Mg, K] is the IR's weight [M, C/G, kh, kw] as it lies (output channel oc = grp·Mg + m).
+    const w = op.kind === "conv" ? Float64Array.from(op.weight) : new Float64Array(G * Mg * K).fill(1);
+    const wt = new Float64Array(w.length);
+    for (let grp = 0; grp < G; grp++)
+      for (let mm = 0; mm < Mg; mm++)
+        for (let k = 0; k < K; k++) wt[(grp * K + k) * Mg + mm] = w[(grp * Mg + mm) * K + k];
+    const perOutput = (f: (oc: number, p: number) => number) => {
+      const v = new Float64Array(g.outC * P);
+      for (let oc = 0; oc < g.outC; oc++) for (let p = 0; p < P; p++) v[oc * P + p] = f(oc, p);
+      return v;
+    };
+    const bias = op.kind === "conv" && op.bias.some((v) => v !== 0) ? perOutput((oc) => op.bias[oc]) : null;
+    const post =
+      op.kind === "avgpool"
+        ? perOutput((_, p) => 1 / avgPoolDivisor(g, Math.floor(p / g.outW), p % g.outW, op.countIncludePad))
+        : null;
+    return {
+      table: this.table(`l${id}`, source, g.inC * g.inH * g.inW),
+      G,
+      Mg,
+      K,
+      P,
+      W: this.f64(`l${id}_W`, [G, Mg, K], w),
+      WPos: this.f64(
+        `l${id}_Wpos`,
+        [G, Mg, K],
+        w.map((v) => Math.max(v, 0)),
+      ),
+      WNeg: this.f64(
+        `l${id}_Wneg`,
+        [G, Mg, K],
+        w.map((v) => Math.min(v, 0)),
+      ),
+      absW: this.f64(`l${id}_absW`, [G, Mg, K], w.map(Math.abs)),
+      WT: this.f64(`l${id}_WT`, [G, K, Mg], wt),
+      bias: bias ? this.f64(`l${id}_b`, [bias.length], bias) : null,
+      absBias: bias ? this.f64(`l${id}_absb`, [bias.length], bias.map(Math.abs)) : null,
+      post: post ? this.f64(`l${id}_post`, [post.length], post) : null,
+    };
+  }
+
+  /** Σ_taps kernel·x over the plan's patches: x [B, n] → [B, M·P] (times 1/divisor for a pool). */
+  private convApply(plan: ConvPlan, kernel: string, x: string): string {
+    const patches = this.reshape(this.gather(x, plan.table), [0, plan.G, plan.K, plan.P]);
+    const y = this.reshape(this.op("MatMul", [kernel, patches]), [0, plan.G * plan.Mg * plan.P]);
+    return plan.post ? this.op("Mul", [y, plan.post]) : y;
   }
 
   private affine(l: Extract<Layer, { kind: "affine" }>): void {
     const op = l.op;
     const lo = this.lo[l.input]!,
       hi = this.hi[l.input]!;
-    let ibpLo: string, ibpHi: string, m: number;
+    let ibpLo: string, ibpHi: string;
     if (op.kind === "scale-shift") {
       // y = scale ∘ h + shift (one product and one sum per value): the interval of each product is [min, max]
       // of its two ends; the magnitude |scale|·hmax + |shift|.
-      m = op.scale.length;
+      const m = op.scale.length;
       const scale = this.f64(`l${l.id}_scale`, [m], op.scale),
         shift = this.f64(`l${l.id}_shift`, [m], op.shift);
       this.weights.set(l.id, { kind: "diagonal", scale, shift });
@@ -282,11 +540,21 @@ class BoundsEmitter {
       const [p, q] = [this.op("Mul", [lo, scale]), this.op("Mul", [hi, scale])];
       ibpLo = this.op("Sub", [this.op("Add", [this.op("Min", [p, q]), shift]), pad]);
       ibpHi = this.op("Add", [this.op("Add", [this.op("Max", [p, q]), shift]), pad]);
+    } else if (op.kind === "conv" || op.kind === "avgpool") {
+      // IBP: W⁺ patches of lower + W⁻ patches of upper (+ bias), padded by 2·γ_N·(|W|·hmax + |b|) + TINY.
+      const plan = this.convPlan(l.id, op);
+      this.weights.set(l.id, { kind: "conv", plan });
+      const withBias = (y: string, b: string | null) => (b ? this.op("Add", [y, b]) : y);
+      const mag = withBias(this.convApply(plan, plan.absW, this.maxAbs(l.input)), plan.absBias);
+      this.affineMag.set(l.id, mag);
+      const pad = this.pad(mag);
+      const sum = (a: string, b: string) =>
+        withBias(this.op("Add", [this.convApply(plan, plan.WPos, a), this.convApply(plan, plan.WNeg, b)]), plan.bias);
+      ibpLo = this.op("Sub", [sum(lo, hi), pad]);
+      ibpHi = this.op("Add", [sum(hi, lo), pad]);
     } else {
-      if (op.kind !== "matrix")
-        throw new Error("internal: the bounds graph's plan admits matrix and scale-shift layers only");
-      const n = op.cols;
-      m = op.rows;
+      const n = op.cols,
+        m = op.rows;
       const W = new Float64Array(m * n);
       for (let r = 0; r < m; r++)
         for (let k = op.indptr[r]; k < op.indptr[r + 1]; k++) W[r * n + op.indices[k]] += op.values[k];
@@ -327,18 +595,24 @@ class BoundsEmitter {
         pad,
       ]);
     }
+    this.refine(l, ibpLo, ibpHi);
+  }
+
+  /** A layer's bounds: its interval, intersected with back-substitution where refineBounds's rule asks for it. */
+  private refine(l: Extract<Layer, { kind: "affine" | "add" }>, ibpLo: string, ibpHi: string): void {
     if (!this.backsubstituted(l)) {
       this.lo[l.id] = ibpLo;
       this.hi[l.id] = ibpHi;
       return;
     }
     // Back-substitution of rows [I; −I] (lower bounds of u and of −u), intersected with IBP.
+    const m = sizeOf(l.shape);
     const stack = new Float64Array(2 * m * m);
     for (let i = 0; i < m; i++) {
       stack[i * m + i] = 1;
       stack[(m + i) * m + i] = -1;
     }
-    const r = this.backward(l.id, this.f64(`l${l.id}_pm`, [2 * m, m], stack));
+    const r = this.backward(l.id, { name: this.f64(`l${l.id}_pm`, [2 * m, m], stack), rank: 2 });
     const lowC = this.op("Slice", [r, this.ints([0]), this.ints([m]), this.ints([1])]);
     const upC = this.op("Neg", [this.op("Slice", [r, this.ints([m]), this.ints([2 * m]), this.ints([1])])]);
     this.lo[l.id] = this.op("Max", [ibpLo, lowC]);
@@ -346,78 +620,141 @@ class BoundsEmitter {
   }
 
   /**
-   * Back-substituted: an affine layer read by a ReLU (through flattens) whose own input is not the input box
-   * through flattens alone (there IBP is already exact) — backsub.ts's refineBounds rule for dense chains.
+   * Back-substituted (backsub.ts refineBounds's rule): the input of a ReLU or a max-pool, computed by an affine
+   * layer that does not read the input box directly (IBP is exact there) or by a residual add, where
+   * back-substituting its rows costs at most the work limit.
    */
-  private backsubstituted(l: Extract<Layer, { kind: "affine" }>): boolean {
-    const net = this.net,
-      need = neededLayers(net);
-    const readByRelu = net.layers.some((r) => {
-      if (!need[r.id] || r.kind !== "relu") return false;
-      let id = r.input;
-      while (net.layers[id].kind === "reshape") id = (net.layers[id] as Extract<Layer, { kind: "reshape" }>).input;
-      return id === l.id;
-    });
-    if (!readByRelu) return false;
-    let id = l.input;
-    while (net.layers[id].kind === "reshape") id = (net.layers[id] as Extract<Layer, { kind: "reshape" }>).input;
-    return net.layers[id].kind !== "input";
+  private backsubstituted(l: Extract<Layer, { kind: "affine" | "add" }>): boolean {
+    const net = this.net;
+    const readByNonlinear = net.layers.some(
+      (r) => this.need[r.id] && (r.kind === "relu" || r.kind === "maxpool") && r.input === l.id,
+    );
+    if (!readByNonlinear) return false;
+    if (l.kind === "affine" && net.layers[l.input].kind === "input") return false;
+    const n = sizeOf(l.shape);
+    const work = backsubWork(net, this.m, l.id, n);
+    return work !== null && work <= this.workLimit;
   }
 
   /** Lower bounds [B, R] of Λ·(layer `start`'s value) over each box, Λ [B or none, R, n_start]. */
-  private backward(start: number, lambda: string): string {
-    let L = lambda,
-      c: string | null = null,
+  private backward(start: number, lambda: Coef): string {
+    let c: string | null = null,
       mag: string | null = null;
-    let id = start;
-    for (;;) {
+    const addMag = (L: Coef, perValue: string) =>
+      (mag = this.add(mag, this.sumLast(this.op("Mul", [this.op("Abs", [L.name]), this.mid(perValue)]))));
+    // Coefficients waiting at each layer; layers are in topological order, so going down the ids every layer's
+    // coefficients are complete before it sends them on.
+    const pending = new Map<number, Coef>();
+    const send = (to: number, L: Coef) => {
+      const e = pending.get(to);
+      if (!e) {
+        pending.set(to, L);
+        return;
+      }
+      // Two branches meet (a residual add's): the sum's rounding is ≤ γ·(|Λ_a| + |Λ_b|) per coefficient.
+      const both = this.op("Add", [this.op("Abs", [e.name]), this.op("Abs", [L.name])]);
+      mag = this.add(mag, this.sumLast(this.op("Mul", [both, this.mid(this.maxAbs(to))])));
+      pending.set(to, { name: this.op("Add", [e.name, L.name]), rank: Math.max(e.rank, L.rank) as 2 | 3 });
+    };
+    send(start, lambda);
+    for (let id = start; id >= 0; id--) {
+      const L = pending.get(id);
+      if (!L) continue;
+      pending.delete(id);
       const l = this.net.layers[id];
       if (l.kind === "input") {
+        if (pending.size !== 0) throw new Error("internal: back-substitution did not end at the input");
         // min over the box of Λ·x = Λ·lower + min(Λ, 0)·(upper − lower), as batched matrix–vector products (no
         // [B, R, n] temporaries beyond min(Λ, 0) and |Λ|); its terms are at most |Λ|·3·xmax (mag, header).
         const col = (v: string) => this.op("Unsqueeze", [v, this.ints([-1])]);
         const mv = (A: string, v: string) => this.op("Squeeze", [this.op("MatMul", [A, col(v)]), this.ints([-1])]);
         const lo = this.lo[id]!,
           width = this.op("Sub", [this.hi[id]!, lo]);
-        const lin = this.op("Add", [mv(L, lo), mv(this.op("Min", [L, this.scalar(0)]), width)]);
+        const lin = this.op("Add", [mv(L.name, lo), mv(this.op("Min", [L.name, this.scalar(0)]), width)]);
         const xmax3 = this.op("Mul", [this.maxAbs(id), this.scalar(3)]);
-        mag = this.add(mag, mv(this.op("Abs", [L]), xmax3));
+        mag = this.add(mag, mv(this.op("Abs", [L.name]), xmax3));
         return this.op("Sub", [c === null ? lin : this.op("Add", [c, lin]), this.pad(mag)]);
       }
-      if (l.kind === "reshape") {
-        id = l.input;
-        continue;
+      switch (l.kind) {
+        case "reshape": {
+          if (!l.source) {
+            send(l.input, L);
+            break;
+          }
+          addMag(L, this.maxAbs(l.id));
+          send(l.input, this.scatter(L, this.gathers.get(l.id)!));
+          break;
+        }
+        case "add":
+          send(l.inputs[0], L);
+          send(l.inputs[1], L);
+          break;
+        case "affine": {
+          const w = this.weights.get(l.id)!;
+          addMag(L, this.affineMag.get(l.id)!);
+          if (w.kind === "conv") {
+            const p = w.plan;
+            if (p.bias) c = this.add(c, this.op("MatMul", [L.name, p.bias]));
+            const scaled = p.post ? this.op("Mul", [L.name, p.post]) : L.name;
+            const lead = L.rank === 2 ? [0] : [0, 0];
+            const perGroup = this.reshape(scaled, [...lead, p.G, p.Mg, p.P]);
+            const taps = this.reshape(this.op("MatMul", [p.WT, perGroup]), [...lead, p.G * p.K * p.P]);
+            send(l.input, this.scatter({ name: taps, rank: L.rank }, p.table));
+          } else if (w.kind === "matrix") {
+            c = this.add(c, this.op("MatMul", [L.name, w.bias]));
+            send(l.input, { name: this.op("MatMul", [L.name, w.W]), rank: L.rank });
+          } else {
+            c = this.add(c, this.op("MatMul", [L.name, w.shift]));
+            send(l.input, { name: this.op("Mul", [L.name, w.scale]), rank: L.rank });
+          }
+          break;
+        }
+        case "relu": {
+          const rx = this.relax.get(l.id) as ReluRelaxation;
+          const neg = this.op("Min", [L.name, this.scalar(0)]);
+          addMag(L, rx.mag);
+          c = this.add(c, this.sumLast(this.op("Mul", [neg, this.mid(rx.t)])));
+          const next = this.op("Add", [
+            this.op("Mul", [this.op("Relu", [L.name]), this.mid(rx.alpha)]),
+            this.op("Mul", [neg, this.mid(rx.s)]),
+          ]);
+          send(l.input, { name: next, rank: 3 });
+          break;
+        }
+        case "maxpool": {
+          const rx = this.relax.get(l.id) as PoolRelaxation;
+          const m = sizeOf(l.shape);
+          const neg = this.op("Min", [L.name, this.scalar(0)]);
+          addMag(L, rx.mag);
+          c = this.add(c, this.sumLast(this.op("Mul", [neg, this.mid(rx.d)])));
+          // Λ⁺ (lower line) and the dominated windows' Λ⁻ (upper line) go to the best element's slot.
+          const coef = this.op("Add", [this.op("Relu", [L.name]), this.op("Mul", [neg, this.mid(rx.dom)])]);
+          const perSlot = this.op("Mul", [
+            this.op("Unsqueeze", [coef, this.ints([-1])]),
+            this.op("Unsqueeze", [rx.sel, this.ints([1])]),
+          ]);
+          const flat = this.reshape(perSlot, [0, 0, m * rx.slots]);
+          send(l.input, this.scatter({ name: flat, rank: 3 }, rx.table));
+          break;
+        }
       }
-      if (l.kind === "affine") {
-        const w = this.weights.get(l.id)!;
-        c = this.add(c, this.op("MatMul", [L, w.kind === "matrix" ? w.bias : w.shift]));
-        mag = this.add(mag, this.sumLast(this.op("Mul", [this.op("Abs", [L]), this.mid(this.affineMag.get(l.id)!)])));
-        L = this.op(w.kind === "matrix" ? "MatMul" : "Mul", [L, w.kind === "matrix" ? w.W : w.scale]);
-        id = l.input;
-        continue;
-      }
-      if (l.kind === "relu") {
-        const rx = this.relax.get(l.id)!;
-        const neg = this.op("Min", [L, this.scalar(0)]);
-        mag = this.add(mag, this.sumLast(this.op("Mul", [this.op("Abs", [L]), this.mid(rx.mag)])));
-        c = this.add(c, this.sumLast(this.op("Mul", [neg, this.mid(rx.t)])));
-        L = this.op("Add", [
-          this.op("Mul", [this.op("Relu", [L]), this.mid(rx.alpha)]),
-          this.op("Mul", [neg, this.mid(rx.s)]),
-        ]);
-        id = l.input;
-        continue;
-      }
-      throw new Error(`internal: the bounds graph reached a ${l.kind} layer`);
     }
+    throw new Error("internal: back-substitution did not reach the input");
   }
 }
 
-/** The bounds graph of a network (or why it does not cover the network: the engine then uses the reference). */
-export function boundsGraph(net: Network): Result<Uint8Array> {
+/**
+ * The bounds graph of a network (or why it does not cover the network: the engine then uses the reference), with
+ * intermediate layers back-substituted within `workLimit` (backsub.ts backsubWork).
+ */
+export function boundsGraph(
+  net: Network,
+  m: NetworkMatrices = networkMatrices(net),
+  workLimit = ENGINE_BACKSUB_WORK,
+): Result<Uint8Array> {
   const why = boundsGraphRefusal(net);
   if (why) return fail(diag("engine/unsupported", why));
-  const e = new BoundsEmitter(net);
+  const e = new BoundsEmitter(net, m, workLimit);
   const r = e.run();
   if (!r.ok) return r;
   return ok(e.b.toBytes());

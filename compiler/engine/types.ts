@@ -25,7 +25,7 @@ export type GraphKind = (typeof GRAPH_KINDS)[number];
 
 /**
  * Every graph the compiler emits (`robustc compile MODEL --emit forward|gradient|bounds -o FILE.onnx`): the bounds
- * graph covers fewer layer kinds (dense ReLU networks: bounds-graph.ts) and is generated apart.
+ * graph is generated apart (bounds-graph.ts; it needs the network's matrices).
  */
 export const EMIT_GRAPH_KINDS = [...GRAPH_KINDS, "bounds"] as const;
 export type EmitGraphKind = (typeof EMIT_GRAPH_KINDS)[number];
@@ -91,7 +91,8 @@ export interface EngineCore {
 export interface Engine extends EngineCore {
   /**
    * Which backend computes bounds: the onnxruntime engine runs the bounds graph where the network is one it
-   * covers (dense affine, ReLU, reshape: bounds-graph.ts) and the reference otherwise (boundsFallback says why).
+   * covers (every layer kind but an affine matrix too large to make dense: bounds-graph.ts) and the reference
+   * otherwise (boundsFallback says why).
    */
   readonly boundsBackend: EngineBackend;
   readonly boundsFallback?: string;
@@ -115,6 +116,15 @@ export interface Engine extends EngineCore {
     slopes?: readonly BatchData[],
   ): Promise<EngineBoxBounds>;
 }
+
+/**
+ * Multiply-adds one intermediate layer's back-substitution may cost (backsub.ts backsubWork, rows = the layer's
+ * size) in the engine's bounds, on both backends; a layer above it keeps its interval bounds. Every hidden layer of
+ * mnist_mlp (100 rows × 80k weights) and mnist_cnn_bn's dense layers pass, none of the LeNets' conv layers; the
+ * rows G themselves are always back-substituted. The bracket's sequential lower bound (runtime/rho/lower.ts) uses
+ * the same limit, so that both give the same bounds.
+ */
+export const ENGINE_BACKSUB_WORK = 3e7;
 
 export interface EngineOptions {
   /** onnxruntime's intra-op threads (default 1: per-point work leaves the other cores to the solvers). */

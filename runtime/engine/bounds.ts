@@ -1,7 +1,8 @@
 // The engine's bounds (Engine.bounds, compiler/engine/types.ts) on both backends, and the wrapper that gives a
 // backend's forward/vjp engine (EngineCore) its bounds:
-//   reference    today's float64 loops, one box at a time: tightBounds (IBP, then every ReLU pre-activation
-//                back-substituted, outputs = false, as the bracket's lower bound uses it) and backsub of the
+//   reference    today's float64 loops, one box at a time: tightBounds (IBP, then every ReLU and max-pool input
+//                back-substituted within ENGINE_BACKSUB_WORK, outputs = false, as the bracket's lower bound uses
+//                it) and backsub of the
 //                rows G over the logits, lower side only (exclude.ts's boundsProve path), with the caller's
 //                slopes; where back-substitution is refused as too costly, the interval bound of G·y
 
@@ -11,6 +12,7 @@ import {
   BOUNDS_IO,
   boundsGraph,
   boundsGraphRefusal,
+  ENGINE_BACKSUB_WORK,
   reluLayers,
   sizeOf,
   tightBounds,
@@ -29,8 +31,8 @@ import {
  * Design notes:
  *   onnxruntime  the bounds graph (compiler/engine/bounds-graph.ts, float64, padded in the graph) in one
  *                session per engine, created on first use; a batch goes through in chunks of BOUNDS_CHUNK boxes.
- *                A network the graph does not cover (any layer but dense affine, ReLU, flatten) gets the
- *                reference's bounds: Engine.boundsBackend and boundsFallback say so.
+ *                A network the graph does not cover (a matrix too large to make dense) gets the reference's
+ *                bounds: Engine.boundsBackend and boundsFallback say so.
  */
 
 type BoundsFn = Engine["bounds"];
@@ -88,7 +90,7 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
           )
         : undefined;
       const box = (d: BatchData) => Float64Array.from(d.subarray(b * n, (b + 1) * n));
-      const bounds = tightBounds(net, m, box(lower), box(upper), undefined, false, chosen);
+      const bounds = tightBounds(net, m, box(lower), box(upper), ENGINE_BACKSUB_WORK, false, chosen);
       const G = Float64Array.from(rows.subarray(b * R * K, (b + 1) * R * K));
       const r = backsub(net, m, bounds, net.output, G, new Float64Array(R), R, undefined, true, undefined, chosen);
       const y = bounds[net.output];
@@ -132,8 +134,8 @@ export class OnnxRuntimeBounds {
   }
 
   /** The bounds of a network the graph covers (else a UserError: callers check boundsGraphRefusal first). */
-  static create(net: Network, options: EngineOptions = {}): OnnxRuntimeBounds {
-    return new OnnxRuntimeBounds(net, unwrap(boundsGraph(net)), options);
+  static create(net: Network, m: NetworkMatrices, options: EngineOptions = {}): OnnxRuntimeBounds {
+    return new OnnxRuntimeBounds(net, unwrap(boundsGraph(net, m)), options);
   }
 
   private open(): Promise<ort.InferenceSession> {
@@ -225,7 +227,7 @@ export class EngineWithBounds implements Engine {
     this.slopeLayers = reluLayers(net);
     const refusal = core.backend === "onnxruntime" ? boundsGraphRefusal(net) : null;
     if (core.backend === "onnxruntime" && refusal === null) {
-      this.ortBounds = OnnxRuntimeBounds.create(net, options);
+      this.ortBounds = OnnxRuntimeBounds.create(net, m, options);
       this.boundsBackend = "onnxruntime";
       this.bounds = this.ortBounds.bounds;
     } else {

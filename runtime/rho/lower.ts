@@ -6,6 +6,7 @@
 
 import {
   allPositive,
+  ENGINE_BACKSUB_WORK,
   marginOf,
   radiusBox,
   soundBounds,
@@ -40,12 +41,11 @@ export const DEFAULT_LOWER: LowerOptions = { steps: 8, method: "lp", timeLimit: 
 export const BRACKET_LOWER: LowerOptions = { steps: 8, method: "backsub", timeLimit: 60 };
 
 /**
- * Multiply-adds one layer's back-substitution may cost in the bisection: every hidden layer of mnist_mlp
- * (100 rows × 80k weights) and mnist_cnn_bn's dense layers, none of mnist_lenet's conv layers (IBP there);
- * the margins themselves are always back-substituted (exclude.ts, 9 rows). On mnist_cnn_bn digit 0, 1e7
- * instead: 0.2 s instead of ~1.5 s for the stage, but a lower bound of 0.45 px instead of 1.36 px.
+ * Multiply-adds one layer's back-substitution may cost in the bisection: the engine's limit (ENGINE_BACKSUB_WORK), so
+ * that the batched and the sequential bisection bound the same boxes alike. On mnist_cnn_bn digit 0, 1e7 instead:
+ * 0.2 s instead of ~1.5 s for the stage, but a lower bound of 0.45 px instead of 1.36 px.
  */
-const BACKSUB_WORK = 3e7;
+const BACKSUB_WORK = ENGINE_BACKSUB_WORK;
 
 /** Sound bounds on a box by the method (HiGHS as the LP oracle; compiler/analysis/bounds/). */
 export function boxBounds(

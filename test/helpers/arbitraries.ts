@@ -347,6 +347,12 @@ export const layerZooArb: fc.Arbitrary<RandomNet> = fc
           d = bl.kind === "maxpool" ? bl.d : 1;
         const dk = d * (k - 1) + 1;
         if (h + 2 * p < dk || w + 2 * p < dk) continue;
+        // A max-pool window with every tap in the padding is refused by the front-end (dilated pools can make one).
+        const reaches = (size: number) =>
+          Array.from({ length: out(size, k, bl.s, p, d, bl.ceil) }, (_, r) =>
+            Array.from({ length: k }, (_, t) => r * bl.s - p + t * d).some((q) => q >= 0 && q < size),
+          ).every(Boolean);
+        if (bl.kind === "maxpool" && (!reaches(h) || !reaches(w))) continue;
         const attrs: Record<string, number | number[]> = {
           kernel_shape: [k, k],
           strides: [bl.s, bl.s],

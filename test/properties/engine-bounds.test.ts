@@ -1,10 +1,11 @@
 // Property: on random dense ReLU networks (mlpArb: Gemm in both layouts or MatMul + Add, up to three hidden
-// layers), the engine's bounds (Engine.bounds: CROWN over B boxes with the ReLU lower slopes as inputs) are
+// layers) and random conv networks of every layer kind (convArb, layerZooArb), the engine's bounds (Engine.bounds: CROWN over B boxes with the ReLU lower slopes as inputs) are
 //   sound       never above G·y at sampled points of each box (the corners' 2 extremes, the centre and random
 //               points; y the float64 trace, whose own rounding is ~1e-16 relative: allowed 1e-12·(1 + |G·y|)),
 //               on both backends, and every ReLU pre-activation lies inside the returned intermediate bounds
 //   close       onnxruntime (the float64 bounds graph) within TOL of the reference (tightBounds + backsub, one
-//               box at a time), for DeepPoly's slopes and for random slopes given to both (some outside [0, 1]:
+//               box at a time; except on a box where a max-pool window has a near tie for its best element: see
+//               nearTie), for DeepPoly's slopes and for random slopes given to both (some outside [0, 1]:
 //               DeepPoly's there); the difference is the pads — the reference widens every bound by
 //               1e-7·(1 + magnitude), the graph by γ_N·magnitude (~1e-13) — carried through later layers
 //   batched     a batch of boxes gives each box's bounds alone (reference: exactly; onnxruntime: within 1e-12
@@ -14,13 +15,40 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../compiler/ir/matrices.js";
-import { sizeOf } from "../../compiler/ir/network.js";
+import { sizeOf, type Network } from "../../compiler/ir/network.js";
 import { trace } from "../../compiler/analysis/trace.js";
+import { tightBounds } from "../../compiler/analysis/bounds/backsub.js";
+import { ENGINE_BACKSUB_WORK } from "../../compiler/engine/index.js";
+import { layerWindows } from "../../compiler/ir/matrices.js";
 import { openEngine } from "../../runtime/engine/index.js";
-import { mlpArb, prng, type RandomNet } from "../helpers/arbitraries.js";
+import { convArb, layerZooArb, mlpArb, prng, type RandomNet } from "../helpers/arbitraries.js";
 
 /** ort and reference bounds differ by at most TOL·(1 + |reference|). */
 const TOL = 1e-5;
+
+/**
+ * Whether a max-pool window of the box has a near tie for its largest lower bound (two elements within 1e-6; an
+ * exact tie in one backend's bounds can be a near one in the other's, whose pads differ): the
+ * relaxation's best element then depends on the last bits of the pads, which differ between the backends (both
+ * choices are sound), so the two bounds may differ by more than TOL there. Soundness is checked all the same.
+ */
+function nearTie(net: Network, m: ReturnType<typeof networkMatrices>, lo: Float64Array, hi: Float64Array): boolean {
+  if (!net.layers.some((l) => l.kind === "maxpool")) return false;
+  const b = tightBounds(net, m, lo, hi, ENGINE_BACKSUB_WORK, false);
+  return net.layers.some((l) => {
+    if (l.kind !== "maxpool") return false;
+    const w = layerWindows(l),
+      v = b[l.input].lower;
+    for (let j = 0; j + 1 < w.indptr.length; j++) {
+      const vals = Array.from(w.indices.subarray(w.indptr[j], w.indptr[j + 1]), (e) => v[e]).sort((x, y) => y - x);
+      if (vals.length > 1 && vals[0] - vals[1] <= 1e-6 * (1 + Math.abs(vals[0]))) return true;
+    }
+    return false;
+  });
+}
+
+/** Boxes whose closeness was not asserted (nearTie), of all boxes checked. */
+const tally = { ties: 0, boxes: 0 };
 
 async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<number> {
   const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
@@ -56,6 +84,12 @@ async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<
     const a = await ref.bounds(lower, upper, rows, R, B, slopes);
     const c = await ort.bounds(lower, upper, rows, R, B, slopes);
     for (let i = 0; i < B * R; i++) {
+      const b = Math.floor(i / R);
+      if (i % R === 0) tally.boxes++;
+      if (nearTie(net, m, lower.subarray(b * n, (b + 1) * n), upper.subarray(b * n, (b + 1) * n))) {
+        if (i % R === 0) tally.ties++;
+        continue;
+      }
       const d = Math.abs(a.lower[i] - c.lower[i]) / (1 + Math.abs(a.lower[i]));
       worst = Math.max(worst, d);
       assert.ok(d <= TOL, `${rn.description}: row ${i}: onnxruntime ${c.lower[i]} vs reference ${a.lower[i]}`);
@@ -109,17 +143,30 @@ async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<
   return worst;
 }
 
-describe("property: engine bounds on random dense ReLU networks (onnxruntime vs reference)", function () {
-  this.timeout(300_000);
-  for (const withSlopes of [false, true])
-    it(`sound, within ${TOL} of the reference, batch = one at a time (${withSlopes ? "random" : "DeepPoly's"} slopes)`, async () => {
-      let worst = 0;
-      await fc.assert(
-        fc.asyncProperty(mlpArb, fc.integer(), async (rn, seed) => {
-          worst = Math.max(worst, await check(rn, seed, withSlopes));
-        }),
-        { numRuns: 100 },
-      );
-      console.log(`      largest |onnxruntime − reference| / (1 + |reference|): ${worst.toExponential(2)}`);
-    });
-});
+const FAMILIES = [
+  { name: "dense ReLU networks", arb: mlpArb, runs: 100 },
+  { name: "conv networks (conv, ReLU, max-pool, average pool, batch norm, residual add, pad)", arb: convArb, runs: 60 },
+  { name: "the layer zoo (grouped and dilated convs, ceil-mode pools, gathers)", arb: layerZooArb, runs: 60 },
+] as const;
+
+for (const f of FAMILIES)
+  describe(`property: engine bounds on random ${f.name} (onnxruntime vs reference)`, function () {
+    this.timeout(300_000);
+    for (const withSlopes of [false, true])
+      it(`sound, within ${TOL} of the reference, batch = one at a time (${withSlopes ? "random" : "DeepPoly's"} slopes)`, async () => {
+        let worst = 0;
+        tally.ties = tally.boxes = 0;
+        await fc.assert(
+          fc.asyncProperty(f.arb, fc.integer(), async (rn, seed) => {
+            worst = Math.max(worst, await check(rn, seed, withSlopes));
+          }),
+          { numRuns: f.runs },
+        );
+        console.log(
+          `      largest |onnxruntime − reference| / (1 + |reference|): ${worst.toExponential(2)}; ` +
+            `${tally.ties} of ${tally.boxes} boxes with a max-pool near tie (closeness not asserted)`,
+        );
+        // Near ties are the exception, not the rule: the comparison covers most boxes.
+        assert.ok(tally.ties <= tally.boxes / 4, `${tally.ties} of ${tally.boxes} boxes with a near tie`);
+      });
+  });

@@ -34,6 +34,20 @@ export type BacksubProbe = (layer: number, L: Float64Array) => void;
 export type ReluSlopes = ReadonlyMap<number, ArrayLike<number>>;
 
 /**
+ * The multiply-adds back-substituting `rows` rows from layer t down to the input costs (backsub's test against its
+ * work limit), or null where one coefficient matrix would exceed its memory limit. The engine's bounds graph
+ * (compiler/engine/bounds-graph.ts) decides which layers it back-substitutes by the same rule.
+ */
+export function backsubWork(net: Network, m: NetworkMatrices, t: number, rows: number): number | null {
+  let work = 0;
+  for (let id = t; id > 0; id--) {
+    if (rows * sizeOf(net.layers[id].shape) > MEMORY_LIMIT) return null;
+    work += rows * Math.max(sizeOf(net.layers[id].shape), m.csr[id]?.values.length ?? 0);
+  }
+  return work;
+}
+
+/**
  * Bounds of A·v_t + c over the box (rows of A over layer t's values), by substituting layer t back to the
  * input with each nonlinear kind's linear relaxation under `bounds` (ReLU, max-pool) and through residual
  * adds. Dense rows; returns null when too costly.
@@ -53,12 +67,8 @@ export function backsub(
 ): LayerBounds | null {
   // lowerOnly: the upper side is not computed (upper = +∞), half the work (exclude.ts needs lower bounds only).
   const both = !lowerOnly;
-  let work = 0;
-  for (let id = t; id > 0; id--) {
-    if (rows * sizeOf(net.layers[id].shape) > MEMORY_LIMIT) return null;
-    work += rows * Math.max(sizeOf(net.layers[id].shape), m.csr[id]?.values.length ?? 0);
-  }
-  if (work > workLimit) return null;
+  const work = backsubWork(net, m, t, rows);
+  if (work === null || work > workLimit) return null;
   // Lower (L) and upper (U) coefficient matrices waiting at each layer, and the rows' constants. Layers are in
   // topological order: from t down, each layer with coefficients sends them to its input(s) — a residual add
   // down both branches, summed where they meet again (a sum of valid linear bounds is one).

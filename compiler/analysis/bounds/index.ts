@@ -6,7 +6,15 @@ import type { LayerBounds } from "../../ir/bounds.js";
 
 export type { LayerBounds };
 export { intervalBounds } from "./interval.js";
-export { backsub, backsubApplies, refineBounds, tightBounds, type BacksubProbe, type ReluSlopes } from "./backsub.js";
+export {
+  backsub,
+  backsubApplies,
+  backsubWork,
+  refineBounds,
+  tightBounds,
+  type BacksubProbe,
+  type ReluSlopes,
+} from "./backsub.js";
 export interface Box {
   readonly lower: Float64Array;
   readonly upper: Float64Array;

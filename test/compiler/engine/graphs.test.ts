@@ -9,6 +9,7 @@ import { trace } from "../../../compiler/analysis/trace.js";
 import { engineExampleShape, GRAPH_OPSET, MAX_DENSE } from "../../../compiler/engine/emit.js";
 import { forwardGraph } from "../../../compiler/engine/forward-graph.js";
 import { gradientGraph } from "../../../compiler/engine/gradient-graph.js";
+import { boundsGraph } from "../../../compiler/engine/bounds-graph.js";
 import { GRAPH_IO } from "../../../compiler/engine/types.js";
 import { decodeModel, toNumber, type ModelProto } from "../../../compiler/frontend/onnx/load.js";
 import { loadNetwork, loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
@@ -146,7 +147,7 @@ describe("compiler/engine: the generated graphs", function () {
       ],
       output: 1,
     };
-    for (const g of [forwardGraph(net), gradientGraph(net)]) {
+    for (const g of [forwardGraph(net), gradientGraph(net), boundsGraph(net)]) {
       assert.ok(!g.ok);
       assert.equal(g.diagnostics[0].code, "engine/unsupported");
       assert.match(

@@ -1,9 +1,8 @@
-// The engine's bounds on the example models (issue 23): on mnist_mlp the margins y_l* − y_l over boxes of radius
-// 2/255 and 8/255 around test digits — the onnxruntime backend (the float64 bounds graph) agrees with the reference
-// (tightBounds + backsub, as the bracket's lower bound runs it) within 1e-5·(1 + |reference|), and so do the
-// ReLU pre-activation bounds; the graph loads in onnxruntime with its declared inputs and outputs; a
-// network the graph does not cover (mnist_lenet: conv) gets the reference's bounds and says why; slopes of the
-// wrong length are refused.
+// The engine's bounds on the example models (issue 23): the margins y_l* − y_l over boxes around test digits (mnist_mlp
+// at radius 2/255 and 8/255, the conv nets at 2/255) — the onnxruntime backend (the float64 bounds graph) agrees
+// with the reference (tightBounds + backsub, as the bracket's lower bound runs it) within 1e-4·(1 + |reference|), and
+// so do the ReLU pre-activation bounds; the graph loads in onnxruntime with its declared inputs and outputs (every
+// example model); slopes of the wrong length are refused.
 
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
@@ -13,7 +12,12 @@ import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 
-const TOL = 1e-5;
+/**
+ * The two backends differ by their pads: the reference widens every back-substituted bound by 1e-7·(1 + magnitude)
+ * and every interval by 1e-9·(1 + magnitude), the graph by γ_N·magnitude (~1e-13), and the deeper conv nets carry the
+ * difference through more layers (mnist_cnn_bn: 1.3e-5 relative on a margin).
+ */
+const TOL = 1e-4;
 
 function load(name: string) {
   const s = openSession(`examples/models/${name}.onnx`, { data: "mnist:test", pixelScale: 255 });
@@ -24,13 +28,20 @@ function load(name: string) {
 describe("runtime/engine: bounds on the example models", function () {
   this.timeout(120_000);
 
-  for (const eps of [2 / 255, 8 / 255])
-    it(`mnist_mlp: the margins' bounds over boxes of radius ${(eps * 255).toFixed(0)}/255 agree with the reference`, async () => {
-      const s = load("mnist_mlp");
+  const CASES = [
+    ["mnist_mlp", 2 / 255, 4],
+    ["mnist_mlp", 8 / 255, 4],
+    ["mnist_lenet", 2 / 255, 2],
+    ["mnist_lenet_caffe", 2 / 255, 2],
+    ["mnist_cnn_bn", 2 / 255, 2],
+    ["mnist_nin", 2 / 255, 2],
+  ] as const;
+  for (const [model, eps, B] of CASES)
+    it(`${model}: the margins' bounds over boxes of radius ${(eps * 255).toFixed(0)}/255 agree with the reference`, async () => {
+      const s = load(model);
       const net = s.network,
         m = networkMatrices(net);
-      const B = 4,
-        n = 784,
+      const n = 784,
         K = 10,
         R = K - 1;
       const lower = new Float64Array(B * n),
@@ -72,54 +83,31 @@ describe("runtime/engine: bounds on the example models", function () {
               ),
             );
         });
-        await assert.rejects(() => e.bounds(lower, upper, rows, R, B, [new Float64Array(3)]), /slope arrays/);
+        const wrong = Array.from({ length: e.slopeLayers.length + 1 }, () => new Float64Array(3));
+        await assert.rejects(() => e.bounds(lower, upper, rows, R, B, wrong), /slope arrays/);
       } finally {
         await e.dispose();
       }
     });
 
-  it("mnist_mlp: the bounds graph loads in onnxruntime with its inputs and outputs", async () => {
-    const net = load("mnist_mlp").network;
-    const g = boundsGraph(net);
-    assert.ok(g.ok);
-    const session = await ort.InferenceSession.create(g.value);
-    try {
-      const relus = reluLayers(net);
-      assert.deepEqual(
-        [...session.inputNames].sort(),
-        [BOUNDS_IO.lower, BOUNDS_IO.upper, BOUNDS_IO.rows, ...relus.map(BOUNDS_IO.slopes)].sort(),
-      );
-      assert.deepEqual(
-        [...session.outputNames].sort(),
-        [BOUNDS_IO.bound, ...relus.flatMap((id) => [BOUNDS_IO.preLower(id), BOUNDS_IO.preUpper(id)])].sort(),
-      );
-    } finally {
-      await session.release();
-    }
-  });
-
-  it("mnist_lenet (conv): the graph is refused with the layer named and the engine's bounds are the reference's", async () => {
-    const s = load("mnist_lenet");
-    const net = s.network,
-      m = networkMatrices(net);
-    const g = boundsGraph(net);
-    assert.ok(!g.ok);
-    assert.match(g.diagnostics[0].message, /Conv.*not affine conv/);
-    const e = openEngine(net, m, "onnxruntime");
-    try {
-      assert.equal(e.boundsBackend, "reference");
-      assert.match(e.boundsFallback ?? "", /bounds by the reference backend/);
-      const x = Float64Array.from(modelInput(s, 0));
-      const lo = x.map((v) => Math.max(0, v - 1 / 255)),
-        hi = x.map((v) => Math.min(1, v + 1 / 255));
-      const rows = new Float64Array(10);
-      rows[0] = 1;
-      rows[1] = -1;
-      const a = await openEngine(net, m, "reference").bounds(lo, hi, rows, 1, 1),
-        c = await e.bounds(lo, hi, rows, 1, 1);
-      assert.deepEqual(c.lower, a.lower);
-    } finally {
-      await e.dispose();
-    }
-  });
+  for (const model of ["mnist_mlp", "mnist_lenet", "mnist_nin"])
+    it(`${model}: the bounds graph loads in onnxruntime with its inputs and outputs`, async () => {
+      const net = load(model).network;
+      const g = boundsGraph(net);
+      assert.ok(g.ok);
+      const session = await ort.InferenceSession.create(g.value);
+      try {
+        const relus = reluLayers(net);
+        assert.deepEqual(
+          [...session.inputNames].sort(),
+          [BOUNDS_IO.lower, BOUNDS_IO.upper, BOUNDS_IO.rows, ...relus.map(BOUNDS_IO.slopes)].sort(),
+        );
+        assert.deepEqual(
+          [...session.outputNames].sort(),
+          [BOUNDS_IO.bound, ...relus.flatMap((id) => [BOUNDS_IO.preLower(id), BOUNDS_IO.preUpper(id)])].sort(),
+        );
+      } finally {
+        await session.release();
+      }
+    });
 });
