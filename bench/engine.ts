@@ -4,7 +4,7 @@
 // float64 trace and the region backward pass, one input at a time), in the same run on mnist:test digits.
 // Bounds: µs per box for the 9 margins y_l* − y_l (l* the reference's label) over the box of radius EPS
 // (default 2/255) around each digit: CROWN with the intermediate layer bounds (Engine.bounds) — onnxruntime's
-// float64 bounds graph where it covers the network (dense ReLU: mnist_mlp), else not timed ("reference only":
+// float64 bounds graph where it covers the network (every example model), else not timed ("reference only":
 // both backends' bounds are the reference's; the reason is printed). Figures, never assertions. Each cell
 // repeats its batch until SECONDS have passed (at least once) after one warm-up run (session creation and
 // first-run allocation are not timed).

@@ -18,7 +18,8 @@ import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
  * Design notes:
  * Inputs: `lower`, `upper` [B, n] (the boxes, row-major in the input shape), `rows` [B, R, K] (box b's R rows
  * over the K logits), and per ReLU layer `slopes_<id>` [B, n_id] (the lower-relaxation slopes; outside [0, 1]:
- * DeepPoly's choice). Outputs: `bound` [B, R] and per ReLU layer `pre_lower_<id>`, `pre_upper_<id>` [B, n]
+ * DeepPoly's choice) and `clamp_lower_<id>`, `clamp_upper_<id>` [B, n_id] (bounds the caller knows for the
+ * pre-activation on the box, e.g. branch and bound's splits; ∓∞ for none). Outputs: `bound` [B, R] and per ReLU layer `pre_lower_<id>`, `pre_upper_<id>` [B, n]
  * (its pre-activation bounds). B and R are symbolic. Every layer's bounds are [B, n] tensors (n its size).
  *
  * What it computes, matching the reference (backsub.ts tightBounds with outputs = false and the engine's work limit,
@@ -87,6 +88,8 @@ export const BOUNDS_IO = {
   rowCount: "R",
   bound: "bound",
   slopes: (id: number) => `slopes_${id}`,
+  clampLower: (id: number) => `clamp_lower_${id}`,
+  clampUpper: (id: number) => `clamp_upper_${id}`,
   preLower: (id: number) => `pre_lower_${id}`,
   preUpper: (id: number) => `pre_upper_${id}`,
 } as const;
@@ -367,8 +370,13 @@ class BoundsEmitter {
 
   private relu(l: Extract<Layer, { kind: "relu" }>): void {
     const n = sizeOf(l.shape);
-    const lo = this.lo[l.input]!,
-      hi = this.hi[l.input]!;
+    // The caller's clamps (branch and bound's splits) narrow the pre-activation's bounds first: everything after,
+    // the relaxation and the later layers, sees the clamped bounds (so does the pre_lower/pre_upper output).
+    this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, n], "float64");
+    this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, n], "float64");
+    const lo = (this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]));
+    const hi = (this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]));
+    this.absMax.delete(l.input);
     const zero = this.scalar(0);
     this.b.input(BOUNDS_IO.slopes(l.id), [GRAPH_IO.batch, n], "float64");
     const unstable = this.op("And", [this.op("Less", [lo, zero]), this.op("Greater", [hi, zero])]);

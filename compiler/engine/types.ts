@@ -68,6 +68,12 @@ export interface EngineBoxBounds {
   readonly preActivation: readonly { readonly lower: Float64Array; readonly upper: Float64Array }[];
 }
 
+/** Bounds that hold for one ReLU layer's pre-activation on each of B boxes (B·n values each; ∓∞: none). */
+export interface BoundsClamp {
+  readonly lower: BatchData;
+  readonly upper: BatchData;
+}
+
 /** Engine's members other than bounds: what each backend class implements (runtime/engine/). */
 export interface EngineCore {
   readonly backend: EngineBackend;
@@ -106,6 +112,10 @@ export interface Engine extends EngineCore {
    * B·n lower-relaxation slopes v ≥ a·u, used for the layer's unstable neurons wherever that ReLU is relaxed
    * (intermediate and final bounds); a value outside [0, 1] (e.g. −1, NaN) or no slopes at all: DeepPoly's
    * choice (a = 1 where u ≥ −l, else 0), the reference backsub's. Any slope in [0, 1] is sound.
+   * clamps: per ReLU layer (slopeLayers' order) bounds B·n that hold on box b for the layer's pre-activation (branch
+   * and bound's splits: lower 0 for an active neuron, upper 0 for an inactive one, ∓∞ elsewhere), intersected with
+   * the pre-activation's bounds before the relaxation and everything after it. A box whose clamped bounds cross
+   * (lower > upper somewhere in preActivation) holds no input: its bounds say nothing (callers treat it as empty).
    */
   bounds(
     lower: BatchData,
@@ -114,6 +124,7 @@ export interface Engine extends EngineCore {
     rowCount: number,
     batch: number,
     slopes?: readonly BatchData[],
+    clamps?: readonly BoundsClamp[],
   ): Promise<EngineBoxBounds>;
 }
 

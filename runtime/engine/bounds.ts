@@ -18,6 +18,7 @@ import {
   tightBounds,
   unwrap,
   type BatchData,
+  type BoundsClamp,
   type Engine,
   type EngineBackend,
   type EngineBoxBounds,
@@ -53,6 +54,7 @@ function checkCall(
   R: number,
   B: number,
   slopes?: readonly BatchData[],
+  clamps?: readonly BoundsClamp[],
 ): void {
   if (!Number.isInteger(B) || B < 1 || !Number.isInteger(R) || R < 1)
     throw new Error(`internal: bounds for a batch of ${B} boxes and ${R} rows`);
@@ -66,6 +68,15 @@ function checkCall(
       throw new Error(`internal: ${slopes.length} slope arrays for ${layers.length} ReLU layers`);
     slopes.forEach((s, i) => check(s, B * sizeOf(net.layers[layers[i]].shape), `slopes of layer ${layers[i]}`));
   }
+  if (clamps) {
+    if (clamps.length !== layers.length)
+      throw new Error(`internal: ${clamps.length} clamp pairs for ${layers.length} ReLU layers`);
+    clamps.forEach((c, i) => {
+      const w = B * sizeOf(net.layers[layers[i]].shape);
+      check(c.lower, w, `clamp lower ends of layer ${layers[i]}`);
+      check(c.upper, w, `clamp upper ends of layer ${layers[i]}`);
+    });
+  }
 }
 
 /** The reference backend's bounds: one box at a time through tightBounds and backsub (float64 loops). */
@@ -73,8 +84,8 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
   const layers = reluLayers(net);
   const n = sizeOf(net.inputShape),
     K = sizeOf(net.layers[net.output].shape);
-  return async (lower, upper, rows, R, B, slopes) => {
-    checkCall(net, layers, lower, upper, rows, R, B, slopes);
+  return async (lower, upper, rows, R, B, slopes, clamps) => {
+    checkCall(net, layers, lower, upper, rows, R, B, slopes, clamps);
     const out = new Float64Array(B * R);
     const pre = layers.map((id) => {
       const w = sizeOf(net.layers[id].shape);
@@ -90,7 +101,17 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
           )
         : undefined;
       const box = (d: BatchData) => Float64Array.from(d.subarray(b * n, (b + 1) * n));
-      const bounds = tightBounds(net, m, box(lower), box(upper), ENGINE_BACKSUB_WORK, false, chosen);
+      const known = clamps
+        ? new Map(
+            layers.map((id, i) => {
+              const w = sizeOf(net.layers[id].shape),
+                part = (d: BatchData) => Float64Array.from(d.subarray(b * w, (b + 1) * w));
+              const inp = (net.layers[id] as { input: number }).input;
+              return [inp, { lower: part(clamps[i].lower), upper: part(clamps[i].upper) }] as const;
+            }),
+          )
+        : undefined;
+      const bounds = tightBounds(net, m, box(lower), box(upper), ENGINE_BACKSUB_WORK, false, chosen, known);
       const G = Float64Array.from(rows.subarray(b * R * K, (b + 1) * R * K));
       const r = backsub(net, m, bounds, net.output, G, new Float64Array(R), R, undefined, true, undefined, chosen);
       const y = bounds[net.output];
@@ -123,7 +144,7 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
 export class OnnxRuntimeBounds {
   private session: Promise<ort.InferenceSession> | null = null;
   private readonly layers: number[];
-  private readonly defaults = new Map<number, Float64Array>();
+  private readonly defaults = new Map<string, Float64Array>();
 
   constructor(
     readonly net: Network,
@@ -148,16 +169,17 @@ export class OnnxRuntimeBounds {
     return this.session;
   }
 
-  /** -1 everywhere: DeepPoly's choice (one array per layer and size, reused). */
-  private deepPoly(count: number): Float64Array {
-    let d = this.defaults.get(count);
-    if (!d) this.defaults.set(count, (d = new Float64Array(count).fill(-1)));
+  /** `count` copies of v (reused): −1 slopes are DeepPoly's choice, ∓∞ clamps none. */
+  private fill(count: number, v: number): Float64Array {
+    const key = `${v}:${count}`;
+    let d = this.defaults.get(key);
+    if (!d) this.defaults.set(key, (d = new Float64Array(count).fill(v)));
     return d;
   }
 
-  readonly bounds: BoundsFn = async (lower, upper, rows, R, B, slopes) => {
+  readonly bounds: BoundsFn = async (lower, upper, rows, R, B, slopes, clamps) => {
     const net = this.net;
-    checkCall(net, this.layers, lower, upper, rows, R, B, slopes);
+    checkCall(net, this.layers, lower, upper, rows, R, B, slopes, clamps);
     const n = sizeOf(net.inputShape),
       K = sizeOf(net.layers[net.output].shape);
     const widths = this.layers.map((id) => sizeOf(net.layers[id].shape));
@@ -183,10 +205,14 @@ export class OnnxRuntimeBounds {
       };
       this.layers.forEach((id, i) => {
         const w = widths[i];
-        feeds[BOUNDS_IO.slopes(id)] = new ort.Tensor("float64", slopes ? part(slopes[i], w) : this.deepPoly(c * w), [
+        feeds[BOUNDS_IO.slopes(id)] = new ort.Tensor("float64", slopes ? part(slopes[i], w) : this.fill(c * w, -1), [
           c,
           w,
         ]);
+        const clamp = (side: "lower" | "upper", v: number) =>
+          new ort.Tensor("float64", clamps ? part(clamps[i][side], w) : this.fill(c * w, v), [c, w]);
+        feeds[BOUNDS_IO.clampLower(id)] = clamp("lower", -Infinity);
+        feeds[BOUNDS_IO.clampUpper(id)] = clamp("upper", Infinity);
       });
       const res = await s.run(feeds);
       const put = (name: string, into: Float64Array, w: number) => {

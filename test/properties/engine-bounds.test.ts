@@ -8,6 +8,9 @@
 //               nearTie), for DeepPoly's slopes and for random slopes given to both (some outside [0, 1]:
 //               DeepPoly's there); the difference is the pads — the reference widens every bound by
 //               1e-7·(1 + magnitude), the graph by γ_N·magnitude (~1e-13) — carried through later layers
+//   clamps      with split clamps (a ReLU's pre-activation ≥ 0 or ≤ 0 on some neurons, as branch and bound gives
+//               them) consistent with a point of each box: sound at that point and wherever a sample satisfies
+//               the splits, and close to the reference given the same clamps (tightBounds's `known`)
 //   batched     a batch of boxes gives each box's bounds alone (reference: exactly; onnxruntime: within 1e-12
 //               relative, a different batch may block its matrix products differently).
 
@@ -32,9 +35,15 @@ const TOL = 1e-5;
  * relaxation's best element then depends on the last bits of the pads, which differ between the backends (both
  * choices are sound), so the two bounds may differ by more than TOL there. Soundness is checked all the same.
  */
-function nearTie(net: Network, m: ReturnType<typeof networkMatrices>, lo: Float64Array, hi: Float64Array): boolean {
+function nearTie(
+  net: Network,
+  m: ReturnType<typeof networkMatrices>,
+  lo: Float64Array,
+  hi: Float64Array,
+  known?: ReadonlyMap<number, { lower: Float64Array; upper: Float64Array }>,
+): boolean {
   if (!net.layers.some((l) => l.kind === "maxpool")) return false;
-  const b = tightBounds(net, m, lo, hi, ENGINE_BACKSUB_WORK, false);
+  const b = tightBounds(net, m, lo, hi, ENGINE_BACKSUB_WORK, false, undefined, known);
   return net.layers.some((l) => {
     if (l.kind !== "maxpool") return false;
     const w = layerWindows(l),
@@ -50,7 +59,10 @@ function nearTie(net: Network, m: ReturnType<typeof networkMatrices>, lo: Float6
 /** Boxes whose closeness was not asserted (nearTie), of all boxes checked. */
 const tally = { ties: 0, boxes: 0 };
 
-async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<number> {
+type Mode = "DeepPoly's slopes" | "random slopes" | "split clamps";
+
+async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
+  const withSlopes = mode === "random slopes";
   const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
   assert.ok(loaded.ok, rn.description);
   const net = loaded.value.network;
@@ -79,14 +91,60 @@ async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<
         Float64Array.from({ length: B * sizeOf(net.layers[id].shape) }, () => (r() < 0.1 ? -1 : r())),
       )
     : undefined;
+  // Split clamps consistent with a point x0_b of each box (a ReLU's pre-activation ≥ 0 where it is ≥ 0 at x0_b, else
+  // ≤ 0, on ~30% of the neurons): x0_b lies in the subdomain, so the bound must hold there.
+  const anchors: Float64Array[] = [];
+  const clamps =
+    mode === "split clamps"
+      ? ort.slopeLayers.map((id) => {
+          const w = sizeOf(net.layers[id].shape);
+          return { lower: new Float64Array(B * w).fill(-Infinity), upper: new Float64Array(B * w).fill(Infinity) };
+        })
+      : undefined;
+  if (clamps)
+    for (let b = 0; b < B; b++) {
+      const x0 = Float64Array.from(
+        { length: n },
+        (_, j) => lower[b * n + j] + r() * (upper[b * n + j] - lower[b * n + j]),
+      );
+      anchors.push(x0);
+      const t = trace(net, x0, { matrices: m });
+      ort.slopeLayers.forEach((id, li) => {
+        const u = t.values[(net.layers[id] as { input: number }).input];
+        for (let j = 0; j < u.length; j++)
+          if (r() < 0.3) {
+            if (u[j] >= 0) clamps[li].lower[b * u.length + j] = 0;
+            else clamps[li].upper[b * u.length + j] = 0;
+          }
+      });
+    }
+  /** Box b's clamps as tightBounds's `known` (keyed by each ReLU's input layer). */
+  const knownOf = (b: number) =>
+    clamps &&
+    new Map(
+      ort.slopeLayers.map((id, li) => {
+        const w = sizeOf(net.layers[id].shape);
+        return [
+          (net.layers[id] as { input: number }).input,
+          { lower: clamps[li].lower.slice(b * w, (b + 1) * w), upper: clamps[li].upper.slice(b * w, (b + 1) * w) },
+        ] as const;
+      }),
+    );
+  /** Whether x satisfies box b's clamps. */
+  const inSubdomain = (b: number, t: ReturnType<typeof trace>) =>
+    !clamps ||
+    ort.slopeLayers.every((id, li) => {
+      const u = t.values[(net.layers[id] as { input: number }).input];
+      return u.every((v, j) => v >= clamps[li].lower[b * u.length + j] && v <= clamps[li].upper[b * u.length + j]);
+    });
   let worst = 0;
   try {
-    const a = await ref.bounds(lower, upper, rows, R, B, slopes);
-    const c = await ort.bounds(lower, upper, rows, R, B, slopes);
+    const a = await ref.bounds(lower, upper, rows, R, B, slopes, clamps);
+    const c = await ort.bounds(lower, upper, rows, R, B, slopes, clamps);
     for (let i = 0; i < B * R; i++) {
       const b = Math.floor(i / R);
       if (i % R === 0) tally.boxes++;
-      if (nearTie(net, m, lower.subarray(b * n, (b + 1) * n), upper.subarray(b * n, (b + 1) * n))) {
+      if (nearTie(net, m, lower.subarray(b * n, (b + 1) * n), upper.subarray(b * n, (b + 1) * n), knownOf(b))) {
         if (i % R === 0) tally.ties++;
         continue;
       }
@@ -100,8 +158,11 @@ async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<
         hi = upper.subarray(b * n, (b + 1) * n);
       const points = [Float64Array.from(lo), Float64Array.from(hi), lo.map((v, j) => (v + hi[j]) / 2)];
       for (let p = 0; p < 12; p++) points.push(lo.map((v, j) => v + r() * (hi[j] - v)));
+      if (clamps) points.push(anchors[b]);
       for (const x of points) {
         const t = trace(net, x, { matrices: m });
+        // With clamps the bounds hold on the subdomain only (the anchor is in it; other points where they fall in it).
+        if (!inSubdomain(b, t)) continue;
         for (let q = 0; q < R; q++) {
           let gy = 0;
           for (let k = 0; k < K; k++) gy += rows[(b * R + q) * K + k] * t.logits[k];
@@ -128,9 +189,11 @@ async function check(rn: RandomNet, seed: number, withSlopes: boolean): Promise<
     // A batch gives each box's bounds alone.
     for (let b = 0; b < B; b++) {
       const one = (d: Float64Array, w: number) => d.slice(b * w, (b + 1) * w);
-      const s1 = slopes?.map((s, i) => one(s, sizeOf(net.layers[ort.slopeLayers[i]].shape)));
-      const a1 = await ref.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1);
-      const c1 = await ort.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1);
+      const w = (i: number) => sizeOf(net.layers[ort.slopeLayers[i]].shape);
+      const s1 = slopes?.map((s, i) => one(s, w(i)));
+      const k1 = clamps?.map((k, i) => ({ lower: one(k.lower, w(i)), upper: one(k.upper, w(i)) }));
+      const a1 = await ref.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1, k1);
+      const c1 = await ort.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1, k1);
       assert.deepEqual(a1.lower, one(a.lower, R), `${rn.description}: reference box ${b} alone`);
       for (let q = 0; q < R; q++) {
         const v = c.lower[b * R + q];
@@ -152,13 +215,13 @@ const FAMILIES = [
 for (const f of FAMILIES)
   describe(`property: engine bounds on random ${f.name} (onnxruntime vs reference)`, function () {
     this.timeout(300_000);
-    for (const withSlopes of [false, true])
-      it(`sound, within ${TOL} of the reference, batch = one at a time (${withSlopes ? "random" : "DeepPoly's"} slopes)`, async () => {
+    for (const mode of ["DeepPoly's slopes", "random slopes", "split clamps"] as const)
+      it(`sound, within ${TOL} of the reference, batch = one at a time (${mode})`, async () => {
         let worst = 0;
         tally.ties = tally.boxes = 0;
         await fc.assert(
           fc.asyncProperty(f.arb, fc.integer(), async (rn, seed) => {
-            worst = Math.max(worst, await check(rn, seed, withSlopes));
+            worst = Math.max(worst, await check(rn, seed, mode));
           }),
           { numRuns: f.runs },
         );

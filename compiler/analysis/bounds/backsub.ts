@@ -219,7 +219,9 @@ export function backsub(
 
 /**
  * IBP, then every nonlinear layer's input (and the output) narrowed by back-substitution, layer by layer;
- * a layer whose back-substitution would cost more than `workLimit` multiply-adds keeps IBP.
+ * a layer whose back-substitution would cost more than `workLimit` multiply-adds keeps IBP. `known`: bounds that
+ * hold on the box for some layers (e.g. branch and bound's split constraints, a ReLU's pre-activation ≥ 0 or ≤ 0),
+ * intersected with each of those layers' bounds as they are computed (intervalBounds; refineBounds keeps them).
  */
 export function tightBounds(
   net: Network,
@@ -229,8 +231,9 @@ export function tightBounds(
   workLimit = WORK_LIMIT,
   outputs = true,
   slopes?: ReluSlopes,
+  known?: ReadonlyMap<number, LayerBounds>,
 ): LayerBounds[] {
-  const b = intervalBounds(net, inLower, inUpper);
+  const b = intervalBounds(net, inLower, inUpper, known);
   if (!backsubApplies(net)) return b;
   return refineBounds(
     net,
