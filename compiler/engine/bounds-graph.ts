@@ -92,7 +92,16 @@ export const BOUNDS_IO = {
   clampUpper: (id: number) => `clamp_upper_${id}`,
   preLower: (id: number) => `pre_lower_${id}`,
   preUpper: (id: number) => `pre_upper_${id}`,
+  coefficients: (id: number) => `coef_${id}`,
 } as const;
+
+/** Options of the generated graph beyond the network. */
+export interface BoundsGraphOptions {
+  /** Multiply-adds an intermediate layer's back-substitution may cost (backsub.ts backsubWork). */
+  readonly workLimit?: number;
+  /** Output each ReLU layer's coefficients `coef_<id>` [B, R, n] of the final back-substitution (branch and bound). */
+  readonly coefficients?: boolean;
+}
 
 const U = 2 ** -53;
 const gamma = (n: number) => (n * U) / (1 - n * U);
@@ -198,10 +207,15 @@ class BoundsEmitter {
   readonly padCoef: number;
   private readonly need: boolean[];
 
+  /** ReLU layer id → its coefficients in the final back-substitution (with `coefficients`). */
+  private readonly finalCoefs = new Map<number, string>();
+  private finalPass = false;
+
   constructor(
     readonly net: Network,
     readonly m: NetworkMatrices,
     readonly workLimit: number,
+    readonly withCoefficients: boolean,
   ) {
     this.lo = net.layers.map(() => undefined);
     this.hi = net.layers.map(() => undefined);
@@ -342,7 +356,15 @@ class BoundsEmitter {
       }
     }
     this.b.input(BOUNDS_IO.rows, [B, R, K], "float64");
+    this.finalPass = true;
     const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 });
+    if (this.withCoefficients)
+      for (const id of reluLayers(this.net)) {
+        const c = this.finalCoefs.get(id);
+        if (!c) throw new Error(`internal: the rows never reached ReLU layer ${id}`);
+        this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
+        this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], "float64");
+      }
     this.b.node("Identity", [bound], [BOUNDS_IO.bound], {}, "bound");
     this.b.output(BOUNDS_IO.bound, [B, R], "float64");
     for (const id of reluLayers(this.net)) {
@@ -380,7 +402,14 @@ class BoundsEmitter {
     const zero = this.scalar(0);
     this.b.input(BOUNDS_IO.slopes(l.id), [GRAPH_IO.batch, n], "float64");
     const unstable = this.op("And", [this.op("Less", [lo, zero]), this.op("Greater", [hi, zero])]);
-    const active = this.op("Cast", [this.op("GreaterOrEqual", [lo, zero])], { to: 11 });
+    // Stable inactive first where h ≤ 0 (relu.ts's order: [0, 0] is inactive, its coefficients 0).
+    const active = this.op(
+      "Cast",
+      [this.op("And", [this.op("GreaterOrEqual", [lo, zero]), this.op("Greater", [hi, zero])])],
+      {
+        to: 11,
+      },
+    );
     // s = h/(h − l)·(1 + 2^-48) and t = (−l·s)·(1 + 2^-48), rounded outward (header); slope 1 for a tiny h.
     const chord = this.op("Mul", [this.op("Div", [hi, this.op("Sub", [hi, lo])]), this.scalar(OUTWARD)]);
     const sU = this.op("Where", [this.op("Greater", [hi, this.scalar(SMALL_UPPER)]), chord, this.scalar(1)]);
@@ -718,6 +747,7 @@ class BoundsEmitter {
           break;
         }
         case "relu": {
+          if (this.finalPass) this.finalCoefs.set(l.id, L.name);
           const rx = this.relax.get(l.id) as ReluRelaxation;
           const neg = this.op("Min", [L.name, this.scalar(0)]);
           addMag(L, rx.mag);
@@ -753,16 +783,16 @@ class BoundsEmitter {
 
 /**
  * The bounds graph of a network (or why it does not cover the network: the engine then uses the reference), with
- * intermediate layers back-substituted within `workLimit` (backsub.ts backsubWork).
+ * intermediate layers back-substituted within the work limit (backsub.ts backsubWork).
  */
 export function boundsGraph(
   net: Network,
   m: NetworkMatrices = networkMatrices(net),
-  workLimit = ENGINE_BACKSUB_WORK,
+  options: BoundsGraphOptions = {},
 ): Result<Uint8Array> {
   const why = boundsGraphRefusal(net);
   if (why) return fail(diag("engine/unsupported", why));
-  const e = new BoundsEmitter(net, m, workLimit);
+  const e = new BoundsEmitter(net, m, options.workLimit ?? ENGINE_BACKSUB_WORK, options.coefficients ?? false);
   const r = e.run();
   if (!r.ok) return r;
   return ok(e.b.toBytes());

@@ -66,6 +66,17 @@ export interface EngineBoxBounds {
    * pre-activation, B·n each (row b: box b's).
    */
   readonly preActivation: readonly { readonly lower: Float64Array; readonly upper: Float64Array }[];
+  /**
+   * With `coefficients` asked for (BoundsAsk): per ReLU layer, the rows' coefficients on the ReLU's output as the
+   * back-substitution of the rows reaches it, B·R·n (box b, row r: [(b·R + r)·n, +n)) — branch and bound's split
+   * scores read them.
+   */
+  readonly coefficients?: readonly Float64Array[];
+}
+
+/** What Engine.bounds returns beyond the bounds. */
+export interface BoundsAsk {
+  readonly coefficients?: boolean;
 }
 
 /** Bounds that hold for one ReLU layer's pre-activation on each of B boxes (B·n values each; ∓∞: none). */
@@ -125,6 +136,7 @@ export interface Engine extends EngineCore {
     batch: number,
     slopes?: readonly BatchData[],
     clamps?: readonly BoundsClamp[],
+    request?: BoundsAsk,
   ): Promise<EngineBoxBounds>;
 }
 

@@ -84,8 +84,11 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
   const layers = reluLayers(net);
   const n = sizeOf(net.inputShape),
     K = sizeOf(net.layers[net.output].shape);
-  return async (lower, upper, rows, R, B, slopes, clamps) => {
+  return async (lower, upper, rows, R, B, slopes, clamps, request) => {
     checkCall(net, layers, lower, upper, rows, R, B, slopes, clamps);
+    const coefficients = request?.coefficients
+      ? layers.map((id) => new Float64Array(B * R * sizeOf(net.layers[id].shape)))
+      : undefined;
     const out = new Float64Array(B * R);
     const pre = layers.map((id) => {
       const w = sizeOf(net.layers[id].shape);
@@ -113,7 +116,13 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
         : undefined;
       const bounds = tightBounds(net, m, box(lower), box(upper), ENGINE_BACKSUB_WORK, false, chosen, known);
       const G = Float64Array.from(rows.subarray(b * R * K, (b + 1) * R * K));
-      const r = backsub(net, m, bounds, net.output, G, new Float64Array(R), R, undefined, true, undefined, chosen);
+      const probe = coefficients
+        ? (id: number, L: Float64Array) => {
+            const i = layers.indexOf(id);
+            if (i >= 0) coefficients[i].set(L, b * L.length);
+          }
+        : undefined;
+      const r = backsub(net, m, bounds, net.output, G, new Float64Array(R), R, undefined, true, probe, chosen);
       const y = bounds[net.output];
       for (let i = 0; i < R; i++) {
         if (r) out[b * R + i] = r.lower[i];
@@ -136,18 +145,20 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
         pre[i].upper.set(bounds[inp].upper, b * w);
       });
     }
-    return { lower: out, preActivation: pre };
+    return { lower: out, preActivation: pre, ...(coefficients ? { coefficients } : {}) };
   };
 }
 
-/** The onnxruntime backend's bounds: the bounds graph in a session created on first use. */
+/** The onnxruntime backend's bounds: the bounds graph in a session created on first use (one per variant). */
 export class OnnxRuntimeBounds {
-  private session: Promise<ort.InferenceSession> | null = null;
+  /** The plain graph's session, and the one that also outputs the coefficients (generated when first asked for). */
+  private readonly sessions: (Promise<ort.InferenceSession> | null)[] = [null, null];
   private readonly layers: number[];
   private readonly defaults = new Map<string, Float64Array>();
 
   constructor(
     readonly net: Network,
+    private readonly m: NetworkMatrices,
     private readonly bytes: Uint8Array,
     private readonly options: EngineOptions = {},
   ) {
@@ -156,17 +167,21 @@ export class OnnxRuntimeBounds {
 
   /** The bounds of a network the graph covers (else a UserError: callers check boundsGraphRefusal first). */
   static create(net: Network, m: NetworkMatrices, options: EngineOptions = {}): OnnxRuntimeBounds {
-    return new OnnxRuntimeBounds(net, unwrap(boundsGraph(net, m)), options);
+    return new OnnxRuntimeBounds(net, m, unwrap(boundsGraph(net, m)), options);
   }
 
-  private open(): Promise<ort.InferenceSession> {
-    this.session ??= ort.InferenceSession.create(this.bytes, {
-      logSeverityLevel: 3,
-      executionProviders: ["cpu"],
-      intraOpNumThreads: this.options.threads ?? 1,
-      interOpNumThreads: 1,
-    });
-    return this.session;
+  private open(coefficients: boolean): Promise<ort.InferenceSession> {
+    const k = coefficients ? 1 : 0;
+    this.sessions[k] ??= ort.InferenceSession.create(
+      coefficients ? unwrap(boundsGraph(this.net, this.m, { coefficients: true })) : this.bytes,
+      {
+        logSeverityLevel: 3,
+        executionProviders: ["cpu"],
+        intraOpNumThreads: this.options.threads ?? 1,
+        interOpNumThreads: 1,
+      },
+    );
+    return this.sessions[k]!;
   }
 
   /** `count` copies of v (reused): −1 slopes are DeepPoly's choice, ∓∞ clamps none. */
@@ -177,17 +192,19 @@ export class OnnxRuntimeBounds {
     return d;
   }
 
-  readonly bounds: BoundsFn = async (lower, upper, rows, R, B, slopes, clamps) => {
+  readonly bounds: BoundsFn = async (lower, upper, rows, R, B, slopes, clamps, request) => {
     const net = this.net;
     checkCall(net, this.layers, lower, upper, rows, R, B, slopes, clamps);
+    const withCoefs = request?.coefficients ?? false;
     const n = sizeOf(net.inputShape),
       K = sizeOf(net.layers[net.output].shape);
     const widths = this.layers.map((id) => sizeOf(net.layers[id].shape));
     const out: EngineBoxBounds = {
       lower: new Float64Array(B * R),
       preActivation: widths.map((w) => ({ lower: new Float64Array(B * w), upper: new Float64Array(B * w) })),
+      ...(withCoefs ? { coefficients: widths.map((w) => new Float64Array(B * R * w)) } : {}),
     };
-    const s = await this.open();
+    const s = await this.open(withCoefs);
     // The batch goes through in chunks of BOUNDS_CHUNK boxes: the graph's largest temporaries are
     // [boxes, 2·width, input size] (mnist_mlp: 1.25 MB per box), and per box it runs ~2.5× slower at 256 boxes
     // at once than at 8 (memory, not arithmetic); a session.run costs ~60 µs, ~1% of 8 boxes.
@@ -221,6 +238,8 @@ export class OnnxRuntimeBounds {
         t.dispose?.();
       };
       put(BOUNDS_IO.bound, out.lower as Float64Array, R);
+      if (out.coefficients)
+        this.layers.forEach((id, i) => put(BOUNDS_IO.coefficients(id), out.coefficients![i], R * widths[i]));
       this.layers.forEach((id, i) => {
         put(BOUNDS_IO.preLower(id), out.preActivation[i].lower as Float64Array, widths[i]);
         put(BOUNDS_IO.preUpper(id), out.preActivation[i].upper as Float64Array, widths[i]);
@@ -230,9 +249,10 @@ export class OnnxRuntimeBounds {
   };
 
   async dispose(): Promise<void> {
-    const s = this.session;
-    this.session = null;
-    if (s) await (await s).release();
+    for (const [k, s] of this.sessions.entries()) {
+      this.sessions[k] = null;
+      if (s) await (await s).release();
+    }
   }
 }
 

@@ -100,7 +100,12 @@ describe("runtime/engine: bounds on the example models", function () {
         const relus = reluLayers(net);
         assert.deepEqual(
           [...session.inputNames].sort(),
-          [BOUNDS_IO.lower, BOUNDS_IO.upper, BOUNDS_IO.rows, ...relus.map(BOUNDS_IO.slopes)].sort(),
+          [
+            BOUNDS_IO.lower,
+            BOUNDS_IO.upper,
+            BOUNDS_IO.rows,
+            ...relus.flatMap((id) => [BOUNDS_IO.slopes(id), BOUNDS_IO.clampLower(id), BOUNDS_IO.clampUpper(id)]),
+          ].sort(),
         );
         assert.deepEqual(
           [...session.outputNames].sort(),
