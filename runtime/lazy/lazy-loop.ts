@@ -22,9 +22,12 @@ export interface LazyOptions {
   /**
    * Which violated rows are candidates: every layer's, or only the earliest layer's that has any. Early
    * layers' rows are sparse (a conv neuron reads 25 pixels) and often prove infeasibility alone; measured on
-   * mnist_lenet it cut the median time per point by about a third (bench/rho.ts).
+   * mnist_lenet it cut the median time per point by about a third (bench/rho.ts). "earliest-then-all": the
+   * earliest layer's on the first iteration, every layer's after — the first candidate satisfies no region row
+   * and lies far from the region, where most deeper rows it violates are not needed; once near the region,
+   * adding every layer's rows at once takes a few iterations instead of ~20 (the bracket's walk, modes.ts).
    */
-  readonly scope: "all-layers" | "earliest-layer";
+  readonly scope: "all-layers" | "earliest-layer" | "earliest-then-all";
   /** A pool row counts as violated when it is off by more than this (model units). */
   readonly tolerance: number;
   readonly timeLimit: number;
@@ -37,6 +40,14 @@ export interface LazyOptions {
    * step) warm simplex stays faster (0.095 s against 0.224 s with IPM for every solve). Infinity: never.
    */
   readonly ipmRows: number;
+  /** The dual simplex prices by devex weights (highs.ts IncrementalLp.solve); HiGHS' own choice otherwise. */
+  readonly devex?: boolean;
+  /**
+   * Leave out the rows |x_i − x*_i| ≤ t that the column bounds imply: x_i + t ≥ x*_i where x_i's lower bound is
+   * x*_i itself (a pixel of x* at the box's lower end), x_i − t ≤ x*_i where its upper bound is. The same LP with
+   * fewer rows (most of an MNIST digit's pixels are 0; the warm re-solves run no presolve to drop them).
+   */
+  readonly skipImpliedLinf?: boolean;
 }
 
 export const DEFAULT_LAZY: LazyOptions = {
@@ -164,13 +175,15 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
       cost[n] = 1;
     }
     model = await openIncrementalLp({ lower: colLower, upper: colUpper, cost }, opts.timeLimit);
-    // Always-needed rows: |x − x*| ≤ t (distance objective), and C_out(target): y_target − y_l' ≥ margin
-    // (or ≥ s, the margin objective's column).
+    // Always-needed rows: |x − x*| ≤ t (distance objective; optionally without those the column bounds imply,
+    // t ≥ 0 being one), and C_out(target): y_target − y_l' ≥ margin (or ≥ s, the margin objective's column).
     const linf: { row: InputRow; lower: number; upper: number }[] = [];
+    const skip = opts.skipImpliedLinf ?? false;
     for (let i = 0; i < n && !byMargin; i++) {
       const row = { idx: Int32Array.of(i, n), val: Float64Array.of(1, 1), c: 0 };
-      linf.push({ row, lower: p.xStar[i], upper: Infinity });
-      linf.push({ row: { ...row, val: Float64Array.of(1, -1) }, lower: -Infinity, upper: p.xStar[i] });
+      if (!skip || colLower[i] < p.xStar[i]) linf.push({ row, lower: p.xStar[i], upper: Infinity });
+      if (!skip || colUpper[i] > p.xStar[i])
+        linf.push({ row: { ...row, val: Float64Array.of(1, -1) }, lower: -Infinity, upper: p.xStar[i] });
     }
     const net = region.net;
     const outLayer = net.output,
@@ -201,7 +214,7 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
       const s0 = performance.now();
       // (HiGHS can end a warm re-solve in status "unknown"; the solver module re-solves it cold once: seen on
       // mnist_lenet with --add 200.)
-      const st = model.solve({ timeLimit: remaining, ipm });
+      const st = model.solve({ timeLimit: remaining, ipm, devex: opts.devex ?? false });
       fresh = 0;
       solverSeconds += (performance.now() - s0) / 1000;
       iterations++;
@@ -219,7 +232,7 @@ export async function solveLazy(p: LazyProblem, opts: LazyOptions = DEFAULT_LAZY
         return done("optimal", { t: st.x![n], x, poolViolation });
       }
       let pool = viol;
-      if (opts.scope === "earliest-layer") {
+      if (opts.scope === "earliest-layer" || (opts.scope === "earliest-then-all" && iterations === 1)) {
         const first = Math.min(...viol.map((v) => v.layer));
         pool = viol.filter((v) => v.layer === first);
       }

@@ -30,14 +30,15 @@ import {
   type RhoMode,
 } from "./result.js";
 import { checkedRegionLp, exhaustedMessage } from "./region-lp.js";
-import { DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
+import { DEFAULT_WALK, WALK_LAZY, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 /**
  * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that
- * region LP takes ~0.1 s and gains ~1%, on mnist_lenet ~1 s and ~0.5%
- * (.scratch measurements, 5–8 digits each); further steps gained little more.
+ * region LP gains ~1%, on mnist_lenet ~0.5% (.scratch measurements, 5–8 digits each); further steps gained little
+ * more. Its LPs run with the lazy loop's options of walk.ts WALK_LAZY (the walk stage's median on mnist_lenet's first
+ * 20 test digits 0.82–0.88 s before them, 0.44–0.45 s with them).
  */
-const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60 };
+const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60, lazy: WALK_LAZY };
 const WALK_ON = 0.005;
 /** The forward walk: at most 16 margin LPs (each a step of at most the trust radius, walk.ts FORWARD_STEP). */
 const FORWARD_WALK: WalkOptions = { steps: 16, tries: 1, timeLimit: 60 };
@@ -142,7 +143,17 @@ const STAGES = {
       const budget = () => Math.max(0.1, b.left() - until);
       const ladder = marginLadder(b.ctx, b.star.logits).slice(1);
       const from = patternAt(trace(b.ctx.net, Float64Array.from(start.example), { matrices: b.ctx.matrices }));
-      const c = await checkedRegionLp(b.ctx, from, b.xStar, start.label, b.predicted, ladder, budget(), start.dist);
+      const c = await checkedRegionLp(
+        b.ctx,
+        from,
+        b.xStar,
+        start.label,
+        b.predicted,
+        ladder,
+        budget(),
+        start.dist,
+        WALK_LAZY,
+      );
       b.offer(c);
       if (!c || c.dist >= start.dist) {
         b.notes.push("walk: no closer checked point in the example's region");

@@ -3,7 +3,7 @@
 // the float32 ladder in turn (point/check.ts marginLadder) until its optimiser passes the check.
 
 import { argmax } from "../evaluator/types.js";
-import { DEFAULT_LAZY, solveLazy, type LazyProblem } from "../lazy/lazy-loop.js";
+import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyProblem } from "../lazy/lazy-loop.js";
 import { Region } from "../lazy/region.js";
 import { inspectExample, marginOfLabel, type Checked } from "../point/check.js";
 import { boxOf, type PointContext } from "../point/context.js";
@@ -18,6 +18,8 @@ export interface LadderOptions {
   readonly deadline: number;
   /** Solve each rung with at least this many seconds even past the deadline (0: stop at the deadline). */
   readonly minSeconds: number;
+  /** The lazy loop's options for these LPs over the context's (ctx.lazy, DEFAULT_LAZY). */
+  readonly lazy?: Partial<LazyOptions>;
 }
 
 /** What the ladder ended with, and the lazy loop's work summed over its rungs. */
@@ -81,7 +83,7 @@ export async function ladderLp(
     alpha = margin;
     const r = await solveLazy(
       { ...problem, margin, lower: box.lo, upper: box.hi },
-      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: Math.max(o.minSeconds, remaining) },
+      { ...(ctx.lazy ?? DEFAULT_LAZY), ...o.lazy, timeLimit: Math.max(o.minSeconds, remaining) },
     );
     iterations += r.iterations;
     rowsAdded += r.rowsAdded;
@@ -113,7 +115,8 @@ export async function ladderLp(
 
 /**
  * The restricted LP of any region toward `target` (optionally inside the ball `radius`), the ladder's first
- * checked optimiser with any label but `avoid`. Null: infeasible, failed, out of time or never checked.
+ * checked optimiser with any label but `avoid`. Null: infeasible, failed, out of time or never checked. `lazy`:
+ * the lazy loop's options for it over the context's.
  */
 export async function checkedRegionLp(
   ctx: PointContext,
@@ -124,6 +127,7 @@ export async function checkedRegionLp(
   ladder: readonly number[],
   timeLimit: number,
   radius?: number,
+  lazy?: Partial<LazyOptions>,
 ): Promise<Checked | null> {
   const r = await ladderLp(
     ctx,
@@ -134,7 +138,13 @@ export async function checkedRegionLp(
       ...(radius !== undefined && Number.isFinite(radius) ? { radius } : {}),
     },
     ladder,
-    { avoid, requireTarget: false, deadline: performance.now() + timeLimit * 1000, minSeconds: 0 },
+    {
+      avoid,
+      requireTarget: false,
+      deadline: performance.now() + timeLimit * 1000,
+      minSeconds: 0,
+      ...(lazy ? { lazy } : {}),
+    },
   );
   return r.checked;
 }

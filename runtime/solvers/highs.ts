@@ -461,9 +461,11 @@ export interface IncrementalLp {
    * Re-solves warm (dual simplex) or, with `ipm`, by the interior point method with crossover (its basis
    * stays for the next warm start); an IPM run that ends in neither optimal nor infeasible is repeated by
    * the simplex method, and a run that ends in HiGHS' "unknown" (numerical trouble after a warm start) is
-   * repeated cold once. x is the primal solution when optimal.
+   * repeated cold once. x is the primal solution when optimal. `devex`: the dual simplex prices by devex
+   * weights instead of HiGHS' own choice (dual steepest edge, whose weight for each added row costs a solve
+   * with the basis).
    */
-  solve(opts: { readonly timeLimit: number; readonly ipm: boolean }): {
+  solve(opts: { readonly timeLimit: number; readonly ipm: boolean; readonly devex?: boolean }): {
     status: SolveStatus;
     message?: string;
     x: Float64Array | null;
@@ -507,9 +509,11 @@ export async function openIncrementalLp(
         matrix: { format: "csr", numRows: m, numCols: n, starts: r.starts, indices: r.indices, values: r.values },
       });
     },
-    solve({ timeLimit: t, ipm }) {
+    solve({ timeLimit: t, ipm, devex }) {
       model.options.set("time_limit", t);
       model.options.set("solver", ipm ? "ipm" : "simplex");
+      // HiGHS' simplex_dual_edge_weight_strategy: -1 its own choice (the default), 1 devex.
+      model.options.set("simplex_dual_edge_weight_strategy", devex ? 1 : -1);
       model.run();
       const st = () => statusName(model.getModelStatus());
       if (ipm && st() !== "optimal" && st() !== "infeasible") {

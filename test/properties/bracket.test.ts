@@ -27,6 +27,7 @@ import { openEngine } from "../../runtime/engine/index.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
+import { WALK_LAZY } from "../../runtime/rho/walk.js";
 import { checkExample, linf } from "../../runtime/point/check.js";
 import { type PointContext } from "../../runtime/point/context.js";
 import { exactTolerance, type BracketPoint, type PointResult } from "../../runtime/rho/result.js";
@@ -317,7 +318,7 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
   after(() =>
     console.log(
       `      ${seen.cases} full LPs (${seen.optimal} optimal, ${seen.infeasible} infeasible), ${seen.balls} ball LPs: rows pruned ${seen.pruned} ` +
-        `with scope earliest-layer, ${seen.prunedAllLayers} with all-layers; rows ${seen.rowsBall} in the ball LPs against ${seen.rowsFull} in the full ones; ` +
+        `with scope earliest-layer, ${seen.prunedAllLayers} with all-layers or earliest-then-all; rows ${seen.rowsBall} in the ball LPs against ${seen.rowsFull} in the full ones; ` +
         `more rows than the full LP on ${seen.moreThanFull.length}${seen.moreThanFull.length ? ` (${seen.moreThanFull.join("; ")})` : ""}`,
     ),
   );
@@ -405,7 +406,7 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
         );
       if (r.rows < u.rows) fewer++;
       pruned += r.rowsPruned;
-      if (opts.scope === "all-layers") seen.prunedAllLayers += r.rowsPruned;
+      if (opts.scope !== "earliest-layer") seen.prunedAllLayers += r.rowsPruned;
       else seen.pruned += r.rowsPruned;
       seen.rowsBall += r.rows;
       seen.rowsFull += full.rows;
@@ -423,18 +424,28 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
     return { pruned, fewer };
   }
 
-  const prop = (scope: LazyOptions["scope"]) => async (r: RandomNet, seed: number) => {
+  const prop = (o: Partial<LazyOptions>) => async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
-    await ballCase(net, networkMatrices(net), x, r.description, { ...DEFAULT_LAZY, scope, timeLimit: TIME_LIMIT });
+    await ballCase(net, networkMatrices(net), x, r.description, { ...DEFAULT_LAZY, ...o, timeLimit: TIME_LIMIT });
   };
   it("on 12 random MLPs and 8 conv nets (earliest-layer scope)", async () => {
-    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop("earliest-layer")), { numRuns: 12, seed: 131 });
-    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop("earliest-layer")), { numRuns: 8, seed: 132 });
+    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop({ scope: "earliest-layer" })), {
+      numRuns: 12,
+      seed: 131,
+    });
+    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop({ scope: "earliest-layer" })), {
+      numRuns: 8,
+      seed: 132,
+    });
   });
   it("on 12 random MLPs and 8 conv nets (all-layers scope)", async () => {
-    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop("all-layers")), { numRuns: 12, seed: 133 });
-    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop("all-layers")), { numRuns: 8, seed: 134 });
+    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop({ scope: "all-layers" })), { numRuns: 12, seed: 133 });
+    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop({ scope: "all-layers" })), { numRuns: 8, seed: 134 });
+  });
+  it("on 12 random MLPs and 8 conv nets (the bracket walk's options, walk.ts WALK_LAZY)", async () => {
+    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop(WALK_LAZY)), { numRuns: 12, seed: 135 });
+    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop(WALK_LAZY)), { numRuns: 8, seed: 136 });
   });
   it("on a conv net where the ball's bounds prune a row (all-layers: one row fewer, same optimum)", async () => {
     const net = load(PRUNING_NET);

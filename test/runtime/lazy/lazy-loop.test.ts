@@ -1,6 +1,6 @@
 // The lazy loop against the full restricted LP: the same status and optimum (relative 1e-6) as the
-// all-rows LP in HiGHS and as Clp on the written MPS file; and every adversarial example rho_hat reports
-// passes a fresh onnxruntime-node check with the target label.
+// all-rows LP in HiGHS and as Clp on the written MPS file (with the default options and with the bracket walk's);
+// and every adversarial example rho_hat reports passes a fresh onnxruntime-node check with the target label.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,9 +12,10 @@ import { compilePoint } from "../../../compiler/passes/pipeline.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { argmax } from "../../../runtime/evaluator/types.js";
-import { solveLazy } from "../../../runtime/lazy/lazy-loop.js";
+import { DEFAULT_LAZY, solveLazy } from "../../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../../runtime/rho/modes.js";
+import { WALK_LAZY } from "../../../runtime/rho/walk.js";
 import type { LpPoint } from "../../../runtime/rho/result.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 import { createHighs } from "../../../runtime/solvers/highs.js";
@@ -56,14 +57,17 @@ function suite(model: string, points: number) {
         writeFileSync(path, writeMps(t.lp));
         const clpRun = solveFile(path, "clp");
         await new Promise((r) => setTimeout(r, 100));
-        const lazy = await solveLazy({
+        const problem = {
           region: new Region(net, matrices, star.pattern),
           xStar: x,
           target: t.label,
           margin: 0,
           lower: 0,
           upper: 1,
-        });
+        };
+        const lazy = await solveLazy(problem);
+        // The bracket walk's options (earliest-then-all scope, no IPM, devex pricing): the same LP.
+        const walk = await solveLazy(problem, { ...DEFAULT_LAZY, ...WALK_LAZY });
         const all = await createHighs().solve(t.lp);
         const clp = await clpRun;
         assert.ok(
@@ -72,9 +76,10 @@ function suite(model: string, points: number) {
         );
         assert.equal(all.status, lazy.status, `all-rows ${all.status} vs lazy ${lazy.status}`);
         assert.equal(clp.status, lazy.status, `clp ${clp.status} vs lazy ${lazy.status}`);
+        assert.equal(walk.status, lazy.status, `lazy with the walk's options ${walk.status} vs lazy ${lazy.status}`);
         if (lazy.status === "optimal") {
           summary.optimal++;
-          for (const o of [all.objective!, clp.objective!]) {
+          for (const o of [all.objective!, clp.objective!, walk.t!]) {
             summary.maxRel = Math.max(summary.maxRel, rel(lazy.t!, o));
             assert.ok(rel(lazy.t!, o) <= 1e-6, `lazy ${lazy.t} vs ${o}`);
           }
