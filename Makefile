@@ -68,7 +68,7 @@ format: $(NODE_MODULES)
 # the rest), then every other test file. Tests use their own temporary folders and free ports.
 TEST_JOBS ?= 2
 SLOW_TESTS := $(wildcard test/compiler/backend/cross-solver.test.ts test/runtime/lazy/lazy-loop.test.ts \
-  test/runtime/commands/before-refactor.test.ts test/runtime/commands/before-issue-22.test.ts test/properties/rho-modes.test.ts test/runtime/run/queue/queue.test.ts \
+  test/runtime/commands/backend.test.ts test/runtime/commands/before-refactor.test.ts test/runtime/commands/before-issue-22.test.ts test/properties/rho-modes.test.ts test/runtime/run/queue/queue.test.ts \
   test/reliability/bad-inputs.test.ts test/runtime/cli.test.ts test/reliability/numerics.test.ts \
   test/reliability/resume.test.ts)
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(shell find test -name '*.test.ts')))

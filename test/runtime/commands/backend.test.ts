@@ -1,8 +1,9 @@
 // --backend (issue 23): the engine behind the attacks. onnxruntime (the default, float32 graphs) and reference
-// (the float64 loops) give the same per-point statuses on mnist_mlp's first 20 digits with the bracket; the
+// (the float64 loops) give the same per-point statuses on every example model's first 20 digits (mnist_lenet: 6) with the bracket; the
 // upper bounds may differ (float32 steers the attack to other examples) but each is the distance of an example
 // that passes the one rule (point/check.ts) with another label than x*'s; the lower bound does not use the
-// engine and is identical wherever the uppers are (its bisection runs below the upper). run.json records the backend:
+// engine's bounds on both (batched rounds on the bounds graph, a bisection on the reference loops) and is within
+// upper/256 wherever the uppers are the same (it runs below the upper). run.json records the backend:
 // --resume with another one names --backend. --threads sets onnxruntime's intra-op threads and changes no answer.
 
 import assert from "node:assert/strict";
@@ -19,16 +20,27 @@ import { refusedOneLine, robustc, robustcOk } from "../../helpers/cli.js";
 
 type Rec = Record<string, unknown> & { example?: { target: number; pixels: number[] } | null };
 const MODEL = "examples/models/mnist_mlp.onnx";
+/**
+ * The models and digits compared. mnist_lenet on 6: its reference attack computes each of its thousands of gradients
+ * in the float64 loops (~15 ms each), ~45 s a digit; all 20 passed once (452 s: docs/testing.md).
+ */
+const MODELS = [
+  ["mnist_mlp", 20],
+  ["mnist_lenet", 6],
+  ["mnist_lenet_caffe", 20],
+  ["mnist_cnn_bn", 20],
+  ["mnist_nin", 20],
+] as const;
 
-const bracket = async (backend: string): Promise<Rec[]> =>
+const bracket = async (backend: string, model = MODEL, limit = 20): Promise<Rec[]> =>
   (
     await robustcOk([
       "rho",
-      MODEL,
+      model,
       "--data",
       "mnist:test",
       "--limit",
-      "20",
+      String(limit),
       "--json",
       "--examples",
       "--jobs",
@@ -52,61 +64,63 @@ describe("robustc --backend onnxruntime | reference", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("mnist_mlp, 20 digits: the same statuses, lower bounds within upper/256; every upper a checked example", async () => {
-    const [ort, ref] = [await bracket("onnxruntime"), await bracket("reference")];
-    assert.equal(ort.length, 20);
-    assert.equal(ref.length, 20);
-    const s = openSession(MODEL, { data: "mnist:test", pixelScale: 255 });
-    assert.ok(s.ok);
-    const net = s.value.network,
-      matrices = networkMatrices(net);
-    const ctx: PointContext = {
-      net,
-      matrices,
-      evaluator: await OnnxRuntimeEvaluator.create(MODEL, net),
-      engine: openEngine(net, matrices, "reference"),
-      pixelScale: 255,
-      pixelMin: 0,
-      pixelMax: 255,
-    };
-    try {
-      for (let i = 0; i < 20; i++) {
-        const [a, b] = [ort[i], ref[i]];
-        assert.equal(a.index, b.index);
-        assert.equal(a.status, b.status, `digit ${i}: status`);
-        assert.equal(a.predicted, b.predicted);
-        // The lower bound runs below the point's upper bound (rho/lower.ts): on onnxruntime in batched rounds on
-        // the engine's bounds graph (resolution upper/729), on reference by bisection (upper/256) with the same
-        // back-substitution bounds up to the engine's tolerance: within upper/256 of each other where the uppers
-        // are the same; elsewhere each certified lower is still at or below the other backend's checked upper (on
-        // mnist_lenet digit 9 a smaller float32 upper moved it).
-        if (a.upper === b.upper && typeof a.lower === "number" && typeof b.lower === "number")
-          assert.ok(
-            Math.abs(a.lower - b.lower) <= (typeof a.upper === "number" ? a.upper : 255) / 256 + 1e-9,
-            `digit ${i}: lower ${a.lower} (onnxruntime), ${b.lower} (reference), upper ${String(a.upper)}`,
-          );
-        else if (a.upper === b.upper) assert.equal(a.lower, b.lower, `digit ${i}: lower`);
-        else
-          for (const l of [a.lower, b.lower])
-            for (const u of [a.upper, b.upper])
-              if (typeof l === "number" && typeof u === "number")
-                assert.ok(l <= u, `digit ${i}: lower ${l} > upper ${u}`);
-        for (const r of [a, b]) {
-          if (r.upper === null || r.upper === undefined) continue;
-          assert.ok(r.example, `digit ${i}: upper ${String(r.upper)} has its example`);
-          const x = Float32Array.from(r.example.pixels, (p) => p / 255);
-          const xStar = modelInput(s.value, i);
-          const c = await checkExample(ctx, x, xStar, Number(r.predicted));
-          assert.ok(c, `digit ${i}: the example of upper passes the check`);
-          assert.notEqual(c.label, r.predicted);
-          assert.equal(c.label, r.example.target);
-          assert.ok(Math.abs(linf(x, xStar) * 255 - Number(r.upper)) <= 1e-6 * Number(r.upper), `digit ${i}: upper`);
+  for (const [name, limit] of MODELS)
+    it(`${name}, ${limit} digits: the same statuses, lower bounds within upper/256; every upper a checked example`, async () => {
+      const model = `examples/models/${name}.onnx`;
+      const [ort, ref] = [await bracket("onnxruntime", model, limit), await bracket("reference", model, limit)];
+      assert.equal(ort.length, limit);
+      assert.equal(ref.length, limit);
+      const s = openSession(model, { data: "mnist:test", pixelScale: 255 });
+      assert.ok(s.ok);
+      const net = s.value.network,
+        matrices = networkMatrices(net);
+      const ctx: PointContext = {
+        net,
+        matrices,
+        evaluator: await OnnxRuntimeEvaluator.create(model, net),
+        engine: openEngine(net, matrices, "reference"),
+        pixelScale: 255,
+        pixelMin: 0,
+        pixelMax: 255,
+      };
+      try {
+        for (let i = 0; i < limit; i++) {
+          const [a, b] = [ort[i], ref[i]];
+          assert.equal(a.index, b.index);
+          assert.equal(a.status, b.status, `digit ${i}: status`);
+          assert.equal(a.predicted, b.predicted);
+          // The lower bound runs below the point's upper bound (rho/lower.ts): on onnxruntime in batched rounds on
+          // the engine's bounds graph (resolution upper/729), on reference by bisection (upper/256) with the same
+          // back-substitution bounds up to the engine's tolerance: within upper/256 of each other where the uppers
+          // are the same; elsewhere each certified lower is still at or below the other backend's checked upper (on
+          // mnist_lenet digit 9 a smaller float32 upper moved it).
+          if (a.upper === b.upper && typeof a.lower === "number" && typeof b.lower === "number")
+            assert.ok(
+              Math.abs(a.lower - b.lower) <= (typeof a.upper === "number" ? a.upper : 255) / 256 + 1e-9,
+              `digit ${i}: lower ${a.lower} (onnxruntime), ${b.lower} (reference), upper ${String(a.upper)}`,
+            );
+          else if (a.upper === b.upper) assert.equal(a.lower, b.lower, `digit ${i}: lower`);
+          else
+            for (const l of [a.lower, b.lower])
+              for (const u of [a.upper, b.upper])
+                if (typeof l === "number" && typeof u === "number")
+                  assert.ok(l <= u, `digit ${i}: lower ${l} > upper ${u}`);
+          for (const r of [a, b]) {
+            if (r.upper === null || r.upper === undefined) continue;
+            assert.ok(r.example, `digit ${i}: upper ${String(r.upper)} has its example`);
+            const x = Float32Array.from(r.example.pixels, (p) => p / 255);
+            const xStar = modelInput(s.value, i);
+            const c = await checkExample(ctx, x, xStar, Number(r.predicted));
+            assert.ok(c, `digit ${i}: the example of upper passes the check`);
+            assert.notEqual(c.label, r.predicted);
+            assert.equal(c.label, r.example.target);
+            assert.ok(Math.abs(linf(x, xStar) * 255 - Number(r.upper)) <= 1e-6 * Number(r.upper), `digit ${i}: upper`);
+          }
         }
+      } finally {
+        await ctx.evaluator.dispose();
       }
-    } finally {
-      await ctx.evaluator.dispose();
-    }
-  });
+    });
 
   it("run.json and report.json record the backend; --resume with another backend names --backend", async () => {
     const out = join(dir, "m");

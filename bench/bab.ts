@@ -1,0 +1,65 @@
+// Branch and bound on mnist_mlp, the two engines side by side on the same decisions: is there an input within eps of
+// the digit with another label? eps = FACTOR × the certified lower bound of CROWN alone (so above what bounds alone
+// prove, below the attack's upper where the bracket is not tight). Per digit, the batched branch and bound on the
+// engine's bounds graph (runtime/bab/batched.ts proveRows: clamps, every child of a batch in one call) and the LP
+// branch and bound (runtime/bab/search.ts decide: a subdomain LP each), SECONDS each: status, subdomains,
+// subdomains per second. Prints figures only.
+// Usage: npx tsx bench/bab.ts   env: POINTS (default 10), SECONDS (default 10), FACTOR (default 1.2)
+
+import { networkMatrices, radiusBox } from "../compiler/index.js";
+import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
+import { openEngine } from "../runtime/engine/index.js";
+import { OnnxRuntimeEvaluator } from "../runtime/evaluator/onnxruntime.js";
+import type { PointContext } from "../runtime/point/context.js";
+import { decideRho } from "../runtime/rho/exact.js";
+import { certifiedLowerBatched } from "../runtime/rho/lower.js";
+import { modelInput, openSession } from "../runtime/run/session.js";
+
+const POINTS = Number(process.env.POINTS ?? 10),
+  SECONDS = Number(process.env.SECONDS ?? 10),
+  FACTOR = Number(process.env.FACTOR ?? 1.2);
+const MODEL = "examples/models/mnist_mlp.onnx";
+
+const s = openSession(MODEL, { data: "mnist:test", pixelScale: 255 });
+if (!s.ok) throw new Error(s.diagnostics.map((d) => d.message).join("; "));
+const net = s.value.network,
+  matrices = networkMatrices(net);
+const ctx: PointContext = {
+  net,
+  matrices,
+  evaluator: await OnnxRuntimeEvaluator.create(MODEL, net),
+  engine: openEngine(net, matrices, "onnxruntime"),
+  pixelScale: 255,
+  pixelMin: 0,
+  pixelMax: 255,
+};
+console.log(`mnist_mlp, mnist:test 0..${POINTS - 1}: eps = ${FACTOR} × CROWN's certified radius, ${SECONDS} s each`);
+console.log("| digit | eps px | batched: status | subdomains | per s | LP: status | subdomains | per s |");
+console.log("|---|---|---|---|---|---|---|---|");
+const K = 10;
+for (let i = 0; i < POINTS; i++) {
+  const x = Float64Array.from(modelInput(s.value, i));
+  const y = await ctx.engine.forward(x, 1);
+  const p = y.indexOf(Math.max(...y));
+  if (p !== s.value.dataset.labels![i]) continue;
+  const crown = await certifiedLowerBatched(ctx.engine, x, p, 60 / 255, { lo: 0, hi: 1 });
+  const eps = crown.lower * FACTOR;
+  const G = new Float64Array((K - 1) * K);
+  for (let l = 0, r = 0; l < K; l++)
+    if (l !== p) {
+      G[r * K + p] = 1;
+      G[r * K + l] = -1;
+      r++;
+    }
+  const box = radiusBox(x, eps, 0, 1);
+  const a = await proveRows(ctx.engine, net, box.lower, box.upper, G, K - 1, {
+    ...DEFAULT_BATCHED_BAB,
+    deadline: performance.now() + SECONDS * 1000,
+  });
+  const b = await decideRho(ctx, x, p, eps, performance.now() + SECONDS * 1000);
+  console.log(
+    `| ${i} | ${(eps * 255).toFixed(3)} | ${a.status} | ${a.nodes} | ${(a.nodes / a.seconds).toFixed(0)} | ${b.status} | ${b.nodes} | ${(b.nodes / b.seconds).toFixed(0)} |`,
+  );
+}
+await ctx.evaluator.dispose();
+await ctx.engine.dispose();
