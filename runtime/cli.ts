@@ -175,7 +175,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("-o, --out <file>", "output file: .lp or .mps (several targets: FILE.l<label>.lp)")
     .option(
       "--emit <what>",
-      "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions); or write the network's batched ONNX graph to -o FILE.onnx: forward (logits), gradient (logits and a vector-Jacobian product) or bounds (float64 CROWN lower bounds of given output rows over boxes; dense ReLU networks), no --data needed",
+      "print text instead: ir (the LP's constraint IR) or cf (C_f(x, l) with its disjunctions); or write the network's batched ONNX graph to -o FILE.onnx: forward (logits), gradient (logits and a vector-Jacobian product) or bounds (float64 CROWN lower bounds of given output rows over boxes), no --data needed",
     )
     .addOption(
       new Option("--solve <solver>", "solve the written file(s) and check the optimiser with onnxruntime").choices(

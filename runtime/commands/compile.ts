@@ -446,8 +446,8 @@ async function ladderSolve(
 
 /**
  * `--emit forward|gradient|bounds -o FILE.onnx`: the network's batched graph as onnxruntime runs it (input x
- * [B, ...], B symbolic; compiler/engine/; the bounds graph: boxes and rows in, float64, dense ReLU networks
- * only). It depends on the model alone: every data or LP option is refused.
+ * [B, ...], B symbolic; compiler/engine/; the bounds graph: boxes and rows in, float64, every layer kind). It
+ * depends on the model alone: every data or LP option is refused.
  */
 function emitGraph(model: string, r: CompileRequest, kind: EmitGraphKind): void {
   const others = (r.given ?? []).filter((o) => o !== "--emit" && o !== "--out");

@@ -47,8 +47,8 @@ const TIME_LIMIT = 20;
 
 async function withCtx<T>(r: RandomNet, net: Network, f: (ctx: PointContext) => Promise<T>): Promise<T> {
   const ort = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu" });
-  // The default backend's engine: the bracket's lower bound through its batched bounds on dense ReLU networks
-  // (rho/lower.ts), the bisection on the reference's bounds on the conv nets it falls back on.
+  // The default backend's engine: the bracket's lower bound through its batched bounds (rho/lower.ts) on every
+  // network here (the bounds graph covers every layer kind).
   const engine = openEngine(net, networkMatrices(net), "onnxruntime", { threads: 1 });
   try {
     return await f({

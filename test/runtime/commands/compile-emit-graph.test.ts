@@ -1,6 +1,6 @@
-// `robustc compile MODEL --emit forward|gradient -o FILE.onnx` (issue 23): writes the network's batched graph
+// `robustc compile MODEL --emit forward|gradient|bounds -o FILE.onnx` (issue 23): writes the network's batched graph
 // (no --data needed) that onnxruntime runs and, for the forward graph, the project's front-end lowers to the same
-// network; any data or LP option, a missing or non-.onnx -o and an unknown --emit are refused with one line and
+// network; the bounds graph of a conv net gives sound bounds; any data or LP option, a missing or non-.onnx -o and an unknown --emit are refused with one line and
 // exit 2, nothing written; --emit ir and cf still need --data and --index. Runs the real CLI (built in dist/).
 
 import assert from "node:assert/strict";
@@ -74,6 +74,61 @@ describe("robustc compile --emit forward|gradient", function () {
       } finally {
         await session.release();
       }
+    }
+  });
+
+  it("writes mnist_lenet's bounds graph; onnxruntime runs it: sound bounds at or below the margins at the digit", async () => {
+    const s = openSession(LENET, { data: "mnist:test", pixelScale: 255 });
+    assert.ok(s.ok);
+    const net = s.value.network;
+    const out = join(dir, "lenet.bounds.onnx");
+    const r = await run(["compile", LENET, "--emit", "bounds", "-o", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /wrote .*lenet\.bounds\.onnx \(the bounds graph of/);
+    const session = await ort.InferenceSession.create(readFileSync(out), { logSeverityLevel: 3 });
+    try {
+      const x = Float64Array.from(modelInput(s.value, 0));
+      const y = trace(net, x).logits;
+      const p = y.indexOf(Math.max(...y));
+      const rows = new Float64Array(9 * 10);
+      for (let l = 0, q = 0; l < 10; l++)
+        if (l !== p) {
+          rows[q * 10 + p] = 1;
+          rows[q * 10 + l] = -1;
+          q++;
+        }
+      const eps = 1 / 255;
+      const feeds: Record<string, ort.Tensor> = {
+        lower: new ort.Tensor(
+          "float64",
+          x.map((v) => Math.max(0, v - eps)),
+          [1, 784],
+        ),
+        upper: new ort.Tensor(
+          "float64",
+          x.map((v) => Math.min(1, v + eps)),
+          [1, 784],
+        ),
+        rows: new ort.Tensor("float64", rows, [1, 9, 10]),
+      };
+      for (const name of session.inputNames) {
+        if (name in feeds) continue;
+        const n = net.layers[Number(name.split("_").pop())].shape.reduce((a, b) => a * b, 1);
+        const v = name.startsWith("slopes_") ? -1 : name.startsWith("clamp_lower_") ? -Infinity : Infinity;
+        feeds[name] = new ort.Tensor("float64", new Float64Array(n).fill(v), [1, n]);
+      }
+      const bound = (await session.run(feeds)).bound.data as Float64Array;
+      assert.equal(bound.length, 9);
+      // Each margin's lower bound is at most its value at the digit itself (a point of the box), and at 1/255 the
+      // bounds prove the digit's label (every margin positive), as the bracket's lower bound finds.
+      for (let q = 0, l = 0; l < 10; l++)
+        if (l !== p) {
+          assert.ok(bound[q] <= y[p] - y[l], `margin ${p} − ${l}: bound ${bound[q]} above its value ${y[p] - y[l]}`);
+          assert.ok(bound[q] > 0, `margin ${p} − ${l}: not proved at 1/255 (${bound[q]})`);
+          q++;
+        }
+    } finally {
+      await session.release();
     }
   });
 
