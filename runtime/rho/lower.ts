@@ -1,8 +1,8 @@
 // A certified lower bound on rho: the largest eps at which sound bounds of the box ‖x − x*‖∞ ≤ eps prove
 // y_l* − y_l > 0 for every l ≠ l* (compiler/lp-bounds/exclude.ts: intervals, back-substitution, then the triangle
 // LP's dual bound, never the solver's objective). The claim is about the network's float64 weights in exact
-// arithmetic. The bracket's back-substitution runs in batched rounds on the engine's bounds graph where it covers
-// the network (certifiedLowerBatched), by bisection one radius at a time on the reference loops elsewhere.
+// arithmetic. The bracket's back-substitution runs on the engine's bounds graph (certifiedLowerBatched) with
+// --backend onnxruntime, on the reference loops (certifiedLower) otherwise: the same bisection either way.
 
 import {
   allPositive,
@@ -118,19 +118,27 @@ export async function certifiedLower(
   return { lower: proved, lps, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Radii per round of the engine's batched bisection (one Engine.bounds call, one chunk of the bounds graph). */
-export const LOWER_BATCH = 8;
+/**
+ * Radii per round of the search on the engine's bounds (one Engine.bounds call): 1, the bisection itself. A box's
+ * bounds cost the same alone or in a batch on these networks (the graph's products, not the call, dominate), so
+ * more radii per round only add boxes: on the first 10 mnist:test digits (`.scratch` measurement, one thread)
+ * mnist_lenet 0.054 s a digit with 1 (8 boxes), 0.088 with 2, 0.117 with 4, 0.192 with 8 (32 boxes, resolution
+ * upper/6561 instead of /256: a lower bound 4% higher on average); mnist_cnn_bn 0.31 s with 1, 1.44 with 8;
+ * mnist_mlp 0.008 and 0.025.
+ */
+export const LOWER_BATCH = 1;
 
 /** Whether the engine's batched bounds stand in for the bisection: back-substitution, on the bounds graph. */
 export const batchedLower = (engine: Engine, method: LowerMethod): boolean =>
   method === "backsub" && engine.backend === "onnxruntime" && engine.boundsBackend === "onnxruntime";
 
 /**
- * certifiedLower's bisection in batched rounds on the engine's bounds (Engine.bounds: float64 CROWN
- * back-substitution, padded outward, so a positive lower bound of a margin holds for every input of the box): each
- * round bounds the margins y_l* − y_l (l ≠ l*) on LOWER_BATCH boxes at once, of radii evenly spaced strictly
- * inside (proved, top), and keeps the largest radius proved (every margin's bound > 0) and the smallest refuted
- * one above it. One round more than (LOWER_BATCH + 1)^rounds ≥ 2^steps needs: finer than the bisection's hi/2^steps.
+ * certifiedLower's search on the engine's bounds (Engine.bounds: float64 CROWN back-substitution, padded outward,
+ * so a positive lower bound of a margin holds for every input of the box): each round bounds the margins
+ * y_l* − y_l (l ≠ l*) on `perRound` boxes at once, of radii evenly spaced strictly inside (proved, top), and keeps
+ * the largest radius proved (every margin's bound > 0) and the smallest refuted one above it. With one radius per
+ * round (LOWER_BATCH) that is the bisection itself, `steps` rounds; with more, one round more than
+ * (perRound + 1)^rounds ≥ 2^steps needs (finer than the bisection's hi/2^steps, whose radii it does not probe).
  * hi as in certifiedLower (∞: the whole box first). Callers check batchedLower first.
  */
 export async function certifiedLowerBatched(
@@ -140,6 +148,7 @@ export async function certifiedLowerBatched(
   hi: number,
   box: { lo: number; hi: number },
   opts: LowerOptions = BRACKET_LOWER,
+  perRound = LOWER_BATCH,
 ): Promise<{ lower: number; lps: number; seconds: number }> {
   const t0 = performance.now();
   const done = (lower: number) => ({ lower, lps: 0, seconds: (performance.now() - t0) / 1000 });
@@ -173,14 +182,15 @@ export async function certifiedLowerBatched(
   let top = Math.min(hi, full),
     proved = 0;
   if (!Number.isFinite(hi) && (await proves([full]))[0]) return done(Infinity);
-  // One round more than the bisection's resolution needs: the two searches probe different radii, so at equal
-  // resolution a batched bound can land a step below the sequential one (4 of mnist_mlp's first 18 digits did, by
-  // at most 0.016 px); a finer last round costs one more batched call (~0.02 s a digit on mnist_mlp).
-  const rounds = Math.ceil((opts.steps * Math.LN2) / Math.log(LOWER_BATCH + 1) - 1e-9) + 1;
+  // With several radii a round, one round more than the bisection's resolution needs: the two searches probe
+  // different radii, so at equal resolution the bound can land a step below the bisection's (4 of mnist_mlp's first
+  // 18 digits did with 8 radii, by at most 0.016 px).
+  const rounds =
+    perRound === 1 ? opts.steps : Math.ceil((opts.steps * Math.LN2) / Math.log(perRound + 1) - 1e-9) + 1;
   for (let round = 0; round < rounds && left() > 0; round++) {
     const lo = proved,
       width = top - lo;
-    const radii = Array.from({ length: LOWER_BATCH }, (_, j) => lo + (width * (j + 1)) / (LOWER_BATCH + 1));
+    const radii = Array.from({ length: perRound }, (_, j) => lo + (width * (j + 1)) / (perRound + 1));
     const ok = await proves(radii);
     radii.forEach((eps, j) => {
       if (ok[j]) proved = Math.max(proved, eps);
