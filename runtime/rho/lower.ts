@@ -185,8 +185,7 @@ export async function certifiedLowerBatched(
   // With several radii a round, one round more than the bisection's resolution needs: the two searches probe
   // different radii, so at equal resolution the bound can land a step below the bisection's (4 of mnist_mlp's first
   // 18 digits did with 8 radii, by at most 0.016 px).
-  const rounds =
-    perRound === 1 ? opts.steps : Math.ceil((opts.steps * Math.LN2) / Math.log(perRound + 1) - 1e-9) + 1;
+  const rounds = perRound === 1 ? opts.steps : Math.ceil((opts.steps * Math.LN2) / Math.log(perRound + 1) - 1e-9) + 1;
   for (let round = 0; round < rounds && left() > 0; round++) {
     const lo = proved,
       width = top - lo;
