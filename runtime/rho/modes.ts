@@ -29,16 +29,16 @@ import {
   type PointStatus,
   type RhoMode,
 } from "./result.js";
-import { checkedRegionLp, exhaustedMessage } from "./region-lp.js";
-import { DEFAULT_WALK, WALK_LAZY, walkForward, walkRegions, type WalkOptions } from "./walk.js";
+import { BRACKET_LAZY, checkedRegionLp, exhaustedMessage } from "./region-lp.js";
+import { DEFAULT_WALK, walkForward, walkRegions, type WalkOptions } from "./walk.js";
 
 /**
  * The bracket's walk: the example's own region, then one step across all its binding facets at once. On mnist_mlp that
  * region LP gains ~1%, on mnist_lenet ~0.5% (.scratch measurements, 5–8 digits each); further steps gained little
- * more. Its LPs run with the lazy loop's options of walk.ts WALK_LAZY (the walk stage's median on mnist_lenet's first
+ * more. Its LPs run with the lazy loop's options of region-lp.ts BRACKET_LAZY (the walk stage's median on mnist_lenet's first
  * 20 test digits 0.82–0.88 s before them, 0.44–0.45 s with them).
  */
-const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60, lazy: WALK_LAZY };
+const BRACKET_WALK: WalkOptions = { steps: 1, tries: 1, timeLimit: 60, lazy: BRACKET_LAZY };
 const WALK_ON = 0.005;
 /** The forward walk: at most 16 margin LPs (each a step of at most the trust radius, walk.ts FORWARD_STEP). */
 const FORWARD_WALK: WalkOptions = { steps: 16, tries: 1, timeLimit: 60 };
@@ -152,7 +152,7 @@ const STAGES = {
         ladder,
         budget(),
         start.dist,
-        WALK_LAZY,
+        BRACKET_LAZY,
       );
       b.offer(c);
       if (!c || c.dist >= start.dist) {

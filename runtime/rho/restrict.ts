@@ -9,7 +9,7 @@ import { Region } from "../lazy/region.js";
 import { marginLadder } from "../point/check.js";
 import type { PointContext } from "../point/context.js";
 import { secondsSince, type Seed } from "../point/seed.js";
-import { exhaustedMessage, ladderLp, type LadderResult } from "./region-lp.js";
+import { BRACKET_LAZY, exhaustedMessage, ladderLp, type LadderResult } from "./region-lp.js";
 import { LP_FIELDS, type LpPoint } from "./result.js";
 
 /**
@@ -40,7 +40,14 @@ export async function restrictedLp(
       ...(ball ? { radius: ball.radius, ...(ball.bounds ? { ballBounds: ball.bounds } : {}) } : {}),
     },
     marginLadder(ctx, seed.star.logits),
-    { avoid: seed.predicted, requireTarget: true, deadline: t0 + timeLimit * 1000, minSeconds: 0.001 },
+    {
+      avoid: seed.predicted,
+      requireTarget: true,
+      deadline: t0 + timeLimit * 1000,
+      minSeconds: 0.001,
+      // Inside the ball (the bracket's stage) with the bracket's LP options; the paper's full LP as before.
+      ...(ball ? { lazy: BRACKET_LAZY } : {}),
+    },
   );
   return { target, lp };
 }

@@ -34,23 +34,6 @@ export interface WalkOptions {
 
 export const DEFAULT_WALK: WalkOptions = { steps: 4, tries: 6, timeLimit: 60 };
 
-/**
- * The lazy loop's options for the bracket's walk (modes.ts): after one iteration on the earliest layer's rows the
- * candidates lie near the region, and every layer's violated rows at once end the loop in ~5 iterations instead
- * of ~20; the dual simplex throughout (an IPM solve after a thousand new rows was slower here) with devex pricing
- * (dual steepest edge weighs each of the hundreds of rows added at once with a solve); the |x − x*| ≤ t rows the
- * box implies left out. Measured on mnist_lenet, the attack's examples of the first 10 test digits: the example's
- * region LP 0.14–0.31 s instead of 0.33–0.56 s, about as many rows added, the same optima. (The ball's interval
- * bounds, as the restrict stage passes them, prune no row with the earliest-layer scope and 1–3% of the rows with
- * every layer's, saving no time.)
- */
-export const WALK_LAZY: Partial<LazyOptions> = {
-  scope: "earliest-then-all",
-  ipmRows: Infinity,
-  devex: true,
-  skipImpliedLinf: true,
-};
-
 /** Pattern entries whose region rows are (nearly) tight at x: their flips are the neighbouring regions. */
 function bindingFlips(ctx: PointContext, pattern: ActivationPattern, x: Float64Array, tol: number): BindingFlip[] {
   const vals = trace(ctx.net, x, { matrices: ctx.matrices, pattern }).values;

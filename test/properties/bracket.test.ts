@@ -27,7 +27,7 @@ import { openEngine } from "../../runtime/engine/index.js";
 import { DEFAULT_LAZY, solveLazy, type LazyOptions, type LazyResult } from "../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
-import { WALK_LAZY } from "../../runtime/rho/walk.js";
+import { BRACKET_LAZY } from "../../runtime/rho/region-lp.js";
 import { checkExample, linf } from "../../runtime/point/check.js";
 import { type PointContext } from "../../runtime/point/context.js";
 import { exactTolerance, type BracketPoint, type PointResult } from "../../runtime/rho/result.js";
@@ -443,9 +443,9 @@ describe("properties: the pruned restricted LP inside a ball has the full LP's o
     await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop({ scope: "all-layers" })), { numRuns: 12, seed: 133 });
     await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop({ scope: "all-layers" })), { numRuns: 8, seed: 134 });
   });
-  it("on 12 random MLPs and 8 conv nets (the bracket walk's options, walk.ts WALK_LAZY)", async () => {
-    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop(WALK_LAZY)), { numRuns: 12, seed: 135 });
-    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop(WALK_LAZY)), { numRuns: 8, seed: 136 });
+  it("on 12 random MLPs and 8 conv nets (the bracket walk's options, region-lp.ts BRACKET_LAZY)", async () => {
+    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop(BRACKET_LAZY)), { numRuns: 12, seed: 135 });
+    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop(BRACKET_LAZY)), { numRuns: 8, seed: 136 });
   });
   it("on a conv net where the ball's bounds prune a row (all-layers: one row fewer, same optimum)", async () => {
     const net = load(PRUNING_NET);

@@ -15,7 +15,7 @@ import { argmax } from "../../../runtime/evaluator/types.js";
 import { DEFAULT_LAZY, solveLazy } from "../../../runtime/lazy/lazy-loop.js";
 import { Region } from "../../../runtime/lazy/region.js";
 import { rhoForPointMode } from "../../../runtime/rho/modes.js";
-import { WALK_LAZY } from "../../../runtime/rho/walk.js";
+import { BRACKET_LAZY } from "../../../runtime/rho/region-lp.js";
 import type { LpPoint } from "../../../runtime/rho/result.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 import { createHighs } from "../../../runtime/solvers/highs.js";
@@ -67,7 +67,7 @@ function suite(model: string, points: number) {
         };
         const lazy = await solveLazy(problem);
         // The bracket walk's options (earliest-then-all scope, no IPM, devex pricing): the same LP.
-        const walk = await solveLazy(problem, { ...DEFAULT_LAZY, ...WALK_LAZY });
+        const walk = await solveLazy(problem, { ...DEFAULT_LAZY, ...BRACKET_LAZY });
         const all = await createHighs().solve(t.lp);
         const clp = await clpRun;
         assert.ok(
