@@ -159,28 +159,27 @@ export class OnnxRuntimeBounds {
   constructor(
     readonly net: Network,
     private readonly m: NetworkMatrices,
-    private readonly bytes: Uint8Array,
     private readonly options: EngineOptions = {},
   ) {
     this.layers = reluLayers(net);
   }
 
-  /** The bounds of a network the graph covers (else a UserError: callers check boundsGraphRefusal first). */
+  /**
+   * The bounds of a network the graph covers (callers check boundsGraphRefusal first). The graph is generated when
+   * first used (mnist_lenet's takes ~0.3 s and 16 MB: a run that never asks for bounds does not pay it).
+   */
   static create(net: Network, m: NetworkMatrices, options: EngineOptions = {}): OnnxRuntimeBounds {
-    return new OnnxRuntimeBounds(net, m, unwrap(boundsGraph(net, m)), options);
+    return new OnnxRuntimeBounds(net, m, options);
   }
 
   private open(coefficients: boolean): Promise<ort.InferenceSession> {
     const k = coefficients ? 1 : 0;
-    this.sessions[k] ??= ort.InferenceSession.create(
-      coefficients ? unwrap(boundsGraph(this.net, this.m, { coefficients: true })) : this.bytes,
-      {
-        logSeverityLevel: 3,
-        executionProviders: ["cpu"],
-        intraOpNumThreads: this.options.threads ?? 1,
-        interOpNumThreads: 1,
-      },
-    );
+    this.sessions[k] ??= ort.InferenceSession.create(unwrap(boundsGraph(this.net, this.m, { coefficients })), {
+      logSeverityLevel: 3,
+      executionProviders: ["cpu"],
+      intraOpNumThreads: this.options.threads ?? 1,
+      interOpNumThreads: 1,
+    });
     return this.sessions[k]!;
   }
 
