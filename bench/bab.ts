@@ -6,51 +6,40 @@
 // subdomains per second. Prints figures only.
 // Usage: npx tsx bench/bab.ts   env: POINTS (default 10), SECONDS (default 10), FACTOR (default 1.2)
 
-import { networkMatrices, radiusBox } from "../compiler/index.js";
+import { radiusBox } from "../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
-import { openEngine } from "../runtime/engine/index.js";
-import { OnnxRuntimeEvaluator } from "../runtime/evaluator/onnxruntime.js";
-import type { PointContext } from "../runtime/point/context.js";
+import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { decideRho } from "../runtime/rho/exact.js";
-import { certifiedLowerBatched } from "../runtime/rho/lower.js";
-import { modelInput, openSession } from "../runtime/run/session.js";
+import { certifiedLowerEngine, marginRows } from "../runtime/rho/lower.js";
+import { disposeContext, localContext } from "../runtime/run/point-runner.js";
+import { modelInput } from "../runtime/run/session.js";
 
 const POINTS = Number(process.env.POINTS ?? 10),
   SECONDS = Number(process.env.SECONDS ?? 10),
   FACTOR = Number(process.env.FACTOR ?? 1.2);
 const MODEL = "examples/models/mnist_mlp.onnx";
 
-const s = openSession(MODEL, { data: "mnist:test", pixelScale: 255 });
-if (!s.ok) throw new Error(s.diagnostics.map((d) => d.message).join("; "));
-const net = s.value.network,
-  matrices = networkMatrices(net);
-const ctx: PointContext = {
-  net,
-  matrices,
-  evaluator: await OnnxRuntimeEvaluator.create(MODEL, net),
-  engine: openEngine(net, matrices, "onnxruntime"),
+const { session, ctx } = await localContext({
+  modelPath: MODEL,
+  data: "mnist:test",
   pixelScale: 255,
-  pixelMin: 0,
-  pixelMax: 255,
-};
+  lazy: DEFAULT_LAZY,
+  algorithm: "lp",
+  eps: 20,
+});
+const net = ctx.net;
 console.log(`mnist_mlp, mnist:test 0..${POINTS - 1}: eps = ${FACTOR} × CROWN's certified radius, ${SECONDS} s each`);
 console.log("| digit | eps px | batched: status | subdomains | per s | LP: status | subdomains | per s |");
 console.log("|---|---|---|---|---|---|---|---|");
 const K = 10;
 for (let i = 0; i < POINTS; i++) {
-  const x = Float64Array.from(modelInput(s.value, i));
+  const x = Float64Array.from(modelInput(session, i));
   const y = await ctx.engine.forward(x, 1);
   const p = y.indexOf(Math.max(...y));
-  if (p !== s.value.dataset.labels![i]) continue;
-  const crown = await certifiedLowerBatched(ctx.engine, x, p, 60 / 255, { lo: 0, hi: 1 });
+  if (p !== session.dataset.labels![i]) continue;
+  const crown = await certifiedLowerEngine(ctx.engine, x, p, 60 / 255, { lo: 0, hi: 1 });
   const eps = crown.lower * FACTOR;
-  const G = new Float64Array((K - 1) * K);
-  for (let l = 0, r = 0; l < K; l++)
-    if (l !== p) {
-      G[r * K + p] = 1;
-      G[r * K + l] = -1;
-      r++;
-    }
+  const G = marginRows(p, K);
   const box = radiusBox(x, eps, 0, 1);
   const a = await proveRows(ctx.engine, net, box.lower, box.upper, G, K - 1, {
     ...DEFAULT_BATCHED_BAB,
@@ -61,5 +50,4 @@ for (let i = 0; i < POINTS; i++) {
     `| ${i} | ${(eps * 255).toFixed(3)} | ${a.status} | ${a.nodes} | ${(a.nodes / a.seconds).toFixed(0)} | ${b.status} | ${b.nodes} | ${(b.nodes / b.seconds).toFixed(0)} |`,
   );
 }
-await ctx.evaluator.dispose();
-await ctx.engine.dispose();
+await disposeContext(ctx);

@@ -207,10 +207,6 @@ class BoundsEmitter {
   readonly padCoef: number;
   private readonly need: boolean[];
 
-  /** ReLU layer id → its coefficients in the final back-substitution (with `coefficients`). */
-  private readonly finalCoefs = new Map<number, string>();
-  private finalPass = false;
-
   constructor(
     readonly net: Network,
     readonly m: NetworkMatrices,
@@ -356,11 +352,12 @@ class BoundsEmitter {
       }
     }
     this.b.input(BOUNDS_IO.rows, [B, R, K], "float64");
-    this.finalPass = true;
-    const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 });
+    // The final back-substitution records the coefficients each ReLU's output receives (`coef_<id>` outputs).
+    const coefs = new Map<number, string>();
+    const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 }, coefs);
     if (this.withCoefficients)
       for (const id of reluLayers(this.net)) {
-        const c = this.finalCoefs.get(id);
+        const c = coefs.get(id);
         if (!c) throw new Error(`internal: the rows never reached ReLU layer ${id}`);
         this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
         this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], "float64");
@@ -673,8 +670,11 @@ class BoundsEmitter {
     return work !== null && work <= this.workLimit;
   }
 
-  /** Lower bounds [B, R] of Λ·(layer `start`'s value) over each box, Λ [B or none, R, n_start]. */
-  private backward(start: number, lambda: Coef): string {
+  /**
+   * Lower bounds [B, R] of Λ·(layer `start`'s value) over each box, Λ [B or none, R, n_start]; `coefs` receives the
+   * coefficients reaching each ReLU's output.
+   */
+  private backward(start: number, lambda: Coef, coefs?: Map<number, string>): string {
     let c: string | null = null,
       mag: string | null = null;
     const addMag = (L: Coef, perValue: string) =>
@@ -747,7 +747,7 @@ class BoundsEmitter {
           break;
         }
         case "relu": {
-          if (this.finalPass) this.finalCoefs.set(l.id, L.name);
+          coefs?.set(l.id, L.name);
           const rx = this.relax.get(l.id) as ReluRelaxation;
           const neg = this.op("Min", [L.name, this.scalar(0)]);
           addMag(L, rx.mag);

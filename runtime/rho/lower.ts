@@ -1,7 +1,7 @@
 // A certified lower bound on rho: the largest eps at which sound bounds of the box ‖x − x*‖∞ ≤ eps prove
 // y_l* − y_l > 0 for every l ≠ l* (compiler/lp-bounds/exclude.ts: intervals, back-substitution, then the triangle
 // LP's dual bound, never the solver's objective). The claim is about the network's float64 weights in exact
-// arithmetic. The bracket's back-substitution runs on the engine's bounds graph (certifiedLowerBatched) with
+// arithmetic. The bracket's back-substitution runs on the engine's bounds graph (certifiedLowerEngine) with
 // --backend onnxruntime, on the reference loops (certifiedLower) otherwise: the same bisection either way.
 
 import {
@@ -84,10 +84,41 @@ export async function provesRobust(
 
 /**
  * Bisection on eps in [0, hi] (model units): hi is rho_hat (rho ≤ rho_hat, nothing above it can be
- * proved) or, when rho_hat = ∞, the radius at which the box becomes the whole input box. Returns the
- * largest eps proved (0 when none: x* alone is trivially at distance 0).
+ * proved) or, when rho_hat = ∞, the radius at which the box becomes the whole input box (tried first: a proof there
+ * says rho = ∞). Returns the largest eps proved (0 when none: x* alone is trivially at distance 0). `proves` says
+ * whether sound bounds of the radius-eps box prove every margin positive, within the seconds it is given.
  */
-export async function certifiedLower(
+async function bisect(
+  xStar: Float64Array,
+  hi: number,
+  box: { lo: number; hi: number },
+  opts: LowerOptions,
+  proves: (eps: number, seconds: number) => Promise<{ proved: boolean; lps: number }>,
+): Promise<{ lower: number; lps: number; seconds: number }> {
+  const t0 = performance.now();
+  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
+  const done = (lower: number) => ({ lower, lps, seconds: (performance.now() - t0) / 1000 });
+  const full = fullRadius(xStar, box.lo, box.hi);
+  let top = Math.min(hi, full),
+    proved = 0,
+    lps = 0;
+  if (!Number.isFinite(hi)) {
+    const r = await proves(full, Math.max(0.1, left()));
+    lps += r.lps;
+    if (r.proved) return done(Infinity);
+  }
+  for (let s = 0; s < opts.steps && left() > 0; s++) {
+    const mid = (proved + top) / 2;
+    const r = await proves(mid, Math.max(0.1, left()));
+    lps += r.lps;
+    if (r.proved) proved = mid;
+    else top = mid;
+  }
+  return done(proved);
+}
+
+/** The bisection on the reference bounds of `opts.method` (intervals, back-substitution or LP-tightened). */
+export function certifiedLower(
   net: Network,
   m: NetworkMatrices,
   xStar: Float64Array,
@@ -96,108 +127,49 @@ export async function certifiedLower(
   box: { lo: number; hi: number },
   opts: LowerOptions = DEFAULT_LOWER,
 ): Promise<{ lower: number; lps: number; seconds: number }> {
-  const t0 = performance.now();
-  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
-  const full = fullRadius(xStar, box.lo, box.hi);
-  let top = Math.min(hi, full),
-    proved = 0,
-    lps = 0;
-  // The whole box first when rho_hat = ∞ (a proof there says rho = ∞: no input has another label).
-  if (!Number.isFinite(hi)) {
-    const r = await provesRobust(net, m, xStar, predicted, full, box, opts.method, Math.max(0.1, left()));
-    lps += r.lps;
-    if (r.proved) return { lower: Infinity, lps, seconds: (performance.now() - t0) / 1000 };
-  }
-  for (let s = 0; s < opts.steps && left() > 0; s++) {
-    const mid = (proved + top) / 2;
-    const r = await provesRobust(net, m, xStar, predicted, mid, box, opts.method, Math.max(0.1, left()));
-    lps += r.lps;
-    if (r.proved) proved = mid;
-    else top = mid;
-  }
-  return { lower: proved, lps, seconds: (performance.now() - t0) / 1000 };
+  return bisect(xStar, hi, box, opts, (eps, seconds) =>
+    provesRobust(net, m, xStar, predicted, eps, box, opts.method, seconds),
+  );
 }
 
-/**
- * Radii per round of the search on the engine's bounds (one Engine.bounds call): 1, the bisection itself. A box's
- * bounds cost the same alone or in a batch on these networks (the graph's products, not the call, dominate), so
- * more radii per round only add boxes: on the first 10 mnist:test digits (`.scratch` measurement, one thread)
- * mnist_lenet 0.054 s a digit with 1 (8 boxes), 0.088 with 2, 0.117 with 4, 0.192 with 8 (32 boxes, resolution
- * upper/6561 instead of /256: a lower bound 4% higher on average); mnist_cnn_bn 0.31 s with 1, 1.44 with 8;
- * mnist_mlp 0.008 and 0.025.
- */
-export const LOWER_BATCH = 1;
+/** The rows y_l* − y_l (l ≠ l*) over K logits, row-major (K − 1 rows): the margins the engine bounds. */
+export function marginRows(predicted: number, K: number): Float64Array {
+  const G = new Float64Array((K - 1) * K);
+  for (let l = 0, r = 0; l < K; l++)
+    if (l !== predicted) {
+      G[r * K + predicted] = 1;
+      G[r * K + l] = -1;
+      r++;
+    }
+  return G;
+}
 
-/** Whether the engine's batched bounds stand in for the bisection: back-substitution, on the bounds graph. */
-export const batchedLower = (engine: Engine, method: LowerMethod): boolean =>
+/** Whether the engine's bounds stand in for the reference's in the bisection: back-substitution, on the graph. */
+export const engineLower = (engine: Engine, method: LowerMethod): boolean =>
   method === "backsub" && engine.backend === "onnxruntime" && engine.boundsBackend === "onnxruntime";
 
 /**
- * certifiedLower's search on the engine's bounds (Engine.bounds: float64 CROWN back-substitution, padded outward,
- * so a positive lower bound of a margin holds for every input of the box): each round bounds the margins
- * y_l* − y_l (l ≠ l*) on `perRound` boxes at once, of radii evenly spaced strictly inside (proved, top), and keeps
- * the largest radius proved (every margin's bound > 0) and the smallest refuted one above it. With one radius per
- * round (LOWER_BATCH) that is the bisection itself, `steps` rounds; with more, one round more than
- * (perRound + 1)^rounds ≥ 2^steps needs (finer than the bisection's hi/2^steps, whose radii it does not probe).
- * hi as in certifiedLower (∞: the whole box first). Callers check batchedLower first.
+ * The bisection on the engine's bounds (Engine.bounds: float64 CROWN back-substitution, padded outward, so a
+ * positive lower bound of a margin holds for every input of the box), one box per call. A box costs the same alone
+ * or in a batch on these networks (the graph's products dominate, not the call), so several radii per call only
+ * add boxes: on the first 10 mnist:test digits (one thread; a throwaway script over the multi-radius search this
+ * replaced, commit 20c9375) mnist_lenet's stage took 0.054 s a digit with one
+ * radius per call (8 boxes), 0.088 with 2, 0.117 with 4, 0.192 with 8 (32 boxes, resolution upper/6561 instead of
+ * /256: a lower bound 4% higher on average); mnist_cnn_bn 0.31 s with 1, 1.44 with 8; mnist_mlp 0.008 and 0.025.
+ * Callers check engineLower first.
  */
-export async function certifiedLowerBatched(
+export function certifiedLowerEngine(
   engine: Engine,
   xStar: Float64Array,
   predicted: number,
   hi: number,
   box: { lo: number; hi: number },
   opts: LowerOptions = BRACKET_LOWER,
-  perRound = LOWER_BATCH,
 ): Promise<{ lower: number; lps: number; seconds: number }> {
-  const t0 = performance.now();
-  const done = (lower: number) => ({ lower, lps: 0, seconds: (performance.now() - t0) / 1000 });
-  const left = () => opts.timeLimit - (performance.now() - t0) / 1000;
-  const n = engine.inputSize,
-    K = engine.outputSize,
-    R = K - 1;
-  const margins = new Float64Array(R * K);
-  for (let l = 0, r = 0; l < K; l++)
-    if (l !== predicted) {
-      margins[r * K + predicted] = 1;
-      margins[r * K + l] = -1;
-      r++;
-    }
-  /** Per radius, whether the bounds of its box prove every margin positive. */
-  const proves = async (radii: readonly number[]): Promise<boolean[]> => {
-    const B = radii.length;
-    const lower = new Float64Array(B * n),
-      upper = new Float64Array(B * n),
-      rows = new Float64Array(B * R * K);
-    radii.forEach((eps, b) => {
-      const bx = radiusBox(xStar, eps, box.lo, box.hi);
-      lower.set(bx.lower, b * n);
-      upper.set(bx.upper, b * n);
-      rows.set(margins, b * R * K);
-    });
-    const res = await engine.bounds(lower, upper, rows, R, B);
-    return radii.map((_, b) => res.lower.subarray(b * R, (b + 1) * R).every((v) => v > 0));
-  };
-  const full = fullRadius(xStar, box.lo, box.hi);
-  let top = Math.min(hi, full),
-    proved = 0;
-  if (!Number.isFinite(hi) && (await proves([full]))[0]) return done(Infinity);
-  // With several radii a round, one round more than the bisection's resolution needs: the two searches probe
-  // different radii, so at equal resolution the bound can land a step below the bisection's (4 of mnist_mlp's first
-  // 18 digits did with 8 radii, by at most 0.016 px).
-  const rounds = perRound === 1 ? opts.steps : Math.ceil((opts.steps * Math.LN2) / Math.log(perRound + 1) - 1e-9) + 1;
-  for (let round = 0; round < rounds && left() > 0; round++) {
-    const lo = proved,
-      width = top - lo;
-    const radii = Array.from({ length: perRound }, (_, j) => lo + (width * (j + 1)) / (perRound + 1));
-    const ok = await proves(radii);
-    radii.forEach((eps, j) => {
-      if (ok[j]) proved = Math.max(proved, eps);
-    });
-    // The smallest refuted radius above the largest proved (relaxations need not be monotone in eps).
-    radii.forEach((eps, j) => {
-      if (!ok[j] && eps > proved) top = Math.min(top, eps);
-    });
-  }
-  return done(proved);
+  const rows = marginRows(predicted, engine.outputSize);
+  return bisect(xStar, hi, box, opts, async (eps) => {
+    const bx = radiusBox(xStar, eps, box.lo, box.hi);
+    const res = await engine.bounds(bx.lower, bx.upper, rows, engine.outputSize - 1, 1);
+    return { proved: res.lower.every((v) => v > 0), lps: 0 };
+  });
 }

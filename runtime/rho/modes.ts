@@ -7,11 +7,11 @@ import { DEFAULT_PGD, minNormAttack } from "../attacks/pgd.js";
 import { exactRho } from "./milp.js";
 import { babRho, decideRho } from "./exact.js";
 import {
-  batchedLower,
+  engineLower,
   boxBounds,
   BRACKET_LOWER,
   certifiedLower,
-  certifiedLowerBatched,
+  certifiedLowerEngine,
   DEFAULT_LOWER,
   type LowerOptions,
 } from "./lower.js";
@@ -263,8 +263,8 @@ const STAGES = {
       const o = { ...opts, timeLimit: Math.max(0.1, b.left()) };
       // On the engine, two bisection steps more (upper/1024; its first eight are the reference's, so the bound is
       // never below the reference's bisection): ~25% more of a stage that costs 0.01–0.07 s a digit there.
-      const r = batchedLower(b.ctx.engine, opts.method)
-        ? await certifiedLowerBatched(b.ctx.engine, b.xStar, b.predicted, b.upper, b.box, { ...o, steps: o.steps + 2 })
+      const r = engineLower(b.ctx.engine, opts.method)
+        ? await certifiedLowerEngine(b.ctx.engine, b.xStar, b.predicted, b.upper, b.box, { ...o, steps: o.steps + 2 })
         : await certifiedLower(b.ctx.net, b.ctx.matrices, b.xStar, b.predicted, b.upper, b.box, o);
       b.lower = Math.max(b.lower, r.lower);
       if (r.lps > 0) b.notes.push(`lower: ${r.lps} relaxation LPs`);

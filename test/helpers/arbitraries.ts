@@ -46,6 +46,43 @@ class Net {
   }
 }
 
+/**
+ * The end of a random conv net (convArb, layerZooArb): an optional GlobalAveragePool, Flatten, a dense layer to the
+ * logits (batch dimension symbolic when `dynamic`), and the net's bytes, input shape and description.
+ */
+function convHead(
+  n: Net,
+  x: string,
+  o: {
+    c: number;
+    h: number;
+    w: number;
+    global: boolean;
+    outN: number;
+    dynamic: boolean;
+    input: readonly [number, number, number];
+    name: string;
+  },
+): RandomNet {
+  let { h, w } = o;
+  if (o.global) {
+    x = n.op("GlobalAveragePool", [x]);
+    h = 1;
+    w = 1;
+    n.steps.push("gap");
+  }
+  x = n.op("Flatten", [x], { axis: 1 });
+  x = dense(n, x, o.c * h * w, o.outN, 0);
+  n.b.node("Identity", [x], ["logits"]);
+  n.b.output("logits", [o.dynamic ? "batch" : 1, o.outN]);
+  const [C, H, W] = o.input;
+  return {
+    bytes: n.b.toBytes(),
+    inputShape: [1, C, H, W],
+    description: `${o.name} ${C}x${H}x${W} ${n.steps.join(", ")}`,
+  };
+}
+
 /** A dense layer, as Gemm (transB 0 or 1) or MatMul + Add, the two forms exporters produce. */
 function dense(n: Net, x: string, inN: number, outN: number, form: number): string {
   const scale = 1 / Math.sqrt(inN);
@@ -193,21 +230,7 @@ export const convArb: fc.Arbitrary<RandomNet> = fc
         n.steps.push(`pad ${bl.p}`);
       }
     }
-    if (global) {
-      x = n.op("GlobalAveragePool", [x]);
-      h = 1;
-      w = 1;
-      n.steps.push("gap");
-    }
-    x = n.op("Flatten", [x], { axis: 1 });
-    x = dense(n, x, c * h * w, outN, 0);
-    n.b.node("Identity", [x], ["logits"]);
-    n.b.output("logits", [dynamic ? "batch" : 1, outN]);
-    return {
-      bytes: n.b.toBytes(),
-      inputShape: [1, C, H, W],
-      description: `conv opset${opset} ${C}x${H}x${W} ${n.steps.join(", ")}`,
-    };
+    return convHead(n, x, { c, h, w, global, outN, dynamic, input: [C, H, W], name: `conv opset${opset}` });
   });
 
 export const networkArb: fc.Arbitrary<RandomNet> = fc.oneof(mlpArb, convArb);
@@ -411,19 +434,5 @@ export const layerZooArb: fc.Arbitrary<RandomNet> = fc
         n.steps.push("repeat");
       }
     }
-    if (global) {
-      x = n.op("GlobalAveragePool", [x]);
-      h = 1;
-      w = 1;
-      n.steps.push("gap");
-    }
-    x = n.op("Flatten", [x], { axis: 1 });
-    x = dense(n, x, c * h * w, outN, 0);
-    n.b.node("Identity", [x], ["logits"]);
-    n.b.output("logits", [dynamic ? "batch" : 1, outN]);
-    return {
-      bytes: n.b.toBytes(),
-      inputShape: [1, C, H, W],
-      description: `zoo opset${opset} ${C}x${H}x${W} ${n.steps.join(", ")}`,
-    };
+    return convHead(n, x, { c, h, w, global, outN, dynamic, input: [C, H, W], name: `zoo opset${opset}` });
   });

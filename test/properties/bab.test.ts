@@ -14,6 +14,7 @@ import { DEFAULT_LAZY } from "../../runtime/lazy/lazy-loop.js";
 import { decide, DEFAULT_BAB, type BabResult } from "../../runtime/bab/search.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../../runtime/bab/batched.js";
 import { babRho } from "../../runtime/rho/exact.js";
+import { marginRows } from "../../runtime/rho/lower.js";
 import { rhoForPointMode } from "../../runtime/rho/modes.js";
 import { type PointContext } from "../../runtime/point/context.js";
 import { exactTolerance } from "../../runtime/rho/result.js";
@@ -434,16 +435,7 @@ describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2
       `      ${seen.cases} points; unsat on ${seen.provedBelow} of the ${seen.below} radii below the grid's rho − 2/${H}; ${seen.nodes} subdomains`,
     ),
   );
-  const rowsFor = (predicted: number, K: number) => {
-    const G = new Float64Array((K - 1) * K);
-    for (let l = 0, r = 0; l < K; l++)
-      if (l !== predicted) {
-        G[r * K + predicted] = 1;
-        G[r * K + l] = -1;
-        r++;
-      }
-    return G;
-  };
+
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
     const [x] = randomInputs(net.inputShape, 1, seed);
@@ -459,7 +451,7 @@ describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2
         if (eps <= 0) continue;
         const lo = x.map((v) => Math.max(0, v - eps)),
           hi = x.map((v) => Math.min(1, v + eps));
-        const res = await proveRows(engine, net, lo, hi, rowsFor(predicted, K), K - 1, {
+        const res = await proveRows(engine, net, lo, hi, marginRows(predicted, K), K - 1, {
           ...DEFAULT_BATCHED_BAB,
           deadline: performance.now() + 5000,
         });

@@ -4,14 +4,12 @@
 
 import assert from "node:assert/strict";
 import { ENGINE_BACKENDS } from "../../../compiler/engine/types.js";
-import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { DEFAULT_PGD, minNormAttack } from "../../../runtime/attacks/pgd.js";
-import { openEngine } from "../../../runtime/engine/index.js";
-import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { checkExample, linf } from "../../../runtime/point/check.js";
-import type { PointContext } from "../../../runtime/point/context.js";
 import { openSeed } from "../../../runtime/point/seed.js";
-import { modelInput, openSession } from "../../../runtime/run/session.js";
+import { DEFAULT_LAZY } from "../../../runtime/lazy/lazy-loop.js";
+import { disposeContext, localContext } from "../../../runtime/run/point-runner.js";
+import { modelInput } from "../../../runtime/run/session.js";
 
 describe("runtime/attacks/pgd on the engine", function () {
   this.timeout(120_000);
@@ -21,24 +19,19 @@ describe("runtime/attacks/pgd on the engine", function () {
   ] as const)
     for (const backend of ENGINE_BACKENDS)
       it(`${model}, --backend ${backend}: a checked example on the first ${digits} digits`, async () => {
-        const path = `examples/models/${model}.onnx`;
-        const s = openSession(path, { data: "mnist:test", pixelScale: 255 });
-        assert.ok(s.ok);
-        const net = s.value.network,
-          matrices = networkMatrices(net);
-        const ctx: PointContext = {
-          net,
-          matrices,
-          evaluator: await OnnxRuntimeEvaluator.create(path, net),
-          engine: openEngine(net, matrices, backend),
+        const { session, ctx } = await localContext({
+          modelPath: `examples/models/${model}.onnx`,
+          data: "mnist:test",
           pixelScale: 255,
-          pixelMin: 0,
-          pixelMax: 255,
-        };
+          lazy: DEFAULT_LAZY,
+          algorithm: "pgd",
+          eps: 20,
+          backend,
+        });
         assert.equal(ctx.engine.backend, backend);
         try {
           for (let i = 0; i < digits; i++) {
-            const o = await openSeed(ctx, i, modelInput(s.value, i), s.value.dataset.labels![i]);
+            const o = await openSeed(ctx, i, modelInput(session, i), session.dataset.labels![i]);
             assert.ok("seed" in o, `digit ${i} has a seed`);
             const a = await minNormAttack(ctx, o.seed, { ...DEFAULT_PGD, timeLimit: 30 });
             assert.ok(a.best, `digit ${i}: an example`);
@@ -50,8 +43,7 @@ describe("runtime/attacks/pgd on the engine", function () {
             assert.equal(again.dist, linf(a.best.example, o.seed.xStar));
           }
         } finally {
-          await ctx.evaluator.dispose();
-          await ctx.engine.dispose();
+          await disposeContext(ctx);
         }
       });
 });

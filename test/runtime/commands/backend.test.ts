@@ -10,12 +10,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { networkMatrices } from "../../../compiler/ir/matrices.js";
-import { openEngine } from "../../../runtime/engine/index.js";
-import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
+import { DEFAULT_LAZY } from "../../../runtime/lazy/lazy-loop.js";
 import { checkExample, linf } from "../../../runtime/point/check.js";
-import type { PointContext } from "../../../runtime/point/context.js";
-import { modelInput, openSession } from "../../../runtime/run/session.js";
+import { disposeContext, localContext } from "../../../runtime/run/point-runner.js";
+import { modelInput } from "../../../runtime/run/session.js";
 import { refusedOneLine, robustc, robustcOk } from "../../helpers/cli.js";
 
 type Rec = Record<string, unknown> & { example?: { target: number; pixels: number[] } | null };
@@ -70,27 +68,23 @@ describe("robustc --backend onnxruntime | reference", function () {
       const [ort, ref] = [await bracket("onnxruntime", model, limit), await bracket("reference", model, limit)];
       assert.equal(ort.length, limit);
       assert.equal(ref.length, limit);
-      const s = openSession(model, { data: "mnist:test", pixelScale: 255 });
-      assert.ok(s.ok);
-      const net = s.value.network,
-        matrices = networkMatrices(net);
-      const ctx: PointContext = {
-        net,
-        matrices,
-        evaluator: await OnnxRuntimeEvaluator.create(model, net),
-        engine: openEngine(net, matrices, "reference"),
+      const { session, ctx } = await localContext({
+        modelPath: model,
+        data: "mnist:test",
         pixelScale: 255,
-        pixelMin: 0,
-        pixelMax: 255,
-      };
+        lazy: DEFAULT_LAZY,
+        algorithm: "lp",
+        eps: 20,
+        backend: "reference",
+      });
       try {
         for (let i = 0; i < limit; i++) {
           const [a, b] = [ort[i], ref[i]];
           assert.equal(a.index, b.index);
           assert.equal(a.status, b.status, `digit ${i}: status`);
           assert.equal(a.predicted, b.predicted);
-          // The lower bound runs below the point's upper bound (rho/lower.ts): on onnxruntime in batched rounds on
-          // the engine's bounds graph (resolution upper/729), on reference by bisection (upper/256) with the same
+          // The lower bound runs below the point's upper bound (rho/lower.ts): on onnxruntime by bisection on the
+          // engine's bounds graph (ten steps, upper/1024), on reference by bisection (eight, upper/256) with the same
           // back-substitution bounds up to the engine's tolerance: within upper/256 of each other where the uppers
           // are the same; elsewhere each certified lower is still at or below the other backend's checked upper (on
           // mnist_lenet digit 9 a smaller float32 upper moved it).
@@ -109,7 +103,7 @@ describe("robustc --backend onnxruntime | reference", function () {
             if (r.upper === null || r.upper === undefined) continue;
             assert.ok(r.example, `digit ${i}: upper ${String(r.upper)} has its example`);
             const x = Float32Array.from(r.example.pixels, (p) => p / 255);
-            const xStar = modelInput(s.value, i);
+            const xStar = modelInput(session, i);
             const c = await checkExample(ctx, x, xStar, Number(r.predicted));
             assert.ok(c, `digit ${i}: the example of upper passes the check`);
             assert.notEqual(c.label, r.predicted);
@@ -118,7 +112,7 @@ describe("robustc --backend onnxruntime | reference", function () {
           }
         }
       } finally {
-        await ctx.evaluator.dispose();
+        await disposeContext(ctx);
       }
     });
 

@@ -12,6 +12,7 @@ import { trace } from "../../../compiler/analysis/trace.js";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { logitCombinationGradient } from "../../../runtime/lazy/region.js";
+import { marginRows } from "../../../runtime/rho/lower.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 import { refusedOneLine, robustc } from "../../helpers/cli.js";
 
@@ -90,13 +91,7 @@ describe("robustc compile --emit forward|gradient", function () {
       const x = Float64Array.from(modelInput(s.value, 0));
       const y = trace(net, x).logits;
       const p = y.indexOf(Math.max(...y));
-      const rows = new Float64Array(9 * 10);
-      for (let l = 0, q = 0; l < 10; l++)
-        if (l !== p) {
-          rows[q * 10 + p] = 1;
-          rows[q * 10 + l] = -1;
-          q++;
-        }
+      const rows = marginRows(p, 10);
       const eps = 1 / 255;
       const feeds: Record<string, ort.Tensor> = {
         lower: new ort.Tensor(

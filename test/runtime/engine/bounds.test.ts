@@ -10,6 +10,7 @@ import { BOUNDS_IO, boundsGraph, reluLayers } from "../../../compiler/engine/ind
 import { trace } from "../../../compiler/analysis/trace.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { openEngine } from "../../../runtime/engine/index.js";
+import { marginRows } from "../../../runtime/rho/lower.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 
 /**
@@ -55,13 +56,7 @@ describe("runtime/engine: bounds on the example models", function () {
         }
         const y = trace(net, x, { matrices: m }).logits;
         const p = y.indexOf(Math.max(...y));
-        let r = 0;
-        for (let l = 0; l < K; l++)
-          if (l !== p) {
-            rows[(b * R + r) * K + p] = 1;
-            rows[(b * R + r) * K + l] = -1;
-            r++;
-          }
+        rows.set(marginRows(p, K), b * R * K);
       }
       const ref = openEngine(net, m, "reference"),
         e = openEngine(net, m, "onnxruntime");

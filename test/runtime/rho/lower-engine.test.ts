@@ -1,4 +1,4 @@
-// The bracket's certified lower bound on the engine's bounds (rho/lower.ts, certifiedLowerBatched, ten bisection
+// The bracket's certified lower bound on the engine's bounds (rho/lower.ts, certifiedLowerEngine, ten bisection
 // steps): on mnist_mlp's first digits, the bracket's lower bound is ≥ 0, ≤ its upper, and within the bisection's
 // resolution (upper/256) of the eight-step bisection on the reference bounds (certifiedLower with the same upper):
 // both test radii with sound back-substitution bounds that agree up to the engine's tolerance.
@@ -8,7 +8,7 @@ import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { boxOf, type PointContext } from "../../../runtime/point/context.js";
-import { batchedLower, BRACKET_LOWER, certifiedLower, certifiedLowerBatched } from "../../../runtime/rho/lower.js";
+import { engineLower, BRACKET_LOWER, certifiedLower, certifiedLowerEngine } from "../../../runtime/rho/lower.js";
 import { rhoForPointMode } from "../../../runtime/rho/modes.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 
@@ -35,8 +35,8 @@ describe("rho/lower.ts: the bracket's lower bound on the engine's batched bounds
     };
     try {
       assert.equal(engine.boundsBackend, "onnxruntime");
-      assert.ok(batchedLower(engine, BRACKET_LOWER.method));
-      assert.ok(!batchedLower(engine, "lp"));
+      assert.ok(engineLower(engine, BRACKET_LOWER.method));
+      assert.ok(!engineLower(engine, "lp"));
       let compared = 0;
       for (let i = 0; i < DIGITS; i++) {
         const xStar = modelInput(s.value, i);
@@ -50,7 +50,7 @@ describe("rho/lower.ts: the bracket's lower bound on the engine's batched bounds
         const hi = upper / 255,
           opts = { ...BRACKET_LOWER, timeLimit: 120 };
         // The bracket runs the engine's search two bisection steps finer (modes.ts), the reference's eight.
-        const batched = await certifiedLowerBatched(engine, xStar, p.predicted, hi, boxOf(ctx), {
+        const batched = await certifiedLowerEngine(engine, xStar, p.predicted, hi, boxOf(ctx), {
           ...opts,
           steps: opts.steps + 2,
         });
