@@ -78,6 +78,19 @@ import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
  * the max-pool's lines are exact (slopes 1, constants bounds already padded).
  * Hence the final lower bound never exceeds the exact-arithmetic minimum of G·y over the box of the network
  * with these float64 weights; the intermediate bounds likewise contain every exact value.
+ *
+ * Optimisable (the `optimisable` variant: α-CROWN's slopes and β-CROWN's multipliers, optimised by the runtime,
+ * runtime/engine/optimise.ts). Inputs per ReLU layer: `alpha_<id>` [B, R, n], the rows' own lower slopes (where
+ * in [0, 1] at an unstable neuron they replace the box's slopes in the rows' pass; intermediate layers keep the
+ * box's), and `beta_<id>` [B, R, n], a multiplier γ of the pre-activation z added to the rows' coefficient on z as
+ * the pass leaves the ReLU. The rows' bound is then a lower bound of G·y + Σ γ·z, which is ≤ G·y wherever every
+ * γ·z ≤ 0: the graph uses γ only with that sign (min(γ, 0) where the box's bounds say z ≥ 0, e.g. an active split,
+ * max(γ, 0) where z ≤ 0, 0 elsewhere), so any input is sound. The sum's rounding adds (|γ| + |Λ'|)·zmax to mag.
+ * Outputs per ReLU layer: `coef_<id>` [B, R, n], the rows' coefficients Λ on the ReLU's output, and `zhat_<id>`
+ * [B, R, n], the pre-activation ẑ of the relaxed network (each ReLU and max-pool replaced by the line the rows'
+ * pass took, by the sign of its coefficients) at the box corner x̂ the bound is attained at. The bound is that
+ * relaxed network's rows at x̂, affine in each slope and multiplier where no sign changes, so its gradient is
+ * Λ⁺·ẑ for an unstable neuron's slope and ẑ for its γ (float64 but unpadded: they steer, never certify).
  */
 
 /** The bounds graph's input and output names. */
@@ -93,14 +106,26 @@ export const BOUNDS_IO = {
   preLower: (id: number) => `pre_lower_${id}`,
   preUpper: (id: number) => `pre_upper_${id}`,
   coefficients: (id: number) => `coef_${id}`,
+  rowSlopes: (id: number) => `alpha_${id}`,
+  multipliers: (id: number) => `beta_${id}`,
+  relaxed: (id: number) => `zhat_${id}`,
 } as const;
 
 /** Options of the generated graph beyond the network. */
 export interface BoundsGraphOptions {
   /** Multiply-adds an intermediate layer's back-substitution may cost (backsub.ts backsubWork). */
   readonly workLimit?: number;
-  /** Output each ReLU layer's coefficients `coef_<id>` [B, R, n] of the final back-substitution (branch and bound). */
-  readonly coefficients?: boolean;
+  /**
+   * The optimisable variant (α- and β-CROWN; header "Optimisable"): per ReLU layer the inputs `alpha_<id>` and
+   * `beta_<id>` [B, R, n] and the outputs `coef_<id>` and `zhat_<id>` [B, R, n].
+   */
+  readonly optimisable?: boolean;
+  /**
+   * Back-substitute intermediate layers where the work limit allows (default true); false: intervals only, for a
+   * call whose clamps carry the intermediate bounds of an earlier call on the same boxes (the optimisation's
+   * iterations: the rows' pass alone is recomputed).
+   */
+  readonly refine?: boolean;
 }
 
 const U = 2 ** -53;
@@ -166,12 +191,27 @@ interface ConvPlan {
 }
 
 type Weights =
-  | { kind: "matrix"; W: string; bias: string; WtPos: string; WtNeg: string; absWt: string; absB: string }
+  | {
+      kind: "matrix";
+      W: string;
+      bias: string;
+      WtPos: string;
+      WtNeg: string;
+      absWt: string;
+      absB: string;
+      /** Wᵀ [n, m] (the optimisable variant's relaxed pass), else null. */
+      Wt: string | null;
+    }
   | { kind: "diagonal"; scale: string; shift: string }
   | { kind: "conv"; plan: ConvPlan };
 
 interface ReluRelaxation {
   readonly kind: "relu";
+  /** [B, n] bool: l < 0 < h. */
+  readonly unstable: string;
+  /** [B, n] bool: l ≥ 0 (a multiplier may be ≤ 0) and h ≤ 0 (≥ 0). */
+  readonly nonNegative: string;
+  readonly nonPositive: string;
   readonly alpha: string;
   readonly s: string;
   readonly t: string;
@@ -193,6 +233,16 @@ interface PoolRelaxation {
   readonly mag: string;
 }
 
+/** What the rows' back-substitution records (BoundsEmitter.backward): the optimisable variant's outputs read it. */
+interface RowsPass {
+  /** Per ReLU and max-pool layer: the rows' coefficients Λ [B, R, n] on its output. */
+  readonly coefs: Map<number, string>;
+  /** Per ReLU layer: the lower slopes the rows' pass used ([B, R, n] or [B, 1, n]). */
+  readonly alpha: Map<number, string>;
+  /** The coefficients at the input [B, R, n_0]. */
+  input: string | null;
+}
+
 class BoundsEmitter {
   readonly b = new OnnxBuilder(GRAPH_OPSET, "robustc_bounds");
   readonly lo: (string | undefined)[];
@@ -211,7 +261,8 @@ class BoundsEmitter {
     readonly net: Network,
     readonly m: NetworkMatrices,
     readonly workLimit: number,
-    readonly withCoefficients: boolean,
+    readonly optimisable: boolean,
+    readonly refineLayers: boolean,
   ) {
     this.lo = net.layers.map(() => undefined);
     this.hi = net.layers.map(() => undefined);
@@ -307,10 +358,10 @@ class BoundsEmitter {
     };
   }
 
-  /** x [B, n] → [B, count]: the table's positions (a zero appended to x for the padding). */
-  gather(x: string, t: GatherTable): string {
-    const padded = this.op("Pad", [x, this.ints([0, 0, 0, 1])]);
-    return this.op("Gather", [padded, t.forward], { axis: 1 });
+  /** x [B, n] (or [B, R, n]) → [B, count] ([B, R, count]): the table's positions (a zero appended to x for the padding). */
+  gather(x: string, t: GatherTable, rank: 2 | 3 = 2): string {
+    const padded = this.op("Pad", [x, this.ints(rank === 2 ? [0, 0, 0, 1] : [0, 0, 0, 0, 0, 1])]);
+    return this.op("Gather", [padded, t.forward], { axis: rank - 1 });
   }
 
   /** The transposed gather: coefficients c [.., R, count] → [.., R, n], each input summing its positions. */
@@ -352,16 +403,21 @@ class BoundsEmitter {
       }
     }
     this.b.input(BOUNDS_IO.rows, [B, R, K], "float64");
-    // The final back-substitution records the coefficients each ReLU's output receives (`coef_<id>` outputs).
-    const coefs = new Map<number, string>();
-    const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 }, coefs);
-    if (this.withCoefficients)
+    // The rows' back-substitution records what the optimisable variant's outputs and relaxed pass read.
+    const rec: RowsPass = { coefs: new Map(), alpha: new Map(), input: null };
+    const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 }, rec);
+    if (this.optimisable) {
+      const zhat = this.relaxedForward(rec);
       for (const id of reluLayers(this.net)) {
-        const c = coefs.get(id);
+        const c = rec.coefs.get(id);
         if (!c) throw new Error(`internal: the rows never reached ReLU layer ${id}`);
+        const w = sizeOf(this.net.layers[id].shape);
         this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
-        this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], "float64");
+        this.b.output(BOUNDS_IO.coefficients(id), [B, R, w], "float64");
+        this.b.node("Identity", [zhat.get(id)!], [BOUNDS_IO.relaxed(id)], {}, `zhat_${id}`);
+        this.b.output(BOUNDS_IO.relaxed(id), [B, R, w], "float64");
       }
+    }
     this.b.node("Identity", [bound], [BOUNDS_IO.bound], {}, "bound");
     this.b.output(BOUNDS_IO.bound, [B, R], "float64");
     for (const id of reluLayers(this.net)) {
@@ -373,6 +429,81 @@ class BoundsEmitter {
       this.b.output(BOUNDS_IO.preUpper(id), [B, n], "float64");
     }
     return ok(undefined);
+  }
+
+  /** The rows' own lower slopes of an unstable ReLU: alpha_<id> where it lies in [0, 1], else the box's. */
+  private rowSlopes(id: number, rx: ReluRelaxation): string {
+    const given = BOUNDS_IO.rowSlopes(id);
+    const valid = this.op("And", [
+      this.op("GreaterOrEqual", [given, this.scalar(0)]),
+      this.op("LessOrEqual", [given, this.scalar(1)]),
+    ]);
+    return this.op("Where", [this.op("And", [this.mid(rx.unstable), valid]), given, this.mid(rx.alpha)]);
+  }
+
+  /**
+   * The relaxed network's pass (header "Optimisable"): per box and row, from the input box's corner x̂ that the
+   * rows' bound takes (lower where Λ ≥ 0, else upper) through every layer with each ReLU and max-pool replaced by
+   * the line the rows' pass used; returns each ReLU's pre-activation ẑ [B, R, n].
+   */
+  private relaxedForward(rec: RowsPass): Map<number, string> {
+    const z = new Map<number, string>(),
+      zhat = new Map<number, string>();
+    const zero = this.scalar(0);
+    const at = (id: number) => z.get(id)!;
+    for (const l of this.net.layers) {
+      if (!this.need[l.id]) continue;
+      let v: string;
+      switch (l.kind) {
+        case "input":
+          v = this.op("Where", [
+            this.op("GreaterOrEqual", [rec.input!, zero]),
+            this.mid(this.lo[l.id]!),
+            this.mid(this.hi[l.id]!),
+          ]);
+          break;
+        case "reshape":
+          v = l.source ? this.gather(at(l.input), this.gathers.get(l.id)!, 3) : at(l.input);
+          break;
+        case "add":
+          v = this.op("Add", [at(l.inputs[0]), at(l.inputs[1])]);
+          break;
+        case "affine": {
+          const w = this.weights.get(l.id)!,
+            x = at(l.input);
+          if (w.kind === "matrix") v = this.op("Add", [this.op("MatMul", [x, w.Wt!]), w.bias]);
+          else if (w.kind === "diagonal") v = this.op("Add", [this.op("Mul", [x, w.scale]), w.shift]);
+          else {
+            const p = w.plan;
+            const patches = this.reshape(this.gather(x, p.table, 3), [0, 0, p.G, p.K, p.P]);
+            v = this.reshape(this.op("MatMul", [p.W, patches]), [0, 0, p.G * p.Mg * p.P]);
+            if (p.bias) v = this.op("Add", [v, p.bias]);
+            if (p.post) v = this.op("Mul", [v, p.post]);
+          }
+          break;
+        }
+        case "relu": {
+          const x = at(l.input),
+            rx = this.relax.get(l.id) as ReluRelaxation;
+          zhat.set(l.id, x);
+          const lowerLine = this.op("Mul", [rec.alpha.get(l.id)!, x]);
+          const upperLine = this.op("Add", [this.op("Mul", [x, this.mid(rx.s)]), this.mid(rx.t)]);
+          v = this.op("Where", [this.op("GreaterOrEqual", [rec.coefs.get(l.id)!, zero]), lowerLine, upperLine]);
+          break;
+        }
+        case "maxpool": {
+          const rx = this.relax.get(l.id) as PoolRelaxation,
+            m = sizeOf(l.shape);
+          const slots = this.reshape(this.gather(at(l.input), rx.table, 3), [0, 0, m, rx.slots]);
+          const best = this.sumLast(this.op("Mul", [slots, this.op("Unsqueeze", [rx.sel, this.ints([1])])]));
+          const upperLine = this.op("Add", [this.op("Mul", [best, this.mid(rx.dom)]), this.mid(rx.d)]);
+          v = this.op("Where", [this.op("GreaterOrEqual", [rec.coefs.get(l.id)!, zero]), best, upperLine]);
+          break;
+        }
+      }
+      z.set(l.id, v);
+    }
+    return zhat;
   }
 
   private reshapeLayer(l: Extract<Layer, { kind: "reshape" }>): void {
@@ -421,7 +552,20 @@ class BoundsEmitter {
     ]);
     const alpha = this.op("Where", [unstable, this.op("Where", [valid, given, deepPoly]), active]);
     const zmax = this.maxAbs(l.input);
-    this.relax.set(l.id, { kind: "relu", alpha, s, t, mag: this.op("Add", [this.op("Add", [zmax, zmax]), t]) });
+    this.relax.set(l.id, {
+      kind: "relu",
+      unstable,
+      nonNegative: this.op("GreaterOrEqual", [lo, zero]),
+      nonPositive: this.op("LessOrEqual", [hi, zero]),
+      alpha,
+      s,
+      t,
+      mag: this.op("Add", [this.op("Add", [zmax, zmax]), t]),
+    });
+    if (this.optimisable) {
+      this.b.input(BOUNDS_IO.rowSlopes(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, n], "float64");
+      this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, n], "float64");
+    }
     this.lo[l.id] = this.op("Relu", [lo]);
     this.hi[l.id] = this.op("Relu", [hi]);
     this.absMax.set(l.id, this.hi[l.id]!);
@@ -614,6 +758,7 @@ class BoundsEmitter {
         ),
         absWt: this.f64(`l${l.id}_absWt`, [n, m], Wt(Math.abs)),
         absB: this.f64(`l${l.id}_absb`, [m], bias.map(Math.abs)),
+        Wt: this.optimisable ? this.f64(`l${l.id}_Wt`, [n, m], Wt((v) => v)) : null,
       };
       this.weights.set(l.id, w);
       // IBP: W⁺·lower + W⁻·upper + b, padded by 2·γ_N·(|W|·hmax + |b|) + TINY (header).
@@ -664,17 +809,18 @@ class BoundsEmitter {
       (r) => this.need[r.id] && (r.kind === "relu" || r.kind === "maxpool") && r.input === l.id,
     );
     if (!readByNonlinear) return false;
-    if (l.kind === "affine" && net.layers[l.input].kind === "input") return false;
+    if (!this.refineLayers || (l.kind === "affine" && net.layers[l.input].kind === "input")) return false;
     const n = sizeOf(l.shape);
     const work = backsubWork(net, this.m, l.id, n);
     return work !== null && work <= this.workLimit;
   }
 
   /**
-   * Lower bounds [B, R] of Λ·(layer `start`'s value) over each box, Λ [B or none, R, n_start]; `coefs` receives the
-   * coefficients reaching each ReLU's output.
+   * Lower bounds [B, R] of Λ·(layer `start`'s value) over each box, Λ [B or none, R, n_start]. `rows`: this is the
+   * rows' pass (not an intermediate layer's), which records into it and, in the optimisable variant, takes the
+   * rows' own slopes and multipliers.
    */
-  private backward(start: number, lambda: Coef, coefs?: Map<number, string>): string {
+  private backward(start: number, lambda: Coef, rows?: RowsPass): string {
     let c: string | null = null,
       mag: string | null = null;
     const addMag = (L: Coef, perValue: string) =>
@@ -707,6 +853,7 @@ class BoundsEmitter {
         const mv = (A: string, v: string) => this.op("Squeeze", [this.op("MatMul", [A, col(v)]), this.ints([-1])]);
         const lo = this.lo[id]!,
           width = this.op("Sub", [this.hi[id]!, lo]);
+        if (rows) rows.input = L.name;
         const lin = this.op("Add", [mv(L.name, lo), mv(this.op("Min", [L.name, this.scalar(0)]), width)]);
         const xmax3 = this.op("Mul", [this.maxAbs(id), this.scalar(3)]);
         mag = this.add(mag, mv(this.op("Abs", [L.name]), xmax3));
@@ -747,19 +894,34 @@ class BoundsEmitter {
           break;
         }
         case "relu": {
-          coefs?.set(l.id, L.name);
+          rows?.coefs.set(l.id, L.name);
           const rx = this.relax.get(l.id) as ReluRelaxation;
           const neg = this.op("Min", [L.name, this.scalar(0)]);
           addMag(L, rx.mag);
           c = this.add(c, this.sumLast(this.op("Mul", [neg, this.mid(rx.t)])));
-          const next = this.op("Add", [
-            this.op("Mul", [this.op("Relu", [L.name]), this.mid(rx.alpha)]),
-            this.op("Mul", [neg, this.mid(rx.s)]),
-          ]);
+          const opt = rows && this.optimisable;
+          const alpha = opt ? this.rowSlopes(l.id, rx) : this.mid(rx.alpha);
+          rows?.alpha.set(l.id, alpha);
+          let next = this.op("Add", [this.op("Mul", [this.op("Relu", [L.name]), alpha]), this.op("Mul", [neg, this.mid(rx.s)])]);
+          if (opt) {
+            // β-CROWN's term γ·z, γ with the sign that keeps it ≤ 0 on the box (header "Optimisable"); the sum's
+            // rounding is in mag (|γ| + |Λ'|)·zmax.
+            const zero = this.scalar(0),
+              given = BOUNDS_IO.multipliers(l.id);
+            const gamma = this.op("Where", [
+              this.mid(rx.nonNegative),
+              this.op("Min", [given, zero]),
+              this.op("Where", [this.mid(rx.nonPositive), this.op("Max", [given, zero]), zero]),
+            ]);
+            next = this.op("Add", [next, gamma]);
+            const both = this.op("Add", [this.op("Abs", [gamma]), this.op("Abs", [next])]);
+            mag = this.add(mag, this.sumLast(this.op("Mul", [both, this.mid(this.maxAbs(l.input))])));
+          }
           send(l.input, { name: next, rank: 3 });
           break;
         }
         case "maxpool": {
+          rows?.coefs.set(l.id, L.name);
           const rx = this.relax.get(l.id) as PoolRelaxation;
           const m = sizeOf(l.shape);
           const neg = this.op("Min", [L.name, this.scalar(0)]);
@@ -792,7 +954,13 @@ export function boundsGraph(
 ): Result<Uint8Array> {
   const why = boundsGraphRefusal(net);
   if (why) return fail(diag("engine/unsupported", why));
-  const e = new BoundsEmitter(net, m, options.workLimit ?? ENGINE_BACKSUB_WORK, options.coefficients ?? false);
+  const e = new BoundsEmitter(
+    net,
+    m,
+    options.workLimit ?? ENGINE_BACKSUB_WORK,
+    options.optimisable ?? false,
+    options.refine ?? true,
+  );
   const r = e.run();
   if (!r.ok) return r;
   return ok(e.b.toBytes());

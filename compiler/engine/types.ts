@@ -72,11 +72,35 @@ export interface EngineBoxBounds {
    * scores read them.
    */
   readonly coefficients?: readonly Float64Array[];
+  /**
+   * With `relaxed` asked for (optimisable engines only): per ReLU layer the relaxed network's pre-activation ẑ at
+   * the box corner each row's bound is attained at, B·R·n (bounds-graph.ts "Optimisable"): the bound's gradient
+   * is coefficient⁺·ẑ in an unstable neuron's row slope and ẑ in its multiplier.
+   */
+  readonly relaxed?: readonly Float64Array[];
 }
 
-/** What Engine.bounds returns beyond the bounds. */
+/** What Engine.bounds takes and returns beyond the bounds. */
 export interface BoundsAsk {
   readonly coefficients?: boolean;
+  /** ẑ per ReLU layer (EngineBoxBounds.relaxed); optimisable engines only. */
+  readonly relaxed?: boolean;
+  /**
+   * Per ReLU layer, B·R·n lower slopes of each row's own back-substitution (α-CROWN), in place of `slopes` there
+   * where in [0, 1] at an unstable neuron (the intermediate layers keep `slopes`); optimisable engines only.
+   */
+  readonly rowSlopes?: readonly BatchData[];
+  /**
+   * Per ReLU layer, B·R·n multipliers γ of the pre-activation z (β-CROWN): each row's bound becomes one of
+   * G·y + Σ γ·z, γ used only with the sign that makes γ·z ≤ 0 on the box (≤ 0 where its bounds say z ≥ 0, e.g. an
+   * active split; ≥ 0 where z ≤ 0; 0 elsewhere), so the bound stays sound whatever is given. Optimisable only.
+   */
+  readonly multipliers?: readonly BatchData[];
+  /**
+   * false: intermediate bounds by intervals only (no back-substitution), for a call whose clamps carry the
+   * intermediate bounds of an earlier call on the same boxes; default true.
+   */
+  readonly refine?: boolean;
 }
 
 /** Bounds that hold for one ReLU layer's pre-activation on each of B boxes (B·n values each; ∓∞: none). */
@@ -113,6 +137,8 @@ export interface Engine extends EngineCore {
    */
   readonly boundsBackend: EngineBackend;
   readonly boundsFallback?: string;
+  /** Whether `bounds` takes row slopes and multipliers and returns ẑ (BoundsAsk): the bounds graph does. */
+  readonly optimisable: boolean;
   /** The ReLU layers (ids, layer order) whose lower-relaxation slopes `bounds` takes. */
   readonly slopeLayers: readonly number[];
   /**

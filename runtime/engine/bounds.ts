@@ -18,6 +18,7 @@ import {
   tightBounds,
   unwrap,
   type BatchData,
+  type BoundsAsk,
   type BoundsClamp,
   type Engine,
   type EngineBackend,
@@ -55,6 +56,7 @@ function checkCall(
   B: number,
   slopes?: readonly BatchData[],
   clamps?: readonly BoundsClamp[],
+  request?: BoundsAsk,
 ): void {
   if (!Number.isInteger(B) || B < 1 || !Number.isInteger(R) || R < 1)
     throw new Error(`internal: bounds for a batch of ${B} boxes and ${R} rows`);
@@ -77,6 +79,15 @@ function checkCall(
       check(c.upper, w, `clamp upper ends of layer ${layers[i]}`);
     });
   }
+  for (const [what, arrays] of [
+    ["row slopes", request?.rowSlopes],
+    ["multipliers", request?.multipliers],
+  ] as const) {
+    if (!arrays) continue;
+    if (arrays.length !== layers.length)
+      throw new Error(`internal: ${arrays.length} arrays of ${what} for ${layers.length} ReLU layers`);
+    arrays.forEach((a, i) => check(a, B * R * sizeOf(net.layers[layers[i]].shape), `${what} of layer ${layers[i]}`));
+  }
 }
 
 /** The reference backend's bounds: one box at a time through tightBounds and backsub (float64 loops). */
@@ -85,7 +96,10 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
   const n = sizeOf(net.inputShape),
     K = sizeOf(net.layers[net.output].shape);
   return async (lower, upper, rows, R, B, slopes, clamps, request) => {
-    checkCall(net, layers, lower, upper, rows, R, B, slopes, clamps);
+    checkCall(net, layers, lower, upper, rows, R, B, slopes, clamps, request);
+    if (request?.rowSlopes || request?.multipliers || request?.relaxed)
+      throw new Error("internal: row slopes, multipliers and ẑ are the bounds graph's (Engine.optimisable)");
+    const work = request?.refine === false ? 0 : ENGINE_BACKSUB_WORK;
     const coefficients = request?.coefficients
       ? layers.map((id) => new Float64Array(B * R * sizeOf(net.layers[id].shape)))
       : undefined;
@@ -114,7 +128,7 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
             }),
           )
         : undefined;
-      const bounds = tightBounds(net, m, box(lower), box(upper), ENGINE_BACKSUB_WORK, false, chosen, known);
+      const bounds = tightBounds(net, m, box(lower), box(upper), work, false, chosen, known);
       const G = Float64Array.from(rows.subarray(b * R * K, (b + 1) * R * K));
       const probe = coefficients
         ? (id: number, L: Float64Array) => {
@@ -151,8 +165,8 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
 
 /** The onnxruntime backend's bounds: the bounds graph in a session created on first use (one per variant). */
 export class OnnxRuntimeBounds {
-  /** The plain graph's session, and the one that also outputs the coefficients (generated when first asked for). */
-  private readonly sessions: (Promise<ort.InferenceSession> | null)[] = [null, null];
+  /** One session per variant (plain or optimisable, refining or not), each generated when first asked for. */
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly layers: number[];
   private readonly defaults = new Map<string, Float64Array>();
 
@@ -172,15 +186,19 @@ export class OnnxRuntimeBounds {
     return new OnnxRuntimeBounds(net, m, options);
   }
 
-  private open(coefficients: boolean): Promise<ort.InferenceSession> {
-    const k = coefficients ? 1 : 0;
-    this.sessions[k] ??= ort.InferenceSession.create(unwrap(boundsGraph(this.net, this.m, { coefficients })), {
-      logSeverityLevel: 3,
-      executionProviders: ["cpu"],
-      intraOpNumThreads: this.options.threads ?? 1,
-      interOpNumThreads: 1,
-    });
-    return this.sessions[k]!;
+  private open(optimisable: boolean, refine: boolean): Promise<ort.InferenceSession> {
+    const key = `${optimisable}:${refine}`;
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = ort.InferenceSession.create(unwrap(boundsGraph(this.net, this.m, { optimisable, refine })), {
+        logSeverityLevel: 3,
+        executionProviders: ["cpu"],
+        intraOpNumThreads: this.options.threads ?? 1,
+        interOpNumThreads: 1,
+      });
+      this.sessions.set(key, s);
+    }
+    return s;
   }
 
   /** `count` copies of v (reused): −1 slopes are DeepPoly's choice, ∓∞ clamps none. */
@@ -193,8 +211,10 @@ export class OnnxRuntimeBounds {
 
   readonly bounds: BoundsFn = async (lower, upper, rows, R, B, slopes, clamps, request) => {
     const net = this.net;
-    checkCall(net, this.layers, lower, upper, rows, R, B, slopes, clamps);
-    const withCoefs = request?.coefficients ?? false;
+    checkCall(net, this.layers, lower, upper, rows, R, B, slopes, clamps, request);
+    const withCoefs = request?.coefficients ?? false,
+      withRelaxed = request?.relaxed ?? false;
+    const optimisable = withCoefs || withRelaxed || request?.rowSlopes !== undefined || request?.multipliers !== undefined;
     const n = sizeOf(net.inputShape),
       K = sizeOf(net.layers[net.output].shape);
     const widths = this.layers.map((id) => sizeOf(net.layers[id].shape));
@@ -202,8 +222,9 @@ export class OnnxRuntimeBounds {
       lower: new Float64Array(B * R),
       preActivation: widths.map((w) => ({ lower: new Float64Array(B * w), upper: new Float64Array(B * w) })),
       ...(withCoefs ? { coefficients: widths.map((w) => new Float64Array(B * R * w)) } : {}),
+      ...(withRelaxed ? { relaxed: widths.map((w) => new Float64Array(B * R * w)) } : {}),
     };
-    const s = await this.open(withCoefs);
+    const s = await this.open(optimisable, request?.refine ?? true);
     // The batch goes through in chunks of BOUNDS_CHUNK boxes: the graph's largest temporaries are
     // [boxes, 2·width, input size] (mnist_mlp: 1.25 MB per box), and per box it runs ~2.5× slower at 256 boxes
     // at once than at 8 (memory, not arithmetic); a session.run costs ~60 µs, ~1% of 8 boxes.
@@ -229,6 +250,12 @@ export class OnnxRuntimeBounds {
           new ort.Tensor("float64", clamps ? part(clamps[i][side], w) : this.fill(c * w, v), [c, w]);
         feeds[BOUNDS_IO.clampLower(id)] = clamp("lower", -Infinity);
         feeds[BOUNDS_IO.clampUpper(id)] = clamp("upper", Infinity);
+        if (optimisable) {
+          const perRow = (given: readonly BatchData[] | undefined, v: number) =>
+            new ort.Tensor("float64", given ? part(given[i], R * w) : this.fill(c * R * w, v), [c, R, w]);
+          feeds[BOUNDS_IO.rowSlopes(id)] = perRow(request?.rowSlopes, -1);
+          feeds[BOUNDS_IO.multipliers(id)] = perRow(request?.multipliers, 0);
+        }
       });
       const res = await s.run(feeds);
       const put = (name: string, into: Float64Array, w: number) => {
@@ -237,8 +264,10 @@ export class OnnxRuntimeBounds {
         t.dispose?.();
       };
       put(BOUNDS_IO.bound, out.lower as Float64Array, R);
-      if (out.coefficients)
-        this.layers.forEach((id, i) => put(BOUNDS_IO.coefficients(id), out.coefficients![i], R * widths[i]));
+      this.layers.forEach((id, i) => {
+        if (out.coefficients) put(BOUNDS_IO.coefficients(id), out.coefficients[i], R * widths[i]);
+        if (out.relaxed) put(BOUNDS_IO.relaxed(id), out.relaxed[i], R * widths[i]);
+      });
       this.layers.forEach((id, i) => {
         put(BOUNDS_IO.preLower(id), out.preActivation[i].lower as Float64Array, widths[i]);
         put(BOUNDS_IO.preUpper(id), out.preActivation[i].upper as Float64Array, widths[i]);
@@ -248,10 +277,9 @@ export class OnnxRuntimeBounds {
   };
 
   async dispose(): Promise<void> {
-    for (const [k, s] of this.sessions.entries()) {
-      this.sessions[k] = null;
-      if (s) await (await s).release();
-    }
+    const open = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of open) await (await s).release();
   }
 }
 
@@ -260,6 +288,7 @@ export class EngineWithBounds implements Engine {
   readonly boundsBackend: EngineBackend;
   readonly boundsFallback?: string;
   readonly slopeLayers: readonly number[];
+  readonly optimisable: boolean;
   readonly bounds: BoundsFn;
   private readonly ortBounds: OnnxRuntimeBounds | null;
 
@@ -275,7 +304,9 @@ export class EngineWithBounds implements Engine {
       this.ortBounds = OnnxRuntimeBounds.create(net, m, options);
       this.boundsBackend = "onnxruntime";
       this.bounds = this.ortBounds.bounds;
+      this.optimisable = true;
     } else {
+      this.optimisable = false;
       this.ortBounds = null;
       this.boundsBackend = "reference";
       if (refusal !== null) this.boundsFallback = `bounds by the reference backend: ${refusal}`;
