@@ -43,6 +43,9 @@ for (let i = 0; i < POINTS; i++) {
   const box = radiusBox(x, eps, 0, 1);
   const a = await proveRows(ctx.engine, net, box.lower, box.upper, G, K - 1, {
     ...DEFAULT_BATCHED_BAB,
+    ...(process.env.ITERATIONS
+      ? { iterations: Number(process.env.ITERATIONS), rootIterations: Number(process.env.ITERATIONS) }
+      : {}),
     deadline: performance.now() + SECONDS * 1000,
   });
   const b = await decideRho(ctx, x, p, eps, performance.now() + SECONDS * 1000);

@@ -85,7 +85,9 @@ import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
  * box's), and `beta_<id>` [B, R, n], a multiplier γ of the pre-activation z added to the rows' coefficient on z as
  * the pass leaves the ReLU. The rows' bound is then a lower bound of G·y + Σ γ·z, which is ≤ G·y wherever every
  * γ·z ≤ 0: the graph uses γ only with that sign (min(γ, 0) where the box's bounds say z ≥ 0, e.g. an active split,
- * max(γ, 0) where z ≤ 0, 0 elsewhere), so any input is sound. The sum's rounding adds (|γ| + |Λ'|)·zmax to mag.
+ * max(γ, 0) where z ≤ 0, 0 elsewhere), so any input is sound. The sum Λ' + γ rounds by at most min(|γ|, u·(|γ| +
+ * |Λ'|)) (the nearer of Λ' alone and the rounded sum), which mag covers with min(|γ|·2/padCoef, |γ| + |Λ'|)·zmax:
+ * nothing where γ = 0, so that the variant's bound with no slopes or multipliers given is the plain graph's.
  * Outputs per ReLU layer: `coef_<id>` [B, R, n], the rows' coefficients Λ on the ReLU's output, and `zhat_<id>`
  * [B, R, n], the pre-activation ẑ of the relaxed network (each ReLU and max-pool replaced by the line the rows'
  * pass took, by the sign of its coefficients) at the box corner x̂ the bound is attained at. The bound is that
@@ -758,7 +760,13 @@ class BoundsEmitter {
         ),
         absWt: this.f64(`l${l.id}_absWt`, [n, m], Wt(Math.abs)),
         absB: this.f64(`l${l.id}_absb`, [m], bias.map(Math.abs)),
-        Wt: this.optimisable ? this.f64(`l${l.id}_Wt`, [n, m], Wt((v) => v)) : null,
+        Wt: this.optimisable
+          ? this.f64(
+              `l${l.id}_Wt`,
+              [n, m],
+              Wt((v) => v),
+            )
+          : null,
       };
       this.weights.set(l.id, w);
       // IBP: W⁺·lower + W⁻·upper + b, padded by 2·γ_N·(|W|·hmax + |b|) + TINY (header).
@@ -902,10 +910,13 @@ class BoundsEmitter {
           const opt = rows && this.optimisable;
           const alpha = opt ? this.rowSlopes(l.id, rx) : this.mid(rx.alpha);
           rows?.alpha.set(l.id, alpha);
-          let next = this.op("Add", [this.op("Mul", [this.op("Relu", [L.name]), alpha]), this.op("Mul", [neg, this.mid(rx.s)])]);
+          let next = this.op("Add", [
+            this.op("Mul", [this.op("Relu", [L.name]), alpha]),
+            this.op("Mul", [neg, this.mid(rx.s)]),
+          ]);
           if (opt) {
             // β-CROWN's term γ·z, γ with the sign that keeps it ≤ 0 on the box (header "Optimisable"); the sum's
-            // rounding is in mag (|γ| + |Λ'|)·zmax.
+            // rounding, at most min(|γ|, u·(|γ| + |Λ'|)), is in mag as min(|γ|·2/padCoef, |γ| + |Λ'|)·zmax (0 for γ = 0).
             const zero = this.scalar(0),
               given = BOUNDS_IO.multipliers(l.id);
             const gamma = this.op("Where", [
@@ -913,9 +924,11 @@ class BoundsEmitter {
               this.op("Min", [given, zero]),
               this.op("Where", [this.mid(rx.nonPositive), this.op("Max", [given, zero]), zero]),
             ]);
+            const absGamma = this.op("Abs", [gamma]);
+            const both = this.op("Add", [absGamma, this.op("Abs", [next])]);
+            const err = this.op("Min", [this.op("Mul", [absGamma, this.scalar(2 / this.padCoef)]), both]);
+            mag = this.add(mag, this.sumLast(this.op("Mul", [err, this.mid(this.maxAbs(l.input))])));
             next = this.op("Add", [next, gamma]);
-            const both = this.op("Add", [this.op("Abs", [gamma]), this.op("Abs", [next])]);
-            mag = this.add(mag, this.sumLast(this.op("Mul", [both, this.mid(this.maxAbs(l.input))])));
           }
           send(l.input, { name: next, rank: 3 });
           break;

@@ -1,32 +1,34 @@
 // Branch and bound over batches of subdomains on the engine's bounds (issue 23 item 4, issue 24 item 2): proves
 // that every row G_r·y is positive over an input box by splitting ReLUs, bounding all the children of up to K
-// subdomains in one Engine.bounds call (the splits as clamps of the pre-activation bounds). Answers unsat (every
-// subdomain refuted), or timeout / unknown with the lowest bound still open. It never looks for examples: the
-// callers hold those (the attack's, the LP branch and bound's).
+// subdomains in one batched call (the splits as clamps of the pre-activation bounds; on an optimisable engine with
+// optimised slopes and β multipliers, runtime/engine/optimise.ts). Answers unsat (every subdomain refuted), or
+// timeout / unknown with the lowest bound still open. It never looks for examples: the callers hold those (the
+// attack's, the LP branch and bound's).
 
 import { Heap } from "heap-js";
-import { sizeOf, type BoundsClamp, type Engine, type Network } from "../../compiler/index.js";
+import { sizeOf, type BoundsClamp, type Engine, type EngineBoxBounds, type Network } from "../../compiler/index.js";
+import { optimisedBounds } from "../engine/optimise.js";
 
 /*
  * Design notes:
  * Soundness: a subdomain's verdict is the engine's (float64, padded outward; every row's lower bound > 0 refutes
- * it). The two children of a split cover the parent (pre-activation ≥ 0 or ≤ 0), so when every leaf of the tree is
- * refuted no input of the box has a row ≤ 0. A child whose clamped bounds cross (lower > upper on some
- * pre-activation) holds no input: the engine's bounds contain every value of an input of the subdomain, so none
- * exists. A subdomain with no unstable ReLU left that is not refuted ends the search as unknown: the clamps fix
- * the relaxation but do not constrain the input (the leaf is bounded over the whole box; β-CROWN's multipliers or
- * the LP branch and bound's leaf LPs would enforce the splits).
+ * it; the optimisation only chooses slopes and multipliers, each bound it keeps is one the engine returned). The
+ * two children of a split cover the parent (pre-activation ≥ 0 or ≤ 0), so when every leaf of the tree is
+ * refuted no input of the box has a row ≤ 0. A row proved on a subdomain stays proved on its children (they are
+ * subsets). A child whose clamped bounds cross (lower > upper on some pre-activation) holds no input: the
+ * engine's bounds contain every value of an input of the subdomain, so none exists. The β multipliers make the
+ * bound one over the subdomain (the splits enforced, not just the relaxation fixed); a subdomain with no unstable
+ * ReLU left that is still not refuted ends the search as unknown (its exact answer is an LP: the LP branch and
+ * bound's).
  *
- * Measured (bench/bab.ts): ~1,100 subdomains a second on mnist_mlp, one thread, but weaker per subdomain than the
- * LP branch and bound (runtime/bab/search.ts), which proves more in the same time: not yet used by a mode; it is
- * the batched half of issue 24's branch and bound, waiting for optimised slopes and split multipliers.
- *
- * Branching (BaBSR-like, as node.ts pickNeuron): in the subdomain's worst row, the unstable ReLU with the largest
- * |coefficient| × triangle height −l·u/(u − l) (a negative coefficient, on the upper line, counted in full; a
- * positive one half); the widest unstable ReLU where every score is 0.
+ * Branching (BaBSR-like, as node.ts pickNeuron): in the subdomain's worst open row, the unstable ReLU with the
+ * largest |coefficient| × triangle height −l·u/(u − l) (a negative coefficient, on the upper line, counted in full;
+ * a positive one half); the widest unstable ReLU where every score is 0.
  *
  * Batches: the K subdomains of lowest bound are popped at once; K starts at 4 and doubles while a call takes less
- * than CALL_SECONDS, up to maxBatch, and shrinks to what the deadline leaves room for.
+ * than CALL_SECONDS, up to maxBatch, and shrinks to what the deadline leaves room for. Each child starts its
+ * optimisation from its parent's slopes and multipliers (kept in float32 for the WARM_LIMIT subdomains first
+ * pushed; later ones start from DeepPoly's).
  */
 
 export interface BatchedBabOptions {
@@ -35,12 +37,22 @@ export interface BatchedBabOptions {
   readonly nodeLimit: number;
   /** Subdomains split per engine call at most (their children are bounded together: 2× as many boxes). */
   readonly maxBatch: number;
+  /** Optimisation steps per batch (root: rootIterations); 0 or a non-optimisable engine: DeepPoly's slopes, clamps only. */
+  readonly iterations: number;
+  readonly rootIterations: number;
 }
 
-export const DEFAULT_BATCHED_BAB = { nodeLimit: 2_000_000, maxBatch: 2048 } as const;
+export const DEFAULT_BATCHED_BAB = {
+  nodeLimit: 2_000_000,
+  maxBatch: 2048,
+  iterations: 10,
+  rootIterations: 50,
+} as const;
 
 /** A call's target duration: batches grow while calls are shorter (the session.run overhead amortised). */
 const CALL_SECONDS = 0.25;
+/** Floats of warm starts kept over all open subdomains at most (~400 MB in float32). */
+const WARM_LIMIT = 1e8;
 
 export interface BatchedBabResult {
   readonly status: "unsat" | "timeout" | "unknown";
@@ -63,10 +75,14 @@ interface Split {
 
 interface Domain {
   readonly splits: readonly Split[];
-  /** min over rows of the row's lower bound (≤ 0: open). */
+  /** min over open rows of the row's lower bound (≤ 0: open). */
   readonly value: number;
+  /** R flags: rows proved on this subdomain. */
+  readonly settled: Uint8Array;
   /** The ReLU to split next (null: none unstable). */
   readonly branch: { readonly li: number; readonly j: number } | null;
+  /** Per ReLU layer R·n: the slopes and multipliers its optimisation ended with (null: none kept). */
+  readonly warm: { readonly alpha: Float32Array[]; readonly gamma: Float32Array[] } | null;
 }
 
 /**
@@ -87,10 +103,13 @@ export async function proveRows(
     K = engine.outputSize;
   const layers = engine.slopeLayers;
   const widths = layers.map((id) => sizeOf(net.layers[id].shape));
+  const optimise = engine.optimisable && o.iterations > 0;
+  const warmSize = R * widths.reduce((a, w) => a + w, 0) * 2;
   let nodes = 0,
     calls = 0,
     depth = 0,
-    perBox = 0;
+    perBox = 0,
+    warmHeld = 0;
   const done = (status: BatchedBabResult["status"], open: number, reason?: string): BatchedBabResult => ({
     status,
     nodes,
@@ -101,36 +120,73 @@ export async function proveRows(
     ...(reason ? { reason } : {}),
   });
 
-  /** Bounds every subdomain in one call; null entries are refuted (or empty). */
-  const evaluate = async (subs: readonly (readonly Split[])[]): Promise<(Domain | null)[]> => {
+  interface Child {
+    readonly splits: readonly Split[];
+    readonly parent: Domain | null;
+  }
+
+  /** Bounds every subdomain in one batch; null entries are refuted (or empty). */
+  const evaluate = async (subs: readonly Child[], iterations: number): Promise<(Domain | null)[]> => {
     const B = subs.length;
     const lo = new Float64Array(B * n),
       hi = new Float64Array(B * n),
-      G = new Float64Array(B * R * K);
+      G = new Float64Array(B * R * K),
+      settled = new Uint8Array(B * R);
     const clamps: BoundsClamp[] = widths.map((w) => ({
       lower: new Float64Array(B * w).fill(-Infinity),
       upper: new Float64Array(B * w).fill(Infinity),
     }));
-    subs.forEach((splits, b) => {
+    const warm = optimise && subs.some((c) => c.parent?.warm);
+    const alpha = warm ? widths.map((w) => new Float64Array(B * R * w).fill(-1)) : undefined;
+    const gamma = warm ? widths.map((w) => new Float64Array(B * R * w)) : undefined;
+    subs.forEach(({ splits, parent }, b) => {
       lo.set(lower, b * n);
       hi.set(upper, b * n);
       G.set(rows, b * R * K);
+      if (parent) settled.set(parent.settled, b * R);
       for (const s of splits) {
         const w = widths[s.li];
         if (s.active) (clamps[s.li].lower as Float64Array)[b * w + s.j] = 0;
         else (clamps[s.li].upper as Float64Array)[b * w + s.j] = 0;
       }
+      if (parent?.warm)
+        widths.forEach((w, i) => {
+          alpha![i].set(parent.warm!.alpha[i], b * R * w);
+          gamma![i].set(parent.warm!.gamma[i], b * R * w);
+        });
     });
     const t = performance.now();
-    const res = await engine.bounds(lo, hi, G, R, B, undefined, clamps, { coefficients: true });
+    let res: Pick<EngineBoxBounds, "lower" | "preActivation" | "coefficients">,
+      ended: { alpha: Float64Array[]; gamma: Float64Array[] } | null = null;
+    if (optimise) {
+      const r = await optimisedBounds(engine, net, lo, hi, G, R, B, {
+        iterations,
+        target: 0,
+        settled,
+        clamps,
+        coefficients: true,
+        deadline: o.deadline,
+        ...(alpha ? { rowSlopes: alpha, multipliers: gamma } : {}),
+      });
+      calls += r.calls;
+      res = r;
+      ended = { alpha: r.rowSlopes, gamma: r.multipliers };
+    } else {
+      res = await engine.bounds(lo, hi, G, R, B, undefined, clamps, { coefficients: true });
+      calls++;
+    }
     perBox = (performance.now() - t) / 1000 / B;
-    calls++;
     nodes += B;
-    return subs.map((splits, b) => {
-      let worst = 0;
-      for (let r = 1; r < R; r++) if (res.lower[b * R + r] < res.lower[b * R + worst]) worst = r;
+    return subs.map(({ splits }, b) => {
+      const mine = settled.subarray(b * R, (b + 1) * R).slice();
+      let worst = -1;
+      for (let r = 0; r < R; r++) {
+        if (mine[r]) continue;
+        if (res.lower[b * R + r] > 0) mine[r] = 1;
+        else if (worst < 0 || res.lower[b * R + r] < res.lower[b * R + worst]) worst = r;
+      }
+      if (worst < 0) return null;
       const value = res.lower[b * R + worst];
-      if (value > 0) return null;
       let best: { li: number; j: number } | null = null,
         bestScore = 0,
         wide: { li: number; j: number } | null = null,
@@ -158,11 +214,19 @@ export async function proveRows(
           }
         }
       }
-      return { splits, value, branch: best ?? wide };
+      let keep: Domain["warm"] = null;
+      if (ended && warmHeld + warmSize <= WARM_LIMIT) {
+        warmHeld += warmSize;
+        keep = {
+          alpha: widths.map((w, i) => Float32Array.from(ended!.alpha[i].subarray(b * R * w, (b + 1) * R * w))),
+          gamma: widths.map((w, i) => Float32Array.from(ended!.gamma[i].subarray(b * R * w, (b + 1) * R * w))),
+        };
+      }
+      return { splits, value, settled: mine, branch: best ?? wide, warm: keep };
     });
   };
 
-  const [root] = await evaluate([[]]);
+  const [root] = await evaluate([{ splits: [], parent: null }], o.rootIterations);
   if (!root) return done("unsat", Infinity);
   const heap = new Heap<Domain>((p, q) => p.value - q.value);
   heap.push(root);
@@ -183,12 +247,16 @@ export async function proveRows(
         Math.min(leaf.value, ...popped.map((d) => d.value)),
         "a subdomain with no unstable ReLU left is not refuted",
       );
+    for (const d of popped) if (d.warm) warmHeld -= warmSize;
     const children = popped.flatMap((d) =>
-      [true, false].map((active) => [...d.splits, { li: d.branch!.li, j: d.branch!.j, active }]),
+      [true, false].map((active) => ({
+        splits: [...d.splits, { li: d.branch!.li, j: d.branch!.j, active }],
+        parent: d,
+      })),
     );
-    depth = Math.max(depth, ...children.map((c) => c.length));
+    depth = Math.max(depth, ...children.map((c) => c.splits.length));
     const t = performance.now();
-    for (const c of await evaluate(children)) if (c) heap.push(c);
+    for (const c of await evaluate(children, o.iterations)) if (c) heap.push(c);
     if ((performance.now() - t) / 1000 < CALL_SECONDS) batch = Math.min(o.maxBatch, batch * 2);
   }
   return done("unsat", Infinity);

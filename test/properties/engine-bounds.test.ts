@@ -26,6 +26,7 @@ import { ENGINE_BACKSUB_WORK } from "../../compiler/engine/index.js";
 import { layerWindows } from "../../compiler/ir/matrices.js";
 import { openEngine } from "../../runtime/engine/index.js";
 import { convArb, layerZooArb, mlpArb, prng, type RandomNet } from "../helpers/arbitraries.js";
+import { inSubdomain, randomBoxes, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 /** ort and reference bounds differ by at most TOL·(1 + |reference|). */
 const TOL = 1e-5;
@@ -72,16 +73,7 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
   const r = prng(seed);
   const B = 3,
     R = 3;
-  const lower = new Float64Array(B * n),
-    upper = new Float64Array(B * n);
-  for (let b = 0; b < B; b++) {
-    const radius = [0.01, 0.2, 1][b] * (0.5 + r());
-    for (let j = 0; j < n; j++) {
-      const c = 2 * r() - 1;
-      lower[b * n + j] = c - radius;
-      upper[b * n + j] = c + radius;
-    }
-  }
+  const { lower, upper } = randomBoxes(r, B, n);
   const rows = Float64Array.from({ length: B * R * K }, () => 2 * r() - 1);
   const ref = openEngine(net, m, "reference");
   const ort = openEngine(net, m, "onnxruntime");
@@ -92,33 +84,9 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
         Float64Array.from({ length: B * sizeOf(net.layers[id].shape) }, () => (r() < 0.1 ? -1 : r())),
       )
     : undefined;
-  // Split clamps consistent with a point x0_b of each box (a ReLU's pre-activation ≥ 0 where it is ≥ 0 at x0_b, else
-  // ≤ 0, on ~30% of the neurons): x0_b lies in the subdomain, so the bound must hold there.
-  const anchors: Float64Array[] = [];
-  const clamps =
-    mode === "split clamps"
-      ? ort.slopeLayers.map((id) => {
-          const w = sizeOf(net.layers[id].shape);
-          return { lower: new Float64Array(B * w).fill(-Infinity), upper: new Float64Array(B * w).fill(Infinity) };
-        })
-      : undefined;
-  if (clamps)
-    for (let b = 0; b < B; b++) {
-      const x0 = Float64Array.from(
-        { length: n },
-        (_, j) => lower[b * n + j] + r() * (upper[b * n + j] - lower[b * n + j]),
-      );
-      anchors.push(x0);
-      const t = trace(net, x0, { matrices: m });
-      ort.slopeLayers.forEach((id, li) => {
-        const u = t.values[(net.layers[id] as { input: number }).input];
-        for (let j = 0; j < u.length; j++)
-          if (r() < 0.3) {
-            if (u[j] >= 0) clamps[li].lower[b * u.length + j] = 0;
-            else clamps[li].upper[b * u.length + j] = 0;
-          }
-      });
-    }
+  // Split clamps consistent with a point of each box (its anchor: the bound must hold there).
+  const split = mode === "split clamps" ? splitClamps(net, m, ort.slopeLayers, lower, upper, B, r) : undefined;
+  const clamps = split?.clamps;
   /** Box b's clamps as tightBounds's `known` (keyed by each ReLU's input layer). */
   const knownOf = (b: number) =>
     clamps &&
@@ -131,13 +99,6 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
         ] as const;
       }),
     );
-  /** Whether x satisfies box b's clamps. */
-  const inSubdomain = (b: number, t: ReturnType<typeof trace>) =>
-    !clamps ||
-    ort.slopeLayers.every((id, li) => {
-      const u = t.values[(net.layers[id] as { input: number }).input];
-      return u.every((v, j) => v >= clamps[li].lower[b * u.length + j] && v <= clamps[li].upper[b * u.length + j]);
-    });
   let worst = 0;
   try {
     const ask = { coefficients: mode !== "DeepPoly's slopes" };
@@ -181,13 +142,12 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
     for (let b = 0; b < B; b++) {
       const lo = lower.subarray(b * n, (b + 1) * n),
         hi = upper.subarray(b * n, (b + 1) * n);
-      const points: Float64Array[] = [Float64Array.from(lo), Float64Array.from(hi), lo.map((v, j) => (v + hi[j]) / 2)];
-      for (let p = 0; p < 12; p++) points.push(lo.map((v, j) => v + r() * (hi[j] - v)));
-      if (clamps) points.push(anchors[b]);
+      const points = samplePoints(lo, hi, r);
+      if (split) points.push(split.anchors[b]);
       for (const x of points) {
         const t = trace(net, x, { matrices: m });
         // With clamps the bounds hold on the subdomain only (the anchor is in it; other points where they fall in it).
-        if (!inSubdomain(b, t)) continue;
+        if (!inSubdomain(net, ort.slopeLayers, clamps, b, t)) continue;
         for (let q = 0; q < R; q++) {
           let gy = 0;
           for (let k = 0; k < K; k++) gy += rows[(b * R + q) * K + k] * t.logits[k];

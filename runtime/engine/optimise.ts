@@ -1,0 +1,230 @@
+// Optimised bounds (α-CROWN, and β-CROWN's multipliers where the boxes carry splits): the rows' lower bounds over B
+// boxes, raised by projected gradient ascent on each row's own ReLU lower slopes and split multipliers, the
+// gradients from the engine's optimisable bounds graph (bounds-graph.ts "Optimisable": coefficient⁺·ẑ and ẑ). The
+// bracket's lower bound (runtime/rho/lower.ts) and the batched branch and bound (runtime/bab/batched.ts) use it.
+
+import type { BatchData, BoundsClamp, Engine, EngineBoxBounds, Network } from "../../compiler/index.js";
+import { sizeOf } from "../../compiler/index.js";
+
+/*
+ * Design notes:
+ * Soundness: every bound this returns is one the engine returned (float64, padded outward) for slopes in [0, 1]
+ * and multipliers the graph itself restricts to the sound sign; the optimisation only steers which slopes and
+ * multipliers are asked for. Per row the best bound over the iterations is kept, so the answer is never below the
+ * first call's (DeepPoly's slopes, or the warm start given).
+ *
+ * Iterations after the first: the intermediate bounds do not depend on the rows' slopes, so the first call's
+ * (intermediate layers back-substituted) are passed back as clamps and the later calls run the graph without its
+ * intermediate back-substitution (BoundsAsk.refine = false), paying for the rows' pass alone. A box whose rows are
+ * all above `target` leaves the batch.
+ *
+ * The step is Adam's (as auto_LiRPA's optimised bounds use), per slope and multiplier, with the learning rates
+ * below, projected onto [0, 1] for slopes and onto the sign its split allows for multipliers (γ ≤ 0 where the
+ * box's clamps say z ≥ 0, γ ≥ 0 where z ≤ 0, 0 elsewhere: only split neurons get one).
+ */
+
+export interface OptimiseOptions {
+  /** Gradient steps after the first call (0: the first call's bounds). */
+  readonly iterations: number;
+  /** Boxes whose every row's bound exceeds this stop early (default +∞: never). */
+  readonly target?: number;
+  /** B·R: rows known to exceed the target already (nonzero; e.g. proved on a parent box): the stop test skips them. */
+  readonly settled?: Uint8Array;
+  /** performance.now() milliseconds after which no further step starts. */
+  readonly deadline?: number;
+  /** Per ReLU layer B·n bounds that hold on each box (branch and bound's splits). */
+  readonly clamps?: readonly BoundsClamp[];
+  /** Warm starts per ReLU layer, B·R·n: row slopes (outside [0, 1]: DeepPoly's) and multipliers. */
+  readonly rowSlopes?: readonly Float64Array[];
+  readonly multipliers?: readonly Float64Array[];
+  /** Return the rows' coefficients of each box's best call (branching scores). */
+  readonly coefficients?: boolean;
+  readonly lrAlpha?: number;
+  readonly lrBeta?: number;
+}
+
+export const DEFAULT_LR = { alpha: 0.1, beta: 0.05 } as const;
+
+export interface OptimisedBounds {
+  /** B·R: per box and row the best bound found. */
+  readonly lower: Float64Array;
+  /** The first call's intermediate bounds (B·n per ReLU layer). */
+  readonly preActivation: EngineBoxBounds["preActivation"];
+  /** Per ReLU layer B·R·n: the slopes and multipliers each box ended with (warm starts for its children). */
+  readonly rowSlopes: Float64Array[];
+  readonly multipliers: Float64Array[];
+  /** With `coefficients`: per ReLU layer B·R·n, each box's coefficients from its last call. */
+  readonly coefficients?: Float64Array[];
+  /** Engine calls made. */
+  readonly calls: number;
+}
+
+/** Rows idx[i] of width w of `from`, one after another. */
+function pick(from: BatchData, idx: readonly number[], w: number): Float64Array {
+  const out = new Float64Array(idx.length * w);
+  idx.forEach((b, i) => out.set(from.subarray(b * w, (b + 1) * w), i * w));
+  return out;
+}
+
+/** Adam's moments for one parameter array. */
+class Adam {
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+  private t = 0;
+  constructor(size: number) {
+    this.m = new Float64Array(size);
+    this.v = new Float64Array(size);
+  }
+  /** The ascent step at i for gradient g (call next() once per iteration first). */
+  step(i: number, g: number, lr: number): number {
+    const m = (this.m[i] = 0.9 * this.m[i] + 0.1 * g);
+    const v = (this.v[i] = 0.999 * this.v[i] + 0.001 * g * g);
+    const mh = m / (1 - 0.9 ** this.t),
+      vh = v / (1 - 0.999 ** this.t);
+    return (lr * mh) / (Math.sqrt(vh) + 1e-8);
+  }
+  next(): void {
+    this.t++;
+  }
+}
+
+/**
+ * Lower bounds of the rows G (R per box, over the K logits) on B boxes with optimised slopes (and multipliers on
+ * the clamps' splits). The engine must be optimisable (Engine.optimisable); `iterations` 0 is one plain call.
+ */
+export async function optimisedBounds(
+  engine: Engine,
+  net: Network,
+  lower: BatchData,
+  upper: BatchData,
+  rows: BatchData,
+  R: number,
+  B: number,
+  o: OptimiseOptions,
+): Promise<OptimisedBounds> {
+  if (!engine.optimisable) throw new Error("internal: optimised bounds need the bounds graph (Engine.optimisable)");
+  const n = engine.inputSize,
+    K = engine.outputSize;
+  const widths = engine.slopeLayers.map((id) => sizeOf(net.layers[id].shape));
+  const target = o.target ?? Infinity,
+    lrA = o.lrAlpha ?? DEFAULT_LR.alpha,
+    lrB = o.lrBeta ?? DEFAULT_LR.beta;
+  const alpha = widths.map((w, i) =>
+    o.rowSlopes ? Float64Array.from(o.rowSlopes[i]) : new Float64Array(B * R * w).fill(-1),
+  );
+  const gamma = widths.map((w, i) =>
+    o.multipliers ? Float64Array.from(o.multipliers[i]) : new Float64Array(B * R * w),
+  );
+  const first = await engine.bounds(lower, upper, rows, R, B, undefined, o.clamps, {
+    rowSlopes: alpha,
+    multipliers: gamma,
+    relaxed: true,
+    coefficients: true,
+  });
+  let calls = 1;
+  const best = Float64Array.from(first.lower);
+  const coefficients = o.coefficients ? first.coefficients!.map((c) => Float64Array.from(c)) : undefined;
+  const pre = first.preActivation;
+  // The split signs: −1 where the caller's clamps say z ≥ 0 (γ ≤ 0), +1 where z ≤ 0, 0 elsewhere; slopes move only
+  // at unstable neurons (ẑ's gradient elsewhere is the box's own slope, which the graph keeps).
+  const sign = widths.map((w, i) => {
+    const s = new Int8Array(B * w);
+    if (o.clamps)
+      for (let k = 0; k < B * w; k++) s[k] = o.clamps[i].lower[k] >= 0 ? -1 : o.clamps[i].upper[k] <= 0 ? 1 : 0;
+    return s;
+  });
+  // DeepPoly's slope where a row slope is unset (the graph's own default), so that steps start from it.
+  for (let i = 0; i < widths.length; i++) {
+    const w = widths[i];
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < w; j++) {
+        const l = pre[i].lower[b * w + j],
+          u = pre[i].upper[b * w + j];
+        const dp = u >= -l ? 1 : 0;
+        for (let r = 0; r < R; r++) {
+          const k = (b * R + r) * w + j;
+          if (!(alpha[i][k] >= 0 && alpha[i][k] <= 1)) alpha[i][k] = dp;
+        }
+      }
+  }
+  const adamA = widths.map((w) => new Adam(B * R * w)),
+    adamB = widths.map((w) => new Adam(B * R * w));
+  const open = (b: number) => {
+    for (let r = 0; r < R; r++) if (!(best[b * R + r] > target) && !o.settled?.[b * R + r]) return true;
+    return false;
+  };
+  let last = first,
+    idx = Array.from({ length: B }, (_, b) => b);
+  for (let it = 0; it < o.iterations; it++) {
+    // The step from the last call's gradients (boxes idx, in that call's order).
+    for (const a of adamA) a.next();
+    for (const a of adamB) a.next();
+    for (let i = 0; i < widths.length; i++) {
+      const w = widths[i],
+        coef = last.coefficients![i],
+        zhat = last.relaxed![i];
+      idx.forEach((b, bi) => {
+        for (let j = 0; j < w; j++) {
+          const l = pre[i].lower[b * w + j],
+            u = pre[i].upper[b * w + j],
+            sg = sign[i][b * w + j];
+          const unstable = l < 0 && u > 0;
+          if (!unstable && sg === 0) continue;
+          for (let r = 0; r < R; r++) {
+            const q = (bi * R + r) * w + j,
+              k = (b * R + r) * w + j;
+            if (unstable) {
+              const g = Math.max(coef[q], 0) * zhat[q];
+              if (g !== 0) alpha[i][k] = Math.min(1, Math.max(0, alpha[i][k] + adamA[i].step(k, g, lrA)));
+            }
+            if (sg !== 0) {
+              const v = gamma[i][k] + adamB[i].step(k, zhat[q], lrB);
+              gamma[i][k] = sg < 0 ? Math.min(v, 0) : Math.max(v, 0);
+            }
+          }
+        }
+      });
+    }
+    idx = idx.filter(open);
+    if (idx.length === 0 || (o.deadline !== undefined && performance.now() >= o.deadline)) break;
+    const Bi = idx.length;
+    last = await engine.bounds(
+      pick(lower, idx, n),
+      pick(upper, idx, n),
+      pick(rows, idx, R * K),
+      R,
+      Bi,
+      undefined,
+      pre.map((p, i) => ({ lower: pick(p.lower, idx, widths[i]), upper: pick(p.upper, idx, widths[i]) })),
+      {
+        rowSlopes: alpha.map((a, i) => pick(a, idx, R * widths[i])),
+        multipliers: gamma.map((g, i) => pick(g, idx, R * widths[i])),
+        relaxed: true,
+        coefficients: true,
+        refine: false,
+      },
+    );
+    calls++;
+    idx.forEach((b, bi) => {
+      let improved = false;
+      for (let r = 0; r < R; r++)
+        if (last.lower[bi * R + r] > best[b * R + r]) {
+          best[b * R + r] = last.lower[bi * R + r];
+          improved = true;
+        }
+      if (improved && coefficients)
+        coefficients.forEach((c, i) => {
+          const w = R * widths[i];
+          c.set(last.coefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
+        });
+    });
+  }
+  return {
+    lower: best,
+    preActivation: pre,
+    rowSlopes: alpha,
+    multipliers: gamma,
+    ...(coefficients ? { coefficients } : {}),
+    calls,
+  };
+}
