@@ -16,6 +16,8 @@ import {
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
+import { DEFAULT_BATCHED_BAB, proveRows } from "../bab/batched.js";
+import { optimisedBounds } from "../engine/optimise.js";
 import { openHighsLp } from "../solvers/highs.js";
 import { fullRadius } from "../point/check.js";
 
@@ -27,6 +29,11 @@ export interface LowerOptions {
   readonly steps: number;
   readonly method: LowerMethod;
   readonly timeLimit: number;
+  /**
+   * On an optimisable engine (certifiedLowerEngine): optimisation steps of each radius's slopes (α-CROWN,
+   * runtime/engine/optimise.ts), stopping once the radius is proved; 0: DeepPoly's slopes alone.
+   */
+  readonly alphaSteps?: number;
 }
 
 /** The exact and bounds modes: LP-tightened bounds, the triangle LP's dual bound last. */
@@ -160,16 +167,70 @@ export const engineLower = (engine: Engine, method: LowerMethod): boolean =>
  */
 export function certifiedLowerEngine(
   engine: Engine,
+  net: Network,
   xStar: Float64Array,
   predicted: number,
   hi: number,
   box: { lo: number; hi: number },
   opts: LowerOptions = BRACKET_LOWER,
 ): Promise<{ lower: number; lps: number; seconds: number }> {
-  const rows = marginRows(predicted, engine.outputSize);
+  const rows = marginRows(predicted, engine.outputSize),
+    R = engine.outputSize - 1;
+  const steps = engine.optimisable ? (opts.alphaSteps ?? 0) : 0;
+  // Each radius's optimisation starts from the slopes the last one ended with (the boxes are nested).
+  let warm: Float64Array[] | undefined;
   return bisect(xStar, hi, box, opts, async (eps) => {
     const bx = radiusBox(xStar, eps, box.lo, box.hi);
-    const res = await engine.bounds(bx.lower, bx.upper, rows, engine.outputSize - 1, 1);
+    if (steps === 0) {
+      const res = await engine.bounds(bx.lower, bx.upper, rows, R, 1);
+      return { proved: res.lower.every((v) => v > 0), lps: 0 };
+    }
+    const res = await optimisedBounds(engine, net, bx.lower, bx.upper, rows, R, 1, {
+      iterations: steps,
+      target: 0,
+      ...(warm ? { rowSlopes: warm } : {}),
+    });
+    warm = res.rowSlopes;
     return { proved: res.lower.every((v) => v > 0), lps: 0 };
   });
+}
+
+/**
+ * The bracket's proof stage (modes.ts): from a proved radius `from` toward `hi` (the upper bound), a search with the
+ * batched branch and bound as the decision (bab/batched.ts: optimised slopes, β multipliers), for `seconds` in
+ * all. Each decision asks at the midpoint of what is proved and what is not, but at most 1.5 × the proved radius
+ * (a net whose bounds are far from its examples gets small steps it can take); it gets half the time left. Seven
+ * decisions at most. Returns the largest radius proved (≥ from). Needs an optimisable engine.
+ */
+export async function provedLower(
+  engine: Engine,
+  net: Network,
+  xStar: Float64Array,
+  predicted: number,
+  from: number,
+  hi: number,
+  box: { lo: number; hi: number },
+  seconds: number,
+): Promise<{ lower: number; nodes: number; decisions: number }> {
+  const end = performance.now() + seconds * 1000;
+  const rows = marginRows(predicted, engine.outputSize),
+    R = engine.outputSize - 1;
+  let proved = from,
+    top = Math.min(hi, fullRadius(xStar, box.lo, box.hi)),
+    nodes = 0,
+    decisions = 0;
+  while (decisions < 7 && end - performance.now() > 20 && top > proved) {
+    const mid = (proved + top) / 2,
+      q = proved > 0 ? Math.min(mid, 1.5 * proved) : mid;
+    const bx = radiusBox(xStar, q, box.lo, box.hi);
+    const r = await proveRows(engine, net, bx.lower, bx.upper, rows, R, {
+      ...DEFAULT_BATCHED_BAB,
+      deadline: performance.now() + (end - performance.now()) / 2,
+    });
+    nodes += r.nodes;
+    decisions++;
+    if (r.status === "unsat") proved = q;
+    else top = q;
+  }
+  return { lower: proved, nodes, decisions };
 }

@@ -50,7 +50,7 @@ describe("rho/lower.ts: the bracket's lower bound on the engine's batched bounds
         const hi = upper / 255,
           opts = { ...BRACKET_LOWER, timeLimit: 120 };
         // The bracket runs the engine's search two bisection steps finer (modes.ts), the reference's eight.
-        const batched = await certifiedLowerEngine(engine, xStar, p.predicted, hi, boxOf(ctx), {
+        const batched = await certifiedLowerEngine(engine, net, xStar, p.predicted, hi, boxOf(ctx), {
           ...opts,
           steps: opts.steps + 2,
         });
