@@ -111,6 +111,7 @@ models:
 # The paper's Table 1 and Figure 3 (adversarial fine-tuning of mnist_lenet_caffe and mnist_lenet by L-BFGS-B and by
 # the bracket's examples; needs python3-torch and python3-onnx): out/table1/table1.md, table1.json and
 # fig3{a,b,c}.svg. Sizes: TRAIN_POINTS (1000), TEST_POINTS (500), BASES, JOBS (see examples/table1.sh).
+# QUEUE=redis://HOST:PORT/NAME hands its attacks and measurements to `robustc worker` processes on that queue.
 table1: build
 	bash examples/table1.sh
 

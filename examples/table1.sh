@@ -11,9 +11,19 @@
 # default 1000), TEST_POINTS (mnist:test digits measured, default 500), JOBS (worker threads, default 2), EPOCHS
 # (per round, 1), TRAIN_SUBSET (fine-tune on the first K training digits only; 0 = all 8,004), NIN_TRAIN_POINTS
 # (default 100), OUT (default out/table1), PYTHON (default /usr/bin/python3), PARALLEL=1 (the chains side by
-# side, each with JOBS workers). Writes OUT/table1.md, OUT/table1.json, OUT/fig3a.svg (by L-BFGS-B), fig3b.svg
-# (by the paper's LP with the bracket's band), fig3c.svg (mnist_nin, the stand-in for the paper's NiN on CIFAR-10).
+# side, each with JOBS workers), QUEUE=redis://HOST:PORT/NAME (hand every attack and measurement to `robustc
+# worker` processes on that queue, on this and other machines: see below). Writes OUT/table1.md, OUT/table1.json,
+# OUT/fig3a.svg (by L-BFGS-B), fig3b.svg (by the paper's LP with the bracket's band), fig3c.svg (mnist_nin, the
+# stand-in for the paper's NiN on CIFAR-10).
 # Restartable: finished augment directories are reused and measurements resume (--resume).
+#
+# With QUEUE, each augment (in finetune.py) and each measure enqueues its points there and waits for the workers
+# (start them before or after: robustc worker --queue "$QUEUE", any number, on any machine that sees this
+# checkout's model files at the same absolute paths); the files are the same as without. A queue name holds one
+# run, so the steps run one after the other (no PARALLEL=1), and each step's run is cleared from the queue
+# (robustc queue clear) once its files are written. Interrupted, rerun it: a step's finished points stay on the
+# queue. (Killed between a step's files and its clear, the next step is refused as "holds another run": run
+# robustc queue clear "$QUEUE" and rerun.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BASES="${BASES:-mnist_lenet_caffe mnist_lenet}"
@@ -25,7 +35,15 @@ TRAIN_SUBSET="${TRAIN_SUBSET:-0}"
 NIN_TRAIN_POINTS="${NIN_TRAIN_POINTS:-100}"
 OUT="${OUT:-out/table1}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+QUEUE="${QUEUE:-}"
 ROBUSTC=(node bin/robustc.js)
+if [ -n "$QUEUE" ] && [ "${PARALLEL:-0}" = 1 ]; then
+  echo "table1: QUEUE runs the steps one after the other (a queue name holds one run): drop PARALLEL=1" >&2
+  exit 2
+fi
+# What spreads a measurement: JOBS threads here, or the workers of QUEUE.
+spread=(--jobs "$JOBS")
+if [ -n "$QUEUE" ]; then spread=(--queue "$QUEUE"); fi
 NIN=examples/models/mnist_nin.onnx
 start=$(date +%s)
 stamp() { echo "[table1 $(( $(date +%s) - start ))s] $*"; }
@@ -37,8 +55,10 @@ EOF
 finetune() { # NAME ONNX ALGORITHM ROUNDS DIR POINTS
   if [ -f "$5/round$4.onnx" ] && [ -f "$5/finetune.json" ]; then stamp "reusing $5"; return; fi
   stamp "fine-tuning $1 with $3 examples, $4 round(s), $6 training points -> $5"
+  local queue=()
+  if [ -n "$QUEUE" ]; then queue=(--queue "$QUEUE"); fi
   "$PYTHON" examples/train/finetune.py "$1" --onnx "$2" --algorithm "$3" --rounds "$4" --out-dir "$5" \
-    --train-points "$6" --jobs "$JOBS" --epochs "$EPOCHS" --train-subset "$TRAIN_SUBSET"
+    --train-points "$6" --jobs "$JOBS" --epochs "$EPOCHS" --train-subset "$TRAIN_SUBSET" "${queue[@]}"
 }
 
 measure() { # ONNX HOW DIR   (HOW: bracket = --algorithm lp, the default mode; lbfgsb)
@@ -47,8 +67,10 @@ measure() { # ONNX HOW DIR   (HOW: bracket = --algorithm lp, the default mode; l
   if [ -f "$3/report.json" ]; then stamp "reusing $3"; return; fi
   if [ -f "$3/run.json" ]; then resume=(--resume); fi
   stamp "measuring $1 by $2 on $TEST_POINTS test points -> $3"
-  "${ROBUSTC[@]}" measure "$1" --data mnist:test --limit "$TEST_POINTS" --eps 20 --jobs "$JOBS" \
+  "${ROBUSTC[@]}" measure "$1" --data mnist:test --limit "$TEST_POINTS" --eps 20 "${spread[@]}" \
     --algorithm "$alg" --out "$3" "${resume[@]}" | grep -E "phi|frequency|severity|total seconds"
+  # The run's files are written: the queue is free for the next step.
+  if [ -n "$QUEUE" ]; then "${ROBUSTC[@]}" queue clear "$QUEUE" >/dev/null; fi
 }
 
 original() { for base in $BASES; do for how in bracket lbfgsb; do measure "examples/models/$base.onnx" "$how" "$OUT/measure/$base-original-$how"; done; done; }

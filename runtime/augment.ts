@@ -105,11 +105,23 @@ export function countAugment(points: readonly PointResult[], rounded: readonly R
   };
 }
 
-/** manifest.json: what was run and what came out of it. */
+/**
+ * manifest.json: what was run and what came out of it. `run`: the run's identity (run.json's, with the margin),
+ * by which merge knows the shards of one run; `settings`: how it was spread (shard, queue, merged shards).
+ */
 export function manifest(
-  req: { model: string; data: string; algorithm: AugmentAlgorithm; margin: number; jobs: number; seconds: number },
+  req: {
+    model: string;
+    data: string;
+    algorithm: AugmentAlgorithm;
+    margin: number;
+    jobs: number;
+    seconds: number;
+    run: Readonly<Record<string, unknown>>;
+    settings?: Readonly<Record<string, unknown>>;
+  },
   c: AugmentCounts,
-  rounded: readonly RoundedExample[],
+  rounded: readonly Pick<RoundedExample, "kept" | "roundedRho">[],
 ): Record<string, unknown> {
   const kept = rounded.filter((r) => r.kept);
   const rhos = kept.map((r) => r.roundedRho).sort((a, b) => a - b);
@@ -128,12 +140,14 @@ export function manifest(
     other_statuses: c.other,
     kept_rho_median_px: rhos.length > 0 ? rhos[Math.floor(rhos.length / 2)] : null,
     seconds: Math.round(req.seconds * 1000) / 1000,
+    ...req.settings,
     files: {
       images: "images.npy (uint8 N×C×H×W, integer pixels)",
       labels: "labels.npy (int64, the ORIGINAL labels)",
       index: "index.npy (int64, data indices)",
       points: "points.jsonl",
     },
+    run: req.run,
   };
 }
 

@@ -288,16 +288,21 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
 
   program
     .command("merge")
-    .description("combine the --out directories of measure --shard runs (or a --queue run's results) into one report")
+    .description(
+      "combine the --out directories of measure --shard (or augment --shard) runs, or a --queue run's results, into the files of one run",
+    )
     .argument("[dirs...]", "the shards' --out directories")
-    .option("--queue <url>", "redis://HOST:PORT/NAME: the results of measure --queue instead of directories")
+    .option(
+      "--queue <url>",
+      "redis://HOST:PORT/NAME: the results of measure --queue (or augment --queue) instead of directories",
+    )
     .requiredOption("--out <dir>", "directory for the merged reports")
     .action((dirs: string[], o: { queue?: string; out: string }) => mergeCommand({ dirs, ...o }, out));
 
   program
     .command("worker")
     .description(
-      "take point jobs from a measure --queue run until stopped (SIGINT/SIGTERM) or, with --drain, until the queue is empty",
+      "take point jobs from a measure --queue or augment --queue run until stopped (SIGINT/SIGTERM) or, with --drain, until the queue is empty",
     )
     .requiredOption("--queue <url>", "redis://HOST:PORT/NAME")
     .option("--concurrency <k>", "points at once, one thread each (default: the number of cores)", int("--concurrency"))
@@ -312,7 +317,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
 
   program
     .command("queue")
-    .description("manage a measure --queue queue on Redis")
+    .description("manage a measure --queue or augment --queue queue on Redis")
     .command("clear")
     .description("remove a queue's jobs (any state, running ones too), results and run; says how many it removed")
     .argument("<url>", "redis://HOST:PORT/NAME")
@@ -358,11 +363,24 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
       num("--margin"),
     )
     .requiredOption("--out <dir>", "a new directory for the examples")
+    .option(
+      "--shard <k/n>",
+      "attack only shard K of N (every N-th point from the K-th); robustc merge combines the shards",
+    )
+    .option(
+      "--queue <url>",
+      "redis://HOST:PORT/NAME: enqueue one job per point for robustc worker processes, wait, write the examples",
+    )
+    .option("--attempts <n>", "with --queue: tries per point before it fails (default 3)", int("--attempts"))
+    .option(
+      "--job-timeout <s>",
+      "with --queue: seconds one try may take (default 2 x --time-limit + 60)",
+      num("--job-timeout"),
+    )
+    .option("--detach", "with --queue: enqueue and exit; robustc merge --queue writes the examples")
     .addOption(backendOption())
     .addOption(threadsOption())
-    .action(async (model: string, o: AugmentRequest) => {
-      await runAugment(model, o, out);
-    });
+    .action((model: string, o: AugmentRequest) => runAugment(model, o, out));
 
   program
     .command("verify")

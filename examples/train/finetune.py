@@ -2,6 +2,7 @@
 
 Usage: /usr/bin/python3 examples/train/finetune.py MODEL_NAME --onnx IN.onnx --algorithm lp|bracket|lbfgsb
            --rounds T --out-dir DIR [--train-points N] [--jobs K] [--margin A] [--epochs E] [--lr LR]
+           [--queue redis://HOST:PORT/NAME]
 
 Round t = 1..T: `robustc augment` computes adversarial examples of the CURRENT model (the input model for
 t = 1, round t-1's output after) for the first N ORIGINAL points of mnist:train only (with the paper's
@@ -54,13 +55,19 @@ def load_onnx_weights(model, path):
     return model
 
 
-def augment(onnx_path, algorithm, train_points, jobs, margin, out):
+def augment(onnx_path, algorithm, train_points, jobs, margin, out, queue=None):
+    """robustc augment; with `queue` (redis://HOST:PORT/NAME) its points go to robustc worker processes, and the
+    run is cleared from the queue once its files are written (a queue name holds one run: the next round's)."""
     cmd = ["node", ROBUSTC, "augment", onnx_path, "--data", "mnist:train", "--limit", str(train_points),
            "--jobs", str(jobs), "--algorithm", algorithm, "--out", out]
     if margin is not None:
         cmd += ["--margin", str(margin)]
+    if queue:
+        cmd += ["--queue", queue]
     print("$ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+    if queue:
+        subprocess.run(["node", ROBUSTC, "queue", "clear", queue], check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(out, "manifest.json")) as f:
         return json.load(f)
 
@@ -116,6 +123,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--train-subset", type=int, default=0, help="fine-tune on the first K training digits only (0: all; smoke runs)")
     ap.add_argument("--repeat", type=int, default=None, help="copies of each example (default round(8004 / N))")
+    ap.add_argument("--queue", default=None, help="redis://HOST:PORT/NAME: augment's points to robustc worker processes there")
     args = ap.parse_args()
 
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
@@ -139,7 +147,7 @@ def main():
                 man = json.load(f)
             print("round %d: reusing %s" % (t, aug_dir), flush=True)
         else:
-            man = augment(current, args.algorithm, args.train_points, args.jobs, args.margin, aug_dir)
+            man = augment(current, args.algorithm, args.train_points, args.jobs, args.margin, aug_dir, args.queue)
         aug_seconds = time.time() - t0
         dirs.append(aug_dir)
         xadv, yadv = load_examples(dirs)

@@ -1,5 +1,6 @@
 // `robustc augment`: adversarial examples of training points for fine-tuning (paper §5), through the measure
-// runner (--jobs workers); writes images.npy, labels.npy, index.npy, points.jsonl, manifest.json into --out.
+// runner (--jobs workers), one shard of them (--shard K/N; robustc merge combines the shards), or robustc
+// worker processes (--queue); writes images.npy, labels.npy, index.npy, points.jsonl, manifest.json into --out.
 // Nothing is half-written: the files go to DIR.partial, which is renamed to DIR only when all are written.
 
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -18,31 +19,42 @@ import {
   type AugmentCounts,
 } from "../augment.js";
 import { progressBar, runPoints } from "../run/measure.js";
-import { makeDir } from "../run/out-dir.js";
+import { makeDir, runIdentity, type RunIdentity } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
-import { openEvaluator, toDataLayout } from "../run/session.js";
+import { parseShard, shardIndices, shardName, type Shard } from "../run/shard.js";
+import { queuedRun, type AugmentRun } from "../run/queue/queue.js";
+import type { QueueTarget } from "../run/queue/redis-url.js";
+import { openEvaluator, toDataLayout, type Session } from "../run/session.js";
+import { type PointResult } from "../rho/result.js";
+import { checkQueueOptions, jobTimeoutOf, produceOnQueue, queueSettings, type QueueOptions } from "./on-queue.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
-export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index"> {
+export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index">, Partial<QueueOptions> {
   readonly algorithm: AugmentAlgorithm;
   readonly margin?: number;
   readonly out: string;
+  /** K/N: only every N-th point from the K-th (robustc merge combines the shards). */
+  readonly shard?: string;
+  /** redis://HOST:PORT/NAME: the points as jobs for robustc worker processes. */
+  readonly queue?: string;
 }
 
-export interface AugmentOutcome {
-  readonly counts: AugmentCounts;
+/** What manifest.json records of a run besides its counts. */
+export interface AugmentMeta extends AugmentRun {
+  readonly identity: RunIdentity;
+  readonly jobs: number;
   readonly seconds: number;
-  readonly margin: number;
-  readonly out: string;
+  /** How the run was spread: shard, queue and workers. */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 /** --out must be new (or an empty directory) and its DIR.partial creatable; returns the staging directory. */
-function prepareStaging(out: string): Result<string> {
+export function prepareStaging(out: string): Result<string> {
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) return fail(diag("cli/out", `--out ${out} exists and is not a directory`));
     if (readdirSync(out).length > 0) return fail(diag("cli/out", `--out ${out} is not empty; choose a new directory`));
   }
-  const staging = `${out.replace(/\/+$/, "")}.partial`;
+  const staging = stagingOf(out);
   try {
     rmSync(staging, { recursive: true, force: true });
     // Level by level: a recursive mkdirSync spins forever under /proc (out-dir.ts makeDir).
@@ -56,7 +68,30 @@ function prepareStaging(out: string): Result<string> {
   return ok(staging);
 }
 
-function validate(r: AugmentRequest): Result<number> {
+const stagingOf = (out: string): string => `${out.replace(/\/+$/, "")}.partial`;
+
+/**
+ * Writes the files into the staging directory, then renames it to --out (an empty directory there is replaced);
+ * a failure removes the staging directory and leaves --out as it was.
+ */
+export function commitStaged(staging: string, out: string, files: readonly [string, string | Uint8Array][]): void {
+  try {
+    for (const [name, data] of files) unwrap(writeFileAtomic(join(staging, name), data));
+    if (existsSync(out)) rmSync(out, { recursive: true }); // an empty directory (checked by prepareStaging)
+    renameSync(staging, out);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+interface Parsed {
+  readonly margin: number;
+  readonly shard: Shard | null;
+  readonly target: QueueTarget | null;
+}
+
+function validate(r: AugmentRequest): Result<Parsed> {
   if (!(AUGMENT_ALGORITHMS as readonly string[]).includes(r.algorithm))
     return fail(diag("cli/algorithm", `--algorithm must be ${AUGMENT_ALGORITHMS.join(", ")}, got '${r.algorithm}'`));
   const margin = r.margin ?? DEFAULT_MARGIN[r.algorithm];
@@ -66,11 +101,36 @@ function validate(r: AugmentRequest): Result<number> {
     return fail(
       diag("cli/pixel-scale", `augment writes uint8 pixel images: --pixel-scale must be 255, got ${r.pixelScale}`),
     );
-  return ok(margin);
+  if (r.queue !== undefined && r.shard !== undefined)
+    return fail(diag("cli/shard", "--shard and --queue are two ways to spread a run: use one"));
+  if (r.queue === undefined) {
+    const given = [
+      r.attempts !== undefined ? "--attempts" : null,
+      r.jobTimeout !== undefined ? "--job-timeout" : null,
+      r.detach ? "--detach" : null,
+    ].filter((o) => o !== null);
+    if (given.length > 0)
+      return fail(
+        diag(
+          "cli/queue",
+          `${given.join(", ")} ${given.length > 1 ? "are options" : "is an option"} of --queue runs: add --queue URL or drop ${given.length > 1 ? "them" : "it"}`,
+        ),
+      );
+  }
+  let shard: Shard | null = null;
+  if (r.shard !== undefined) {
+    const s = parseShard(r.shard);
+    if (!s.ok) return s;
+    shard = s.value;
+  }
+  if (r.queue === undefined) return ok({ margin, shard, target: null });
+  const target = checkQueueOptions(r.queue, { ...r, attempts: r.attempts ?? 3 });
+  if (!target.ok) return target;
+  return ok({ margin, shard, target: target.value });
 }
 
-export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<AugmentOutcome> {
-  const margin = unwrap(validate(r));
+export async function runAugment(model: string, r: AugmentRequest, log: (s: string) => void): Promise<void> {
+  const { margin, shard, target } = unwrap(validate(r));
   // The paper's §5: examples of the restricted LP with a confidence margin (--mode restrict), or L-BFGS-B's.
   // lp: the restricted LP of x*'s region; bracket: the bracket's example, then the LP in its region (both --algorithm
   // lp runs).
@@ -86,88 +146,160 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
         `augment writes uint8 pixel images: ${r.data} is on a 0-${session.pixelScale} scale, not 0-255 (convert it to 8-bit images first)`,
       ),
     ]);
-  const staging = unwrap(prepareStaging(r.out));
-  announce();
-  const t0 = performance.now();
-  try {
-    const runCfg = { ...cfg, margin };
-    const jobs = Math.max(1, Math.min(r.jobs, indices.length));
-    const runner = await makeRunner(runCfg, jobs, session);
-    let points;
+  const runCfg = { ...cfg, margin };
+  // The margin is in the identity: the examples differ with it, and a queue names its run by the identity.
+  const identity = runIdentity(runCfg, indices, cfg.eps);
+  const words: AugmentRun = { model, data: r.data, algorithm: r.algorithm, margin };
+  if (target !== null) {
+    const o = { attempts: r.attempts ?? 3, jobTimeout: r.jobTimeout, detach: r.detach };
+    const run = queuedRun(runCfg, identity, indices, cfg.eps, o.attempts, jobTimeoutOf(o, cfg.lazy.timeLimit), words);
+    let staging: string | null = null;
     try {
-      points = await runPoints(
-        runner,
-        indices,
-        jobs,
-        null,
-        await progressBar(indices.length, process.stderr.isTTY === true),
+      await produceOnQueue(
+        {
+          target,
+          run,
+          out: r.out,
+          detach: r.detach,
+          prepare: () => {
+            staging = unwrap(prepareStaging(r.out));
+          },
+          announce,
+          write: async (h, run, c, wall) => {
+            const seconds = wall ?? (c.lastFinished === null ? 0 : Math.max(0, (c.lastFinished - run.started) / 1000));
+            const meta = {
+              ...words,
+              identity,
+              jobs: c.workers,
+              seconds,
+              settings: queueSettings(h, run, c),
+            };
+            log(await writeAugment(r.out, staging!, session, c.points, meta));
+            staging = null;
+          },
+        },
+        log,
       );
     } finally {
-      await runner.close();
+      // Detached, failed or interrupted: nothing was written, and no DIR.partial is left behind.
+      if (staging !== null) rmSync(staging, { recursive: true, force: true });
     }
-    const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
-    let rounded;
-    try {
-      rounded = await roundAndCheck(points, ort, session.pixelScale, (i) => item(session.dataset, i));
-    } finally {
-      await ort.dispose();
-    }
-    const counts = countAugment(points, rounded);
-    const seconds = (performance.now() - t0) / 1000;
-    const kept = rounded.filter((e) => e.kept);
-    const n = kept.length > 0 ? kept[0].pixels.length : session.network.inputShape.slice(1).reduce((a, b) => a * b, 1);
-    const images = new Uint8Array(kept.length * n);
-    kept.forEach((e, k) => images.set(e.pixels, k * n));
-    const files: [string, string | Uint8Array][] = [
-      [
-        "images.npy",
-        (({ shape, values }) => encodeNpy(shape, "uint8", values))(toDataLayout(session, images, kept.length)),
-      ],
-      [
-        "labels.npy",
-        encodeNpy(
-          [kept.length],
-          "int64",
-          kept.map((e) => e.label),
-        ),
-      ],
-      [
-        "index.npy",
-        encodeNpy(
-          [kept.length],
-          "int64",
-          kept.map((e) => e.index),
-        ),
-      ],
-      ["points.jsonl", rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join("")],
-      [
-        "manifest.json",
-        JSON.stringify(
-          manifest({ model, data: r.data, algorithm: r.algorithm, margin, jobs, seconds }, counts, rounded),
+    return;
+  }
+  const staging = unwrap(prepareStaging(r.out));
+  announce();
+  const mine = shard ? shardIndices(indices, shard) : indices;
+  const t0 = performance.now();
+  try {
+    const jobs = Math.max(1, Math.min(r.jobs, mine.length));
+    let points: PointResult[];
+    if (mine.length === 0) points = [];
+    else {
+      const runner = await makeRunner(runCfg, jobs, session);
+      try {
+        points = await runPoints(
+          runner,
+          mine,
+          jobs,
           null,
-          2,
-        ) + "\n",
-      ],
-    ];
-    for (const [name, data] of files) unwrap(writeFileAtomic(join(staging, name), data));
-    if (existsSync(r.out)) rmSync(r.out, { recursive: true }); // an empty directory (checked above)
-    renameSync(staging, r.out);
-    log(formatAugment(r, margin, counts, seconds));
-    return { counts, seconds, margin, out: r.out };
+          await progressBar(mine.length, process.stderr.isTTY === true),
+        );
+      } finally {
+        await runner.close();
+      }
+    }
+    const meta: AugmentMeta = {
+      ...words,
+      identity,
+      jobs,
+      seconds: (performance.now() - t0) / 1000,
+      ...(shard ? { settings: { shard: shardName(shard) } } : {}),
+    };
+    log(await writeAugment(r.out, staging, session, points, meta));
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     throw e;
   }
 }
 
-export function formatAugment(r: AugmentRequest, margin: number, c: AugmentCounts, seconds: number): string {
+/**
+ * The finished points of a run (sorted by index) into --out through its staging directory: each found example
+ * rounded to integer pixels and re-checked by onnxruntime, the kept ones in images.npy, labels.npy and
+ * index.npy, every found one in points.jsonl, and manifest.json. Returns the lines augment prints.
+ */
+export async function writeAugment(
+  out: string,
+  staging: string,
+  session: Session,
+  points: readonly PointResult[],
+  m: AugmentMeta,
+): Promise<string> {
+  const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
+  let rounded;
+  try {
+    rounded = await roundAndCheck(points, ort, session.pixelScale, (i) => item(session.dataset, i));
+  } finally {
+    await ort.dispose();
+  }
+  const counts = countAugment(points, rounded);
+  const kept = rounded.filter((e) => e.kept);
+  const n = kept.length > 0 ? kept[0].pixels.length : session.network.inputShape.slice(1).reduce((a, b) => a * b, 1);
+  const images = new Uint8Array(kept.length * n);
+  kept.forEach((e, k) => images.set(e.pixels, k * n));
+  const { shape, values } = toDataLayout(session, images, kept.length);
+  commitStaged(staging, out, [
+    ["images.npy", encodeNpy(shape, "uint8", values)],
+    [
+      "labels.npy",
+      encodeNpy(
+        [kept.length],
+        "int64",
+        kept.map((e) => e.label),
+      ),
+    ],
+    [
+      "index.npy",
+      encodeNpy(
+        [kept.length],
+        "int64",
+        kept.map((e) => e.index),
+      ),
+    ],
+    ["points.jsonl", rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join("")],
+    ["manifest.json", manifestText(m, counts, rounded)],
+  ]);
+  return formatAugment(m, out, counts);
+}
+
+export const manifestText = (m: AugmentMeta, counts: AugmentCounts, rounded: Parameters<typeof manifest>[2]): string =>
+  JSON.stringify(
+    manifest(
+      {
+        model: m.model,
+        data: m.data,
+        algorithm: m.algorithm,
+        margin: m.margin,
+        jobs: m.jobs,
+        seconds: m.seconds,
+        run: m.identity,
+        settings: m.settings,
+      },
+      counts,
+      rounded,
+    ),
+    null,
+    2,
+  ) + "\n";
+
+export function formatAugment(m: AugmentMeta, out: string, c: AugmentCounts): string {
   const share = c.found > 0 ? `${((100 * c.lostToRounding) / c.found).toFixed(1)}%` : "n/a";
   const other = Object.entries(c.other)
     .map(([k, v]) => `${k} ${v}`)
     .join(", ");
+  const spread = typeof m.settings?.shard === "string" ? ` (shard ${m.settings.shard})` : "";
   return [
-    `augment ${r.algorithm} (margin ${margin}) on ${r.data}: ${c.tried} points tried, ${c.misclassified} misclassified${other ? `, ${other}` : ""}`,
-    `found ${c.found}, lost to rounding ${c.lostToRounding} (${share}), kept ${c.kept}; ${seconds.toFixed(1)} s`,
-    `examples in ${r.out}: images.npy, labels.npy (original labels), index.npy, points.jsonl, manifest.json`,
+    `augment ${m.algorithm} (margin ${m.margin}) on ${m.data}${spread}: ${c.tried} points tried, ${c.misclassified} misclassified${other ? `, ${other}` : ""}`,
+    `found ${c.found}, lost to rounding ${c.lostToRounding} (${share}), kept ${c.kept}; ${m.seconds.toFixed(1)} s`,
+    `examples in ${out}: images.npy, labels.npy (original labels), index.npy, points.jsonl, manifest.json`,
   ].join("\n");
 }

@@ -12,7 +12,8 @@ import { parseShard, shardIndices, shardName } from "../run/shard.js";
 import { reportedExamples, reportsLine, writeMeasurement } from "../report/write.js";
 import { checkImageInput, writeImages } from "../report/images.js";
 import { type PointResult } from "../rho/result.js";
-import { measureOnQueue, type QueueOptions } from "./measure-queue.js";
+import { measureOnQueue } from "./measure-queue.js";
+import { type QueueOptions } from "./on-queue.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
 export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {

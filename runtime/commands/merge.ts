@@ -1,8 +1,9 @@
 // `robustc merge`: shard outputs (measure --shard K/N --out DIR, each with run.json and points.jsonl), or a
 // queue's results, into one --out directory with the files a single measure run writes. Shards must be of
-// one run (run.json equal but for its shard) and cover its points exactly once.
+// one run (run.json equal but for its shard) and cover its points exactly once. The shards and queue runs of
+// augment are merged the same way into augment's files (merge-augment.ts, writeAugment).
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { diag, fail, ok, unwrap, UserError, type Diagnostic, type Result } from "../../compiler/index.js";
 import {
@@ -29,6 +30,9 @@ import {
 } from "../run/queue/queue.js";
 import { parseQueueUrl } from "../run/queue/redis-url.js";
 import { type PointResult } from "../rho/result.js";
+import { prepareStaging, writeAugment } from "./augment.js";
+import { queueSettings } from "./on-queue.js";
+import { isAugmentDir, mergeAugmentShards } from "./merge-augment.js";
 
 interface ShardDir {
   readonly dir: string;
@@ -165,11 +169,32 @@ export interface MergeRequest {
   readonly out: string;
 }
 
-/** `robustc merge`: shard directories or a queue (one of the two) into --out; prints what measure prints. */
+/**
+ * `robustc merge`: shard directories or a queue (one of the two) into --out; prints what measure (or, for the
+ * shards or queue of augment, what augment) prints.
+ */
 export async function mergeCommand(r: MergeRequest, out: (line: string) => void): Promise<void> {
   if ((r.queue === undefined) === (r.dirs.length === 0))
     throw new UserError([diag("cli/merge", "merge takes shard directories or --queue URL (one of the two)")]);
-  out(r.queue !== undefined ? await mergeQueue(r.queue, r.out) : await mergeShards(r.dirs, r.out));
+  if (r.queue !== undefined) {
+    const m = await mergeQueue(r.queue, r.out);
+    out(m.text);
+    if (!m.augment) out(reportsLine(r.out));
+    return;
+  }
+  const augment = r.dirs.filter(isAugmentDir);
+  if (augment.length > 0 && augment.length < r.dirs.length)
+    throw new UserError([
+      diag(
+        "merge/other-run",
+        `${augment[0]} is the --out of robustc augment, ${r.dirs.find((d) => !isAugmentDir(d))} not: merge the shards of one command`,
+      ),
+    ]);
+  if (augment.length > 0) {
+    out(mergeAugmentShards(r.dirs, r.out));
+    return;
+  }
+  out(await mergeShards(r.dirs, r.out));
   out(reportsLine(r.out));
 }
 
@@ -194,8 +219,11 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
   return table;
 }
 
-/** `robustc merge --queue URL --out OUT`: the finished points of the run stored under the queue name. */
-export async function mergeQueue(url: string, out: string): Promise<string> {
+/**
+ * `robustc merge --queue URL --out OUT`: the finished points of the run stored under the queue name, written as
+ * the command that enqueued it writes them (measure's reports, or augment's examples).
+ */
+export async function mergeQueue(url: string, out: string): Promise<{ text: string; augment: boolean }> {
   const h = unwrap(await openQueue(unwrap(parseQueueUrl(url))));
   try {
     // Redis going away while the results are read: one line (nothing is written to --out yet), not a hang.
@@ -211,7 +239,7 @@ export async function mergeQueue(url: string, out: string): Promise<string> {
       throw new UserError([
         diag(
           "queue/no-run",
-          `--queue ${h.target.display}: no run under this name (enqueue one with robustc measure ... --queue)`,
+          `--queue ${h.target.display}: no run under this name (enqueue one with robustc measure ... --queue or robustc augment ... --queue)`,
         ),
       ]);
     const { run, c } = read;
@@ -219,10 +247,24 @@ export async function mergeQueue(url: string, out: string): Promise<string> {
       h,
       run,
       c,
-      `rerun the measure --queue command to retry failed points, or wait for the workers`,
+      `rerun the ${run.augment ? "augment" : "measure"} --queue command to retry failed points, or wait for the workers`,
     );
     if (bad.length > 0) throw new UserError(bad);
-    return unwrap(await writeMerged(out, queueMerged(h, run, c)));
+    const merged = queueMerged(h, run, c);
+    if (run.augment === undefined) return { text: unwrap(await writeMerged(out, merged)), augment: false };
+    const session = unwrap(openSession(run.identity.model, identityDataOptions(run.identity)));
+    const staging = unwrap(prepareStaging(out));
+    const text = await writeAugment(out, staging, session, c.points, {
+      ...run.augment,
+      identity: run.identity,
+      jobs: merged.jobs,
+      seconds: merged.totalSeconds,
+      settings: merged.settings,
+    }).catch((e: unknown) => {
+      rmSync(staging, { recursive: true, force: true });
+      throw e;
+    });
+    return { text, augment: true };
   } finally {
     await closeQueue(h);
   }
@@ -235,6 +277,6 @@ export function queueMerged(h: QueueHandle, run: QueuedRun, c: Collected): Measu
     points: c.points,
     jobs: c.workers,
     totalSeconds: c.lastFinished === null ? 0 : Math.max(0, (c.lastFinished - run.started) / 1000),
-    settings: { queue: h.target.display, workers: c.workers, attempts: run.attempts, job_timeout: run.jobTimeout },
+    settings: queueSettings(h, run, c),
   };
 }

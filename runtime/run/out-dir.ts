@@ -46,6 +46,8 @@ export type RunIdentity = {
    * Absent in a run.json written before it (whose attacks ran the float64 reference's numbers).
    */
   readonly backend?: EngineBackend;
+  /** augment's confidence margin (--margin; RunConfig.margin): present only for a run of augment. */
+  readonly margin?: number;
 };
 
 export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): RunIdentity {
@@ -64,6 +66,7 @@ export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: num
     ...(cfg.mean ? { mean: cfg.mean } : {}),
     ...(cfg.std ? { std: cfg.std } : {}),
     backend: cfg.backend ?? "onnxruntime",
+    ...(cfg.margin !== undefined ? { margin: cfg.margin } : {}),
   };
 }
 
@@ -101,6 +104,7 @@ export function parseIdentity(text: string, path: string): Result<{ identity: Ru
     ["mean", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
     ["std", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
     ["backend", (x) => x === undefined || (ENGINE_BACKENDS as readonly unknown[]).includes(x)],
+    ["margin", (x) => x === undefined || isNum(x)],
   ];
   const bad = checks.find(([k, ok]) => !ok(v[k]));
   if (bad)
@@ -171,6 +175,7 @@ const OPTION_OF: Record<string, string> = {
   mean: "--mean",
   std: "--std",
   backend: "--backend",
+  margin: "--margin",
 };
 
 /**

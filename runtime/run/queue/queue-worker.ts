@@ -56,21 +56,60 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
     finish = r;
   });
 
+  // Jobs in flight per context, and the contexts of earlier runs still closing (closed when their jobs end).
+  const busy = new Map<Promise<RunContext>, number>();
+  const retired = new Set<Promise<RunContext>>();
+  const release = (c: Promise<RunContext>) =>
+    c.then(
+      (x) => x.runner.close(),
+      () => undefined,
+    );
+  /** The context of run `id`, counted busy until `done`. */
   const context = (id: string): Promise<RunContext> => {
     let c = contexts.get(id);
     if (!c) {
-      c = openContext(h, id, o.concurrency);
-      contexts.set(id, c);
-      c.catch(() => contexts.delete(id));
+      // A queue name holds one run at a time: a worker that outlives its run (one queue serving the runs of a
+      // script one after the other, robustc queue clear between them) closes the earlier runs' threads and
+      // models, each once its jobs in flight are done, instead of keeping a pool per run for its whole life.
+      for (const [other, oc] of contexts) {
+        contexts.delete(other);
+        if ((busy.get(oc) ?? 0) === 0) void release(oc);
+        else retired.add(oc);
+      }
+      const opened = openContext(h, id, o.concurrency);
+      opened.catch(() => {
+        if (contexts.get(id) === opened) contexts.delete(id);
+      });
+      contexts.set(id, opened);
+      c = opened;
     }
+    busy.set(c, (busy.get(c) ?? 0) + 1);
     return c;
+  };
+  const done = (c: Promise<RunContext>) => {
+    const n = (busy.get(c) ?? 1) - 1;
+    if (n > 0) busy.set(c, n);
+    else {
+      busy.delete(c);
+      if (retired.delete(c)) void release(c);
+    }
   };
 
   const processor = async (job: Job): Promise<{ status: string; rho: number | null }> => {
+    const { run: id } = job.data as { run: string };
+    const held = context(id);
+    try {
+      return await runJob(job, held);
+    } finally {
+      done(held);
+    }
+  };
+
+  const runJob = async (job: Job, held: Promise<RunContext>): Promise<{ status: string; rho: number | null }> => {
     const { run: id, index } = job.data as { run: string; index: number };
     let c: RunContext;
     try {
-      c = await context(id);
+      c = await held;
     } catch (e) {
       if (e instanceof UnrecoverableError) throw e;
       // This machine cannot run the run (model missing or different here): give the job back to the others, stop.
@@ -154,11 +193,7 @@ export async function runWorker(t: QueueTarget, o: WorkerOptions): Promise<Resul
   // Let jobs in flight finish (a second signal kills the process; their jobs then stall and are retried); with
   // Redis gone, nothing can take their results: close at once.
   await worker.close(h.lifeline.lostWith() !== null).catch(() => undefined);
-  for (const c of contexts.values())
-    await c.then(
-      (x) => x.runner.close(),
-      () => undefined,
-    );
+  for (const c of [...contexts.values(), ...retired]) await release(c);
   await closeQueue(h);
   if (stopWith !== null) return fail(...(stopWith as UserError).diagnostics);
   return ok({ points });

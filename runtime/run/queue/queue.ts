@@ -15,6 +15,7 @@ import type { RunConfig } from "../point-runner.js";
 import type { RunIdentity } from "../out-dir.js";
 import type { QueueTarget } from "./redis-url.js";
 import { type PointResult } from "../../rho/result.js";
+import type { AugmentAlgorithm } from "../../augment.js";
 
 /** What workers read from Redis: everything to rebuild a point's context, and the run's limits. */
 export interface QueuedRun {
@@ -32,6 +33,16 @@ export interface QueuedRun {
   readonly jobTimeout: number;
   /** When the run was first enqueued (ms since the epoch). */
   readonly started: number;
+  /** A run of robustc augment (absent: of measure): the command's own words its files record (manifest.json). */
+  readonly augment?: AugmentRun;
+}
+
+/** What robustc augment's files need beyond the points: the model and data as typed, the algorithm and margin. */
+export interface AugmentRun {
+  readonly model: string;
+  readonly data: string;
+  readonly algorithm: AugmentAlgorithm;
+  readonly margin: number;
 }
 
 /** `lifeline`: the connection options of every client of this command, and how the first lost connection ended. */
@@ -174,6 +185,7 @@ export function queuedRun(
   eps: number,
   attempts: number,
   jobTimeout: number,
+  augment?: AugmentRun,
 ): QueuedRun {
   const id = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 16);
   const portable: RunConfig = {
@@ -193,6 +205,7 @@ export function queuedRun(
     attempts,
     jobTimeout,
     started: Date.now(),
+    ...(augment ? { augment } : {}),
   };
 }
 
@@ -200,7 +213,10 @@ export const sha256File = (path: string) => createHash("sha256").update(readFile
 
 export function describeRun(r: QueuedRun): string {
   const i = r.identity;
-  return `model ${String(i.model)}, data ${String(i.data)}, eps ${String(i.eps)}, ${r.indices.length} points, algorithm ${String(i.algorithm)}`;
+  const base = `model ${String(i.model)}, data ${String(i.data)}`;
+  return r.augment
+    ? `augment ${r.augment.algorithm} (margin ${r.augment.margin}): ${base}, ${r.indices.length} points`
+    : `${base}, eps ${String(i.eps)}, ${r.indices.length} points, algorithm ${String(i.algorithm)}`;
 }
 
 export async function readRun(h: QueueHandle): Promise<QueuedRun | null> {
