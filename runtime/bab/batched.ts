@@ -40,6 +40,8 @@ export interface BatchedBabOptions {
   /** Optimisation steps per batch (root: rootIterations); 0 or a non-optimisable engine: DeepPoly's slopes, clamps only. */
   readonly iterations: number;
   readonly rootIterations: number;
+  /** R values: row r is proved where its bound exceeds thresholds[r] (default 0): G_r·y > t_r. */
+  readonly thresholds?: Float64Array;
 }
 
 export const DEFAULT_BATCHED_BAB = {
@@ -75,7 +77,7 @@ interface Split {
 
 interface Domain {
   readonly splits: readonly Split[];
-  /** min over open rows of the row's lower bound (≤ 0: open). */
+  /** min over open rows of the row's lower bound minus its threshold (≤ 0: open; ordering and reports only). */
   readonly value: number;
   /** R flags: rows proved on this subdomain. */
   readonly settled: Uint8Array;
@@ -86,8 +88,8 @@ interface Domain {
 }
 
 /**
- * Whether G_r·y > 0 for every row r and every input of the box [lower, upper] (model units, the network's input
- * size), G = `rows` (R rows over the K logits, row-major).
+ * Whether G_r·y > t_r (t = o.thresholds, default 0) for every row r and every input of the box [lower, upper]
+ * (model units, the network's input size), G = `rows` (R rows over the K logits, row-major).
  */
 export async function proveRows(
   engine: Engine,
@@ -104,6 +106,7 @@ export async function proveRows(
   const layers = engine.slopeLayers;
   const widths = layers.map((id) => sizeOf(net.layers[id].shape));
   const optimise = engine.optimisable && o.iterations > 0;
+  const t = o.thresholds ?? new Float64Array(R);
   const warmSize = R * widths.reduce((a, w) => a + w, 0) * 2;
   let nodes = 0,
     calls = 0,
@@ -155,13 +158,13 @@ export async function proveRows(
           gamma![i].set(parent.warm!.gamma[i], b * R * w);
         });
     });
-    const t = performance.now();
+    const started = performance.now();
     let res: Pick<EngineBoxBounds, "lower" | "preActivation" | "coefficients">,
       ended: { alpha: Float64Array[]; gamma: Float64Array[] } | null = null;
     if (optimise) {
       const r = await optimisedBounds(engine, net, lo, hi, G, R, B, {
         iterations,
-        target: 0,
+        target: t,
         settled,
         clamps,
         coefficients: true,
@@ -175,18 +178,19 @@ export async function proveRows(
       res = await engine.bounds(lo, hi, G, R, B, undefined, clamps, { coefficients: true });
       calls++;
     }
-    perBox = (performance.now() - t) / 1000 / B;
+    perBox = (performance.now() - started) / 1000 / B;
     nodes += B;
     return subs.map(({ splits }, b) => {
       const mine = settled.subarray(b * R, (b + 1) * R).slice();
       let worst = -1;
       for (let r = 0; r < R; r++) {
         if (mine[r]) continue;
-        if (res.lower[b * R + r] > 0) mine[r] = 1;
-        else if (worst < 0 || res.lower[b * R + r] < res.lower[b * R + worst]) worst = r;
+        // Proved where the bound exceeds the threshold (compared, not subtracted: no rounding).
+        if (res.lower[b * R + r] > t[r]) mine[r] = 1;
+        else if (worst < 0 || res.lower[b * R + r] - t[r] < res.lower[b * R + worst] - t[worst]) worst = r;
       }
       if (worst < 0) return null;
-      const value = res.lower[b * R + worst];
+      const value = res.lower[b * R + worst] - t[worst];
       let best: { li: number; j: number } | null = null,
         bestScore = 0,
         wide: { li: number; j: number } | null = null,

@@ -214,7 +214,8 @@ export class OnnxRuntimeBounds {
     checkCall(net, this.layers, lower, upper, rows, R, B, slopes, clamps, request);
     const withCoefs = request?.coefficients ?? false,
       withRelaxed = request?.relaxed ?? false;
-    const optimisable = withCoefs || withRelaxed || request?.rowSlopes !== undefined || request?.multipliers !== undefined;
+    const optimisable =
+      withCoefs || withRelaxed || request?.rowSlopes !== undefined || request?.multipliers !== undefined;
     const n = sizeOf(net.inputShape),
       K = sizeOf(net.layers[net.output].shape);
     const widths = this.layers.map((id) => sizeOf(net.layers[id].shape));

@@ -26,8 +26,8 @@ import { sizeOf } from "../../compiler/index.js";
 export interface OptimiseOptions {
   /** Gradient steps after the first call (0: the first call's bounds). */
   readonly iterations: number;
-  /** Boxes whose every row's bound exceeds this stop early (default +∞: never). */
-  readonly target?: number;
+  /** Boxes whose every row's bound exceeds this (one value, or R: per row) stop early (default +∞: never). */
+  readonly target?: number | Float64Array;
   /** B·R: rows known to exceed the target already (nonzero; e.g. proved on a parent box): the stop test skips them. */
   readonly settled?: Uint8Array;
   /** performance.now() milliseconds after which no further step starts. */
@@ -106,7 +106,7 @@ export async function optimisedBounds(
   const n = engine.inputSize,
     K = engine.outputSize;
   const widths = engine.slopeLayers.map((id) => sizeOf(net.layers[id].shape));
-  const target = o.target ?? Infinity,
+  const target = typeof o.target === "object" ? o.target : new Float64Array(R).fill(o.target ?? Infinity),
     lrA = o.lrAlpha ?? DEFAULT_LR.alpha,
     lrB = o.lrBeta ?? DEFAULT_LR.beta;
   const alpha = widths.map((w, i) =>
@@ -150,7 +150,7 @@ export async function optimisedBounds(
   const adamA = widths.map((w) => new Adam(B * R * w)),
     adamB = widths.map((w) => new Adam(B * R * w));
   const open = (b: number) => {
-    for (let r = 0; r < R; r++) if (!(best[b * R + r] > target) && !o.settled?.[b * R + r]) return true;
+    for (let r = 0; r < R; r++) if (!(best[b * R + r] > target[r]) && !o.settled?.[b * R + r]) return true;
     return false;
   };
   let last = first,

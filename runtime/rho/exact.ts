@@ -2,19 +2,14 @@
 // label scores at least as high?" at eps bisecting [lower, upper], until upper − lower ≤ the tolerance. unsat
 // at eps proves rho ≥ eps; sat gives a checked example (point/check.ts), moved toward x* along its ray, so rho
 // ≤ its distance. (Why not ask just below upper first: docs/results/exact.md.)
-//
-// A decision runs the LP branch and bound (bab/search.ts: a subdomain LP each; it finds examples) for a quarter
-// of its time, then, where the engine's bounds graph is there (Engine.optimisable), the batched branch and bound
-// with optimised slopes and β multipliers (bab/batched.ts: proofs only) for the rest. Measured on mnist_mlp
-// (bench/bab.ts): the batched search proves 6 of 8 decisions the LP search proves 4 of, in 10 s each.
+// Each decision: the LP branch and bound, then the batched one for a proof (bab/decide.ts).
 
 import { radiusBox, sizeOf, trace } from "../../compiler/index.js";
-import { DEFAULT_BATCHED_BAB, proveRows } from "../bab/batched.js";
-import { decide, DEFAULT_BAB, type BabResult } from "../bab/search.js";
+import { decideSpec } from "../bab/decide.js";
+import { DEFAULT_BAB, type BabResult } from "../bab/search.js";
 import type { Spec } from "../bab/spec.js";
 import { checkExample, fullRadius, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
-import { marginRows } from "./lower.js";
 import { exactTolerance } from "./result.js";
 
 export interface BabRhoResult {
@@ -46,53 +41,19 @@ export function rhoSpec(ctx: PointContext, xStar: Float64Array, predicted: numbe
   return { lower: box.lower, upper: box.upper, disjuncts };
 }
 
-/** The LP branch and bound's share of a decision's time where the batched one follows it. */
-const LP_SHARE = 0.25;
-
 /**
  * Is there an input within eps of x* (and in the pixel box) where another label ties or beats l*? Sat answers pass
- * checkExample. The LP branch and bound, then the batched one for a proof (header).
+ * checkExample. The LP branch and bound, then the batched one for a proof (bab/decide.ts).
  */
-export async function decideRho(
+export function decideRho(
   ctx: PointContext,
   xStar: Float64Array,
   predicted: number,
   eps: number,
   deadline: number,
 ): Promise<BabResult<Checked>> {
-  const engine = ctx.engine;
-  if (!engine.optimisable) return decideRhoLp(ctx, xStar, predicted, eps, deadline);
-  const t0 = performance.now();
-  const lp = await decideRhoLp(ctx, xStar, predicted, eps, t0 + (deadline - t0) * LP_SHARE);
-  if (lp.status === "sat" || lp.status === "unsat" || performance.now() >= deadline) return lp;
-  const spec = rhoSpec(ctx, xStar, predicted, eps);
-  const K = engine.outputSize;
-  const b = await proveRows(engine, ctx.net, spec.lower, spec.upper, marginRows(predicted, K), K - 1, {
-    ...DEFAULT_BATCHED_BAB,
-    deadline,
-  });
-  const { reason: _lpReason, ...rest } = lp;
-  const reason = b.status === "unsat" ? undefined : `LP: ${lp.reason ?? lp.status}; batched: ${b.reason ?? b.status}`;
-  return {
-    ...rest,
-    status: b.status === "unsat" ? "unsat" : lp.status === "unknown" && b.status === "unknown" ? "unknown" : "timeout",
-    nodes: lp.nodes + b.nodes,
-    depth: Math.max(lp.depth, b.depth),
-    openValue: b.status === "unsat" ? Infinity : Math.max(lp.openValue, b.openValue),
-    seconds: (performance.now() - t0) / 1000,
-    ...(reason ? { reason } : {}),
-  };
-}
-
-/** The decision by the LP branch and bound alone (sat answers pass checkExample). */
-export function decideRhoLp(
-  ctx: PointContext,
-  xStar: Float64Array,
-  predicted: number,
-  eps: number,
-  deadline: number,
-): Promise<BabResult<Checked>> {
-  return decide(
+  return decideSpec(
+    ctx.engine,
     { net: ctx.net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork },
     rhoSpec(ctx, xStar, predicted, eps),
     (x) => checkExample(ctx, Float32Array.from(x), xStar, predicted),

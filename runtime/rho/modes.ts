@@ -269,7 +269,10 @@ const STAGES = {
       // On the engine, two bisection steps more (upper/1024; its first eight are the reference's, so the bound is
       // never below the reference's bisection): ~25% more of a stage that costs 0.01–0.07 s a digit there.
       const r = engineLower(b.ctx.engine, opts.method)
-        ? await certifiedLowerEngine(b.ctx.engine, b.ctx.net, b.xStar, b.predicted, b.upper, b.box, { ...o, steps: o.steps + 2 })
+        ? await certifiedLowerEngine(b.ctx.engine, b.ctx.net, b.xStar, b.predicted, b.upper, b.box, {
+            ...o,
+            steps: o.steps + 2,
+          })
         : await certifiedLower(b.ctx.net, b.ctx.matrices, b.xStar, b.predicted, b.upper, b.box, o);
       b.lower = Math.max(b.lower, r.lower);
       if (r.lps > 0) b.notes.push(`lower: ${r.lps} relaxation LPs`);

@@ -16,14 +16,15 @@ import {
   type Result,
 } from "../../compiler/index.js";
 import type { VnnlibProperty } from "../../grammar/vnnlib/parse.js";
-import type { NetContext } from "../point/context.js";
+import type { NetContext, PointContext } from "../point/context.js";
 import { createHighs } from "../solvers/highs.js";
 import type { LpSolution } from "../solvers/types.js";
 import { attack } from "./attack.js";
 import { buildBase, disjunctModel, boundsRefute, inputOf, type BaseModel, type ModelKind } from "../bab/milp.js";
 import { checkCandidate, type Counterexample, type Stage, type VerifyResult, type VerifyStatus } from "./result.js";
 import { centre, specOf, type Spec } from "../bab/spec.js";
-import { decide, DEFAULT_BAB } from "../bab/search.js";
+import { decideSpec, proveSpec } from "../bab/decide.js";
+import { DEFAULT_BAB } from "../bab/search.js";
 
 export interface VerifyOptions {
   /** Seconds for the whole property. */
@@ -64,7 +65,10 @@ interface CaseOutcome {
   nodes?: number;
 }
 
-export async function verifyProperty(ctx: NetContext, p: VnnlibProperty, o: VerifyOptions): Promise<VerifyResult> {
+/** What verification runs on: the network three ways and the engine (the batched branch and bound's bounds). */
+export type VerifyContext = NetContext & Pick<PointContext, "engine">;
+
+export async function verifyProperty(ctx: VerifyContext, p: VnnlibProperty, o: VerifyOptions): Promise<VerifyResult> {
   const t0 = performance.now(),
     deadline = t0 + o.timeout * 1000;
   const done = (c: Omit<CaseOutcome, "ce"> & { ce?: Counterexample }): VerifyResult => ({
@@ -110,7 +114,7 @@ function solveWithin(lp: LpModel, deadline: number, share = 1): Promise<LpSoluti
   return createHighs().solve(lp, { timeLimit: Math.max(0.05, left * share) });
 }
 
-async function verifyCase(ctx: NetContext, s: Spec, deadline: number, o: VerifyOptions): Promise<CaseOutcome> {
+async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: VerifyOptions): Promise<CaseOutcome> {
   const { net, matrices: m, evaluator: ev } = ctx;
   const log = o.log ?? (() => undefined);
   const out = (status: VerifyStatus, stage: Stage, extra: Partial<CaseOutcome> = {}): CaseOutcome => ({
@@ -180,25 +184,33 @@ async function verifyCase(ctx: NetContext, s: Spec, deadline: number, o: VerifyO
   pending = relaxed;
   if (pending.length === 0) return out("unsat", "lp", { binaries });
 
-  // 5. ReLU networks: branch and bound (runtime/bab/) over the disjuncts still open, every subdomain bounded by
-  // back-substitution and its LP; it keeps the deadline to a subdomain's work.
+  // 5. ReLU networks: branch and bound (runtime/bab/decide.ts) over the disjuncts still open: the LP one (every
+  // subdomain bounded by back-substitution and its LP; it keeps the deadline to a subdomain's work), then the
+  // batched one for a proof where it applies.
+  const open: Spec = { ...s, disjuncts: pending.map((i) => s.disjuncts[i]) };
+  const babNet = { net, matrices: m, refineWork: DEFAULT_BAB.refineWork };
   if (!net.layers.some((l) => l.kind === "maxpool")) {
-    const open: Spec = { ...s, disjuncts: pending.map((i) => s.disjuncts[i]) };
-    const r = await decide(
-      { net, matrices: m, refineWork: DEFAULT_BAB.refineWork },
-      open,
-      (x) => checkCandidate(ev, s, x),
-      { deadline, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp },
-    );
+    const r = await decideSpec(ctx.engine, babNet, open, (x) => checkCandidate(ev, s, x), {
+      deadline,
+      nodeLimit: DEFAULT_BAB.nodeLimit,
+      nodeLp: DEFAULT_BAB.nodeLp,
+    });
     log(`bab: ${r.status} after ${r.nodes} subdomains, ${r.lps} LPs, depth ${r.depth}, in ${r.seconds.toFixed(2)} s`);
     const extra = { binaries, nodes: r.nodes, ...(r.reason ? { reason: r.reason } : {}) };
     if (r.status === "sat" && r.example) return out("sat", "bab", { ...extra, ce: r.example });
     return out(r.status === "sat" ? "unknown" : r.status, "bab", extra);
   }
 
-  // 5'. Networks with max-pool (never split by branch and bound): the big-M MILP per disjunct, the most
+  // 5'. Networks with max-pool: the batched branch and bound (ReLUs split, max-pools relaxed) for a proof in half
+  // the time left, where it applies; then the big-M MILP per disjunct, the most
   // promising (smallest attack margin) first; time shared evenly. The
   // disjuncts whose MILP ran out of its share run again, in later rounds, on whatever time the others left.
+  const proof = proveSpec(ctx.engine, babNet, open, performance.now() + (timeLeft() * 1000) / 2);
+  if (proof) {
+    const r = await proof;
+    log(`batched bab: ${r.status} after ${r.nodes} subdomains, depth ${r.depth}, in ${r.seconds.toFixed(2)} s`);
+    if (r.status === "unsat") return out("unsat", "bab", { binaries, nodes: r.nodes });
+  }
   pending.sort((a, b) => att.perDisjunct[a] - att.perDisjunct[b]);
   let milps = 0,
     timedOut = 0;

@@ -1,19 +1,20 @@
-// A verification instance's inputs: the model (lowered network, its matrices, a one-thread onnxruntime session)
-// and a VNN-LIB property checked against the model's sizes. Shared by `verify` and the vnncomp workers.
+// A verification instance's inputs: the model (lowered network, its matrices, a one-thread onnxruntime session,
+// the engine whose bounds graph the batched branch and bound runs on) and a VNN-LIB property checked against the
+// model's sizes. Shared by `verify` and the vnncomp workers.
 
 import { diag, fail, loadNetwork, networkMatrices, ok, type Network, type Result } from "../../compiler/index.js";
+import { openEngine } from "../engine/index.js";
 import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
-import type { NetContext } from "../point/context.js";
-import { checkShapes } from "./engine.js";
+import { checkShapes, type VerifyContext } from "./engine.js";
 
 export interface OpenModel {
-  readonly context: NetContext;
+  readonly context: VerifyContext;
   readonly warnings: readonly string[];
   close(): Promise<void>;
 }
 
-/** The lowered network, its matrices and a one-thread onnxruntime session (per-instance work). */
+/** The lowered network, its matrices, a one-thread onnxruntime session and engine (per-instance work). */
 export async function openVerifyModel(path: string): Promise<Result<OpenModel>> {
   const r = loadNetwork(path);
   if (!r.ok) return r;
@@ -29,10 +30,15 @@ export async function openVerifyModel(path: string): Promise<Result<OpenModel>> 
       ),
     );
   }
+  const matrices = networkMatrices(net);
+  const engine = openEngine(net, matrices, "onnxruntime", { threads: 1 });
   return ok({
-    context: { net, matrices: networkMatrices(net), evaluator },
+    context: { net, matrices, evaluator, engine },
     warnings: r.value.warnings,
-    close: () => evaluator.dispose(),
+    close: async () => {
+      await engine.dispose();
+      await evaluator.dispose();
+    },
   });
 }
 

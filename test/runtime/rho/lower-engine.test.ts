@@ -1,7 +1,8 @@
 // The bracket's certified lower bound on the engine's bounds (rho/lower.ts, certifiedLowerEngine, ten bisection
-// steps): on mnist_mlp's first digits, the bracket's lower bound is ≥ 0, ≤ its upper, and within the bisection's
-// resolution (upper/256) of the eight-step bisection on the reference bounds (certifiedLower with the same upper):
-// both test radii with sound back-substitution bounds that agree up to the engine's tolerance.
+// steps): on mnist_mlp's first digits, the bracket's lower bound is ≥ 0, ≤ its upper and ≥ the engine's bisection
+// (the proof stage may raise it), and that bisection is within its resolution (upper/256) of the eight-step
+// bisection on the reference bounds (certifiedLower with the same upper): both test radii with sound
+// back-substitution bounds that agree up to the engine's tolerance.
 
 import assert from "node:assert/strict";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
@@ -55,7 +56,11 @@ describe("rho/lower.ts: the bracket's lower bound on the engine's batched bounds
           steps: opts.steps + 2,
         });
         const bisected = await certifiedLower(net, matrices, xStar, p.predicted, hi, boxOf(ctx), opts);
-        assert.ok(Math.abs(batched.lower * 255 - p.lower) <= 1e-9 * (1 + p.lower), `digit ${i}: bracket's lower`);
+        // The bracket's lower bound is this bisection's, raised where the proof stage (branch and bound) proves more.
+        assert.ok(
+          batched.lower * 255 <= p.lower + 1e-9 * (1 + p.lower),
+          `digit ${i}: bracket's lower below the bisection's`,
+        );
         assert.ok(batched.lower >= 0 && batched.lower <= hi);
         assert.ok(
           Math.abs(batched.lower - bisected.lower) <= hi / 2 ** BRACKET_LOWER.steps + 1e-12,

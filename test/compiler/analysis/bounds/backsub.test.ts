@@ -11,6 +11,7 @@ import { outputSize } from "../../../../compiler/ir/network.js";
 import { OnnxRuntimeEvaluator } from "../../../../runtime/evaluator/onnxruntime.js";
 import { backsub, tightBounds } from "../../../../compiler/analysis/bounds/backsub.js";
 import { verifyProperty } from "../../../../runtime/verify/engine.js";
+import { openEngine } from "../../../../runtime/engine/index.js";
 import type { Atom, VnnlibProperty } from "../../../../grammar/vnnlib/parse.js";
 import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../../../helpers/arbitraries.js";
 import { networkMatrices } from "../../../../compiler/ir/matrices.js";
@@ -104,8 +105,10 @@ describe("verify: answers on random MLPs agree with sampled points", function ()
           unsafe: [[atom]],
         };
         const ev = await OnnxRuntimeEvaluator.create(r.bytes, net, { provider: "cpu", threads: 1 });
+        const matrices = networkMatrices(net);
+        const engine = openEngine(net, matrices, "onnxruntime", { threads: 1 });
         try {
-          const res = await verifyProperty({ net, matrices: networkMatrices(net), evaluator: ev }, prop, {
+          const res = await verifyProperty({ net, matrices, evaluator: ev, engine }, prop, {
             timeout: 3,
           });
           const violated = vals.some((v) => v >= c + 1e-6 * (1 + Math.abs(c)));
@@ -118,6 +121,7 @@ describe("verify: answers on random MLPs agree with sampled points", function ()
           }
           seen[res.status === "sat" ? "sat" : res.status === "unsat" ? "unsat" : "other"]++;
         } finally {
+          await engine.dispose();
           await ev.dispose();
         }
       }),

@@ -1,0 +1,73 @@
+// The decision over a Spec (is some input of the box unsafe?) with both branch and bounds: the LP one
+// (search.ts: a subdomain LP each; it finds examples, sat) for a share of the time, then, where the engine's bounds
+// graph is there (Engine.optimisable) and every disjunct is one atom over the outputs, the batched one with
+// optimised slopes and β multipliers (batched.ts: proofs only, unsat) for the rest. `rho --mode exact` and
+// `certify` (rho/exact.ts decideRho) and `verify`/`vnncomp` (verify/engine.ts) decide through it.
+
+import type { Engine } from "../../compiler/index.js";
+import { DEFAULT_BATCHED_BAB, proveRows, type BatchedBabResult } from "./batched.js";
+import type { BabNet } from "./node.js";
+import { decide, type BabOptions, type BabResult } from "./search.js";
+import type { Spec } from "./spec.js";
+
+/*
+ * Design notes:
+ * A disjunct of one atom Σ yw·y + c ≤ 0 (no input terms) is refuted on the whole box when yw·y > −c there: the
+ * batched search's row yw with threshold −c (exact negation, and the comparison bound > −c involves no rounding).
+ * Measured on mnist_mlp (bench/bab.ts, 10 s a decision, eps 1.2× CROWN's radius): the batched search proved 6 of
+ * the 8 decisions, the LP search 4 (and found the 2 examples, at its root).
+ */
+
+/** The LP branch and bound's share of a decision's time where the batched one follows it. */
+export const LP_SHARE = 0.25;
+
+/** G (one row per disjunct over the K outputs) and thresholds, or null where some disjunct is not one output atom. */
+export function specRows(s: Spec, K: number): { rows: Float64Array; thresholds: Float64Array } | null {
+  const R = s.disjuncts.length;
+  if (R === 0 || s.disjuncts.some((d) => d.length !== 1 || d[0].xs.length !== 0)) return null;
+  const rows = new Float64Array(R * K),
+    thresholds = new Float64Array(R);
+  s.disjuncts.forEach((d, r) => {
+    const a = d[0];
+    a.ys.forEach((k, i) => (rows[r * K + k] += a.yw[i]));
+    thresholds[r] = -a.c;
+  });
+  return { rows, thresholds };
+}
+
+/** The batched proof of a spec (null where it does not apply: not optimisable, or a disjunct not one output atom). */
+export function proveSpec(engine: Engine, b: BabNet, s: Spec, deadline: number): Promise<BatchedBabResult> | null {
+  const spec = engine.optimisable ? specRows(s, engine.outputSize) : null;
+  if (!spec) return null;
+  return proveRows(engine, b.net, s.lower, s.upper, spec.rows, s.disjuncts.length, {
+    ...DEFAULT_BATCHED_BAB,
+    deadline,
+    thresholds: spec.thresholds,
+  });
+}
+
+/** The decision: the LP branch and bound, then the batched proof where it applies (header). */
+export async function decideSpec<T>(
+  engine: Engine,
+  b: BabNet,
+  s: Spec,
+  check: (x: Float64Array) => Promise<T | null>,
+  o: BabOptions,
+): Promise<BabResult<T>> {
+  if (!engine.optimisable || !specRows(s, engine.outputSize)) return decide(b, s, check, o);
+  const t0 = performance.now();
+  const lp = await decide(b, s, check, { ...o, deadline: t0 + (o.deadline - t0) * LP_SHARE });
+  if (lp.status === "sat" || lp.status === "unsat" || performance.now() >= o.deadline) return lp;
+  const proof = (await proveSpec(engine, b, s, o.deadline))!;
+  const { reason: _lpReason, ...rest } = lp;
+  const proved = proof.status === "unsat";
+  return {
+    ...rest,
+    status: proved ? "unsat" : lp.status === "unknown" && proof.status === "unknown" ? "unknown" : "timeout",
+    nodes: lp.nodes + proof.nodes,
+    depth: Math.max(lp.depth, proof.depth),
+    openValue: proved ? Infinity : Math.max(lp.openValue, proof.openValue),
+    seconds: (performance.now() - t0) / 1000,
+    ...(proved ? {} : { reason: `LP: ${lp.reason ?? lp.status}; batched: ${proof.reason ?? proof.status}` }),
+  };
+}
