@@ -1,22 +1,27 @@
 // Branch and bound on mnist_mlp, the two engines side by side on the same decisions: is there an input within eps of
 // the digit with another label? eps = FACTOR × the certified lower bound of CROWN alone (so above what bounds alone
 // prove, below the attack's upper where the bracket is not tight). Per digit, the batched branch and bound on the
-// engine's bounds graph (runtime/bab/batched.ts proveRows: clamps, every child of a batch in one call) and the LP
-// branch and bound (runtime/bab/search.ts decide: a subdomain LP each), SECONDS each: status, subdomains,
-// subdomains per second. Prints figures only.
-// Usage: npx tsx bench/bab.ts   env: POINTS (default 10), SECONDS (default 10), FACTOR (default 1.2)
+// engine's bounds graph (runtime/bab/batched.ts proveRows: splits as clamps, optimised slopes and β multipliers,
+// every child of a batch in one call) and the LP branch and bound (runtime/bab/search.ts decide: a subdomain LP
+// each), SECONDS each: status, subdomains, subdomains per second. Prints figures only.
+// Usage: npx tsx bench/bab.ts   env: POINTS (default 10), SECONDS (default 10), FACTOR (default 1.2), ITERATIONS
+// (the batched search's optimisation steps per batch and at the root; default DEFAULT_BATCHED_BAB's), LP=0 (skip
+// the LP search)
 
 import { radiusBox } from "../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
 import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
-import { decideRho } from "../runtime/rho/exact.js";
+import { decide, DEFAULT_BAB } from "../runtime/bab/search.js";
+import { checkExample } from "../runtime/point/check.js";
+import { rhoSpec } from "../runtime/rho/exact.js";
 import { certifiedLowerEngine, marginRows } from "../runtime/rho/lower.js";
 import { disposeContext, localContext } from "../runtime/run/point-runner.js";
 import { modelInput } from "../runtime/run/session.js";
 
 const POINTS = Number(process.env.POINTS ?? 10),
   SECONDS = Number(process.env.SECONDS ?? 10),
-  FACTOR = Number(process.env.FACTOR ?? 1.2);
+  FACTOR = Number(process.env.FACTOR ?? 1.2),
+  LP = process.env.LP !== "0";
 const MODEL = "examples/models/mnist_mlp.onnx";
 
 const { session, ctx } = await localContext({
@@ -37,7 +42,7 @@ for (let i = 0; i < POINTS; i++) {
   const y = await ctx.engine.forward(x, 1);
   const p = y.indexOf(Math.max(...y));
   if (p !== session.dataset.labels![i]) continue;
-  const crown = await certifiedLowerEngine(ctx.engine, x, p, 60 / 255, { lo: 0, hi: 1 });
+  const crown = await certifiedLowerEngine(ctx.engine, net, x, p, 60 / 255, { lo: 0, hi: 1 });
   const eps = crown.lower * FACTOR;
   const G = marginRows(p, K);
   const box = radiusBox(x, eps, 0, 1);
@@ -48,7 +53,14 @@ for (let i = 0; i < POINTS; i++) {
       : {}),
     deadline: performance.now() + SECONDS * 1000,
   });
-  const b = await decideRho(ctx, x, p, eps, performance.now() + SECONDS * 1000);
+  const b = LP
+    ? await decide(
+        { net, matrices: ctx.matrices, refineWork: DEFAULT_BAB.refineWork },
+        rhoSpec(ctx, x, p, eps),
+        (z) => checkExample(ctx, Float32Array.from(z), x, p),
+        { deadline: performance.now() + SECONDS * 1000, nodeLimit: DEFAULT_BAB.nodeLimit, nodeLp: DEFAULT_BAB.nodeLp },
+      )
+    : { status: "skipped", nodes: 0, seconds: 1 };
   console.log(
     `| ${i} | ${(eps * 255).toFixed(3)} | ${a.status} | ${a.nodes} | ${(a.nodes / a.seconds).toFixed(0)} | ${b.status} | ${b.nodes} | ${(b.nodes / b.seconds).toFixed(0)} |`,
   );

@@ -34,6 +34,16 @@ export interface OptimiseOptions {
   readonly deadline?: number;
   /** Per ReLU layer B·n bounds that hold on each box (branch and bound's splits). */
   readonly clamps?: readonly BoundsClamp[];
+  /**
+   * false: the first call too takes its intermediate bounds from the clamps alone (intervals, no back-substitution:
+   * BoundsAsk.refine), e.g. a subdomain's parent's bounds with its split; default true.
+   */
+  readonly refine?: boolean;
+  /**
+   * Per ReLU layer B·n: which neurons get a multiplier, and its sign (−1: γ ≤ 0, a split z ≥ 0; +1: γ ≥ 0, z ≤ 0;
+   * 0: none). Default: from the clamps (−1 where clamp lower ≥ 0, +1 where clamp upper ≤ 0).
+   */
+  readonly multiplierSigns?: readonly Int8Array[];
   /** Warm starts per ReLU layer, B·R·n: row slopes (outside [0, 1]: DeepPoly's) and multipliers. */
   readonly rowSlopes?: readonly Float64Array[];
   readonly multipliers?: readonly Float64Array[];
@@ -120,6 +130,7 @@ export async function optimisedBounds(
     multipliers: gamma,
     relaxed: true,
     coefficients: true,
+    refine: o.refine ?? true,
   });
   let calls = 1;
   const best = Float64Array.from(first.lower);
@@ -128,6 +139,7 @@ export async function optimisedBounds(
   // The split signs: −1 where the caller's clamps say z ≥ 0 (γ ≤ 0), +1 where z ≤ 0, 0 elsewhere; slopes move only
   // at unstable neurons (ẑ's gradient elsewhere is the box's own slope, which the graph keeps).
   const sign = widths.map((w, i) => {
+    if (o.multiplierSigns) return o.multiplierSigns[i];
     const s = new Int8Array(B * w);
     if (o.clamps)
       for (let k = 0; k < B * w; k++) s[k] = o.clamps[i].lower[k] >= 0 ? -1 : o.clamps[i].upper[k] <= 0 ? 1 : 0;
