@@ -1,7 +1,7 @@
 // The decision over a Spec (is some input of the box unsafe?) with both branch and bounds: the LP one
-// (search.ts: a subdomain LP each; it finds examples, sat) for a share of the time, then, where the engine's bounds
-// graph is there (Engine.optimisable) and every disjunct is one atom over the outputs, the batched one with
-// optimised slopes and β multipliers (batched.ts: proofs only, unsat) for the rest. `rho --mode exact` and
+// (search.ts: a subdomain LP each; it finds examples, sat) for a share of the time, then, on a network without
+// max-pool where the engine's bounds graph is there (Engine.optimisable) and every disjunct is one atom over the
+// outputs, the batched one with optimised slopes and β multipliers (batched.ts: proofs only, unsat) for the rest. `rho --mode exact` and
 // `certify` (rho/exact.ts decideRho) and `verify`/`vnncomp` (verify/engine.ts) decide through it.
 
 import type { Engine } from "../../compiler/index.js";
@@ -16,6 +16,12 @@ import type { Spec } from "./spec.js";
  * batched search's row yw with threshold −c (exact negation, and the comparison bound > −c involves no rounding).
  * Measured on mnist_mlp (bench/bab.ts, 10 s a decision, eps 1.2× CROWN's radius): the batched search proved 6 of
  * the 8 decisions, the LP search 4 (and found the 2 examples, at its root).
+ *
+ * Not on max-pool networks: there the LP search has no subdomain LPs but recomputes each subdomain's intermediate
+ * bounds by back-substitution (refineBounds, within its work limit), which the batched search's bounds graph
+ * leaves to intervals on the LeNets' conv layers, and a LeNet subdomain costs the batched search ~80 ms (5 steps of
+ * the rows' pass over 15,220 ReLUs). `certify examples/models/mnist_lenet.onnx --eps 2 --time-limit 10` on the
+ * first 37 test digits: 31 verified by the LP search alone, 29 with the batched search after a quarter.
  */
 
 /** The LP branch and bound's share of a decision's time where the batched one follows it. */
@@ -34,6 +40,10 @@ export function specRows(s: Spec, K: number): { rows: Float64Array; thresholds: 
   });
   return { rows, thresholds };
 }
+
+/** Whether decideSpec runs the batched search after the LP one (header). */
+const batchedApplies = (engine: Engine, b: BabNet, s: Spec): boolean =>
+  engine.optimisable && !b.net.layers.some((l) => l.kind === "maxpool") && specRows(s, engine.outputSize) !== null;
 
 /** The batched proof of a spec (null where it does not apply: not optimisable, or a disjunct not one output atom). */
 export function proveSpec(engine: Engine, b: BabNet, s: Spec, deadline: number): Promise<BatchedBabResult> | null {
@@ -54,7 +64,7 @@ export async function decideSpec<T>(
   check: (x: Float64Array) => Promise<T | null>,
   o: BabOptions,
 ): Promise<BabResult<T>> {
-  if (!engine.optimisable || !specRows(s, engine.outputSize)) return decide(b, s, check, o);
+  if (!batchedApplies(engine, b, s)) return decide(b, s, check, o);
   const t0 = performance.now();
   const lp = await decide(b, s, check, { ...o, deadline: t0 + (o.deadline - t0) * LP_SHARE });
   if (lp.status === "sat" || lp.status === "unsat" || performance.now() >= o.deadline) return lp;
