@@ -153,10 +153,15 @@ export async function proveRows(
   /** Bounds every subdomain in one batch; null entries are refuted (or empty). */
   const evaluate = async (subs: readonly Child[], iterations: number): Promise<(Domain | null)[]> => {
     const B = subs.length;
+    // Only the rows some subdomain of the batch still has open are bounded (Ro of the R; a row proved on every
+    // parent costs nothing): row k of the batch is rows' open[k].
+    const open = Array.from({ length: R }, (_, r) => r).filter((r) => subs.some((c) => !c.parent?.settled[r]));
+    const Ro = open.length;
     const lo = new Float64Array(B * n),
       hi = new Float64Array(B * n),
-      G = new Float64Array(B * R * K),
-      settled = new Uint8Array(B * R);
+      G = new Float64Array(B * Ro * K),
+      settled = new Uint8Array(B * Ro),
+      target = Float64Array.from(open, (r) => t[r]);
     const signs = widths.map((w) => new Int8Array(B * w));
     const clamps: BoundsClamp[] = widths.map((w) => ({
       lower: new Float64Array(B * w).fill(-Infinity),
@@ -164,13 +169,15 @@ export async function proveRows(
     }));
     const warm = optimise && subs.some((c) => c.parent?.warm);
     const inherit = warm && subs.every(inherits);
-    const alpha = warm ? widths.map((w) => new Float64Array(B * R * w).fill(-1)) : undefined;
-    const gamma = warm ? widths.map((w) => new Float64Array(B * R * w)) : undefined;
+    const alpha = warm ? widths.map((w) => new Float64Array(B * Ro * w).fill(-1)) : undefined;
+    const gamma = warm ? widths.map((w) => new Float64Array(B * Ro * w)) : undefined;
     subs.forEach(({ splits, parent }, b) => {
       lo.set(lower, b * n);
       hi.set(upper, b * n);
-      G.set(rows, b * R * K);
-      if (parent) settled.set(parent.settled, b * R);
+      open.forEach((r, k) => {
+        G.set(rows.subarray(r * K, (r + 1) * K), (b * Ro + k) * K);
+        if (parent) settled[b * Ro + k] = parent.settled[r];
+      });
       if (inherit)
         widths.forEach((w, i) => {
           (clamps[i].lower as Float64Array).set(parent!.warm!.pre[i].lower, b * w);
@@ -185,18 +192,20 @@ export async function proveRows(
         signs[s.li][b * w + s.j] = s.active ? -1 : 1;
       }
       if (parent?.warm)
-        widths.forEach((w, i) => {
-          alpha![i].set(parent.warm!.alpha[i], b * R * w);
-          gamma![i].set(parent.warm!.gamma[i], b * R * w);
-        });
+        widths.forEach((w, i) =>
+          open.forEach((r, k) => {
+            alpha![i].set(parent.warm!.alpha[i].subarray(r * w, (r + 1) * w), (b * Ro + k) * w);
+            gamma![i].set(parent.warm!.gamma[i].subarray(r * w, (r + 1) * w), (b * Ro + k) * w);
+          }),
+        );
     });
     const started = performance.now();
     let res: Pick<EngineBoxBounds, "lower" | "preActivation" | "coefficients">,
       ended: { alpha: Float64Array[]; gamma: Float64Array[] } | null = null;
     if (optimise) {
-      const r = await optimisedBounds(engine, net, lo, hi, G, R, B, {
+      const r = await optimisedBounds(engine, net, lo, hi, G, Ro, B, {
         iterations,
-        target: t,
+        target,
         settled,
         clamps,
         coefficients: true,
@@ -209,22 +218,24 @@ export async function proveRows(
       res = r;
       ended = { alpha: r.rowSlopes, gamma: r.multipliers };
     } else {
-      res = await engine.bounds(lo, hi, G, R, B, undefined, clamps, { coefficients: true });
+      res = await engine.bounds(lo, hi, G, Ro, B, undefined, clamps, { coefficients: true });
       calls++;
     }
     perBox = (performance.now() - started) / 1000 / B;
     nodes += B;
-    return subs.map(({ splits }, b) => {
-      const mine = settled.subarray(b * R, (b + 1) * R).slice();
+    return subs.map(({ splits, parent }, b) => {
+      const mine = parent ? parent.settled.slice() : new Uint8Array(R);
+      // worst: the batch row (k) of the open row with the lowest bound above its threshold.
       let worst = -1;
-      for (let r = 0; r < R; r++) {
-        if (mine[r]) continue;
+      const gap = (k: number) => res.lower[b * Ro + k] - target[k];
+      for (let k = 0; k < Ro; k++) {
+        if (mine[open[k]]) continue;
         // Proved where the bound exceeds the threshold (compared, not subtracted: no rounding).
-        if (res.lower[b * R + r] > t[r]) mine[r] = 1;
-        else if (worst < 0 || res.lower[b * R + r] - t[r] < res.lower[b * R + worst] - t[worst]) worst = r;
+        if (res.lower[b * Ro + k] > target[k]) mine[open[k]] = 1;
+        else if (worst < 0 || gap(k) < gap(worst)) worst = k;
       }
       if (worst < 0) return null;
-      const value = res.lower[b * R + worst] - t[worst];
+      const value = gap(worst);
       let best: { li: number; j: number } | null = null,
         bestScore = 0,
         wide: { li: number; j: number } | null = null,
@@ -243,7 +254,7 @@ export async function proveRows(
             wideW = u - l;
             wide = { li, j };
           }
-          const lam = coef[(b * R + worst) * w + j],
+          const lam = coef[(b * Ro + worst) * w + j],
             h = (-l * u) / (u - l);
           const score = lam < 0 ? -lam * h : 0.5 * lam * h;
           if (score > bestScore) {
@@ -260,8 +271,17 @@ export async function proveRows(
             lower: res.preActivation[i].lower.slice(b * w, (b + 1) * w),
             upper: res.preActivation[i].upper.slice(b * w, (b + 1) * w),
           })),
-          alpha: widths.map((w, i) => Float32Array.from(ended!.alpha[i].subarray(b * R * w, (b + 1) * R * w))),
-          gamma: widths.map((w, i) => Float32Array.from(ended!.gamma[i].subarray(b * R * w, (b + 1) * R * w))),
+          // In the full rows' layout (R·n): rows bounded in no batch since keep DeepPoly's slopes, no multiplier.
+          alpha: widths.map((w, i) => {
+            const a = new Float32Array(R * w).fill(-1);
+            open.forEach((r, k) => a.set(ended!.alpha[i].subarray((b * Ro + k) * w, (b * Ro + k + 1) * w), r * w));
+            return a;
+          }),
+          gamma: widths.map((w, i) => {
+            const g = new Float32Array(R * w);
+            open.forEach((r, k) => g.set(ended!.gamma[i].subarray((b * Ro + k) * w, (b * Ro + k + 1) * w), r * w));
+            return g;
+          }),
         };
       }
       return { splits, value, settled: mine, branch: best ?? wide, warm: keep };
