@@ -49,6 +49,12 @@ export interface BatchedBabOptions {
   readonly rootIterations: number;
   /** R values: row r is proved where its bound exceeds thresholds[r] (default 0): G_r·y > t_r. */
   readonly thresholds?: Float64Array;
+  /**
+   * The same search whatever the machine's load (a budget in subdomains: nodeLimit): batches double every round
+   * (4, 8, … maxBatch) instead of by the calls' durations, and the deadline only stops the search (a safety), never
+   * shortens an optimisation or a batch. Default false: the batches follow the clock (header).
+   */
+  readonly deterministic?: boolean;
 }
 
 export const DEFAULT_BATCHED_BAB = {
@@ -211,7 +217,7 @@ export async function proveRows(
         coefficients: true,
         refine: !inherit,
         multiplierSigns: signs,
-        deadline: o.deadline,
+        ...(o.deterministic ? {} : { deadline: o.deadline }),
         ...(alpha ? { rowSlopes: alpha, multipliers: gamma } : {}),
       });
       calls += r.calls;
@@ -298,7 +304,7 @@ export async function proveRows(
     if (now >= o.deadline) return done("timeout", heap.peek()!.value, `time limit after ${nodes} subdomains`);
     if (nodes >= o.nodeLimit) return done("unknown", heap.peek()!.value, `node limit ${o.nodeLimit} reached`);
     // As many as the deadline leaves room for (2 boxes per subdomain at the last call's pace).
-    const room = perBox > 0 ? Math.floor((o.deadline - now) / 1000 / (2 * perBox)) : batch;
+    const room = perBox > 0 && !o.deterministic ? Math.floor((o.deadline - now) / 1000 / (2 * perBox)) : batch;
     const k = Math.max(1, Math.min(batch, room, heap.size()));
     const popped: Domain[] = [];
     for (let i = 0; i < k; i++) popped.push(heap.pop()!);
@@ -321,7 +327,7 @@ export async function proveRows(
     // The children that take their parent's intermediate bounds, and those that recompute them, in two batches.
     for (const group of [children.filter(inherits), children.filter((c) => !inherits(c))])
       if (group.length > 0) for (const c of await evaluate(group, o.iterations)) if (c) heap.push(c);
-    if ((performance.now() - t) / 1000 < CALL_SECONDS) batch = Math.min(o.maxBatch, batch * 2);
+    if (o.deterministic || (performance.now() - t) / 1000 < CALL_SECONDS) batch = Math.min(o.maxBatch, batch * 2);
   }
   return done("unsat", Infinity);
 }

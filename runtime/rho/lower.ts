@@ -197,10 +197,12 @@ export function certifiedLowerEngine(
 
 /**
  * The bracket's proof stage (modes.ts): from a proved radius `from` toward `hi` (the upper bound), a search with the
- * batched branch and bound as the decision (bab/batched.ts: optimised slopes, β multipliers), for `seconds` in
- * all. Each decision asks at the midpoint of what is proved and what is not, but at most 1.5 × the proved radius
- * (a net whose bounds are far from its examples gets small steps it can take); it gets half the time left. Seven
- * decisions at most. Returns the largest radius proved (≥ from). Needs an optimisable engine.
+ * batched branch and bound as the decision (bab/batched.ts: optimised slopes, β multipliers), within a budget of
+ * `nodes` subdomains (not seconds: the answer does not depend on the machine's load, so --jobs 2 gives --jobs 1's
+ * points) and the point's time left (`seconds`, a safety). Each decision asks at the midpoint of what is proved and
+ * what is not, but at most 1.5 × the proved radius (a net whose bounds are far from its examples gets small steps
+ * it can take), with half the subdomains left. Seven decisions at most. Returns the largest radius proved (≥ from).
+ * Needs an optimisable engine.
  */
 export async function provedLower(
   engine: Engine,
@@ -210,27 +212,33 @@ export async function provedLower(
   from: number,
   hi: number,
   box: { lo: number; hi: number },
-  seconds: number,
+  budget: { readonly nodes: number; readonly seconds: number },
 ): Promise<{ lower: number; nodes: number; decisions: number }> {
-  const end = performance.now() + seconds * 1000;
+  const deadline = performance.now() + budget.seconds * 1000;
   const rows = marginRows(predicted, engine.outputSize),
     R = engine.outputSize - 1;
   let proved = from,
     top = Math.min(hi, fullRadius(xStar, box.lo, box.hi)),
     nodes = 0,
     decisions = 0;
-  while (decisions < 7 && end - performance.now() > 20 && top > proved) {
+  while (decisions < 7 && budget.nodes - nodes >= 2 * MIN_DECISION_NODES && top > proved) {
     const mid = (proved + top) / 2,
       q = proved > 0 ? Math.min(mid, 1.5 * proved) : mid;
     const bx = radiusBox(xStar, q, box.lo, box.hi);
     const r = await proveRows(engine, net, bx.lower, bx.upper, rows, R, {
       ...DEFAULT_BATCHED_BAB,
-      deadline: performance.now() + (end - performance.now()) / 2,
+      nodeLimit: Math.floor((budget.nodes - nodes) / 2),
+      deadline,
+      deterministic: true,
     });
     nodes += r.nodes;
     decisions++;
     if (r.status === "unsat") proved = q;
     else top = q;
+    if (performance.now() >= deadline) break;
   }
   return { lower: proved, nodes, decisions };
 }
+
+/** The fewest subdomains a proof-stage decision gets (below it the stage stops). */
+const MIN_DECISION_NODES = 16;

@@ -92,11 +92,7 @@ class Bracket {
   }
 
   left(): number {
-    return this.timeLimit - this.elapsed();
-  }
-  /** Seconds since the point began. */
-  elapsed(): number {
-    return (performance.now() - this.t0) / 1000;
+    return this.timeLimit - (performance.now() - this.t0) / 1000;
   }
   /** The current upper bound (model units; ∞ without an example). */
   get upper(): number {
@@ -279,16 +275,17 @@ const STAGES = {
     }),
   /**
    * The lower bound raised by branch and bound (lower.ts provedLower: the batched search with optimised slopes and
-   * β multipliers as the decision of a bisection between lower and upper), in what is left of BRACKET_SECONDS since
-   * the point began; only on an optimisable engine, below a finite upper bound, and where the bounds already prove
-   * PROVE_FROM of it.
+   * β multipliers as the decision of a search between lower and upper) within PROVE_NODES subdomains; only on an
+   * optimisable engine, below a finite upper bound, and where the bounds already prove PROVE_FROM of it.
    */
   prove: (b: Bracket) => {
-    const seconds = Math.min(b.left(), BRACKET_SECONDS - b.elapsed());
-    if (!b.ctx.engine.optimisable || !Number.isFinite(b.upper) || b.upper <= b.lower || seconds < 0.05) return;
+    if (!b.ctx.engine.optimisable || !Number.isFinite(b.upper) || b.upper <= b.lower || b.left() < 0.05) return;
     if (b.lower < PROVE_FROM * b.upper) return;
     return b.stage("prove", async () => {
-      const r = await provedLower(b.ctx.engine, b.ctx.net, b.xStar, b.predicted, b.lower, b.upper, b.box, seconds);
+      const r = await provedLower(b.ctx.engine, b.ctx.net, b.xStar, b.predicted, b.lower, b.upper, b.box, {
+        nodes: PROVE_NODES,
+        seconds: b.left(),
+      });
       b.lower = Math.max(b.lower, r.lower);
       b.notes.push(`prove: ${r.decisions} branch-and-bound decisions, ${r.nodes} subdomains`);
     });
@@ -296,10 +293,11 @@ const STAGES = {
 };
 
 /**
- * The bracket's time per point (seconds) that the proof stage fills: the stages before it take what they take
- * (mnist_lenet ~0.65 s median), the proof stage the rest.
+ * The proof stage's budget in subdomains per point (a count, not seconds, so that a point's answer does not depend
+ * on the machine's load). The batched search bounds ~700 a second on mnist_mlp (bench/bab.ts), so this is about the
+ * rest of issue 24's 1 s per point there.
  */
-const BRACKET_SECONDS = 1;
+const PROVE_NODES = 600;
 /**
  * The proof stage runs where lower ≥ this × upper. Below it the bracket's width is the relaxation's (intervals
  * through the conv layers), which a second of branch and bound does not move: on mnist_lenet's first 8 test digits
