@@ -83,8 +83,19 @@ function dataOptions(cmd: Command, required = true): Command {
 const modeOption = () =>
   new Option(
     "--mode <m>",
-    "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then branch and bound until lower = upper), milp (the bracket, then big-M MILPs: the path exact replaced), certify (is rho > eps? as robustc certify), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)",
+    "with --algorithm lp: bracket (default: a checked upper bound by attack and region walking, a certified lower bound, the paper's rho_hat beside them), restrict (the paper's rho_hat alone), exact (the bracket, then branch and bound until lower and upper meet within --tolerance), milp (the bracket, then big-M MILPs: the path exact replaced), certify (is rho > eps? as robustc certify), bounds (rho_hat and an LP-certified lower bound), walk (rho_hat and region walking)",
   ).choices(RHO_MODES as unknown as string[]);
+
+/**
+ * --tolerance (rho and measure; issue 24): when the bracket counts as closed. No commander default: the
+ * command fills in 0.01 where it decides anything (run-request.ts withCliTolerance), so that one given with a mode
+ * that decides nothing is refused, and a resumed run.json written before it keeps its rule.
+ */
+const toleranceOption = () =>
+  new Option(
+    "--tolerance <t>",
+    "the bracket counts as closed (status exact; where --mode exact's branch and bound stops) when upper - lower <= t x upper (default 0.01: 1% of upper); 0: the absolute 1e-3 px (on the 0-255 scale; the same fraction of the range on others)",
+  ).argParser(num("--tolerance"));
 
 /** --backend: the engine behind the attacks (issue 23). */
 const backendOption = () =>
@@ -219,6 +230,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .option("--index <i>", "one data point", int("--index"))
     .option("--json", "one JSON object per point on stdout, nothing else")
     .addOption(modeOption())
+    .addOption(toleranceOption())
     .option(
       "--examples",
       "with --json: each record carries its example (pixels in the data's units, x*'s index, the example's label)",
@@ -236,6 +248,7 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
     .requiredOption("--out <dir>", "directory for the reports")
     .option("--resume", "continue the measurement in --out: finished points are kept, the rest are run")
     .addOption(modeOption())
+    .addOption(toleranceOption())
     .option(
       "--shard <k/n>",
       "run only shard K of N (every N-th point from the K-th); robustc merge combines the shards",

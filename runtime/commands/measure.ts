@@ -6,15 +6,15 @@
 import { existsSync, rmSync } from "node:fs";
 import { UserError, diag, unwrap } from "../../compiler/index.js";
 import { progressBar, runPoints } from "../run/measure.js";
-import { makeDir, prepareOut, runIdentity } from "../run/out-dir.js";
+import { makeDir, prepareOut, resumedTolerance, runIdentity } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName } from "../run/shard.js";
 import { reportedExamples, reportsLine, writeMeasurement } from "../report/write.js";
 import { checkImageInput, writeImages } from "../report/images.js";
-import { type PointResult } from "../rho/result.js";
+import { CLI_TOLERANCE, type PointResult } from "../rho/result.js";
 import { measureOnQueue } from "./measure-queue.js";
 import { type QueueOptions } from "./on-queue.js";
-import { openRun, type RunRequest } from "./run-request.js";
+import { openRun, withCliTolerance, type RunRequest } from "./run-request.js";
 
 export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {
   /** Absent: the paper's 20 of 255 on the data's scale (run-request.ts). */
@@ -31,7 +31,9 @@ export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {
   readonly argv?: readonly string[];
 }
 
-export async function measureCommand(model: string, r: MeasureRequest, out: (line: string) => void): Promise<void> {
+export async function measureCommand(model: string, given: MeasureRequest, out: (line: string) => void): Promise<void> {
+  // --tolerance when not given: 1% of upper; a resumed run.json written before the option keeps its rule (0).
+  const r = withCliTolerance(given, given.resume ? resumedTolerance(given.out, CLI_TOLERANCE) : CLI_TOLERANCE);
   if (r.queue !== undefined && r.shard !== undefined)
     throw new UserError([diag("cli/shard", "--shard and --queue are two ways to spread a run: use one")]);
   if (r.queue !== undefined && r.images !== undefined)

@@ -9,7 +9,7 @@ import { exampleRecord } from "../report/images.js";
 import { makeRunner } from "../run/point-runner.js";
 import { pointRecord } from "../run/points-file.js";
 import { isBracket, type BracketPoint, type LpPoint, type PointResult } from "../rho/result.js";
-import { openRun, type RunRequest } from "./run-request.js";
+import { openRun, withCliTolerance, type RunRequest } from "./run-request.js";
 import { distDigits, unitShort } from "../data/input-map.js";
 
 export interface RhoRequest extends RunRequest {
@@ -45,7 +45,7 @@ export async function rhoCommand(model: string, r: RhoRequest, out: (line: strin
     ]);
   if (r.examples && !r.json)
     throw new UserError([diag("cli/examples", "--examples adds each example to the JSON records: use it with --json")]);
-  const { session, indices, cfg, announce } = await openRun(model, r);
+  const { session, indices, cfg, announce } = await openRun(model, withCliTolerance(r));
   announce();
   const jobs = Math.min(r.jobs, indices.length);
   // No --index or --limit: the whole dataset, which can take hours; say so before the first point.

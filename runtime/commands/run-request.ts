@@ -4,7 +4,8 @@
 import { UserError, diag, fail, ok, unwrap, type EngineBackend, type Result } from "../../compiler/index.js";
 import type { Algorithm } from "../rho/point.js";
 import { DEFAULT_LAZY, type LazyOptions } from "../lazy/lazy-loop.js";
-import { RHO_MODES, type RhoMode } from "../rho/modes.js";
+import { closesBracket, RHO_MODES, type RhoMode } from "../rho/modes.js";
+import { CLI_TOLERANCE } from "../rho/result.js";
 import type { RunConfig } from "../run/point-runner.js";
 import { openSession, printNotes, selectIndices, type Session } from "../run/session.js";
 import { defaultEps, epsWarning, type InputOptions } from "../data/input-map.js";
@@ -36,6 +37,12 @@ export interface RunRequest extends InputOptions {
   readonly backend?: EngineBackend;
   /** --threads: onnxruntime's intra-op threads per job (default 1). */
   readonly threads?: number;
+  /**
+   * --tolerance (rho and measure): the bracket counts as closed (status exact) when upper − lower ≤ tolerance ×
+   * upper; 0: the absolute 1e-3 px. Absent: the library default (0) unless the command fills in its own
+   * (withCliTolerance: 0.01).
+   */
+  readonly tolerance?: number;
 }
 
 /** The defaults of the run options the CLI fills in (cli.ts) and the API (api/index.ts) too. */
@@ -67,6 +74,42 @@ export function checkMode(r: Pick<RunRequest, "algorithm" | "mode">): Result<voi
   );
 }
 
+/** Does the run decide status exact (--algorithm lp with a mode of modes.ts CLOSING_MODES)? */
+const decidesExact = (r: Pick<RunRequest, "algorithm" | "mode">): boolean =>
+  r.algorithm === "lp" && closesBracket(r.mode ?? "bracket");
+
+/**
+ * --tolerance: 0 (the absolute 1e-3 px) or a fraction of upper in (0, 1); refused where no status exact is
+ * decided (--mode restrict and certify, the attacks), as an option that would change nothing.
+ */
+export function checkTolerance(r: Pick<RunRequest, "algorithm" | "mode" | "tolerance">): Result<number | undefined> {
+  const t = r.tolerance;
+  if (t === undefined) return ok(undefined);
+  if (!Number.isFinite(t) || t < 0 || t >= 1)
+    return fail(
+      diag(
+        "cli/tolerance",
+        `--tolerance must be 0 (the absolute 1e-3 px) or a fraction of upper at least 0 and below 1 (e.g. 0.01), got ${t}`,
+      ),
+    );
+  if (!decidesExact(r))
+    return fail(
+      diag(
+        "cli/tolerance",
+        `--tolerance does nothing for --algorithm ${r.algorithm}${r.mode ? ` --mode ${r.mode}` : ""} (it sets when the bracket's lower and upper count as met, status exact: --mode bracket, exact, milp, bounds or walk): drop --tolerance`,
+      ),
+    );
+  return ok(t);
+}
+
+/**
+ * The request with rho's and measure's default --tolerance where it decides anything and was not given:
+ * CLI_TOLERANCE (1% of upper), or `fallback` (measure --resume of a run.json written before --tolerance: 0, its rule).
+ */
+export function withCliTolerance<R extends RunRequest>(r: R, fallback: number = CLI_TOLERANCE): R {
+  return r.tolerance === undefined && decidesExact(r) ? { ...r, tolerance: fallback } : r;
+}
+
 export function lazyOptions(r: RunRequest): Result<LazyOptions> {
   if (!(r.timeLimit > 0)) return fail(diag("cli/time-limit", `--time-limit must be positive, got ${r.timeLimit}`));
   const add = r.add === "all" ? "all" : /^\d+$/.test(r.add) && Number(r.add) > 0 ? Number(r.add) : null;
@@ -88,6 +131,7 @@ export async function openRun(
   r: RunRequest,
 ): Promise<{ session: Session; indices: number[]; cfg: RunConfig; announce: () => void }> {
   unwrap(checkMode(r));
+  const tolerance = unwrap(checkTolerance(r));
   if (r.eps !== undefined && !(r.eps > 0))
     throw new UserError([diag("cli/eps", `--eps must be positive, got ${r.eps}`)]);
   const session = unwrap(openSession(model, r));
@@ -119,6 +163,7 @@ export async function openRun(
       eps,
       backend: r.backend ?? "onnxruntime",
       ...(r.threads !== undefined ? { threads: r.threads } : {}),
+      ...(tolerance !== undefined ? { tolerance } : {}),
       ...(r.layout !== undefined ? { layout: r.layout } : {}),
       ...(r.mean !== undefined ? { mean: r.mean } : {}),
       ...(r.std !== undefined ? { std: r.std } : {}),

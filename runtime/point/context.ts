@@ -33,6 +33,12 @@ export interface PointContext extends NetContext {
    * default, L-BFGS-B: 0.15.
    */
   readonly margin?: number;
+  /**
+   * The bracket's closure (status exact, and where --mode exact's branch and bound stops): upper − lower ≤
+   * tolerance × upper (relative), or with 0 the absolute 1e-3 px (rho/result.ts EXACT_TOLERANCE). Absent: the
+   * library default rho/result.ts DEFAULT_TOLERANCE (0, the absolute rule); the CLI's --tolerance sets 0.01 unless given.
+   */
+  readonly tolerance?: number;
 }
 
 /** The input box in model units. */

@@ -41,6 +41,7 @@ export const BRACKET_COLUMNS = [
   "upper_label",
   "gap",
   "optimal",
+  "tolerance",
   "seconds",
   "attack_seconds",
   "walk_seconds",

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { loadedHighsVersion } from "../solvers/highs.js";
 import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
-import type { RunIdentity } from "../run/out-dir.js";
-import { isBracket, type PointResult } from "../rho/result.js";
+import { identityTolerance, type RunIdentity } from "../run/out-dir.js";
+import { exactTolerance, isBracket, type PointResult } from "../rho/result.js";
 import type { Algorithm } from "../rho/point.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
 import { ENGINE_PROVIDER } from "../engine/index.js";
@@ -86,6 +86,7 @@ export function measureReport(run: MeasuredRun): MeasureReport {
   const est = estimate(run.points, id.eps, id.algorithm);
   if (!id.mode) return { estimates: est, bracket: null, json: buildReport(inp, est, run.points) };
   const b = bracketEstimate(run.points.filter(isBracket), id.eps);
+  const tol = identityTolerance(id);
   const base = buildReport(inp, est, run.points);
   const stages = stageQuantiles(run.points);
   return {
@@ -98,6 +99,9 @@ export function measureReport(run: MeasuredRun): MeasureReport {
       settings: {
         ...(base.settings as Record<string, unknown>),
         target: "any label but l* (upper); the second most probable (rho_hat)",
+        // --tolerance: a point is exact when upper - lower <= exact_tolerance x upper (0: the absolute 1e-3 px; a
+        // run.json written before the option has none, and its rule was 0). (settings.tolerance is the lazy loop's.)
+        ...(tol !== undefined ? { exact_tolerance: tol } : {}),
       },
       // The paper's estimators, from rho_hat (exact for every eps ≤ R, the ball rho_hat was sought in).
       frequency: b.phiHat,
@@ -239,7 +243,9 @@ function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>
               : `${dist(b.muHat, report)}${b.hatOpen > 0 ? " (over the points known within eps)" : ""}`,
           ] as [string, string],
         ]),
-    ...Object.entries(b.counts).map(([k, v]) => [`  ${k}`, String(v)] as [string, string]),
+    ...Object.entries(b.counts).map(
+      ([k, v]) => [`  ${k}`, k === "exact" ? `${v}${closure(report)}` : String(v)] as [string, string],
+    ),
     ["median bracket width (upper - lower)", b.medianWidth === null ? "n/a" : dist(b.medianWidth, report)],
     ["median / p90 seconds per point", `${fmt(report.median_seconds)} / ${fmt(report.p90_seconds)}`],
     [
@@ -252,6 +258,15 @@ function formatBracketTable(b: BracketEstimates, report: Record<string, unknown>
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), BRACKET_MEANING].join("\n");
+}
+
+/** What `exact` meant in the run (report.json's settings.exact_tolerance), after the exact count; "" without it. */
+function closure(report: Record<string, unknown>): string {
+  const t = (report.settings as { exact_tolerance?: number } | undefined)?.exact_tolerance;
+  if (typeof t !== "number") return "";
+  return t > 0
+    ? ` (upper - lower <= ${Number((t * 100).toPrecision(6))}% of upper)`
+    : ` (upper - lower <= ${fmtValue(exactTolerance(scaleOf(report)))} ${unitOf(report)})`;
 }
 
 /** The bracket's meaning in one line (measure and make demo print it under the table). */

@@ -1,5 +1,6 @@
 // Exact rho by branch and bound (runtime/bab/): decisions "is there an input within eps of x* where another
-// label scores at least as high?" at eps bisecting [lower, upper], until upper − lower ≤ the tolerance. unsat
+// label scores at least as high?" at eps bisecting [lower, upper], until upper − lower ≤ the tolerance asked
+// (PointContext.tolerance: a fraction of the current upper, or with 0 the absolute 1e-3 px). unsat
 // at eps proves rho ≥ eps; sat gives a checked example (point/check.ts), moved toward x* along its ray, so rho
 // ≤ its distance. (Why not ask just below upper first: docs/results/exact.md.)
 // Each decision: the LP branch and bound, then the batched one for a proof (bab/decide.ts).
@@ -10,7 +11,7 @@ import { DEFAULT_BAB, type BabResult } from "../bab/search.js";
 import type { Spec } from "../bab/spec.js";
 import { checkExample, fullRadius, type Checked } from "../point/check.js";
 import { type PointContext } from "../point/context.js";
-import { exactTolerance } from "./result.js";
+import { allowedGap, exactTolerance, toleranceOf } from "./result.js";
 
 export interface BabRhoResult {
   readonly lower: number;
@@ -99,7 +100,6 @@ export async function babRho(
 ): Promise<BabRhoResult> {
   const t0 = performance.now(),
     end = t0 + timeLimit * 1000;
-  const tol = exactTolerance(ctx.pixelScale) / ctx.pixelScale;
   let lower = lower0,
     best = best0,
     decisions = 0,
@@ -107,19 +107,25 @@ export async function babRho(
     lps = 0;
   const full = fullRadius(xStar, ctx.pixelMin / ctx.pixelScale, ctx.pixelMax / ctx.pixelScale);
   const upper = () => (best ? best.dist : full);
+  // The widest gap that closes the bracket (model units), as modes.ts decides status exact: relative to the
+  // current upper (which falls as examples are found), or the absolute 1e-3 px with tolerance 0.
+  const tolerance = toleranceOf(ctx),
+    absolute = exactTolerance(ctx.pixelScale) / ctx.pixelScale;
+  const tol = () => allowedGap(upper(), tolerance, absolute);
   // Where a decision ran out of time: later ones stay below it (nothing is known between it and upper).
   let cap = Infinity;
-  while (upper() - lower > tol && performance.now() < end) {
+  while (upper() - lower > tol() && performance.now() < end) {
     const left = end - performance.now();
     const hi = Math.min(upper(), cap);
     let q = (lower + hi) / 2,
       share = 1 / 3;
-    if (hi - lower <= tol / 2) {
-      // Nothing is left to learn below a decision that timed out: one last one just below upper (an unsat
-      // there closes the bracket), with all the time left.
+    if (hi - lower <= tol() / 2) {
+      // Nothing is left to learn below a decision that timed out: one last one just below upper, 0.9 of the
+      // allowed gap below it (an unsat there proves lower = upper − 0.9 × tol(upper), which closes the bracket
+      // under the same upper; a sat lowers upper), with all the time left.
       if (!Number.isFinite(cap)) break;
       cap = Infinity;
-      q = Math.max(lower, upper() - 0.9 * tol);
+      q = Math.max(lower, upper() - 0.9 * tol());
       share = 1;
     }
     const r = await decideRho(ctx, xStar, predicted, q, performance.now() + left * share);
@@ -138,7 +144,7 @@ export async function babRho(
   return {
     lower,
     best,
-    optimal: best !== null && best.dist - lower <= tol,
+    optimal: best !== null && best.dist - lower <= tol(),
     decisions,
     nodes,
     lps,

@@ -21,8 +21,9 @@ import { fullRadius, marginLadder, type Checked } from "../point/check.js";
 import { boxOf, type PointContext } from "../point/context.js";
 import { openSeed, secondsSince, type Seed } from "../point/seed.js";
 import {
-  exactTolerance,
+  closedWithin,
   refusedPoint,
+  toleranceOf,
   type BracketMode,
   type BracketPoint,
   type LpPoint,
@@ -54,6 +55,13 @@ export const RHO_MODES = [
   "certify",
 ] as const satisfies readonly RhoMode[];
 export type { RhoMode };
+
+/**
+ * The modes that decide whether the bracket is closed (status exact, under PointContext.tolerance): every one but
+ * restrict (no bracket) and certify (its question is "rho > eps?").
+ */
+export const CLOSING_MODES = ["bracket", "exact", "milp", "bounds", "walk"] as const satisfies readonly RhoMode[];
+export const closesBracket = (mode: RhoMode): boolean => (CLOSING_MODES as readonly RhoMode[]).includes(mode);
 
 /**
  * One point's bracket as the stages build it (model units): the best checked example (upper), the certified
@@ -344,7 +352,8 @@ const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi
  *             none), forward walking from x*'s region where nothing was found yet, and a certified lower
  *             bound by back-substitution with a bisection over the radius (lower.ts);
  *   exact:    the bracket (half the time at most), then branch and bound (exact.ts: decisions at eps
- *             on runtime/bab/, each unsat lifting lower, each sat lowering upper) until they meet;
+ *             on runtime/bab/, each unsat lifting lower, each sat lowering upper) until they meet within
+ *             the context's tolerance (a fraction of upper; 0: 1e-3 px);
  *   milp:     the bracket, then the big-M MILPs of milp.ts per label (the path exact replaced; bench/);
  *   bounds:   the full restricted LP (upper = rho_hat's example) and the LP-tightened certified lower bound;
  *   walk:     the full restricted LP and region walking from its optimum (forward from x*'s region first
@@ -469,7 +478,9 @@ export async function modeForSeed(ctx: PointContext, mode: RhoMode, seed: Seed, 
   await MODES[mode](b, eps / px);
   const upper = b.best ? b.best.dist * px : null;
   const lower = b.lower * px;
-  const closed = lower === Infinity || (upper !== null && upper - lower <= exactTolerance(px));
+  // Closed within the tolerance asked (relative to upper; 0: the absolute 1e-3 px), as exact.ts babRho stops.
+  const tolerance = toleranceOf(ctx);
+  const closed = closedWithin(lower, upper, tolerance, px);
   const status: PointStatus =
     mode === "certify"
       ? upper !== null && upper <= eps
@@ -503,6 +514,8 @@ export async function modeForSeed(ctx: PointContext, mode: RhoMode, seed: Seed, 
     stages: b.stages,
     seconds: secondsSince(seed.t0),
     ...(b.nodes !== null ? { nodes: b.nodes } : {}),
+    // certify answers "rho > eps?", with no closure to decide: no tolerance.
+    ...(mode !== "certify" ? { tolerance } : {}),
     ...(b.notes.length > 0 ? { message: b.notes.join("; ") } : {}),
   };
 }

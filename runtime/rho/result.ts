@@ -5,8 +5,9 @@ import { secondsSince, type Refusal } from "../point/seed.js";
 
 /**
  * `not-found`: a baseline attack (or every search of the bracket) found no checked example (the LP's answer
- * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (upper − lower ≤
- * exactTolerance(scale), or lower = ∞: no input of the box has another label), `bracketed` (a checked
+ * is `no-adversarial-in-region`). The bracket's (every --mode but restrict): `exact` (closedWithin: upper − lower
+ * ≤ tolerance × upper, or ≤ exactTolerance(scale) with tolerance 0; or lower = ∞: no input of the box has another
+ * label), `bracketed` (a checked
  * example and a certified lower bound further apart). --mode certify's (the question "is rho > eps?"):
  * `verified` (no input within eps of x* has another label, proved), `falsified` (a checked example within
  * eps), `unknown` (neither within the time limit).
@@ -35,6 +36,32 @@ export const EXACT_TOLERANCE = 1e-3;
 
 /** EXACT_TOLERANCE in the units of data on the 0–`scale` scale (the same fraction of the input range). */
 export const exactTolerance = (scale: number): number => (EXACT_TOLERANCE * scale) / 255;
+
+/**
+ * The tolerance of the bracket's closure (status exact; exact mode's branch and bound stops there) where a
+ * PointContext has none (API callers, contexts built by hand, tests): 0, the absolute EXACT_TOLERANCE (1e-3 px)
+ * of before `--tolerance` existed, so that such callers keep its meaning. `robustc rho` and `measure` default to
+ * CLI_TOLERANCE instead.
+ */
+export const DEFAULT_TOLERANCE = 0;
+
+/** A context's tolerance: its own, else the library default (DEFAULT_TOLERANCE, the absolute 1e-3 px). */
+export const toleranceOf = (ctx: { readonly tolerance?: number }): number => ctx.tolerance ?? DEFAULT_TOLERANCE;
+
+/** `--tolerance` of rho and measure when not given: 1% of upper. */
+export const CLI_TOLERANCE = 0.01;
+
+/**
+ * The widest upper − lower that counts as closed under `tolerance`, in upper's units: relative (tolerance × upper)
+ * when tolerance > 0; with tolerance 0 `absolute`, EXACT_TOLERANCE in those units (exactTolerance(scale) for data
+ * units, exactTolerance(scale) / scale for model units).
+ */
+export const allowedGap = (upper: number, tolerance: number, absolute: number): number =>
+  tolerance > 0 ? tolerance * upper : absolute;
+
+/** Is the bracket [lower, upper] (data units on the 0–`scale` scale) closed under `tolerance`? lower = ∞ always is. */
+export const closedWithin = (lower: number, upper: number | null, tolerance: number, scale: number): boolean =>
+  lower === Infinity || (upper !== null && upper - lower <= allowedGap(upper, tolerance, exactTolerance(scale)));
 
 /** What every point's answer has, whichever family of modes produced it. */
 interface PointCommon {
@@ -96,6 +123,11 @@ export interface BracketPoint extends PointCommon {
   readonly stages?: Readonly<Record<string, number>>;
   /** Branch-and-bound subdomains bounded (modes exact, certify). */
   readonly nodes?: number;
+  /**
+   * The tolerance the status was decided with (every bracket mode but certify): exact when upper − lower ≤
+   * tolerance × upper; 0: the absolute EXACT_TOLERANCE. Absent in records written before --tolerance (their rule was 0).
+   */
+  readonly tolerance?: number;
 }
 
 /** One point's answer: the family of its mode decides its fields (points.jsonl writes both alike: points-file.ts). */

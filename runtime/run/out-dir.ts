@@ -14,7 +14,7 @@ import {
 } from "../../compiler/index.js";
 import { ALGORITHMS, type Algorithm } from "../rho/point.js";
 import type { LazyOptions } from "../lazy/lazy-loop.js";
-import { RHO_MODES, type RhoMode } from "../rho/modes.js";
+import { closesBracket, RHO_MODES, type RhoMode } from "../rho/modes.js";
 import { LAYOUTS, type Layout } from "../data/input-map.js";
 import { type PointResult } from "../rho/result.js";
 import type { RunConfig } from "./point-runner.js";
@@ -48,7 +48,41 @@ export type RunIdentity = {
   readonly backend?: EngineBackend;
   /** augment's confidence margin (--margin; RunConfig.margin): present only for a run of augment. */
   readonly margin?: number;
+  /**
+   * The bracket's closure (--tolerance; RunConfig.tolerance): present for rho's and measure's bracket modes (modes.ts
+   * CLOSING_MODES). Absent in a run.json written before it, whose points were decided by the absolute 1e-3 px: read
+   * as 0 (identityTolerance).
+   */
+  readonly tolerance?: number;
 };
+
+/**
+ * The tolerance a run.json's points were decided with: its own; 0 (the absolute 1e-3 px) for a bracket run written
+ * before --tolerance; undefined where no status exact is decided (restrict, certify, the attacks).
+ */
+export function identityTolerance(id: { readonly mode?: unknown; readonly tolerance?: unknown }): number | undefined {
+  if (typeof id.tolerance === "number") return id.tolerance;
+  return typeof id.mode === "string" &&
+    (RHO_MODES as readonly string[]).includes(id.mode) &&
+    closesBracket(id.mode as RhoMode)
+    ? 0
+    : undefined;
+}
+
+/**
+ * The tolerance measure --resume takes where --tolerance is not given: 0 when --out's run.json is a bracket run
+ * written before --tolerance (so that it resumes under its own rule), else `otherwise` (the CLI's default). A
+ * run.json that cannot be read is left to prepareOut to refuse.
+ */
+export function resumedTolerance(dir: string, otherwise: number): number {
+  try {
+    const v = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as Record<string, unknown>;
+    if (v !== null && typeof v === "object" && !("tolerance" in v) && identityTolerance(v) === 0) return 0;
+  } catch {
+    /* no run.json, or not one: prepareOut says so */
+  }
+  return otherwise;
+}
 
 export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: number): RunIdentity {
   return {
@@ -67,6 +101,7 @@ export function runIdentity(cfg: RunConfig, indices: readonly number[], eps: num
     ...(cfg.std ? { std: cfg.std } : {}),
     backend: cfg.backend ?? "onnxruntime",
     ...(cfg.margin !== undefined ? { margin: cfg.margin } : {}),
+    ...(cfg.tolerance !== undefined ? { tolerance: cfg.tolerance } : {}),
   };
 }
 
@@ -105,6 +140,7 @@ export function parseIdentity(text: string, path: string): Result<{ identity: Ru
     ["std", (x) => x === undefined || (Array.isArray(x) && x.every(isNum))],
     ["backend", (x) => x === undefined || (ENGINE_BACKENDS as readonly unknown[]).includes(x)],
     ["margin", (x) => x === undefined || isNum(x)],
+    ["tolerance", (x) => x === undefined || isNum(x)],
   ];
   const bad = checks.find(([k, ok]) => !ok(v[k]));
   if (bad)
@@ -135,7 +171,12 @@ export function prepareOut(dir: string, identity: Record<string, unknown>, resum
     } catch {
       return fail(diag("cli/resume", `--resume: ${runPath} is not valid JSON (not a run.json of robustc measure)`));
     }
-    const d = identityDifferences(before, identity);
+    // A bracket run written before --tolerance was decided by the absolute rule: its missing tolerance reads as 0.
+    const legacy =
+      before !== null && typeof before === "object" && !("tolerance" in before) && "tolerance" in identity
+        ? identityTolerance(before)
+        : undefined;
+    const d = identityDifferences(legacy !== undefined ? { ...before, tolerance: legacy } : before, identity);
     if (d.length > 0)
       return fail(
         diag(
@@ -176,6 +217,7 @@ const OPTION_OF: Record<string, string> = {
   std: "--std",
   backend: "--backend",
   margin: "--margin",
+  tolerance: "--tolerance",
 };
 
 /**

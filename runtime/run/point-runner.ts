@@ -28,6 +28,11 @@ export interface RunConfig extends PointPlan {
   readonly backend?: EngineBackend;
   /** --threads: onnxruntime's intra-op threads for this thread's evaluator and engine sessions (default 1). */
   readonly threads?: number;
+  /**
+   * --tolerance (rho and measure, the bracket's modes): PointContext.tolerance, relative to upper (0: the absolute
+   * 1e-3 px); absent: the library default (rho/result.ts DEFAULT_TOLERANCE).
+   */
+  readonly tolerance?: number;
 }
 
 export interface PointRunner {
@@ -65,6 +70,7 @@ export async function localContext(cfg: RunConfig, opened?: Session): Promise<{ 
     pixelMax: cfg.pixelScale,
     lazy: cfg.lazy,
     ...(cfg.margin !== undefined ? { margin: cfg.margin } : {}),
+    ...(cfg.tolerance !== undefined ? { tolerance: cfg.tolerance } : {}),
   };
   return { session, ctx };
 }

@@ -44,6 +44,11 @@ export type PointRecord = {
   readonly upper?: number | "inf" | null;
   readonly gap?: number | "inf" | null;
   readonly optimal?: boolean | null;
+  /**
+   * The tolerance the status was decided with (not with --mode certify): exact when upper − lower ≤ tolerance ×
+   * upper; 0: the absolute 1e-3 px. Absent in records written before --tolerance (their rule: 0).
+   */
+  readonly tolerance?: number;
   /** The paper's rho_hat beside the bracket. */
   readonly rho_hat?: number | "inf" | null;
   readonly rho_hat_above?: number | "inf" | null;
@@ -85,6 +90,7 @@ export function pointRecord(p: PointResult, withExample = false): PointRecord {
           upper: finite(p.upper),
           gap: finite(p.gap),
           optimal: p.optimal ?? null,
+          ...(p.tolerance !== undefined ? { tolerance: p.tolerance } : {}),
           rho_hat: finite(p.rhoHat),
           rho_hat_above: finite(p.rhoHatAbove),
           upper_label: p.upper !== null && p.upper !== undefined ? p.target : null,
@@ -130,6 +136,7 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
       upper: bound(r.upper),
       gap: bound(r.gap),
       optimal: (r.optimal ?? null) as boolean | null,
+      ...(typeof r.tolerance === "number" ? { tolerance: r.tolerance } : {}),
       rhoHat: bound(r.rho_hat),
       rhoHatAbove: bound(r.rho_hat_above),
       ...(typeof r.stages === "object" && r.stages !== null

@@ -203,9 +203,12 @@ describe("runtime/report/json: measureReport", () => {
       add: DEFAULT_LAZY.add,
       time_limit: DEFAULT_LAZY.timeLimit,
       tolerance: DEFAULT_LAZY.tolerance,
+      // The identity has no --tolerance (as a run.json written before it): its points were decided by the 1e-3 px.
+      exact_tolerance: 0,
       resumed_points: 0,
     });
     const table = formatMeasureReport(r);
+    assert.match(table, /^ {2}exact\s+2 \(upper - lower <= 0\.001 pixels\)$/m);
     assert.match(table, /phi\(20\) in \[phi_lower, phi_upper\]\s+\[40\.00%, 80\.00%\]/);
     assert.match(table, /paper's phi_hat\(20\) from rho_hat\s+20\.00% \(1\/5\)/);
     assert.match(table, /lower <= rho <= upper/);
