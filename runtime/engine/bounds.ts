@@ -28,6 +28,7 @@ import {
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
+import { engineSession } from "./onnxruntime.js";
 
 /*
  * Design notes:
@@ -196,12 +197,7 @@ export class OnnxRuntimeBounds {
     const key = `${optimisable}:${refine}`;
     let s = this.sessions.get(key);
     if (!s) {
-      s = ort.InferenceSession.create(unwrap(boundsGraph(this.net, this.m, { optimisable, refine })), {
-        logSeverityLevel: 3,
-        executionProviders: ["cpu"],
-        intraOpNumThreads: this.options.threads ?? 1,
-        interOpNumThreads: 1,
-      });
+      s = engineSession(unwrap(boundsGraph(this.net, this.m, { optimisable, refine })), this.options.threads ?? 1);
       this.sessions.set(key, s);
     }
     return s;

@@ -7,7 +7,7 @@ import { EngineWithBounds } from "./bounds.js";
 import { OnnxRuntimeEngine } from "./onnxruntime.js";
 import { ReferenceEngine } from "./reference.js";
 
-export { ENGINE_PROVIDER, OnnxRuntimeEngine } from "./onnxruntime.js";
+export { engineProvider, OnnxRuntimeEngine } from "./onnxruntime.js";
 export { ReferenceEngine } from "./reference.js";
 export { EngineWithBounds, OnnxRuntimeBounds, referenceBounds } from "./bounds.js";
 

@@ -1,7 +1,8 @@
 // The onnxruntime backend of the engine: runs the graphs the compiler emits from the IR (compiler/engine/) with
-// onnxruntime-node on the CPU, float32. One session per graph kind, created on first use and kept for the
-// engine's life (an engine belongs to one network: sessions are cached per network and graph kind); a batch
-// of any size goes through one `session.run` (each costs ~50–60 µs from Node: batch small networks).
+// onnxruntime-node, float32, on CUDA where its libraries are installed and load, else the CPU (engineSession). One
+// session per graph kind, created on first use and kept for the engine's life (an engine belongs to one network:
+// sessions are cached per network and graph kind); a batch of any size goes through one `session.run` (each costs
+// ~50–60 µs from Node: batch small networks).
 
 import * as ort from "onnxruntime-node";
 import {
@@ -19,9 +20,32 @@ import {
   type GraphKind,
   type Network,
 } from "../../compiler/index.js";
+import { createSession, cudaInstalled } from "../evaluator/onnxruntime.js";
 
-/** The execution provider the engine's sessions run on (report.json names it). */
-export const ENGINE_PROVIDER = "cpu";
+/**
+ * The execution provider the engine's sessions are created with (report.json names it): CUDA where onnxruntime-node's
+ * CUDA provider libraries are installed beside its binding (they are not downloaded by default), else the CPU. A
+ * session CUDA cannot create runs on the CPU, with one warning on stderr (engineSession).
+ */
+export const engineProvider = (): "cuda" | "cpu" => (cudaInstalled() ? "cuda" : "cpu");
+
+let warnedFallback = false;
+
+/**
+ * A session for one of the engine's graphs (forward, gradient, bounds): graph optimisations on (the generated
+ * graphs have no Pad node, so the Pad-into-MaxPool fusion that made the evaluator turn them off cannot apply, and
+ * the others keep results within rounding), CUDA where installed. Never required: without CUDA, the CPU. The
+ * bounds graph is float64, whose soundness argument holds on either device (IEEE double, any summation order,
+ * FMA or not: bounds-graph.ts).
+ */
+export async function engineSession(bytes: Uint8Array, threads: number): Promise<ort.InferenceSession> {
+  const { session, provider } = await createSession(bytes, "auto", threads, true);
+  if (provider !== engineProvider() && !warnedFallback) {
+    warnedFallback = true;
+    process.stderr.write("robustc: warning: onnxruntime's CUDA provider did not load; the engine runs on the CPU\n");
+  }
+  return session;
+}
 
 export class OnnxRuntimeEngine implements EngineCore {
   readonly backend = "onnxruntime" as const;
@@ -54,16 +78,7 @@ export class OnnxRuntimeEngine implements EngineCore {
   session(kind: GraphKind): Promise<ort.InferenceSession> {
     let s = this.sessions.get(kind);
     if (!s) {
-      const bytes = this.graphs.get(kind)!;
-      // Graph optimisations stay on (onnxruntime's default): the generated graphs have no Pad node, so the
-      // Pad-into-MaxPool fusion that made the evaluator turn them off (runtime/evaluator/onnxruntime.ts) cannot
-      // apply, and the others keep float32 results within rounding.
-      s = ort.InferenceSession.create(bytes, {
-        logSeverityLevel: 3,
-        executionProviders: [ENGINE_PROVIDER],
-        intraOpNumThreads: this.options.threads ?? 1,
-        interOpNumThreads: 1,
-      });
+      s = engineSession(this.graphs.get(kind)!, this.options.threads ?? 1);
       this.sessions.set(kind, s);
     }
     return s;

@@ -26,7 +26,7 @@ export interface OrtOptions {
  * CUDA is tried only when its provider libraries are installed beside the binding (the install skips their
  * download): trying without them makes onnxruntime print a native error that nothing can silence.
  */
-function cudaInstalled(): boolean {
+export function cudaInstalled(): boolean {
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
     const dir = join(pkg, "bin", "napi-v6", process.platform, process.arch);
@@ -39,18 +39,23 @@ function cudaInstalled(): boolean {
   }
 }
 
-async function createSession(
+/**
+ * A session on CUDA where its libraries are installed and it loads (provider "auto"), else on the CPU; says which.
+ * `optimise`: onnxruntime's graph optimisations (the engine's generated graphs; off for the model as written).
+ */
+export async function createSession(
   model: string | Uint8Array,
   provider: "auto" | "cpu",
   threads?: number,
-): Promise<{ session: ort.InferenceSession; provider: string }> {
-  // Graph optimisations are off: onnxruntime's basic-level PadFusion folds Pad(0) into a following MaxPool's
-  // pads, which MaxPool fills with -inf, changing the result wherever a window's real values are all negative
-  // (found by test/properties/evaluators-agree; onnxruntime PR #18136 added the fusion). The check that every
-  // adversarial example goes through must evaluate the model as written.
+  optimise = false,
+): Promise<{ session: ort.InferenceSession; provider: "cuda" | "cpu" }> {
+  // Graph optimisations are off for the model as written: onnxruntime's basic-level PadFusion folds Pad(0) into a
+  // following MaxPool's pads, which MaxPool fills with -inf, changing the result wherever a window's real values
+  // are all negative (found by test/properties/evaluators-agree; onnxruntime PR #18136 added the fusion). The check
+  // that every adversarial example goes through must evaluate the model as written.
   const base: ort.InferenceSession.SessionOptions = {
     logSeverityLevel: 3,
-    graphOptimizationLevel: "disabled",
+    ...(optimise ? {} : { graphOptimizationLevel: "disabled" as const }),
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
   if (provider === "auto" && cudaInstalled()) {

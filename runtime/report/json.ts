@@ -13,7 +13,7 @@ import { identityTolerance, type RunIdentity } from "../run/out-dir.js";
 import { exactTolerance, isBracket, type PointResult } from "../rho/result.js";
 import type { Algorithm } from "../rho/point.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
-import { ENGINE_PROVIDER } from "../engine/index.js";
+import { engineProvider } from "../engine/index.js";
 
 const require = createRequire(import.meta.url);
 /** A package's version; `highs` exports no ./package.json, so it is read beside the package's main file. */
@@ -78,7 +78,7 @@ export function measureReport(run: MeasuredRun): MeasureReport {
       // The engine behind the attacks (--backend) and, for onnxruntime, its execution provider; absent in a
       // run.json written before issue 23.
       ...(id.backend
-        ? { backend: id.backend, execution_provider: id.backend === "onnxruntime" ? ENGINE_PROVIDER : null }
+        ? { backend: id.backend, execution_provider: id.backend === "onnxruntime" ? engineProvider() : null }
         : {}),
       ...run.settings,
     },

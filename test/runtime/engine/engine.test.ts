@@ -11,7 +11,8 @@ import { layerWindows, networkMatrices } from "../../../compiler/ir/matrices.js"
 import type { Network } from "../../../compiler/ir/network.js";
 import { flip, type Flip } from "../../../compiler/ir/pattern.js";
 import { logitCombinationGradient } from "../../../runtime/lazy/region.js";
-import { openEngine } from "../../../runtime/engine/index.js";
+import { engineProvider, openEngine } from "../../../runtime/engine/index.js";
+import { cudaInstalled } from "../../../runtime/evaluator/onnxruntime.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
 
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -196,6 +197,20 @@ describe("runtime/engine: the interface", function () {
     } finally {
       await one.dispose();
       await two.dispose();
+    }
+  });
+
+  it("runs on CUDA exactly where its provider libraries are installed (report.json's execution_provider), else the CPU", async () => {
+    // This machine has no CUDA libraries beside onnxruntime-node's binding (the install skips them): the CPU.
+    assert.equal(engineProvider(), cudaInstalled() ? "cuda" : "cpu");
+    const r = loadNetwork("examples/models/mnist_mlp.onnx");
+    assert.ok(r.ok);
+    const e = openEngine(r.value.network, networkMatrices(r.value.network), "onnxruntime");
+    try {
+      const y = await e.forward(new Float32Array(784), 1);
+      assert.equal(y.length, 10);
+    } finally {
+      await e.dispose();
     }
   });
 
