@@ -305,7 +305,8 @@ export async function proveRows(
     if (nodes >= o.nodeLimit) return done("unknown", heap.peek()!.value, `node limit ${o.nodeLimit} reached`);
     // As many as the deadline leaves room for (2 boxes per subdomain at the last call's pace).
     const room = perBox > 0 && !o.deterministic ? Math.floor((o.deadline - now) / 1000 / (2 * perBox)) : batch;
-    const k = Math.max(1, Math.min(batch, room, heap.size()));
+    // Nor more than the node limit leaves (each popped subdomain makes two).
+    const k = Math.max(1, Math.min(batch, room, heap.size(), Math.ceil((o.nodeLimit - nodes) / 2)));
     const popped: Domain[] = [];
     for (let i = 0; i < k; i++) popped.push(heap.pop()!);
     const leaf = popped.find((d) => d.branch === null);

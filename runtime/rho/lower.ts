@@ -200,8 +200,8 @@ export function certifiedLowerEngine(
  * batched branch and bound as the decision (bab/batched.ts: optimised slopes, β multipliers), within a budget of
  * `nodes` subdomains (not seconds: the answer does not depend on the machine's load, so --jobs 2 gives --jobs 1's
  * points) and the point's time left (`seconds`, a safety). Each decision asks at the midpoint of what is proved and
- * what is not, but at most 1.5 × the proved radius (a net whose bounds are far from its examples gets small steps
- * it can take), with half the subdomains left. Seven decisions at most. Returns the largest radius proved (≥ from).
+ * what is not, but at most PROVE_STEP × the proved radius (small steps it can take: a failed decision costs its
+ * whole share), with half the subdomains left. Seven decisions at most. Returns the largest radius proved (≥ from).
  * Needs an optimisable engine.
  */
 export async function provedLower(
@@ -223,7 +223,7 @@ export async function provedLower(
     decisions = 0;
   while (decisions < 7 && budget.nodes - nodes >= 2 * MIN_DECISION_NODES && top > proved) {
     const mid = (proved + top) / 2,
-      q = proved > 0 ? Math.min(mid, 1.5 * proved) : mid;
+      q = proved > 0 ? Math.min(mid, PROVE_STEP * proved) : mid;
     const bx = radiusBox(xStar, q, box.lo, box.hi);
     const r = await proveRows(engine, net, bx.lower, bx.upper, rows, R, {
       ...DEFAULT_BATCHED_BAB,
@@ -239,6 +239,13 @@ export async function provedLower(
   }
   return { lower: proved, nodes, decisions };
 }
+
+/**
+ * The proof stage's largest step over the proved radius. On mnist_mlp's first 40 test digits (37 with both bounds;
+ * 600 subdomains a point) median lower/upper 0.786 with 1.5, 0.790 with 1.2, 0.796 with 1.1 (mean 0.770, 0.779,
+ * 0.782), median seconds 1.11, 1.03, 1.16.
+ */
+const PROVE_STEP = 1.2;
 
 /** The fewest subdomains a proof-stage decision gets (below it the stage stops). */
 const MIN_DECISION_NODES = 16;
