@@ -6,7 +6,7 @@
 // adversarial or not-found.
 
 import { patternAt, trace } from "../../compiler/index.js";
-import { checkedRegionLp } from "./region-lp.js";
+import { BRACKET_LAZY, checkedRegionLp } from "./region-lp.js";
 import { DEFAULT_WALK, FORWARD_STEP, walkForward } from "./walk.js";
 import type { Seed } from "../point/seed.js";
 import { fullRadius, marginLadder } from "../point/check.js";
@@ -36,7 +36,7 @@ export async function marginExample(
   const { xStar, star } = seed;
   const withMargin = { ...ctx, margin: alpha };
   const ladder = marginLadder(withMargin, star.logits);
-  let c = await checkedRegionLp(withMargin, region, xStar, p.target, p.predicted, ladder, timeLimit);
+  let c = await checkedRegionLp(withMargin, region, xStar, p.target, p.predicted, ladder, timeLimit, undefined, BRACKET_LAZY);
   const left = timeLimit - (performance.now() - t0) / 1000;
   if (!c && left > 0) {
     // From the example (already past the boundary) on, region by region, until a region reaches the margin.
@@ -50,7 +50,7 @@ export async function marginExample(
         p.target,
         p.predicted,
         radius,
-        { ...DEFAULT_WALK, steps: MARGIN_WALK_STEPS, timeLimit: left },
+        { ...DEFAULT_WALK, steps: MARGIN_WALK_STEPS, timeLimit: left, lazy: BRACKET_LAZY },
         FORWARD_STEP,
         from,
       )

@@ -158,13 +158,16 @@ export async function walkForward(
         lower: ctx.pixelMin / ctx.pixelScale,
         upper: ctx.pixelMax / ctx.pixelScale,
       },
-      { ...(ctx.lazy ?? DEFAULT_LAZY), timeLimit: left() },
+      { ...(ctx.lazy ?? DEFAULT_LAZY), ...opts.lazy, timeLimit: left() },
     );
     if (r.status !== "optimal") return done(null, k);
     margin = r.t!;
     z = r.x!;
     if (margin > ladder[0])
-      return done(await checkedRegionLp(ctx, ph, xStar, target, predicted, ladder, Math.max(0.1, left()), radius), k);
+      return done(
+        await checkedRegionLp(ctx, ph, xStar, target, predicted, ladder, Math.max(0.1, left()), radius, opts.lazy),
+        k,
+      );
     const flips = bindingFlips(ctx, ph, z, tol);
     // The ball stopped it, not a facet: on in the same region from z, with a ball twice as large.
     if (flips.length === 0) {
