@@ -36,7 +36,17 @@ export async function marginExample(
   const { xStar, star } = seed;
   const withMargin = { ...ctx, margin: alpha };
   const ladder = marginLadder(withMargin, star.logits);
-  let c = await checkedRegionLp(withMargin, region, xStar, p.target, p.predicted, ladder, timeLimit, undefined, BRACKET_LAZY);
+  let c = await checkedRegionLp(
+    withMargin,
+    region,
+    xStar,
+    p.target,
+    p.predicted,
+    ladder,
+    timeLimit,
+    undefined,
+    BRACKET_LAZY,
+  );
   const left = timeLimit - (performance.now() - t0) / 1000;
   if (!c && left > 0) {
     // From the example (already past the boundary) on, region by region, until a region reaches the margin.
