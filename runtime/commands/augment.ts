@@ -85,6 +85,33 @@ export function commitStaged(staging: string, out: string, files: readonly [stri
   }
 }
 
+/**
+ * An augment directory's files (augment and merge write the same five): the images (an encoded .npy), the kept
+ * examples' labels and indices, points.jsonl's text and manifest.json's, committed as commitStaged does.
+ */
+export function commitAugment(
+  staging: string,
+  out: string,
+  images: Uint8Array,
+  kept: readonly { readonly label: number; readonly index: number }[],
+  points: string,
+  manifest: string,
+): void {
+  const column = (f: (e: (typeof kept)[number]) => number) =>
+    encodeNpy(
+      [kept.length],
+      "int64",
+      kept.map((e) => f(e)),
+    );
+  commitStaged(staging, out, [
+    ["images.npy", images],
+    ["labels.npy", column((e) => e.label)],
+    ["index.npy", column((e) => e.index)],
+    ["points.jsonl", points],
+    ["manifest.json", manifest],
+  ]);
+}
+
 interface Parsed {
   readonly margin: number;
   readonly shard: Shard | null;
@@ -247,27 +274,14 @@ export async function writeAugment(
   const images = new Uint8Array(kept.length * n);
   kept.forEach((e, k) => images.set(e.pixels, k * n));
   const { shape, values } = toDataLayout(session, images, kept.length);
-  commitStaged(staging, out, [
-    ["images.npy", encodeNpy(shape, "uint8", values)],
-    [
-      "labels.npy",
-      encodeNpy(
-        [kept.length],
-        "int64",
-        kept.map((e) => e.label),
-      ),
-    ],
-    [
-      "index.npy",
-      encodeNpy(
-        [kept.length],
-        "int64",
-        kept.map((e) => e.index),
-      ),
-    ],
-    ["points.jsonl", rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join("")],
-    ["manifest.json", manifestText(m, counts, rounded)],
-  ]);
+  commitAugment(
+    staging,
+    out,
+    encodeNpy(shape, "uint8", values),
+    kept,
+    rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join(""),
+    manifestText(m, counts, rounded),
+  );
   return formatAugment(m, out, counts);
 }
 

@@ -10,7 +10,7 @@ import { encodeNpy, readNpy, type NpyArray } from "../data/npy.js";
 import { identityDifferences, parseIdentity, type RunIdentity } from "../run/out-dir.js";
 import { parseShard, shardIndices, shardName, type Shard } from "../run/shard.js";
 import { AUGMENT_ALGORITHMS, type AugmentAlgorithm, type AugmentCounts } from "../augment.js";
-import { commitStaged, formatAugment, manifestText, prepareStaging, type AugmentMeta } from "./augment.js";
+import { commitAugment, formatAugment, manifestText, prepareStaging, type AugmentMeta } from "./augment.js";
 
 /** An augment output (manifest.json, no run.json): what merge tells from a measurement's --out. */
 export const isAugmentDir = (dir: string): boolean =>
@@ -192,26 +192,13 @@ export function mergeAugmentShards(dirs: readonly string[], out: string): string
   };
   const counts = sumCounts(shards.map((s) => countsOf(s.manifest)));
   const staging = unwrap(prepareStaging(out));
-  commitStaged(staging, out, [
-    ["images.npy", encodeNpy([kept.length, ...tail], "uint8", images)],
-    [
-      "labels.npy",
-      encodeNpy(
-        [kept.length],
-        "int64",
-        kept.map((e) => e.label),
-      ),
-    ],
-    [
-      "index.npy",
-      encodeNpy(
-        [kept.length],
-        "int64",
-        kept.map((e) => e.index),
-      ),
-    ],
-    ["points.jsonl", lines.map((l) => l.text + "\n").join("")],
-    ["manifest.json", manifestText(meta, counts, lines)],
-  ]);
+  commitAugment(
+    staging,
+    out,
+    encodeNpy([kept.length, ...tail], "uint8", images),
+    kept,
+    lines.map((l) => l.text + "\n").join(""),
+    manifestText(meta, counts, lines),
+  );
   return formatAugment(meta, out, counts);
 }

@@ -3,11 +3,27 @@
 // gives them) consistent with an anchor point of each box, and the test of whether a traced point lies in a box's
 // subdomain.
 
+import assert from "node:assert/strict";
 import { trace } from "../../compiler/analysis/trace.js";
-import type { NetworkMatrices } from "../../compiler/ir/matrices.js";
+import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
+import { networkMatrices, type NetworkMatrices } from "../../compiler/ir/matrices.js";
 import { sizeOf, type Network } from "../../compiler/ir/network.js";
+import { prng, type RandomNet } from "./arbitraries.js";
 
 type Trace = ReturnType<typeof trace>;
+
+/** A random network's bounds case: the network, B random boxes and R random rows per box over its K outputs. */
+export function randomCase(rn: RandomNet, seed: number, B: number, R: number) {
+  const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
+  assert.ok(loaded.ok, rn.description);
+  const net = loaded.value.network;
+  const m = networkMatrices(net);
+  const [n, K] = [sizeOf(net.inputShape), sizeOf(net.layers[net.output].shape)];
+  const r = prng(seed);
+  const { lower, upper } = randomBoxes(r, B, n);
+  const rows = Float64Array.from({ length: B * R * K }, () => 2 * r() - 1);
+  return { net, m, n, K, r, lower, upper, rows };
+}
 
 /** B boxes of n values each around centres in [−1, 1], radii ~0.01, ~0.2 and ~1 (cycling). */
 export function randomBoxes(r: () => number, B: number, n: number): { lower: Float64Array; upper: Float64Array } {

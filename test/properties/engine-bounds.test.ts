@@ -17,7 +17,6 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
 import { networkMatrices } from "../../compiler/ir/matrices.js";
 import { sizeOf, type Network } from "../../compiler/ir/network.js";
 import { trace } from "../../compiler/analysis/trace.js";
@@ -25,8 +24,8 @@ import { tightBounds } from "../../compiler/analysis/bounds/backsub.js";
 import { ENGINE_BACKSUB_WORK } from "../../compiler/engine/index.js";
 import { layerWindows } from "../../compiler/ir/matrices.js";
 import { openEngine } from "../../runtime/engine/index.js";
-import { convArb, layerZooArb, mlpArb, prng, type RandomNet } from "../helpers/arbitraries.js";
-import { inSubdomain, randomBoxes, samplePoints, splitClamps } from "../helpers/boxes.js";
+import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
+import { inSubdomain, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 /** ort and reference bounds differ by at most TOL·(1 + |reference|). */
 const TOL = 1e-5;
@@ -65,16 +64,9 @@ type Mode = "DeepPoly's slopes" | "random slopes" | "split clamps";
 
 async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
   const withSlopes = mode === "random slopes";
-  const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
-  assert.ok(loaded.ok, rn.description);
-  const net = loaded.value.network;
-  const m = networkMatrices(net);
-  const [n, K] = [sizeOf(net.inputShape), sizeOf(net.layers[net.output].shape)];
-  const r = prng(seed);
   const B = 3,
     R = 3;
-  const { lower, upper } = randomBoxes(r, B, n);
-  const rows = Float64Array.from({ length: B * R * K }, () => 2 * r() - 1);
+  const { net, m, n, K, r, lower, upper, rows } = randomCase(rn, seed, B, R);
   const ref = openEngine(net, m, "reference");
   const ort = openEngine(net, m, "onnxruntime");
   assert.equal(ort.boundsBackend, "onnxruntime", `${rn.description}: ${ort.boundsFallback}`);

@@ -10,26 +10,17 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loadNetworkFromBytes } from "../../compiler/frontend/onnx/lower.js";
-import { networkMatrices } from "../../compiler/ir/matrices.js";
 import { sizeOf } from "../../compiler/ir/network.js";
 import { trace } from "../../compiler/analysis/trace.js";
 import { openEngine } from "../../runtime/engine/index.js";
 import { optimisedBounds } from "../../runtime/engine/optimise.js";
-import { convArb, layerZooArb, mlpArb, prng, type RandomNet } from "../helpers/arbitraries.js";
-import { inSubdomain, randomBoxes, samplePoints, splitClamps } from "../helpers/boxes.js";
+import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
+import { inSubdomain, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 async function check(rn: RandomNet, seed: number, split: boolean): Promise<void> {
-  const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
-  assert.ok(loaded.ok, rn.description);
-  const net = loaded.value.network;
-  const m = networkMatrices(net);
-  const [n, K] = [sizeOf(net.inputShape), sizeOf(net.layers[net.output].shape)];
-  const r = prng(seed);
   const B = 3,
     R = 2;
-  const { lower, upper } = randomBoxes(r, B, n);
-  const rows = Float64Array.from({ length: B * R * K }, () => 2 * r() - 1);
+  const { net, m, n, K, r, lower, upper, rows } = randomCase(rn, seed, B, R);
   const engine = openEngine(net, m, "onnxruntime");
   try {
     assert.ok(engine.optimisable, rn.description);
