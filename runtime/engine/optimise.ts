@@ -63,7 +63,7 @@ export interface OptimisedBounds {
   /** Per ReLU layer B·R·n: the slopes and multipliers each box ended with (warm starts for its children). */
   readonly rowSlopes: Float64Array[];
   readonly multipliers: Float64Array[];
-  /** With `coefficients`: per ReLU layer B·R·n, each box's coefficients from its last call. */
+  /** With `coefficients`: per ReLU layer B·R·n, each box's coefficients from its last call that raised one of its rows. */
   readonly coefficients?: Float64Array[];
   /** Engine calls made. */
   readonly calls: number;
