@@ -2,7 +2,16 @@
 // the engine whose bounds graph the batched branch and bound runs on) and a VNN-LIB property checked against the
 // model's sizes. Shared by `verify` and the vnncomp workers.
 
-import { diag, fail, loadNetwork, networkMatrices, ok, type Network, type Result } from "../../compiler/index.js";
+import {
+  diag,
+  fail,
+  loadNetwork,
+  networkMatrices,
+  ok,
+  type Engine,
+  type Network,
+  type Result,
+} from "../../compiler/index.js";
 import { openEngine } from "../engine/index.js";
 import { readVnnlibFile, type VnnlibProperty } from "../../grammar/vnnlib/parse.js";
 import { OnnxRuntimeEvaluator } from "../evaluator/onnxruntime.js";
@@ -31,7 +40,14 @@ export async function openVerifyModel(path: string): Promise<Result<OpenModel>> 
     );
   }
   const matrices = networkMatrices(net);
-  const engine = openEngine(net, matrices, "onnxruntime", { threads: 1 });
+  // The engine serves only the batched branch and bound's bounds: a network whose graphs the onnxruntime backend
+  // cannot emit gets the reference one (not optimisable: the LP search and the MILPs alone, as before issue 24).
+  let engine: Engine;
+  try {
+    engine = openEngine(net, matrices, "onnxruntime", { threads: 1 });
+  } catch {
+    engine = openEngine(net, matrices, "reference");
+  }
   return ok({
     context: { net, matrices, evaluator, engine },
     warnings: r.value.warnings,
