@@ -391,9 +391,10 @@ export function buildProgram(out: (s: string) => void, argv: readonly string[] =
       num("--job-timeout"),
     )
     .option("--detach", "with --queue: enqueue and exit; robustc merge --queue writes the examples")
+    .option("--resume", "continue the run a killed augment left in DIR.partial (its finished points are kept)")
     .addOption(backendOption())
     .addOption(threadsOption())
-    .action((model: string, o: AugmentRequest) => runAugment(model, o, out));
+    .action((model: string, o: AugmentRequest) => runAugment(model, { ...o, argv }, out));
 
   program
     .command("verify")

@@ -13,7 +13,9 @@ Only N of the 8,004 points are attacked (the attacks cost seconds per point), so
 --repeat times (default round(8004 / N)): the examples then weigh in the training set about as much as
 they would had every training point been attacked, as in the paper.
 Writes DIR/aug<t>/ (robustc augment's output), DIR/round<t>.onnx (same input/output names and layout as
-the originals, exported by train.py's export) and DIR/finetune.json (one summary per round).
+the originals, exported by train.py's export), DIR/round<t>.json (its summary) and DIR/finetune.json (one
+summary per round). Restartable: a rerun reuses each finished round (round<t>.onnx with round<t>.json) without
+training it again, and a killed augment continues from the points it finished (robustc augment --resume).
 
 The PyTorch twin is models.MODELS[MODEL_NAME], its weights read from the ONNX initializers (their names
 are the state_dict keys: torch.onnx.export keeps them). Needs node and a built robustc (make build).
@@ -64,6 +66,8 @@ def augment(onnx_path, algorithm, train_points, jobs, margin, out, queue=None):
         cmd += ["--margin", str(margin)]
     if queue:
         cmd += ["--queue", queue]
+    else:
+        cmd += ["--resume"]  # a killed run left its finished points in OUT.partial: keep them
     print("$ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     if queue:
@@ -142,6 +146,19 @@ def main():
     for t in range(1, args.rounds + 1):
         t0 = time.time()
         aug_dir = os.path.join(args.out_dir, "aug%d" % t)
+        path = os.path.join(args.out_dir, "round%d.onnx" % t)
+        row_path = os.path.join(args.out_dir, "round%d.json" % t)
+        if os.path.exists(path) and os.path.exists(row_path):
+            # A finished round (a rerun after a kill): its net and row as written, not trained again, so that the
+            # next round attacks the same net (a killed augment resumes on it).
+            model = load_onnx_weights(MODELS[args.model](), path)
+            with open(row_path) as f:
+                row = json.load(f)
+            print("round %d: reusing %s" % (t, path), flush=True)
+            dirs.append(aug_dir)
+            summary.append(row)
+            current = path
+            continue
         if os.path.exists(os.path.join(aug_dir, "manifest.json")):
             with open(os.path.join(aug_dir, "manifest.json")) as f:
                 man = json.load(f)
@@ -155,7 +172,6 @@ def main():
             t, man["kept"], len(yadv), repeat, args.epochs, args.lr), flush=True)
         t1 = time.time()
         train_round(model, xtr, ytr, np.repeat(xadv, repeat, axis=0), np.repeat(yadv, repeat, axis=0), args.epochs, args.lr, SEED + t)
-        path = os.path.join(args.out_dir, "round%d.onnx" % t)
         export(model, args.model, path)
         model.eval()
         with torch.no_grad():
@@ -168,6 +184,10 @@ def main():
         }
         summary.append(row)
         print("SUMMARY " + json.dumps(row), flush=True)
+        with open(row_path + ".tmp", "w") as f:
+            json.dump(row, f, indent=2)
+            f.write("\n")
+        os.replace(row_path + ".tmp", row_path)
         current = path
     with open(os.path.join(args.out_dir, "finetune.json"), "w") as f:
         json.dump({"model": args.model, "start": args.onnx, "start_test_acc": start_acc, "epochs": args.epochs,

@@ -1,7 +1,9 @@
 // `robustc augment`: adversarial examples of training points for fine-tuning (paper §5), through the measure
 // runner (--jobs workers), one shard of them (--shard K/N; robustc merge combines the shards), or robustc
 // worker processes (--queue); writes images.npy, labels.npy, index.npy, points.jsonl, manifest.json into --out.
-// Nothing is half-written: the files go to DIR.partial, which is renamed to DIR only when all are written.
+// Nothing is half-written: the files go to DIR.partial, which is renamed to DIR only when all are written. While a
+// local run (--jobs, --shard) works, DIR.partial/run/ holds its run.json and its finished points (points.jsonl, as
+// measure writes them): a killed run continues with --resume, losing only the points in flight.
 
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +21,7 @@ import {
   type AugmentCounts,
 } from "../augment.js";
 import { progressBar, runPoints } from "../run/measure.js";
-import { makeDir, runIdentity, type RunIdentity } from "../run/out-dir.js";
+import { makeDir, prepareOut, runIdentity, type RunIdentity } from "../run/out-dir.js";
 import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName, type Shard } from "../run/shard.js";
 import { queuedRun, type AugmentRun } from "../run/queue/queue.js";
@@ -27,6 +29,7 @@ import type { QueueTarget } from "../run/queue/redis-url.js";
 import { openEvaluator, toDataLayout, type Session } from "../run/session.js";
 import { type PointResult } from "../rho/result.js";
 import { checkQueueOptions, jobTimeoutOf, produceOnQueue, queueSettings, type QueueOptions } from "./on-queue.js";
+import { resumeCommand } from "./measure.js";
 import { openRun, type RunRequest } from "./run-request.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index">, Partial<QueueOptions> {
@@ -37,6 +40,10 @@ export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index">,
   readonly shard?: string;
   /** redis://HOST:PORT/NAME: the points as jobs for robustc worker processes. */
   readonly queue?: string;
+  /** Continue the run DIR.partial holds (a local run killed before its files were written). */
+  readonly resume?: boolean;
+  /** The command line as typed (cli.ts): Ctrl-C prints it again with --resume. */
+  readonly argv?: readonly string[];
 }
 
 /** What manifest.json records of a run besides its counts. */
@@ -48,15 +55,18 @@ export interface AugmentMeta extends AugmentRun {
   readonly settings?: Readonly<Record<string, unknown>>;
 }
 
-/** --out must be new (or an empty directory) and its DIR.partial creatable; returns the staging directory. */
-export function prepareStaging(out: string): Result<string> {
+/**
+ * --out must be new (or an empty directory) and its DIR.partial creatable; returns the staging directory. With
+ * `keep`, a DIR.partial already there is kept (--resume); otherwise it is emptied.
+ */
+export function prepareStaging(out: string, keep = false): Result<string> {
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) return fail(diag("cli/out", `--out ${out} exists and is not a directory`));
     if (readdirSync(out).length > 0) return fail(diag("cli/out", `--out ${out} is not empty; choose a new directory`));
   }
   const staging = stagingOf(out);
   try {
-    rmSync(staging, { recursive: true, force: true });
+    if (!keep) rmSync(staging, { recursive: true, force: true });
     // Level by level: a recursive mkdirSync spins forever under /proc (out-dir.ts makeDir).
     const made = makeDir(staging, "--out");
     if (!made.ok) return made;
@@ -72,11 +82,18 @@ const stagingOf = (out: string): string => `${out.replace(/\/+$/, "")}.partial`;
 
 /**
  * Writes the files into the staging directory, then renames it to --out (an empty directory there is replaced);
- * a failure removes the staging directory and leaves --out as it was.
+ * a failure removes the staging directory and leaves --out as it was. The entries `drop` names are removed from the
+ * staging directory after the files are written, before the rename.
  */
-export function commitStaged(staging: string, out: string, files: readonly [string, string | Uint8Array][]): void {
+export function commitStaged(
+  staging: string,
+  out: string,
+  files: readonly [string, string | Uint8Array][],
+  drop: readonly string[] = [],
+): void {
   try {
     for (const [name, data] of files) unwrap(writeFileAtomic(join(staging, name), data));
+    for (const name of drop) rmSync(join(staging, name), { recursive: true, force: true });
     if (existsSync(out)) rmSync(out, { recursive: true }); // an empty directory (checked by prepareStaging)
     renameSync(staging, out);
   } catch (e) {
@@ -96,6 +113,7 @@ export function commitAugment(
   kept: readonly { readonly label: number; readonly index: number }[],
   points: string,
   manifest: string,
+  drop: readonly string[] = [],
 ): void {
   const column = (f: (e: (typeof kept)[number]) => number) =>
     encodeNpy(
@@ -103,13 +121,18 @@ export function commitAugment(
       "int64",
       kept.map((e) => f(e)),
     );
-  commitStaged(staging, out, [
-    ["images.npy", images],
-    ["labels.npy", column((e) => e.label)],
-    ["index.npy", column((e) => e.index)],
-    ["points.jsonl", points],
-    ["manifest.json", manifest],
-  ]);
+  commitStaged(
+    staging,
+    out,
+    [
+      ["images.npy", images],
+      ["labels.npy", column((e) => e.label)],
+      ["index.npy", column((e) => e.index)],
+      ["points.jsonl", points],
+      ["manifest.json", manifest],
+    ],
+    drop,
+  );
 }
 
 interface Parsed {
@@ -130,6 +153,10 @@ function validate(r: AugmentRequest): Result<Parsed> {
     );
   if (r.queue !== undefined && r.shard !== undefined)
     return fail(diag("cli/shard", "--shard and --queue are two ways to spread a run: use one"));
+  if (r.queue !== undefined && r.resume)
+    return fail(
+      diag("cli/resume", "--resume is for local runs: a --queue run resumes by running the same command again"),
+    );
   if (r.queue === undefined) {
     const given = [
       r.attempts !== undefined ? "--attempts" : null,
@@ -213,40 +240,63 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
     }
     return;
   }
-  const staging = unwrap(prepareStaging(r.out));
+  const staging = unwrap(prepareStaging(r.out, r.resume === true));
+  // The run's own directory inside the staging one: its identity (a shard's included) and the finished points.
+  const runDir = join(staging, "run");
+  const done = unwrap(
+    prepareOut(runDir, { ...identity, ...(shard ? { shard: shardName(shard) } : {}) }, r.resume === true),
+  );
   announce();
-  const mine = shard ? shardIndices(indices, shard) : indices;
+  const finished = new Set(done.map((p) => p.index));
+  const todo = (shard ? shardIndices(indices, shard) : indices).filter((i) => !finished.has(i));
+  if (done.length > 0)
+    process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
   const t0 = performance.now();
-  try {
-    const jobs = Math.max(1, Math.min(r.jobs, mine.length));
-    let points: PointResult[];
-    if (mine.length === 0) points = [];
-    else {
-      const runner = await makeRunner(runCfg, jobs, session);
-      try {
-        points = await runPoints(
-          runner,
-          mine,
-          jobs,
-          null,
-          await progressBar(mine.length, process.stderr.isTTY === true),
-        );
-      } finally {
-        await runner.close();
-      }
-    }
-    const meta: AugmentMeta = {
-      ...words,
-      identity,
-      jobs,
-      seconds: (performance.now() - t0) / 1000,
-      ...(shard ? { settings: { shard: shardName(shard) } } : {}),
+  const jobs = Math.max(1, Math.min(r.jobs, todo.length));
+  let points: PointResult[] = [];
+  if (todo.length > 0) {
+    const runner = await makeRunner(runCfg, jobs, session);
+    const bar = await progressBar(todo.length, process.stderr.isTTY === true);
+    // Every finished point is in run/points.jsonl before its tick: Ctrl-C loses only the points in flight.
+    let saved = done.length;
+    const interrupted = () => {
+      bar.stop();
+      process.stderr.write(
+        `\nrobustc: interrupted: ${saved} of ${done.length + todo.length} points saved in ${runDir}/points.jsonl; resume with:\n  ${resumeCommand(r.argv)}\n`,
+      );
+      process.exit(130);
     };
-    log(await writeAugment(r.out, staging, session, points, meta));
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
+    process.on("SIGINT", interrupted);
+    try {
+      points = await runPoints(runner, todo, jobs, join(runDir, "points.jsonl"), {
+        tick: (p) => {
+          saved++;
+          bar.tick(p);
+        },
+        stop: () => bar.stop(),
+      });
+    } finally {
+      process.off("SIGINT", interrupted);
+      await runner.close();
+    }
   }
+  const all = [...done, ...points].sort((a, b) => a.index - b.index);
+  const meta: AugmentMeta = {
+    ...words,
+    identity,
+    jobs,
+    seconds: (performance.now() - t0) / 1000,
+    ...(shard || done.length > 0
+      ? {
+          settings: {
+            ...(shard ? { shard: shardName(shard) } : {}),
+            ...(done.length > 0 ? { resumed_points: done.length } : {}),
+          },
+        }
+      : {}),
+  };
+  // The run's directory goes once the five files are written, just before the rename.
+  log(await writeAugment(r.out, staging, session, all, meta, ["run"]));
 }
 
 /**
@@ -260,6 +310,7 @@ export async function writeAugment(
   session: Session,
   points: readonly PointResult[],
   m: AugmentMeta,
+  drop: readonly string[] = [],
 ): Promise<string> {
   const ort = await openEvaluator(session, "onnxruntime", { threads: 1 });
   let rounded;
@@ -281,6 +332,7 @@ export async function writeAugment(
     kept,
     rounded.map((e) => JSON.stringify(roundedRecord(e)) + "\n").join(""),
     manifestText(m, counts, rounded),
+    drop,
   );
   return formatAugment(m, out, counts);
 }

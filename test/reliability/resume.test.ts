@@ -81,3 +81,66 @@ describe("reliability: kill -9 and --resume", function () {
     );
   });
 });
+
+describe("reliability: augment, kill -9 and --resume", function () {
+  this.timeout(600_000);
+  const AUG = ["augment", "examples/models/mnist_mlp.onnx", "--data", "mnist:train", "--limit", "16", "--margin", "1"];
+  const FILES = ["images.npy", "index.npy", "labels.npy", "points.jsonl"];
+  const manifest = (d: string) => {
+    const m = JSON.parse(readFileSync(join(d, "manifest.json"), "utf8"));
+    delete m.seconds;
+    delete m.resumed_points;
+    return m;
+  };
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "robustc-augment-resume-"));
+    await robustcOk([...AUG, "--out", join(dir, "whole")]);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps the finished points in DIR.partial and writes the uninterrupted run's examples", async () => {
+    const out = join(dir, "killed");
+    const child = spawn("node", ["bin/robustc.js", ...AUG, "--out", out], { stdio: "ignore" });
+    const jsonl = join(`${out}.partial`, "run", "points.jsonl");
+    const t0 = Date.now();
+    while (lines(jsonl) < 4) {
+      assert.ok(Date.now() - t0 < 120_000, "the child wrote no points");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const before = lines(jsonl);
+    assert.ok(before >= 4 && before < 16, `killed after ${before} points`);
+    assert.equal(existsSync(out), false, "no --out from a killed run");
+    // Without --resume the run starts again (its staging directory emptied): here it must resume.
+    const { stderr } = await robustcOk([...AUG, "--out", out, "--resume"]);
+    assert.match(stderr, new RegExp(`resuming: ${before} points finished, ${16 - before} to run`));
+    assert.equal(existsSync(`${out}.partial`), false);
+    for (const f of FILES) assert.deepEqual(readFileSync(join(out, f)), readFileSync(join(dir, "whole", f)), f);
+    assert.deepEqual(manifest(out), manifest(join(dir, "whole")));
+    assert.equal(JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")).resumed_points, before);
+  });
+
+  it("refuses --resume with --queue, and to resume a different run", async () => {
+    await assert.rejects(
+      robustcOk([...AUG, "--out", join(dir, "q"), "--resume", "--queue", "redis://127.0.0.1:1/x"]),
+      (e: { code: number; stderr: string }) => e.code === 2 && /--resume is for local runs/.test(e.stderr),
+    );
+    const out = join(dir, "other");
+    const child = spawn("node", ["bin/robustc.js", ...AUG, "--out", out], { stdio: "ignore" });
+    const jsonl = join(`${out}.partial`, "run", "points.jsonl");
+    const t0 = Date.now();
+    while (lines(jsonl) < 1) {
+      assert.ok(Date.now() - t0 < 120_000, "the child wrote no points");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    await assert.rejects(
+      robustcOk([...AUG.map((a) => (a === "1" ? "2" : a)), "--out", out, "--resume"]),
+      (e: { code: number; stderr: string }) =>
+        e.code === 2 && /--resume: .*run\.json describes another run: --margin was 1/.test(e.stderr),
+    );
+  });
+});
