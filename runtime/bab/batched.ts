@@ -25,6 +25,14 @@ import { optimisedBounds } from "../engine/optimise.js";
  * largest |coefficient| × triangle height −l·u/(u − l) (a negative coefficient, on the upper line, counted in full;
  * a positive one half); the widest unstable ReLU where every score is 0.
  *
+ * Input splitting (as α,β-CROWN on low-dimensional inputs, e.g. ACAS Xu): where the input has at most
+ * INPUT_SPLIT_DIMENSIONS values (or BatchedBabOptions.inputSplit says so), a subdomain is a sub-box instead, and
+ * it is halved at the midpoint of its widest coordinate relative to the root box's width (the first such where
+ * several tie). The halves cover the box, so the same soundness argument holds with no clamps or multipliers: each
+ * child is a box of its own, bounded from scratch (warm-started slopes only). A sub-box where every ReLU is stable
+ * and a row is still open ends the search as unknown: there the bound is the exact minimum of an affine function
+ * over the box (up to the pad), so an input of the box is unsafe or all but.
+ *
  * Batches: the K subdomains of lowest bound are popped at once; K starts at 4 and doubles while a call takes less
  * than CALL_SECONDS, up to maxBatch, and shrinks to what the deadline leaves room for.
  *
@@ -49,6 +57,8 @@ export interface BatchedBabOptions {
   readonly rootIterations: number;
   /** R values: row r is proved where its bound exceeds thresholds[r] (default 0): G_r·y > t_r. */
   readonly thresholds?: Float64Array;
+  /** Split the input box instead of ReLUs (default: where the input has at most INPUT_SPLIT_DIMENSIONS values). */
+  readonly inputSplit?: boolean;
   /**
    * The same search whatever the machine's load (a budget in subdomains: nodeLimit): batches double every round
    * (4, 8, … maxBatch) instead of by the calls' durations, and the deadline only stops the search (a safety), never
@@ -63,6 +73,9 @@ export const DEFAULT_BATCHED_BAB = {
   iterations: 5,
   rootIterations: 50,
 } as const;
+
+/** Inputs of at most this many values are split (the input box halved) rather than their ReLUs (header). */
+export const INPUT_SPLIT_DIMENSIONS = 10;
 
 /** A call's target duration: batches grow while calls are shorter (the session.run overhead amortised). */
 const CALL_SECONDS = 0.25;
@@ -81,6 +94,7 @@ export interface BatchedBabResult {
   readonly reason?: string;
 }
 
+/** A ReLU split (its pre-activation ≥ 0 where active, else ≤ 0); an input split lives in Domain.box instead. */
 interface Split {
   /** Index into Engine.slopeLayers. */
   readonly li: number;
@@ -88,13 +102,22 @@ interface Split {
   readonly active: boolean;
 }
 
+/** A subdomain's input box (the root's, shared, where only ReLUs are split). */
+interface Box {
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+}
+
 interface Domain {
   readonly splits: readonly Split[];
+  readonly box: Box;
+  /** Splits from the root (ReLU and input). */
+  readonly level: number;
   /** min over open rows of the row's lower bound minus its threshold (≤ 0: open; ordering and reports only). */
   readonly value: number;
   /** R flags: rows proved on this subdomain. */
   readonly settled: Uint8Array;
-  /** The ReLU to split next (null: none unstable). */
+  /** The ReLU to split next (li ≥ 0), or the input coordinate to halve (li = −1); null: none. */
   readonly branch: { readonly li: number; readonly j: number } | null;
   /**
    * Per ReLU layer: its pre-activation bounds (n) and R·n slopes and multipliers its optimisation ended with (null:
@@ -126,6 +149,8 @@ export async function proveRows(
   const layers = engine.slopeLayers;
   const widths = layers.map((id) => sizeOf(net.layers[id].shape));
   const optimise = engine.optimisable && o.iterations > 0;
+  const inputSplit = o.inputSplit ?? n <= INPUT_SPLIT_DIMENSIONS;
+  const root: Box = { lower: Float64Array.from(lower), upper: Float64Array.from(upper) };
   const t = o.thresholds ?? new Float64Array(R);
   const warmSize = (R + 2) * widths.reduce((a, w) => a + w, 0) * 2;
   let nodes = 0,
@@ -145,6 +170,8 @@ export async function proveRows(
 
   interface Child {
     readonly splits: readonly Split[];
+    readonly box: Box;
+    readonly level: number;
     readonly parent: Domain | null;
   }
 
@@ -154,7 +181,12 @@ export async function proveRows(
    * depends on (a split further down tightens the layers after it, which back-substitution recomputes).
    */
   const inherits = (c: Child): boolean =>
-    optimise && c.parent?.warm !== null && c.parent !== null && c.splits[c.splits.length - 1].li === layers.length - 1;
+    optimise &&
+    c.parent?.warm !== null &&
+    c.parent !== null &&
+    c.box === c.parent.box &&
+    c.splits.length > 0 &&
+    c.splits[c.splits.length - 1].li === layers.length - 1;
 
   /** Bounds every subdomain in one batch; null entries are refuted (or empty). */
   const evaluate = async (subs: readonly Child[], iterations: number): Promise<(Domain | null)[]> => {
@@ -177,9 +209,9 @@ export async function proveRows(
     const inherit = warm && subs.every(inherits);
     const alpha = warm ? widths.map((w) => new Float64Array(B * Ro * w).fill(-1)) : undefined;
     const gamma = warm ? widths.map((w) => new Float64Array(B * Ro * w)) : undefined;
-    subs.forEach(({ splits, parent }, b) => {
-      lo.set(lower, b * n);
-      hi.set(upper, b * n);
+    subs.forEach(({ splits, box, parent }, b) => {
+      lo.set(box.lower, b * n);
+      hi.set(box.upper, b * n);
       open.forEach((r, k) => {
         G.set(rows.subarray(r * K, (r + 1) * K), (b * Ro + k) * K);
         if (parent) settled[b * Ro + k] = parent.settled[r];
@@ -229,7 +261,7 @@ export async function proveRows(
     }
     perBox = (performance.now() - started) / 1000 / B;
     nodes += B;
-    return subs.map(({ splits, parent }, b) => {
+    return subs.map(({ splits, box, level, parent }, b) => {
       const mine = parent ? parent.settled.slice() : new Uint8Array(R);
       // worst: the batch row (k) of the open row with the lowest bound above its threshold.
       let worst = -1;
@@ -245,7 +277,8 @@ export async function proveRows(
       let best: { li: number; j: number } | null = null,
         bestScore = 0,
         wide: { li: number; j: number } | null = null,
-        wideW = -1;
+        wideW = -1,
+        unstable = false;
       for (let li = 0; li < layers.length; li++) {
         const w = widths[li],
           pl = res.preActivation[li].lower,
@@ -256,6 +289,7 @@ export async function proveRows(
             u = pu[b * w + j];
           if (l > u) return null; // the splits leave no input
           if (!(l < 0 && u > 0)) continue;
+          unstable = true;
           if (u - l > wideW) {
             wideW = u - l;
             wide = { li, j };
@@ -290,14 +324,22 @@ export async function proveRows(
           }),
         };
       }
-      return { splits, value, settled: mine, branch: best ?? wide, warm: keep };
+      return {
+        splits,
+        box,
+        level,
+        value,
+        settled: mine,
+        branch: inputSplit ? (unstable ? widestInput(box, root) : null) : (best ?? wide),
+        warm: keep,
+      };
     });
   };
 
-  const [root] = await evaluate([{ splits: [], parent: null }], o.rootIterations);
-  if (!root) return done("unsat", Infinity);
+  const [top] = await evaluate([{ splits: [], box: root, level: 0, parent: null }], o.rootIterations);
+  if (!top) return done("unsat", Infinity);
   const heap = new Heap<Domain>((p, q) => p.value - q.value);
-  heap.push(root);
+  heap.push(top);
   let batch = 4;
   while (heap.size() > 0) {
     const now = performance.now();
@@ -314,16 +356,22 @@ export async function proveRows(
       return done(
         "unknown",
         Math.min(leaf.value, ...popped.map((d) => d.value)),
-        "a subdomain with no unstable ReLU left is not refuted",
+        inputSplit
+          ? "a sub-box with every ReLU stable is not refuted (its bound is the exact minimum, up to the pad)"
+          : "a subdomain with no unstable ReLU left is not refuted",
       );
     for (const d of popped) if (d.warm) warmHeld -= warmSize;
-    const children = popped.flatMap((d) =>
-      [true, false].map((active) => ({
-        splits: [...d.splits, { li: d.branch!.li, j: d.branch!.j, active }],
-        parent: d,
-      })),
+    const children: Child[] = popped.flatMap((d) =>
+      d.branch!.li < 0
+        ? halves(d.box, d.branch!.j).map((box) => ({ splits: d.splits, box, level: d.level + 1, parent: d }))
+        : [true, false].map((active) => ({
+            splits: [...d.splits, { li: d.branch!.li, j: d.branch!.j, active }],
+            box: d.box,
+            level: d.level + 1,
+            parent: d,
+          })),
     );
-    depth = Math.max(depth, ...children.map((c) => c.splits.length));
+    depth = Math.max(depth, ...children.map((c) => c.level));
     const t = performance.now();
     // The children that take their parent's intermediate bounds, and those that recompute them, in two batches.
     for (const group of [children.filter(inherits), children.filter((c) => !inherits(c))])
@@ -331,4 +379,29 @@ export async function proveRows(
     if (o.deterministic || (performance.now() - t) / 1000 < CALL_SECONDS) batch = Math.min(o.maxBatch, batch * 2);
   }
   return done("unsat", Infinity);
+}
+
+/** The input coordinate to halve: the widest relative to the root box's width (the first of a tie); li = −1. */
+function widestInput(box: Box, root: Box): { li: number; j: number } | null {
+  let j = -1,
+    w = 0;
+  for (let i = 0; i < box.lower.length; i++) {
+    const full = root.upper[i] - root.lower[i];
+    const rel = full > 0 ? (box.upper[i] - box.lower[i]) / full : 0;
+    if (rel > w) {
+      w = rel;
+      j = i;
+    }
+  }
+  return j < 0 ? null : { li: -1, j };
+}
+
+/** The two halves of a box at the midpoint of coordinate j (they cover it: the midpoint is in both). */
+function halves(box: Box, j: number): Box[] {
+  const mid = box.lower[j] + (box.upper[j] - box.lower[j]) / 2;
+  const low = { lower: box.lower, upper: Float64Array.from(box.upper) },
+    high = { lower: Float64Array.from(box.lower), upper: box.upper };
+  low.upper[j] = mid;
+  high.lower[j] = mid;
+  return [low, high];
 }

@@ -432,12 +432,17 @@ describe("properties: limits never give a false unsat (decide with 1–3 nodes o
 
 describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2-input networks against the grid", function () {
   this.timeout(300_000);
-  const seen = { cases: 0, below: 0, provedBelow: 0, nodes: 0 };
-  after(() =>
-    console.log(
-      `      ${seen.cases} points; unsat on ${seen.provedBelow} of the ${seen.below} radii below the grid's rho − 2/${H}; ${seen.nodes} subdomains`,
-    ),
-  );
+  // Both ways of splitting: the input box (the default at 2 inputs) and the ReLUs (with β multipliers).
+  const seen = {
+    input: { cases: 0, below: 0, provedBelow: 0, nodes: 0 },
+    relu: { cases: 0, below: 0, provedBelow: 0, nodes: 0 },
+  };
+  after(() => {
+    for (const [how, s] of Object.entries(seen))
+      console.log(
+        `      ${how} splits: ${s.cases} points; unsat on ${s.provedBelow} of the ${s.below} radii below the grid's rho − 2/${H}; ${s.nodes} subdomains`,
+      );
+  });
 
   const prop = async (r: RandomNet, seed: number) => {
     const net = load(r);
@@ -445,41 +450,50 @@ describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2
     const predicted = argmax(trace(net, x).logits);
     const grid = gridRho(net, x, H);
     if (!Number.isFinite(grid)) return;
-    seen.cases++;
     const K = sizeOf(net.layers[net.output].shape);
     const engine = openEngine(net, networkMatrices(net), "onnxruntime");
     try {
       assert.equal(engine.boundsBackend, "onnxruntime");
-      for (const eps of [grid - 2 / H, grid * 0.5, grid + 1 / H, grid * 1.5]) {
-        if (eps <= 0) continue;
-        const lo = x.map((v) => Math.max(0, v - eps)),
-          hi = x.map((v) => Math.min(1, v + eps));
-        const res = await proveRows(engine, net, lo, hi, marginRows(predicted, K), K - 1, {
-          ...DEFAULT_BATCHED_BAB,
-          deadline: performance.now() + 5000,
-        });
-        seen.nodes += res.nodes;
-        // Sound: unsat at eps says no input within eps has another label, and the grid found one at `grid`.
-        if (res.status === "unsat")
-          assert.ok(eps <= grid + 1e-12, `${r.description}, x* ${Array.from(x)}: unsat at ${eps} > grid ${grid}`);
-        else assert.ok(res.openValue <= 0, `${r.description}: open with a positive bound ${res.openValue}`);
-        if (eps <= grid - 2 / H) {
-          seen.below++;
-          if (res.status === "unsat") seen.provedBelow++;
+      for (const how of ["input", "relu"] as const) {
+        const s = seen[how];
+        s.cases++;
+        for (const eps of [grid - 2 / H, grid * 0.5, grid + 1 / H, grid * 1.5]) {
+          if (eps <= 0) continue;
+          const lo = x.map((v) => Math.max(0, v - eps)),
+            hi = x.map((v) => Math.min(1, v + eps));
+          const res = await proveRows(engine, net, lo, hi, marginRows(predicted, K), K - 1, {
+            ...DEFAULT_BATCHED_BAB,
+            deadline: performance.now() + 5000,
+            inputSplit: how === "input",
+          });
+          s.nodes += res.nodes;
+          // Sound: unsat at eps says no input within eps has another label, and the grid found one at `grid`.
+          const what = `${how} splits, ${r.description}, x* ${Array.from(x)}`;
+          if (res.status === "unsat") assert.ok(eps <= grid + 1e-12, `${what}: unsat at ${eps} > grid ${grid}`);
+          else assert.ok(res.openValue <= 0, `${what}: open with a positive bound ${res.openValue}`);
+          if (eps <= grid - 2 / H) {
+            s.below++;
+            if (res.status === "unsat") s.provedBelow++;
+          }
         }
       }
     } finally {
       await engine.dispose();
     }
   };
-  it("never unsat beyond the grid's rho; unsat on most radii below it", async () => {
+  it("never unsat beyond the grid's rho; unsat on most radii below it, splitting the input or the ReLUs", async () => {
     await fc.assert(fc.asyncProperty(smallMlpArb(fc.constant(2)).filter(varied), fc.integer(), prop), {
       numRuns: 40,
       seed: 7,
     });
-    // With β multipliers the splits constrain the input: every radius below rho was proved when written (78 of 78;
-    // with clamps alone, before them, 51). Not required of all: a leaf's multipliers are optimised, not solved.
-    assert.ok(seen.provedBelow >= 0.9 * seen.below, `unsat on ${seen.provedBelow} of ${seen.below} radii below rho`);
+    // ReLU splits with β multipliers: every radius below rho was proved when written (78 of 78; with clamps alone,
+    // before them, 51). Not required of all: a leaf's multipliers are optimised, not solved. Input splits: the
+    // sub-boxes shrink towards rho's ball, ending where every ReLU is stable.
+    for (const [how, s] of Object.entries(seen))
+      assert.ok(
+        s.provedBelow >= 0.9 * s.below,
+        `${how} splits: unsat on ${s.provedBelow} of ${s.below} radii below rho`,
+      );
   });
 });
 
