@@ -15,7 +15,8 @@
 # worker` processes on that queue, on this and other machines: see below). Writes OUT/table1.md, OUT/table1.json,
 # OUT/fig3a.svg (by L-BFGS-B), fig3b.svg (by the paper's LP with the bracket's band), fig3c.svg (mnist_nin, the
 # stand-in for the paper's NiN on CIFAR-10).
-# Restartable: finished augment directories are reused and measurements resume (--resume).
+# Restartable: finished chains and rounds are reused, a killed augment and a killed measurement resume (--resume).
+# examples/table1-parts.sh saves the finished parts compactly (to commit) and restores them into OUT on a fresh clone.
 #
 # With QUEUE, each augment (in finetune.py) and each measure enqueues its points there and waits for the workers
 # (start them before or after: robustc worker --queue "$QUEUE", any number, on any machine that sees this
