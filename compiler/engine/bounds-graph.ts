@@ -21,6 +21,9 @@ import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
  * DeepPoly's choice) and `clamp_lower_<id>`, `clamp_upper_<id>` [B, n_id] (bounds the caller knows for the
  * pre-activation on the box, e.g. branch and bound's splits; ∓∞ for none). Outputs: `bound` [B, R] and per ReLU layer `pre_lower_<id>`, `pre_upper_<id>` [B, n]
  * (its pre-activation bounds). B and R are symbolic. Every layer's bounds are [B, n] tensors (n its size).
+ * Max-pool layers take clamps too: `clamp_lower_<id>`, `clamp_upper_<id>` [B, n_in] on the pool's input
+ * (branch and bound's max-pool splits), and output that input's bounds as `pre_lower_<id>`, `pre_upper_<id>` and,
+ * in the optimisable variant, the rows' coefficients on the pool's output as `coef_<id>` [B, R, m].
  *
  * What it computes, matching the reference (backsub.ts tightBounds with outputs = false and the engine's work limit,
  * then backsub of the rows, lower side only):
@@ -142,6 +145,10 @@ const SMALL_UPPER = 2 ** -900;
 /** The ReLU layers of a network (layer order): the slopes the bounds take, one input per layer. */
 export const reluLayers = (net: Network): number[] =>
   net.layers.filter((l, i) => l.kind === "relu" && neededLayers(net)[i]).map((l) => l.id);
+
+/** The max-pool layers of a network (layer order): the clamps of their inputs the bounds take (BoundsAsk.poolClamps). */
+export const poolLayers = (net: Network): number[] =>
+  net.layers.filter((l, i) => l.kind === "maxpool" && neededLayers(net)[i]).map((l) => l.id);
 
 /** Why the bounds graph does not cover a network (a matrix too large to make dense), or null. */
 export function boundsGraphRefusal(net: Network): string | null {
@@ -410,6 +417,12 @@ class BoundsEmitter {
     const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 }, rec);
     if (this.optimisable) {
       const zhat = this.relaxedForward(rec);
+      for (const id of poolLayers(this.net)) {
+        const c = rec.coefs.get(id);
+        if (!c) throw new Error(`internal: the rows never reached max-pool layer ${id}`);
+        this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
+        this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], "float64");
+      }
       for (const id of reluLayers(this.net)) {
         const c = rec.coefs.get(id);
         if (!c) throw new Error(`internal: the rows never reached ReLU layer ${id}`);
@@ -422,8 +435,8 @@ class BoundsEmitter {
     }
     this.b.node("Identity", [bound], [BOUNDS_IO.bound], {}, "bound");
     this.b.output(BOUNDS_IO.bound, [B, R], "float64");
-    for (const id of reluLayers(this.net)) {
-      const inp = (this.net.layers[id] as Extract<Layer, { kind: "relu" }>).input;
+    for (const id of [...reluLayers(this.net), ...poolLayers(this.net)]) {
+      const inp = (this.net.layers[id] as Extract<Layer, { kind: "relu" | "maxpool" }>).input;
       const n = sizeOf(this.net.layers[inp].shape);
       this.b.node("Identity", [this.lo[inp]!], [BOUNDS_IO.preLower(id)], {}, `pre_lower_${id}`);
       this.b.node("Identity", [this.hi[inp]!], [BOUNDS_IO.preUpper(id)], {}, `pre_upper_${id}`);
@@ -576,6 +589,14 @@ class BoundsEmitter {
   private maxpool(l: Extract<Layer, { kind: "maxpool" }>): void {
     const w = layerWindows(l),
       m = w.indptr.length - 1;
+    // The caller's clamps on the pool's input (branch and bound's max-pool splits), as a ReLU's on its
+    // pre-activation: the relaxation and every layer after see the clamped bounds.
+    const nIn = sizeOf(this.net.layers[l.input].shape);
+    this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, nIn], "float64");
+    this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, nIn], "float64");
+    this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]);
+    this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]);
+    this.absMax.delete(l.input);
     let slots = 1;
     for (let j = 0; j < m; j++) slots = Math.max(slots, w.indptr[j + 1] - w.indptr[j]);
     // Slot k of window j: its k-th element, or −1 past the window's end (a window in the padding only has none).

@@ -13,7 +13,7 @@ export * from "./types.js";
 export { engineExampleShape, GRAPH_OPSET, MAX_DENSE } from "./emit.js";
 export { forwardGraph } from "./forward-graph.js";
 export { gradientGraph } from "./gradient-graph.js";
-export { BOUNDS_IO, BOUNDS_TINY, boundsGraph, boundsGraphRefusal, reluLayers } from "./bounds-graph.js";
+export { BOUNDS_IO, BOUNDS_TINY, boundsGraph, boundsGraphRefusal, poolLayers, reluLayers } from "./bounds-graph.js";
 
 /** The graph of one kind, as ONNX bytes (or why the graphs cannot express a layer of the network). */
 export function engineGraph(net: Network, kind: EmitGraphKind): Result<Uint8Array> {

@@ -78,6 +78,13 @@ export interface EngineBoxBounds {
    * is coefficient⁺·ẑ in an unstable neuron's row slope and ẑ in its multiplier.
    */
   readonly relaxed?: readonly Float64Array[];
+  /**
+   * Per max-pool layer (Engine.poolLayers' order) the bounds of its input, B·n_in each (with BoundsAsk.poolClamps
+   * applied): branch and bound's max-pool splits read them.
+   */
+  readonly poolInput?: readonly { readonly lower: Float64Array; readonly upper: Float64Array }[];
+  /** With `coefficients` asked for: per max-pool layer the rows' coefficients on its output, B·R·m. */
+  readonly poolCoefficients?: readonly Float64Array[];
 }
 
 /** What Engine.bounds takes and returns beyond the bounds. */
@@ -101,6 +108,12 @@ export interface BoundsAsk {
    * intermediate bounds of an earlier call on the same boxes; default true.
    */
   readonly refine?: boolean;
+  /**
+   * Per max-pool layer (Engine.poolLayers' order) bounds B·n_in that hold on box b for the pool's input (branch and
+   * bound's max-pool splits), intersected with that input's bounds before the pool's relaxation and everything
+   * after it (as clamps do for a ReLU's pre-activation).
+   */
+  readonly poolClamps?: readonly BoundsClamp[];
 }
 
 /** Bounds that hold for one ReLU layer's pre-activation on each of B boxes (B·n values each; ∓∞: none). */
@@ -141,6 +154,8 @@ export interface Engine extends EngineCore {
   readonly optimisable: boolean;
   /** The ReLU layers (ids, layer order) whose lower-relaxation slopes `bounds` takes. */
   readonly slopeLayers: readonly number[];
+  /** The max-pool layers (ids, layer order) whose inputs `bounds` clamps (BoundsAsk.poolClamps). */
+  readonly poolLayers: readonly number[];
   /**
    * Lower bounds of G·y over B boxes by CROWN back-substitution (compiler/analysis/bounds/backsub.ts's rules):
    * the intermediate bounds of every ReLU's pre-activation layer by layer (back-substitution intersected with

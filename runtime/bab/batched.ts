@@ -6,7 +6,15 @@
 // attack's, the LP branch and bound's).
 
 import { Heap } from "heap-js";
-import { sizeOf, type BoundsClamp, type Engine, type EngineBoxBounds, type Network } from "../../compiler/index.js";
+import {
+  layerWindows,
+  sizeOf,
+  type BoundsClamp,
+  type Engine,
+  type EngineBoxBounds,
+  type Layer,
+  type Network,
+} from "../../compiler/index.js";
 import { optimisedBounds } from "../engine/optimise.js";
 
 /*
@@ -24,6 +32,26 @@ import { optimisedBounds } from "../engine/optimise.js";
  * Branching (BaBSR-like, as node.ts pickNeuron): in the subdomain's worst open row, the unstable ReLU with the
  * largest |coefficient| × triangle height −l·u/(u − l) (a negative coefficient, on the upper line, counted in full;
  * a positive one half); the widest unstable ReLU where every score is 0.
+ *
+ * Max-pool splits (a max-pool's window whose best element, the one of largest lower bound, does not dominate: some
+ * other element's upper bound exceeds its lower bound, so the pool's upper line is the constant v ≤ max of the
+ * uppers). The split takes the window's element k of largest upper bound (the best's own included) and the midpoint
+ * c between the window's largest lower bound and that upper bound: one child has x_k ≤ c, the other x_k ≥ c (clamps
+ * of the pool's input, BoundsAsk.poolClamps; where a ReLU computes that input, also of its pre-activation, which is
+ * then ≥ c > 0 or ≤ c). They cover the parent. In the first the window's largest upper bound falls to c (or to the
+ * next element's), in the second its largest lower bound rises to c: the window's gap halves in either child until
+ * its best element dominates and its relaxation is exact (a split at the best's lower bound would not shrink the gap
+ * in its "≥" child). Measured on the random max-pool networks of test/properties/bab.test.ts. Its score, against the ReLUs':
+ * the worst row's coefficient Λ on the pool's output times half the gap (c − lower of best), in full where Λ < 0
+ * (the upper line's constant), a quarter where Λ > 0. A pool split changes the bounds after the pool, so its
+ * children recompute their intermediate bounds; the multiplier sign follows the ReLU clamp where there is one (γ ≤ 0
+ * where z ≥ c > 0). Off by default (BatchedBabOptions.poolSplits): on the random max-pool networks of
+ * test/properties/bab.test.ts, 3 s a decision, they proved none of the radii below the MILP's ρ that ReLU splits
+ * and the root left open, though the open bound rose (e.g. −0.047 to −0.005). The reason: the clamp x_k ≥ c narrows
+ * k's bounds but not the linear bound's minimum over the box, so the child whose best element becomes k takes the
+ * lower line v ≥ x_k with x_k's unclamped minimum, and gains nothing over its parent. What would make them pay: a
+ * multiplier for the split constraint, γ·(x_k − c) with γ ≤ 0 (β-CROWN's for a ReLU split at 0), optimised with
+ * the others.
  *
  * Input splitting (as α,β-CROWN on low-dimensional inputs, e.g. ACAS Xu): where the input has at most
  * INPUT_SPLIT_DIMENSIONS values (or BatchedBabOptions.inputSplit says so), a subdomain is a sub-box instead, and
@@ -60,6 +88,11 @@ export interface BatchedBabOptions {
   /** Split the input box instead of ReLUs (default: where the input has at most INPUT_SPLIT_DIMENSIONS values). */
   readonly inputSplit?: boolean;
   /**
+   * Split max-pool windows too (header; default false: measured not to pay yet, the split constraint has no
+   * multiplier, so a child's pool lower line forgets it).
+   */
+  readonly poolSplits?: boolean;
+  /**
    * The same search whatever the machine's load (a budget in subdomains: nodeLimit): batches double every round
    * (4, 8, … maxBatch) instead of by the calls' durations, and the deadline only stops the search (a safety), never
    * shortens an optimisation or a batch. Default false: the batches follow the clock (header).
@@ -88,6 +121,8 @@ export interface BatchedBabResult {
   readonly nodes: number;
   readonly calls: number;
   readonly depth: number;
+  /** Subdomains split, by what they split: a ReLU, a max-pool window or the input box. */
+  readonly splits: { readonly relu: number; readonly pool: number; readonly input: number };
   /** The lowest bound among subdomains still open at the end (+∞ when none). */
   readonly openValue: number;
   readonly seconds: number;
@@ -102,6 +137,20 @@ interface Split {
   readonly active: boolean;
 }
 
+/** A max-pool split: the input element j of pool layer pi (Engine.poolLayers' index) ≥ at (above) or ≤ at. */
+interface PoolSplit {
+  readonly pi: number;
+  readonly j: number;
+  readonly at: number;
+  readonly above: boolean;
+}
+
+/** What a subdomain splits next. */
+type Branch =
+  | { readonly kind: "relu"; readonly li: number; readonly j: number }
+  | { readonly kind: "input"; readonly j: number }
+  | { readonly kind: "pool"; readonly pi: number; readonly j: number; readonly at: number };
+
 /** A subdomain's input box (the root's, shared, where only ReLUs are split). */
 interface Box {
   readonly lower: Float64Array;
@@ -110,6 +159,7 @@ interface Box {
 
 interface Domain {
   readonly splits: readonly Split[];
+  readonly poolSplits: readonly PoolSplit[];
   readonly box: Box;
   /** Splits from the root (ReLU and input). */
   readonly level: number;
@@ -117,8 +167,14 @@ interface Domain {
   readonly value: number;
   /** R flags: rows proved on this subdomain. */
   readonly settled: Uint8Array;
-  /** The ReLU to split next (li ≥ 0), or the input coordinate to halve (li = −1); null: none. */
-  readonly branch: { readonly li: number; readonly j: number } | null;
+  /**
+   * R: each row's lower bound on this subdomain, the best of its own and its ancestors' (a bound over a parent holds
+   * over the child, a subset; relaxations are not monotone: a max-pool split can change the pool's lower line to a
+   * looser one).
+   */
+  readonly rowLower: Float64Array;
+  /** The ReLU, max-pool window or input coordinate to split next; null: none. */
+  readonly branch: Branch | null;
   /**
    * Per ReLU layer: its pre-activation bounds (n) and R·n slopes and multipliers its optimisation ended with (null:
    * none kept; its children then recompute their intermediate bounds).
@@ -150,9 +206,20 @@ export async function proveRows(
   const widths = layers.map((id) => sizeOf(net.layers[id].shape));
   const optimise = engine.optimisable && o.iterations > 0;
   const inputSplit = o.inputSplit ?? n <= INPUT_SPLIT_DIMENSIONS;
+  // The max-pool layers: their windows, input sizes, and the ReLU layer (slope index) computing the input, if any.
+  const pools = engine.poolLayers.map((id) => {
+    const l = net.layers[id] as Extract<Layer, { kind: "maxpool" }>;
+    return {
+      windows: layerWindows(l),
+      width: sizeOf(net.layers[l.input].shape),
+      out: sizeOf(l.shape),
+      relu: net.layers[l.input].kind === "relu" ? layers.indexOf(l.input) : -1,
+    };
+  });
   const root: Box = { lower: Float64Array.from(lower), upper: Float64Array.from(upper) };
   const t = o.thresholds ?? new Float64Array(R);
   const warmSize = (R + 2) * widths.reduce((a, w) => a + w, 0) * 2;
+  const splitCount = { relu: 0, pool: 0, input: 0 };
   let nodes = 0,
     calls = 0,
     depth = 0,
@@ -163,6 +230,7 @@ export async function proveRows(
     nodes,
     calls,
     depth,
+    splits: { ...splitCount },
     openValue: open,
     seconds: (performance.now() - t0) / 1000,
     ...(reason ? { reason } : {}),
@@ -170,6 +238,7 @@ export async function proveRows(
 
   interface Child {
     readonly splits: readonly Split[];
+    readonly poolSplits: readonly PoolSplit[];
     readonly box: Box;
     readonly level: number;
     readonly parent: Domain | null;
@@ -185,6 +254,7 @@ export async function proveRows(
     c.parent?.warm !== null &&
     c.parent !== null &&
     c.box === c.parent.box &&
+    c.poolSplits === c.parent.poolSplits &&
     c.splits.length > 0 &&
     c.splits[c.splits.length - 1].li === layers.length - 1;
 
@@ -205,11 +275,15 @@ export async function proveRows(
       lower: new Float64Array(B * w).fill(-Infinity),
       upper: new Float64Array(B * w).fill(Infinity),
     }));
+    const poolClamps: BoundsClamp[] = pools.map((p) => ({
+      lower: new Float64Array(B * p.width).fill(-Infinity),
+      upper: new Float64Array(B * p.width).fill(Infinity),
+    }));
     const warm = optimise && subs.some((c) => c.parent?.warm);
     const inherit = warm && subs.every(inherits);
     const alpha = warm ? widths.map((w) => new Float64Array(B * Ro * w).fill(-1)) : undefined;
     const gamma = warm ? widths.map((w) => new Float64Array(B * Ro * w)) : undefined;
-    subs.forEach(({ splits, box, parent }, b) => {
+    subs.forEach(({ splits, poolSplits, box, parent }, b) => {
       lo.set(box.lower, b * n);
       hi.set(box.upper, b * n);
       open.forEach((r, k) => {
@@ -229,6 +303,24 @@ export async function proveRows(
         else hi[b * w + s.j] = Math.min(hi[b * w + s.j], 0);
         signs[s.li][b * w + s.j] = s.active ? -1 : 1;
       }
+      for (const s of poolSplits) {
+        const p = pools[s.pi],
+          k = b * p.width + s.j;
+        const lo = poolClamps[s.pi].lower as Float64Array,
+          hi = poolClamps[s.pi].upper as Float64Array;
+        if (s.above) lo[k] = Math.max(lo[k], s.at);
+        else hi[k] = Math.min(hi[k], s.at);
+        if (p.relu < 0) continue;
+        // A ReLU computes the pool's input: x ≥ c > 0 is its pre-activation z ≥ c, x ≤ c (c ≥ 0) is z ≤ c.
+        const w = widths[p.relu],
+          q = b * w + s.j;
+        const zlo = clamps[p.relu].lower as Float64Array,
+          zhi = clamps[p.relu].upper as Float64Array;
+        if (s.above) {
+          zlo[q] = Math.max(zlo[q], s.at);
+          if (s.at > 0 && signs[p.relu][q] === 0) signs[p.relu][q] = -1;
+        } else zhi[q] = Math.min(zhi[q], s.at);
+      }
       if (parent?.warm)
         widths.forEach((w, i) =>
           open.forEach((r, k) => {
@@ -238,7 +330,7 @@ export async function proveRows(
         );
     });
     const started = performance.now();
-    let res: Pick<EngineBoxBounds, "lower" | "preActivation" | "coefficients">,
+    let res: Pick<EngineBoxBounds, "lower" | "preActivation" | "coefficients" | "poolInput" | "poolCoefficients">,
       ended: { alpha: Float64Array[]; gamma: Float64Array[] } | null = null;
     if (optimise) {
       const r = await optimisedBounds(engine, net, lo, hi, G, Ro, B, {
@@ -249,6 +341,7 @@ export async function proveRows(
         coefficients: true,
         refine: !inherit,
         multiplierSigns: signs,
+        ...(pools.length > 0 ? { poolClamps } : {}),
         ...(o.deterministic ? {} : { deadline: o.deadline }),
         ...(alpha ? { rowSlopes: alpha, multipliers: gamma } : {}),
       });
@@ -256,27 +349,32 @@ export async function proveRows(
       res = r;
       ended = { alpha: r.rowSlopes, gamma: r.multipliers };
     } else {
-      res = await engine.bounds(lo, hi, G, Ro, B, undefined, clamps, { coefficients: true });
+      res = await engine.bounds(lo, hi, G, Ro, B, undefined, clamps, {
+        coefficients: true,
+        ...(pools.length > 0 ? { poolClamps } : {}),
+      });
       calls++;
     }
     perBox = (performance.now() - started) / 1000 / B;
     nodes += B;
-    return subs.map(({ splits, box, level, parent }, b) => {
+    return subs.map(({ splits, poolSplits, box, level, parent }, b) => {
       const mine = parent ? parent.settled.slice() : new Uint8Array(R);
+      const rowLower = parent ? parent.rowLower.slice() : new Float64Array(R).fill(-Infinity);
+      for (let k = 0; k < Ro; k++) rowLower[open[k]] = Math.max(rowLower[open[k]], res.lower[b * Ro + k]);
       // worst: the batch row (k) of the open row with the lowest bound above its threshold.
       let worst = -1;
-      const gap = (k: number) => res.lower[b * Ro + k] - target[k];
+      const gap = (k: number) => rowLower[open[k]] - target[k];
       for (let k = 0; k < Ro; k++) {
         if (mine[open[k]]) continue;
         // Proved where the bound exceeds the threshold (compared, not subtracted: no rounding).
-        if (res.lower[b * Ro + k] > target[k]) mine[open[k]] = 1;
+        if (rowLower[open[k]] > target[k]) mine[open[k]] = 1;
         else if (worst < 0 || gap(k) < gap(worst)) worst = k;
       }
       if (worst < 0) return null;
       const value = gap(worst);
-      let best: { li: number; j: number } | null = null,
+      let best: Branch | null = null,
         bestScore = 0,
-        wide: { li: number; j: number } | null = null,
+        wide: Branch | null = null,
         wideW = -1,
         unstable = false;
       for (let li = 0; li < layers.length; li++) {
@@ -292,14 +390,59 @@ export async function proveRows(
           unstable = true;
           if (u - l > wideW) {
             wideW = u - l;
-            wide = { li, j };
+            wide = { kind: "relu", li, j };
           }
           const lam = coef[(b * Ro + worst) * w + j],
             h = (-l * u) / (u - l);
           const score = lam < 0 ? -lam * h : 0.5 * lam * h;
           if (score > bestScore) {
             bestScore = score;
-            best = { li, j };
+            best = { kind: "relu", li, j };
+          }
+        }
+      }
+      for (let pi = 0; pi < (o.poolSplits ? pools.length : 0); pi++) {
+        const p = pools[pi],
+          pl = res.poolInput![pi].lower,
+          pu = res.poolInput![pi].upper,
+          coef = res.coefficients ? res.poolCoefficients![pi] : null;
+        const { indptr, indices } = p.windows;
+        for (let win = 0; win < p.out; win++) {
+          // best: the first element of largest lower bound bl (the graph's choice); others: the largest upper bound
+          // but best's (dominated where ≤ bl); top: the first element of largest upper bound tu (best's included).
+          let bi = -1,
+            bl = -Infinity,
+            others = -Infinity,
+            top = -1,
+            tu = -Infinity;
+          for (let e = indptr[win]; e < indptr[win + 1]; e++) {
+            const x = b * p.width + indices[e];
+            if (pl[x] > pu[x]) return null; // the splits leave no input
+            if (pl[x] > bl) {
+              bl = pl[x];
+              bi = e;
+            }
+            if (pu[x] > tu) {
+              tu = pu[x];
+              top = e;
+            }
+          }
+          for (let e = indptr[win]; e < indptr[win + 1]; e++)
+            if (e !== bi) others = Math.max(others, pu[b * p.width + indices[e]]);
+          if (!(others > bl)) continue; // dominated: the relaxation is exact
+          unstable = true;
+          const at = bl + (tu - bl) / 2;
+          if (!(at > bl && at < tu)) continue; // the gap is below float64's resolution
+          const branch: Branch = { kind: "pool", pi, j: indices[top], at };
+          if (tu - bl > wideW) {
+            wideW = tu - bl;
+            wide = branch;
+          }
+          const lam = coef ? coef[(b * Ro + worst) * p.out + win] : 0;
+          const score = (lam < 0 ? -lam : 0.25 * lam) * ((tu - bl) / 2);
+          if (score > bestScore) {
+            bestScore = score;
+            best = branch;
           }
         }
       }
@@ -326,17 +469,19 @@ export async function proveRows(
       }
       return {
         splits,
+        poolSplits,
         box,
         level,
         value,
         settled: mine,
+        rowLower,
         branch: inputSplit ? (unstable ? widestInput(box, root) : null) : (best ?? wide),
         warm: keep,
       };
     });
   };
 
-  const [top] = await evaluate([{ splits: [], box: root, level: 0, parent: null }], o.rootIterations);
+  const [top] = await evaluate([{ splits: [], poolSplits: [], box: root, level: 0, parent: null }], o.rootIterations);
   if (!top) return done("unsat", Infinity);
   const heap = new Heap<Domain>((p, q) => p.value - q.value);
   heap.push(top);
@@ -361,16 +506,26 @@ export async function proveRows(
           : "a subdomain with no unstable ReLU left is not refuted",
       );
     for (const d of popped) if (d.warm) warmHeld -= warmSize;
-    const children: Child[] = popped.flatMap((d) =>
-      d.branch!.li < 0
-        ? halves(d.box, d.branch!.j).map((box) => ({ splits: d.splits, box, level: d.level + 1, parent: d }))
-        : [true, false].map((active) => ({
-            splits: [...d.splits, { li: d.branch!.li, j: d.branch!.j, active }],
-            box: d.box,
-            level: d.level + 1,
-            parent: d,
-          })),
-    );
+    const children: Child[] = popped.flatMap((d): Child[] => {
+      const br = d.branch!,
+        level = d.level + 1;
+      splitCount[br.kind]++;
+      const common = { splits: d.splits, poolSplits: d.poolSplits, box: d.box, level, parent: d };
+      switch (br.kind) {
+        case "input":
+          return halves(d.box, br.j).map((box) => ({ ...common, box }));
+        case "pool":
+          return [true, false].map((above) => ({
+            ...common,
+            poolSplits: [...d.poolSplits, { pi: br.pi, j: br.j, at: br.at, above }],
+          }));
+        case "relu":
+          return [true, false].map((active) => ({
+            ...common,
+            splits: [...d.splits, { li: br.li, j: br.j, active }],
+          }));
+      }
+    });
     depth = Math.max(depth, ...children.map((c) => c.level));
     const t = performance.now();
     // The children that take their parent's intermediate bounds, and those that recompute them, in two batches.
@@ -381,8 +536,8 @@ export async function proveRows(
   return done("unsat", Infinity);
 }
 
-/** The input coordinate to halve: the widest relative to the root box's width (the first of a tie); li = −1. */
-function widestInput(box: Box, root: Box): { li: number; j: number } | null {
+/** The input coordinate to halve: the widest relative to the root box's width (the first of a tie). */
+function widestInput(box: Box, root: Box): Branch | null {
   let j = -1,
     w = 0;
   for (let i = 0; i < box.lower.length; i++) {
@@ -393,7 +548,7 @@ function widestInput(box: Box, root: Box): { li: number; j: number } | null {
       j = i;
     }
   }
-  return j < 0 ? null : { li: -1, j };
+  return j < 0 ? null : { kind: "input", j };
 }
 
 /** The two halves of a box at the midpoint of coordinate j (they cover it: the midpoint is in both). */

@@ -13,6 +13,7 @@ import {
   boundsGraph,
   boundsGraphRefusal,
   ENGINE_BACKSUB_WORK,
+  poolLayers,
   reluLayers,
   sizeOf,
   tightBounds,
@@ -86,6 +87,16 @@ function checkCall(
       check(c.upper, w, `clamp upper ends of layer ${layers[i]}`);
     });
   }
+  if (request?.poolClamps) {
+    const pools = poolLayers(net);
+    if (request.poolClamps.length !== pools.length)
+      throw new Error(`internal: ${request.poolClamps.length} pool clamp pairs for ${pools.length} max-pool layers`);
+    request.poolClamps.forEach((c, i) => {
+      const w = B * sizeOf(net.layers[(net.layers[pools[i]] as { input: number }).input].shape);
+      check(c.lower, w, `pool clamp lower ends of layer ${pools[i]}`);
+      check(c.upper, w, `pool clamp upper ends of layer ${pools[i]}`);
+    });
+  }
   for (const [what, arrays] of [
     ["row slopes", request?.rowSlopes],
     ["multipliers", request?.multipliers],
@@ -99,7 +110,11 @@ function checkCall(
 
 /** The reference backend's bounds: one box at a time through tightBounds and backsub (float64 loops). */
 export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
-  const layers = reluLayers(net);
+  const layers = reluLayers(net),
+    pools = poolLayers(net);
+  const inputOf = (id: number) => (net.layers[id] as { input: number }).input;
+  const poolIn = pools.map((id) => sizeOf(net.layers[inputOf(id)].shape)),
+    poolOut = pools.map((id) => sizeOf(net.layers[id].shape));
   const n = sizeOf(net.inputShape),
     K = sizeOf(net.layers[net.output].shape);
   return async (lower, upper, rows, R, B, slopes, clamps, request) => {
@@ -110,6 +125,8 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
     const coefficients = request?.coefficients
       ? layers.map((id) => new Float64Array(B * R * sizeOf(net.layers[id].shape)))
       : undefined;
+    const poolCoefficients = request?.coefficients ? poolOut.map((w) => new Float64Array(B * R * w)) : undefined;
+    const poolInput = poolIn.map((w) => ({ lower: new Float64Array(B * w), upper: new Float64Array(B * w) }));
     const out = new Float64Array(B * R);
     const pre = layers.map((id) => {
       const w = sizeOf(net.layers[id].shape);
@@ -125,22 +142,31 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
           )
         : undefined;
       const box = (d: BatchData) => Float64Array.from(d.subarray(b * n, (b + 1) * n));
-      const known = clamps
-        ? new Map(
-            layers.map((id, i) => {
-              const w = sizeOf(net.layers[id].shape),
-                part = (d: BatchData) => Float64Array.from(d.subarray(b * w, (b + 1) * w));
-              const inp = (net.layers[id] as { input: number }).input;
-              return [inp, { lower: part(clamps[i].lower), upper: part(clamps[i].upper) }] as const;
-            }),
-          )
-        : undefined;
+      const known =
+        clamps || request?.poolClamps ? new Map<number, { lower: Float64Array; upper: Float64Array }>() : undefined;
+      const clampAt = (inp: number, c: BoundsClamp, w: number) => {
+        const part = (d: BatchData) => Float64Array.from(d.subarray(b * w, (b + 1) * w));
+        const lo = part(c.lower),
+          hi = part(c.upper);
+        // Two clamps on one layer (a ReLU's output read by a pool is not a pre-activation, but guard anyway).
+        const e = known!.get(inp);
+        if (e)
+          for (let j = 0; j < w; j++) {
+            lo[j] = Math.max(lo[j], e.lower[j]);
+            hi[j] = Math.min(hi[j], e.upper[j]);
+          }
+        known!.set(inp, { lower: lo, upper: hi });
+      };
+      clamps?.forEach((c, i) => clampAt(inputOf(layers[i]), c, sizeOf(net.layers[layers[i]].shape)));
+      request?.poolClamps?.forEach((c, i) => clampAt(inputOf(pools[i]), c, poolIn[i]));
       const bounds = tightBounds(net, m, box(lower), box(upper), work, false, chosen, known);
       const G = Float64Array.from(rows.subarray(b * R * K, (b + 1) * R * K));
       const probe = coefficients
         ? (id: number, L: Float64Array) => {
             const i = layers.indexOf(id);
             if (i >= 0) coefficients[i].set(L, b * L.length);
+            const k = pools.indexOf(id);
+            if (k >= 0) poolCoefficients![k].set(L, b * L.length);
           }
         : undefined;
       const r = backsub(net, m, bounds, net.output, G, new Float64Array(R), R, undefined, true, probe, chosen);
@@ -165,8 +191,17 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
         pre[i].lower.set(bounds[inp].lower, b * w);
         pre[i].upper.set(bounds[inp].upper, b * w);
       });
+      pools.forEach((id, i) => {
+        poolInput[i].lower.set(bounds[inputOf(id)].lower, b * poolIn[i]);
+        poolInput[i].upper.set(bounds[inputOf(id)].upper, b * poolIn[i]);
+      });
     }
-    return { lower: out, preActivation: pre, ...(coefficients ? { coefficients } : {}) };
+    return {
+      lower: out,
+      preActivation: pre,
+      poolInput,
+      ...(coefficients ? { coefficients, poolCoefficients } : {}),
+    };
   };
 }
 
@@ -175,6 +210,7 @@ export class OnnxRuntimeBounds {
   /** One session per variant (plain or optimisable, refining or not), each generated when first asked for. */
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly layers: number[];
+  private readonly pools: number[];
   private readonly defaults = new Map<string, Float64Array>();
 
   constructor(
@@ -183,6 +219,7 @@ export class OnnxRuntimeBounds {
     private readonly options: EngineOptions = {},
   ) {
     this.layers = reluLayers(net);
+    this.pools = poolLayers(net);
   }
 
   /**
@@ -221,10 +258,18 @@ export class OnnxRuntimeBounds {
     const n = sizeOf(net.inputShape),
       K = sizeOf(net.layers[net.output].shape);
     const widths = this.layers.map((id) => sizeOf(net.layers[id].shape));
+    const poolIn = this.pools.map((id) => sizeOf(net.layers[(net.layers[id] as { input: number }).input].shape)),
+      poolOut = this.pools.map((id) => sizeOf(net.layers[id].shape));
     const out: EngineBoxBounds = {
       lower: new Float64Array(B * R),
       preActivation: widths.map((w) => ({ lower: new Float64Array(B * w), upper: new Float64Array(B * w) })),
-      ...(withCoefs ? { coefficients: widths.map((w) => new Float64Array(B * R * w)) } : {}),
+      poolInput: poolIn.map((w) => ({ lower: new Float64Array(B * w), upper: new Float64Array(B * w) })),
+      ...(withCoefs
+        ? {
+            coefficients: widths.map((w) => new Float64Array(B * R * w)),
+            poolCoefficients: poolOut.map((w) => new Float64Array(B * R * w)),
+          }
+        : {}),
       ...(withRelaxed ? { relaxed: widths.map((w) => new Float64Array(B * R * w)) } : {}),
     };
     const s = await this.open(optimisable, request?.refine ?? true);
@@ -261,6 +306,20 @@ export class OnnxRuntimeBounds {
           feeds[BOUNDS_IO.multipliers(id)] = perRow(request?.multipliers, 0);
         }
       });
+      this.pools.forEach((id, i) => {
+        const w = poolIn[i],
+          given = request?.poolClamps?.[i];
+        feeds[BOUNDS_IO.clampLower(id)] = new ort.Tensor(
+          "float64",
+          given ? part(given.lower, w) : this.fill(c * w, -Infinity),
+          [c, w],
+        );
+        feeds[BOUNDS_IO.clampUpper(id)] = new ort.Tensor(
+          "float64",
+          given ? part(given.upper, w) : this.fill(c * w, Infinity),
+          [c, w],
+        );
+      });
       const res = await s.run(feeds);
       const put = (name: string, into: Float64Array, w: number) => {
         const t = res[name];
@@ -275,6 +334,11 @@ export class OnnxRuntimeBounds {
       this.layers.forEach((id, i) => {
         put(BOUNDS_IO.preLower(id), out.preActivation[i].lower as Float64Array, widths[i]);
         put(BOUNDS_IO.preUpper(id), out.preActivation[i].upper as Float64Array, widths[i]);
+      });
+      this.pools.forEach((id, i) => {
+        put(BOUNDS_IO.preLower(id), out.poolInput![i].lower as Float64Array, poolIn[i]);
+        put(BOUNDS_IO.preUpper(id), out.poolInput![i].upper as Float64Array, poolIn[i]);
+        if (out.poolCoefficients) put(BOUNDS_IO.coefficients(id), out.poolCoefficients[i], R * poolOut[i]);
       });
     }
     return out;
@@ -292,6 +356,7 @@ export class EngineWithBounds implements Engine {
   readonly boundsBackend: EngineBackend;
   readonly boundsFallback?: string;
   readonly slopeLayers: readonly number[];
+  readonly poolLayers: readonly number[];
   readonly optimisable: boolean;
   readonly bounds: BoundsFn;
   private readonly ortBounds: OnnxRuntimeBounds | null;
@@ -303,6 +368,7 @@ export class EngineWithBounds implements Engine {
     options: EngineOptions = {},
   ) {
     this.slopeLayers = reluLayers(net);
+    this.poolLayers = poolLayers(net);
     const refusal = core.backend === "onnxruntime" ? boundsGraphRefusal(net) : null;
     if (core.backend === "onnxruntime" && refusal === null) {
       this.ortBounds = OnnxRuntimeBounds.create(net, m, options);

@@ -34,6 +34,8 @@ export interface OptimiseOptions {
   readonly deadline?: number;
   /** Per ReLU layer B·n bounds that hold on each box (branch and bound's splits). */
   readonly clamps?: readonly BoundsClamp[];
+  /** Per max-pool layer B·n_in bounds of its input that hold on each box (BoundsAsk.poolClamps). */
+  readonly poolClamps?: readonly BoundsClamp[];
   /**
    * false: the first call too takes its intermediate bounds from the clamps alone (intervals, no back-substitution:
    * BoundsAsk.refine), e.g. a subdomain's parent's bounds with its split; default true.
@@ -60,11 +62,15 @@ export interface OptimisedBounds {
   readonly lower: Float64Array;
   /** The first call's intermediate bounds (B·n per ReLU layer). */
   readonly preActivation: EngineBoxBounds["preActivation"];
+  /** The first call's bounds of each max-pool layer's input (B·n_in). */
+  readonly poolInput: NonNullable<EngineBoxBounds["poolInput"]>;
   /** Per ReLU layer B·R·n: the slopes and multipliers each box ended with (warm starts for its children). */
   readonly rowSlopes: Float64Array[];
   readonly multipliers: Float64Array[];
   /** With `coefficients`: per ReLU layer B·R·n, each box's coefficients from its last call that raised one of its rows. */
   readonly coefficients?: Float64Array[];
+  /** With `coefficients`: per max-pool layer B·R·m, from the same calls. */
+  readonly poolCoefficients?: Float64Array[];
   /** Engine calls made. */
   readonly calls: number;
 }
@@ -131,11 +137,16 @@ export async function optimisedBounds(
     relaxed: true,
     coefficients: true,
     refine: o.refine ?? true,
+    ...(o.poolClamps ? { poolClamps: o.poolClamps } : {}),
   });
   let calls = 1;
   const best = Float64Array.from(first.lower);
   const coefficients = o.coefficients ? first.coefficients!.map((c) => Float64Array.from(c)) : undefined;
-  const pre = first.preActivation;
+  const poolCoefficients = o.coefficients ? first.poolCoefficients!.map((c) => Float64Array.from(c)) : undefined;
+  const pre = first.preActivation,
+    poolInput = first.poolInput!;
+  const poolWidths = poolInput.map((p) => p.lower.length / B),
+    poolOut = engine.poolLayers.map((id) => sizeOf(net.layers[id].shape));
   // The split signs: −1 where the caller's clamps say z ≥ 0 (γ ≤ 0), +1 where z ≤ 0, 0 elsewhere; slopes move only
   // at unstable neurons (ẑ's gradient elsewhere is the box's own slope, which the graph keeps).
   const sign = widths.map((w, i) => {
@@ -214,6 +225,15 @@ export async function optimisedBounds(
         relaxed: true,
         coefficients: true,
         refine: false,
+        // The first call's bounds of the pools' inputs hold on the boxes: as clamps, the rows' pass keeps them.
+        ...(poolInput.length > 0
+          ? {
+              poolClamps: poolInput.map((p, i) => ({
+                lower: pick(p.lower, idx, poolWidths[i]),
+                upper: pick(p.upper, idx, poolWidths[i]),
+              })),
+            }
+          : {}),
       },
     );
     calls++;
@@ -224,19 +244,25 @@ export async function optimisedBounds(
           best[b * R + r] = last.lower[bi * R + r];
           improved = true;
         }
-      if (improved && coefficients)
+      if (improved && coefficients) {
         coefficients.forEach((c, i) => {
           const w = R * widths[i];
           c.set(last.coefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
         });
+        poolCoefficients!.forEach((c, i) => {
+          const w = R * poolOut[i];
+          c.set(last.poolCoefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
+        });
+      }
     });
   }
   return {
     lower: best,
     preActivation: pre,
+    poolInput,
     rowSlopes: alpha,
     multipliers: gamma,
-    ...(coefficients ? { coefficients } : {}),
+    ...(coefficients ? { coefficients, poolCoefficients } : {}),
     calls,
   };
 }

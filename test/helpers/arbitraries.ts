@@ -235,6 +235,49 @@ export const convArb: fc.Arbitrary<RandomNet> = fc
 
 export const networkArb: fc.Arbitrary<RandomNet> = fc.oneof(mlpArb, convArb);
 
+/**
+ * Networks whose nonlinearity is max-pool alone, or max-pool after a ReLU: conv → [ReLU] → max-pool (k 2–3, stride
+ * 1–2) → [conv → max-pool] → dense. Branch and bound must split max-pool windows to decide them.
+ */
+export const poolArb: fc.Arbitrary<RandomNet> = fc
+  .record({
+    seed: fc.integer(),
+    C: fc.integer({ min: 1, max: 2 }),
+    H: fc.integer({ min: 5, max: 7 }),
+    m: fc.integer({ min: 2, max: 3 }),
+    k: fc.integer({ min: 2, max: 3 }),
+    s: fc.integer({ min: 1, max: 2 }),
+    relu: fc.boolean(),
+    twice: fc.boolean(),
+    outN: fc.integer({ min: 2, max: 4 }),
+  })
+  .map(({ seed, C, H, m, k, s, relu, twice, outN }) => {
+    const n = new Net(seed, 13);
+    n.b.input("x", [1, C, H, H]);
+    let x = "x",
+      c = C,
+      h = H;
+    const block = (withRelu: boolean) => {
+      x = n.op("Conv", [x, n.init("K", [m, c, 2, 2], 1 / Math.sqrt(4 * c)), n.init("kb", [m], 0.1)], {
+        kernel_shape: [2, 2],
+      });
+      n.steps.push(`conv ${c}->${m} k2`);
+      c = m;
+      h -= 1;
+      if (withRelu) {
+        x = n.op("Relu", [x]);
+        n.steps.push("relu");
+      }
+      const kk = Math.min(k, h);
+      x = n.op("MaxPool", [x], { kernel_shape: [kk, kk], strides: [s, s] });
+      n.steps.push(`maxpool k${kk} s${s}`);
+      h = Math.floor((h - kk) / s) + 1;
+    };
+    block(relu);
+    if (twice && h >= 3) block(false);
+    return convHead(n, x, { c, h, w: h, global: false, outN, dynamic: false, input: [C, H, H], name: "pool" });
+  });
+
 /** Random inputs in [0, 1] for a network, from a seed. */
 export function randomInputs(shape: readonly number[], count: number, seed: number): Float64Array[] {
   const r = prng(seed);

@@ -85,6 +85,38 @@ export function splitClamps(
   return { clamps, anchors };
 }
 
+/**
+ * Clamps of each max-pool layer's input (BoundsAsk.poolClamps, as branch and bound's max-pool splits give them)
+ * consistent with the anchors: on ~30% of the inputs, x ≥ t or x ≤ t with t between the anchor's value and a random
+ * distance (up to 0.5) beyond it (0 on a tenth of them: the anchor sits on the clamp).
+ */
+export function poolClamps(
+  net: Network,
+  m: NetworkMatrices,
+  pools: readonly number[],
+  anchors: readonly Float64Array[],
+  r: () => number,
+): { lower: Float64Array; upper: Float64Array }[] {
+  const B = anchors.length;
+  const clamps = pools.map((id) => {
+    const w = sizeOf(net.layers[(net.layers[id] as { input: number }).input].shape);
+    return { lower: new Float64Array(B * w).fill(-Infinity), upper: new Float64Array(B * w).fill(Infinity) };
+  });
+  anchors.forEach((x0, b) => {
+    const t = trace(net, x0, { matrices: m });
+    pools.forEach((id, pi) => {
+      const u = t.values[(net.layers[id] as { input: number }).input];
+      for (let j = 0; j < u.length; j++)
+        if (r() < 0.3) {
+          const d = r() < 0.1 ? 0 : 0.5 * r();
+          if (r() < 0.5) clamps[pi].lower[b * u.length + j] = u[j] - d;
+          else clamps[pi].upper[b * u.length + j] = u[j] + d;
+        }
+    });
+  });
+  return clamps;
+}
+
 /** Whether the traced point satisfies box b's clamps (always, without clamps). */
 export function inSubdomain(
   net: Network,
@@ -92,14 +124,16 @@ export function inSubdomain(
   clamps: SplitClamps["clamps"] | undefined,
   b: number,
   t: Trace,
+  pools: readonly number[] = [],
+  pooled?: SplitClamps["clamps"],
 ): boolean {
-  return (
-    !clamps ||
-    layers.every((id, li) => {
+  const holds = (ids: readonly number[], c: SplitClamps["clamps"] | undefined) =>
+    !c ||
+    ids.every((id, li) => {
       const u = t.values[(net.layers[id] as { input: number }).input];
-      return u.every((v, j) => v >= clamps[li].lower[b * u.length + j] && v <= clamps[li].upper[b * u.length + j]);
-    })
-  );
+      return u.every((v, j) => v >= c[li].lower[b * u.length + j] && v <= c[li].upper[b * u.length + j]);
+    });
+  return holds(layers, clamps) && holds(pools, pooled);
 }
 
 /** Box [lo, hi]'s two extreme corners, its centre and `random` uniform points. */

@@ -20,7 +20,7 @@ import { type PointContext } from "../../runtime/point/context.js";
 import { exactTolerance } from "../../runtime/rho/result.js";
 import { checkCandidate, type Counterexample } from "../../runtime/verify/result.js";
 import { unsafeValue, type Disjunct, type Spec } from "../../runtime/bab/spec.js";
-import { convArb, gridRho, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
+import { convArb, gridRho, poolArb, prng, randomInputs, type RandomNet } from "../helpers/arbitraries.js";
 
 /**
  * A small dense ReLU MLP: `inN` inputs, hidden layers of 3–6 neurons, `outN` logits (Gemm transB 1, weights
@@ -537,5 +537,68 @@ describe("properties: the batched branch and bound on random conv nets (max-pool
     await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 8, seed: 21 });
     assert.ok(seen.points >= 3, `only ${seen.points} points with a closed MILP`);
     assert.ok(seen.proved >= 0.5 * seen.radii, `unsat on ${seen.proved} of ${seen.radii} radii below rho`);
+  });
+});
+
+describe("properties: the batched branch and bound with max-pool splits (nets whose nonlinearity is mostly max-pool) against the MILP path", function () {
+  this.timeout(300_000);
+  const seen = { points: 0, radii: 0, proved: 0, provedBefore: 0, poolSplits: 0, raised: 0, open: 0 };
+  after(() =>
+    console.log(
+      `      ${seen.points} points with the MILP path's rho; unsat on ${seen.proved} of ${seen.radii} radii at 0.5× and 0.9× it with max-pool splits (${seen.provedBefore} without); ${seen.poolSplits} max-pool splits; the open bound above the root's on ${seen.raised} of ${seen.open} left open; none unsat beyond rho`,
+    ),
+  );
+  const prop = async (r: RandomNet, seed: number) => {
+    const net = load(r);
+    await withCtx(r, net, 20, async (ctx) => {
+      const p = await pointOf(ctx, seed);
+      if (!p) return;
+      const m = await rhoForPointMode(ctx, "milp", 0, p.x, null);
+      if (m.status !== "exact" || !m.optimal || m.upper === null || m.upper === undefined) return;
+      seen.points++;
+      const K = sizeOf(net.layers[net.output].shape);
+      for (const f of [0.5, 0.9, 1.05, 1.5]) {
+        const eps = f * m.upper;
+        const lo = p.x.map((v) => Math.max(0, v - eps)),
+          hi = p.x.map((v) => Math.min(1, v + eps));
+        // The input has 25–98 values: split what the network computes, not the box.
+        const run = (poolSplits: boolean, nodeLimit: number) =>
+          proveRows(ctx.engine, net, lo, hi, marginRows(p.predicted, K), K - 1, {
+            ...DEFAULT_BATCHED_BAB,
+            nodeLimit,
+            deadline: performance.now() + 2000,
+            inputSplit: false,
+            poolSplits,
+          });
+        const root = await run(false, 1);
+        const res = await run(true, DEFAULT_BATCHED_BAB.nodeLimit);
+        const before = await run(false, DEFAULT_BATCHED_BAB.nodeLimit);
+        seen.poolSplits += res.splits.pool;
+        for (const x of [res, before])
+          if (x.status === "unsat")
+            assert.ok(eps <= m.upper + 1e-9, `${r.description}: unsat at ${eps} > the MILP's upper ${m.upper}`);
+          else assert.ok(x.openValue <= 0, `${r.description}: open with a positive bound ${x.openValue}`);
+        if (res.status !== "unsat" && root.status !== "unsat") {
+          // A subdomain's bound is the best of its own and its ancestors': never below the root's.
+          assert.ok(
+            res.openValue >= root.openValue,
+            `${r.description}: open ${res.openValue} < root ${root.openValue}`,
+          );
+          seen.open++;
+          if (res.openValue > root.openValue) seen.raised++;
+        }
+        if (f < 1) {
+          seen.radii++;
+          if (res.status === "unsat") seen.proved++;
+          if (before.status === "unsat") seen.provedBefore++;
+        }
+      }
+    });
+  };
+  it("never unsat beyond the MILP's rho; the open bound never below the root's, and raised by max-pool splits", async () => {
+    await fc.assert(fc.asyncProperty(poolArb, fc.integer(), prop), { numRuns: 10, seed: 5 });
+    assert.ok(seen.points >= 4, `only ${seen.points} points with a closed MILP`);
+    assert.ok(seen.poolSplits > 0, "no max-pool split made");
+    assert.ok(seen.raised > 0, "max-pool splits never raised an open bound");
   });
 });

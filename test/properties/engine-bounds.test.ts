@@ -25,7 +25,7 @@ import { ENGINE_BACKSUB_WORK } from "../../compiler/engine/index.js";
 import { layerWindows } from "../../compiler/ir/matrices.js";
 import { openEngine } from "../../runtime/engine/index.js";
 import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
-import { inSubdomain, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
+import { inSubdomain, poolClamps, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 /** ort and reference bounds differ by at most TOL·(1 + |reference|). */
 const TOL = 1e-5;
@@ -60,7 +60,7 @@ function nearTie(
 /** Boxes whose closeness was not asserted (nearTie), of all boxes checked. */
 const tally = { ties: 0, boxes: 0 };
 
-type Mode = "DeepPoly's slopes" | "random slopes" | "split clamps";
+type Mode = "DeepPoly's slopes" | "random slopes" | "split clamps" | "split and max-pool clamps";
 
 async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
   const withSlopes = mode === "random slopes";
@@ -77,26 +77,41 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
       )
     : undefined;
   // Split clamps consistent with a point of each box (its anchor: the bound must hold there).
-  const split = mode === "split clamps" ? splitClamps(net, m, ort.slopeLayers, lower, upper, B, r) : undefined;
+  const split = mode.startsWith("split") ? splitClamps(net, m, ort.slopeLayers, lower, upper, B, r) : undefined;
   const clamps = split?.clamps;
-  /** Box b's clamps as tightBounds's `known` (keyed by each ReLU's input layer). */
-  const knownOf = (b: number) =>
-    clamps &&
-    new Map(
-      ort.slopeLayers.map((id, li) => {
-        const w = sizeOf(net.layers[id].shape);
-        return [
-          (net.layers[id] as { input: number }).input,
-          { lower: clamps[li].lower.slice(b * w, (b + 1) * w), upper: clamps[li].upper.slice(b * w, (b + 1) * w) },
-        ] as const;
-      }),
-    );
+  assert.deepEqual(ort.poolLayers, ref.poolLayers);
+  // Clamps of the max-pools' inputs, consistent with the same anchors (branch and bound's max-pool splits).
+  const pooled =
+    mode === "split and max-pool clamps" && split ? poolClamps(net, m, ort.poolLayers, split.anchors, r) : undefined;
+  /** Box b's clamps as tightBounds's `known` (keyed by each ReLU's and max-pool's input layer; intersected). */
+  const knownOf = (b: number) => {
+    if (!clamps) return undefined;
+    const known = new Map<number, { lower: Float64Array; upper: Float64Array }>();
+    const put = (ids: readonly number[], c: { lower: Float64Array; upper: Float64Array }[]) =>
+      ids.forEach((id, li) => {
+        const inp = (net.layers[id] as { input: number }).input,
+          w = sizeOf(net.layers[inp].shape);
+        const lo = c[li].lower.slice(b * w, (b + 1) * w),
+          hi = c[li].upper.slice(b * w, (b + 1) * w);
+        const e = known.get(inp);
+        if (e)
+          for (let j = 0; j < w; j++) {
+            lo[j] = Math.max(lo[j], e.lower[j]);
+            hi[j] = Math.min(hi[j], e.upper[j]);
+          }
+        known.set(inp, { lower: lo, upper: hi });
+      });
+    put(ort.slopeLayers, clamps);
+    if (pooled) put(ort.poolLayers, pooled);
+    return known;
+  };
   let worst = 0;
   try {
-    const ask = { coefficients: mode !== "DeepPoly's slopes" };
+    const ask = { coefficients: mode !== "DeepPoly's slopes", ...(pooled ? { poolClamps: pooled } : {}) };
     const a = await ref.bounds(lower, upper, rows, R, B, slopes, clamps, ask);
     const c = await ort.bounds(lower, upper, rows, R, B, slopes, clamps, ask);
     assert.equal(a.coefficients?.length, ask.coefficients ? ort.slopeLayers.length : undefined);
+    assert.equal(c.poolCoefficients?.length, ask.coefficients ? ort.poolLayers.length : undefined);
     for (let i = 0; i < B * R; i++) {
       const b = Math.floor(i / R);
       if (i % R === 0) tally.boxes++;
@@ -115,11 +130,11 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
         return false;
       });
       if (!edge)
-        a.coefficients?.forEach((ca, li) => {
+        [...(a.coefficients ?? []), ...(a.poolCoefficients ?? [])].forEach((ca, li) => {
           const w = ca.length / (B * R);
           for (let j = 0; j < w; j++) {
             const u = ca[i * w + j],
-              v = c.coefficients![li][i * w + j];
+              v = [...c.coefficients!, ...c.poolCoefficients!][li][i * w + j];
             assert.ok(
               Math.abs(u - v) <= TOL * (1 + Math.abs(u)),
               `${rn.description}: coefficient ${li}/${j}: ${v} vs ${u}`,
@@ -139,7 +154,7 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
       for (const x of points) {
         const t = trace(net, x, { matrices: m });
         // With clamps the bounds hold on the subdomain only (the anchor is in it; other points where they fall in it).
-        if (!inSubdomain(net, ort.slopeLayers, clamps, b, t)) continue;
+        if (!inSubdomain(net, ort.slopeLayers, clamps, b, t, ort.poolLayers, pooled)) continue;
         for (let q = 0; q < R; q++) {
           let gy = 0;
           for (let k = 0; k < K; k++) gy += rows[(b * R + q) * K + k] * t.logits[k];
@@ -161,6 +176,16 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
               assert.ok(e.preActivation[li].upper[b * w + j] >= u[j] - s, `${rn.description}: pre-activation upper`);
             }
         });
+        ort.poolLayers.forEach((id, pi) => {
+          const u = t.values[(net.layers[id] as { input: number }).input],
+            w = u.length;
+          for (const e of [a, c])
+            for (let j = 0; j < w; j++) {
+              const s = 1e-12 * (1 + Math.abs(u[j]));
+              assert.ok(e.poolInput![pi].lower[b * w + j] <= u[j] + s, `${rn.description}: max-pool input lower`);
+              assert.ok(e.poolInput![pi].upper[b * w + j] >= u[j] - s, `${rn.description}: max-pool input upper`);
+            }
+        });
       }
     }
     // A batch gives each box's bounds alone.
@@ -169,8 +194,13 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
       const w = (i: number) => sizeOf(net.layers[ort.slopeLayers[i]].shape);
       const s1 = slopes?.map((s, i) => one(s, w(i)));
       const k1 = clamps?.map((k, i) => ({ lower: one(k.lower, w(i)), upper: one(k.upper, w(i)) }));
-      const a1 = await ref.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1, k1);
-      const c1 = await ort.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1, k1);
+      const p1 = pooled?.map((k) => ({
+        lower: one(k.lower, k.lower.length / B),
+        upper: one(k.upper, k.upper.length / B),
+      }));
+      const ask1 = p1 ? { poolClamps: p1 } : undefined;
+      const a1 = await ref.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1, k1, ask1);
+      const c1 = await ort.bounds(one(lower, n), one(upper, n), one(rows, R * K), R, 1, s1, k1, ask1);
       assert.deepEqual(a1.lower, one(a.lower, R), `${rn.description}: reference box ${b} alone`);
       for (let q = 0; q < R; q++) {
         const v = c.lower[b * R + q];
@@ -192,7 +222,7 @@ const FAMILIES = [
 for (const f of FAMILIES)
   describe(`property: engine bounds on random ${f.name} (onnxruntime vs reference)`, function () {
     this.timeout(300_000);
-    for (const mode of ["DeepPoly's slopes", "random slopes", "split clamps"] as const)
+    for (const mode of ["DeepPoly's slopes", "random slopes", "split clamps", "split and max-pool clamps"] as const)
       it(`sound, within ${TOL} of the reference, batch = one at a time (${mode})`, async () => {
         let worst = 0;
         tally.ties = tally.boxes = 0;

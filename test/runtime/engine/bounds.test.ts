@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
-import { BOUNDS_IO, boundsGraph, reluLayers } from "../../../compiler/engine/index.js";
+import { BOUNDS_IO, boundsGraph, poolLayers, reluLayers } from "../../../compiler/engine/index.js";
 import { trace } from "../../../compiler/analysis/trace.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { openEngine } from "../../../runtime/engine/index.js";
@@ -92,7 +92,10 @@ describe("runtime/engine: bounds on the example models", function () {
       assert.ok(g.ok);
       const session = await ort.InferenceSession.create(g.value);
       try {
-        const relus = reluLayers(net);
+        const relus = reluLayers(net),
+          pools = poolLayers(net);
+        assert.equal(pools.length, model === "mnist_mlp" ? 0 : 2);
+        // Max-pool layers take clamps of their inputs and give back those inputs' bounds, as ReLU layers do.
         assert.deepEqual(
           [...session.inputNames].sort(),
           [
@@ -100,11 +103,15 @@ describe("runtime/engine: bounds on the example models", function () {
             BOUNDS_IO.upper,
             BOUNDS_IO.rows,
             ...relus.flatMap((id) => [BOUNDS_IO.slopes(id), BOUNDS_IO.clampLower(id), BOUNDS_IO.clampUpper(id)]),
+            ...pools.flatMap((id) => [BOUNDS_IO.clampLower(id), BOUNDS_IO.clampUpper(id)]),
           ].sort(),
         );
         assert.deepEqual(
           [...session.outputNames].sort(),
-          [BOUNDS_IO.bound, ...relus.flatMap((id) => [BOUNDS_IO.preLower(id), BOUNDS_IO.preUpper(id)])].sort(),
+          [
+            BOUNDS_IO.bound,
+            ...[...relus, ...pools].flatMap((id) => [BOUNDS_IO.preLower(id), BOUNDS_IO.preUpper(id)]),
+          ].sort(),
         );
       } finally {
         await session.release();
