@@ -23,7 +23,13 @@ import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
  * (its pre-activation bounds). B and R are symbolic. Every layer's bounds are [B, n] tensors (n its size).
  * Max-pool layers take clamps too: `clamp_lower_<id>`, `clamp_upper_<id>` [B, n_in] on the pool's input
  * (branch and bound's max-pool splits), and output that input's bounds as `pre_lower_<id>`, `pre_upper_<id>` and,
- * in the optimisable variant, the rows' coefficients on the pool's output as `coef_<id>` [B, R, m].
+ * in the optimisable variant, the rows' coefficients on the pool's output as `coef_<id>` [B, R, m]. The
+ * optimisable variant also takes a multiplier per pool input, `beta_<id>` [B, R, n_in], for the clamps as
+ * constraints (β-CROWN's for a split, with an offset): the rows' bound becomes one of G·y + Σ γ·(x − c), c the
+ * clamp lower end where γ < 0 (x ≥ c) and the upper end where γ > 0 (x ≤ c), 0 where that end is infinite; each
+ * term is ≤ 0 on the box, so any input is sound. γ is added to the rows' coefficient on x as the pass leaves the
+ * pool (its rounding in mag as a ReLU's multiplier's, and |γ·c| for the constant); `zhat_<id>` [B, R, n_in] is x̂,
+ * the relaxed network's pool input at the bound's corner: the bound's gradient in γ is x̂ − c.
  *
  * What it computes, matching the reference (backsub.ts tightBounds with outputs = false and the engine's work limit,
  * then backsub of the rows, lower side only):
@@ -242,6 +248,16 @@ interface PoolRelaxation {
   readonly mag: string;
 }
 
+/** A max-pool's input clamps as the optimisable variant's multipliers read them: ends (0 where infinite) and masks. */
+interface PoolClampEnds {
+  /** [B, n_in] bool: the lower (upper) end is finite. */
+  readonly hasLower: string;
+  readonly hasUpper: string;
+  /** [B, n_in]: the ends, 0 where infinite. */
+  readonly lower: string;
+  readonly upper: string;
+}
+
 /** What the rows' back-substitution records (BoundsEmitter.backward): the optimisable variant's outputs read it. */
 interface RowsPass {
   /** Per ReLU and max-pool layer: the rows' coefficients Λ [B, R, n] on its output. */
@@ -261,6 +277,7 @@ class BoundsEmitter {
   private readonly affineMag = new Map<number, string>();
   private readonly weights = new Map<number, Weights>();
   private readonly relax = new Map<number, ReluRelaxation | PoolRelaxation>();
+  private readonly poolEnds = new Map<number, PoolClampEnds>();
   private readonly gathers = new Map<number, GatherTable>();
   private readonly consts = new Map<string, string>();
   readonly padCoef: number;
@@ -422,6 +439,9 @@ class BoundsEmitter {
         if (!c) throw new Error(`internal: the rows never reached max-pool layer ${id}`);
         this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
         this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], "float64");
+        const inp = (this.net.layers[id] as Extract<Layer, { kind: "maxpool" }>).input;
+        this.b.node("Identity", [zhat.get(id)!], [BOUNDS_IO.relaxed(id)], {}, `zhat_${id}`);
+        this.b.output(BOUNDS_IO.relaxed(id), [B, R, sizeOf(this.net.layers[inp].shape)], "float64");
       }
       for (const id of reluLayers(this.net)) {
         const c = rec.coefs.get(id);
@@ -509,6 +529,7 @@ class BoundsEmitter {
         case "maxpool": {
           const rx = this.relax.get(l.id) as PoolRelaxation,
             m = sizeOf(l.shape);
+          zhat.set(l.id, at(l.input));
           const slots = this.reshape(this.gather(at(l.input), rx.table, 3), [0, 0, m, rx.slots]);
           const best = this.sumLast(this.op("Mul", [slots, this.op("Unsqueeze", [rx.sel, this.ints([1])])]));
           const upperLine = this.op("Add", [this.op("Mul", [best, this.mid(rx.dom)]), this.mid(rx.d)]);
@@ -597,6 +618,18 @@ class BoundsEmitter {
     this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]);
     this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]);
     this.absMax.delete(l.input);
+    if (this.optimisable) {
+      this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, nIn], "float64");
+      const zero = this.scalar(0);
+      const hasLower = this.op("Greater", [BOUNDS_IO.clampLower(l.id), this.scalar(-Infinity)]),
+        hasUpper = this.op("Less", [BOUNDS_IO.clampUpper(l.id), this.scalar(Infinity)]);
+      this.poolEnds.set(l.id, {
+        hasLower,
+        hasUpper,
+        lower: this.op("Where", [hasLower, BOUNDS_IO.clampLower(l.id), zero]),
+        upper: this.op("Where", [hasUpper, BOUNDS_IO.clampUpper(l.id), zero]),
+      });
+    }
     let slots = 1;
     for (let j = 0; j < m; j++) slots = Math.max(slots, w.indptr[j + 1] - w.indptr[j]);
     // Slot k of window j: its k-th element, or −1 past the window's end (a window in the padding only has none).
@@ -968,7 +1001,30 @@ class BoundsEmitter {
             this.op("Unsqueeze", [rx.sel, this.ints([1])]),
           ]);
           const flat = this.reshape(perSlot, [0, 0, m * rx.slots]);
-          send(l.input, this.scatter({ name: flat, rank: 3 }, rx.table));
+          let down = this.scatter({ name: flat, rank: 3 }, rx.table);
+          const ends = rows && this.optimisable ? this.poolEnds.get(l.id) : undefined;
+          if (ends) {
+            // γ·(x − c) with γ ≤ 0 against a finite lower end, γ ≥ 0 against a finite upper end (header): γ joins
+            // the coefficient on x, −γ·c the constant; the rounding of both sums in mag (as a ReLU's multiplier's,
+            // plus |γ·c|, whose product and sum round by at most γ_N·|γ·c|).
+            const zero = this.scalar(0),
+              given = BOUNDS_IO.multipliers(l.id);
+            const gL = this.op("Where", [this.mid(ends.hasLower), this.op("Min", [given, zero]), zero]);
+            const gU = this.op("Where", [this.mid(ends.hasUpper), this.op("Max", [given, zero]), zero]);
+            const offset = this.op("Add", [
+              this.op("Mul", [gL, this.mid(ends.lower)]),
+              this.op("Mul", [gU, this.mid(ends.upper)]),
+            ]);
+            c = this.add(c, this.op("Neg", [this.sumLast(offset)]));
+            const gamma = this.op("Add", [gL, gU]);
+            const absGamma = this.op("Abs", [gamma]);
+            const both = this.op("Add", [absGamma, this.op("Abs", [down.name])]);
+            const err = this.op("Min", [this.op("Mul", [absGamma, this.scalar(2 / this.padCoef)]), both]);
+            mag = this.add(mag, this.sumLast(this.op("Mul", [err, this.mid(this.maxAbs(l.input))])));
+            mag = this.add(mag, this.sumLast(this.op("Abs", [offset])));
+            down = { name: this.op("Add", [down.name, gamma]), rank: 3 };
+          }
+          send(l.input, down);
           break;
         }
       }

@@ -85,6 +85,11 @@ export interface EngineBoxBounds {
   readonly poolInput?: readonly { readonly lower: Float64Array; readonly upper: Float64Array }[];
   /** With `coefficients` asked for: per max-pool layer the rows' coefficients on its output, B·R·m. */
   readonly poolCoefficients?: readonly Float64Array[];
+  /**
+   * With `relaxed` asked for: per max-pool layer the relaxed network's pool input x̂ at each row's corner, B·R·n_in
+   * (the bound's gradient in a pool multiplier γ is x̂ − c, c the clamp end γ's sign pairs it with).
+   */
+  readonly poolRelaxed?: readonly Float64Array[];
 }
 
 /** What Engine.bounds takes and returns beyond the bounds. */
@@ -114,6 +119,12 @@ export interface BoundsAsk {
    * after it (as clamps do for a ReLU's pre-activation).
    */
   readonly poolClamps?: readonly BoundsClamp[];
+  /**
+   * Per max-pool layer, B·R·n_in multipliers γ of its input's clamps as constraints (bounds-graph.ts header): each
+   * row's bound becomes one of G·y + Σ γ·(x − c), γ < 0 paired with the clamp's lower end c (x ≥ c), γ > 0 with the
+   * upper end, 0 where that end is infinite: sound whatever is given. Optimisable engines only.
+   */
+  readonly poolMultipliers?: readonly BatchData[];
 }
 
 /** Bounds that hold for one ReLU layer's pre-activation on each of B boxes (B·n values each; ∓∞: none). */

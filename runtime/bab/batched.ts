@@ -45,13 +45,13 @@ import { optimisedBounds } from "../engine/optimise.js";
  * the worst row's coefficient Λ on the pool's output times half the gap (c − lower of best), in full where Λ < 0
  * (the upper line's constant), a quarter where Λ > 0. A pool split changes the bounds after the pool, so its
  * children recompute their intermediate bounds; the multiplier sign follows the ReLU clamp where there is one (γ ≤ 0
- * where z ≥ c > 0). Off by default (BatchedBabOptions.poolSplits): on the random max-pool networks of
- * test/properties/bab.test.ts, 3 s a decision, they proved none of the radii below the MILP's ρ that ReLU splits
- * and the root left open, though the open bound rose (e.g. −0.047 to −0.005). The reason: the clamp x_k ≥ c narrows
- * k's bounds but not the linear bound's minimum over the box, so the child whose best element becomes k takes the
- * lower line v ≥ x_k with x_k's unclamped minimum, and gains nothing over its parent. What would make them pay: a
- * multiplier for the split constraint, γ·(x_k − c) with γ ≤ 0 (β-CROWN's for a ReLU split at 0), optimised with
- * the others.
+ * where z ≥ c > 0). Each split constraint also gets a multiplier of its own (BoundsAsk.poolMultipliers: γ·(x_k − c),
+ * γ ≤ 0 for x_k ≥ c, γ ≥ 0 for x_k ≤ c, optimised with the slopes and warm-started as they are). Without it the
+ * clamp narrows k's bounds but not the linear bound's minimum over the box: the child whose best element becomes k
+ * takes the lower line v ≥ x_k with x_k's unclamped minimum and gains nothing over its parent. Measured on the
+ * random max-pool networks of test/properties/bab.test.ts (2 s a decision, radii at 0.5× and 0.9× the MILP's ρ):
+ * without the multipliers max-pool splits proved none of the radii that ReLU splits left open; with them 11 of 16
+ * against 9 of 16 with ReLU splits alone. BatchedBabOptions.poolSplits = false turns them off.
  *
  * Input splitting (as α,β-CROWN on low-dimensional inputs, e.g. ACAS Xu): where the input has at most
  * INPUT_SPLIT_DIMENSIONS values (or BatchedBabOptions.inputSplit says so), a subdomain is a sub-box instead, and
@@ -87,10 +87,7 @@ export interface BatchedBabOptions {
   readonly thresholds?: Float64Array;
   /** Split the input box instead of ReLUs (default: where the input has at most INPUT_SPLIT_DIMENSIONS values). */
   readonly inputSplit?: boolean;
-  /**
-   * Split max-pool windows too (header; default false: measured not to pay yet, the split constraint has no
-   * multiplier, so a child's pool lower line forgets it).
-   */
+  /** Split max-pool windows too, each split constraint with a multiplier (header; default true). */
   readonly poolSplits?: boolean;
   /**
    * The same search whatever the machine's load (a budget in subdomains: nodeLimit): batches double every round
@@ -183,6 +180,8 @@ interface Domain {
     readonly pre: readonly BoundsClamp[];
     readonly alpha: Float32Array[];
     readonly gamma: Float32Array[];
+    /** Per max-pool layer R·n_in: the pool multipliers (max-pool splits). */
+    readonly poolGamma: Float32Array[];
   } | null;
 }
 
@@ -206,6 +205,7 @@ export async function proveRows(
   const widths = layers.map((id) => sizeOf(net.layers[id].shape));
   const optimise = engine.optimisable && o.iterations > 0;
   const inputSplit = o.inputSplit ?? n <= INPUT_SPLIT_DIMENSIONS;
+  const poolSplits = o.poolSplits ?? true;
   // The max-pool layers: their windows, input sizes, and the ReLU layer (slope index) computing the input, if any.
   const pools = engine.poolLayers.map((id) => {
     const l = net.layers[id] as Extract<Layer, { kind: "maxpool" }>;
@@ -218,7 +218,8 @@ export async function proveRows(
   });
   const root: Box = { lower: Float64Array.from(lower), upper: Float64Array.from(upper) };
   const t = o.thresholds ?? new Float64Array(R);
-  const warmSize = (R + 2) * widths.reduce((a, w) => a + w, 0) * 2;
+  const warmSize =
+    (R + 2) * widths.reduce((a, w) => a + w, 0) * 2 + (poolSplits ? R * pools.reduce((a, p) => a + p.width, 0) : 0);
   const splitCount = { relu: 0, pool: 0, input: 0 };
   let nodes = 0,
     calls = 0,
@@ -283,6 +284,9 @@ export async function proveRows(
     const inherit = warm && subs.every(inherits);
     const alpha = warm ? widths.map((w) => new Float64Array(B * Ro * w).fill(-1)) : undefined;
     const gamma = warm ? widths.map((w) => new Float64Array(B * Ro * w)) : undefined;
+    // The pool multipliers' signs from the max-pool splits (−1: x ≥ c; +1: x ≤ c), and their warm starts.
+    const poolSigns = poolSplits ? pools.map((p) => new Int8Array(B * p.width)) : undefined;
+    const poolGamma = poolSplits && warm ? pools.map((p) => new Float64Array(B * Ro * p.width)) : undefined;
     subs.forEach(({ splits, poolSplits, box, parent }, b) => {
       lo.set(box.lower, b * n);
       hi.set(box.upper, b * n);
@@ -310,6 +314,7 @@ export async function proveRows(
           hi = poolClamps[s.pi].upper as Float64Array;
         if (s.above) lo[k] = Math.max(lo[k], s.at);
         else hi[k] = Math.min(hi[k], s.at);
+        if (poolSigns) poolSigns[s.pi][k] = s.above ? -1 : 1;
         if (p.relu < 0) continue;
         // A ReLU computes the pool's input: x ≥ c > 0 is its pre-activation z ≥ c, x ≤ c (c ≥ 0) is z ≤ c.
         const w = widths[p.relu],
@@ -328,10 +333,19 @@ export async function proveRows(
             gamma![i].set(parent.warm!.gamma[i].subarray(r * w, (r + 1) * w), (b * Ro + k) * w);
           }),
         );
+      if (parent?.warm && poolGamma)
+        pools.forEach((p, i) =>
+          open.forEach((r, k) =>
+            poolGamma[i].set(
+              parent.warm!.poolGamma[i].subarray(r * p.width, (r + 1) * p.width),
+              (b * Ro + k) * p.width,
+            ),
+          ),
+        );
     });
     const started = performance.now();
     let res: Pick<EngineBoxBounds, "lower" | "preActivation" | "coefficients" | "poolInput" | "poolCoefficients">,
-      ended: { alpha: Float64Array[]; gamma: Float64Array[] } | null = null;
+      ended: { alpha: Float64Array[]; gamma: Float64Array[]; poolGamma: Float64Array[] } | null = null;
     if (optimise) {
       const r = await optimisedBounds(engine, net, lo, hi, G, Ro, B, {
         iterations,
@@ -342,12 +356,14 @@ export async function proveRows(
         refine: !inherit,
         multiplierSigns: signs,
         ...(pools.length > 0 ? { poolClamps } : {}),
+        ...(poolSigns ? { poolMultiplierSigns: poolSigns } : {}),
+        ...(poolGamma ? { poolMultipliers: poolGamma } : {}),
         ...(o.deterministic ? {} : { deadline: o.deadline }),
         ...(alpha ? { rowSlopes: alpha, multipliers: gamma } : {}),
       });
       calls += r.calls;
       res = r;
-      ended = { alpha: r.rowSlopes, gamma: r.multipliers };
+      ended = { alpha: r.rowSlopes, gamma: r.multipliers, poolGamma: r.poolMultipliers };
     } else {
       res = await engine.bounds(lo, hi, G, Ro, B, undefined, clamps, {
         coefficients: true,
@@ -401,7 +417,7 @@ export async function proveRows(
           }
         }
       }
-      for (let pi = 0; pi < (o.poolSplits ? pools.length : 0); pi++) {
+      for (let pi = 0; pi < (poolSplits ? pools.length : 0); pi++) {
         const p = pools[pi],
           pl = res.poolInput![pi].lower,
           pu = res.poolInput![pi].upper,
@@ -465,6 +481,15 @@ export async function proveRows(
             open.forEach((r, k) => g.set(ended!.gamma[i].subarray((b * Ro + k) * w, (b * Ro + k + 1) * w), r * w));
             return g;
           }),
+          poolGamma: poolSplits
+            ? pools.map((p, i) => {
+                const g = new Float32Array(R * p.width);
+                open.forEach((r, k) =>
+                  g.set(ended!.poolGamma[i].subarray((b * Ro + k) * p.width, (b * Ro + k + 1) * p.width), r * p.width),
+                );
+                return g;
+              })
+            : [],
         };
       }
       return {

@@ -97,6 +97,16 @@ function checkCall(
       check(c.upper, w, `pool clamp upper ends of layer ${pools[i]}`);
     });
   }
+  if (request?.poolMultipliers) {
+    const pools = poolLayers(net);
+    if (request.poolMultipliers.length !== pools.length)
+      throw new Error(
+        `internal: ${request.poolMultipliers.length} pool multiplier arrays for ${pools.length} max-pools`,
+      );
+    request.poolMultipliers.forEach((a, i) =>
+      check(a, B * R * sizeOf(net.layers[(net.layers[pools[i]] as { input: number }).input].shape), "pool multipliers"),
+    );
+  }
   for (const [what, arrays] of [
     ["row slopes", request?.rowSlopes],
     ["multipliers", request?.multipliers],
@@ -119,7 +129,7 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
     K = sizeOf(net.layers[net.output].shape);
   return async (lower, upper, rows, R, B, slopes, clamps, request) => {
     checkCall(net, layers, lower, upper, rows, R, B, slopes, clamps, request);
-    if (request?.rowSlopes || request?.multipliers || request?.relaxed)
+    if (request?.rowSlopes || request?.multipliers || request?.poolMultipliers || request?.relaxed)
       throw new Error("internal: row slopes, multipliers and ẑ are the bounds graph's (Engine.optimisable)");
     const work = request?.refine === false ? 0 : ENGINE_BACKSUB_WORK;
     const coefficients = request?.coefficients
@@ -254,7 +264,11 @@ export class OnnxRuntimeBounds {
     const withCoefs = request?.coefficients ?? false,
       withRelaxed = request?.relaxed ?? false;
     const optimisable =
-      withCoefs || withRelaxed || request?.rowSlopes !== undefined || request?.multipliers !== undefined;
+      withCoefs ||
+      withRelaxed ||
+      request?.rowSlopes !== undefined ||
+      request?.multipliers !== undefined ||
+      request?.poolMultipliers !== undefined;
     const n = sizeOf(net.inputShape),
       K = sizeOf(net.layers[net.output].shape);
     const widths = this.layers.map((id) => sizeOf(net.layers[id].shape));
@@ -270,7 +284,12 @@ export class OnnxRuntimeBounds {
             poolCoefficients: poolOut.map((w) => new Float64Array(B * R * w)),
           }
         : {}),
-      ...(withRelaxed ? { relaxed: widths.map((w) => new Float64Array(B * R * w)) } : {}),
+      ...(withRelaxed
+        ? {
+            relaxed: widths.map((w) => new Float64Array(B * R * w)),
+            poolRelaxed: poolIn.map((w) => new Float64Array(B * R * w)),
+          }
+        : {}),
     };
     const s = await this.open(optimisable, request?.refine ?? true);
     // The batch goes through in chunks of BOUNDS_CHUNK boxes: the graph's largest temporaries are
@@ -319,6 +338,14 @@ export class OnnxRuntimeBounds {
           given ? part(given.upper, w) : this.fill(c * w, Infinity),
           [c, w],
         );
+        if (optimisable) {
+          const given = request?.poolMultipliers?.[i];
+          feeds[BOUNDS_IO.multipliers(id)] = new ort.Tensor(
+            "float64",
+            given ? part(given, R * w) : this.fill(c * R * w, 0),
+            [c, R, w],
+          );
+        }
       });
       const res = await s.run(feeds);
       const put = (name: string, into: Float64Array, w: number) => {
@@ -339,6 +366,7 @@ export class OnnxRuntimeBounds {
         put(BOUNDS_IO.preLower(id), out.poolInput![i].lower as Float64Array, poolIn[i]);
         put(BOUNDS_IO.preUpper(id), out.poolInput![i].upper as Float64Array, poolIn[i]);
         if (out.poolCoefficients) put(BOUNDS_IO.coefficients(id), out.poolCoefficients[i], R * poolOut[i]);
+        if (out.poolRelaxed) put(BOUNDS_IO.relaxed(id), out.poolRelaxed[i], R * poolIn[i]);
       });
     }
     return out;

@@ -37,6 +37,13 @@ export interface OptimiseOptions {
   /** Per max-pool layer B·n_in bounds of its input that hold on each box (BoundsAsk.poolClamps). */
   readonly poolClamps?: readonly BoundsClamp[];
   /**
+   * Per max-pool layer B·n_in: which pool inputs get a multiplier of their clamps (BoundsAsk.poolMultipliers), and
+   * its sign (−1: γ ≤ 0 against the lower end, a split x ≥ c; +1: γ ≥ 0 against the upper end; 0: none). Default none.
+   */
+  readonly poolMultiplierSigns?: readonly Int8Array[];
+  /** Warm starts per max-pool layer, B·R·n_in. */
+  readonly poolMultipliers?: readonly Float64Array[];
+  /**
    * false: the first call too takes its intermediate bounds from the clamps alone (intervals, no back-substitution:
    * BoundsAsk.refine), e.g. a subdomain's parent's bounds with its split; default true.
    */
@@ -67,6 +74,8 @@ export interface OptimisedBounds {
   /** Per ReLU layer B·R·n: the slopes and multipliers each box ended with (warm starts for its children). */
   readonly rowSlopes: Float64Array[];
   readonly multipliers: Float64Array[];
+  /** Per max-pool layer B·R·n_in: the pool multipliers each box ended with. */
+  readonly poolMultipliers: Float64Array[];
   /** With `coefficients`: per ReLU layer B·R·n, each box's coefficients from its last call that raised one of its rows. */
   readonly coefficients?: Float64Array[];
   /** With `coefficients`: per max-pool layer B·R·m, from the same calls. */
@@ -131,9 +140,16 @@ export async function optimisedBounds(
   const gamma = widths.map((w, i) =>
     o.multipliers ? Float64Array.from(o.multipliers[i]) : new Float64Array(B * R * w),
   );
+  const poolIn = engine.poolLayers.map((id) => sizeOf(net.layers[(net.layers[id] as { input: number }).input].shape));
+  const pgamma = poolIn.map((w, i) =>
+    o.poolMultipliers ? Float64Array.from(o.poolMultipliers[i]) : new Float64Array(B * R * w),
+  );
+  const psign = o.poolMultiplierSigns ?? poolIn.map((w) => new Int8Array(B * w));
+  const pooled = o.poolClamps !== undefined && psign.some((sg) => sg.some((v) => v !== 0));
   const first = await engine.bounds(lower, upper, rows, R, B, undefined, o.clamps, {
     rowSlopes: alpha,
     multipliers: gamma,
+    ...(pooled ? { poolMultipliers: pgamma } : {}),
     relaxed: true,
     coefficients: true,
     refine: o.refine ?? true,
@@ -145,8 +161,12 @@ export async function optimisedBounds(
   const poolCoefficients = o.coefficients ? first.poolCoefficients!.map((c) => Float64Array.from(c)) : undefined;
   const pre = first.preActivation,
     poolInput = first.poolInput!;
-  const poolWidths = poolInput.map((p) => p.lower.length / B),
+  const poolWidths = poolIn,
     poolOut = engine.poolLayers.map((id) => sizeOf(net.layers[id].shape));
+  const adamP = poolIn.map((w) => new Adam(B * R * w));
+  // The clamp ends the last call paired the pool multipliers with (the gradient in γ is x̂ − c): the caller's in the
+  // first call, the first call's bounds of the pools' inputs (as clamps) after.
+  let ends: readonly BoundsClamp[] | undefined = o.poolClamps;
   // The split signs: −1 where the caller's clamps say z ≥ 0 (γ ≤ 0), +1 where z ≤ 0, 0 elsewhere; slopes move only
   // at unstable neurons (ẑ's gradient elsewhere is the box's own slope, which the graph keeps).
   const sign = widths.map((w, i) => {
@@ -182,6 +202,27 @@ export async function optimisedBounds(
     // The step from the last call's gradients (boxes idx, in that call's order).
     for (const a of adamA) a.next();
     for (const a of adamB) a.next();
+    for (const a of adamP) a.next();
+    if (pooled && ends)
+      for (let i = 0; i < poolIn.length; i++) {
+        const w = poolIn[i],
+          xhat = last.poolRelaxed![i],
+          e = ends[i];
+        idx.forEach((b, bi) => {
+          for (let j = 0; j < w; j++) {
+            const sg = psign[i][b * w + j];
+            if (sg === 0) continue;
+            const c = sg < 0 ? e.lower[b * w + j] : e.upper[b * w + j];
+            if (!Number.isFinite(c)) continue;
+            for (let r = 0; r < R; r++) {
+              const q = (bi * R + r) * w + j,
+                k = (b * R + r) * w + j;
+              const v = pgamma[i][k] + adamP[i].step(k, xhat[q] - c, lrB);
+              pgamma[i][k] = sg < 0 ? Math.min(v, 0) : Math.max(v, 0);
+            }
+          }
+        });
+      }
     for (let i = 0; i < widths.length; i++) {
       const w = widths[i],
         coef = last.coefficients![i],
@@ -222,6 +263,7 @@ export async function optimisedBounds(
       {
         rowSlopes: alpha.map((a, i) => pick(a, idx, R * widths[i])),
         multipliers: gamma.map((g, i) => pick(g, idx, R * widths[i])),
+        ...(pooled ? { poolMultipliers: pgamma.map((g, i) => pick(g, idx, R * poolIn[i])) } : {}),
         relaxed: true,
         coefficients: true,
         refine: false,
@@ -237,6 +279,7 @@ export async function optimisedBounds(
       },
     );
     calls++;
+    ends = poolInput;
     idx.forEach((b, bi) => {
       let improved = false;
       for (let r = 0; r < R; r++)
@@ -262,6 +305,7 @@ export async function optimisedBounds(
     poolInput,
     rowSlopes: alpha,
     multipliers: gamma,
+    poolMultipliers: pgamma,
     ...(coefficients ? { coefficients, poolCoefficients } : {}),
     calls,
   };

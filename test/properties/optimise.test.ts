@@ -4,7 +4,9 @@
 //   sound        never above G·y at sampled points of each box (with split clamps: at the anchor and wherever a sample
 //                satisfies the splits), also when started from random slopes (some outside [0, 1]) and random
 //                multipliers of either sign on every neuron: the graph uses a multiplier only with the sign its
-//                box's bounds make sound
+//                box's bounds make sound; likewise with max-pool input clamps (branch and bound's max-pool splits)
+//                and random multipliers of either sign on every pool input (paired with the clamp end of its sign,
+//                none where that end is infinite)
 //   never worse  than the plain bounds graph's (DeepPoly's slopes) they start from, row by row, exactly
 //   intermediate the pre-activation bounds contain every sampled pre-activation.
 
@@ -15,7 +17,7 @@ import { trace } from "../../compiler/analysis/trace.js";
 import { openEngine } from "../../runtime/engine/index.js";
 import { optimisedBounds } from "../../runtime/engine/optimise.js";
 import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
-import { inSubdomain, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
+import { inSubdomain, poolClamps, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 async function check(rn: RandomNet, seed: number, split: boolean): Promise<void> {
   const B = 3,
@@ -28,11 +30,34 @@ async function check(rn: RandomNet, seed: number, split: boolean): Promise<void>
     const widths = layers.map((id) => sizeOf(net.layers[id].shape));
     const sc = split ? splitClamps(net, m, layers, lower, upper, B, r) : undefined;
     const clamps = sc?.clamps;
-    const plain = await engine.bounds(lower, upper, rows, R, B, undefined, clamps);
-    const fromDeepPoly = await optimisedBounds(engine, net, lower, upper, rows, R, B, { iterations: 4, clamps });
+    const pools = engine.poolLayers;
+    const pooled = sc && pools.length > 0 ? poolClamps(net, m, pools, sc.anchors, r) : undefined;
+    const poolIn = pools.map((id) => sizeOf(net.layers[(net.layers[id] as { input: number }).input].shape));
+    const plain = await engine.bounds(
+      lower,
+      upper,
+      rows,
+      R,
+      B,
+      undefined,
+      clamps,
+      pooled ? { poolClamps: pooled } : undefined,
+    );
+    const fromDeepPoly = await optimisedBounds(engine, net, lower, upper, rows, R, B, {
+      iterations: 4,
+      clamps,
+      ...(pooled ? { poolClamps: pooled } : {}),
+    });
     const fromRandom = await optimisedBounds(engine, net, lower, upper, rows, R, B, {
       iterations: 4,
       clamps,
+      ...(pooled
+        ? {
+            poolClamps: pooled,
+            poolMultiplierSigns: poolIn.map((w) => Int8Array.from({ length: B * w }, () => Math.floor(3 * r()) - 1)),
+            poolMultipliers: poolIn.map((w) => Float64Array.from({ length: B * R * w }, () => 4 * r() - 2)),
+          }
+        : {}),
       rowSlopes: widths.map((w) => Float64Array.from({ length: B * R * w }, () => 1.4 * r() - 0.2)),
       multipliers: widths.map((w) => Float64Array.from({ length: B * R * w }, () => 4 * r() - 2)),
     });
@@ -47,7 +72,7 @@ async function check(rn: RandomNet, seed: number, split: boolean): Promise<void>
       let inside = 0;
       for (const x of points) {
         const t = trace(net, x, { matrices: m });
-        if (!inSubdomain(net, layers, clamps, b, t)) continue;
+        if (!inSubdomain(net, layers, clamps, b, t, pools, pooled)) continue;
         inside++;
         for (let q = 0; q < R; q++) {
           let gy = 0;
@@ -86,7 +111,7 @@ for (const f of FAMILIES)
   describe(`property: optimised bounds (α, β) on random ${f.name}`, function () {
     this.timeout(300_000);
     for (const split of [false, true])
-      it(`sound from any start, never below the plain bounds${split ? " (split clamps, multipliers)" : ""}`, () =>
+      it(`sound from any start, never below the plain bounds${split ? " (split and max-pool clamps, multipliers)" : ""}`, () =>
         fc.assert(
           fc.asyncProperty(f.arb, fc.integer(), (rn, seed) => check(rn, seed, split)),
           { numRuns: f.runs },
