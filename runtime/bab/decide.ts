@@ -21,7 +21,8 @@ import type { Spec } from "./spec.js";
  * bounds by back-substitution (refineBounds, within its work limit), which the batched search's bounds graph
  * leaves to intervals on the LeNets' conv layers, and a LeNet subdomain costs the batched search ~80 ms (5 steps of
  * the rows' pass over 15,220 ReLUs). `certify examples/models/mnist_lenet.onnx --eps 2 --time-limit 10` on the
- * first 37 test digits: 31 verified by the LP search alone, 29 with the batched search after a quarter.
+ * first 37 test digits: 31 verified by the LP search alone, 29 with the batched search after a quarter; again with
+ * the batched search's max-pool splits (commit d26909b, the same run conditions for both): 31 alone, 30 with it.
  */
 
 /** The LP branch and bound's share of a decision's time where the batched one follows it. */
