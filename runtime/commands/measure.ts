@@ -14,7 +14,7 @@ import { checkImageInput, writeImages } from "../report/images.js";
 import { CLI_TOLERANCE, type PointResult } from "../rho/result.js";
 import { measureOnQueue } from "./measure-queue.js";
 import { type QueueOptions } from "./on-queue.js";
-import { openRun, withCliTolerance, type RunRequest } from "./run-request.js";
+import { openRun, resumeCommand, withCliTolerance, type RunRequest } from "./run-request.js";
 
 export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {
   /** Absent: the paper's 20 of 255 on the data's scale (run-request.ts). */
@@ -113,11 +113,4 @@ export async function measureCommand(model: string, given: MeasureRequest, out: 
       `images in ${r.images}: ${n} PNG (x*, the example, the perturbation stretched to ±m in the data's units, m in each name) and images.csv`,
     );
   }
-}
-
-/** The command to continue the run: as typed, with --resume; a shell-safe quote for every word that needs it. */
-export function resumeCommand(argv: readonly string[] | undefined): string {
-  if (argv === undefined) return "the same command with --resume";
-  const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
-  return ["robustc", ...argv, ...(argv.includes("--resume") ? [] : ["--resume"])].map(quote).join(" ");
 }

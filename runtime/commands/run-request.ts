@@ -172,3 +172,10 @@ export async function openRun(
     },
   };
 }
+
+/** The command to continue the run: as typed, with --resume; a shell-safe quote for every word that needs it. */
+export function resumeCommand(argv: readonly string[] | undefined): string {
+  if (argv === undefined) return "the same command with --resume";
+  const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+  return ["robustc", ...argv, ...(argv.includes("--resume") ? [] : ["--resume"])].map(quote).join(" ");
+}
