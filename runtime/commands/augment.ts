@@ -29,8 +29,7 @@ import type { QueueTarget } from "../run/queue/redis-url.js";
 import { openEvaluator, toDataLayout, type Session } from "../run/session.js";
 import { type PointResult } from "../rho/result.js";
 import { checkQueueOptions, jobTimeoutOf, produceOnQueue, queueSettings, type QueueOptions } from "./on-queue.js";
-import { resumeCommand } from "./run-request.js";
-import { openRun, type RunRequest } from "./run-request.js";
+import { openRun, resumeCommand, type RunRequest } from "./run-request.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index">, Partial<QueueOptions> {
   readonly algorithm: AugmentAlgorithm;

@@ -108,7 +108,9 @@ describe("robustc compile --emit forward|gradient", function () {
       };
       for (const name of session.inputNames) {
         if (name in feeds) continue;
-        const n = net.layers[Number(name.split("_").pop())].shape.reduce((a, b) => a * b, 1);
+        // A ReLU's inputs have its size; a max-pool's clamps are of its input (bounds-graph.ts).
+        const l = net.layers[Number(name.split("_").pop())];
+        const n = (l.kind === "maxpool" ? net.layers[l.input] : l).shape.reduce((a, b) => a * b, 1);
         const v = name.startsWith("slopes_") ? -1 : name.startsWith("clamp_lower_") ? -Infinity : Infinity;
         feeds[name] = new ort.Tensor("float64", new Float64Array(n).fill(v), [1, n]);
       }
