@@ -7,8 +7,9 @@
 # pixels (bench/table1.ts reads the distances; examples/table1.sh reuses a directory with a report.json). Per
 # finished fine-tuning chain (finetune.json): finetune.json, round<t>.json, round<t>.onnx and per round the
 # augment's manifest.json and points.jsonl (the fine-tuning examples' distances; not their images: the chain is
-# reused whole). Also settings.json, table1.md, table1.json and the figures where present. Unfinished parts are
-# skipped: they stay in OUT, which resumes them.
+# reused whole); of a chain still running, each finished round whole (its net, summary and examples, images
+# included: the next round trains on them). Also settings.json, table1.md, table1.json and the figures where
+# present. Unfinished parts are skipped: they stay in OUT, which resumes them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-}"
@@ -38,16 +39,32 @@ for d in "$from"/measure/*/; do
   n=$((n + 1))
 done
 for c in "$from"/*/; do
-  [ -f "$c/finetune.json" ] || continue
   name=$(basename "$c")
-  if [ "$what" = restore ] && [ -f "$to/$name/finetune.json" ]; then continue; fi
-  mkdir -p "$to/$name"
-  cp "$c"/finetune.json "$c"/round*.json "$c"/round*.onnx "$to/$name/"
-  for a in "$c"/aug*/; do
-    [ -f "$a/manifest.json" ] || continue
-    mkdir -p "$to/$name/$(basename "$a")"
-    cp "$a/manifest.json" "$a/points.jsonl" "$to/$name/$(basename "$a")/"
+  [ "$name" = measure ] && continue
+  if [ -f "$c/finetune.json" ]; then
+    if [ "$what" = restore ] && [ -f "$to/$name/finetune.json" ]; then continue; fi
+    mkdir -p "$to/$name"
+    cp "$c"/finetune.json "$c"/round*.json "$c"/round*.onnx "$to/$name/"
+    for a in "$c"/aug*/; do
+      [ -f "$a/manifest.json" ] || continue
+      mkdir -p "$to/$name/$(basename "$a")"
+      cp "$a/manifest.json" "$a/points.jsonl" "$to/$name/$(basename "$a")/"
+    done
+    n=$((n + 1))
+    continue
+  fi
+  # A chain still running: its finished rounds (round<t>.json) whole, the examples' images included (the next
+  # round trains on them), so that finetune.py reuses them.
+  for r in "$c"/round*.json; do
+    [ -f "$r" ] || continue
+    t=$(basename "$r" .json)
+    t=${t#round}
+    [ -f "$c/round$t.onnx" ] && [ -f "$c/aug$t/manifest.json" ] || continue
+    if [ "$what" = restore ] && [ -f "$to/$name/round$t.json" ]; then continue; fi
+    mkdir -p "$to/$name/aug$t"
+    cp "$c/round$t.json" "$c/round$t.onnx" "$to/$name/"
+    cp "$c/aug$t"/* "$to/$name/aug$t/"
+    n=$((n + 1))
   done
-  n=$((n + 1))
 done
 echo "table1-parts: $what: $n finished part(s) from $from in $to"
