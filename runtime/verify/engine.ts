@@ -201,7 +201,7 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
     return out(r.status === "sat" ? "unknown" : r.status, "bab", extra);
   }
 
-  // 5'. Networks with max-pool: the batched branch and bound (ReLUs split, max-pools relaxed) for a proof in half
+  // 5'. Networks with max-pool: the batched branch and bound (ReLUs and max-pool windows split) for a proof in half
   // the time left, where it applies; then the big-M MILP per disjunct, the most
   // promising (smallest attack margin) first; time shared evenly. The
   // disjuncts whose MILP ran out of its share run again, in later rounds, on whatever time the others left.
