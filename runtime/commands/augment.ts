@@ -20,16 +20,14 @@ import {
   type AugmentAlgorithm,
   type AugmentCounts,
 } from "../augment.js";
-import { progressBar, runPoints } from "../run/measure.js";
 import { makeDir, prepareOut, runIdentity, type RunIdentity } from "../run/out-dir.js";
-import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName, type Shard } from "../run/shard.js";
 import { queuedRun, type AugmentRun } from "../run/queue/queue.js";
 import type { QueueTarget } from "../run/queue/redis-url.js";
 import { openEvaluator, toDataLayout, type Session } from "../run/session.js";
 import { type PointResult } from "../rho/result.js";
 import { checkQueueOptions, jobTimeoutOf, produceOnQueue, queueSettings, type QueueOptions } from "./on-queue.js";
-import { openRun, resumeCommand, type RunRequest } from "./run-request.js";
+import { openRun, runRemaining, type RunRequest } from "./run-request.js";
 
 export interface AugmentRequest extends Omit<RunRequest, "algorithm" | "index">, Partial<QueueOptions> {
   readonly algorithm: AugmentAlgorithm;
@@ -252,33 +250,16 @@ export async function runAugment(model: string, r: AugmentRequest, log: (s: stri
     process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
   const t0 = performance.now();
   const jobs = Math.max(1, Math.min(r.jobs, todo.length));
-  let points: PointResult[] = [];
-  if (todo.length > 0) {
-    const runner = await makeRunner(runCfg, jobs, session);
-    const bar = await progressBar(todo.length, process.stderr.isTTY === true);
-    // Every finished point is in run/points.jsonl before its tick: Ctrl-C loses only the points in flight.
-    let saved = done.length;
-    const interrupted = () => {
-      bar.stop();
-      process.stderr.write(
-        `\nrobustc: interrupted: ${saved} of ${done.length + todo.length} points saved in ${runDir}/points.jsonl; resume with:\n  ${resumeCommand(r.argv)}\n`,
-      );
-      process.exit(130);
-    };
-    process.on("SIGINT", interrupted);
-    try {
-      points = await runPoints(runner, todo, jobs, join(runDir, "points.jsonl"), {
-        tick: (p) => {
-          saved++;
-          bar.tick(p);
-        },
-        stop: () => bar.stop(),
-      });
-    } finally {
-      process.off("SIGINT", interrupted);
-      await runner.close();
-    }
-  }
+  // Every finished point is in run/points.jsonl before its tick: Ctrl-C loses only the points in flight.
+  const points = await runRemaining({
+    cfg: runCfg,
+    session,
+    todo,
+    jobs,
+    done: done.length,
+    jsonl: join(runDir, "points.jsonl"),
+    argv: r.argv,
+  });
   const all = [...done, ...points].sort((a, b) => a.index - b.index);
   const meta: AugmentMeta = {
     ...words,

@@ -5,16 +5,14 @@
 
 import { existsSync, rmSync } from "node:fs";
 import { UserError, diag, unwrap } from "../../compiler/index.js";
-import { progressBar, runPoints } from "../run/measure.js";
 import { makeDir, prepareOut, resumedTolerance, runIdentity } from "../run/out-dir.js";
-import { makeRunner } from "../run/point-runner.js";
 import { parseShard, shardIndices, shardName } from "../run/shard.js";
 import { reportedExamples, reportsLine, writeMeasurement } from "../report/write.js";
 import { checkImageInput, writeImages } from "../report/images.js";
-import { CLI_TOLERANCE, type PointResult } from "../rho/result.js";
+import { CLI_TOLERANCE } from "../rho/result.js";
 import { measureOnQueue } from "./measure-queue.js";
 import { type QueueOptions } from "./on-queue.js";
-import { openRun, resumeCommand, withCliTolerance, type RunRequest } from "./run-request.js";
+import { openRun, runRemaining, withCliTolerance, type RunRequest } from "./run-request.js";
 
 export interface MeasureRequest extends RunRequest, Partial<QueueOptions> {
   /** Absent: the paper's 20 of 255 on the data's scale (run-request.ts). */
@@ -60,36 +58,18 @@ export async function measureCommand(model: string, given: MeasureRequest, out: 
   const todo = (shard ? shardIndices(indices, shard) : indices).filter((i) => !finished.has(i));
   if (done.length > 0)
     process.stderr.write(`robustc: resuming: ${done.length} points finished, ${todo.length} to run\n`);
-  const mine = done.length + todo.length;
   const t0 = performance.now();
   const jobs = Math.max(1, Math.min(r.jobs, todo.length));
-  let points: PointResult[] = [];
-  if (todo.length > 0) {
-    const runner = await makeRunner(cfg, jobs, session);
-    const bar = await progressBar(todo.length, process.stderr.isTTY === true, { eps: cfg.eps });
-    // Every finished point is in points.jsonl (written and fsynced before tick): Ctrl-C loses only those in flight.
-    let saved = done.length;
-    const interrupted = () => {
-      bar.stop();
-      process.stderr.write(
-        `\nrobustc: interrupted: ${saved} of ${mine} points saved in ${r.out}/points.jsonl; resume with:\n  ${resumeCommand(r.argv)}\n`,
-      );
-      process.exit(130);
-    };
-    process.on("SIGINT", interrupted);
-    try {
-      points = await runPoints(runner, todo, jobs, `${r.out}/points.jsonl`, {
-        tick: (p) => {
-          saved++;
-          bar.tick(p);
-        },
-        stop: () => bar.stop(),
-      });
-    } finally {
-      process.off("SIGINT", interrupted);
-      await runner.close();
-    }
-  }
+  const points = await runRemaining({
+    cfg,
+    session,
+    todo,
+    jobs,
+    done: done.length,
+    jsonl: `${r.out}/points.jsonl`,
+    argv: r.argv,
+    eps: cfg.eps,
+  });
   const all = [...done, ...points].sort((a, b) => a.index - b.index);
   out(
     unwrap(

@@ -6,7 +6,9 @@ import type { Algorithm } from "../rho/point.js";
 import { DEFAULT_LAZY, type LazyOptions } from "../lazy/lazy-loop.js";
 import { closesBracket, RHO_MODES, type RhoMode } from "../rho/modes.js";
 import { CLI_TOLERANCE } from "../rho/result.js";
-import type { RunConfig } from "../run/point-runner.js";
+import { progressBar, runPoints } from "../run/measure.js";
+import { makeRunner, type RunConfig } from "../run/point-runner.js";
+import type { PointResult } from "../rho/result.js";
 import { openSession, printNotes, selectIndices, type Session } from "../run/session.js";
 import { defaultEps, epsWarning, type InputOptions } from "../data/input-map.js";
 
@@ -178,4 +180,51 @@ export function resumeCommand(argv: readonly string[] | undefined): string {
   if (argv === undefined) return "the same command with --resume";
   const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
   return ["robustc", ...argv, ...(argv.includes("--resume") ? [] : ["--resume"])].map(quote).join(" ");
+}
+
+/**
+ * The points left of a resumable run (measure, augment): `todo` through `jobs` workers, each appended to `jsonl` as
+ * it finishes (written and fsynced before its tick), with a progress bar; Ctrl-C says how many of the run's points
+ * are saved there and the command that resumes it (resumeCommand), and exits 130. `done`: the points finished
+ * before (a resumed run's). Returns the new points.
+ */
+export async function runRemaining(o: {
+  readonly cfg: RunConfig;
+  readonly session: Session;
+  readonly todo: readonly number[];
+  readonly jobs: number;
+  readonly done: number;
+  readonly jsonl: string;
+  readonly argv?: readonly string[];
+  /** The progress line's "adversarial within eps" count (measure). */
+  readonly eps?: number;
+}): Promise<PointResult[]> {
+  if (o.todo.length === 0) return [];
+  const runner = await makeRunner(o.cfg, o.jobs, o.session);
+  const bar = await progressBar(
+    o.todo.length,
+    process.stderr.isTTY === true,
+    o.eps === undefined ? undefined : { eps: o.eps },
+  );
+  let saved = o.done;
+  const interrupted = () => {
+    bar.stop();
+    process.stderr.write(
+      `\nrobustc: interrupted: ${saved} of ${o.done + o.todo.length} points saved in ${o.jsonl}; resume with:\n  ${resumeCommand(o.argv)}\n`,
+    );
+    process.exit(130);
+  };
+  process.on("SIGINT", interrupted);
+  try {
+    return await runPoints(runner, o.todo, o.jobs, o.jsonl, {
+      tick: (p) => {
+        saved++;
+        bar.tick(p);
+      },
+      stop: () => bar.stop(),
+    });
+  } finally {
+    process.off("SIGINT", interrupted);
+    await runner.close();
+  }
 }

@@ -161,8 +161,7 @@ export async function optimisedBounds(
   const poolCoefficients = o.coefficients ? first.poolCoefficients!.map((c) => Float64Array.from(c)) : undefined;
   const pre = first.preActivation,
     poolInput = first.poolInput!;
-  const poolWidths = poolIn,
-    poolOut = engine.poolLayers.map((id) => sizeOf(net.layers[id].shape));
+  const poolOut = engine.poolLayers.map((id) => sizeOf(net.layers[id].shape));
   const adamP = poolIn.map((w) => new Adam(B * R * w));
   // The clamp ends the last call paired the pool multipliers with (the gradient in γ is x̂ − c): the caller's in the
   // first call, the first call's bounds of the pools' inputs (as clamps) after.
@@ -271,8 +270,8 @@ export async function optimisedBounds(
         ...(poolInput.length > 0
           ? {
               poolClamps: poolInput.map((p, i) => ({
-                lower: pick(p.lower, idx, poolWidths[i]),
-                upper: pick(p.upper, idx, poolWidths[i]),
+                lower: pick(p.lower, idx, poolIn[i]),
+                upper: pick(p.upper, idx, poolIn[i]),
               })),
             }
           : {}),
