@@ -11,7 +11,7 @@ import { OnnxBuilder, type AttrValue } from "../frontend/onnx/write.js";
 import { avgPoolDivisor } from "../ir/affine.js";
 import { layerWindows, networkMatrices, type NetworkMatrices } from "../ir/matrices.js";
 import { outputSize, sizeOf, type AffineOp, type Layer, type Network } from "../ir/network.js";
-import { GRAPH_OPSET, MAX_DENSE, neededLayers } from "./emit.js";
+import { floorMismatch, GRAPH_OPSET, MAX_DENSE, neededLayers, widenedPads, windowAttrs } from "./emit.js";
 import { ENGINE_BACKSUB_WORK, GRAPH_IO } from "./types.js";
 
 /*
@@ -137,6 +137,14 @@ export interface BoundsGraphOptions {
    * iterations: the rows' pass alone is recomputed).
    */
   readonly refine?: boolean;
+  /**
+   * "float32": the steering variant. The same graph in float32 (weights, boxes and every temporary): its bounds and
+   * gradients steer an optimisation (runtime/engine/optimise.ts), never certify. The rows' bound has no pad (the
+   * magnitude pass is left out: a third less work on mnist_mlp's rows); the intervals keep the float64 graph's pads
+   * (γ_N with u = 2^-53, TINY and OUTWARD rounded to float32), which do not cover float32's rounding; the boxes,
+   * rows and clamps round to float32 to nearest, not outward. Default "float64".
+   */
+  readonly precision?: "float64" | "float32";
 }
 
 const U = 2 ** -53;
@@ -185,9 +193,26 @@ interface Coef {
   readonly rank: 2 | 3;
 }
 
+/**
+ * onnxruntime's own Conv and ConvTranspose for a conv plan (the steering variant only: their summation order is the
+ * kernel's, which float32 steering need not bound): the 4-d kernels [M, C/G, kh, kw] and the ops' attributes.
+ */
+interface NativeConv {
+  readonly attrs: Record<string, AttrValue>;
+  readonly outputPadding: number[];
+  /** Input [C, H, W] and output [M, OH, OW]. */
+  readonly inDims: readonly [number, number, number];
+  readonly outDims: readonly [number, number, number];
+  /** The kernels by the plan's name of their [G, Mg, K] form. */
+  readonly kernels: ReadonlyMap<string, string>;
+}
+
 /** A conv or average pool as im2col: G groups of M/G outputs over K = (C/G)·kh·kw taps at P positions. */
 interface ConvPlan {
-  readonly table: GatherTable;
+  /** The im2col table (null where `native` computes the products). */
+  readonly table: GatherTable | null;
+  /** The steering variant's Conv and ConvTranspose, where the geometry allows them (else null: im2col). */
+  readonly native: NativeConv | null;
   readonly G: number;
   readonly Mg: number;
   readonly K: number;
@@ -197,7 +222,8 @@ interface ConvPlan {
   readonly WPos: string;
   readonly WNeg: string;
   readonly absW: string;
-  readonly WT: string;
+  /** [G, K, Mg] (null where `native`). */
+  readonly WT: string | null;
   /** [M·P]: the bias per output and its magnitude (null: none). */
   readonly bias: string | null;
   readonly absBias: string | null;
@@ -282,6 +308,10 @@ class BoundsEmitter {
   private readonly consts = new Map<string, string>();
   readonly padCoef: number;
   private readonly need: boolean[];
+  /** Cast's `to` for this.dtype (TensorProto DOUBLE 11, FLOAT 1). */
+  get castTo(): number {
+    return this.dtype === "float64" ? 11 : 1;
+  }
 
   constructor(
     readonly net: Network,
@@ -289,6 +319,7 @@ class BoundsEmitter {
     readonly workLimit: number,
     readonly optimisable: boolean,
     readonly refineLayers: boolean,
+    readonly dtype: "float64" | "float32" = "float64",
   ) {
     this.lo = net.layers.map(() => undefined);
     this.hi = net.layers.map(() => undefined);
@@ -304,7 +335,7 @@ class BoundsEmitter {
   }
 
   f64(prefix: string, dims: readonly number[], data: ArrayLike<number>): string {
-    return this.b.initializer({ name: this.b.fresh(prefix), dims, data, dtype: "float64" });
+    return this.b.initializer({ name: this.b.fresh(prefix), dims, data, dtype: this.dtype });
   }
 
   i64(prefix: string, dims: readonly number[], data: ArrayLike<number>): string {
@@ -405,8 +436,8 @@ class BoundsEmitter {
       switch (l.kind) {
         case "input": {
           const n = sizeOf(l.shape);
-          this.b.input(BOUNDS_IO.lower, [B, n], "float64");
-          this.b.input(BOUNDS_IO.upper, [B, n], "float64");
+          this.b.input(BOUNDS_IO.lower, [B, n], this.dtype);
+          this.b.input(BOUNDS_IO.upper, [B, n], this.dtype);
           this.lo[l.id] = BOUNDS_IO.lower;
           this.hi[l.id] = BOUNDS_IO.upper;
           break;
@@ -428,7 +459,7 @@ class BoundsEmitter {
           break;
       }
     }
-    this.b.input(BOUNDS_IO.rows, [B, R, K], "float64");
+    this.b.input(BOUNDS_IO.rows, [B, R, K], this.dtype);
     // The rows' back-substitution records what the optimisable variant's outputs and relaxed pass read.
     const rec: RowsPass = { coefs: new Map(), alpha: new Map(), input: null };
     const bound = this.backward(this.net.output, { name: BOUNDS_IO.rows, rank: 3 }, rec);
@@ -438,30 +469,30 @@ class BoundsEmitter {
         const c = rec.coefs.get(id);
         if (!c) throw new Error(`internal: the rows never reached max-pool layer ${id}`);
         this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
-        this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], "float64");
+        this.b.output(BOUNDS_IO.coefficients(id), [B, R, sizeOf(this.net.layers[id].shape)], this.dtype);
         const inp = (this.net.layers[id] as Extract<Layer, { kind: "maxpool" }>).input;
         this.b.node("Identity", [zhat.get(id)!], [BOUNDS_IO.relaxed(id)], {}, `zhat_${id}`);
-        this.b.output(BOUNDS_IO.relaxed(id), [B, R, sizeOf(this.net.layers[inp].shape)], "float64");
+        this.b.output(BOUNDS_IO.relaxed(id), [B, R, sizeOf(this.net.layers[inp].shape)], this.dtype);
       }
       for (const id of reluLayers(this.net)) {
         const c = rec.coefs.get(id);
         if (!c) throw new Error(`internal: the rows never reached ReLU layer ${id}`);
         const w = sizeOf(this.net.layers[id].shape);
         this.b.node("Identity", [c], [BOUNDS_IO.coefficients(id)], {}, `coef_${id}`);
-        this.b.output(BOUNDS_IO.coefficients(id), [B, R, w], "float64");
+        this.b.output(BOUNDS_IO.coefficients(id), [B, R, w], this.dtype);
         this.b.node("Identity", [zhat.get(id)!], [BOUNDS_IO.relaxed(id)], {}, `zhat_${id}`);
-        this.b.output(BOUNDS_IO.relaxed(id), [B, R, w], "float64");
+        this.b.output(BOUNDS_IO.relaxed(id), [B, R, w], this.dtype);
       }
     }
     this.b.node("Identity", [bound], [BOUNDS_IO.bound], {}, "bound");
-    this.b.output(BOUNDS_IO.bound, [B, R], "float64");
+    this.b.output(BOUNDS_IO.bound, [B, R], this.dtype);
     for (const id of [...reluLayers(this.net), ...poolLayers(this.net)]) {
       const inp = (this.net.layers[id] as Extract<Layer, { kind: "relu" | "maxpool" }>).input;
       const n = sizeOf(this.net.layers[inp].shape);
       this.b.node("Identity", [this.lo[inp]!], [BOUNDS_IO.preLower(id)], {}, `pre_lower_${id}`);
       this.b.node("Identity", [this.hi[inp]!], [BOUNDS_IO.preUpper(id)], {}, `pre_upper_${id}`);
-      this.b.output(BOUNDS_IO.preLower(id), [B, n], "float64");
-      this.b.output(BOUNDS_IO.preUpper(id), [B, n], "float64");
+      this.b.output(BOUNDS_IO.preLower(id), [B, n], this.dtype);
+      this.b.output(BOUNDS_IO.preUpper(id), [B, n], this.dtype);
     }
     return ok(undefined);
   }
@@ -509,11 +540,10 @@ class BoundsEmitter {
           if (w.kind === "matrix") v = this.op("Add", [this.op("MatMul", [x, w.Wt!]), w.bias]);
           else if (w.kind === "diagonal") v = this.op("Add", [this.op("Mul", [x, w.scale]), w.shift]);
           else {
+            // Σ kernel·x (times 1/divisor), then the bias: the affine map itself (the pool's has none).
             const p = w.plan;
-            const patches = this.reshape(this.gather(x, p.table, 3), [0, 0, p.G, p.K, p.P]);
-            v = this.reshape(this.op("MatMul", [p.W, patches]), [0, 0, p.G * p.Mg * p.P]);
+            v = this.convApply(p, p.W, x, 3);
             if (p.bias) v = this.op("Add", [v, p.bias]);
-            if (p.post) v = this.op("Mul", [v, p.post]);
           }
           break;
         }
@@ -558,20 +588,20 @@ class BoundsEmitter {
     const n = sizeOf(l.shape);
     // The caller's clamps (branch and bound's splits) narrow the pre-activation's bounds first: everything after,
     // the relaxation and the later layers, sees the clamped bounds (so does the pre_lower/pre_upper output).
-    this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, n], "float64");
-    this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, n], "float64");
+    this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, n], this.dtype);
+    this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, n], this.dtype);
     const lo = (this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]));
     const hi = (this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]));
     this.absMax.delete(l.input);
     const zero = this.scalar(0);
-    this.b.input(BOUNDS_IO.slopes(l.id), [GRAPH_IO.batch, n], "float64");
+    this.b.input(BOUNDS_IO.slopes(l.id), [GRAPH_IO.batch, n], this.dtype);
     const unstable = this.op("And", [this.op("Less", [lo, zero]), this.op("Greater", [hi, zero])]);
     // Stable inactive first where h ≤ 0 (relu.ts's order: [0, 0] is inactive, its coefficients 0).
     const active = this.op(
       "Cast",
       [this.op("And", [this.op("GreaterOrEqual", [lo, zero]), this.op("Greater", [hi, zero])])],
       {
-        to: 11,
+        to: this.castTo,
       },
     );
     // s = h/(h − l)·(1 + 2^-48) and t = (−l·s)·(1 + 2^-48), rounded outward (header); slope 1 for a tiny h.
@@ -580,7 +610,7 @@ class BoundsEmitter {
     const tU = this.op("Mul", [this.op("Mul", [this.op("Neg", [lo]), sU]), this.scalar(OUTWARD)]);
     const s = this.op("Where", [unstable, sU, active]);
     const t = this.op("Where", [unstable, tU, zero]);
-    const deepPoly = this.op("Cast", [this.op("GreaterOrEqual", [hi, this.op("Neg", [lo])])], { to: 11 });
+    const deepPoly = this.op("Cast", [this.op("GreaterOrEqual", [hi, this.op("Neg", [lo])])], { to: this.castTo });
     const given = BOUNDS_IO.slopes(l.id);
     const valid = this.op("And", [
       this.op("GreaterOrEqual", [given, zero]),
@@ -599,8 +629,8 @@ class BoundsEmitter {
       mag: this.op("Add", [this.op("Add", [zmax, zmax]), t]),
     });
     if (this.optimisable) {
-      this.b.input(BOUNDS_IO.rowSlopes(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, n], "float64");
-      this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, n], "float64");
+      this.b.input(BOUNDS_IO.rowSlopes(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, n], this.dtype);
+      this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, n], this.dtype);
     }
     this.lo[l.id] = this.op("Relu", [lo]);
     this.hi[l.id] = this.op("Relu", [hi]);
@@ -613,13 +643,13 @@ class BoundsEmitter {
     // The caller's clamps on the pool's input (branch and bound's max-pool splits), as a ReLU's on its
     // pre-activation: the relaxation and every layer after see the clamped bounds.
     const nIn = sizeOf(this.net.layers[l.input].shape);
-    this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, nIn], "float64");
-    this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, nIn], "float64");
+    this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, nIn], this.dtype);
+    this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, nIn], this.dtype);
     this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]);
     this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]);
     this.absMax.delete(l.input);
     if (this.optimisable) {
-      this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, nIn], "float64");
+      this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, nIn], this.dtype);
       const zero = this.scalar(0);
       const hasLower = this.op("Greater", [BOUNDS_IO.clampLower(l.id), this.scalar(-Infinity)]),
         hasUpper = this.op("Less", [BOUNDS_IO.clampUpper(l.id), this.scalar(Infinity)]);
@@ -659,10 +689,10 @@ class BoundsEmitter {
       ),
       best,
     ]);
-    const sel = this.op("Cast", [selB], { to: 11 });
+    const sel = this.op("Cast", [selB], { to: this.castTo });
     const others = this.maxLast(this.op("Where", [selB, this.scalar(-Infinity), ghi]));
     const domB = this.op("GreaterOrEqual", [lo, others]);
-    const dom = this.op("Cast", [domB], { to: 11 });
+    const dom = this.op("Cast", [domB], { to: this.castTo });
     const d = this.op("Where", [domB, this.scalar(0), hi]);
     // The input's largest |value| over each window (slots past the end read 0 after the zero pad: harmless).
     const zmax = this.maxLast(this.reshape(this.gather(this.maxAbs(l.input), t), [0, m, slots]));
@@ -721,35 +751,87 @@ class BoundsEmitter {
       op.kind === "avgpool"
         ? perOutput((_, p) => 1 / avgPoolDivisor(g, Math.floor(p / g.outW), p % g.outW, op.countIncludePad))
         : null;
-    return {
-      table: this.table(`l${id}`, source, g.inC * g.inH * g.inW),
-      G,
-      Mg,
-      K,
-      P,
-      W: this.f64(`l${id}_W`, [G, Mg, K], w),
-      WPos: this.f64(
+    const W = this.f64(`l${id}_W`, [G, Mg, K], w),
+      WPos = this.f64(
         `l${id}_Wpos`,
         [G, Mg, K],
         w.map((v) => Math.max(v, 0)),
       ),
-      WNeg: this.f64(
+      WNeg = this.f64(
         `l${id}_Wneg`,
         [G, Mg, K],
         w.map((v) => Math.min(v, 0)),
       ),
-      absW: this.f64(`l${id}_absW`, [G, Mg, K], w.map(Math.abs)),
-      WT: this.f64(`l${id}_WT`, [G, K, Mg], wt),
+      absW = this.f64(`l${id}_absW`, [G, Mg, K], w.map(Math.abs));
+    const native = this.nativeConv(id, op, G, [W, WPos, WNeg, absW]);
+    return {
+      table: native ? null : this.table(`l${id}`, source, g.inC * g.inH * g.inW),
+      native,
+      G,
+      Mg,
+      K,
+      P,
+      W,
+      WPos,
+      WNeg,
+      absW,
+      WT: native ? null : this.f64(`l${id}_WT`, [G, K, Mg], wt),
       bias: bias ? this.f64(`l${id}_b`, [bias.length], bias) : null,
       absBias: bias ? this.f64(`l${id}_absb`, [bias.length], bias.map(Math.abs)) : null,
       post: post ? this.f64(`l${id}_post`, [post.length], post) : null,
     };
   }
 
-  /** Σ_taps kernel·x over the plan's patches: x [B, n] → [B, M·P] (times 1/divisor for a pool). */
-  private convApply(plan: ConvPlan, kernel: string, x: string): string {
-    const patches = this.reshape(this.gather(x, plan.table), [0, plan.G, plan.K, plan.P]);
-    const y = this.reshape(this.op("MatMul", [kernel, patches]), [0, plan.G * plan.Mg * plan.P]);
+  /**
+   * The steering variant's Conv/ConvTranspose for a conv or average pool (null in float64, or where no explicit pads
+   * give the IR's output size, or no output padding restores its input: im2col then, as in float64).
+   */
+  private nativeConv(
+    id: number,
+    op: Extract<AffineOp, { kind: "conv" | "avgpool" }>,
+    G: number,
+    kernels: readonly string[],
+  ): NativeConv | null {
+    if (this.dtype !== "float32") return null;
+    const g = op.geometry;
+    const pads = op.kind === "conv" ? [...g.pads] : widenedPads(g);
+    if (floorMismatch({ ...g, pads: pads as [number, number, number, number] })) return null;
+    const outputPadding = [0, 1].map(
+      (i) =>
+        [g.inH, g.inW][i] -
+        (([g.outH, g.outW][i] - 1) * g.strides[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - pads[i] - pads[i + 2]),
+    );
+    if (outputPadding.some((p, i) => p < 0 || p >= Math.max(g.strides[i], g.dilations[i]))) return null;
+    const dims = [g.outC, g.inC / G, g.kernel[0], g.kernel[1]];
+    return {
+      attrs: { ...windowAttrs(g, pads), group: G },
+      outputPadding,
+      inDims: [g.inC, g.inH, g.inW],
+      outDims: [g.outC, g.outH, g.outW],
+      kernels: new Map(kernels.map((k) => [k, this.reshape(k, dims)])),
+    };
+  }
+
+  /** x [.., C·H·W] → [.., M·OH·OW] by onnxruntime's Conv (`transpose`: its ConvTranspose, the other way). */
+  private nativeApply(nc: NativeConv, kernel: string, x: string, transpose = false): string {
+    const [from, to] = transpose ? [nc.outDims, nc.inDims] : [nc.inDims, nc.outDims];
+    const x4 = this.reshape(x, [-1, ...from]);
+    const y = transpose
+      ? this.op("ConvTranspose", [x4, nc.kernels.get(kernel)!], { ...nc.attrs, output_padding: nc.outputPadding })
+      : this.op("Conv", [x4, nc.kernels.get(kernel)!], nc.attrs);
+    const lead = this.op("Shape", [x], { end: -1 });
+    return this.op("Reshape", [y, this.op("Concat", [lead, this.ints([to[0] * to[1] * to[2]])], { axis: 0 })]);
+  }
+
+  /** Σ_taps kernel·x over the plan's patches: x [B, n] (or [B, R, n]) → [B, M·P] (times 1/divisor for a pool). */
+  private convApply(plan: ConvPlan, kernel: string, x: string, rank: 2 | 3 = 2): string {
+    let y: string;
+    if (plan.native) y = this.nativeApply(plan.native, kernel, x);
+    else {
+      const lead = rank === 2 ? [0] : [0, 0];
+      const patches = this.reshape(this.gather(x, plan.table!, rank), [...lead, plan.G, plan.K, plan.P]);
+      y = this.reshape(this.op("MatMul", [kernel, patches]), [...lead, plan.G * plan.Mg * plan.P]);
+    }
     return plan.post ? this.op("Mul", [y, plan.post]) : y;
   }
 
@@ -885,8 +967,12 @@ class BoundsEmitter {
   private backward(start: number, lambda: Coef, rows?: RowsPass): string {
     let c: string | null = null,
       mag: string | null = null;
+    // The rounding magnitude's terms, built only where the graph certifies (the steering variant has no pad).
+    const addTerm = (term: () => string) => {
+      if (this.dtype === "float64") mag = this.add(mag, term());
+    };
     const addMag = (L: Coef, perValue: string) =>
-      (mag = this.add(mag, this.sumLast(this.op("Mul", [this.op("Abs", [L.name]), this.mid(perValue)]))));
+      addTerm(() => this.sumLast(this.op("Mul", [this.op("Abs", [L.name]), this.mid(perValue)])));
     // Coefficients waiting at each layer; layers are in topological order, so going down the ids every layer's
     // coefficients are complete before it sends them on.
     const pending = new Map<number, Coef>();
@@ -897,8 +983,10 @@ class BoundsEmitter {
         return;
       }
       // Two branches meet (a residual add's): the sum's rounding is ≤ γ·(|Λ_a| + |Λ_b|) per coefficient.
-      const both = this.op("Add", [this.op("Abs", [e.name]), this.op("Abs", [L.name])]);
-      mag = this.add(mag, this.sumLast(this.op("Mul", [both, this.mid(this.maxAbs(to))])));
+      addTerm(() => {
+        const both = this.op("Add", [this.op("Abs", [e.name]), this.op("Abs", [L.name])]);
+        return this.sumLast(this.op("Mul", [both, this.mid(this.maxAbs(to))]));
+      });
       pending.set(to, { name: this.op("Add", [e.name, L.name]), rank: Math.max(e.rank, L.rank) as 2 | 3 });
     };
     send(start, lambda);
@@ -917,9 +1005,9 @@ class BoundsEmitter {
           width = this.op("Sub", [this.hi[id]!, lo]);
         if (rows) rows.input = L.name;
         const lin = this.op("Add", [mv(L.name, lo), mv(this.op("Min", [L.name, this.scalar(0)]), width)]);
-        const xmax3 = this.op("Mul", [this.maxAbs(id), this.scalar(3)]);
-        mag = this.add(mag, mv(this.op("Abs", [L.name]), xmax3));
-        return this.op("Sub", [c === null ? lin : this.op("Add", [c, lin]), this.pad(mag)]);
+        addTerm(() => mv(this.op("Abs", [L.name]), this.op("Mul", [this.maxAbs(id), this.scalar(3)])));
+        const total = c === null ? lin : this.op("Add", [c, lin]);
+        return mag === null ? total : this.op("Sub", [total, this.pad(mag)]);
       }
       switch (l.kind) {
         case "reshape": {
@@ -942,10 +1030,14 @@ class BoundsEmitter {
             const p = w.plan;
             if (p.bias) c = this.add(c, this.op("MatMul", [L.name, p.bias]));
             const scaled = p.post ? this.op("Mul", [L.name, p.post]) : L.name;
+            if (p.native) {
+              send(l.input, { name: this.nativeApply(p.native, p.W, scaled, true), rank: L.rank });
+              break;
+            }
             const lead = L.rank === 2 ? [0] : [0, 0];
             const perGroup = this.reshape(scaled, [...lead, p.G, p.Mg, p.P]);
-            const taps = this.reshape(this.op("MatMul", [p.WT, perGroup]), [...lead, p.G * p.K * p.P]);
-            send(l.input, this.scatter({ name: taps, rank: L.rank }, p.table));
+            const taps = this.reshape(this.op("MatMul", [p.WT!, perGroup]), [...lead, p.G * p.K * p.P]);
+            send(l.input, this.scatter({ name: taps, rank: L.rank }, p.table!));
           } else if (w.kind === "matrix") {
             c = this.add(c, this.op("MatMul", [L.name, w.bias]));
             send(l.input, { name: this.op("MatMul", [L.name, w.W]), rank: L.rank });
@@ -978,10 +1070,13 @@ class BoundsEmitter {
               this.op("Min", [given, zero]),
               this.op("Where", [this.mid(rx.nonPositive), this.op("Max", [given, zero]), zero]),
             ]);
-            const absGamma = this.op("Abs", [gamma]);
-            const both = this.op("Add", [absGamma, this.op("Abs", [next])]);
-            const err = this.op("Min", [this.op("Mul", [absGamma, this.scalar(2 / this.padCoef)]), both]);
-            mag = this.add(mag, this.sumLast(this.op("Mul", [err, this.mid(this.maxAbs(l.input))])));
+            const before = next;
+            addTerm(() => {
+              const absGamma = this.op("Abs", [gamma]);
+              const both = this.op("Add", [absGamma, this.op("Abs", [before])]);
+              const err = this.op("Min", [this.op("Mul", [absGamma, this.scalar(2 / this.padCoef)]), both]);
+              return this.sumLast(this.op("Mul", [err, this.mid(this.maxAbs(l.input))]));
+            });
             next = this.op("Add", [next, gamma]);
           }
           send(l.input, { name: next, rank: 3 });
@@ -1017,11 +1112,14 @@ class BoundsEmitter {
             ]);
             c = this.add(c, this.op("Neg", [this.sumLast(offset)]));
             const gamma = this.op("Add", [gL, gU]);
-            const absGamma = this.op("Abs", [gamma]);
-            const both = this.op("Add", [absGamma, this.op("Abs", [down.name])]);
-            const err = this.op("Min", [this.op("Mul", [absGamma, this.scalar(2 / this.padCoef)]), both]);
-            mag = this.add(mag, this.sumLast(this.op("Mul", [err, this.mid(this.maxAbs(l.input))])));
-            mag = this.add(mag, this.sumLast(this.op("Abs", [offset])));
+            const before = down.name;
+            addTerm(() => {
+              const absGamma = this.op("Abs", [gamma]);
+              const both = this.op("Add", [absGamma, this.op("Abs", [before])]);
+              const err = this.op("Min", [this.op("Mul", [absGamma, this.scalar(2 / this.padCoef)]), both]);
+              return this.sumLast(this.op("Mul", [err, this.mid(this.maxAbs(l.input))]));
+            });
+            addTerm(() => this.sumLast(this.op("Abs", [offset])));
             down = { name: this.op("Add", [down.name, gamma]), rank: 3 };
           }
           send(l.input, down);
@@ -1050,6 +1148,7 @@ export function boundsGraph(
     options.workLimit ?? ENGINE_BACKSUB_WORK,
     options.optimisable ?? false,
     options.refine ?? true,
+    options.precision ?? "float64",
   );
   const r = e.run();
   if (!r.ok) return r;

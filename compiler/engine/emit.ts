@@ -309,14 +309,14 @@ export class GraphEmitter {
 }
 
 /** Why a Conv with the geometry's explicit pads would not produce its output size (floor mode), or null. */
-function floorMismatch(g: ConvGeometry): string | null {
+export function floorMismatch(g: ConvGeometry): string | null {
   const h = floorOut(g.inH, g.pads[0], g.pads[2], g.kernel[0], g.strides[0], g.dilations[0]);
   const w = floorOut(g.inW, g.pads[1], g.pads[3], g.kernel[1], g.strides[1], g.dilations[1]);
   return h === g.outH && w === g.outW ? null : `output ${g.outH}×${g.outW} differs from the window's ${h}×${w}`;
 }
 
 /** End pads widened so that floor mode gives the geometry's output size (ceil_mode average pools). */
-function widenedPads(g: ConvGeometry): [number, number, number, number] {
+export function widenedPads(g: ConvGeometry): [number, number, number, number] {
   const need = (i: 0 | 1, size: number, out: number) =>
     Math.max(g.pads[i + 2], (out - 1) * g.strides[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - size - g.pads[i]);
   return [g.pads[0], g.pads[1], need(0, g.inH, g.outH), need(1, g.inW, g.outW)];

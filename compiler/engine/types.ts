@@ -125,6 +125,12 @@ export interface BoundsAsk {
    * upper end, 0 where that end is infinite: sound whatever is given. Optimisable engines only.
    */
   readonly poolMultipliers?: readonly BatchData[];
+  /**
+   * true: the bounds graph's float32 steering variant (bounds-graph.ts BoundsGraphOptions.precision), ~1.5–2× faster
+   * and NOT sound: its answers steer an optimisation and are never returned as bounds (optimise.ts certifies what
+   * they chose with a float64 call). The reference backend computes in float64 whatever this says.
+   */
+  readonly steer?: boolean;
 }
 
 /** Bounds that hold for one ReLU layer's pre-activation on each of B boxes (B·n values each; ∓∞: none). */

@@ -40,6 +40,8 @@ import { engineSession } from "./onnxruntime.js";
  */
 
 type BoundsFn = Engine["bounds"];
+/** The bounds graph's arithmetic: float64 certifies, float32 steers (BoundsAsk.steer). */
+type Precision = "float64" | "float32";
 
 /** Boxes per session.run of the bounds graph (see OnnxRuntimeBounds.bounds). */
 export const BOUNDS_CHUNK = 8;
@@ -221,7 +223,7 @@ export class OnnxRuntimeBounds {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly layers: number[];
   private readonly pools: number[];
-  private readonly defaults = new Map<string, Float64Array>();
+  private readonly defaults = new Map<string, Float64Array | Float32Array>();
 
   constructor(
     readonly net: Network,
@@ -240,21 +242,29 @@ export class OnnxRuntimeBounds {
     return new OnnxRuntimeBounds(net, m, options);
   }
 
-  private open(optimisable: boolean, refine: boolean): Promise<ort.InferenceSession> {
-    const key = `${optimisable}:${refine}`;
+  private open(optimisable: boolean, refine: boolean, precision: Precision): Promise<ort.InferenceSession> {
+    const key = `${optimisable}:${refine}:${precision}`;
     let s = this.sessions.get(key);
     if (!s) {
-      s = engineSession(unwrap(boundsGraph(this.net, this.m, { optimisable, refine })), this.options.threads ?? 1);
+      s = engineSession(
+        unwrap(boundsGraph(this.net, this.m, { optimisable, refine, precision })),
+        this.options.threads ?? 1,
+        precision === "float64",
+      );
       this.sessions.set(key, s);
     }
     return s;
   }
 
   /** `count` copies of v (reused): −1 slopes are DeepPoly's choice, ∓∞ clamps none. */
-  private fill(count: number, v: number): Float64Array {
-    const key = `${v}:${count}`;
+  private fill(count: number, v: number, precision: Precision): Float64Array | Float32Array {
+    const key = `${v}:${count}:${precision}`;
     let d = this.defaults.get(key);
-    if (!d) this.defaults.set(key, (d = new Float64Array(count).fill(v)));
+    if (!d)
+      this.defaults.set(
+        key,
+        (d = (precision === "float64" ? new Float64Array(count) : new Float32Array(count)).fill(v)),
+      );
     return d;
   }
 
@@ -291,7 +301,8 @@ export class OnnxRuntimeBounds {
           }
         : {}),
     };
-    const s = await this.open(optimisable, request?.refine ?? true);
+    const precision: Precision = request?.steer ? "float32" : "float64";
+    const s = await this.open(optimisable, request?.refine ?? true, precision);
     // The batch goes through in chunks of BOUNDS_CHUNK boxes: the graph's largest temporaries are
     // [boxes, 2·width, input size] (mnist_mlp: 1.25 MB per box), and per box it runs ~2.5× slower at 256 boxes
     // at once than at 8 (memory, not arithmetic); a session.run costs ~60 µs, ~1% of 8 boxes.
@@ -301,26 +312,25 @@ export class OnnxRuntimeBounds {
         c = b1 - b0;
       const part = (d: BatchData, w: number) => {
         const v = d.subarray(b0 * w, b1 * w);
+        if (precision === "float32") return v instanceof Float32Array ? v : Float32Array.from(v);
         return v instanceof Float64Array ? v : Float64Array.from(v);
       };
+      const fill = (count: number, v: number) => this.fill(count, v, precision);
       const feeds: Record<string, ort.Tensor> = {
-        [BOUNDS_IO.lower]: new ort.Tensor("float64", part(lower, n), [c, n]),
-        [BOUNDS_IO.upper]: new ort.Tensor("float64", part(upper, n), [c, n]),
-        [BOUNDS_IO.rows]: new ort.Tensor("float64", part(rows, R * K), [c, R, K]),
+        [BOUNDS_IO.lower]: new ort.Tensor(precision, part(lower, n), [c, n]),
+        [BOUNDS_IO.upper]: new ort.Tensor(precision, part(upper, n), [c, n]),
+        [BOUNDS_IO.rows]: new ort.Tensor(precision, part(rows, R * K), [c, R, K]),
       };
       this.layers.forEach((id, i) => {
         const w = widths[i];
-        feeds[BOUNDS_IO.slopes(id)] = new ort.Tensor("float64", slopes ? part(slopes[i], w) : this.fill(c * w, -1), [
-          c,
-          w,
-        ]);
+        feeds[BOUNDS_IO.slopes(id)] = new ort.Tensor(precision, slopes ? part(slopes[i], w) : fill(c * w, -1), [c, w]);
         const clamp = (side: "lower" | "upper", v: number) =>
-          new ort.Tensor("float64", clamps ? part(clamps[i][side], w) : this.fill(c * w, v), [c, w]);
+          new ort.Tensor(precision, clamps ? part(clamps[i][side], w) : fill(c * w, v), [c, w]);
         feeds[BOUNDS_IO.clampLower(id)] = clamp("lower", -Infinity);
         feeds[BOUNDS_IO.clampUpper(id)] = clamp("upper", Infinity);
         if (optimisable) {
           const perRow = (given: readonly BatchData[] | undefined, v: number) =>
-            new ort.Tensor("float64", given ? part(given[i], R * w) : this.fill(c * R * w, v), [c, R, w]);
+            new ort.Tensor(precision, given ? part(given[i], R * w) : fill(c * R * w, v), [c, R, w]);
           feeds[BOUNDS_IO.rowSlopes(id)] = perRow(request?.rowSlopes, -1);
           feeds[BOUNDS_IO.multipliers(id)] = perRow(request?.multipliers, 0);
         }
@@ -329,20 +339,20 @@ export class OnnxRuntimeBounds {
         const w = poolIn[i],
           given = request?.poolClamps?.[i];
         feeds[BOUNDS_IO.clampLower(id)] = new ort.Tensor(
-          "float64",
-          given ? part(given.lower, w) : this.fill(c * w, -Infinity),
+          precision,
+          given ? part(given.lower, w) : fill(c * w, -Infinity),
           [c, w],
         );
         feeds[BOUNDS_IO.clampUpper(id)] = new ort.Tensor(
-          "float64",
-          given ? part(given.upper, w) : this.fill(c * w, Infinity),
+          precision,
+          given ? part(given.upper, w) : fill(c * w, Infinity),
           [c, w],
         );
         if (optimisable) {
           const given = request?.poolMultipliers?.[i];
           feeds[BOUNDS_IO.multipliers(id)] = new ort.Tensor(
-            "float64",
-            given ? part(given, R * w) : this.fill(c * R * w, 0),
+            precision,
+            given ? part(given, R * w) : fill(c * R * w, 0),
             [c, R, w],
           );
         }
@@ -350,7 +360,7 @@ export class OnnxRuntimeBounds {
       const res = await s.run(feeds);
       const put = (name: string, into: Float64Array, w: number) => {
         const t = res[name];
-        into.set(t.data as Float64Array, b0 * w);
+        into.set(t.data as Float64Array | Float32Array, b0 * w);
         t.dispose?.();
       };
       put(BOUNDS_IO.bound, out.lower as Float64Array, R);

@@ -32,14 +32,21 @@ export const engineProvider = (): "cuda" | "cpu" => (cudaInstalled() ? "cuda" : 
 let warnedFallback = false;
 
 /**
- * A session for one of the engine's graphs (forward, gradient, bounds): graph optimisations on (the generated
- * graphs have no Pad node, so the Pad-into-MaxPool fusion that made the evaluator turn them off cannot apply, and
- * the others keep results within rounding), CUDA where installed. Never required: without CUDA, the CPU. The
- * bounds graph is float64, whose soundness argument holds on either device (IEEE double, any summation order,
- * FMA or not: bounds-graph.ts).
+ * A session for one of the engine's graphs (forward, gradient, bounds), CUDA where installed. Never required:
+ * without CUDA, the CPU. Graph optimisations: all of them for the float32 graphs (forward, gradient, the bounds
+ * graph's steering variant: they steer, and the float32 check of every example is the evaluator's, on the model as
+ * written); only the basic level (constant folding, redundant nodes) for a graph that certifies (`certifies`: the
+ * float64 bounds graph), whose soundness argument needs every op to be the IEEE double op it names (any summation
+ * order, FMA or not: bounds-graph.ts). onnxruntime's extended level broke that: it fuses a MatMul with the Transpose
+ * or scale around it into com.microsoft's FusedMatMul, whose double result on a linear conv/batch-norm network was
+ * 1e-10 above the exact minimum (test/runtime/engine/bounds-certify.test.ts).
  */
-export async function engineSession(bytes: Uint8Array, threads: number): Promise<ort.InferenceSession> {
-  const { session, provider } = await createSession(bytes, "auto", threads, true);
+export async function engineSession(
+  bytes: Uint8Array,
+  threads: number,
+  certifies = false,
+): Promise<ort.InferenceSession> {
+  const { session, provider } = await createSession(bytes, "auto", threads, certifies ? "basic" : true);
   if (provider !== engineProvider() && !warnedFallback) {
     warnedFallback = true;
     process.stderr.write("robustc: warning: onnxruntime's CUDA provider did not load; the engine runs on the CPU\n");

@@ -47,7 +47,7 @@ export async function createSession(
   model: string | Uint8Array,
   provider: "auto" | "cpu",
   threads?: number,
-  optimise = false,
+  optimise: boolean | "basic" = false,
 ): Promise<{ session: ort.InferenceSession; provider: "cuda" | "cpu" }> {
   // Graph optimisations are off for the model as written: onnxruntime's basic-level PadFusion folds Pad(0) into a
   // following MaxPool's pads, which MaxPool fills with -inf, changing the result wherever a window's real values
@@ -55,7 +55,9 @@ export async function createSession(
   // that every adversarial example goes through must evaluate the model as written.
   const base: ort.InferenceSession.SessionOptions = {
     logSeverityLevel: 3,
-    ...(optimise ? {} : { graphOptimizationLevel: "disabled" as const }),
+    ...(optimise === true
+      ? {}
+      : { graphOptimizationLevel: optimise === "basic" ? ("basic" as const) : ("disabled" as const) }),
     ...(threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
   };
   if (provider === "auto" && cudaInstalled()) {

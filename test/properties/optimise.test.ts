@@ -8,6 +8,8 @@
 //                and random multipliers of either sign on every pool input (paired with the clamp end of its sign,
 //                none where that end is infinite)
 //   never worse  than the plain bounds graph's (DeepPoly's slopes) they start from, row by row, exactly
+// both as steered (the default: the iterations in the float32 graph, their choice certified by a float64 call) and
+// with every call in float64 (OptimiseOptions.steer = false)
 //   intermediate the pre-activation bounds contain every sampled pre-activation.
 
 import assert from "node:assert/strict";
@@ -48,6 +50,12 @@ async function check(rn: RandomNet, seed: number, split: boolean): Promise<void>
       clamps,
       ...(pooled ? { poolClamps: pooled } : {}),
     });
+    const float64Only = await optimisedBounds(engine, net, lower, upper, rows, R, B, {
+      iterations: 4,
+      clamps,
+      ...(pooled ? { poolClamps: pooled } : {}),
+      steer: false,
+    });
     const fromRandom = await optimisedBounds(engine, net, lower, upper, rows, R, B, {
       iterations: 4,
       clamps,
@@ -62,10 +70,11 @@ async function check(rn: RandomNet, seed: number, split: boolean): Promise<void>
       multipliers: widths.map((w) => Float64Array.from({ length: B * R * w }, () => 4 * r() - 2)),
     });
     for (let i = 0; i < B * R; i++)
-      assert.ok(
-        fromDeepPoly.lower[i] >= plain.lower[i],
-        `${rn.description}: row ${i}: optimised ${fromDeepPoly.lower[i]} below the plain ${plain.lower[i]}`,
-      );
+      for (const o of [fromDeepPoly, float64Only])
+        assert.ok(
+          o.lower[i] >= plain.lower[i],
+          `${rn.description}: row ${i}: optimised ${o.lower[i]} below the plain ${plain.lower[i]}`,
+        );
     for (let b = 0; b < B; b++) {
       const points = samplePoints(lower.subarray(b * n, (b + 1) * n), upper.subarray(b * n, (b + 1) * n), r);
       if (sc) points.push(sc.anchors[b]);
@@ -80,6 +89,7 @@ async function check(rn: RandomNet, seed: number, split: boolean): Promise<void>
           const slack = 1e-12 * (1 + Math.abs(gy));
           for (const [name, o] of [
             ["from DeepPoly's slopes", fromDeepPoly],
+            ["float64 throughout", float64Only],
             ["from random slopes and multipliers", fromRandom],
           ] as const)
             assert.ok(o.lower[b * R + q] <= gy + slack, `${rn.description}: optimised bound (${name}) above G·y`);
