@@ -6,7 +6,7 @@
 // each), SECONDS each: status, subdomains, subdomains per second. Prints figures only.
 // Usage: npx tsx bench/bab.ts   env: POINTS (default 10), SECONDS (default 10), FACTOR (default 1.2), ITERATIONS
 // (the batched search's optimisation steps per batch and at the root; default DEFAULT_BATCHED_BAB's), LP=0 (skip
-// the LP search)
+// the LP search), STEER=0 (every optimisation call in float64: OptimiseOptions.steer)
 
 import { radiusBox } from "../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
@@ -51,6 +51,7 @@ for (let i = 0; i < POINTS; i++) {
     ...(process.env.ITERATIONS
       ? { iterations: Number(process.env.ITERATIONS), rootIterations: Number(process.env.ITERATIONS) }
       : {}),
+    ...(process.env.STEER === "0" ? { steer: false } : {}),
     deadline: performance.now() + SECONDS * 1000,
   });
   const b = LP

@@ -66,12 +66,18 @@ import { optimisedBounds } from "../engine/optimise.js";
  *
  * Warm starts (as β-CROWN): a subdomain keeps its intermediate bounds and the slopes and multipliers its
  * optimisation ended with (slopes and multipliers in float32: they only steer), within WARM_LIMIT floats over all
- * open subdomains. Its children start from those slopes and multipliers; a child split in the last ReLU layer
- * also takes its intermediate bounds with the split as clamps, without back-substituting intermediate layers again
- * (BoundsAsk.refine = false: the rows' pass alone; no later layer's bounds depend on that neuron). Children split
- * further down recompute theirs, in a batch of their own. Only split neurons get a multiplier. Measured on
- * mnist_mlp (bench/bab.ts, 8 decisions, 6 proved): inheriting on every split ran ~1,150 subdomains/s against
- * ~580 but needed more of them (5.3 s to the 6 proofs against 4.2 s).
+ * open subdomains. Its children start from those slopes and multipliers, and a ReLU split's children take its
+ * intermediate bounds with the split as a clamp, without back-substituting intermediate layers again
+ * (BoundsAsk.refine = false: the rows' pass alone). Those bounds hold on the child (a subset of the parent) but
+ * ignore its split in the layers after it; the split itself is enforced by its clamp and its β multiplier. Children
+ * of a max-pool split, of a parent that kept nothing, and a leaf whose bounds were inherited (nothing left to
+ * split: bounded once more with its intermediate bounds recomputed, which may cross and refute it, before it ends
+ * the search as unknown) back-substitute theirs, in a batch of their own. Only split neurons get a multiplier.
+ * Measured on mnist_mlp (bench/bab.ts, the first 20 test digits, 10 s each, 16 proved by every variant, with the
+ * float32 steering of optimise.ts): inheriting on every ReLU split, 6.5 s to the 16 proofs and a median of 1,870
+ * subdomains a second; inheriting on a split in the last ReLU layer only (this code before), 9.3 s and 400 a
+ * second; recomputing on every sixth split, 8.1 s and 910. (Before the steering, inheriting everywhere ran ~1,150
+ * a second against ~580 and needed more time: 5.3 s to 6 proofs against 4.2 s.)
  */
 
 export interface BatchedBabOptions {
@@ -95,6 +101,8 @@ export interface BatchedBabOptions {
    * shortens an optimisation or a batch. Default false: the batches follow the clock (header).
    */
   readonly deterministic?: boolean;
+  /** The optimisation's iterations in float32, certified by one float64 call (OptimiseOptions.steer; default true). */
+  readonly steer?: boolean;
 }
 
 export const DEFAULT_BATCHED_BAB = {
@@ -172,6 +180,8 @@ interface Domain {
   readonly rowLower: Float64Array;
   /** The ReLU, max-pool window or input coordinate to split next; null: none. */
   readonly branch: Branch | null;
+  /** Its intermediate bounds are an ancestor's with its splits as clamps (inherited, not back-substituted again). */
+  readonly inherited: boolean;
   /**
    * Per ReLU layer: its pre-activation bounds (n) and R·n slopes and multipliers its optimisation ended with (null:
    * none kept; its children then recompute their intermediate bounds).
@@ -243,21 +253,22 @@ export async function proveRows(
     readonly box: Box;
     readonly level: number;
     readonly parent: Domain | null;
+    /** The parent itself again, with its intermediate bounds recomputed (a leaf whose bounds were inherited). */
+    readonly refresh?: boolean;
   }
 
   /**
-   * Whether a child takes its parent's intermediate bounds with its split (no back-substitution of layers): where
-   * the parent kept them and the new split is in the last ReLU layer, whose neurons no later intermediate bound
-   * depends on (a split further down tightens the layers after it, which back-substitution recomputes).
+   * Whether a child takes its parent's intermediate bounds with its split as a clamp (no back-substitution of
+   * layers): a ReLU split of a parent that kept its bounds (header, "Warm starts").
    */
   const inherits = (c: Child): boolean =>
     optimise &&
+    !c.refresh &&
     c.parent?.warm !== null &&
     c.parent !== null &&
     c.box === c.parent.box &&
     c.poolSplits === c.parent.poolSplits &&
-    c.splits.length > 0 &&
-    c.splits[c.splits.length - 1].li === layers.length - 1;
+    c.splits.length > 0;
 
   /** Bounds every subdomain in one batch; null entries are refuted (or empty). */
   const evaluate = async (subs: readonly Child[], iterations: number): Promise<(Domain | null)[]> => {
@@ -360,6 +371,7 @@ export async function proveRows(
         ...(poolGamma ? { poolMultipliers: poolGamma } : {}),
         ...(o.deterministic ? {} : { deadline: o.deadline }),
         ...(alpha ? { rowSlopes: alpha, multipliers: gamma } : {}),
+        ...(o.steer !== undefined ? { steer: o.steer } : {}),
       });
       calls += r.calls;
       res = r;
@@ -501,6 +513,7 @@ export async function proveRows(
         settled: mine,
         rowLower,
         branch: inputSplit ? (unstable ? widestInput(box, root) : null) : (best ?? wide),
+        inherited: inherit,
         warm: keep,
       };
     });
@@ -521,7 +534,9 @@ export async function proveRows(
     const k = Math.max(1, Math.min(batch, room, heap.size(), Math.ceil((o.nodeLimit - nodes) / 2)));
     const popped: Domain[] = [];
     for (let i = 0; i < k; i++) popped.push(heap.pop()!);
-    const leaf = popped.find((d) => d.branch === null);
+    // A leaf (nothing left to split) is final only with intermediate bounds of its own: an inherited one is bounded
+    // again with them recomputed (they may cross: an empty subdomain), as a child of itself.
+    const leaf = popped.find((d) => d.branch === null && !d.inherited);
     if (leaf)
       return done(
         "unknown",
@@ -532,7 +547,9 @@ export async function proveRows(
       );
     for (const d of popped) if (d.warm) warmHeld -= warmSize;
     const children: Child[] = popped.flatMap((d): Child[] => {
-      const br = d.branch!,
+      if (d.branch === null)
+        return [{ splits: d.splits, poolSplits: d.poolSplits, box: d.box, level: d.level, parent: d, refresh: true }];
+      const br = d.branch,
         level = d.level + 1;
       splitCount[br.kind]++;
       const common = { splits: d.splits, poolSplits: d.poolSplits, box: d.box, level, parent: d };
