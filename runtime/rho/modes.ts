@@ -302,10 +302,13 @@ const STAGES = {
 
 /**
  * The proof stage's budget in subdomains per point (a count, not seconds, so that a point's answer does not depend
- * on the machine's load). The batched search bounds ~700 a second on mnist_mlp (bench/bab.ts), so this is about the
- * rest of issue 24's 1 s per point there.
+ * on the machine's load). Since the batched search's children inherit their parent's intermediate bounds it bounds
+ * ~2,000 subdomains a second on mnist_mlp (bench/bab.ts) and needs more of them per proof: on the first 30 test
+ * digits (`rho examples/models/mnist_mlp.onnx --data mnist:test --limit 30 --json`, two other jobs on the two
+ * cores) 600 gave lower bounds below the previous search's (with 600) on 11 digits in half the time; 1,500 gives
+ * higher ones on 11, lower on none, in the same time (median 1.85 s a digit under that load).
  */
-const PROVE_NODES = 600;
+const PROVE_NODES = 1500;
 /**
  * The proof stage runs where lower ≥ this × upper. Below it the bracket's width is the relaxation's (intervals
  * through the conv layers), which a second of branch and bound does not move: on mnist_lenet's first 8 test digits
