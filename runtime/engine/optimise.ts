@@ -26,8 +26,9 @@ import { sizeOf } from "../../compiler/index.js";
  * later calls take as clamps, and a certified bound); the iterations' calls run the float32 variant of the graph,
  * whose bounds and gradients only steer: per row the parameters of its best float32 bound are kept, and one last
  * float64 call with them (boxes where some row's float32 bound rose above the first call's) certifies; per row the
- * answer is the better of the two float64 bounds. The float32 graph runs 1.5× (LeNet) to 2.2× (mnist_mlp) faster
- * than the float64 one (bench/steer.ts). The parameters returned (warm starts) are the best ones, not the last.
+ * answer is the better of the two float64 bounds. The float32 graph runs 2.1–2.4× (mnist_mlp) and 3.0–3.6× (the
+ * LeNets, mnist_nin: onnxruntime's own convs) faster than the float64 one (bench/steer.ts). The parameters returned
+ * (warm starts) are the best ones, not the last.
  */
 
 export interface OptimiseOptions {
