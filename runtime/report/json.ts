@@ -10,6 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { loadedHighsVersion } from "../solvers/highs.js";
 import { bracketEstimate, estimate, quantile, type BracketEstimates, type Estimates } from "../run/measure.js";
 import { identityTolerance, type RunIdentity } from "../run/out-dir.js";
+import { roundSeconds } from "../run/points-file.js";
 import { exactTolerance, isBracket, type PointResult } from "../rho/result.js";
 import type { Algorithm } from "../rho/point.js";
 import { distDigits, fmtValue, unitShort, unitsOf } from "../data/input-map.js";
@@ -133,7 +134,7 @@ function stageQuantiles(points: readonly PointResult[]): Record<string, { median
   const by = new Map<string, number[]>();
   for (const p of points)
     for (const [k, v] of Object.entries((isBracket(p) ? p.stages : undefined) ?? {}))
-      by.set(k, [...(by.get(k) ?? []), v]);
+      by.set(k, [...(by.get(k) ?? []), roundSeconds(v)]);
   return Object.fromEntries(
     [...by].map(([k, v]) => {
       const s = v.sort((a, b) => a - b);
@@ -160,7 +161,8 @@ const SOLVER_OF: Record<Algorithm, string> = {
 };
 
 function buildReport(inp: ReportInput, est: Estimates, points: readonly PointResult[]): Record<string, unknown> {
-  const secs = points.map((p) => p.seconds).sort((a, b) => a - b);
+  // As saved (points-file.ts roundSeconds): measure's table and report's from the saved points then agree.
+  const secs = points.map((p) => roundSeconds(p.seconds)).sort((a, b) => a - b);
   return {
     model: inp.model,
     model_file: basename(inp.model),

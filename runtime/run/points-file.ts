@@ -157,7 +157,12 @@ export function pointFromRecord(r: Record<string, unknown>): PointResult {
 
 const bound = (v: unknown): number | null =>
   v === "inf" ? Infinity : v === null || v === undefined ? null : Number(v);
-const round = (s: number) => Math.round(s * 1e6) / 1e6;
+/**
+ * Seconds as points.jsonl keeps them (microseconds). Summaries of a run round the same way (report/json.ts), so that
+ * `measure`'s table and `report`'s from the saved points print the same medians.
+ */
+export const roundSeconds = (s: number) => Math.round(s * 1e6) / 1e6;
+const round = roundSeconds;
 /** JSON has no Infinity: an infinite bound is written as the string "inf". */
 const finite = (v: number | null | undefined): number | "inf" | null =>
   v === null || v === undefined ? null : Number.isFinite(v) ? v : "inf";
