@@ -241,6 +241,53 @@ export async function optimisedBounds(
     for (let r = 0; r < R; r++) if (!(seen[b * R + r] > target[r]) && !o.settled?.[b * R + r]) return true;
     return false;
   };
+  /**
+   * The rows' pass alone (the first call's intermediate bounds and pool-input bounds as clamps) on boxes `boxes` with
+   * the given slopes and multipliers: an iteration's call and the certifying one.
+   */
+  const rowsPass = (
+    boxes: readonly number[],
+    a: readonly Float64Array[],
+    g: readonly Float64Array[],
+    pg: readonly Float64Array[],
+    ask: { relaxed?: boolean; coefficients: boolean; steer: boolean },
+  ) =>
+    engine.bounds(
+      pick(lower, boxes, n),
+      pick(upper, boxes, n),
+      pick(rows, boxes, R * K),
+      R,
+      boxes.length,
+      undefined,
+      pre.map((p, i) => ({ lower: pick(p.lower, boxes, widths[i]), upper: pick(p.upper, boxes, widths[i]) })),
+      {
+        rowSlopes: a.map((v, i) => pick(v, boxes, R * widths[i])),
+        multipliers: g.map((v, i) => pick(v, boxes, R * widths[i])),
+        ...(pooled ? { poolMultipliers: pg.map((v, i) => pick(v, boxes, R * poolIn[i])) } : {}),
+        ...ask,
+        refine: false,
+        // The first call's bounds of the pools' inputs hold on the boxes: as clamps, the rows' pass keeps them.
+        ...(poolInput.length > 0
+          ? {
+              poolClamps: poolInput.map((p, i) => ({
+                lower: pick(p.lower, boxes, poolIn[i]),
+                upper: pick(p.upper, boxes, poolIn[i]),
+              })),
+            }
+          : {}),
+      },
+    );
+  /** Box b's coefficients (branching scores) from position bi of a call's answer. */
+  const takeCoefficients = (from: EngineBoxBounds, bi: number, b: number) => {
+    coefficients?.forEach((c, i) => {
+      const w = R * widths[i];
+      c.set(from.coefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
+    });
+    poolCoefficients?.forEach((c, i) => {
+      const w = R * poolOut[i];
+      c.set(from.poolCoefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
+    });
+  };
   let last = first,
     idx = Array.from({ length: B }, (_, b) => b);
   for (let it = 0; it < o.iterations; it++) {
@@ -295,34 +342,7 @@ export async function optimisedBounds(
     }
     idx = idx.filter(open);
     if (idx.length === 0 || (o.deadline !== undefined && performance.now() >= o.deadline)) break;
-    const Bi = idx.length;
-    last = await engine.bounds(
-      pick(lower, idx, n),
-      pick(upper, idx, n),
-      pick(rows, idx, R * K),
-      R,
-      Bi,
-      undefined,
-      pre.map((p, i) => ({ lower: pick(p.lower, idx, widths[i]), upper: pick(p.upper, idx, widths[i]) })),
-      {
-        rowSlopes: alpha.map((a, i) => pick(a, idx, R * widths[i])),
-        multipliers: gamma.map((g, i) => pick(g, idx, R * widths[i])),
-        ...(pooled ? { poolMultipliers: pgamma.map((g, i) => pick(g, idx, R * poolIn[i])) } : {}),
-        relaxed: true,
-        coefficients: true,
-        refine: false,
-        steer,
-        // The first call's bounds of the pools' inputs hold on the boxes: as clamps, the rows' pass keeps them.
-        ...(poolInput.length > 0
-          ? {
-              poolClamps: poolInput.map((p, i) => ({
-                lower: pick(p.lower, idx, poolIn[i]),
-                upper: pick(p.upper, idx, poolIn[i]),
-              })),
-            }
-          : {}),
-      },
-    );
+    last = await rowsPass(idx, alpha, gamma, pgamma, { relaxed: true, coefficients: true, steer });
     calls++;
     ends = poolInput;
     idx.forEach((b, bi) => {
@@ -335,57 +355,21 @@ export async function optimisedBounds(
           improved = true;
         }
       if (improved) moved[b] = 1;
-      if (improved && coefficients) {
-        coefficients.forEach((c, i) => {
-          const w = R * widths[i];
-          c.set(last.coefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
-        });
-        poolCoefficients!.forEach((c, i) => {
-          const w = R * poolOut[i];
-          c.set(last.poolCoefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
-        });
-      }
+      if (improved) takeCoefficients(last, bi, b);
     });
   }
   if (steer) {
     // The certificate of what the float32 calls chose: one float64 call with each moved box's best parameters.
     const done = Array.from({ length: B }, (_, b) => b).filter((b) => moved[b]);
     if (done.length > 0) {
-      const fin = await engine.bounds(
-        pick(lower, done, n),
-        pick(upper, done, n),
-        pick(rows, done, R * K),
-        R,
-        done.length,
-        undefined,
-        pre.map((p, i) => ({ lower: pick(p.lower, done, widths[i]), upper: pick(p.upper, done, widths[i]) })),
-        {
-          rowSlopes: bestAlpha.map((a, i) => pick(a, done, R * widths[i])),
-          multipliers: bestGamma.map((g, i) => pick(g, done, R * widths[i])),
-          ...(pooled ? { poolMultipliers: bestPool.map((g, i) => pick(g, done, R * poolIn[i])) } : {}),
-          coefficients: coefficients !== undefined,
-          refine: false,
-          ...(poolInput.length > 0
-            ? {
-                poolClamps: poolInput.map((p, i) => ({
-                  lower: pick(p.lower, done, poolIn[i]),
-                  upper: pick(p.upper, done, poolIn[i]),
-                })),
-              }
-            : {}),
-        },
-      );
+      const fin = await rowsPass(done, bestAlpha, bestGamma, bestPool, {
+        coefficients: coefficients !== undefined,
+        steer: false,
+      });
       calls++;
       done.forEach((b, bi) => {
         for (let r = 0; r < R; r++) best[b * R + r] = Math.max(best[b * R + r], fin.lower[bi * R + r]);
-        coefficients?.forEach((c, i) => {
-          const w = R * widths[i];
-          c.set(fin.coefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
-        });
-        poolCoefficients?.forEach((c, i) => {
-          const w = R * poolOut[i];
-          c.set(fin.poolCoefficients![i].subarray(bi * w, (bi + 1) * w), b * w);
-        });
+        takeCoefficients(fin, bi, b);
       });
     }
   }
