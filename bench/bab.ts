@@ -6,7 +6,8 @@
 // each), SECONDS each: status, subdomains, subdomains per second. Prints figures only.
 // Usage: npx tsx bench/bab.ts   env: POINTS (default 10), SECONDS (default 10), FACTOR (default 1.2), ITERATIONS
 // (the batched search's optimisation steps per batch and at the root; default DEFAULT_BATCHED_BAB's), LP=0 (skip
-// the LP search), STEER=0 (every optimisation call in float64: OptimiseOptions.steer)
+// the LP search), STEER=0 (every optimisation call in float64: OptimiseOptions.steer), BRANCHING=babsr|fsb
+// (BatchedBabOptions.branching)
 
 import { radiusBox } from "../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
@@ -52,6 +53,7 @@ for (let i = 0; i < POINTS; i++) {
       ? { iterations: Number(process.env.ITERATIONS), rootIterations: Number(process.env.ITERATIONS) }
       : {}),
     ...(process.env.STEER === "0" ? { steer: false } : {}),
+    ...(process.env.BRANCHING ? { branching: process.env.BRANCHING as "babsr" | "fsb" } : {}),
     deadline: performance.now() + SECONDS * 1000,
   });
   const b = LP

@@ -306,9 +306,12 @@ const STAGES = {
  * ~2,000 subdomains a second on mnist_mlp (bench/bab.ts) and needs more of them per proof: on the first 30 test
  * digits (`rho examples/models/mnist_mlp.onnx --data mnist:test --limit 30 --json`, two other jobs on the two
  * cores) 600 gave lower bounds below the previous search's (with 600) on 11 digits in half the time; 1,500 gives
- * higher ones on 11, lower on none, in the same time (median 1.85 s a digit under that load).
+ * higher ones on 11, lower on none, in the same time (median 1.85 s a digit under that load). With filtered smart
+ * branching (batched.ts, "Branching") a subdomain costs more and proves more: against BaBSR with 1,500, on the same
+ * digits in the same sitting, 1,000 gives a median lower/upper of 0.802 against 0.798 (≥ 0.9 on 10 digits against 8;
+ * higher on 7, lower on 2) in 1.63 s a digit against 1.87 s; 1,500 gave 0.802 too, in 2.30 s.
  */
-const PROVE_NODES = 1500;
+const PROVE_NODES = 1000;
 /**
  * The proof stage runs where lower ≥ this × upper. Below it the bracket's width is the relaxation's (intervals
  * through the conv layers), which a second of branch and bound does not move: on mnist_lenet's first 8 test digits

@@ -432,15 +432,17 @@ describe("properties: limits never give a false unsat (decide with 1–3 nodes o
 
 describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2-input networks against the grid", function () {
   this.timeout(300_000);
-  // Both ways of splitting: the input box (the default at 2 inputs) and the ReLUs (with β multipliers).
+  // Both ways of splitting: the input box (the default at 2 inputs) and the ReLUs (with β multipliers), these chosen
+  // by filtered smart branching (the default) or by the largest score alone.
   const seen = {
-    input: { cases: 0, below: 0, provedBelow: 0, nodes: 0 },
-    relu: { cases: 0, below: 0, provedBelow: 0, nodes: 0 },
+    input: { cases: 0, below: 0, provedBelow: 0, nodes: 0, reranked: 0 },
+    relu: { cases: 0, below: 0, provedBelow: 0, nodes: 0, reranked: 0 },
+    babsr: { cases: 0, below: 0, provedBelow: 0, nodes: 0, reranked: 0 },
   };
   after(() => {
     for (const [how, s] of Object.entries(seen))
       console.log(
-        `      ${how} splits: ${s.cases} points; unsat on ${s.provedBelow} of the ${s.below} radii below the grid's rho − 2/${H}; ${s.nodes} subdomains`,
+        `      ${how} splits: ${s.cases} points; unsat on ${s.provedBelow} of the ${s.below} radii below the grid's rho − 2/${H}; ${s.nodes} subdomains, ${s.reranked} split by FSB's choice over the largest score`,
       );
   });
 
@@ -454,7 +456,7 @@ describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2
     const engine = openEngine(net, networkMatrices(net), "onnxruntime");
     try {
       assert.equal(engine.boundsBackend, "onnxruntime");
-      for (const how of ["input", "relu"] as const) {
+      for (const how of ["input", "relu", "babsr"] as const) {
         const s = seen[how];
         s.cases++;
         for (const eps of [grid - 2 / H, grid * 0.5, grid + 1 / H, grid * 1.5]) {
@@ -465,8 +467,10 @@ describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2
             ...DEFAULT_BATCHED_BAB,
             deadline: performance.now() + 5000,
             inputSplit: how === "input",
+            ...(how === "babsr" ? { branching: "babsr" as const } : {}),
           });
           s.nodes += res.nodes;
+          s.reranked += res.reranked;
           // Sound: unsat at eps says no input within eps has another label, and the grid found one at `grid`.
           const what = `${how} splits, ${r.description}, x* ${Array.from(x)}`;
           if (res.status === "unsat") assert.ok(eps <= grid + 1e-12, `${what}: unsat at ${eps} > grid ${grid}`);
@@ -494,6 +498,9 @@ describe("properties: the batched branch and bound (runtime/bab/batched.ts) on 2
         s.provedBelow >= 0.9 * s.below,
         `${how} splits: unsat on ${s.provedBelow} of ${s.below} radii below rho`,
       );
+    // FSB ran and chose otherwise than the largest score somewhere (else the "relu" runs did not test it); BaBSR never.
+    assert.ok(seen.relu.reranked > 0, "filtered smart branching never changed a split");
+    assert.equal(seen.babsr.reranked + seen.input.reranked, 0);
   });
 });
 
