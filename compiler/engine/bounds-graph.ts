@@ -138,6 +138,15 @@ export interface BoundsGraphOptions {
    */
   readonly refine?: boolean;
   /**
+   * false (with refine false): the clamps are the boxes' intermediate bounds, every ReLU's pre-activation and every
+   * max-pool's input, finite and sound on the box (an earlier call's bounds on the same boxes, with any splits
+   * applied): an affine layer read only by ReLUs and max-pools computes no interval, its consumer takes the clamps as
+   * they are. Only the rows' magnitude (float64) is still computed there. Default true (intervals intersected with
+   * the clamps). The rows' pass is then all the graph computes: on mnist_mlp the first layer's interval costs about
+   * twice a row's back-substitution.
+   */
+  readonly intervals?: boolean;
+  /**
    * "float32": the steering variant. The same graph in float32 (weights, boxes and every temporary): its bounds and
    * gradients steer an optimisation (runtime/engine/optimise.ts), never certify. The rows' bound has no pad (the
    * magnitude pass is left out: a third less work on mnist_mlp's rows); the intervals keep the float64 graph's pads
@@ -320,6 +329,7 @@ class BoundsEmitter {
     readonly optimisable: boolean,
     readonly refineLayers: boolean,
     readonly dtype: "float64" | "float32" = "float64",
+    readonly intervals = true,
   ) {
     this.lo = net.layers.map(() => undefined);
     this.hi = net.layers.map(() => undefined);
@@ -590,8 +600,8 @@ class BoundsEmitter {
     // the relaxation and the later layers, sees the clamped bounds (so does the pre_lower/pre_upper output).
     this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, n], this.dtype);
     this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, n], this.dtype);
-    const lo = (this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]));
-    const hi = (this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]));
+    const lo = (this.lo[l.input] = this.clamped(l.input, "Max", BOUNDS_IO.clampLower(l.id)));
+    const hi = (this.hi[l.input] = this.clamped(l.input, "Min", BOUNDS_IO.clampUpper(l.id)));
     this.absMax.delete(l.input);
     const zero = this.scalar(0);
     this.b.input(BOUNDS_IO.slopes(l.id), [GRAPH_IO.batch, n], this.dtype);
@@ -637,6 +647,21 @@ class BoundsEmitter {
     this.absMax.set(l.id, this.hi[l.id]!);
   }
 
+  /** A nonlinear layer's input bounds narrowed by its clamp (Max or Min), or the clamp alone where no interval was computed. */
+  private clamped(id: number, op: "Max" | "Min", clamp: string): string {
+    const side = op === "Max" ? this.lo[id] : this.hi[id];
+    return side === undefined ? clamp : this.op(op, [side, clamp]);
+  }
+
+  /** Whether layer l's bounds are the clamps alone (intervals = false and only ReLUs and max-pools read it). */
+  private fromClamps(l: Layer): boolean {
+    if (this.intervals) return false;
+    const readers = this.net.layers.filter(
+      (r) => this.need[r.id] && (r.kind === "add" ? r.inputs.includes(l.id) : "input" in r && r.input === l.id),
+    );
+    return readers.length > 0 && readers.every((r) => r.kind === "relu" || r.kind === "maxpool");
+  }
+
   private maxpool(l: Extract<Layer, { kind: "maxpool" }>): void {
     const w = layerWindows(l),
       m = w.indptr.length - 1;
@@ -645,8 +670,8 @@ class BoundsEmitter {
     const nIn = sizeOf(this.net.layers[l.input].shape);
     this.b.input(BOUNDS_IO.clampLower(l.id), [GRAPH_IO.batch, nIn], this.dtype);
     this.b.input(BOUNDS_IO.clampUpper(l.id), [GRAPH_IO.batch, nIn], this.dtype);
-    this.lo[l.input] = this.op("Max", [this.lo[l.input]!, BOUNDS_IO.clampLower(l.id)]);
-    this.hi[l.input] = this.op("Min", [this.hi[l.input]!, BOUNDS_IO.clampUpper(l.id)]);
+    this.lo[l.input] = this.clamped(l.input, "Max", BOUNDS_IO.clampLower(l.id));
+    this.hi[l.input] = this.clamped(l.input, "Min", BOUNDS_IO.clampUpper(l.id));
     this.absMax.delete(l.input);
     if (this.optimisable) {
       this.b.input(BOUNDS_IO.multipliers(l.id), [GRAPH_IO.batch, BOUNDS_IO.rowCount, nIn], this.dtype);
@@ -839,6 +864,9 @@ class BoundsEmitter {
     const op = l.op;
     const lo = this.lo[l.input]!,
       hi = this.hi[l.input]!;
+    // The clamps are this layer's bounds (BoundsGraphOptions.intervals): no interval, the magnitude in float64 only.
+    const given = this.fromClamps(l),
+      magOnly = given && this.dtype === "float64";
     let ibpLo: string, ibpHi: string;
     if (op.kind === "scale-shift") {
       // y = scale ∘ h + shift (one product and one sum per value): the interval of each product is [min, max]
@@ -847,11 +875,13 @@ class BoundsEmitter {
       const scale = this.f64(`l${l.id}_scale`, [m], op.scale),
         shift = this.f64(`l${l.id}_shift`, [m], op.shift);
       this.weights.set(l.id, { kind: "diagonal", scale, shift });
+      if (given && !magOnly) return;
       const mag = this.op("Add", [
         this.op("Mul", [this.maxAbs(l.input), this.f64(`l${l.id}_absScale`, [m], op.scale.map(Math.abs))]),
         this.f64(`l${l.id}_absShift`, [m], op.shift.map(Math.abs)),
       ]);
       this.affineMag.set(l.id, mag);
+      if (given) return;
       const pad = this.pad(mag);
       const [p, q] = [this.op("Mul", [lo, scale]), this.op("Mul", [hi, scale])];
       ibpLo = this.op("Sub", [this.op("Add", [this.op("Min", [p, q]), shift]), pad]);
@@ -860,9 +890,11 @@ class BoundsEmitter {
       // IBP: W⁺ patches of lower + W⁻ patches of upper (+ bias), padded by 2·γ_N·(|W|·hmax + |b|) + TINY.
       const plan = this.convPlan(l.id, op);
       this.weights.set(l.id, { kind: "conv", plan });
+      if (given && !magOnly) return;
       const withBias = (y: string, b: string | null) => (b ? this.op("Add", [y, b]) : y);
       const mag = withBias(this.convApply(plan, plan.absW, this.maxAbs(l.input)), plan.absBias);
       this.affineMag.set(l.id, mag);
+      if (given) return;
       const pad = this.pad(mag);
       const sum = (a: string, b: string) =>
         withBias(this.op("Add", [this.convApply(plan, plan.WPos, a), this.convApply(plan, plan.WNeg, b)]), plan.bias);
@@ -905,9 +937,11 @@ class BoundsEmitter {
           : null,
       };
       this.weights.set(l.id, w);
+      if (given && !magOnly) return;
       // IBP: W⁺·lower + W⁻·upper + b, padded by 2·γ_N·(|W|·hmax + |b|) + TINY (header).
       const mag = this.op("Add", [this.op("MatMul", [this.maxAbs(l.input), w.absWt]), w.absB]);
       this.affineMag.set(l.id, mag);
+      if (given) return;
       const pad = this.pad(mag);
       ibpLo = this.op("Sub", [
         this.op("Add", [this.op("Add", [this.op("MatMul", [lo, w.WtPos]), this.op("MatMul", [hi, w.WtNeg])]), w.bias]),
@@ -1149,6 +1183,7 @@ export function boundsGraph(
     options.optimisable ?? false,
     options.refine ?? true,
     options.precision ?? "float64",
+    options.intervals ?? true,
   );
   const r = e.run();
   if (!r.ok) return r;

@@ -114,6 +114,13 @@ export interface BoundsAsk {
    */
   readonly refine?: boolean;
   /**
+   * false (implies refine false): the clamps and pool clamps are the boxes' intermediate bounds, finite and sound on
+   * each box (an earlier call's, with any splits applied), taken as they are: the graph computes no interval of the
+   * layers they cover (bounds-graph.ts BoundsGraphOptions.intervals), only the rows' pass. Default true. The
+   * reference backend intersects its intervals with them whatever this says.
+   */
+  readonly intervals?: boolean;
+  /**
    * Per max-pool layer (Engine.poolLayers' order) bounds B·n_in that hold on box b for the pool's input (branch and
    * bound's max-pool splits), intersected with that input's bounds before the pool's relaxation and everything
    * after it (as clamps do for a ReLU's pre-activation).

@@ -604,6 +604,7 @@ export async function proveRows(
     }
     const res = await engine.bounds(lo, hi, G, 1, M, undefined, clamps, {
       refine: false,
+      intervals: false,
       steer: true,
       rowSlopes: alpha,
       multipliers: gamma,

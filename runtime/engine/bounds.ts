@@ -133,7 +133,7 @@ export function referenceBounds(net: Network, m: NetworkMatrices): BoundsFn {
     checkCall(net, layers, lower, upper, rows, R, B, slopes, clamps, request);
     if (request?.rowSlopes || request?.multipliers || request?.poolMultipliers || request?.relaxed)
       throw new Error("internal: row slopes, multipliers and ẑ are the bounds graph's (Engine.optimisable)");
-    const work = request?.refine === false ? 0 : ENGINE_BACKSUB_WORK;
+    const work = request?.refine === false || request?.intervals === false ? 0 : ENGINE_BACKSUB_WORK;
     const coefficients = request?.coefficients
       ? layers.map((id) => new Float64Array(B * R * sizeOf(net.layers[id].shape)))
       : undefined;
@@ -242,12 +242,17 @@ export class OnnxRuntimeBounds {
     return new OnnxRuntimeBounds(net, m, options);
   }
 
-  private open(optimisable: boolean, refine: boolean, precision: Precision): Promise<ort.InferenceSession> {
-    const key = `${optimisable}:${refine}:${precision}`;
+  private open(
+    optimisable: boolean,
+    refine: boolean,
+    intervals: boolean,
+    precision: Precision,
+  ): Promise<ort.InferenceSession> {
+    const key = `${optimisable}:${refine}:${intervals}:${precision}`;
     let s = this.sessions.get(key);
     if (!s) {
       s = engineSession(
-        unwrap(boundsGraph(this.net, this.m, { optimisable, refine, precision })),
+        unwrap(boundsGraph(this.net, this.m, { optimisable, refine, intervals, precision })),
         this.options.threads ?? 1,
         precision === "float64",
       );
@@ -302,11 +307,12 @@ export class OnnxRuntimeBounds {
         : {}),
     };
     const precision: Precision = request?.steer ? "float32" : "float64";
-    const s = await this.open(optimisable, request?.refine ?? true, precision);
+    const intervals = request?.intervals ?? true;
+    const s = await this.open(optimisable, intervals && (request?.refine ?? true), intervals, precision);
     // The batch goes through in chunks of BOUNDS_CHUNK boxes: the graph's largest temporaries are
     // [boxes, 2·width, input size] (mnist_mlp: 1.25 MB per box), and per box it runs ~2.5× slower at 256 boxes
     // at once than at 8 (memory, not arithmetic); a session.run costs ~60 µs, ~1% of 8 boxes.
-    const chunk = request?.refine === false ? ROWS_ONLY_CHUNK : BOUNDS_CHUNK;
+    const chunk = request?.refine === false || !intervals ? ROWS_ONLY_CHUNK : BOUNDS_CHUNK;
     for (let b0 = 0; b0 < B; b0 += chunk) {
       const b1 = Math.min(B, b0 + chunk),
         c = b1 - b0;

@@ -15,8 +15,8 @@ import { sizeOf } from "../../compiler/index.js";
  *
  * Iterations after the first: the intermediate bounds do not depend on the rows' slopes, so the first call's
  * (intermediate layers back-substituted) are passed back as clamps and the later calls run the graph without its
- * intermediate back-substitution (BoundsAsk.refine = false), paying for the rows' pass alone. A box whose rows are
- * all above `target` leaves the batch.
+ * intermediate back-substitution or intervals (BoundsAsk.refine = false, intervals = false: the clamps are the
+ * bounds), paying for the rows' pass alone. A box whose rows are all above `target` leaves the batch.
  *
  * The step is Adam's (as auto_LiRPA's optimised bounds use), per slope and multiplier, with the learning rates
  * below, projected onto [0, 1] for slopes and onto the sign its split allows for multipliers (γ ≤ 0 where the
@@ -266,6 +266,9 @@ export async function optimisedBounds(
         ...(pooled ? { poolMultipliers: pg.map((v, i) => pick(v, boxes, R * poolIn[i])) } : {}),
         ...ask,
         refine: false,
+        // The first call's intermediate bounds are the clamps, taken as they are (no intervals recomputed: the
+        // same numbers, engine-intervals.test.ts).
+        intervals: false,
         // The first call's bounds of the pools' inputs hold on the boxes: as clamps, the rows' pass keeps them.
         ...(poolInput.length > 0
           ? {
