@@ -121,6 +121,13 @@ export interface BatchedBabOptions {
    * DEFAULT_BATCHED_BAB's "fsb".
    */
   readonly branching?: "babsr" | "fsb";
+  /**
+   * Bounds that hold on the whole box (sound, float64): per ReLU layer (Engine.slopeLayers' order) of its
+   * pre-activation, n values, and per max-pool layer (Engine.poolLayers') of its input. Every subdomain's clamps
+   * start from them (a subdomain is a subset of the box), e.g. the reference's back-substitution of the layers the
+   * engine leaves as intervals (rho/lower.ts deepBounds).
+   */
+  readonly rootBounds?: { readonly relu: readonly BoundsClamp[]; readonly pool: readonly BoundsClamp[] };
 }
 
 export const DEFAULT_BATCHED_BAB = {
@@ -317,14 +324,18 @@ export async function proveRows(
       settled = new Uint8Array(B * Ro),
       target = Float64Array.from(open, (r) => t[r]);
     const signs = widths.map((w) => new Int8Array(B * w));
-    const clamps: BoundsClamp[] = widths.map((w) => ({
-      lower: new Float64Array(B * w).fill(-Infinity),
-      upper: new Float64Array(B * w).fill(Infinity),
-    }));
-    const poolClamps: BoundsClamp[] = pools.map((p) => ({
-      lower: new Float64Array(B * p.width).fill(-Infinity),
-      upper: new Float64Array(B * p.width).fill(Infinity),
-    }));
+    // Every box's clamps start from the root's bounds where the caller gave them, else from none (∓∞).
+    const start = (w: number, given: BoundsClamp | undefined): BoundsClamp => {
+      const c = { lower: new Float64Array(B * w).fill(-Infinity), upper: new Float64Array(B * w).fill(Infinity) };
+      if (given)
+        for (let b = 0; b < B; b++) {
+          c.lower.set(given.lower, b * w);
+          c.upper.set(given.upper, b * w);
+        }
+      return c;
+    };
+    const clamps: BoundsClamp[] = widths.map((w, i) => start(w, o.rootBounds?.relu[i]));
+    const poolClamps: BoundsClamp[] = pools.map((p, i) => start(p.width, o.rootBounds?.pool[i]));
     const warm = optimise && subs.some((c) => c.parent?.warm);
     const inherit = warm && subs.every(inherits);
     const alpha = warm ? widths.map((w) => new Float64Array(B * Ro * w).fill(-1)) : undefined;

@@ -17,6 +17,7 @@ import {
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../bab/batched.js";
+import { deepRootBounds, intervalLayers } from "../bab/root-bounds.js";
 import { optimisedBounds } from "../engine/optimise.js";
 import { openHighsLp } from "../solvers/highs.js";
 import { fullRadius } from "../point/check.js";
@@ -246,6 +247,53 @@ export async function provedLower(
  * 0.782), median seconds 1.11, 1.03, 1.16.
  */
 const PROVE_STEP = 1.2;
+
+/**
+ * The certified lower bound on deep bounds, where the engine's bounds graph leaves layers to intervals (the
+ * LeNets): from a proved radius `from` toward `hi`, each radius's box bounded with the reference's back-substitution
+ * of those layers' unstable values (bab/root-bounds.ts) as clamps of the engine's bounds of the margins (float64,
+ * padded: a positive margin holds on the box). Steps as provedLower's (the midpoint, at most DEEP_STEP × the proved
+ * radius), while a radius's estimated cost fits the seconds left; six radii at most. Returns the largest radius
+ * proved (≥ from) and the radii tried; null where the engine back-substitutes every layer itself.
+ */
+export async function deepLower(
+  engine: Engine,
+  net: Network,
+  m: NetworkMatrices,
+  xStar: Float64Array,
+  predicted: number,
+  from: number,
+  hi: number,
+  box: { lo: number; hi: number },
+  seconds: number,
+): Promise<{ lower: number; radii: number } | null> {
+  if (intervalLayers(net, m).length === 0) return null;
+  const deadline = performance.now() + seconds * 1000;
+  const rows = marginRows(predicted, engine.outputSize),
+    R = engine.outputSize - 1;
+  let proved = from,
+    top = Math.min(hi, fullRadius(xStar, box.lo, box.hi)),
+    radii = 0;
+  while (radii < 6 && top > proved) {
+    const mid = (proved + top) / 2,
+      q = proved > 0 ? Math.min(mid, DEEP_STEP * proved) : mid;
+    const bx = radiusBox(xStar, q, box.lo, box.hi);
+    const root = deepRootBounds(engine, net, m, bx.lower, bx.upper, (deadline - performance.now()) / 1000);
+    if (!root) break;
+    radii++;
+    const res = await engine.bounds(bx.lower, bx.upper, rows, R, 1, undefined, root.bounds.relu, {
+      ...(root.bounds.pool.length > 0 ? { poolClamps: root.bounds.pool } : {}),
+    });
+    if (res.lower.every((v) => v > 0)) proved = q;
+    else top = q;
+  }
+  return { lower: proved, radii };
+}
+
+/**
+ * deepLower's largest step over the proved radius (its radii cost seconds each on the LeNets).
+ */
+const DEEP_STEP = 1.5;
 
 /** The fewest subdomains a proof-stage decision gets (below it the stage stops). */
 const MIN_DECISION_NODES = 16;

@@ -13,6 +13,7 @@ import {
   certifiedLower,
   certifiedLowerEngine,
   DEFAULT_LOWER,
+  deepLower,
   provedLower,
   type LowerOptions,
 } from "./lower.js";
@@ -282,6 +283,20 @@ const STAGES = {
       if (r.lps > 0) b.notes.push(`lower: ${r.lps} relaxation LPs`);
     }),
   /**
+   * The lower bound raised on deep bounds (lower.ts deepLower) where the engine's graph leaves layers to intervals
+   * (the LeNets), within `share` of the time left; nothing elsewhere.
+   */
+  deep: (b: Bracket, share: number) => {
+    if (!Number.isFinite(b.upper) || b.upper <= b.lower || b.left() < 0.5) return;
+    const { engine, net, matrices } = b.ctx;
+    return b.stage("deep", async () => {
+      const r = await deepLower(engine, net, matrices, b.xStar, b.predicted, b.lower, b.upper, b.box, b.left() * share);
+      if (!r) return;
+      b.lower = Math.max(b.lower, r.lower);
+      b.notes.push(`deep bounds: ${r.radii} radii`);
+    });
+  },
+  /**
    * The lower bound raised by branch and bound (lower.ts provedLower: the batched search with optimised slopes and
    * β multipliers as the decision of a search between lower and upper) within PROVE_NODES subdomains; only on an
    * optimisable engine, below a finite upper bound, and where the bounds already prove PROVE_FROM of it.
@@ -347,6 +362,13 @@ async function halfBracket(b: Bracket, eps: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * The exact mode's share of the time for deep bounds (STAGES.deep) before branch and bound. On mnist_lenet's first 3
+ * test digits at 30 s (`rho examples/models/mnist_lenet.onnx --data mnist:test --limit 3 --mode exact --time-limit
+ * 30`): see docs/results/exact.md.
+ */
+const DEEP_SHARE = 1 / 2;
+
 /** The radius at which the ball around x* covers the whole input box. */
 const boxRadius = (b: Bracket): number => fullRadius(b.xStar, b.box.lo, b.box.hi);
 
@@ -372,6 +394,7 @@ const MODES: Record<BracketMode, (b: Bracket, eps: number) => Promise<void>> = {
   bracket: (b, eps) => bracketStages(b, eps),
   exact: async (b, eps) => {
     if (await halfBracket(b, eps)) return;
+    await STAGES.deep(b, DEEP_SHARE);
     await b.stage("bab", async () => {
       const e = await babRho(b.ctx, b.xStar, b.predicted, b.lower, b.best, Math.max(0.1, b.left()));
       b.offer(e.best);

@@ -1,0 +1,155 @@
+// The batched search's root bounds (runtime/bab/root-bounds.ts) and the exact mode's deep lower bound on them
+// (rho/lower.ts deepLower):
+//   - on random conv nets (max-pool included), every layer taken as one the engine leaves to intervals (work limit
+//     0): every pre-activation and pool input of sampled inputs of the box lies within the root bounds, which lie
+//     within the intervals; the batched search from them never says unsat beyond a point with another label found
+//     by sampling;
+//   - on mnist_lenet (whose conv and dense layers the engine leaves to intervals), test digit 0 at 4 px: the margins'
+//     engine bound with the root bounds as clamps is above the bound without them, and positive (4 px is proved);
+//     deepLower proves more than the engine's bisection and no more than the attack's upper bound.
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { intervalBounds } from "../../../compiler/analysis/bounds/interval.js";
+import { trace } from "../../../compiler/analysis/trace.js";
+import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
+import { radiusBox } from "../../../compiler/index.js";
+import { networkMatrices } from "../../../compiler/ir/matrices.js";
+import { sizeOf, type Layer } from "../../../compiler/ir/network.js";
+import { DEFAULT_BATCHED_BAB, proveRows } from "../../../runtime/bab/batched.js";
+import { deepRootBounds, intervalLayers } from "../../../runtime/bab/root-bounds.js";
+import { openEngine } from "../../../runtime/engine/index.js";
+import { certifiedLowerEngine, deepLower, marginRows } from "../../../runtime/rho/lower.js";
+import { rhoForPointMode } from "../../../runtime/rho/modes.js";
+import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
+import { modelInput, openSession } from "../../../runtime/run/session.js";
+import { convArb, prng, randomInputs, type RandomNet } from "../../helpers/arbitraries.js";
+import { samplePoints } from "../../helpers/boxes.js";
+
+const argmax = (v: ArrayLike<number>) => Array.from(v).indexOf(Math.max(...Array.from(v)));
+
+describe("runtime/bab/root-bounds.ts: root bounds on random conv nets (every layer as if left to intervals)", function () {
+  this.timeout(300_000);
+  const seen = { nets: 0, tighter: 0, unsat: 0 };
+  after(() =>
+    console.log(
+      `      ${seen.nets} nets with root bounds; tighter than the intervals somewhere on ${seen.tighter}; ${seen.unsat} searches unsat`,
+    ),
+  );
+  const prop = async (rn: RandomNet, seed: number) => {
+    const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
+    assert.ok(loaded.ok);
+    const net = loaded.value.network,
+      m = networkMatrices(net);
+    if (intervalLayers(net, m, 0).length === 0) return;
+    const r = prng(seed);
+    const [x] = randomInputs(net.inputShape, 1, seed);
+    const eps = 0.02 + 0.3 * r();
+    const box = radiusBox(x, eps, 0, 1);
+    const engine = openEngine(net, m, "onnxruntime");
+    try {
+      const root = deepRootBounds(engine, net, m, box.lower, box.upper, Infinity, 0);
+      assert.ok(root, rn.description);
+      seen.nets++;
+      const ibp = intervalBounds(net, box.lower, box.upper);
+      const inputOf = (id: number) => (net.layers[id] as Extract<Layer, { kind: "relu" | "maxpool" }>).input;
+      const ids = [...engine.slopeLayers, ...engine.poolLayers],
+        given = [...root.bounds.relu, ...root.bounds.pool];
+      let tighter = false;
+      ids.forEach((id, k) => {
+        const b = given[k],
+          iv = ibp[inputOf(id)];
+        for (let j = 0; j < b.lower.length; j++) {
+          assert.ok(b.lower[j] >= iv.lower[j] - 1e-12 && b.upper[j] <= iv.upper[j] + 1e-12, rn.description);
+          if (b.lower[j] > iv.lower[j] + 1e-9 || b.upper[j] < iv.upper[j] - 1e-9) tighter = true;
+        }
+      });
+      if (tighter) seen.tighter++;
+      // Sound: every sampled input's values lie within them.
+      const samples = samplePoints(box.lower, box.upper, r, 30);
+      let other: number | null = null;
+      const predicted = argmax(trace(net, x).logits);
+      for (const z of samples) {
+        const t = trace(net, z);
+        ids.forEach((id, k) => {
+          const v = t.values[inputOf(id)],
+            b = given[k];
+          for (let j = 0; j < v.length; j++)
+            assert.ok(
+              v[j] >= b.lower[j] && v[j] <= b.upper[j],
+              `${rn.description}: layer ${inputOf(id)}[${j}] = ${v[j]} outside [${b.lower[j]}, ${b.upper[j]}]`,
+            );
+        });
+        if (argmax(t.logits) !== predicted) other = argmax(t.logits);
+      }
+      // The search from them: never unsat where sampling found another label.
+      const K = sizeOf(net.layers[net.output].shape);
+      const res = await proveRows(engine, net, box.lower, box.upper, marginRows(predicted, K), K - 1, {
+        ...DEFAULT_BATCHED_BAB,
+        deadline: performance.now() + 2000,
+        rootBounds: root.bounds,
+      });
+      if (res.status === "unsat") {
+        seen.unsat++;
+        assert.equal(other, null, `${rn.description}: unsat, but a sample has label ${other}`);
+      }
+    } finally {
+      await engine.dispose();
+    }
+  };
+  it("contain every sampled value, lie within the intervals; the search from them is sound", async () => {
+    await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 40, seed: 5 });
+    assert.ok(seen.nets >= 10, `only ${seen.nets} nets`);
+    // Not every net gains (a ReLU that reads a conv of the input alone is exact under intervals): 5 of 14 when written.
+    assert.ok(seen.tighter >= 3, `tighter on ${seen.tighter} of ${seen.nets}`);
+  });
+});
+
+describe("runtime/bab/root-bounds.ts and rho/lower.ts deepLower on mnist_lenet", function () {
+  this.timeout(300_000);
+  const MODEL = "examples/models/mnist_lenet.onnx";
+
+  it("test digit 0: root bounds raise the margins' bound at 4 px; deepLower lies between the engine's bisection and upper", async () => {
+    const s = openSession(MODEL, { data: "mnist:test", pixelScale: 255 });
+    assert.ok(s.ok);
+    const net = s.value.network,
+      m = networkMatrices(net);
+    assert.ok(intervalLayers(net, m).length > 0, "the engine back-substitutes every layer of mnist_lenet");
+    const engine = openEngine(net, m, "onnxruntime", { threads: 1 });
+    try {
+      const x = Float64Array.from(modelInput(s.value, 0));
+      const p = argmax(await engine.forward(x, 1));
+      const rows = marginRows(p, 10);
+      const box = radiusBox(x, 4 / 255, 0, 1);
+      const root = deepRootBounds(engine, net, m, box.lower, box.upper, Infinity);
+      assert.ok(root);
+      const plain = await engine.bounds(box.lower, box.upper, rows, 9, 1);
+      const deep = await engine.bounds(box.lower, box.upper, rows, 9, 1, undefined, root.bounds.relu, {
+        poolClamps: root.bounds.pool,
+      });
+      const worst = (v: Float64Array) => Math.min(...v);
+      assert.ok(worst(deep.lower) > worst(plain.lower), `${worst(deep.lower)} ≤ ${worst(plain.lower)}`);
+      assert.ok(worst(deep.lower) > 0, `4 px not proved: ${worst(deep.lower)}`);
+      // deepLower from the engine's bisection, below the bracket's checked upper bound.
+      const ctx = {
+        net,
+        matrices: m,
+        evaluator: await OnnxRuntimeEvaluator.create(MODEL, net),
+        engine,
+        pixelScale: 255,
+        pixelMin: 0,
+        pixelMax: 255,
+      };
+      const point = await rhoForPointMode(ctx, "bracket", 0, x, s.value.dataset.labels?.[0] ?? null);
+      const upper = point.upper! / 255;
+      const from = await certifiedLowerEngine(engine, net, x, p, upper, { lo: 0, hi: 1 });
+      const d = await deepLower(engine, net, m, x, p, from.lower, upper, { lo: 0, hi: 1 }, 30);
+      assert.ok(d && d.radii > 0);
+      assert.ok(d.lower > from.lower, `deepLower ${d.lower} ≤ the engine's ${from.lower}`);
+      assert.ok(d.lower <= upper, `deepLower ${d.lower} > upper ${upper}`);
+      await ctx.evaluator.dispose();
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
