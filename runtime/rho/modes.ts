@@ -324,7 +324,8 @@ const STAGES = {
  * higher ones on 11, lower on none, in the same time (median 1.85 s a digit under that load). With filtered smart
  * branching (batched.ts, "Branching") a subdomain costs more and proves more: against BaBSR with 1,500, on the same
  * digits in the same sitting, 1,000 gives a median lower/upper of 0.802 against 0.798 (≥ 0.9 on 10 digits against 8;
- * higher on 7, lower on 2) in 1.63 s a digit against 1.87 s; 1,500 gave 0.802 too, in 2.30 s.
+ * higher on 7, lower on 2) in 1.63 s a digit against 1.87 s; 1,500 gave 0.802 too, in 2.30 s. With the optimiser's
+ * rows' pass on the clamps alone (BoundsAsk.intervals) 1,000 takes 1.23 s (0.802); 700, 1.14 s but lower on 9.
  */
 const PROVE_NODES = 1000;
 /**
