@@ -6,7 +6,9 @@
 //     by sampling;
 //   - on mnist_lenet (whose conv and dense layers the engine leaves to intervals), test digit 0 at 4 px: the margins'
 //     engine bound with the root bounds as clamps is above the bound without them, and positive (4 px is proved);
-//     deepLower proves more than the engine's bisection and no more than the attack's upper bound.
+//     deepLower proves more than the engine's bisection and no more than the attack's upper bound;
+//   - decideSpec on mnist_lenet's test digit 22 at 2 px (certify's decision): the root bounds refute it at once (one
+//     subdomain), where the engine's own bound of the margins is negative.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -17,6 +19,9 @@ import { radiusBox } from "../../../compiler/index.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
 import { sizeOf, type Layer } from "../../../compiler/ir/network.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../../../runtime/bab/batched.js";
+import { decideSpec } from "../../../runtime/bab/decide.js";
+import { DEFAULT_BAB } from "../../../runtime/bab/search.js";
+import { rhoSpec } from "../../../runtime/rho/exact.js";
 import { deepRootBounds, intervalLayers } from "../../../runtime/bab/root-bounds.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { certifiedLowerEngine, deepLower, marginRows } from "../../../runtime/rho/lower.js";
@@ -149,6 +154,39 @@ describe("runtime/bab/root-bounds.ts and rho/lower.ts deepLower on mnist_lenet",
       assert.ok(d.lower <= upper, `deepLower ${d.lower} > upper ${upper}`);
       await ctx.evaluator.dispose();
     } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("test digit 22 at 2 px: decideSpec refuted by the root bounds alone, where the engine's bound is negative", async () => {
+    const s = openSession(MODEL, { data: "mnist:test", pixelScale: 255 });
+    assert.ok(s.ok);
+    const net = s.value.network,
+      m = networkMatrices(net);
+    const engine = openEngine(net, m, "onnxruntime", { threads: 1 });
+    const evaluator = await OnnxRuntimeEvaluator.create(MODEL, net);
+    try {
+      const x = Float64Array.from(modelInput(s.value, 22));
+      const p = argmax(await engine.forward(x, 1));
+      const ctx = { net, matrices: m, evaluator, engine, pixelScale: 255, pixelMin: 0, pixelMax: 255 };
+      const spec = rhoSpec(ctx, x, p, 2 / 255);
+      const plain = await engine.bounds(spec.lower, spec.upper, marginRows(p, 10), 9, 1);
+      assert.ok(Math.min(...plain.lower) < 0, "the engine alone proves it: pick another digit");
+      const r = await decideSpec(
+        engine,
+        { net, matrices: m, refineWork: DEFAULT_BAB.refineWork },
+        spec,
+        async () => null,
+        {
+          deadline: performance.now() + 20_000,
+          nodeLimit: DEFAULT_BAB.nodeLimit,
+          nodeLp: DEFAULT_BAB.nodeLp,
+        },
+      );
+      assert.equal(r.status, "unsat");
+      assert.equal(r.nodes, 1);
+    } finally {
+      await evaluator.dispose();
       await engine.dispose();
     }
   });
