@@ -43,7 +43,9 @@ import { optimisedBounds } from "../engine/optimise.js";
  *   - bench/exact.ts (MODES=exact POINTS=10 SECONDS=30): 5 candidates closed 4 of 10 against 3, median
  *     lower/upper 0.999 against 0.998, the lower bound higher on 4 digits and lower on 2 (digit 0: 22.0 px against
  *     22.8); 3 candidates closed 3. A subdomain costs about twice as much (the candidates' call), so about half as
- *     many are bounded in the same time.
+ *     many are bounded in the same time. With that call (and the optimiser's rows' pass) on the clamps alone
+ *     (BoundsAsk.intervals = false): 4.7–5.1 s to the same proofs against 5.8–7.1 s, and exact closed 5 of 10
+ *     (docs/results/exact.md, "Filtered smart branching").
  *
  * Max-pool splits (a max-pool's window whose best element, the one of largest lower bound, does not dominate: some
  * other element's upper bound exceeds its lower bound, so the pool's upper line is the constant v ≤ max of the
@@ -125,7 +127,7 @@ export interface BatchedBabOptions {
    * Bounds that hold on the whole box (sound, float64): per ReLU layer (Engine.slopeLayers' order) of its
    * pre-activation, n values, and per max-pool layer (Engine.poolLayers') of its input. Every subdomain's clamps
    * start from them (a subdomain is a subset of the box), e.g. the reference's back-substitution of the layers the
-   * engine leaves as intervals (rho/lower.ts deepBounds).
+   * engine leaves as intervals (root-bounds.ts deepRootBounds).
    */
   readonly rootBounds?: { readonly relu: readonly BoundsClamp[]; readonly pool: readonly BoundsClamp[] };
 }
