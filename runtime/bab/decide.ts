@@ -6,7 +6,7 @@
 
 import type { Engine } from "../../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows, type BatchedBabResult } from "./batched.js";
-import { deepRootBounds } from "./root-bounds.js";
+import { deepRootBounds, rootRowBounds } from "./root-bounds.js";
 import type { BabNet } from "./node.js";
 import { decide, type BabOptions, type BabResult } from "./search.js";
 import type { Spec } from "./spec.js";
@@ -89,12 +89,9 @@ async function rootRefutes(engine: Engine, b: BabNet, s: Spec, deadline: number)
   const seconds = (deadline - performance.now()) / 1000;
   const root = deepRootBounds(engine, b.net, b.matrices, s.lower, s.upper, ROOT_SHARE * seconds);
   if (!root) return false;
-  const R = s.disjuncts.length;
-  const r = await engine.bounds(s.lower, s.upper, spec.rows, R, 1, undefined, root.bounds.relu, {
-    ...(root.bounds.pool.length > 0 ? { poolClamps: root.bounds.pool } : {}),
-  });
+  const lower = await rootRowBounds(engine, s.lower, s.upper, spec.rows, s.disjuncts.length, root.bounds);
   // Compared, not subtracted (as batched.ts): the bound exceeds the threshold on every row.
-  return spec.thresholds.every((t, k) => r.lower[k] > t);
+  return spec.thresholds.every((t, k) => lower[k] > t);
 }
 
 /** The decision: the LP branch and bound, then the batched proof where it applies (header). */

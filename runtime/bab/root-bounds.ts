@@ -6,6 +6,7 @@
 import {
   backsubWork,
   ENGINE_BACKSUB_WORK,
+  feedsReluOnly,
   intervalBounds,
   refineBounds,
   sizeOf,
@@ -75,10 +76,8 @@ export function deepRootBounds(
   const ibp = intervalBounds(net, lower, upper);
   let work = 0;
   for (const id of deep) {
-    const readers = net.layers.filter((u) =>
-      u.kind === "add" ? u.inputs.includes(id) : "input" in u && u.input === id,
-    );
-    const reluOnly = readers.every((u) => u.kind === "relu");
+    // The rows refineBounds (unstableOnly) back-substitutes: a ReLU-only layer's unstable values, else every value.
+    const reluOnly = feedsReluOnly(net, id);
     const b = ibp[id];
     let rows = 0;
     for (let i = 0; i < b.lower.length; i++) if (!reluOnly || (b.lower[i] < 0 && b.upper[i] > 0)) rows++;
@@ -90,4 +89,19 @@ export function deepRootBounds(
   const b = refineBounds(net, m, ibp, input, Infinity, false, true);
   const at = (id: number): BoundsClamp => b[inputOf(net.layers[id])];
   return { bounds: { relu: engine.slopeLayers.map(at), pool: engine.poolLayers.map(at) }, estimate };
+}
+
+/** The engine's lower bounds of R rows G over one box with its root bounds as clamps (float64, padded: sound). */
+export async function rootRowBounds(
+  engine: Engine,
+  lower: Float64Array,
+  upper: Float64Array,
+  rows: Float64Array,
+  R: number,
+  root: RootBounds,
+): Promise<Float64Array> {
+  const r = await engine.bounds(lower, upper, rows, R, 1, undefined, root.relu, {
+    ...(root.pool.length > 0 ? { poolClamps: root.pool } : {}),
+  });
+  return r.lower;
 }

@@ -17,7 +17,7 @@ import {
   type NetworkMatrices,
 } from "../../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../bab/batched.js";
-import { deepRootBounds, intervalLayers } from "../bab/root-bounds.js";
+import { deepRootBounds, intervalLayers, rootRowBounds } from "../bab/root-bounds.js";
 import { optimisedBounds } from "../engine/optimise.js";
 import { openHighsLp } from "../solvers/highs.js";
 import { fullRadius } from "../point/check.js";
@@ -223,8 +223,7 @@ export async function provedLower(
     nodes = 0,
     decisions = 0;
   while (decisions < 7 && budget.nodes - nodes >= 2 * MIN_DECISION_NODES && top > proved) {
-    const mid = (proved + top) / 2,
-      q = proved > 0 ? Math.min(mid, PROVE_STEP * proved) : mid;
+    const q = nextRadius(proved, top, PROVE_STEP);
     const bx = radiusBox(xStar, q, box.lo, box.hi);
     const r = await proveRows(engine, net, bx.lower, bx.upper, rows, R, {
       ...DEFAULT_BATCHED_BAB,
@@ -275,20 +274,26 @@ export async function deepLower(
     top = Math.min(hi, fullRadius(xStar, box.lo, box.hi)),
     radii = 0;
   while (radii < 6 && top > proved) {
-    const mid = (proved + top) / 2,
-      q = proved > 0 ? Math.min(mid, DEEP_STEP * proved) : mid;
+    const q = nextRadius(proved, top, DEEP_STEP);
     const bx = radiusBox(xStar, q, box.lo, box.hi);
     const root = deepRootBounds(engine, net, m, bx.lower, bx.upper, (deadline - performance.now()) / 1000);
     if (!root) break;
     radii++;
-    const res = await engine.bounds(bx.lower, bx.upper, rows, R, 1, undefined, root.bounds.relu, {
-      ...(root.bounds.pool.length > 0 ? { poolClamps: root.bounds.pool } : {}),
-    });
-    if (res.lower.every((v) => v > 0)) proved = q;
+    const lower = await rootRowBounds(engine, bx.lower, bx.upper, rows, R, root.bounds);
+    if (lower.every((v) => v > 0)) proved = q;
     else top = q;
   }
   return { lower: proved, radii };
 }
+
+/**
+ * The next radius of a search upward from a proved radius toward an unproved `top`: the midpoint, at most `step` ×
+ * the proved radius (provedLower, deepLower: a failed radius costs its whole share, small steps pay).
+ */
+const nextRadius = (proved: number, top: number, step: number): number => {
+  const mid = (proved + top) / 2;
+  return proved > 0 ? Math.min(mid, step * proved) : mid;
+};
 
 /**
  * deepLower's largest step over the proved radius (its radii cost seconds each on the LeNets).

@@ -479,3 +479,19 @@ export const layerZooArb: fc.Arbitrary<RandomNet> = fc
     }
     return convHead(n, x, { c, h, w, global, outN, dynamic, input: [C, H, W], name: `zoo opset${opset}` });
   });
+
+/**
+ * The three families the bounds properties run on (dense, conv, the layer zoo), each with its name for a describe
+ * title and the runs a test gives it.
+ */
+export function netFamilies(runs: { readonly dense: number; readonly conv: number; readonly zoo: number }) {
+  return [
+    { name: "dense ReLU networks", arb: mlpArb, runs: runs.dense },
+    {
+      name: "conv networks (conv, ReLU, max-pool, average pool, batch norm, residual add, pad)",
+      arb: convArb,
+      runs: runs.conv,
+    },
+    { name: "the layer zoo (grouped and dilated convs, ceil-mode pools, gathers)", arb: layerZooArb, runs: runs.zoo },
+  ] as const;
+}

@@ -24,7 +24,7 @@ import { tightBounds } from "../../compiler/analysis/bounds/backsub.js";
 import { ENGINE_BACKSUB_WORK } from "../../compiler/engine/index.js";
 import { layerWindows } from "../../compiler/ir/matrices.js";
 import { openEngine } from "../../runtime/engine/index.js";
-import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
+import { netFamilies, type RandomNet } from "../helpers/arbitraries.js";
 import { inSubdomain, poolClamps, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 /** ort and reference bounds differ by at most TOL·(1 + |reference|). */
@@ -213,11 +213,7 @@ async function check(rn: RandomNet, seed: number, mode: Mode): Promise<number> {
   return worst;
 }
 
-const FAMILIES = [
-  { name: "dense ReLU networks", arb: mlpArb, runs: 100 },
-  { name: "conv networks (conv, ReLU, max-pool, average pool, batch norm, residual add, pad)", arb: convArb, runs: 60 },
-  { name: "the layer zoo (grouped and dilated convs, ceil-mode pools, gathers)", arb: layerZooArb, runs: 60 },
-] as const;
+const FAMILIES = netFamilies({ dense: 100, conv: 60, zoo: 60 });
 
 for (const f of FAMILIES)
   describe(`property: engine bounds on random ${f.name} (onnxruntime vs reference)`, function () {

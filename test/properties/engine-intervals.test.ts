@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { sizeOf } from "../../compiler/ir/network.js";
 import { boundsGraph } from "../../compiler/engine/bounds-graph.js";
 import { openEngine } from "../../runtime/engine/index.js";
-import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
+import { mlpArb, netFamilies, type RandomNet } from "../helpers/arbitraries.js";
 import { randomCase, splitClamps } from "../helpers/boxes.js";
 
 async function check(rn: RandomNet, seed: number, dense: boolean): Promise<void> {
@@ -76,11 +76,7 @@ async function check(rn: RandomNet, seed: number, dense: boolean): Promise<void>
   }
 }
 
-const FAMILIES = [
-  { name: "MLPs", arb: mlpArb, runs: 30 },
-  { name: "conv nets (max-pool, average pool, batch norm)", arb: convArb, runs: 30 },
-  { name: "the layer zoo (grouped and dilated convs, ceil-mode pools, gathers)", arb: layerZooArb, runs: 30 },
-] as const;
+const FAMILIES = netFamilies({ dense: 30, conv: 30, zoo: 30 });
 
 for (const f of FAMILIES)
   describe(`property: the bounds graph with its clamps as the intermediate bounds, on random ${f.name}`, function () {

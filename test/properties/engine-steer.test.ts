@@ -17,7 +17,7 @@ import { layerWindows } from "../../compiler/ir/matrices.js";
 import { sizeOf, type Layer } from "../../compiler/ir/network.js";
 import { boundsGraph } from "../../compiler/engine/bounds-graph.js";
 import { openEngine } from "../../runtime/engine/index.js";
-import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
+import { mlpArb, netFamilies, type RandomNet } from "../helpers/arbitraries.js";
 import { randomCase, splitClamps } from "../helpers/boxes.js";
 
 const STEER_TOL = 1e-5;
@@ -112,11 +112,7 @@ async function check(rn: RandomNet, seed: number): Promise<number> {
   return worst;
 }
 
-const FAMILIES = [
-  { name: "dense ReLU networks", arb: mlpArb, runs: 60 },
-  { name: "conv networks", arb: convArb, runs: 40 },
-  { name: "the layer zoo (grouped and dilated convs, ceil-mode pools, gathers)", arb: layerZooArb, runs: 40 },
-] as const;
+const FAMILIES = netFamilies({ dense: 60, conv: 40, zoo: 40 });
 
 for (const f of FAMILIES)
   describe(`property: the float32 steering bounds graph on random ${f.name}`, function () {

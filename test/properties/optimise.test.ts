@@ -18,7 +18,7 @@ import { sizeOf } from "../../compiler/ir/network.js";
 import { trace } from "../../compiler/analysis/trace.js";
 import { openEngine } from "../../runtime/engine/index.js";
 import { optimisedBounds } from "../../runtime/engine/optimise.js";
-import { convArb, layerZooArb, mlpArb, type RandomNet } from "../helpers/arbitraries.js";
+import { netFamilies, type RandomNet } from "../helpers/arbitraries.js";
 import { inSubdomain, poolClamps, randomCase, samplePoints, splitClamps } from "../helpers/boxes.js";
 
 async function check(rn: RandomNet, seed: number, split: boolean): Promise<void> {
@@ -111,11 +111,7 @@ async function check(rn: RandomNet, seed: number, split: boolean): Promise<void>
   }
 }
 
-const FAMILIES = [
-  { name: "dense ReLU networks", arb: mlpArb, runs: 40 },
-  { name: "conv networks (conv, ReLU, max-pool, average pool, batch norm, residual add, pad)", arb: convArb, runs: 25 },
-  { name: "the layer zoo (grouped and dilated convs, ceil-mode pools, gathers)", arb: layerZooArb, runs: 25 },
-] as const;
+const FAMILIES = netFamilies({ dense: 40, conv: 25, zoo: 25 });
 
 for (const f of FAMILIES)
   describe(`property: optimised bounds (α, β) on random ${f.name}`, function () {

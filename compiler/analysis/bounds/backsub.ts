@@ -248,7 +248,7 @@ export function tightBounds(
 }
 
 /** Whether every consumer of layer id is a ReLU (whose relaxation only an unstable pre-activation's bounds change). */
-function feedsReluOnly(net: Network, id: number): boolean {
+export function feedsReluOnly(net: Network, id: number): boolean {
   const users = net.layers.filter((l) => (l.kind === "add" ? l.inputs.includes(id) : "input" in l && l.input === id));
   return users.length > 0 && users.every((l) => l.kind === "relu");
 }

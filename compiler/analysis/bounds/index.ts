@@ -10,6 +10,7 @@ export {
   backsub,
   backsubApplies,
   backsubWork,
+  feedsReluOnly,
   refineBounds,
   tightBounds,
   type BacksubProbe,

@@ -22,7 +22,7 @@ import { DEFAULT_BATCHED_BAB, proveRows } from "../../../runtime/bab/batched.js"
 import { decideSpec } from "../../../runtime/bab/decide.js";
 import { DEFAULT_BAB } from "../../../runtime/bab/search.js";
 import { rhoSpec } from "../../../runtime/rho/exact.js";
-import { deepRootBounds, intervalLayers } from "../../../runtime/bab/root-bounds.js";
+import { deepRootBounds, intervalLayers, rootRowBounds } from "../../../runtime/bab/root-bounds.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { certifiedLowerEngine, deepLower, marginRows } from "../../../runtime/rho/lower.js";
 import { rhoForPointMode } from "../../../runtime/rho/modes.js";
@@ -129,9 +129,7 @@ describe("runtime/bab/root-bounds.ts and rho/lower.ts deepLower on mnist_lenet",
       const root = deepRootBounds(engine, net, m, box.lower, box.upper, Infinity);
       assert.ok(root);
       const plain = await engine.bounds(box.lower, box.upper, rows, 9, 1);
-      const deep = await engine.bounds(box.lower, box.upper, rows, 9, 1, undefined, root.bounds.relu, {
-        poolClamps: root.bounds.pool,
-      });
+      const deep = { lower: await rootRowBounds(engine, box.lower, box.upper, rows, 9, root.bounds) };
       const worst = (v: Float64Array) => Math.min(...v);
       assert.ok(worst(deep.lower) > worst(plain.lower), `${worst(deep.lower)} ≤ ${worst(plain.lower)}`);
       assert.ok(worst(deep.lower) > 0, `4 px not proved: ${worst(deep.lower)}`);
