@@ -203,6 +203,13 @@ export interface Engine extends EngineCore {
     clamps?: readonly BoundsClamp[],
     request?: BoundsAsk,
   ): Promise<EngineBoxBounds>;
+  /**
+   * The engine of this network truncated after layer `layer` (compiler/ir/network.ts prefixNetwork: that layer's
+   * values are its outputs), on the same backend and options: bounds of an intermediate layer's values as rows
+   * (runtime/bab/root-bounds.ts optimisedRootBounds). Its slopeLayers are this engine's below `layer`, in the same
+   * order. Opened on first use, kept, and disposed with this engine.
+   */
+  prefix(layer: number): Engine;
 }
 
 /**

@@ -154,3 +154,16 @@ export function prependScaleShift(net: Network, scale: Float64Array, shift: Floa
   };
   return { ...net, layers: [input, norm, ...moved], output: up(net.output) };
 }
+
+/**
+ * The network truncated after layer `layer`: layers 0..layer (the layers are in topological order, each reading
+ * earlier ones), that layer's values its output. For bounds of an intermediate layer as the rows of an engine
+ * (Engine.prefix). No softmax follows it; its output is named after the layer.
+ */
+export function prefixNetwork(net: Network, layer: number): Network {
+  if (!Number.isInteger(layer) || layer < 1 || layer > net.output)
+    throw new Error(`internal: a prefix of the network up to layer ${layer} (output ${net.output})`);
+  const layers = net.layers.slice(0, layer + 1);
+  const { removedSoftmax: _dropped, ...rest } = net;
+  return { ...rest, layers, output: layer, outputName: layers[layer].name };
+}

@@ -6,7 +6,7 @@
 
 import type { Engine } from "../../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows, type BatchedBabResult } from "./batched.js";
-import { deepRootBounds, rootRowBounds } from "./root-bounds.js";
+import { deepRootBounds, optimisedRootBounds, rootRowBounds } from "./root-bounds.js";
 import type { BabNet } from "./node.js";
 import { decide, type BabOptions, type BabResult } from "./search.js";
 import type { Spec } from "./spec.js";
@@ -36,12 +36,23 @@ import type { Spec } from "./spec.js";
  * intervals, the batched search starts from the reference's back-substitution of their unstable values over the
  * box (root-bounds.ts), where its estimate fits ROOT_SHARE of the time. bench/root-bounds.ts: on mnist_lenet's test
  * digit 0 at 4 px the search with them is unsat at the root, without them open at −12.6 after 10 s.
+ * On networks without max-pools (more than one ReLU layer) the root bounds are α-CROWN's instead, every layer's
+ * unstable values bounded as rows of the network truncated there with their own optimised slopes
+ * (optimisedRootBounds): on mnistfc_2021 256x2 prop_3_0.03 the batched search proves it in 12 s from them, and
+ * times out after 60 s at −0.014 from the reference's (a throwaway script, proveRows alone, 60 s each).
  */
 
 /** The LP branch and bound's share of a decision's time where the batched one follows it. */
 export const LP_SHARE = 0.25;
 /** The most of the batched search's time its root bounds (root-bounds.ts) may take, by their estimate. */
 export const ROOT_SHARE = 0.5;
+/**
+ * Optimisation steps of each ReLU layer's bounds in optimisedRootBounds. On mnistfc_2021's 256x2 prop_1_0.03 and
+ * 256x4 prop_0_0.03 (a throwaway script over optimisedRootBounds; docs/results/vnncomp.md): after the first hidden
+ * layer, 5 steps leave 117 and 58/11/144 ReLUs unstable, 20 steps 102 and 57/10/64 (0.5 s and 2.1 s), 50 steps
+ * the same as 20 in twice the time; the reference's back-substitution (deepRootBounds) 132 and 58/15/112.
+ */
+const ROOT_ITERATIONS = 20;
 
 /** G (one row per disjunct over the K outputs) and thresholds, or null where some disjunct is not one output atom. */
 export function specRows(s: Spec, K: number): { rows: Float64Array; thresholds: Float64Array } | null {
@@ -63,18 +74,29 @@ const batchedApplies = (engine: Engine, b: BabNet, s: Spec): boolean =>
 
 /**
  * The batched proof of a spec (null where it does not apply: not optimisable, or a disjunct not one output atom),
- * from root bounds where the engine leaves layers to intervals and they fit ROOT_SHARE of the time (header).
+ * from root bounds (header): α-CROWN's optimised bounds of every ReLU layer (root-bounds.ts optimisedRootBounds,
+ * within ROOT_SHARE of the time) on networks without max-pools; else, where the engine leaves layers to intervals,
+ * the reference's back-substitution of them where its estimate fits ROOT_SHARE of the time.
  */
-export function proveSpec(engine: Engine, b: BabNet, s: Spec, deadline: number): Promise<BatchedBabResult> | null {
+export async function proveSpec(
+  engine: Engine,
+  b: BabNet,
+  s: Spec,
+  deadline: number,
+): Promise<BatchedBabResult | null> {
   const spec = engine.optimisable ? specRows(s, engine.outputSize) : null;
   if (!spec) return null;
   const seconds = (deadline - performance.now()) / 1000;
-  const root = deepRootBounds(engine, b.net, b.matrices, s.lower, s.upper, ROOT_SHARE * seconds);
+  const root =
+    (await optimisedRootBounds(engine, b.net, s.lower, s.upper, {
+      iterations: ROOT_ITERATIONS,
+      deadline: performance.now() + ROOT_SHARE * seconds * 1000,
+    })) ?? deepRootBounds(engine, b.net, b.matrices, s.lower, s.upper, ROOT_SHARE * seconds)?.bounds;
   return proveRows(engine, b.net, s.lower, s.upper, spec.rows, s.disjuncts.length, {
     ...DEFAULT_BATCHED_BAB,
     deadline,
     thresholds: spec.thresholds,
-    ...(root ? { rootBounds: root.bounds } : {}),
+    ...(root ? { rootBounds: root } : {}),
   });
 }
 

@@ -16,6 +16,7 @@ import {
   type Network,
   type NetworkMatrices,
 } from "../../compiler/index.js";
+import { optimisedBounds } from "../engine/optimise.js";
 
 /*
  * Design notes:
@@ -104,4 +105,71 @@ export async function rootRowBounds(
     ...(root.pool.length > 0 ? { poolClamps: root.pool } : {}),
   });
   return r.lower;
+}
+
+/** What optimisedRootBounds may spend. */
+export interface OptimisedRootOptions {
+  /** Gradient steps per layer (optimise.ts, float32 steering, one float64 call certifying). */
+  readonly iterations: number;
+  /** performance.now() milliseconds after which no further layer starts (the bounds so far are returned). */
+  readonly deadline: number;
+}
+
+/**
+ * Largest rows × (the ReLU values below them) a layer's optimisation may hold: each of the slopes, multipliers,
+ * coefficients and ẑ is one such array (4e6 float64 values: 32 MB each). A larger layer keeps the engine's bounds.
+ */
+const OPTIMISED_ROOT_LIMIT = 4e6;
+
+/**
+ * α-CROWN's intermediate bounds over the box [lower, upper] (as auto_LiRPA's optimised bounds of every layer):
+ * per ReLU layer in order, the lower and upper bounds of each unstable pre-activation z_j are the rows +e_j and
+ * −e_j of the network truncated at that pre-activation (Engine.prefix), each row's own slopes of every earlier ReLU
+ * optimised (optimise.ts), the earlier layers' bounds found so far as clamps; intersected with the engine's own.
+ * Each bound is one the engine returned (float64, padded outward: it holds for every input of the box; −(lower
+ * bound of −z_j) is an upper bound of z_j exactly), so the result is sound as root bounds of any subdomain of the
+ * box (BatchedBabOptions.rootBounds). Null where it does not apply: an engine that is not optimisable, a network
+ * with max-pools, or one ReLU layer (nothing below it to optimise).
+ */
+export async function optimisedRootBounds(
+  engine: Engine,
+  net: Network,
+  lower: Float64Array,
+  upper: Float64Array,
+  o: OptimisedRootOptions,
+): Promise<RootBounds | null> {
+  const layers = engine.slopeLayers;
+  if (!engine.optimisable || engine.poolLayers.length > 0 || layers.length < 2) return null;
+  const K = engine.outputSize;
+  const first = await engine.bounds(lower, upper, new Float64Array(K), 1, 1);
+  const pre = first.preActivation.map((p) => ({ lower: Float64Array.from(p.lower), upper: Float64Array.from(p.upper) }));
+  const widths = layers.map((id) => sizeOf(net.layers[id].shape));
+  for (let k = 1; k < layers.length && performance.now() < o.deadline; k++) {
+    const at = inputOf(net.layers[layers[k]]);
+    const sub = engine.prefix(at);
+    if (sub.slopeLayers.length !== k || sub.slopeLayers.some((id, i) => id !== layers[i]))
+      throw new Error(`internal: the prefix at layer ${at} has ReLU layers ${sub.slopeLayers} (expected ${layers.slice(0, k)})`);
+    const p = pre[k],
+      w = widths[k];
+    const unstable: number[] = [];
+    for (let j = 0; j < w; j++) if (p.lower[j] < 0 && p.upper[j] > 0) unstable.push(j);
+    const R = 2 * unstable.length;
+    if (R === 0 || R * widths.slice(0, k).reduce((a, v) => a + v, 0) > OPTIMISED_ROOT_LIMIT) continue;
+    // Rows 2q and 2q + 1: +z_j and −z_j for the q-th unstable j.
+    const rows = new Float64Array(R * w);
+    unstable.forEach((j, q) => {
+      rows[2 * q * w + j] = 1;
+      rows[(2 * q + 1) * w + j] = -1;
+    });
+    const res = await optimisedBounds(sub, net, lower, upper, rows, R, 1, {
+      iterations: o.iterations,
+      clamps: pre.slice(0, k),
+      deadline: o.deadline,
+    });
+    unstable.forEach((j, q) => {
+      p.lower[j] = Math.max(p.lower[j], res.lower[2 * q]);
+      p.upper[j] = Math.min(p.upper[j], -res.lower[2 * q + 1]);
+    });
+  }
+  return { relu: pre, pool: [] };
 }

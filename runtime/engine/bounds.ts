@@ -14,6 +14,7 @@ import {
   boundsGraphRefusal,
   ENGINE_BACKSUB_WORK,
   poolLayers,
+  prefixNetwork,
   reluLayers,
   sizeOf,
   tightBounds,
@@ -404,12 +405,15 @@ export class EngineWithBounds implements Engine {
   readonly optimisable: boolean;
   readonly bounds: BoundsFn;
   private readonly ortBounds: OnnxRuntimeBounds | null;
+  private readonly prefixes = new Map<number, Engine>();
 
+  /** `open` opens an engine of another network on this one's backend and options (prefix). */
   constructor(
     private readonly core: EngineCore,
-    net: Network,
-    m: NetworkMatrices,
+    private readonly net: Network,
+    private readonly m: NetworkMatrices,
     options: EngineOptions = {},
+    private readonly open?: (net: Network, m: NetworkMatrices) => Engine,
   ) {
     this.slopeLayers = reluLayers(net);
     this.poolLayers = poolLayers(net);
@@ -446,7 +450,19 @@ export class EngineWithBounds implements Engine {
   vjp(x: BatchData, weights: BatchData, batch: number) {
     return this.core.vjp(x, weights, batch);
   }
+  prefix(layer: number): Engine {
+    let e = this.prefixes.get(layer);
+    if (!e) {
+      if (!this.open) throw new Error("internal: an engine opened without openEngine has no prefixes");
+      const m = { csr: this.m.csr.slice(0, layer + 1), bias: this.m.bias.slice(0, layer + 1) };
+      this.prefixes.set(layer, (e = this.open(prefixNetwork(this.net, layer), m)));
+    }
+    return e;
+  }
   async dispose(): Promise<void> {
+    const prefixes = [...this.prefixes.values()];
+    this.prefixes.clear();
+    for (const e of prefixes) await e.dispose();
     await this.ortBounds?.dispose();
     await this.core.dispose();
   }

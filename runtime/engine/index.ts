@@ -20,5 +20,5 @@ export function openEngine(
   const core = backend === "reference" ? new ReferenceEngine(net, matrices) : OnnxRuntimeEngine.create(net, options);
   // Bounds per network: the onnxruntime engine's from the bounds graph where it covers the network, else the
   // reference's (runtime/engine/bounds.ts).
-  return new EngineWithBounds(core, net, matrices, options);
+  return new EngineWithBounds(core, net, matrices, options, (sub, m) => openEngine(sub, m, backend, options));
 }

@@ -205,9 +205,8 @@ async function verifyCase(ctx: VerifyContext, s: Spec, deadline: number, o: Veri
   // the time left, where it applies; then the big-M MILP per disjunct, the most
   // promising (smallest attack margin) first; time shared evenly. The
   // disjuncts whose MILP ran out of its share run again, in later rounds, on whatever time the others left.
-  const proof = proveSpec(ctx.engine, babNet, open, performance.now() + (timeLeft() * 1000) / 2);
-  if (proof) {
-    const r = await proof;
+  const r = await proveSpec(ctx.engine, babNet, open, performance.now() + (timeLeft() * 1000) / 2);
+  if (r) {
     log(`batched bab: ${r.status} after ${r.nodes} subdomains, depth ${r.depth}, in ${r.seconds.toFixed(2)} s`);
     if (r.status === "unsat") return out("unsat", "bab", { binaries, nodes: r.nodes });
   }
