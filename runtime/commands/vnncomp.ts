@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } fro
 import { fileURLToPath } from "node:url";
 import { dirname, join, posix } from "node:path";
 import { diag, fail, ok, unwrap, type Result } from "../../compiler/index.js";
+import { makeDir } from "../run/out-dir.js";
 import {
   instanceRunner,
   type Answer,
@@ -242,6 +243,17 @@ export const formatInstance = (x: InstanceResult): string =>
 export async function vnncompCommand(csv: string, r: VnncompRequest, out: (line: string) => void): Promise<void> {
   const re = unwrap(validateVnncomp(r));
   const all = unwrap(readInstances(csv));
+  // The results file's folder is made where missing (as measure's --out); a folder itself is no results file.
+  if (existsSync(r.out) && statSync(r.out).isDirectory())
+    unwrap(
+      fail(
+        diag(
+          "cli/out",
+          `--out ${r.out} is a directory: it names the results file (e.g. ${join(r.out, "results.csv")})`,
+        ),
+      ),
+    );
+  unwrap(makeDir(dirname(r.out), "--out's folder"));
   const todo = re ? all.filter((x) => re.test(`${x.onnx},${x.vnnlib}`)) : all;
   const truth = readGroundTruth(csv);
   // --resume: the rows already written count as they are; only the instances missing there run.

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RESULTS_HEADER, readResults } from "../../../runtime/commands/vnncomp.js";
-import { lines, robustcOk } from "../../helpers/cli.js";
+import { lines, refusedOneLine, robustc, robustcOk } from "../../helpers/cli.js";
 
 const CSV = "test/fixtures/vnncomp/test_2021/instances.csv";
 const OLD = "test/fixtures/vnncomp-results/test_2021.no-header.csv";
@@ -43,6 +43,14 @@ describe("robustc vnncomp: results.csv's header", function () {
       rowsOf(out).map((x) => `${x.onnx},${x.vnnlib},${x.result}`),
       ["test_nano.onnx,test_nano.vnnlib,unsat"],
     );
+  });
+
+  it("--out in a folder that is missing makes the folder; --out naming a folder is refused in one line, exit 2", async () => {
+    const out = join(dir, "new", "deeper", "results.csv");
+    await vnncomp(out, "test_nano");
+    assert.equal(rowsOf(out).length, 1);
+    const r = await robustc(["vnncomp", CSV, "--filter", "test_nano", "--out", dir], { timeout: 60_000 });
+    refusedOneLine(r, /--out .* is a directory: it names the results file/);
   });
 
   it("readResults reads a header-less file of an earlier version and the same rows under a header alike", () => {
