@@ -142,13 +142,18 @@ export async function optimisedRootBounds(
   if (!engine.optimisable || engine.poolLayers.length > 0 || layers.length < 2) return null;
   const K = engine.outputSize;
   const first = await engine.bounds(lower, upper, new Float64Array(K), 1, 1);
-  const pre = first.preActivation.map((p) => ({ lower: Float64Array.from(p.lower), upper: Float64Array.from(p.upper) }));
+  const pre = first.preActivation.map((p) => ({
+    lower: Float64Array.from(p.lower),
+    upper: Float64Array.from(p.upper),
+  }));
   const widths = layers.map((id) => sizeOf(net.layers[id].shape));
   for (let k = 1; k < layers.length && performance.now() < o.deadline; k++) {
     const at = inputOf(net.layers[layers[k]]);
     const sub = engine.prefix(at);
     if (sub.slopeLayers.length !== k || sub.slopeLayers.some((id, i) => id !== layers[i]))
-      throw new Error(`internal: the prefix at layer ${at} has ReLU layers ${sub.slopeLayers} (expected ${layers.slice(0, k)})`);
+      throw new Error(
+        `internal: the prefix at layer ${at} has ReLU layers ${sub.slopeLayers} (expected ${layers.slice(0, k)})`,
+      );
     const p = pre[k],
       w = widths[k];
     const unstable: number[] = [];

@@ -22,13 +22,18 @@ import { DEFAULT_BATCHED_BAB, proveRows } from "../../../runtime/bab/batched.js"
 import { decideSpec } from "../../../runtime/bab/decide.js";
 import { DEFAULT_BAB } from "../../../runtime/bab/search.js";
 import { rhoSpec } from "../../../runtime/rho/exact.js";
-import { deepRootBounds, intervalLayers, rootRowBounds } from "../../../runtime/bab/root-bounds.js";
+import {
+  deepRootBounds,
+  intervalLayers,
+  optimisedRootBounds,
+  rootRowBounds,
+} from "../../../runtime/bab/root-bounds.js";
 import { openEngine } from "../../../runtime/engine/index.js";
 import { certifiedLowerEngine, deepLower, marginRows } from "../../../runtime/rho/lower.js";
 import { rhoForPointMode } from "../../../runtime/rho/modes.js";
 import { OnnxRuntimeEvaluator } from "../../../runtime/evaluator/onnxruntime.js";
 import { modelInput, openSession } from "../../../runtime/run/session.js";
-import { convArb, prng, randomInputs, type RandomNet } from "../../helpers/arbitraries.js";
+import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../../helpers/arbitraries.js";
 import { samplePoints } from "../../helpers/boxes.js";
 
 const argmax = (v: ArrayLike<number>) => Array.from(v).indexOf(Math.max(...Array.from(v)));
@@ -106,6 +111,95 @@ describe("runtime/bab/root-bounds.ts: root bounds on random conv nets (every lay
     await fc.assert(fc.asyncProperty(convArb, fc.integer(), prop), { numRuns: 40, seed: 5 });
     assert.ok(seen.nets >= 10, `only ${seen.nets} nets`);
     // Not every net gains (a ReLU that reads a conv of the input alone is exact under intervals): 5 of 14 when written.
+    assert.ok(seen.tighter >= 3, `tighter on ${seen.tighter} of ${seen.nets}`);
+  });
+});
+
+describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediate bounds) on random dense and conv nets", function () {
+  this.timeout(300_000);
+  const seen = { nets: 0, tighter: 0, unsat: 0 };
+  after(() =>
+    console.log(
+      `      ${seen.nets} nets with optimised root bounds; tighter than the engine's somewhere on ${seen.tighter}; ${seen.unsat} searches unsat`,
+    ),
+  );
+  const prop = async (rn: RandomNet, seed: number) => {
+    const loaded = loadNetworkFromBytes(rn.bytes, rn.description);
+    assert.ok(loaded.ok);
+    const net = loaded.value.network,
+      m = networkMatrices(net);
+    const r = prng(seed);
+    const [x] = randomInputs(net.inputShape, 1, seed);
+    const box = radiusBox(x, 0.05 + 0.5 * r(), 0, 1);
+    const engine = openEngine(net, m, "onnxruntime");
+    try {
+      const root = await optimisedRootBounds(engine, net, box.lower, box.upper, {
+        iterations: 10,
+        deadline: performance.now() + 60_000,
+      });
+      const pools = net.layers.some((l) => l.kind === "maxpool");
+      if (!root) {
+        assert.ok(pools || engine.slopeLayers.length < 2, `${rn.description}: no optimised root bounds`);
+        return;
+      }
+      seen.nets++;
+      const K = sizeOf(net.layers[net.output].shape);
+      const own = await engine.bounds(box.lower, box.upper, new Float64Array(K), 1, 1);
+      const inputOf = (id: number) => (net.layers[id] as Extract<Layer, { kind: "relu" }>).input;
+      let tighter = false;
+      engine.slopeLayers.forEach((id, k) => {
+        const b = root.relu[k],
+          e = own.preActivation[k];
+        for (let j = 0; j < b.lower.length; j++) {
+          assert.ok(
+            b.lower[j] >= e.lower[j] && b.upper[j] <= e.upper[j],
+            `${rn.description}: looser than the engine's`,
+          );
+          if (b.lower[j] > e.lower[j] + 1e-9 || b.upper[j] < e.upper[j] - 1e-9) tighter = true;
+        }
+        // The prefix engine computes that layer's values as its outputs (prefixNetwork).
+        if (k > 0) assert.equal(engine.prefix(inputOf(id)).outputSize, b.lower.length);
+      });
+      if (tighter) seen.tighter++;
+      // Sound: every sampled input's pre-activations lie within them; the prefix engine's forward pass is the layer.
+      const samples = samplePoints(box.lower, box.upper, r, 30);
+      const predicted = argmax(trace(net, x).logits);
+      let other: number | null = null;
+      const last = inputOf(engine.slopeLayers[engine.slopeLayers.length - 1]);
+      const prefixed = await engine.prefix(last).forward(samples[0], 1);
+      const traced = trace(net, samples[0]).values[last];
+      for (let j = 0; j < traced.length; j++)
+        assert.ok(Math.abs(prefixed[j] - traced[j]) <= 1e-4 * (1 + Math.abs(traced[j])), `${rn.description}: prefix`);
+      for (const z of samples) {
+        const t = trace(net, z);
+        engine.slopeLayers.forEach((id, k) => {
+          const v = t.values[inputOf(id)],
+            b = root.relu[k];
+          for (let j = 0; j < v.length; j++)
+            assert.ok(
+              v[j] >= b.lower[j] && v[j] <= b.upper[j],
+              `${rn.description}: layer ${inputOf(id)}[${j}] = ${v[j]} outside [${b.lower[j]}, ${b.upper[j]}]`,
+            );
+        });
+        if (argmax(t.logits) !== predicted) other = argmax(t.logits);
+      }
+      // The search from them: never unsat where sampling found another label.
+      const res = await proveRows(engine, net, box.lower, box.upper, marginRows(predicted, K), K - 1, {
+        ...DEFAULT_BATCHED_BAB,
+        deadline: performance.now() + 2000,
+        rootBounds: root,
+      });
+      if (res.status === "unsat") {
+        seen.unsat++;
+        assert.equal(other, null, `${rn.description}: unsat, but a sample has label ${other}`);
+      }
+    } finally {
+      await engine.dispose();
+    }
+  };
+  it("contain every sampled value, lie within the engine's own bounds, tighter on some; the search from them is sound", async () => {
+    await fc.assert(fc.asyncProperty(fc.oneof(mlpArb, convArb), fc.integer(), prop), { numRuns: 40, seed: 11 });
+    assert.ok(seen.nets >= 10, `only ${seen.nets} nets`);
     assert.ok(seen.tighter >= 3, `tighter on ${seen.tighter} of ${seen.nets}`);
   });
 });
