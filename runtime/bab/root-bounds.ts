@@ -169,6 +169,8 @@ export async function optimisedRootBounds(
     const res = await optimisedBounds(sub, net, lower, upper, rows, R, 1, {
       iterations: o.iterations,
       clamps: pre.slice(0, k),
+      // No splits at the root: no multipliers (from the clamps alone, every stable-active neuron would get one).
+      multiplierSigns: widths.slice(0, k).map((v) => new Int8Array(v)),
       deadline: o.deadline,
     });
     unstable.forEach((j, q) => {
