@@ -1,5 +1,6 @@
-// α-CROWN's root bounds (runtime/bab/root-bounds.ts optimisedRootBounds) against the reference's back-substitution
-// (deepRootBounds, what the batched search started from before) on VNN-COMP instances: per instance, the unstable
+// α-CROWN's root bounds (runtime/bab/root-bounds.ts optimisedRootBounds, from the reference's as proveSpec runs it)
+// against the reference's back-substitution alone (deepRootBounds, what the batched search started from before) on
+// VNN-COMP instances: per instance, the unstable
 // ReLUs of each hidden layer and the worst row's bound minus its threshold (the engine's bounds of the rows with the
 // root bounds as clamps; > 0 refutes the instance at once), with the seconds each took; then, with SECONDS > 0, the
 // batched search (proveRows, the decision's own options) from each, SECONDS each: status, subdomains, lowest open
@@ -57,6 +58,8 @@ for (const c of CASES) {
   const opt = (await optimisedRootBounds(engine, net, s.lower, s.upper, {
     iterations: ITERATIONS,
     deadline: Infinity,
+    // From the reference's, as proveSpec starts it.
+    ...(deep ? { start: deep } : {}),
   }))!;
   const optS = (performance.now() - t) / 1000;
   const cells = [

@@ -36,8 +36,8 @@ import type { Spec } from "./spec.js";
  * intervals, the batched search starts from the reference's back-substitution of their unstable values over the
  * box (root-bounds.ts), where its estimate fits ROOT_SHARE of the time. bench/root-bounds.ts: on mnist_lenet's test
  * digit 0 at 4 px the search with them is unsat at the root, without them open at −12.6 after 10 s.
- * On networks without max-pools (more than one ReLU layer) the root bounds are α-CROWN's instead, every layer's
- * unstable values bounded as rows of the network truncated there with their own optimised slopes
+ * On networks without max-pools (more than one ReLU layer) α-CROWN's bounds follow, from those where there are
+ * any: every layer's unstable values bounded as rows of the network truncated there with their own optimised slopes
  * (optimisedRootBounds): on mnistfc_2021 256x2 prop_3_0.03 the batched search proves it in 12 s from them, and
  * times out after 60 s at −0.014 from the reference's (a throwaway script, proveRows alone, 60 s each).
  */
@@ -74,9 +74,9 @@ const batchedApplies = (engine: Engine, b: BabNet, s: Spec): boolean =>
 
 /**
  * The batched proof of a spec (null where it does not apply: not optimisable, or a disjunct not one output atom),
- * from root bounds (header): α-CROWN's optimised bounds of every ReLU layer (root-bounds.ts optimisedRootBounds,
- * within ROOT_SHARE of the time) on networks without max-pools; else, where the engine leaves layers to intervals,
- * the reference's back-substitution of them where its estimate fits ROOT_SHARE of the time.
+ * from root bounds (header), within ROOT_SHARE of the time: where the engine leaves layers to intervals, the
+ * reference's back-substitution of them where its estimate fits; on networks without max-pools, α-CROWN's
+ * optimised bounds of every ReLU layer from those (root-bounds.ts optimisedRootBounds).
  */
 export async function proveSpec(
   engine: Engine,
@@ -86,12 +86,18 @@ export async function proveSpec(
 ): Promise<BatchedBabResult | null> {
   const spec = engine.optimisable ? specRows(s, engine.outputSize) : null;
   if (!spec) return null;
-  const seconds = (deadline - performance.now()) / 1000;
+  const t0 = performance.now(),
+    share = (ROOT_SHARE * (deadline - t0)) / 1000;
+  // Both within the share: the reference's back-substitution of the layers the engine leaves to intervals where its
+  // estimate fits, then α-CROWN's bounds from them where they apply (a layer too large to optimise keeps the
+  // reference's: mnist_cnn_bn's conv layers).
+  const deep = deepRootBounds(engine, b.net, b.matrices, s.lower, s.upper, share)?.bounds;
   const root =
     (await optimisedRootBounds(engine, b.net, s.lower, s.upper, {
       iterations: ROOT_ITERATIONS,
-      deadline: performance.now() + ROOT_SHARE * seconds * 1000,
-    })) ?? deepRootBounds(engine, b.net, b.matrices, s.lower, s.upper, ROOT_SHARE * seconds)?.bounds;
+      deadline: t0 + share * 1000,
+      ...(deep ? { start: deep } : {}),
+    })) ?? deep;
   return proveRows(engine, b.net, s.lower, s.upper, spec.rows, s.disjuncts.length, {
     ...DEFAULT_BATCHED_BAB,
     deadline,

@@ -27,6 +27,7 @@ import { rhoSpec } from "../../../runtime/rho/exact.js";
 import {
   deepRootBounds,
   intervalLayers,
+  optimisedRootApplies,
   optimisedRootBounds,
   rootRowBounds,
   type RootBounds,
@@ -118,7 +119,7 @@ describe("runtime/bab/root-bounds.ts: root bounds on random conv nets (every lay
   });
 });
 
-describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediate bounds) on random dense and conv nets", function () {
+describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediate bounds) on random dense nets", function () {
   this.timeout(300_000);
   const seen = { nets: 0, tighter: 0, unsat: 0 };
   after(() =>
@@ -140,11 +141,8 @@ describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediat
         iterations: 10,
         deadline: performance.now() + 60_000,
       });
-      const pools = net.layers.some((l) => l.kind === "maxpool");
-      if (!root) {
-        assert.ok(pools || engine.slopeLayers.length < 2, `${rn.description}: no optimised root bounds`);
-        return;
-      }
+      assert.equal(root !== null, optimisedRootApplies(engine, net), rn.description);
+      if (!root) return;
       seen.nets++;
       const K = sizeOf(net.layers[net.output].shape);
       const own = await engine.bounds(box.lower, box.upper, new Float64Array(K), 1, 1);
@@ -201,7 +199,7 @@ describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediat
     }
   };
   it("contain every sampled value, lie within the engine's own bounds, tighter on some; the search from them is sound", async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(mlpArb, convArb), fc.integer(), prop), { numRuns: 40, seed: 11 });
+    await fc.assert(fc.asyncProperty(mlpArb, fc.integer(), prop), { numRuns: 60, seed: 11 });
     assert.ok(seen.nets >= 10, `only ${seen.nets} nets`);
     assert.ok(seen.tighter >= 3, `tighter on ${seen.tighter} of ${seen.nets}`);
   });
