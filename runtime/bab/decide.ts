@@ -36,10 +36,11 @@ import type { Spec } from "./spec.js";
  * intervals, the batched search starts from the reference's back-substitution of their unstable values over the
  * box (root-bounds.ts), where its estimate fits ROOT_SHARE of the time. bench/root-bounds.ts: on mnist_lenet's test
  * digit 0 at 4 px the search with them is unsat at the root, without them open at −12.6 after 10 s.
- * On networks without max-pools (more than one ReLU layer) α-CROWN's bounds follow, from those where there are
- * any: every layer's unstable values bounded as rows of the network truncated there with their own optimised slopes
- * (optimisedRootBounds): on mnistfc_2021 256x2 prop_3_0.03 the batched search proves it in 12 s from them, and
- * times out after 60 s at −0.014 from the reference's (a throwaway script, proveRows alone, 60 s each).
+ * On dense networks (root-bounds.ts optimisedRootApplies) α-CROWN's bounds follow, from those where there are
+ * any: every layer's unstable values bounded as rows of the network truncated there, with their own optimised
+ * slopes (optimisedRootBounds). On mnistfc_2021 256x2 prop_3_0.03 the batched search proves it in 12 s from them
+ * and times out after 60 s at −0.014 from the reference's (a throwaway script, proveRows alone, 60 s each; `robustc
+ * vnncomp`: unsat in 47 s, a timeout at 120 s before).
  */
 
 /** The LP branch and bound's share of a decision's time where the batched one follows it. */
@@ -75,8 +76,8 @@ const batchedApplies = (engine: Engine, b: BabNet, s: Spec): boolean =>
 /**
  * The batched proof of a spec (null where it does not apply: not optimisable, or a disjunct not one output atom),
  * from root bounds (header), within ROOT_SHARE of the time: where the engine leaves layers to intervals, the
- * reference's back-substitution of them where its estimate fits; on networks without max-pools, α-CROWN's
- * optimised bounds of every ReLU layer from those (root-bounds.ts optimisedRootBounds).
+ * reference's back-substitution of them where its estimate fits; on dense networks, α-CROWN's optimised bounds of
+ * every ReLU layer from those (root-bounds.ts optimisedRootBounds).
  */
 export async function proveSpec(
   engine: Engine,

@@ -175,6 +175,8 @@ export async function optimisedRootBounds(
   for (let k = 1; k < layers.length && performance.now() < o.deadline; k++) {
     const at = inputOf(net.layers[layers[k]]);
     const sub = engine.prefix(at);
+    // A prefix of a network the graph covers is covered too; an engine that is not optimisable keeps the bounds.
+    if (!sub.optimisable) continue;
     if (sub.slopeLayers.length !== k || sub.slopeLayers.some((id, i) => id !== layers[i]))
       throw new Error(
         `internal: the prefix at layer ${at} has ReLU layers ${sub.slopeLayers} (expected ${layers.slice(0, k)})`,
