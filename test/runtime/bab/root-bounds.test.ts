@@ -15,12 +15,12 @@ import fc from "fast-check";
 import { intervalBounds } from "../../../compiler/analysis/bounds/interval.js";
 import { trace } from "../../../compiler/analysis/trace.js";
 import { loadNetworkFromBytes } from "../../../compiler/frontend/onnx/lower.js";
-import { radiusBox } from "../../../compiler/index.js";
+import { radiusBox, type BoundsClamp, type Engine } from "../../../compiler/index.js";
 import { networkMatrices } from "../../../compiler/ir/matrices.js";
-import { sizeOf, type Layer } from "../../../compiler/ir/network.js";
+import { sizeOf, type Layer, type Network } from "../../../compiler/ir/network.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../../../runtime/bab/batched.js";
 import { decideSpec, specRows } from "../../../runtime/bab/decide.js";
-import { specOf } from "../../../runtime/bab/spec.js";
+import { centre, specOf } from "../../../runtime/bab/spec.js";
 import { openProperty, openVerifyModel } from "../../../runtime/verify/open.js";
 import { DEFAULT_BAB } from "../../../runtime/bab/search.js";
 import { rhoSpec } from "../../../runtime/rho/exact.js";
@@ -41,6 +41,76 @@ import { convArb, mlpArb, prng, randomInputs, type RandomNet } from "../../helpe
 import { samplePoints } from "../../helpers/boxes.js";
 
 const argmax = (v: ArrayLike<number>) => Array.from(v).indexOf(Math.max(...Array.from(v)));
+
+const inputOf = (net: Network, id: number) => (net.layers[id] as Extract<Layer, { kind: "relu" | "maxpool" }>).input;
+
+/**
+ * Root bounds against bounds they must lie within (`within`, per ReLU then max-pool layer, up to `tol`): asserts it,
+ * and says whether they are tighter somewhere (by more than 1e-9).
+ */
+function tighterWithin(root: RootBounds, within: readonly BoundsClamp[], tol: number, what: string): boolean {
+  let tighter = false;
+  [...root.relu, ...root.pool].forEach((b, k) => {
+    const w = within[k];
+    for (let j = 0; j < b.lower.length; j++) {
+      assert.ok(b.lower[j] >= w.lower[j] - tol && b.upper[j] <= w.upper[j] + tol, `${what}: not within`);
+      if (b.lower[j] > w.lower[j] + 1e-9 || b.upper[j] < w.upper[j] - 1e-9) tighter = true;
+    }
+  });
+  return tighter;
+}
+
+/**
+ * Sound: every sample's values that the ReLU and max-pool layers read lie within the root bounds. Returns a label
+ * other than x's that some sample has, or null.
+ */
+function samplesInside(
+  net: Network,
+  engine: Engine,
+  x: Float64Array,
+  root: RootBounds,
+  samples: Float64Array[],
+  what: string,
+): number | null {
+  const ids = [...engine.slopeLayers, ...engine.poolLayers],
+    given = [...root.relu, ...root.pool];
+  const predicted = argmax(trace(net, x).logits);
+  let other: number | null = null;
+  for (const z of samples) {
+    const t = trace(net, z);
+    ids.forEach((id, k) => {
+      const v = t.values[inputOf(net, id)],
+        b = given[k];
+      for (let j = 0; j < v.length; j++)
+        assert.ok(
+          v[j] >= b.lower[j] && v[j] <= b.upper[j],
+          `${what}: layer ${inputOf(net, id)}[${j}] = ${v[j]} outside [${b.lower[j]}, ${b.upper[j]}]`,
+        );
+    });
+    if (argmax(t.logits) !== predicted) other = argmax(t.logits);
+  }
+  return other;
+}
+
+/** The batched search from the root bounds (2 s): never unsat where a sample has another label. Returns whether unsat. */
+async function searchSound(
+  net: Network,
+  engine: Engine,
+  x: Float64Array,
+  box: { lower: Float64Array; upper: Float64Array },
+  root: RootBounds,
+  other: number | null,
+  what: string,
+): Promise<boolean> {
+  const K = sizeOf(net.layers[net.output].shape);
+  const res = await proveRows(engine, net, box.lower, box.upper, marginRows(argmax(trace(net, x).logits), K), K - 1, {
+    ...DEFAULT_BATCHED_BAB,
+    deadline: performance.now() + 2000,
+    rootBounds: root,
+  });
+  if (res.status === "unsat") assert.equal(other, null, `${what}: unsat, but a sample has label ${other}`);
+  return res.status === "unsat";
+}
 
 describe("runtime/bab/root-bounds.ts: root bounds on random conv nets (every layer as if left to intervals)", function () {
   this.timeout(300_000);
@@ -66,47 +136,18 @@ describe("runtime/bab/root-bounds.ts: root bounds on random conv nets (every lay
       assert.ok(root, rn.description);
       seen.nets++;
       const ibp = intervalBounds(net, box.lower, box.upper);
-      const inputOf = (id: number) => (net.layers[id] as Extract<Layer, { kind: "relu" | "maxpool" }>).input;
-      const ids = [...engine.slopeLayers, ...engine.poolLayers],
-        given = [...root.bounds.relu, ...root.bounds.pool];
-      let tighter = false;
-      ids.forEach((id, k) => {
-        const b = given[k],
-          iv = ibp[inputOf(id)];
-        for (let j = 0; j < b.lower.length; j++) {
-          assert.ok(b.lower[j] >= iv.lower[j] - 1e-12 && b.upper[j] <= iv.upper[j] + 1e-12, rn.description);
-          if (b.lower[j] > iv.lower[j] + 1e-9 || b.upper[j] < iv.upper[j] - 1e-9) tighter = true;
-        }
-      });
-      if (tighter) seen.tighter++;
-      // Sound: every sampled input's values lie within them.
-      const samples = samplePoints(box.lower, box.upper, r, 30);
-      let other: number | null = null;
-      const predicted = argmax(trace(net, x).logits);
-      for (const z of samples) {
-        const t = trace(net, z);
-        ids.forEach((id, k) => {
-          const v = t.values[inputOf(id)],
-            b = given[k];
-          for (let j = 0; j < v.length; j++)
-            assert.ok(
-              v[j] >= b.lower[j] && v[j] <= b.upper[j],
-              `${rn.description}: layer ${inputOf(id)}[${j}] = ${v[j]} outside [${b.lower[j]}, ${b.upper[j]}]`,
-            );
-        });
-        if (argmax(t.logits) !== predicted) other = argmax(t.logits);
-      }
-      // The search from them: never unsat where sampling found another label.
-      const K = sizeOf(net.layers[net.output].shape);
-      const res = await proveRows(engine, net, box.lower, box.upper, marginRows(predicted, K), K - 1, {
-        ...DEFAULT_BATCHED_BAB,
-        deadline: performance.now() + 2000,
-        rootBounds: root.bounds,
-      });
-      if (res.status === "unsat") {
-        seen.unsat++;
-        assert.equal(other, null, `${rn.description}: unsat, but a sample has label ${other}`);
-      }
+      const ids = [...engine.slopeLayers, ...engine.poolLayers];
+      const within = ids.map((id) => ibp[inputOf(net, id)]);
+      if (tighterWithin(root.bounds, within, 1e-12, rn.description)) seen.tighter++;
+      const other = samplesInside(
+        net,
+        engine,
+        x,
+        root.bounds,
+        samplePoints(box.lower, box.upper, r, 30),
+        rn.description,
+      );
+      if (await searchSound(net, engine, x, box, root.bounds, other, rn.description)) seen.unsat++;
     } finally {
       await engine.dispose();
     }
@@ -146,54 +187,19 @@ describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediat
       seen.nets++;
       const K = sizeOf(net.layers[net.output].shape);
       const own = await engine.bounds(box.lower, box.upper, new Float64Array(K), 1, 1);
-      const inputOf = (id: number) => (net.layers[id] as Extract<Layer, { kind: "relu" }>).input;
-      let tighter = false;
-      engine.slopeLayers.forEach((id, k) => {
-        const b = root.relu[k],
-          e = own.preActivation[k];
-        for (let j = 0; j < b.lower.length; j++) {
-          assert.ok(
-            b.lower[j] >= e.lower[j] && b.upper[j] <= e.upper[j],
-            `${rn.description}: looser than the engine's`,
-          );
-          if (b.lower[j] > e.lower[j] + 1e-9 || b.upper[j] < e.upper[j] - 1e-9) tighter = true;
-        }
-        // The prefix engine computes that layer's values as its outputs (prefixNetwork).
-        if (k > 0) assert.equal(engine.prefix(inputOf(id)).outputSize, b.lower.length);
-      });
-      if (tighter) seen.tighter++;
-      // Sound: every sampled input's pre-activations lie within them; the prefix engine's forward pass is the layer.
+      if (tighterWithin(root, own.preActivation, 0, rn.description)) seen.tighter++;
+      // The prefix engine computes that layer's values as its outputs (prefixNetwork).
       const samples = samplePoints(box.lower, box.upper, r, 30);
-      const predicted = argmax(trace(net, x).logits);
-      let other: number | null = null;
-      const last = inputOf(engine.slopeLayers[engine.slopeLayers.length - 1]);
-      const prefixed = await engine.prefix(last).forward(samples[0], 1);
-      const traced = trace(net, samples[0]).values[last];
-      for (let j = 0; j < traced.length; j++)
-        assert.ok(Math.abs(prefixed[j] - traced[j]) <= 1e-4 * (1 + Math.abs(traced[j])), `${rn.description}: prefix`);
-      for (const z of samples) {
-        const t = trace(net, z);
-        engine.slopeLayers.forEach((id, k) => {
-          const v = t.values[inputOf(id)],
-            b = root.relu[k];
-          for (let j = 0; j < v.length; j++)
-            assert.ok(
-              v[j] >= b.lower[j] && v[j] <= b.upper[j],
-              `${rn.description}: layer ${inputOf(id)}[${j}] = ${v[j]} outside [${b.lower[j]}, ${b.upper[j]}]`,
-            );
-        });
-        if (argmax(t.logits) !== predicted) other = argmax(t.logits);
+      for (const id of engine.slopeLayers.slice(1)) {
+        const at = inputOf(net, id);
+        const prefixed = await engine.prefix(at).forward(samples[0], 1);
+        const traced = trace(net, samples[0]).values[at];
+        assert.equal(prefixed.length, traced.length);
+        for (let j = 0; j < traced.length; j++)
+          assert.ok(Math.abs(prefixed[j] - traced[j]) <= 1e-4 * (1 + Math.abs(traced[j])), `${rn.description}: prefix`);
       }
-      // The search from them: never unsat where sampling found another label.
-      const res = await proveRows(engine, net, box.lower, box.upper, marginRows(predicted, K), K - 1, {
-        ...DEFAULT_BATCHED_BAB,
-        deadline: performance.now() + 2000,
-        rootBounds: root,
-      });
-      if (res.status === "unsat") {
-        seen.unsat++;
-        assert.equal(other, null, `${rn.description}: unsat, but a sample has label ${other}`);
-      }
+      const other = samplesInside(net, engine, x, root, samples, rn.description);
+      if (await searchSound(net, engine, x, box, root, other, rn.description)) seen.unsat++;
     } finally {
       await engine.dispose();
     }
@@ -235,15 +241,7 @@ describe("runtime/bab/root-bounds.ts optimisedRootBounds (α-CROWN's intermediat
       assert.ok(unstable(opt) < unstable(deep.bounds), `${unstable(opt)} ≥ ${unstable(deep.bounds)}`);
       const [w0, w1] = [await worst(deep.bounds), await worst(opt)];
       assert.ok(w1 > w0, `${w1} ≤ ${w0}`);
-      const samples = samplePoints(s.lower, s.upper, prng(3), 50);
-      for (const z of samples) {
-        const t = trace(net, z);
-        engine.slopeLayers.forEach((id, k) => {
-          const v = t.values[(net.layers[id] as Extract<Layer, { kind: "relu" }>).input],
-            b = opt.relu[k];
-          for (let j = 0; j < v.length; j++) assert.ok(v[j] >= b.lower[j] && v[j] <= b.upper[j]);
-        });
-      }
+      samplesInside(net, engine, centre(s), opt, samplePoints(s.lower, s.upper, prng(3), 50), "256x2 prop_0_0.03");
     } finally {
       await opened.value.close();
     }
