@@ -158,7 +158,7 @@ export function prependScaleShift(net: Network, scale: Float64Array, shift: Floa
 /**
  * The network truncated after layer `layer`: layers 0..layer (the layers are in topological order, each reading
  * earlier ones), that layer's values its output. For bounds of an intermediate layer as the rows of an engine
- * (Engine.prefix). No softmax follows it; its output is named after the layer.
+ * (Engine.prefix). No softmax follows it; its output is named after the layer; `parameters` stays the whole model's.
  */
 export function prefixNetwork(net: Network, layer: number): Network {
   if (!Number.isInteger(layer) || layer < 1 || layer > net.output)
