@@ -11,12 +11,12 @@
 
 import { radiusBox } from "../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
-import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { decide, DEFAULT_BAB } from "../runtime/bab/search.js";
 import { checkExample } from "../runtime/point/check.js";
 import { rhoSpec } from "../runtime/rho/exact.js";
 import { certifiedLowerEngine, marginRows } from "../runtime/rho/lower.js";
-import { disposeContext, localContext } from "../runtime/run/point-runner.js";
+import { disposeContext } from "../runtime/run/point-runner.js";
+import { mnistTestContext } from "./mnist-context.js";
 import { modelInput } from "../runtime/run/session.js";
 
 const POINTS = Number(process.env.POINTS ?? 10),
@@ -25,14 +25,7 @@ const POINTS = Number(process.env.POINTS ?? 10),
   LP = process.env.LP !== "0";
 const MODEL = "examples/models/mnist_mlp.onnx";
 
-const { session, ctx } = await localContext({
-  modelPath: MODEL,
-  data: "mnist:test",
-  pixelScale: 255,
-  lazy: DEFAULT_LAZY,
-  algorithm: "lp",
-  eps: 20,
-});
+const { session, ctx } = await mnistTestContext(MODEL);
 const net = ctx.net;
 console.log(`mnist_mlp, mnist:test 0..${POINTS - 1}: eps = ${FACTOR} × CROWN's certified radius, ${SECONDS} s each`);
 console.log("| digit | eps px | batched: status | subdomains | per s | LP: status | subdomains | per s |");

@@ -6,7 +6,7 @@
 // env: POINTS (default 100) test digits per model; EXACT_POINTS (default 0) mnist_mlp digits for the MILP
 // comparison (--mode milp, EXACT_SECONDS each, default 120); BASELINES=0 skips L-BFGS-B/FGSM/pgd.
 
-import { localContext } from "../runtime/run/point-runner.js";
+import { mnistTestContext } from "./mnist-context.js";
 import { modelInput } from "../runtime/run/session.js";
 import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode } from "../runtime/rho/modes.js";
@@ -36,14 +36,7 @@ console.log(
   `the bracket per point (rho --mode bracket, eps ${EPS} px), node ${process.version}, one thread, mnist:test 0..${POINTS - 1}`,
 );
 for (const name of models) {
-  const { session, ctx } = await localContext({
-    modelPath: `examples/models/${name}.onnx`,
-    data: "mnist:test",
-    pixelScale: 255,
-    lazy: DEFAULT_LAZY,
-    algorithm: "lp",
-    eps: EPS,
-  });
+  const { session, ctx } = await mnistTestContext(`examples/models/${name}.onnx`, { eps: EPS });
   const rows: { b: BracketPoint; r: LpPoint; fgsm?: LpPoint; lbfgsb?: LpPoint; pgd?: LpPoint }[] = [];
   const t0 = performance.now();
   for (let i = 0; i < POINTS; i++) {

@@ -4,9 +4,8 @@
 // Usage: npx tsx bench/exact.ts   env: POINTS (default 20) first test digits, SECONDS (default 60) per point and mode,
 // MODES (default "exact,milp").
 
-import { localContext } from "../runtime/run/point-runner.js";
+import { mnistTestContext } from "./mnist-context.js";
 import { modelInput } from "../runtime/run/session.js";
-import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { rhoForPointMode } from "../runtime/rho/modes.js";
 import { quantile } from "../runtime/run/measure.js";
 import type { BracketMode, BracketPoint } from "../runtime/rho/result.js";
@@ -22,14 +21,7 @@ const q = (xs: number[], p: number) =>
 const f = (v: number | null | undefined, d = 3) =>
   v === null || v === undefined ? "n/a" : Number.isFinite(v) ? v.toFixed(d) : "inf";
 
-const { session, ctx } = await localContext({
-  modelPath: "examples/models/mnist_mlp.onnx",
-  data: "mnist:test",
-  pixelScale: 255,
-  lazy: { ...DEFAULT_LAZY, timeLimit: SECONDS },
-  algorithm: "lp",
-  eps: 20,
-});
+const { session, ctx } = await mnistTestContext("examples/models/mnist_mlp.onnx", { timeLimit: SECONDS });
 const rows: Record<string, BracketPoint[]> = Object.fromEntries(MODES.map((m) => [m, []]));
 for (let i = 0; i < POINTS; i++) {
   const x = modelInput(session, i),

@@ -9,9 +9,9 @@ import { networkMatrices } from "../compiler/ir/matrices.js";
 import { radiusBox } from "../compiler/index.js";
 import { DEFAULT_BATCHED_BAB, proveRows } from "../runtime/bab/batched.js";
 import { deepRootBounds } from "../runtime/bab/root-bounds.js";
-import { DEFAULT_LAZY } from "../runtime/lazy/lazy-loop.js";
 import { marginRows } from "../runtime/rho/lower.js";
-import { disposeContext, localContext } from "../runtime/run/point-runner.js";
+import { disposeContext } from "../runtime/run/point-runner.js";
+import { mnistTestContext } from "./mnist-context.js";
 import { modelInput } from "../runtime/run/session.js";
 
 const MODELS = (process.env.MODELS ?? "mnist_lenet,mnist_lenet_caffe").split(","),
@@ -25,14 +25,7 @@ console.log(
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const name of MODELS) {
-  const { session, ctx } = await localContext({
-    modelPath: `examples/models/${name}.onnx`,
-    data: "mnist:test",
-    pixelScale: 255,
-    lazy: DEFAULT_LAZY,
-    algorithm: "lp",
-    eps: 20,
-  });
+  const { session, ctx } = await mnistTestContext(`examples/models/${name}.onnx`);
   const net = ctx.net,
     m = networkMatrices(net),
     K = ctx.engine.outputSize;
